@@ -1,0 +1,193 @@
+//! Paging with `Range: items=<first>-<last>` (inclusive, 0-based) and the answer's
+//! `Content-Range: items <first>-<last>/<total>`.
+//!
+//! [`Pager`] is the state machine (no I/O). Stop rules, in order:
+//! - an empty page ends the listing;
+//! - with a total in `Content-Range`: stop once the items received reach it;
+//! - without one (no header, or `/*`): stop on a short page — and on a page longer
+//!   than asked for (the server ignored `Range` and sent everything);
+//! - a listing never takes more pages than the total allows (plus one), so a server
+//!   whose `Content-Range` does not add up cannot keep the client paging forever.
+
+use serde_json::Value;
+
+/// One page of a listing: raw items, every field kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// The application whose issues these are (`None` for the application list).
+    pub app: Option<String>,
+    /// Index of the first item of the page.
+    pub first: u64,
+    /// Total items, when the server said (`Content-Range`).
+    pub total: Option<u64>,
+    /// The records, as sent.
+    pub items: Vec<Value>,
+}
+
+/// `items=<first>-<last>`.
+pub fn range_header(first: u64, last: u64) -> String {
+    format!("items={first}-{last}")
+}
+
+/// A parsed `Content-Range`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentRange {
+    /// First item of the page (`None` for `items */total`).
+    pub first: Option<u64>,
+    /// Last item of the page.
+    pub last: Option<u64>,
+    /// Total items, if known.
+    pub total: Option<u64>,
+}
+
+/// Parses `items 0-99/250`, `items 0-99/*` or `items */250` (`items` may be any unit).
+pub fn parse_content_range(v: &str) -> Option<ContentRange> {
+    let v = v.trim();
+    let (_, rest) = v.split_once(' ')?;
+    let (range, total) = rest.trim().split_once('/')?;
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    let (first, last) = match range.trim() {
+        "*" => (None, None),
+        r => {
+            let (a, b) = r.split_once('-')?;
+            (Some(a.trim().parse().ok()?), Some(b.trim().parse().ok()?))
+        }
+    };
+    Some(ContentRange { first, last, total })
+}
+
+/// Where a listing is.
+#[derive(Debug, Clone)]
+pub(crate) struct Pager {
+    next: u64,
+    size: u64,
+    pages: u64,
+    done: bool,
+}
+
+impl Pager {
+    pub(crate) fn new(size: usize) -> Pager {
+        Pager {
+            next: 0,
+            size: size.max(1) as u64,
+            pages: 0,
+            done: false,
+        }
+    }
+
+    /// The inclusive range of the next page, or `None` when the listing is over.
+    pub(crate) fn next_range(&self) -> Option<(u64, u64)> {
+        (!self.done).then(|| (self.next, self.next + self.size - 1))
+    }
+
+    /// Records a page of `n` items; returns the total when known.
+    pub(crate) fn on_page(&mut self, n: usize, cr: Option<ContentRange>) -> Option<u64> {
+        let n = n as u64;
+        self.pages += 1;
+        self.next += n;
+        let total = cr.and_then(|c| c.total);
+        self.done = n == 0
+            || match total {
+                Some(t) => self.next >= t || self.pages > t / self.size + 1,
+                None => n != self.size,
+            };
+        total
+    }
+
+    /// A `416 Range Not Satisfiable`: the range starts past the end.
+    pub(crate) fn on_unsatisfiable(&mut self) {
+        self.done = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_forms() {
+        assert_eq!(
+            parse_content_range("items 0-99/250"),
+            Some(ContentRange {
+                first: Some(0),
+                last: Some(99),
+                total: Some(250)
+            })
+        );
+        assert_eq!(
+            parse_content_range("items 0-9/*").and_then(|c| c.total),
+            None
+        );
+        assert_eq!(
+            parse_content_range("items */0").and_then(|c| c.total),
+            Some(0)
+        );
+        for bad in ["", "items", "items 0-9", "items a-b/3", "items 0-9/x"] {
+            assert_eq!(parse_content_range(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn stops_at_the_total_even_after_a_short_page() {
+        let cr = |total| {
+            Some(ContentRange {
+                first: None,
+                last: None,
+                total: Some(total),
+            })
+        };
+        let mut p = Pager::new(10);
+        assert_eq!(p.next_range(), Some((0, 9)));
+        p.on_page(10, cr(25));
+        assert_eq!(p.next_range(), Some((10, 19)));
+        // The server capped the page: go on from where it stopped.
+        p.on_page(7, cr(25));
+        assert_eq!(p.next_range(), Some((17, 26)));
+        p.on_page(8, cr(25));
+        assert_eq!(p.next_range(), None);
+    }
+
+    #[test]
+    fn without_a_total_a_short_or_long_page_ends_it() {
+        let mut p = Pager::new(10);
+        p.on_page(10, None);
+        assert!(p.next_range().is_some());
+        p.on_page(3, None);
+        assert!(p.next_range().is_none());
+        let mut p = Pager::new(10);
+        p.on_page(40, None);
+        assert!(
+            p.next_range().is_none(),
+            "Range ignored: everything came at once"
+        );
+        let mut p = Pager::new(10);
+        p.on_page(
+            0,
+            Some(ContentRange {
+                first: None,
+                last: None,
+                total: Some(50),
+            }),
+        );
+        assert!(p.next_range().is_none(), "an empty page ends it");
+    }
+
+    #[test]
+    fn a_total_that_never_arrives_is_bounded() {
+        let mut p = Pager::new(10);
+        let lying = Some(ContentRange {
+            first: None,
+            last: None,
+            total: Some(25),
+        });
+        let mut pages = 0;
+        while p.next_range().is_some() {
+            p.on_page(1, lying);
+            pages += 1;
+            assert!(pages < 10, "paged forever");
+        }
+    }
+}

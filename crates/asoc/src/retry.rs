@@ -1,0 +1,275 @@
+//! What is retried, and how long to wait before the next try.
+//!
+//! One function decides whether a failed attempt is worth another one:
+//! [`is_retryable`] (built on [`is_retryable_status`] and
+//! [`is_retryable_transport`]). The wait is exponential with jitter from
+//! `backon` ([`backoff`]), replaced by the server's `Retry-After` when it sent
+//! one ([`parse_retry_after`]). The request loop in `client.rs` wires these
+//! into `backon::Retryable`.
+
+use std::error::Error as StdError;
+use std::time::{Duration, SystemTime};
+
+use backon::ExponentialBuilder;
+
+use crate::config::MAX_RETRY_DELAY;
+
+/// Longest `Retry-After` honoured; a longer one is cut to this (the server
+/// answers 429 again if it was serious, and the retry budget still applies).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// One failed attempt of a request, as seen by the retry loop.
+#[derive(Debug)]
+pub(crate) enum AttemptError {
+    /// The server answered with a status [`is_retryable_status`] accepts.
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: bytes::Bytes,
+    },
+    /// Sending the request or reading the answer failed.
+    Transport(reqwest::Error),
+}
+
+impl AttemptError {
+    /// The server's `Retry-After`, if this attempt carried one.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            AttemptError::Status { retry_after, .. } => *retry_after,
+            AttemptError::Transport(_) => None,
+        }
+    }
+}
+
+/// The one place that says whether an attempt is tried again.
+pub(crate) fn is_retryable(err: &AttemptError) -> bool {
+    match err {
+        AttemptError::Status { status, body, .. } => is_retryable_status(*status, body),
+        AttemptError::Transport(e) => is_retryable_transport(e),
+    }
+}
+
+/// `429`, `500`, `502`, `503` and `504` are retried; so is a `403` whose body
+/// says "Too many requests" (how older servers signalled the rate limit).
+/// Everything else (`400`, `401`, other `403`, `404`, `501`...) is final:
+/// `401` has its own re-login path, the rest will not change by asking again.
+pub fn is_retryable_status(status: u16, body: &[u8]) -> bool {
+    match status {
+        429 | 500 | 502 | 503 | 504 => true,
+        403 => looks_like_rate_limit(body),
+        _ => false,
+    }
+}
+
+fn looks_like_rate_limit(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(512)];
+    String::from_utf8_lossy(head)
+        .to_ascii_lowercase()
+        .contains("too many requests")
+}
+
+/// Timeouts, connection failures (refused, reset, DNS) and broken bodies are
+/// retried; a TLS failure (bad or unknown certificate) and anything about
+/// building the request (bad URL), redirects or decoding is not.
+pub fn is_retryable_transport(err: &reqwest::Error) -> bool {
+    if err.is_builder() || err.is_redirect() || err.is_decode() || err.is_status() {
+        return false;
+    }
+    if is_tls_error(err) {
+        return false;
+    }
+    err.is_timeout() || err.is_connect() || err.is_request() || err.is_body()
+}
+
+/// Whether a `rustls` error is anywhere in the source chain. An `io::Error`
+/// is looked into through `get_ref()`, because its `source()` skips the
+/// error it wraps (and hyper-rustls nests one `io::Error` in another).
+pub(crate) fn is_tls_error(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    false
+}
+
+/// Parses a `Retry-After` value: delta-seconds (`"120"`) or an HTTP date
+/// (`"Wed, 21 Oct 2015 07:28:00 GMT"`, measured from `now`; a past date means
+/// no wait). Capped at [`MAX_RETRY_AFTER`]. `None` for anything else.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    let wait = if v.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: seconds. A number too big for u64 is "very long".
+        Duration::from_secs(v.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let at = httpdate::parse_http_date(v).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// The backoff schedule: `base`, then doubling (with up to 100 % jitter),
+/// capped at [`MAX_RETRY_DELAY`], for at most `max_retries` retries.
+pub fn backoff(base: Duration, max_retries: usize) -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(base)
+        .with_max_delay(MAX_RETRY_DELAY.max(base))
+        .with_factor(2.0)
+        .with_max_times(max_retries)
+        .with_jitter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backon::BackoffBuilder;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn statuses() {
+        for s in [429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(s, b""), "{s}");
+        }
+        for s in [200, 204, 400, 401, 403, 404, 409, 501, 505] {
+            assert!(!is_retryable_status(s, b""), "{s}");
+        }
+        assert!(is_retryable_status(
+            403,
+            br#"{"Message":"Too many requests."}"#
+        ));
+        assert!(!is_retryable_status(
+            403,
+            br#"{"Key":"Forbidden","Message":"No permission"}"#
+        ));
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let now = SystemTime::now();
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("100000", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
+
+    #[test]
+    fn retry_after_http_date() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_470); // 2015-10-21 07:27:50 GMT
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        // In the past: retry now.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        // Far future: capped.
+        assert_eq!(
+            parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
+
+    #[test]
+    fn retry_after_garbage() {
+        let now = SystemTime::now();
+        for v in ["", "  ", "-1", "1.5", "soon", "Wed, 99 Foo 2015"] {
+            assert_eq!(parse_retry_after(v, now), None, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_stops() {
+        let delays: Vec<Duration> = backoff(Duration::from_millis(10), 4).build().collect();
+        assert_eq!(delays.len(), 4);
+        // Jitter adds up to 100 %: attempt n lies in [base*2^n, 2*base*2^n].
+        for (n, d) in delays.iter().enumerate() {
+            let lo = Duration::from_millis(10 * (1 << n));
+            assert!(*d >= lo && *d <= lo * 2, "attempt {n}: {d:?}");
+        }
+        assert_eq!(backoff(Duration::from_millis(1), 0).build().count(), 0);
+        // Capped.
+        let last = backoff(Duration::from_secs(10), 10).build().last().unwrap();
+        assert!(last <= MAX_RETRY_DELAY * 2, "{last:?}");
+    }
+
+    #[tokio::test]
+    async fn transport_connection_refused_is_retryable() {
+        crate::client::install_crypto_provider();
+        // Bind then drop a listener: the port is (very likely) closed now.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let err = reqwest::Client::new()
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        assert!(is_retryable_transport(&err));
+        assert!(is_retryable(&AttemptError::Transport(err)));
+    }
+
+    #[tokio::test]
+    async fn transport_timeout_is_retryable() {
+        crate::client::install_crypto_provider();
+        // Accepts but never answers.
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let hold = tokio::spawn(async move {
+            let mut socks = Vec::new();
+            while let Ok((s, _)) = l.accept().await {
+                socks.push(s);
+            }
+        });
+        let err = reqwest::Client::builder()
+            .timeout(Duration::from_millis(100))
+            .build()
+            .unwrap()
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+        assert!(is_retryable_transport(&err));
+        hold.abort();
+    }
+
+    #[tokio::test]
+    async fn transport_bad_url_is_not_retryable() {
+        crate::client::install_crypto_provider();
+        let err = reqwest::Client::new()
+            .get("http://exa mple.com/")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.is_builder(), "{err:?}");
+        assert!(!is_retryable_transport(&err));
+    }
+
+    #[test]
+    fn tls_error_in_chain_is_detected() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert!(is_tls_error(&io));
+        // As hyper-rustls reports it: io::Error(Other, io::Error(InvalidData, rustls::Error)).
+        let nested = std::io::Error::other(io);
+        assert!(is_tls_error(&nested));
+        let plain = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(!is_tls_error(&plain));
+    }
+}

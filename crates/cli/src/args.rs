@@ -1,0 +1,559 @@
+//! The command line, as clap types.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "appscan-bridge",
+    version,
+    about = "Pull HCL AppScan findings into one normalized store and hand them on"
+)]
+pub struct Cli {
+    /// Where the store, the master key and maps live
+    /// [default: $APPSCAN_BRIDGE_DATA_DIR, else ~/.local/share/appscan-bridge]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// No progress bars or chatter (errors still go to stderr)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// A TOML file declaring connectors [default: $APPSCAN_BRIDGE_CONFIG, else
+    /// <data dir>/config.toml when it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The store: sqlite://PATH, a path, or postgres://USER@HOST/DB[?schema=NAME]
+    /// [default: $APPSCAN_BRIDGE_STORE, else <data dir>/store.sqlite3]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "APPSCAN_BRIDGE_STORE",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Copy a whole store into another (e.g. SQLite into PostgreSQL): connectors with
+    /// their sealed secrets, maps, runs, assets, findings with raw records and history
+    Migrate(MigrateArgs),
+    /// Start the simulator, sync it into a fresh SQLite store and print a summary
+    Demo(DemoArgs),
+    /// Run the AppScan on Cloud (or, with --ase, AppScan Enterprise) simulator as a server
+    Sim(SimArgs),
+    /// Register and list connectors
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
+    /// Sync a connector: a full sync the first time, a delta sync afterwards
+    Sync(SyncArgs),
+    /// Import an AppScan XML report (plain or gzip) as a full run of an xml connector
+    Import(ImportArgs),
+    /// Connector states with their last run
+    Status(StatusArgs),
+    /// A connector's run history
+    Runs(RunsArgs),
+    /// List stored assets (applications)
+    Assets(ListArgs),
+    /// List stored findings
+    Findings(ListArgs),
+    /// Show one finding (with --history, its status changes)
+    Finding(FindingArgs),
+    /// The fields `--filter` and `--sort` take, with the operators and examples
+    FilterHelp(FilterHelpArgs),
+    /// Export findings as kdi, ocsf, sarif, csv or jsonl (streamed; --filter selects)
+    Export(ExportArgs),
+    /// The known-exploited CVE list the risk score uses (import it from a local file)
+    #[command(subcommand)]
+    Kev(KevCommand),
+    /// Recompute every finding's and asset's risk score (scores rise with age)
+    Rescore(JsonArg),
+    /// Run as a service: sync on schedule, HTTP API, dashboard and metrics
+    Serve(ServeArgs),
+    /// Create, list and revoke the API tokens of `serve`'s write endpoints
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Test a connector: network, TLS, authentication, authorization, data fetch
+    Check(CheckArgs),
+    /// List, show, clone and edit maps
+    #[command(subcommand)]
+    Map(MapCommand),
+    /// Map a connector's stored raw records again with its current map (no fetching)
+    Remap(RemapArgs),
+    /// Check the config file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Benchmark sync, import, export and queries against the simulator and the peers
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// small: 10 apps × 100 issues; medium: 200 × 500 (100k); large: 1,000 × 1,000 (1M)
+    #[arg(long, value_enum, default_value_t = crate::bench::Scale::Small)]
+    pub scale: crate::bench::Scale,
+    /// Where bench-<scale>.md and bench-<scale>.json go (and the peers' venv)
+    #[arg(long, default_value = "bench/results")]
+    pub out: PathBuf,
+    /// Runs of each scenario (median and spread are reported)
+    #[arg(long)]
+    pub runs: Option<usize>,
+    /// Runs of each peer (they are slow)
+    #[arg(long, default_value_t = 1)]
+    pub peer_runs: usize,
+    /// Only these scenarios (default: all)
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub scenarios: Vec<BenchScenario>,
+    /// Records per request, for our sync, the raw bound and the Python peer alike
+    #[arg(long, default_value_t = 500)]
+    pub page_size: usize,
+    /// Applications fetched at once (our sync and the raw bound)
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+/// A benchmark scenario group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchScenario {
+    /// Full sync, raw bound, delta sync
+    Sync,
+    /// XML import of generated reports
+    Xml,
+    /// KDI and CSV export of the synced findings
+    Export,
+    /// Filters over the synced findings
+    Query,
+    /// The Python sync script and the faraday-plugins parser
+    Peers,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    pub name: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct RemapArgs {
+    pub name: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum MapCommand {
+    /// The maps there are
+    List(JsonArg),
+    /// Print a map as TOML
+    Show { name: String },
+    /// Copy a map under a new name, to edit it
+    Clone { from: String, to: String },
+    /// Set the source fields of target fields: map set NAME findingName=IssueType,IssueTypeId
+    Set {
+        name: String,
+        #[arg(required = true)]
+        assignments: Vec<String>,
+    },
+    /// Edit a map in $EDITOR; it is validated before it is saved
+    Edit { name: String },
+    /// Validate a map file, reporting every problem with its line
+    Validate { file: PathBuf },
+    /// Save a map file under its name
+    Import { file: PathBuf },
+    /// Delete a saved map
+    Remove { name: String },
+    /// The target fields a map can fill
+    Targets(JsonArg),
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Report every problem in the config file with its line
+    Validate { file: Option<PathBuf> },
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Applications in the simulated account
+    #[arg(long, default_value_t = 50)]
+    pub apps: usize,
+    /// Mean issues per application
+    #[arg(long, default_value_t = 400)]
+    pub issues_per_app: usize,
+    /// Seed of the generated data
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Records per request
+    #[arg(long, default_value_t = 500)]
+    pub page_size: usize,
+}
+
+#[derive(Args)]
+pub struct SimArgs {
+    /// Simulate AppScan Enterprise (/ase/api) instead of AppScan on Cloud
+    #[arg(long)]
+    pub ase: bool,
+    /// Port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 50)]
+    pub apps: usize,
+    #[arg(long, default_value_t = 400)]
+    pub issues_per_app: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The API key id the simulator accepts
+    #[arg(long)]
+    pub key_id: Option<String>,
+    /// The API key secret the simulator accepts
+    #[arg(long)]
+    pub key_secret: Option<String>,
+    /// Token lifetime in seconds
+    #[arg(long, default_value_t = 1800)]
+    pub token_ttl: u64,
+    /// Change this fraction of the issues (status changes, updates, new and removed
+    /// apps) every --mutate-every seconds, for trying delta syncs by hand
+    #[arg(long)]
+    pub mutate_rate: Option<f64>,
+    /// Seconds between mutations
+    #[arg(long, default_value_t = 60)]
+    pub mutate_every: u64,
+}
+
+#[derive(Subcommand)]
+pub enum ConnectorCommand {
+    /// Register a connector; the key secret comes from $APPSCAN_KEY_SECRET, standard input
+    /// (when it is not a terminal) or a prompt — never from the command line
+    Add(AddArgs),
+    /// List connectors
+    List(JsonArg),
+    /// Show one connector (secrets as ••••)
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a connector's URL, key id or settings
+    Edit(EditArgs),
+    /// Remove a connector with its runs and data
+    Remove { name: String },
+    /// Replace the key id and secret (the secret from $APPSCAN_KEY_SECRET or standard
+    /// input); the new key must log in before it is saved
+    RotateKey {
+        name: String,
+        /// The new key id (default: keep the current one)
+        #[arg(long)]
+        key_id: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct EditArgs {
+    pub name: String,
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long)]
+    pub key_id: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// asoc, ase or xml
+    pub kind: String,
+    #[arg(long)]
+    pub name: String,
+    /// Base URL, e.g. https://cloud.appscan.com
+    #[arg(long)]
+    pub url: Option<String>,
+    /// API key id
+    #[arg(long)]
+    pub key_id: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Connector settings that `add` (and later `edit`) take.
+#[derive(Args, Default)]
+pub struct SettingsArgs {
+    /// Free text, at most 164 characters
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Cron expression or interval (e.g. 6h) for `serve`
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Records per request (1..=5000; the vendor documents 50)
+    #[arg(long)]
+    pub page_size: Option<usize>,
+    /// Applications fetched at once
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Requests per minute (0 = no client-side limit)
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+    /// Fraction of records that may fail before the run is Errored (0.01 = 1 %)
+    #[arg(long)]
+    pub failure_threshold: Option<f64>,
+    /// The map to use
+    #[arg(long)]
+    pub map: Option<String>,
+    /// OData filter selecting applications, e.g. "Name eq 'Shop'"
+    #[arg(long)]
+    pub app_filter: Option<String>,
+    /// Seconds subtracted from the delta cursor
+    #[arg(long)]
+    pub overlap: Option<i64>,
+    /// Extra CA certificate (PEM) to trust
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub full_run: FullRunArgs,
+}
+
+/// Options of the full-run sources (ase, xml); see README "Connector options".
+#[derive(Args, Default)]
+pub struct FullRunArgs {
+    /// Leave out findings without CVE, CWE or WASC id (true/false)
+    #[arg(long, value_name = "BOOL")]
+    pub exclude_informational: Option<bool>,
+    /// Store no tags (true/false)
+    #[arg(long, value_name = "BOOL")]
+    pub skip_tags: Option<bool>,
+    /// Use the run's time as last-found time, not the scanner's (true/false)
+    #[arg(long, value_name = "BOOL")]
+    pub ignore_last_seen: Option<bool>,
+    /// An asset's tags are the last run's only, instead of accumulating (true/false)
+    #[arg(long, value_name = "BOOL")]
+    pub reset_tags: Option<bool>,
+    /// Ordered locators naming a finding's asset, e.g. url,application,host (also file)
+    #[arg(long)]
+    pub locators: Option<String>,
+    /// Days unseen after which assets and their findings are marked inactive
+    /// (0 = use the global $APPSCAN_BRIDGE_ASSET_INACTIVITY_DAYS)
+    #[arg(long, value_name = "DAYS")]
+    pub asset_inactivity_days: Option<u32>,
+    /// Normalized severity for source severities the map does not know (kept verbatim)
+    #[arg(long)]
+    pub unknown_severity: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The report: an AppScan Standard or AppScan on Cloud XML export, plain or gzip
+    pub file: PathBuf,
+    /// The xml connector to import into [default: `xml`, created on first use]
+    #[arg(long)]
+    pub connector: Option<String>,
+    /// The application the report is about [default: the report's application name]
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Print the run's report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct JsonArg {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct SyncArgs {
+    pub name: String,
+    /// Fetch everything even when a cursor exists
+    #[arg(long)]
+    pub full: bool,
+    /// Print the run's report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    pub name: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct RunsArgs {
+    pub name: String,
+    /// One run
+    #[arg(long)]
+    pub run: Option<i64>,
+    /// With --run: list the run's record errors and warnings
+    #[arg(long, requires = "run")]
+    pub errors: bool,
+    /// How many runs
+    #[arg(long, default_value_t = 20)]
+    pub limit: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// Only this connector's records
+    #[arg(long)]
+    pub connector: Option<String>,
+    /// At most this many rows
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Skip this many rows
+    #[arg(long)]
+    pub offset: Option<u64>,
+    /// Only rows matching this filter, e.g. 'severity>=high and status:open'
+    /// (`filter-help` lists the fields)
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Sort keys, e.g. risk, -lastFound, name:asc (several with commas)
+    #[arg(long, allow_hyphen_values = true)]
+    pub sort: Option<String>,
+    /// The columns to show (field names, with commas); with --json, the keys
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// findings: one row per cross-source fingerprint, with the sources that saw it
+    #[arg(long)]
+    pub dedupe: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct FilterHelpArgs {
+    /// Only this entity's fields: findings or assets
+    pub entity: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// kdi, ocsf, sarif, csv or jsonl
+    #[arg(long, short)]
+    pub format: String,
+    /// Only findings matching this filter (see `filter-help`)
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Only this connector's findings
+    #[arg(long)]
+    pub connector: Option<String>,
+    /// The file to write (kdi: the directory) [default: standard output; kdi: .]
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// kdi: the largest file to write, e.g. 10MB, 512KiB (larger loads are split)
+    #[arg(long, default_value = "100MB")]
+    pub max_file_size: String,
+    /// kdi: the 0-10 scores of Informational,Low,Medium,High,Critical
+    #[arg(long, default_value = "0,3,6,9,10", value_name = "I,L,M,H,C")]
+    pub kdi_scores: String,
+    /// kdi: write version-2 `findings` (with triage states) instead of `vulns`
+    #[arg(long)]
+    pub kdi_findings: bool,
+    /// ocsf: 2002 (Vulnerability Finding) or 2007 (Application Security Posture Finding)
+    #[arg(long, default_value_t = 2002)]
+    pub ocsf_class: u32,
+    /// sarif: results per run before a new run starts (GitHub takes 25,000)
+    #[arg(long, default_value_t = 25_000)]
+    pub sarif_max_results: usize,
+}
+
+#[derive(Subcommand)]
+pub enum KevCommand {
+    /// Add the CVEs of a file (CISA's KEV catalog JSON, or CVE ids one per line) and
+    /// rescore
+    Import {
+        file: PathBuf,
+        /// The file becomes the whole list (CVEs not in it are dropped)
+        #[arg(long)]
+        replace: bool,
+        /// Do not recompute risk scores now (run `rescore` later)
+        #[arg(long)]
+        no_rescore: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct FindingArgs {
+    pub id: i64,
+    /// Show the finding's status history
+    #[arg(long)]
+    pub history: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct MigrateArgs {
+    /// The store to read [default: the --store store, else <data dir>/store.sqlite3]
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
+    /// The store to write: postgres://..., sqlite://PATH or a path (created if needed)
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Replace the target's contents when it already holds data
+    #[arg(long)]
+    pub force: bool,
+    /// Rows per transaction
+    #[arg(long, default_value_t = 2000)]
+    pub batch_size: usize,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; reads need no token)
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: std::net::SocketAddr,
+    /// Serve the API and dashboard only; run no scheduled syncs
+    #[arg(long)]
+    pub no_scheduler: bool,
+    /// Seconds to wait at shutdown for cancelled syncs to record their state
+    #[arg(long, default_value_t = 60)]
+    pub shutdown_grace: u64,
+    /// Seconds a claimed due run stays this worker's without renewal; another worker on
+    /// the same store takes it over after that if this one dies
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(3..))]
+    pub lease: u64,
+    /// Scheduled syncs this worker runs at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub max_running: u64,
+    /// This worker's name in claimed due runs [default: host:pid:random]
+    #[arg(long)]
+    pub worker: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (once: only its hash is kept)
+    Create {
+        /// A name to tell it apart [default: token-<date>]
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens (never their secrets)
+    List {
+        /// Revoked tokens too
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id or name
+    Revoke { token: String },
+}

@@ -1,0 +1,297 @@
+//! `bench`: how fast and how lightly appscan-bridge moves data, side by side with what
+//! users would use instead, in one run on this machine.
+//!
+//! The simulator runs inside this process on a free loopback port; everything measured
+//! runs as a child process (`appscan-bridge` itself, or the Python peers) so that wall
+//! time and peak memory are those of the measured program alone. Each scenario runs
+//! several times; the report gives the median and the spread, as a Markdown table and
+//! a JSON file in `--out`.
+
+mod child;
+mod export;
+mod peers;
+mod query;
+mod report;
+mod scale;
+mod stats;
+mod sync;
+mod xml;
+
+pub use scale::Scale;
+
+use crate::args::{BenchArgs, BenchScenario};
+use anyhow::Context;
+use child::ChildRun;
+use report::{Report, Row};
+use stats::Summary;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// The state every scenario shares.
+pub struct Bench {
+    pub scale: Scale,
+    pub runs: usize,
+    pub peer_runs: usize,
+    pub page_size: usize,
+    pub concurrency: usize,
+    /// Where the report goes (and the peers' venv lives).
+    pub out: PathBuf,
+    /// Scratch space: stores, generated reports, exports.
+    pub work: PathBuf,
+    pub sim: sim::SimHandle,
+    sim_url: String,
+    exe: PathBuf,
+    chatty: bool,
+    rows: Vec<Row>,
+}
+
+/// One `sync` child run.
+pub struct SyncRun {
+    pub wall: std::time::Duration,
+    pub peak_rss_mib: f64,
+    pub fetched: u64,
+}
+
+impl Bench {
+    /// A progress line on standard error (a terminal only, and not with `--quiet`).
+    pub fn step(&self, line: &str) {
+        if self.chatty {
+            eprintln!("  {line}");
+        }
+    }
+
+    pub fn record(&mut self, scenario: &str, measure: &str, unit: &str, samples: Vec<f64>) {
+        self.rows.push(Row {
+            scenario: scenario.into(),
+            measure: measure.into(),
+            unit: unit.into(),
+            summary: Summary::of(samples),
+        });
+    }
+
+    /// An empty directory under the work directory.
+    pub fn fresh_dir(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.work.join(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot empty {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(dir)
+    }
+
+    /// `appscan-bridge --data-dir DIR --quiet`, ready for a command.
+    pub fn cli(&self, data_dir: &Path) -> Command {
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("--data-dir").arg(data_dir).arg("--quiet");
+        cmd.env_remove("APPSCAN_BRIDGE_CONFIG");
+        cmd
+    }
+
+    /// Runs and measures a child process.
+    pub fn child(&self, cmd: Command, scratch: &Path) -> anyhow::Result<ChildRun> {
+        child::measure(cmd, scratch)
+    }
+
+    pub fn sim_url(&self) -> &str {
+        &self.sim_url
+    }
+
+    pub fn key_id(&self) -> String {
+        self.sim.key_id()
+    }
+
+    pub fn key_secret(&self) -> String {
+        self.sim.key_secret()
+    }
+
+    /// The name of the simulator's first application (for a selective filter).
+    pub fn first_app_name(&self) -> String {
+        self.sim
+            .apps()
+            .first()
+            .and_then(|a| a.get("Name").and_then(|n| n.as_str()).map(String::from))
+            .unwrap_or_default()
+    }
+
+    /// The ASoC client settings the sync uses, for the raw bound.
+    pub fn client_config(&self) -> asoc::ClientConfig {
+        let mut cfg = asoc::ClientConfig::new(
+            self.sim_url.clone(),
+            self.key_id(),
+            secrecy::SecretString::from(self.key_secret()),
+        );
+        cfg.page_size = self.page_size;
+        cfg.concurrency = self.concurrency;
+        cfg.rate_limit_per_minute = 0;
+        cfg
+    }
+
+    /// Registers the `bench` connector (no client-side rate limit) in `data_dir`.
+    pub fn add_connector(&self, data_dir: &Path) -> anyhow::Result<()> {
+        let mut cmd = self.cli(data_dir);
+        cmd.args(["connector", "add", "asoc", "--name", "bench", "--url"])
+            .arg(&self.sim_url)
+            .args(["--key-id", &self.key_id()])
+            .args(["--page-size", &self.page_size.to_string()])
+            .args(["--concurrency", &self.concurrency.to_string()])
+            .args(["--rate-limit", "0"])
+            .env("APPSCAN_KEY_SECRET", self.key_secret());
+        self.child(cmd, &data_dir.join("add.out"))?;
+        Ok(())
+    }
+
+    /// `sync bench --json` in `data_dir`, measured.
+    pub fn sync(&self, data_dir: &Path) -> anyhow::Result<SyncRun> {
+        let mut cmd = self.cli(data_dir);
+        cmd.args(["sync", "bench", "--json"]);
+        let r = self.child(cmd, &data_dir.join("sync.out"))?;
+        let report: serde_json::Value = serde_json::from_str(&r.stdout)
+            .with_context(|| format!("sync printed no JSON report: {}", r.stdout))?;
+        if report.pointer("/run/state").and_then(|s| s.as_str()) != Some("Processed") {
+            anyhow::bail!("the benchmark sync did not end Processed: {}", r.stdout);
+        }
+        Ok(SyncRun {
+            wall: r.wall,
+            peak_rss_mib: r.peak_rss_mib,
+            fetched: report
+                .pointer("/run/counters/fetched")
+                .and_then(|n| n.as_u64())
+                .unwrap_or(0),
+        })
+    }
+}
+
+pub async fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let chatty = !quiet && std::io::stderr().is_terminal();
+    let scale = a.scale;
+    if chatty {
+        eprintln!(
+            "Starting the simulator with {} apps × {} issues",
+            scale.apps(),
+            scale.issues_per_app()
+        );
+    }
+    let config = sim::SimConfig {
+        apps: scale.apps(),
+        issues_per_app: scale.issues_per_app(),
+        ..sim::SimConfig::default()
+    };
+    let running = sim::AsocSim::start(config, ([127, 0, 0, 1], 0).into())
+        .await
+        .context("cannot start the simulator")?;
+    let out = a.out.clone();
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let work = out.join(format!(".work-{}", scale.name()));
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let mut bench = Bench {
+        scale,
+        runs: a.runs.unwrap_or(3).max(1),
+        peer_runs: a.peer_runs.max(1),
+        page_size: a.page_size,
+        concurrency: a.concurrency,
+        out,
+        work,
+        sim: running.handle(),
+        sim_url: running.base_url(),
+        exe: std::env::current_exe().context("cannot find this program's path")?,
+        chatty,
+        rows: Vec::new(),
+    };
+    let findings = bench.sim.total_issues();
+    let scenarios = a.scenarios.clone();
+    // The scenarios block (they wait for child processes); the simulator keeps this
+    // runtime's worker threads.
+    let report =
+        tokio::task::spawn_blocking(move || run_scenarios(&mut bench, &scenarios, findings))
+            .await
+            .context("the benchmark thread panicked")??;
+    running.shutdown().await;
+    print!("{}", report.markdown());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_scenarios(
+    b: &mut Bench,
+    wanted: &[BenchScenario],
+    findings: usize,
+) -> anyhow::Result<Report> {
+    let on = |s: BenchScenario| wanted.is_empty() || wanted.contains(&s);
+    let started = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let mut synced = None;
+    if on(BenchScenario::Sync) {
+        synced = Some(sync::full_and_delta(b)?);
+        sync::raw_bound(b)?;
+    }
+    let mut report_file = None;
+    if on(BenchScenario::Xml) {
+        report_file = xml::import(b)?;
+    }
+    if let Some(dir) = &synced {
+        if on(BenchScenario::Export) {
+            export::export(b, dir)?;
+        }
+        if on(BenchScenario::Query) {
+            query::query(b, dir)?;
+        }
+    }
+    let mut peer_versions = None;
+    if on(BenchScenario::Peers) {
+        let (python, versions) = peers::venv(b)?;
+        peer_versions = Some(versions);
+        peers::python_sync(b, &python)?;
+        if let Some(file) = &report_file {
+            peers::faraday_parse(b, &python, file)?;
+        }
+    }
+    if let Some(dir) = synced {
+        std::fs::remove_dir_all(dir).ok();
+    }
+    let report = Report {
+        scale: b.scale,
+        findings,
+        started,
+        machine: report::machine(),
+        settings: format!(
+            "page size {}, {} apps at once, {} runs per scenario ({} for peers), {} build",
+            b.page_size,
+            b.concurrency,
+            b.runs,
+            b.peer_runs,
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+        ),
+        peers: peer_versions,
+        targets: report::targets(&b.rows),
+        rows: in_scenario_order(std::mem::take(&mut b.rows)),
+    };
+    write(b, &report)?;
+    Ok(report)
+}
+
+/// Rows sorted by scenario number (stable: measures keep their order).
+fn in_scenario_order(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort_by(|a, b| {
+        let key = |r: &Row| r.scenario.split(' ').next().unwrap_or("").to_string();
+        key(a).cmp(&key(b))
+    });
+    rows
+}
+
+/// `bench-<scale>.md` and `bench-<scale>.json` in the output directory.
+fn write(b: &Bench, report: &Report) -> anyhow::Result<()> {
+    let name = format!("bench-{}", b.scale.name());
+    let md = b.out.join(format!("{name}.md"));
+    std::fs::write(&md, report.markdown())
+        .with_context(|| format!("cannot write {}", md.display()))?;
+    let json = b.out.join(format!("{name}.json"));
+    std::fs::write(&json, serde_json::to_vec_pretty(report)?)
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    b.step(&format!("wrote {} and {}", md.display(), json.display()));
+    Ok(())
+}

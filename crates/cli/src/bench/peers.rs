@@ -1,0 +1,124 @@
+//! Scenario 7: what users would run instead, measured in the same run on the same data —
+//! a Python sync script with `requests` into SQLite, and the faraday-plugins AppScan XML
+//! plugin. Installed into a virtual environment of the benchmark's own.
+
+use super::Bench;
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ASOC_SYNC: &str = include_str!("../../../../bench/peers/asoc_sync.py");
+const FARADAY_PARSE: &str = include_str!("../../../../bench/peers/faraday_parse.py");
+/// What the venv gets; faraday-plugins pinned so that runs compare.
+const PACKAGES: &[&str] = &["requests", "faraday-plugins==1.31.0"];
+
+/// The Python peer's full sync, `runs` times (its figures line up with scenario 1).
+pub fn python_sync(b: &mut Bench, python: &Path) -> anyhow::Result<()> {
+    let script = write_script(b, "asoc_sync.py", ASOC_SYNC)?;
+    let (mut wall, mut rss, mut rate) = (vec![], vec![], vec![]);
+    for run in 1..=b.peer_runs {
+        let db = b.fresh_dir(&format!("python-{run}"))?.join("peer.sqlite3");
+        let mut cmd = Command::new(python);
+        cmd.arg(&script)
+            .arg(b.sim_url())
+            .arg(b.key_id())
+            .arg(&db)
+            .arg(b.page_size.to_string())
+            .env("APPSCAN_KEY_SECRET", b.key_secret());
+        let r = b.child(cmd, &b.work.join("python.out"))?;
+        let issues = serde_json::from_str::<serde_json::Value>(r.stdout.trim())
+            .ok()
+            .and_then(|v| v.get("issues").and_then(|n| n.as_u64()))
+            .context("the Python sync printed no issue count")?;
+        let secs = r.wall.as_secs_f64();
+        b.step(&format!(
+            "Python sync {run}/{}: {issues} issues in {secs:.1} s, peak RSS {:.0} MiB",
+            b.peer_runs, r.peak_rss_mib
+        ));
+        wall.push(secs);
+        rss.push(r.peak_rss_mib);
+        rate.push(issues as f64 / secs.max(1e-6));
+    }
+    let s = "7a. Peer: Python + requests sync into SQLite";
+    b.record(s, "wall time", "s", wall);
+    b.record(s, "findings/s", "", rate);
+    b.record(s, "peak RSS", "MiB", rss);
+    Ok(())
+}
+
+/// faraday-plugins parsing `report` (the smallest generated report), `runs` times.
+pub fn faraday_parse(b: &mut Bench, python: &Path, report: &Path) -> anyhow::Result<()> {
+    let script = write_script(b, "faraday_parse.py", FARADAY_PARSE)?;
+    let mb = std::fs::metadata(report)?.len() as f64 / 1e6;
+    let (mut wall, mut rss, mut speed) = (vec![], vec![], vec![]);
+    for run in 1..=b.peer_runs {
+        let mut cmd = Command::new(python);
+        cmd.arg(&script).arg(report);
+        let r = b.child(cmd, &b.work.join("faraday.out"))?;
+        let secs = r.wall.as_secs_f64();
+        b.step(&format!(
+            "faraday-plugins {run}/{}: {mb:.0} MB in {secs:.1} s, peak RSS {:.0} MiB",
+            b.peer_runs, r.peak_rss_mib
+        ));
+        wall.push(secs);
+        rss.push(r.peak_rss_mib);
+        speed.push(mb / secs.max(1e-6));
+    }
+    let s = format!("7b. Peer: faraday-plugins AppScan parser, {mb:.0} MB report");
+    b.record(&s, "wall time", "s", wall);
+    b.record(&s, "throughput", "MB/s", speed);
+    b.record(&s, "peak RSS", "MiB", rss);
+    Ok(())
+}
+
+/// The venv's Python, creating the venv and installing the peers on first use.
+/// Returns the interpreter and the installed versions.
+pub fn venv(b: &Bench) -> anyhow::Result<(PathBuf, String)> {
+    let dir = b.out.join(".venv");
+    let python = dir.join("bin").join("python");
+    if !python.exists() {
+        b.step("installing the peers (requests, faraday-plugins) into a virtual environment");
+        run(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+    }
+    let mut pip = Command::new(&python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .args(PACKAGES);
+    run(&mut pip)?;
+    let versions = Command::new(&python)
+        .args([
+            "-c",
+            "import importlib.metadata as m, sys; print(f'Python {sys.version.split()[0]}, requests {m.version(\"requests\")}, faraday-plugins {m.version(\"faraday-plugins\")}')",
+        ])
+        .output()
+        .context("cannot run the venv's Python")?;
+    Ok((
+        python,
+        String::from_utf8_lossy(&versions.stdout).trim().to_string(),
+    ))
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{cmd:?}");
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !out.status.success() {
+        bail!(
+            "{shown} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn write_script(b: &Bench, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+    let path = b.work.join(name);
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}

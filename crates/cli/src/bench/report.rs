@@ -1,0 +1,233 @@
+//! The benchmark's outputs: a Markdown table and a JSON file (medians, spreads and every
+//! sample), the targets the issue sets with whether this run met them, and the machine.
+
+use super::scale::Scale;
+use super::stats::Summary;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// One measure of one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub scenario: String,
+    pub measure: String,
+    pub unit: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// A target and what this run measured against it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub what: String,
+    pub measured: String,
+    /// `None` when the run lacks the measures (a scenario was skipped).
+    pub met: Option<bool>,
+}
+
+/// Everything one `bench` run produced.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub scale: Scale,
+    pub findings: usize,
+    pub started: String,
+    pub machine: String,
+    pub settings: String,
+    pub peers: Option<String>,
+    pub rows: Vec<Row>,
+    pub targets: Vec<Target>,
+}
+
+impl Report {
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(
+            md,
+            "Scale **{}** ({} findings), {}; {}.\n\nMachine: {}.\n",
+            self.scale.name(),
+            self.findings,
+            self.started,
+            self.settings,
+            self.machine
+        );
+        if let Some(p) = &self.peers {
+            let _ = writeln!(md, "Peers: {p}.\n");
+        }
+        md.push_str("| Scenario | Measure | Median | Spread (min – max) | Runs |\n");
+        md.push_str("|---|---|---:|---:|---:|\n");
+        for r in &self.rows {
+            let unit = if r.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", r.unit)
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {}{unit} | {} – {} | {} |",
+                r.scenario,
+                r.measure,
+                num(r.summary.median),
+                num(r.summary.min),
+                num(r.summary.max),
+                r.summary.samples.len()
+            );
+        }
+        if !self.targets.is_empty() {
+            md.push_str("\n| Target | Measured | Met |\n|---|---|---|\n");
+            for t in &self.targets {
+                let met = match t.met {
+                    Some(true) => "yes",
+                    Some(false) => "**no**",
+                    None => "not measured",
+                };
+                let _ = writeln!(md, "| {} | {} | {met} |", t.what, t.measured);
+            }
+        }
+        md
+    }
+}
+
+/// A number with as many decimals as its size deserves.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() {
+        "–".into()
+    } else if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// The median of a measure whose scenario starts with `scenario`.
+fn median(rows: &[Row], scenario: &str, measure: &str) -> Option<f64> {
+    rows.iter()
+        .find(|r| r.scenario.starts_with(scenario) && r.measure == measure)
+        .map(|r| r.summary.median)
+}
+
+/// The issue's targets (set for the large scale on a 2-core machine) against this run.
+pub fn targets(rows: &[Row]) -> Vec<Target> {
+    let full = median(rows, "1.", "wall time");
+    let raw = median(rows, "2.", "wall time");
+    let rss = median(rows, "1.", "peak RSS of the syncing process");
+    let python = median(rows, "7a.", "wall time");
+    let share = median(rows, "3.", "share of the full sync's time");
+    let csv = median(rows, "5. Export to CSV", "wall time");
+    let csv_rss = median(rows, "5. Export to CSV", "peak RSS");
+    let import_speed: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.scenario.starts_with("4.") && r.measure == "throughput")
+        .map(|r| r.summary.median)
+        .collect();
+    let import_rss: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.scenario.starts_with("4.") && r.measure == "peak RSS")
+        .map(|r| r.summary.median)
+        .collect();
+    // faraday parses the smallest report, whose import row comes first.
+    let faraday = median(rows, "7b.", "wall time");
+    let first_import = median(rows, "4.", "wall time");
+    let mut t = Vec::new();
+    let mut add =
+        |what: &str, value: Option<f64>, show: &dyn Fn(f64) -> String, ok: &dyn Fn(f64) -> bool| {
+            t.push(Target {
+                what: what.into(),
+                measured: value.map(show).unwrap_or_else(|| "–".into()),
+                met: value.map(ok),
+            });
+        };
+    add(
+        "Full sync of 1M findings under 60 s",
+        full,
+        &|v| format!("{} s", num(v)),
+        &|v| v < 60.0,
+    );
+    add(
+        "Full sync within 1.5× the raw bound",
+        full.zip(raw).map(|(f, r)| f / r),
+        &|v| format!("{v:.2}×"),
+        &|v| v <= 1.5,
+    );
+    add(
+        "Sync peak RSS under 200 MB",
+        rss,
+        &|v| format!("{} MiB", num(v)),
+        &|v| v < 200.0,
+    );
+    add(
+        "At least 10× faster than the Python peer",
+        python.zip(full).map(|(p, f)| p / f),
+        &|v| format!("{v:.1}×"),
+        &|v| v >= 10.0,
+    );
+    add(
+        "Delta sync (1 % changed) under 5 % of the full sync's time",
+        share,
+        &|v| format!("{v:.1} %"),
+        &|v| v < 5.0,
+    );
+    add(
+        "XML import at least 150 MB/s",
+        import_speed.iter().copied().reduce(f64::min),
+        &|v| format!("{} MB/s (slowest size)", num(v)),
+        &|v| v >= 150.0,
+    );
+    add(
+        "XML import peak RSS under 100 MB whatever the size",
+        import_rss.iter().copied().reduce(f64::max),
+        &|v| format!("{} MiB (largest)", num(v)),
+        &|v| v < 100.0,
+    );
+    add(
+        "XML import at least 20× faster than faraday-plugins",
+        faraday.zip(first_import).map(|(f, i)| f / i),
+        &|v| format!("{v:.1}×"),
+        &|v| v >= 20.0,
+    );
+    add(
+        "CSV export of 1M findings under 15 s",
+        csv,
+        &|v| format!("{} s", num(v)),
+        &|v| v < 15.0,
+    );
+    add(
+        "CSV export memory flat (peak RSS)",
+        csv_rss,
+        &|v| format!("{} MiB", num(v)),
+        &|v| v < 200.0,
+    );
+    t
+}
+
+/// CPU model, cores, memory and OS of this machine, in one line.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| format!("{:.0} GiB RAM", kb / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {mem}, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}

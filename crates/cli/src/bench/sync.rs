@@ -1,0 +1,133 @@
+//! Scenarios 1–3: a full ASoC sync into SQLite, the raw bound (the same pages fetched,
+//! parsed and dropped), and a delta sync after 1 % of the issues changed.
+
+use super::Bench;
+use anyhow::Context;
+use futures::StreamExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Full syncs into fresh stores, each followed by a delta sync after 1 % changed.
+/// Returns the data directory of the last run (a store holding every finding), which
+/// the export and query scenarios read.
+pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
+    let (mut wall, mut rate, mut rss, mut size) = (vec![], vec![], vec![], vec![]);
+    let (mut full_requests, mut delta_wall, mut delta_requests, mut delta_share) =
+        (vec![], vec![], vec![], vec![]);
+    let mut last = None;
+    for run in 1..=b.runs {
+        let dir = b.fresh_dir(&format!("sync-{run}"))?;
+        b.add_connector(&dir)?;
+        b.sim.reset_stats();
+        let full = b.sync(&dir)?;
+        let requests = b.sim.stats().total(sim::asoc::Endpoint::Any);
+        let secs = full.wall.as_secs_f64();
+        b.step(&format!(
+            "full sync {run}/{}: {} findings in {secs:.1} s, peak RSS {:.0} MiB",
+            b.runs, full.fetched, full.peak_rss_mib
+        ));
+        wall.push(secs);
+        rate.push(full.fetched as f64 / secs.max(1e-6));
+        rss.push(full.peak_rss_mib);
+        size.push(store_size_mib(&dir));
+        full_requests.push(requests as f64);
+
+        let changed = b.sim.mutate(0.01, 1_000 + run as u64);
+        b.sim.reset_stats();
+        let delta = b.sync(&dir)?;
+        let requests = b.sim.stats().total(sim::asoc::Endpoint::Any);
+        let d = delta.wall.as_secs_f64();
+        b.step(&format!(
+            "delta sync {run}/{} after {} issues changed: {} records in {d:.2} s, {requests} requests",
+            b.runs, changed.status_changed + changed.fields_updated + changed.issues_added, delta.fetched
+        ));
+        delta_wall.push(d);
+        delta_requests.push(requests as f64);
+        delta_share.push(100.0 * d / secs.max(1e-6));
+        if let Some(previous) = last.replace(dir) {
+            std::fs::remove_dir_all(previous).ok();
+        }
+    }
+    let s = "1. Full ASoC sync into SQLite";
+    b.record(s, "wall time", "s", wall);
+    b.record(s, "findings/s", "", rate);
+    b.record(s, "peak RSS of the syncing process", "MiB", rss);
+    b.record(s, "database size", "MiB", size);
+    b.record(s, "requests", "", full_requests);
+    let s = "3. Delta sync after 1 % changed";
+    b.record(s, "wall time", "s", delta_wall);
+    b.record(s, "requests", "", delta_requests);
+    b.record(s, "share of the full sync's time", "%", delta_share);
+    last.context("no run")
+}
+
+/// The raw bound: every page our sync fetches, fetched with the same client, page size
+/// and concurrency, parsed into JSON and dropped — no mapping, no store.
+pub fn raw_bound(b: &mut Bench) -> anyhow::Result<()> {
+    let mut wall = vec![];
+    for run in 1..=b.runs {
+        let cfg = b.client_config();
+        // A runtime of its own, on a thread of its own, as a separate process would
+        // have: the simulator keeps the benchmark's runtime to itself.
+        let (records, elapsed) = std::thread::scope(|s| {
+            s.spawn(|| -> anyhow::Result<(u64, Duration)> {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(fetch_everything(cfg))
+            })
+            .join()
+            .map_err(|_| anyhow::anyhow!("the raw fetch thread panicked"))?
+        })?;
+        b.step(&format!(
+            "raw fetch {run}/{}: {records} records in {:.1} s",
+            b.runs,
+            elapsed.as_secs_f64()
+        ));
+        wall.push(elapsed.as_secs_f64());
+    }
+    b.record(
+        "2. Raw bound (fetch + parse, no store)",
+        "wall time",
+        "s",
+        wall,
+    );
+    Ok(())
+}
+
+async fn fetch_everything(cfg: asoc::ClientConfig) -> anyhow::Result<(u64, Duration)> {
+    let start = Instant::now();
+    let client = asoc::AsocClient::new(cfg)?;
+    client.login().await?;
+    let mut ids = Vec::new();
+    let mut records = 0u64;
+    let mut apps = std::pin::pin!(client.apps(asoc::ListQuery::all()));
+    while let Some(page) = apps.next().await {
+        let page = page?;
+        records += page.items.len() as u64;
+        ids.extend(
+            page.items
+                .iter()
+                .filter_map(|a| a.get("Id").and_then(|v| v.as_str()).map(String::from)),
+        );
+    }
+    let mut issues = std::pin::pin!(client.issues_for_apps(ids, asoc::ListQuery::all()));
+    while let Some(page) = issues.next().await {
+        records += page?.items.len() as u64;
+    }
+    client.logout().await;
+    Ok((records, start.elapsed()))
+}
+
+/// The SQLite files of a data directory, in MiB.
+fn store_size_mib(dir: &std::path::Path) -> f64 {
+    let bytes: u64 = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("store.sqlite3"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    bytes as f64 / (1024.0 * 1024.0)
+}

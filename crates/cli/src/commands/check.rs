@@ -1,0 +1,57 @@
+//! `check NAME` and `remap NAME`.
+
+use super::Ctx;
+use crate::args::{CheckArgs, RemapArgs};
+use crate::output;
+use crate::progress::Bar;
+use runner::check::{Outcome, Resolver};
+use std::process::ExitCode;
+
+pub async fn check(ctx: &Ctx, a: CheckArgs) -> anyhow::Result<ExitCode> {
+    let checks = ctx.runner.check(&a.name, &Resolver::System).await?;
+    let failed = checks.iter().any(|c| c.outcome == Outcome::Failed);
+    if a.json {
+        output::json(
+            &serde_json::json!({"connector": a.name, "passed": !failed, "checks": checks}),
+        )?;
+    } else {
+        for (i, c) in checks.iter().enumerate() {
+            let mark = match c.outcome {
+                Outcome::Passed => "passed ",
+                Outcome::Failed => "FAILED ",
+                Outcome::Skipped => "skipped",
+            };
+            println!("{}. {mark}  {:<34} {}", i + 1, c.name, c.reason);
+            if c.outcome == Outcome::Failed
+                && let Some(h) = &c.hint
+            {
+                println!("             hint: {h}");
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub async fn remap(ctx: &Ctx, a: RemapArgs) -> anyhow::Result<ExitCode> {
+    let bar = Bar::new(ctx.quiet || a.json, &a.name);
+    let report = ctx
+        .runner
+        .remap(&a.name, runner::SyncOptions::default(), &bar)
+        .await;
+    bar.finish();
+    let report = report?;
+    if a.json {
+        output::json(&serde_json::json!({"run": report.run, "issues": report.issues}))?;
+    } else {
+        super::sync::print_report(&report);
+    }
+    Ok(if report.run.state == store::RunState::Processed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

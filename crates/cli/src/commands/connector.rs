@@ -1,0 +1,218 @@
+//! `connector add`, `connector list`.
+
+use super::Ctx;
+use crate::args::{AddArgs, SettingsArgs};
+use crate::output;
+use crate::secret_input::read_secret;
+use runner::{AddConnector, Settings};
+use std::process::ExitCode;
+
+/// Applies the flags a user gave onto settings.
+pub fn apply(s: &mut Settings, a: SettingsArgs) {
+    if let Some(v) = a.description {
+        s.description = Some(v);
+    }
+    if let Some(v) = a.schedule {
+        s.schedule = Some(v);
+    }
+    if let Some(v) = a.page_size {
+        s.page_size = v;
+    }
+    if let Some(v) = a.concurrency {
+        s.concurrency = v;
+    }
+    if let Some(v) = a.rate_limit {
+        s.rate_limit_per_minute = v;
+    }
+    if let Some(v) = a.failure_threshold {
+        s.failure_threshold = v;
+    }
+    if let Some(v) = a.map {
+        s.map = v;
+    }
+    if let Some(v) = a.app_filter {
+        s.app_filter = Some(v);
+    }
+    if let Some(v) = a.overlap {
+        s.overlap_seconds = v;
+    }
+    if let Some(v) = a.ca_file {
+        s.ca_file = Some(v.display().to_string());
+    }
+    apply_full_run(&mut s.full_run, a.full_run);
+}
+
+/// Applies the full-run options (ase, xml connectors).
+fn apply_full_run(o: &mut runner::FullRunOptions, a: crate::args::FullRunArgs) {
+    if let Some(v) = a.exclude_informational {
+        o.exclude_informational = v;
+    }
+    if let Some(v) = a.skip_tags {
+        o.skip_tags = v;
+    }
+    if let Some(v) = a.ignore_last_seen {
+        o.ignore_last_seen = v;
+    }
+    if let Some(v) = a.reset_tags {
+        o.reset_tags = v;
+    }
+    if let Some(v) = a.locators {
+        o.locators = runner::FullRunOptions::parse_locators(&v);
+    }
+    if let Some(v) = a.asset_inactivity_days {
+        o.asset_inactivity_days = (v > 0).then_some(v);
+    }
+    if let Some(v) = a.unknown_severity {
+        o.unknown_severity = v;
+    }
+}
+
+pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {
+    let mut settings = Settings::default();
+    apply(&mut settings, a.settings);
+    settings.validate().map_err(anyhow::Error::msg)?;
+    let needs_key = a.kind != "xml";
+    if needs_key && a.url.is_none() {
+        anyhow::bail!("a {} connector needs --url", a.kind);
+    }
+    if needs_key && a.key_id.is_none() {
+        anyhow::bail!("a {} connector needs --key-id", a.kind);
+    }
+    let secret = if needs_key {
+        Some(read_secret("API key secret: ")?)
+    } else {
+        None
+    };
+    let c = ctx.runner.add_connector(AddConnector {
+        name: a.name,
+        kind: a.kind,
+        url: a.url,
+        key_id: a.key_id,
+        secret,
+        settings,
+    })?;
+    if !ctx.quiet {
+        println!(
+            "Registered {} connector '{}' ({}). Next: appscan-bridge sync {}",
+            c.kind,
+            c.name,
+            c.url.as_deref().unwrap_or("no URL"),
+            c.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<ExitCode> {
+    let connectors = ctx.runner.store.connectors()?;
+    if json {
+        output::json(&connectors)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if connectors.is_empty() {
+        println!(
+            "No connectors yet. Add one with: appscan-bridge connector add asoc --name NAME --url URL --key-id ID"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = output::table(&[
+        "name",
+        "kind",
+        "url",
+        "key id",
+        "state",
+        "cursor",
+        "description",
+    ]);
+    for c in connectors {
+        let desc = c
+            .settings
+            .get("description")
+            .and_then(|d| d.as_str())
+            .unwrap_or("")
+            .to_string();
+        t.add_row(vec![
+            c.name,
+            c.kind,
+            c.url.unwrap_or_default(),
+            c.key_id.unwrap_or_default(),
+            c.state.to_string(),
+            output::time_opt(c.cursor),
+            output::cut(&desc, 40),
+        ]);
+    }
+    println!("{t}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let c = ctx.runner.connector(name)?;
+    let secret = if c.secret.is_some() {
+        "••••"
+    } else {
+        "(none)"
+    };
+    if json {
+        let mut v = serde_json::to_value(&c)?;
+        v["key_secret"] = serde_json::json!(secret);
+        output::json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} ({})", c.name, c.kind);
+    println!("  url:        {}", c.url.as_deref().unwrap_or("-"));
+    println!("  key id:     {}", c.key_id.as_deref().unwrap_or("-"));
+    println!("  key secret: {secret}");
+    println!(
+        "  state:      {}{}",
+        c.state,
+        c.state_reason
+            .as_deref()
+            .map(|r| format!(" — {r}"))
+            .unwrap_or_default()
+    );
+    println!("  cursor:     {}", output::time_opt(c.cursor));
+    if let Some(settings) = c.settings.as_object() {
+        for (k, v) in settings {
+            if !v.is_null() {
+                println!("  {k:<22}{v}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn edit(ctx: &Ctx, a: crate::args::EditArgs) -> anyhow::Result<ExitCode> {
+    let c = ctx.runner.edit_connector(
+        &a.name,
+        runner::connectors::EditConnector {
+            url: a.url,
+            key_id: a.key_id,
+        },
+        |s| apply(s, a.settings),
+    )?;
+    if !ctx.quiet {
+        println!("Connector '{}' updated.", c.name);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn remove(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+    ctx.runner.remove_connector(name)?;
+    if !ctx.quiet {
+        println!("Connector '{name}' removed with its runs and data.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn rotate_key(ctx: &Ctx, name: &str, key_id: Option<String>) -> anyhow::Result<ExitCode> {
+    let secret = read_secret("New API key secret: ")?;
+    let c = ctx.runner.rotate_key(name, key_id, secret).await?;
+    if !ctx.quiet {
+        println!(
+            "The new key (id {}) logged in and is saved for '{}'.",
+            c.key_id.as_deref().unwrap_or("-"),
+            c.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

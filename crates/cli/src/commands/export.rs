@@ -1,0 +1,141 @@
+//! `export --format kdi|ocsf|sarif|csv|jsonl [--filter ...] [--out PATH]`.
+//!
+//! The export crate streams from the store; this module turns flags into
+//! [`export::ExportOptions`], shows a progress bar on a terminal (counting findings
+//! against the filter's total) and prints what was written to stderr, so standard output
+//! carries only the export itself.
+
+use super::Ctx;
+use super::list::parse_filter;
+use crate::args::ExportArgs;
+use anyhow::{Context, bail};
+use export::{ExportOptions, Format, OcsfClass};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use query::Entity;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use store::ListQuery;
+
+/// Reads `--kdi-scores 0,3,6,9,10`.
+fn kdi_scores(text: &str) -> anyhow::Result<[u8; 5]> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let mut out = [0u8; 5];
+    if parts.len() != 5 {
+        bail!(
+            "--kdi-scores takes five scores (Informational,Low,Medium,High,Critical), not '{text}'"
+        );
+    }
+    for (slot, p) in out.iter_mut().zip(&parts) {
+        *slot = p
+            .parse::<u8>()
+            .ok()
+            .filter(|n| *n <= 10)
+            .with_context(|| format!("--kdi-scores: '{p}' is not a score from 0 to 10"))?;
+    }
+    Ok(out)
+}
+
+/// The export's options from the command line.
+fn options(a: &ExportArgs) -> anyhow::Result<ExportOptions> {
+    let Some(format) = Format::parse(&a.format) else {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        bail!(
+            "--format: unknown format '{}' (expected {})",
+            a.format,
+            names.join(", ")
+        );
+    };
+    let mut o = ExportOptions::new(format);
+    o.connector = a.connector.clone();
+    o.filter = match a.filter.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => Some(parse_filter(Entity::Findings, text)?),
+        None => None,
+    };
+    o.out = a.out.clone();
+    o.max_file_size = export::parse_size(&a.max_file_size)
+        .map_err(|e| anyhow::anyhow!("--max-file-size: {e}"))?;
+    o.kdi_scores = kdi_scores(&a.kdi_scores)?;
+    o.kdi_findings = a.kdi_findings;
+    o.ocsf_class = OcsfClass::from_uid(a.ocsf_class).with_context(|| {
+        format!(
+            "--ocsf-class: {} is not 2002 (Vulnerability Finding) or 2007 (Application Security Posture Finding)",
+            a.ocsf_class
+        )
+    })?;
+    o.sarif_max_results = a.sarif_max_results.max(1);
+    if format.writes_directory()
+        && let Some(p) = &o.out
+        && p.is_file()
+    {
+        bail!(
+            "--out {}: kdi writes one or more files into a directory, and this is a file",
+            p.display()
+        );
+    }
+    Ok(o)
+}
+
+/// A bar over the number of findings to write; hidden off a terminal or with --quiet.
+fn bar(ctx: &Ctx, o: &ExportOptions) -> anyhow::Result<ProgressBar> {
+    if ctx.quiet || !std::io::stderr().is_terminal() {
+        return Ok(ProgressBar::hidden());
+    }
+    let total = ctx.runner.store.count_findings(&ListQuery {
+        connector: o.connector.clone(),
+        filter: o.filter.clone(),
+        ..Default::default()
+    })?;
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "export {spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} findings ({per_sec})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Ok(bar)
+}
+
+pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
+    let o = options(&a)?;
+    let bar = bar(ctx, &o)?;
+    let report = export::export_with_progress(ctx.runner.store.as_ref(), &o, &mut |n| {
+        if n % 1024 == 0 {
+            bar.set_position(n);
+        }
+    })
+    .with_context(|| format!("{} export failed", o.format.name()))?;
+    bar.finish_and_clear();
+    if !ctx.quiet {
+        let files = match report.files.len() {
+            0 => "standard output".to_string(),
+            1 => report.files[0].display().to_string(),
+            n => format!(
+                "{n} files in {}",
+                o.out
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("."))
+                    .display()
+            ),
+        };
+        eprintln!(
+            "Exported {} findings as {} ({} bytes) to {files}.",
+            report.findings,
+            o.format.name(),
+            report.bytes
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores() {
+        assert_eq!(kdi_scores("0,3,6,9,10").expect("ok"), [0, 3, 6, 9, 10]);
+        assert_eq!(kdi_scores(" 0, 3 ,6,8,10").expect("ok"), [0, 3, 6, 8, 10]);
+        assert!(kdi_scores("0,3,6,9").is_err());
+        assert!(kdi_scores("0,3,6,9,11").is_err());
+    }
+}

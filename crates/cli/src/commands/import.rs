@@ -1,0 +1,83 @@
+//! `import FILE [--connector NAME] [--app NAME]`: an AppScan XML report (plain or gzip)
+//! as one full run of an `xml` connector, in one transaction. Progress is shown in bytes
+//! read (on a terminal, not with `--quiet`); Ctrl-C stops it and stores nothing.
+
+use super::Ctx;
+use crate::args::ImportArgs;
+use crate::output;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use runner::{ImportInput, SyncOptions};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use store::RunState;
+
+/// A byte-count progress bar, hidden off a terminal or with `--quiet`.
+struct ByteBar(ProgressBar);
+
+impl ByteBar {
+    fn new(hidden: bool, label: &str) -> ByteBar {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if hidden || !std::io::stderr().is_terminal() {
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{elapsed_precise}] {bar:30.cyan/blue} {bytes}/{total_bytes} ({bytes_per_sec})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(label.to_string());
+        ByteBar(bar)
+    }
+}
+
+impl runner::Progress for ByteBar {
+    fn bytes(&self, read: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(read);
+    }
+}
+
+pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
+    let opts = SyncOptions::default();
+    let cancel = opts.cancel.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+    let label = a
+        .file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bar = ByteBar::new(ctx.quiet || a.json, &label);
+    let input = ImportInput {
+        path: a.file.clone(),
+        app: a.app.clone(),
+    };
+    let report = ctx
+        .runner
+        .import(a.connector.as_deref(), input, opts, &bar)
+        .await;
+    bar.0.finish_and_clear();
+    ctrl_c.abort();
+    let report = report?;
+    if a.json {
+        output::json(&serde_json::json!({
+            "file": a.file,
+            "run": report.run,
+            "elapsed_seconds": report.elapsed.as_secs_f64(),
+            "issues": report.issues,
+        }))?;
+    } else {
+        super::sync::print_report(&report);
+        if report.run.state != RunState::Processed {
+            eprintln!("nothing from {} was stored", a.file.display());
+        }
+    }
+    Ok(match report.run.state {
+        RunState::Processed | RunState::Aborted => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}

@@ -1,0 +1,148 @@
+//! `assets`, `findings` (with `--filter`, `--sort`, `--columns`), `finding ID`.
+
+use super::Ctx;
+use super::columns::{self, ASSET_DEFAULT, FINDING_DEFAULT};
+use crate::args::{FindingArgs, ListArgs};
+use crate::output;
+use anyhow::Context;
+use query::{Entity, Filter, Sort};
+use std::process::ExitCode;
+use store::ListQuery;
+
+/// The store query of a listing; a mistake in `--filter` or `--sort` is shown with a caret
+/// under its column.
+fn query(a: &ListArgs, entity: Entity) -> anyhow::Result<ListQuery> {
+    let filter = match a.filter.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => Some(parse_filter(entity, text)?),
+        None => None,
+    };
+    let sort = match a.sort.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => Sort::parse_list(entity, text).map_err(|e| {
+            anyhow::anyhow!("invalid --sort, column {}:\n{}", e.column, e.caret(text))
+        })?,
+        None => Vec::new(),
+    };
+    Ok(ListQuery {
+        connector: a.connector.clone(),
+        limit: a.limit,
+        offset: a.offset,
+        filter,
+        sort,
+    })
+}
+
+/// Parses a `--filter` for an entity, with the caret under a mistake.
+pub fn parse_filter(entity: Entity, text: &str) -> anyhow::Result<Filter> {
+    Filter::parse(entity, text)
+        .map_err(|e| anyhow::anyhow!("invalid --filter, column {}:\n{}", e.column, e.caret(text)))
+}
+
+pub fn assets(ctx: &Ctx, a: ListArgs) -> anyhow::Result<ExitCode> {
+    let fields = columns::resolve(Entity::Assets, &a.columns, ASSET_DEFAULT)?;
+    let rows = ctx.runner.store.assets(&query(&a, Entity::Assets)?)?;
+    if a.json {
+        if a.columns.is_empty() {
+            output::json(&rows)?;
+        } else {
+            output::json(&columns::objects(&rows, &fields, columns::asset_value))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let headers: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    let mut t = output::table(&headers);
+    for r in &rows {
+        t.add_row(
+            fields
+                .iter()
+                .map(|f| columns::cell(&columns::asset_value(f, r)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    println!("{t}");
+    eprintln!("{} assets", rows.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn findings(ctx: &Ctx, a: ListArgs) -> anyhow::Result<ExitCode> {
+    if a.dedupe {
+        return super::dedupe::run(ctx, &query(&a, Entity::Findings)?, a.json);
+    }
+    let fields = columns::resolve(Entity::Findings, &a.columns, FINDING_DEFAULT)?;
+    let rows = ctx.runner.store.findings(&query(&a, Entity::Findings)?)?;
+    if a.json {
+        if a.columns.is_empty() {
+            output::json(&rows)?;
+        } else {
+            output::json(&columns::objects(&rows, &fields, columns::finding_value))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let headers: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    let mut t = output::table(&headers);
+    for r in &rows {
+        t.add_row(
+            fields
+                .iter()
+                .map(|f| columns::cell(&columns::finding_value(f, r)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    println!("{t}");
+    eprintln!("{} findings", rows.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn finding(ctx: &Ctx, a: FindingArgs) -> anyhow::Result<ExitCode> {
+    let store = &ctx.runner.store;
+    let f = store
+        .finding(a.id)?
+        .with_context(|| format!("finding {} does not exist", a.id))?;
+    let history = if a.history {
+        Some(store.finding_history(a.id)?)
+    } else {
+        None
+    };
+    if a.json {
+        output::json(&serde_json::json!({ "finding": f, "history": history }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let x = &f.finding;
+    println!("Finding {} ({} / {})", f.id, f.connector, x.external_id);
+    println!("  {} — {} — {}", x.name, x.severity, x.status);
+    println!(
+        "  app:      {}",
+        f.asset_name.as_deref().unwrap_or(&x.asset_external_id)
+    );
+    println!("  location: {}", x.location.as_deref().unwrap_or("-"));
+    if let Some(cwe) = x.cwe {
+        println!("  CWE:      {cwe}");
+    }
+    if let Some(cvss) = x.cvss {
+        println!("  CVSS:     {cvss}");
+    }
+    if let Some(cve) = &x.cve {
+        println!("  CVE:      {cve}");
+    }
+    println!(
+        "  first found {}, last found {}",
+        output::time_opt(x.first_found),
+        output::time_opt(x.last_found)
+    );
+    if let Some(h) = history {
+        println!("History:");
+        for e in h {
+            println!(
+                "  {}  {} → {}  (run {})",
+                output::time(e.at),
+                e.old_status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "(new)".into()),
+                e.new_status,
+                e.run_id
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "-".into())
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,95 @@
+//! `migrate`: copies a whole store into another — typically the SQLite file into
+//! PostgreSQL — in batches, with a progress bar on a terminal.
+
+use crate::args::MigrateArgs;
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use runner::paths;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+use store::transfer::{CopyOptions, Table, copy};
+
+pub async fn run(
+    a: MigrateArgs,
+    data_dir: &Path,
+    store_flag: Option<&str>,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let from = match a.from.or_else(|| store_flag.map(str::to_string)) {
+        Some(url) => url,
+        None => paths::store_file(data_dir).display().to_string(),
+    };
+    if from == a.to {
+        bail!("--from and --to name the same store");
+    }
+    let to = a.to;
+    let opts = CopyOptions {
+        batch_size: a.batch_size.max(1),
+        force: a.force,
+    };
+    tokio::task::spawn_blocking(move || copy_stores(&from, &to, &opts, quiet))
+        .await
+        .context("the copy stopped unexpectedly")?
+}
+
+fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow::Result<ExitCode> {
+    if let (store::open::Backend::Sqlite, Some(path)) = store::open::backend(from)?
+        && !Path::new(path).exists()
+    {
+        bail!("there is no store at {path}");
+    }
+    let source = store::open(from).with_context(|| "cannot open the source store")?;
+    let target = store::open(to).with_context(|| "cannot open the target store")?;
+    let shown_to = store::postgres::url::redact(to);
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if quiet || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>15} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} rows  {per_sec}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let mut current: Option<Table> = None;
+    let copied = copy(
+        source.as_ref(),
+        target.as_ref(),
+        opts,
+        &mut |table, done, total| {
+            if current != Some(table) {
+                current = Some(table);
+                bar.reset();
+                bar.set_prefix(table.as_str());
+                bar.set_length(total);
+            }
+            bar.set_position(done);
+        },
+    );
+    bar.finish_and_clear();
+    let copied = match copied {
+        Err(store::StoreError::TargetNotEmpty { rows }) => {
+            bail!("{shown_to} already holds {rows} rows; pass --force to replace its contents")
+        }
+        other => other?,
+    };
+    let secs = started.elapsed().as_secs_f64();
+    if !quiet {
+        println!(
+            "copied {} rows into {shown_to} in {secs:.1} s ({:.0} rows/s)",
+            copied.total(),
+            copied.total() as f64 / secs.max(1e-3)
+        );
+        for table in Table::ALL {
+            println!("  {:<16} {:>10}", table.as_str(), copied.get(table));
+        }
+        println!(
+            "Secrets were copied sealed: processes using the new store need the same master key \
+             (the key file in the data directory, or its environment variable)."
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

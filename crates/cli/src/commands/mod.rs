@@ -1,0 +1,136 @@
+//! One module per command family; [`run`] dispatches.
+
+mod check;
+mod columns;
+mod config;
+mod connector;
+mod dedupe;
+mod demo;
+mod export;
+mod filter_help;
+mod import;
+mod list;
+mod maps;
+mod migrate;
+mod risk;
+mod serve;
+mod sim;
+mod status;
+mod sync;
+mod token;
+
+use crate::args::{Cli, Command, ConfigCommand, ConnectorCommand, MapCommand};
+use anyhow::Context;
+use runner::{MasterKey, Runner, paths};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// What every command that touches the store shares.
+pub struct Ctx {
+    pub data_dir: PathBuf,
+    pub quiet: bool,
+    pub runner: Runner,
+}
+
+impl Ctx {
+    /// Opens the store and the master key in the data directory.
+    pub fn open(data_dir: PathBuf, quiet: bool) -> anyhow::Result<Ctx> {
+        Ctx::open_with(data_dir, quiet, None)
+    }
+
+    /// Opens the store `store_url` names (`--store`), else the SQLite file in the data
+    /// directory, and the master key in the data directory.
+    pub fn open_with(
+        data_dir: PathBuf,
+        quiet: bool,
+        store_url: Option<&str>,
+    ) -> anyhow::Result<Ctx> {
+        paths::create_private_dir(&data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        let store = open_store(&data_dir, store_url)?;
+        let key = MasterKey::load_or_create(&data_dir)?;
+        Ok(Ctx {
+            data_dir,
+            quiet,
+            runner: Runner::new(store, key),
+        })
+    }
+}
+
+/// The store `--store` names, else `<data dir>/store.sqlite3`.
+pub fn open_store(
+    data_dir: &std::path::Path,
+    store_url: Option<&str>,
+) -> anyhow::Result<Arc<dyn store::Store>> {
+    Ok(match store_url {
+        Some(url) => store::open(url)?,
+        None => Arc::new(store::SqliteStore::open(&paths::store_file(data_dir))?),
+    })
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let quiet = cli.quiet;
+    let data_dir = paths::data_dir(cli.data_dir);
+    let config_file = config::locate(cli.config, &data_dir);
+    // --store (or $APPSCAN_BRIDGE_STORE), else the config file's `store`.
+    let store_url = cli
+        .store
+        .or_else(|| config_file.as_deref().and_then(runner::config::store_of));
+    match cli.command {
+        Command::Migrate(a) => migrate::run(a, &data_dir, store_url.as_deref(), quiet).await,
+        Command::Demo(a) => demo::run(a, &data_dir, quiet).await,
+        Command::Sim(a) => sim::run(a).await,
+        Command::Bench(a) => crate::bench::run(a, quiet).await,
+        Command::Config(ConfigCommand::Validate { file }) => config::validate(file.or(config_file)),
+        Command::FilterHelp(a) => filter_help::run(a),
+        other => {
+            let ctx = Ctx::open_with(data_dir, quiet, store_url.as_deref())?;
+            config::apply(&ctx, config_file)?;
+            match other {
+                Command::Connector(ConnectorCommand::Add(a)) => connector::add(&ctx, a),
+                Command::Connector(ConnectorCommand::List(a)) => connector::list(&ctx, a.json),
+                Command::Sync(a) => sync::run(&ctx, a).await,
+                Command::Import(a) => import::run(&ctx, a).await,
+                Command::Status(a) => status::status(&ctx, a),
+                Command::Runs(a) => status::runs(&ctx, a),
+                Command::Assets(a) => list::assets(&ctx, a),
+                Command::Findings(a) => list::findings(&ctx, a),
+                Command::Finding(a) => list::finding(&ctx, a),
+                Command::Export(a) => export::run(&ctx, a),
+                Command::Kev(k) => risk::kev(&ctx, k),
+                Command::Rescore(a) => risk::rescore(&ctx, a.json),
+                Command::Serve(a) => serve::run(&ctx, a).await,
+                Command::Token(t) => token::run(&ctx, t),
+                Command::Connector(ConnectorCommand::Show { name, json }) => {
+                    connector::show(&ctx, &name, json)
+                }
+                Command::Connector(ConnectorCommand::Edit(a)) => connector::edit(&ctx, a),
+                Command::Connector(ConnectorCommand::Remove { name }) => {
+                    connector::remove(&ctx, &name)
+                }
+                Command::Connector(ConnectorCommand::RotateKey { name, key_id }) => {
+                    connector::rotate_key(&ctx, &name, key_id).await
+                }
+                Command::Check(a) => check::check(&ctx, a).await,
+                Command::Remap(a) => check::remap(&ctx, a).await,
+                Command::Map(MapCommand::List(a)) => maps::list(&ctx, a.json),
+                Command::Map(MapCommand::Show { name }) => maps::show(&ctx, &name),
+                Command::Map(MapCommand::Clone { from, to }) => maps::clone(&ctx, &from, &to),
+                Command::Map(MapCommand::Set { name, assignments }) => {
+                    maps::set(&ctx, &name, &assignments)
+                }
+                Command::Map(MapCommand::Edit { name }) => maps::edit(&ctx, &name),
+                Command::Map(MapCommand::Validate { file }) => maps::validate(&file),
+                Command::Map(MapCommand::Import { file }) => maps::import(&ctx, &file),
+                Command::Map(MapCommand::Remove { name }) => maps::remove(&ctx, &name),
+                Command::Map(MapCommand::Targets(a)) => maps::targets(a.json),
+                Command::Config(ConfigCommand::Validate { .. }) => unreachable!("handled above"),
+                Command::Migrate(_) | Command::FilterHelp(_) => unreachable!("handled above"),
+                Command::Demo(_) | Command::Sim(_) | Command::Bench(_) => {
+                    unreachable!("handled above")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `kev import FILE` and `rescore`: the known-exploited list and the stored risk scores.
+
+use super::Ctx;
+use crate::args::KevCommand;
+use crate::output;
+use anyhow::Context;
+use serde_json::json;
+use std::process::ExitCode;
+
+pub fn kev(ctx: &Ctx, cmd: KevCommand) -> anyhow::Result<ExitCode> {
+    let KevCommand::Import {
+        file,
+        replace,
+        no_rescore,
+        json,
+    } = cmd;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let entries = model::kev::parse(&text)
+        .with_context(|| format!("{} is not a KEV list", file.display()))?;
+    let store = &ctx.runner.store;
+    let imported = store.import_kev(&entries, replace)?;
+    let rescored = if no_rescore {
+        None
+    } else {
+        Some(store.rescore()?)
+    };
+    if json {
+        output::json(&json!({
+            "read": imported.read,
+            "before": imported.before,
+            "total": imported.total,
+            "matching_findings": imported.matching_findings,
+            "rescored": rescored.as_ref().map(|r| json!({
+                "findings": r.findings, "changed": r.changed, "assets": r.assets,
+            })),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Read {} CVEs from {}; the list had {}, now {}; {} stored findings have a listed CVE.",
+        imported.read,
+        file.display(),
+        imported.before,
+        imported.total,
+        imported.matching_findings
+    );
+    match rescored {
+        Some(r) => println!(
+            "Rescored {} findings ({} changed) and {} assets.",
+            r.findings, r.changed, r.assets
+        ),
+        None => println!("Scores are unchanged until `appscan-bridge rescore`."),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rescore(ctx: &Ctx, json: bool) -> anyhow::Result<ExitCode> {
+    let r = ctx.runner.store.rescore()?;
+    if json {
+        output::json(&json!({"findings": r.findings, "changed": r.changed, "assets": r.assets}))?;
+    } else {
+        println!(
+            "Rescored {} findings ({} changed) and {} assets.",
+            r.findings, r.changed, r.assets
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,48 @@
+//! `serve`: the scheduler, HTTP API, dashboard and metrics until Ctrl-C or SIGTERM.
+
+use super::Ctx;
+use crate::args::ServeArgs;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = server::ServeConfig {
+        listen: a.listen,
+        scheduler: (!a.no_scheduler).then(|| {
+            let defaults = server::SchedulerConfig::default();
+            server::SchedulerConfig {
+                worker: a.worker.clone().unwrap_or(defaults.worker),
+                lease: std::time::Duration::from_secs(a.lease),
+                max_running: a.max_running as usize,
+                ..server::SchedulerConfig::default()
+            }
+        }),
+        shutdown_grace: std::time::Duration::from_secs(a.shutdown_grace),
+    };
+    let config_worker = config.scheduler.as_ref().map(|s| s.worker.clone());
+    if !a.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {} — reads (findings, dashboard) need no token; put it behind a proxy with authentication",
+            a.listen
+        );
+    }
+    let server = server::start(ctx.runner.clone(), config, Arc::new(server::SystemClock)).await?;
+    let addr = server.addr();
+    if !ctx.quiet {
+        println!("appscan-bridge serving on http://{addr}");
+        println!("  dashboard  http://{addr}/");
+        println!("  API        http://{addr}/api  (OpenAPI: /api/openapi.json)");
+        println!("  metrics    http://{addr}/metrics");
+        match &config_worker {
+            Some(w) => println!("  scheduler  on, worker {w}"),
+            None => println!("  scheduler  off"),
+        }
+        println!("Ctrl-C or SIGTERM stops it; running syncs keep what they read.");
+    }
+    server::shutdown_signal().await;
+    if !ctx.quiet {
+        println!("stopping: cancelling running syncs…");
+    }
+    server.shutdown().await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,135 @@
+//! `sim`: the AppScan on Cloud simulator (or with `--ase` the AppScan Enterprise one) as
+//! a server, for trying the CLI by hand.
+
+use crate::args::SimArgs;
+use anyhow::Context;
+use std::process::ExitCode;
+
+pub async fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
+    if a.ase {
+        return run_ase(a).await;
+    }
+    let mut config = sim::SimConfig {
+        apps: a.apps,
+        issues_per_app: a.issues_per_app,
+        seed: a.seed,
+        token_ttl: std::time::Duration::from_secs(a.token_ttl.max(1)),
+        ..sim::SimConfig::default()
+    };
+    if let Some(k) = a.key_id {
+        config.key_id = k;
+    }
+    if let Some(s) = a.key_secret {
+        config.key_secret = s;
+    }
+    let addr = format!("{}:{}", a.host, a.port)
+        .parse()
+        .with_context(|| format!("'{}:{}' is not an address to listen on", a.host, a.port))?;
+    let running = sim::AsocSim::start(config.clone(), addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let handle = running.handle();
+    println!(
+        "AppScan on Cloud simulator listening on {}",
+        running.base_url()
+    );
+    println!(
+        "  {} apps, {} issues (seed {})",
+        handle.app_ids().len(),
+        handle.total_issues(),
+        a.seed
+    );
+    println!("  key id:     {}", config.key_id);
+    println!("  key secret: {}", config.key_secret);
+    println!(
+        "  admin:      POST {}/sim/faults | /sim/mutate | /sim/advance | /sim/revoke, GET /sim/stats",
+        running.base_url()
+    );
+    println!(
+        "Try: APPSCAN_KEY_SECRET='{}' appscan-bridge connector add asoc --name sim --url {} --key-id {}",
+        config.key_secret,
+        running.base_url(),
+        config.key_id
+    );
+    if let Some(rate) = a.mutate_rate {
+        let every = std::time::Duration::from_secs(a.mutate_every.max(1));
+        println!(
+            "  mutating {:.2} % of the issues every {} s",
+            rate * 100.0,
+            every.as_secs()
+        );
+        let h = handle.clone();
+        tokio::spawn(async move {
+            let mut seed = a.seed;
+            loop {
+                tokio::time::sleep(every).await;
+                seed += 1;
+                let m = h.mutate(rate, seed);
+                println!(
+                    "  {} mutation: {} status changes, {} updates, {} new issues, {} new apps, {} removed apps",
+                    m.at.format("%H:%M:%S"),
+                    m.status_changed,
+                    m.fields_updated,
+                    m.issues_added,
+                    m.apps_added,
+                    m.apps_removed
+                );
+            }
+        });
+    }
+    println!("Stop with Ctrl-C.");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = running.wait() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sim --ase`: the ASE simulator (session cookie and XSRF header, `Range` paging).
+async fn run_ase(a: SimArgs) -> anyhow::Result<ExitCode> {
+    let mut config = sim::AseSimConfig {
+        apps: a.apps,
+        issues_per_app: a.issues_per_app,
+        seed: a.seed,
+        ..sim::AseSimConfig::default()
+    };
+    if let Some(k) = a.key_id {
+        config.key_id = k;
+    }
+    if let Some(s) = a.key_secret {
+        config.key_secret = s;
+    }
+    let addr = format!("{}:{}", a.host, a.port)
+        .parse()
+        .with_context(|| format!("'{}:{}' is not an address to listen on", a.host, a.port))?;
+    let running = sim::AseSim::start(config.clone(), addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let handle = running.handle();
+    let url = running.base_url();
+    println!("AppScan Enterprise simulator listening on {url}");
+    println!(
+        "  {} apps, {} issues (seed {})",
+        handle.app_ids().len(),
+        handle.total_issues(),
+        a.seed
+    );
+    println!("  key id:     {}", config.key_id);
+    println!("  key secret: {}", config.key_secret);
+    println!(
+        "  admin:      POST {url}/sim/faults | /sim/no-data | /sim/apps-hidden | /sim/remove-issues, GET /sim/stats"
+    );
+    if a.mutate_rate.is_some() {
+        println!("  (--mutate-rate is ignored with --ase: use POST /sim/remove-issues)");
+    }
+    println!(
+        "Try: APPSCAN_KEY_SECRET='{}' appscan-bridge connector add ase --name ase --url {url} --key-id {}",
+        config.key_secret, config.key_id
+    );
+    println!("Stop with Ctrl-C.");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = running.wait() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,155 @@
+//! `status [NAME]`, `runs NAME`.
+
+use super::Ctx;
+use crate::args::{RunsArgs, StatusArgs};
+use crate::output;
+use std::process::ExitCode;
+
+pub fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<ExitCode> {
+    let store = &ctx.runner.store;
+    let connectors = match &a.name {
+        Some(n) => vec![ctx.runner.connector(n)?],
+        None => store.connectors()?,
+    };
+    let mut rows = Vec::new();
+    for c in connectors {
+        let last = store.last_run(c.id)?;
+        rows.push((c, last));
+    }
+    if a.json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(c, r)| {
+                serde_json::json!({
+                    "name": c.name, "kind": c.kind, "state": c.state, "reason": c.state_reason,
+                    "cursor": c.cursor, "last_run": r,
+                    "last_run_seconds": r.as_ref().and_then(|r| r.duration()).map(|d| d.num_milliseconds() as f64 / 1000.0),
+                })
+            })
+            .collect();
+        output::json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = output::table(&[
+        "connector",
+        "state",
+        "last run",
+        "mode",
+        "took",
+        "fetched",
+        "ins/upd/same",
+        "failed",
+        "reason",
+    ]);
+    for (c, r) in rows {
+        let (when, mode, took, fetched, changes, failed) = match &r {
+            Some(r) => (
+                output::time(r.started_at),
+                r.mode.as_str().to_string(),
+                r.duration()
+                    .and_then(|d| d.to_std().ok())
+                    .map(output::duration)
+                    .unwrap_or_else(|| "running".into()),
+                r.counters.fetched.to_string(),
+                format!(
+                    "{}/{}/{}",
+                    r.counters.inserted, r.counters.updated, r.counters.unchanged
+                ),
+                r.counters.failed.to_string(),
+            ),
+            None => Default::default(),
+        };
+        t.add_row(vec![
+            c.name,
+            c.state.to_string(),
+            when,
+            mode,
+            took,
+            fetched,
+            changes,
+            failed,
+            output::cut(c.state_reason.as_deref().unwrap_or(""), 60),
+        ]);
+    }
+    println!("{t}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn runs(ctx: &Ctx, a: RunsArgs) -> anyhow::Result<ExitCode> {
+    let store = &ctx.runner.store;
+    let c = ctx.runner.connector(&a.name)?;
+    if let Some(id) = a.run {
+        let run = store
+            .run(id)?
+            .filter(|r| r.connector_id == c.id)
+            .ok_or_else(|| anyhow::anyhow!("run {id} is not a run of connector '{}'", c.name))?;
+        let issues = if a.errors {
+            store.run_issues(id)?
+        } else {
+            Vec::new()
+        };
+        if a.json {
+            output::json(&serde_json::json!({"run": run, "issues": issues}))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "run {} ({}) {} from {} to {}: {:?}",
+            run.id,
+            run.mode.as_str(),
+            run.state,
+            output::time(run.started_at),
+            output::time_opt(run.ended_at),
+            run.counters
+        );
+        if let Some(r) = &run.reason {
+            println!("  {r}");
+        }
+        if a.errors {
+            if issues.is_empty() {
+                println!("  no record errors or warnings");
+            }
+            for i in issues {
+                println!("  {:?}\t{}\t{}", i.level, i.location, i.message);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runs = store.runs(c.id, a.limit)?;
+    if a.json {
+        output::json(&runs)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = output::table(&[
+        "run",
+        "start",
+        "end",
+        "mode",
+        "state",
+        "fetched",
+        "inserted",
+        "updated",
+        "unchanged",
+        "failed",
+        "retries",
+        "reason",
+    ]);
+    for r in runs {
+        let c = r.counters;
+        t.add_row(vec![
+            r.id.to_string(),
+            output::time(r.started_at),
+            output::time_opt(r.ended_at),
+            r.mode.as_str().into(),
+            r.state.to_string(),
+            c.fetched.to_string(),
+            c.inserted.to_string(),
+            c.updated.to_string(),
+            c.unchanged.to_string(),
+            c.failed.to_string(),
+            c.retries.to_string(),
+            output::cut(r.reason.as_deref().unwrap_or(""), 50),
+        ]);
+    }
+    println!("{t}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,78 @@
+//! `sync NAME`: one run with a progress bar; Ctrl-C stops it cleanly.
+
+use super::Ctx;
+use crate::args::SyncArgs;
+use crate::output;
+use crate::progress::Bar;
+use runner::{RunReport, SyncOptions};
+use std::process::ExitCode;
+use store::RunState;
+
+pub async fn run(ctx: &Ctx, a: SyncArgs) -> anyhow::Result<ExitCode> {
+    let opts = SyncOptions {
+        full: a.full,
+        ..SyncOptions::default()
+    };
+    let cancel = opts.cancel.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+    let bar = Bar::new(ctx.quiet || a.json, &a.name);
+    let report = ctx.runner.sync(&a.name, opts, &bar).await;
+    bar.finish();
+    ctrl_c.abort();
+    let report = report?;
+    if a.json {
+        output::json(&serde_json::json!({
+            "run": report.run,
+            "elapsed_seconds": report.elapsed.as_secs_f64(),
+            "records_per_second": report.rate(),
+            "issues": report.issues,
+        }))?;
+    } else {
+        print_report(&report);
+    }
+    Ok(match report.run.state {
+        RunState::Processed | RunState::Aborted => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+/// A run in a few lines, for people.
+pub fn print_report(r: &RunReport) {
+    let c = &r.run.counters;
+    println!(
+        "{} run {} of '{}' {} in {} — fetched {} ({:.0} records/s): {} inserted, {} updated, {} unchanged, {} failed, {} warnings, {} closed; {} requests, {} retries",
+        r.run.mode.as_str(),
+        r.run.id,
+        r.run.connector,
+        r.run.state,
+        output::duration(r.elapsed),
+        c.fetched,
+        r.rate(),
+        c.inserted,
+        c.updated,
+        c.unchanged,
+        c.failed,
+        c.warnings,
+        c.closed,
+        c.requests,
+        c.retries
+    );
+    if let Some(reason) = &r.run.reason {
+        println!("  {reason}");
+    }
+    for i in r.issues.iter().take(5) {
+        println!("  {:?}: {}: {}", i.level, i.location, i.message);
+    }
+    if r.issues.len() > 5 {
+        println!(
+            "  … and {} more: appscan-bridge runs {} --run {} --errors",
+            r.issues.len() - 5,
+            r.run.connector,
+            r.run.id
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! `token create|list|revoke`: the bearer tokens of `serve`'s write endpoints.
+
+use super::Ctx;
+use crate::args::TokenCommand;
+use crate::output;
+use std::process::ExitCode;
+
+pub fn run(ctx: &Ctx, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
+    let store = ctx.runner.store.as_ref();
+    match cmd {
+        TokenCommand::Create { name, json } => {
+            let t = server::tokens::create(store, name.as_deref())?;
+            if json {
+                output::json(&serde_json::json!({
+                    "id": t.token.id,
+                    "name": t.token.name,
+                    "token": t.secret(),
+                }))?;
+            } else {
+                println!("{}", t.secret());
+                if !ctx.quiet {
+                    eprintln!(
+                        "token '{}' (id {}) created; it is shown only now — use it as 'Authorization: Bearer <token>'",
+                        t.token.name, t.token.id
+                    );
+                }
+            }
+        }
+        TokenCommand::List { json, all } => {
+            let tokens: Vec<_> = store
+                .tokens()?
+                .into_iter()
+                .filter(|t| all || t.revoked_at.is_none())
+                .collect();
+            if json {
+                output::json(&tokens)?;
+            } else if tokens.is_empty() {
+                println!("No tokens: appscan-bridge token create --name NAME");
+            } else {
+                let mut table =
+                    output::table(&["id", "name", "token", "created", "last used", "revoked"]);
+                for t in &tokens {
+                    table.add_row(vec![
+                        t.id.to_string(),
+                        t.name.clone(),
+                        t.hint.clone(),
+                        output::time(t.created_at),
+                        output::time_opt(t.last_used_at),
+                        output::time_opt(t.revoked_at),
+                    ]);
+                }
+                println!("{table}");
+            }
+        }
+        TokenCommand::Revoke { token } => {
+            if store.revoke_token(&token)? {
+                if !ctx.quiet {
+                    println!("token '{token}' revoked");
+                }
+            } else {
+                anyhow::bail!("no live token has the id or name '{token}' (see `token list`)");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

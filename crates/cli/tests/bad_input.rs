@@ -1,0 +1,169 @@
+//! The bad-input corpus (`tests/bad-input/` at the repository root) through the real binary.
+//!
+//! Each case is a file with a sidecar `<file>.expect` whose lines are fragments the error
+//! output must contain. Every case must fail with exit code 1, say what is wrong and where,
+//! and leave the store's assets, findings and maps as they were:
+//! - `config/*.toml`: `config validate FILE`;
+//! - `maps/*.toml`: `map validate FILE` and `map import FILE`;
+//! - `filters/*.txt`: `findings --filter TEXT` and `export --filter TEXT`;
+//! - `xml/*.xml`: `import FILE` (XXE and entity-expansion payloads included);
+//! - `json-pages/*.json`: served by the simulator as every `/Apps` page of a full sync.
+
+mod common;
+
+use common::{SECRET, bin, json, ok};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn corpus(kind: &str) -> Vec<(PathBuf, Vec<String>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/bad-input")
+        .join(kind);
+    let mut cases: Vec<(PathBuf, Vec<String>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x != "expect"))
+        .map(|p| {
+            let expect = PathBuf::from(format!("{}.expect", p.display()));
+            let text = std::fs::read_to_string(&expect)
+                .unwrap_or_else(|e| panic!("{} has no .expect file: {e}", p.display()));
+            let fragments: Vec<String> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect();
+            assert!(!fragments.is_empty(), "{} is empty", expect.display());
+            (p, fragments)
+        })
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 5, "too few {kind} cases: {}", cases.len());
+    cases
+}
+
+/// What a bad input must not change: assets, findings, and the saved maps' names (a
+/// failed import may register its xml connector and record its failed run).
+fn snapshot(dir: &Path) -> (serde_json::Value, serde_json::Value, Vec<String>) {
+    let maps = json(&ok(bin(dir).args(["map", "list", "--json"])));
+    let names = maps
+        .as_array()
+        .map(|m| m.iter().map(|m| m["name"].to_string()).collect())
+        .unwrap_or_default();
+    (
+        json(&ok(bin(dir).args(["assets", "--json"]))),
+        json(&ok(bin(dir).args(["findings", "--json"]))),
+        names,
+    )
+}
+
+/// Runs `cmd`, which must fail with exit code 1 and print every fragment.
+fn must_fail(case: &Path, fragments: &[String], cmd: &mut Command) {
+    let out = cmd.output().expect("binary runs");
+    let text = common::text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}: expected exit code 1 from {cmd:?}, got {:?}:\n{text}",
+        case.display(),
+        out.status.code()
+    );
+    for f in fragments {
+        assert!(
+            text.contains(f.as_str()),
+            "{}: the error does not say {f:?}:\n{text}",
+            case.display()
+        );
+    }
+    assert!(
+        !text.contains("panicked"),
+        "{}: panicked:\n{text}",
+        case.display()
+    );
+}
+
+/// A data directory with one synced connector, so "unchanged" means something.
+async fn populated() -> (sim::RunningSim, tempfile::TempDir) {
+    let sim = common::sim(2, 6, 5).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok(bin(dir.path())
+        .args(["connector", "add", "asoc", "--name", "cloud", "--url"])
+        .arg(sim.base_url())
+        .args(["--key-id", "sim-key-id", "--rate-limit", "0"])
+        .env("APPSCAN_KEY_SECRET", SECRET));
+    ok(bin(dir.path()).args(["sync", "cloud", "--quiet"]));
+    (sim, dir)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_bad_input_fails_clearly_and_changes_nothing() {
+    let (sim, dir) = populated().await;
+    let d = dir.path();
+    let before = snapshot(d);
+    assert!(
+        !before.1.as_array().is_none_or(|a| a.is_empty()),
+        "the setup stored no findings"
+    );
+
+    for (case, fragments) in corpus("config") {
+        must_fail(
+            &case,
+            &fragments,
+            bin(d)
+                .args(["config", "validate"])
+                .arg(&case)
+                .env("S", "x")
+                .env("ASOC_KEY_SECRET", "x"),
+        );
+    }
+    for (case, fragments) in corpus("maps") {
+        must_fail(
+            &case,
+            &fragments,
+            bin(d).args(["map", "validate"]).arg(&case),
+        );
+        must_fail(&case, &fragments, bin(d).args(["map", "import"]).arg(&case));
+    }
+    for (case, fragments) in corpus("filters") {
+        let filter = std::fs::read_to_string(&case).expect("filter");
+        must_fail(
+            &case,
+            &fragments,
+            bin(d).args(["findings", "--filter", &filter]),
+        );
+        must_fail(
+            &case,
+            &fragments,
+            bin(d).args(["export", "--format", "jsonl", "--filter", &filter]),
+        );
+    }
+    for (case, fragments) in corpus("xml") {
+        must_fail(&case, &fragments, bin(d).arg("import").arg(&case));
+    }
+    assert_eq!(
+        snapshot(d),
+        before,
+        "a bad file, map, config or filter changed the store"
+    );
+
+    let h = sim.handle();
+    for (case, fragments) in corpus("json-pages") {
+        let body = std::fs::read_to_string(&case).expect("page");
+        h.clear_faults();
+        h.inject(sim::Fault::Body {
+            body,
+            times: 1_000,
+            endpoint: sim::asoc::Endpoint::Apps,
+        });
+        must_fail(&case, &fragments, bin(d).args(["sync", "cloud", "--full"]));
+    }
+    h.clear_faults();
+    assert!(snapshot(d) == before, "a bad JSON page changed the store");
+    // Every failed sync is on record, with its reason.
+    let runs = json(&ok(bin(d).args(["runs", "cloud", "--json"])));
+    let failed = runs
+        .as_array()
+        .map(|r| r.iter().filter(|r| r["state"] == "Errored").count())
+        .unwrap_or(0);
+    assert_eq!(failed, corpus("json-pages").len(), "{runs:#}");
+}

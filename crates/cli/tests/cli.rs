@@ -1,0 +1,286 @@
+//! The real binary, driven as a user would, against the simulator on loopback.
+
+mod common;
+
+use common::{SECRET, bin, json, ok as run};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+async fn sim(apps: usize, issues: usize) -> sim::RunningSim {
+    common::sim(apps, issues, 21).await
+}
+
+fn add_connector(dir: &Path, url: &str, page_size: &str) {
+    run(bin(dir)
+        .args([
+            "connector",
+            "add",
+            "asoc",
+            "--name",
+            "cloud",
+            "--url",
+            url,
+            "--key-id",
+            "sim-key-id",
+        ])
+        .args([
+            "--page-size",
+            page_size,
+            "--rate-limit",
+            "0",
+            "--description",
+            "test tenant",
+        ])
+        .env("APPSCAN_KEY_SECRET", SECRET));
+}
+
+/// Every byte of every file in the data directory (the database and its WAL).
+fn all_bytes(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        if e.path().is_file() && e.file_name() != "master.key" {
+            out.extend(std::fs::read(e.path()).expect("read"));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connectors_take_their_secret_from_env_or_stdin_and_never_keep_it_plain() {
+    let sim = sim(2, 5).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), &sim.base_url(), "50");
+
+    let mut child = bin(dir.path())
+        .args([
+            "connector",
+            "add",
+            "asoc",
+            "--name",
+            "piped",
+            "--url",
+            &sim.base_url(),
+            "--key-id",
+            "k2",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"piped-secret-value\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let list = json(&run(bin(dir.path()).args(["connector", "list", "--json"])));
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["cloud", "piped"]);
+    assert_eq!(list[0]["state"], "Registered");
+    let text = list.to_string();
+    assert!(!text.contains(SECRET) && !text.contains("piped-secret-value"));
+
+    run(bin(dir.path()).args(["sync", "cloud", "--quiet"]));
+    let bytes = all_bytes(dir.path());
+    for secret in [SECRET.as_bytes(), b"piped-secret-value"] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret),
+            "a secret is stored in plain text"
+        );
+    }
+
+    // A description over 164 characters is refused with the reason.
+    let out = bin(dir.path())
+        .args([
+            "connector",
+            "add",
+            "asoc",
+            "--name",
+            "long",
+            "--url",
+            "http://x",
+            "--key-id",
+            "k",
+        ])
+        .args(["--description", &"x".repeat(165)])
+        .env("APPSCAN_KEY_SECRET", "whatever")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at most 164"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_then_list_status_runs_and_history_as_json() {
+    let sim = sim(5, 30).await;
+    let h = sim.handle();
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), &sim.base_url(), "20");
+    let report = json(&run(bin(dir.path()).args(["sync", "cloud", "--json"])));
+    assert_eq!(report["run"]["state"], "Processed");
+    assert_eq!(report["run"]["mode"], "full");
+
+    let assets = json(&run(bin(dir.path()).args(["assets", "--json"])));
+    assert_eq!(assets.as_array().map(Vec::len), Some(h.app_ids().len()));
+    let findings = json(&run(bin(dir.path()).args(["findings", "--json"])));
+    assert_eq!(findings.as_array().map(Vec::len), Some(h.total_issues()));
+
+    h.mutate(0.05, 3);
+    let report = json(&run(bin(dir.path()).args(["sync", "cloud", "--json"])));
+    assert_eq!(report["run"]["mode"], "delta");
+
+    let status = json(&run(bin(dir.path()).args(["status", "--json"])));
+    assert_eq!(status[0]["state"], "Processed");
+    assert_eq!(status[0]["last_run"]["mode"], "delta");
+    let runs = json(&run(bin(dir.path()).args(["runs", "cloud", "--json"])));
+    assert_eq!(runs.as_array().map(Vec::len), Some(2));
+
+    // A finding whose status changed has two history entries, the second from run 2.
+    let changed = json(&run(bin(dir.path()).args(["findings", "--json"])))
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| f["id"].as_i64().expect("id"))
+        .find_map(|id| {
+            let f = json(&run(bin(dir.path()).args([
+                "finding",
+                &id.to_string(),
+                "--history",
+                "--json",
+            ])));
+            (f["history"].as_array().map(Vec::len) == Some(2)).then_some(f)
+        })
+        .expect("a finding changed status in the delta run");
+    assert_eq!(changed["history"][1]["run_id"], 2);
+}
+
+fn count_findings(dir: &Path) -> usize {
+    let Ok(store) = store::SqliteStore::open(&dir.join("store.sqlite3")) else {
+        return 0;
+    };
+    store::Store::findings(&store, &store::ListQuery::default())
+        .map(|f| f.len())
+        .unwrap_or(0)
+}
+
+type Snapshot = Vec<(String, String, usize)>;
+
+fn snapshot(dir: &Path) -> Snapshot {
+    let store = store::SqliteStore::open(&dir.join("store.sqlite3")).expect("store");
+    let s: &dyn store::Store = &store;
+    let mut v: Snapshot = s
+        .findings(&store::ListQuery::default())
+        .expect("findings")
+        .into_iter()
+        .map(|f| {
+            let history = s.finding_history(f.id).expect("history").len();
+            (f.finding.external_id, f.finding.status.to_string(), history)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run() {
+    let sim = sim(10, 300).await;
+    let h = sim.handle();
+    let killed = tempfile::tempdir().expect("tempdir");
+    let clean = tempfile::tempdir().expect("tempdir");
+    for d in [killed.path(), clean.path()] {
+        add_connector(d, &sim.base_url(), "20");
+    }
+    // Slow the issue pages so the kill lands mid-sync, after some batches were written.
+    h.inject(sim::Fault::Delay {
+        millis: 15,
+        times: 10_000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let mut child = bin(killed.path())
+        .args(["sync", "cloud", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while count_findings(killed.path()) < 500 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the sync never wrote a batch"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let partial = count_findings(killed.path());
+    assert!(partial < h.total_issues(), "killed too late: {partial}");
+    h.clear_faults();
+
+    // The rerun takes over the dead process's lock at once and finishes the job.
+    let rerun = json(&run(bin(killed.path()).args(["sync", "cloud", "--json"])));
+    assert_eq!(rerun["run"]["state"], "Processed");
+    assert_eq!(
+        rerun["run"]["mode"], "full",
+        "no cursor was written by the killed run"
+    );
+    run(bin(clean.path()).args(["sync", "cloud", "--quiet"]));
+    let a = snapshot(killed.path());
+    assert_eq!(a.len(), h.total_issues(), "no duplicates, none lost");
+    assert_eq!(a, snapshot(clean.path()));
+
+    let runs = json(&run(bin(killed.path()).args(["runs", "cloud", "--json"])));
+    assert_eq!(runs[1]["state"], "Errored");
+    assert!(
+        runs[1]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("interrupted")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_a_sync_cleanly_with_a_summary() {
+    let sim = sim(6, 200).await;
+    let h = sim.handle();
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), &sim.base_url(), "20");
+    h.inject(sim::Fault::Delay {
+        millis: 30,
+        times: 10_000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let child = bin(dir.path())
+        .args(["sync", "cloud"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(700));
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("Cancelled"), "{stdout}");
+    let status = json(&run(bin(dir.path()).args(["status", "cloud", "--json"])));
+    assert_eq!(status[0]["last_run"]["state"], "Cancelled");
+    assert!(status[0]["cursor"].is_null());
+}

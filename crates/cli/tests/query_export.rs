@@ -1,0 +1,318 @@
+//! `findings`/`assets` with `--filter`, `--sort`, `--columns`; `filter-help`; `export` in
+//! every format; `kev import` and `rescore` — the real binary against the simulator.
+
+mod common;
+
+use common::{SECRET, bin, fails, json, ok};
+use serde_json::Value;
+use std::path::Path;
+
+/// A data directory with a connector synced from a simulator of 4 apps × ~40 issues.
+async fn synced() -> (sim::RunningSim, tempfile::TempDir) {
+    let sim = common::sim(4, 40, 7).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok(bin(dir.path())
+        .args(["connector", "add", "asoc", "--name", "cloud", "--url"])
+        .arg(sim.base_url())
+        .args(["--key-id", "sim-key-id", "--rate-limit", "0"])
+        .env("APPSCAN_KEY_SECRET", SECRET));
+    ok(bin(dir.path()).args(["sync", "cloud", "--json"]));
+    (sim, dir)
+}
+
+fn rows(dir: &Path, args: &[&str]) -> Vec<Value> {
+    json(&ok(bin(dir).args(args)))
+        .as_array()
+        .cloned()
+        .expect("a JSON array")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filters_sorts_and_columns_on_findings_and_assets() {
+    let (_sim, dir) = synced().await;
+    let d = dir.path();
+    let every = rows(d, &["findings", "--json"]);
+    assert!(every.len() > 50);
+
+    let high = rows(
+        d,
+        &[
+            "findings",
+            "--json",
+            "--filter",
+            "severity>=high and status:open",
+        ],
+    );
+    let want = every
+        .iter()
+        .filter(|f| {
+            matches!(f["severity"].as_str(), Some("High" | "Critical"))
+                && matches!(f["status"].as_str(), Some("NEW" | "ACTIVE" | "REOPENED"))
+        })
+        .count();
+    assert_eq!(high.len(), want);
+    assert!(want > 0);
+
+    // --sort risk: descending; --limit; --columns keeps only the named fields.
+    let top = rows(
+        d,
+        &[
+            "findings",
+            "--json",
+            "--sort",
+            "risk",
+            "--limit",
+            "10",
+            "--columns",
+            "id,risk,sev",
+        ],
+    );
+    assert_eq!(top.len(), 10);
+    let risks: Vec<u64> = top
+        .iter()
+        .map(|r| r["risk"].as_u64().expect("risk"))
+        .collect();
+    assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
+    let max = every.iter().filter_map(|f| f["risk"].as_u64()).max();
+    assert_eq!(risks.first().copied(), max);
+    let keys: Vec<&String> = top[0].as_object().expect("object").keys().collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(
+        top[0].get("severity").is_some(),
+        "aliases resolve to field names"
+    );
+    // A descending key written with a leading minus.
+    let asc = rows(
+        d,
+        &["findings", "--json", "--sort", "-risk", "--limit", "1"],
+    );
+    assert_eq!(asc[0]["risk"].as_u64(), max);
+
+    // The table shows the chosen columns as headers.
+    let table = ok(bin(d).args(["findings", "--columns", "id,cwe,lastFound", "--limit", "3"]));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("lastFound") && text.contains("cwe"), "{text}");
+
+    // Assets: their own fields.
+    let apps = rows(
+        d,
+        &[
+            "assets",
+            "--json",
+            "--filter",
+            "openFindings>=1",
+            "--sort",
+            "risk",
+        ],
+    );
+    assert!(!apps.is_empty());
+    let risks: Vec<u64> = apps
+        .iter()
+        .map(|r| r["risk"].as_u64().expect("risk"))
+        .collect();
+    assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
+    let name = apps[0]["name"].as_str().expect("name");
+    let prefix: String = name.chars().take(4).collect();
+    let by_name = rows(
+        d,
+        &[
+            "assets",
+            "--json",
+            "--filter",
+            &format!("name:\"{prefix}*\""),
+        ],
+    );
+    assert!(by_name.iter().any(|a| a["name"] == name));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filter_mistakes_point_at_their_column() {
+    let (_sim, dir) = synced().await;
+    let d = dir.path();
+    let out = fails(bin(d).args(["findings", "--filter", "severity>=high and colour:red"]));
+    assert!(out.contains("column 20"), "{out}");
+    assert!(out.contains("unknown field 'colour'"), "{out}");
+    // The caret sits under the column, below the echoed filter.
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_end() == "severity>=high and colour:red")
+        .expect("the filter is echoed");
+    assert_eq!(lines[at + 1].find('^'), Some(19), "{out}");
+
+    let out = fails(bin(d).args(["findings", "--filter", "severity>=hgh"]));
+    assert!(
+        out.contains("column 11") && out.contains("unknown severity"),
+        "{out}"
+    );
+    let out = fails(bin(d).args(["findings", "--filter", "(cwe:79 or port:80"]));
+    assert!(
+        out.contains("column 1") && out.contains("unclosed"),
+        "{out}"
+    );
+    let out = fails(bin(d).args(["assets", "--filter", "cwe:79"]));
+    assert!(out.contains("unknown field 'cwe' for assets"), "{out}");
+    let out = fails(bin(d).args(["findings", "--sort", "risk,colour"]));
+    assert!(out.contains("column 6"), "{out}");
+    let out = fails(bin(d).args(["findings", "--columns", "id,sevrity"]));
+    assert!(out.contains("did you mean 'severity'"), "{out}");
+    let out = fails(bin(d).args(["export", "--format", "xml"]));
+    assert!(out.contains("unknown format 'xml'"), "{out}");
+    let out = fails(bin(d).args(["export", "--format", "csv", "--filter", "cwe>"]));
+    assert!(out.contains("column 5"), "{out}");
+}
+
+#[test]
+fn filter_help_lists_the_fields() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ok(bin(dir.path()).args(["filter-help"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "severity",
+        "lastFound",
+        "openFindings",
+        "kev",
+        "risk",
+        "Syntax",
+    ] {
+        assert!(text.contains(word), "{word} missing:\n{text}");
+    }
+    let j = json(&ok(bin(dir.path()).args([
+        "filter-help",
+        "findings",
+        "--json",
+    ])));
+    let names: Vec<&str> = j["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    for n in ["severity", "status", "app", "cwe", "lastFound", "risk"] {
+        assert!(names.contains(&n), "{n}");
+    }
+    assert!(j.get("assets").is_none());
+}
+
+fn all_text(path: &Path) -> String {
+    if path.is_dir() {
+        let mut out = String::new();
+        for e in std::fs::read_dir(path).expect("dir").flatten() {
+            out.push_str(&std::fs::read_to_string(e.path()).expect("read"));
+        }
+        out
+    } else {
+        std::fs::read_to_string(path).expect("read")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exports_write_every_format_without_secrets() {
+    let (_sim, dir) = synced().await;
+    let d = dir.path();
+    let total = rows(d, &["findings", "--json"]).len();
+    let out = d.join("exports");
+    for (format, file) in [
+        ("csv", "f.csv"),
+        ("jsonl", "f.jsonl"),
+        ("ocsf", "f.ocsf.jsonl"),
+        ("sarif", "f.sarif"),
+        ("kdi", "kdi"),
+    ] {
+        let path = out.join(file);
+        let r = ok(bin(d)
+            .args([
+                "export",
+                "--format",
+                format,
+                "--max-file-size",
+                "20KB",
+                "--out",
+            ])
+            .arg(&path));
+        let said = String::from_utf8_lossy(&r.stderr);
+        assert!(
+            said.contains(&format!("Exported {total} findings")),
+            "{said}"
+        );
+        let text = all_text(&path);
+        assert!(
+            !text.contains(SECRET),
+            "{format} export carries the key secret"
+        );
+        assert!(
+            !text.contains("sim-key-id"),
+            "{format} export carries the key id"
+        );
+        match format {
+            "csv" => {
+                assert!(text.starts_with("id,connector,app,"));
+            }
+            "jsonl" | "ocsf" => assert_eq!(text.lines().count(), total),
+            "sarif" => {
+                let v: Value = serde_json::from_str(&text).expect("SARIF JSON");
+                assert_eq!(v["version"], "2.1.0");
+                assert_eq!(
+                    v["runs"][0]["results"].as_array().map(Vec::len),
+                    Some(total)
+                );
+            }
+            _ => {
+                let files: Vec<_> = std::fs::read_dir(&path).expect("dir").flatten().collect();
+                assert!(files.len() > 4, "split at 20 KB: {} files", files.len());
+                for f in files {
+                    assert!(f.metadata().expect("meta").len() <= 20_000);
+                    let name = f.file_name().to_string_lossy().to_string();
+                    assert!(
+                        name.starts_with("cloud-") && name.ends_with(".json"),
+                        "{name}"
+                    );
+                }
+            }
+        }
+    }
+    // A filter selects what is exported; standard output when there is no --out.
+    let crit = rows(d, &["findings", "--json", "--filter", "severity:critical"]).len();
+    let r = ok(bin(d).args(["export", "-f", "jsonl", "--filter", "severity:critical"]));
+    assert_eq!(String::from_utf8_lossy(&r.stdout).lines().count(), crit);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kev_import_rescores_and_kev_filters() {
+    let (_sim, dir) = synced().await;
+    let d = dir.path();
+    let with_cve = rows(
+        d,
+        &["findings", "--json", "--filter", "cve:* and status:open"],
+    );
+    let Some(target) = with_cve.first() else {
+        panic!("the simulator gives some findings a CVE");
+    };
+    let cve = target["cve"].as_str().expect("cve");
+    let before = target["risk"].as_u64().expect("risk");
+    let list = d.join("kev.txt");
+    std::fs::write(
+        &list,
+        format!("# known exploited\n{}\n", cve.to_lowercase()),
+    )
+    .expect("write");
+    let r = json(&ok(bin(d).args(["kev", "import", "--json"]).arg(&list)));
+    assert_eq!(r["total"], 1);
+    assert!(r["matching_findings"].as_u64() >= Some(1));
+    let kev = rows(d, &["findings", "--json", "--filter", "kev:true"]);
+    assert!(kev.iter().any(|f| f["id"] == target["id"]));
+    let after = kev
+        .iter()
+        .find(|f| f["id"] == target["id"])
+        .and_then(|f| f["risk"].as_u64())
+        .expect("risk");
+    assert!(
+        after > before,
+        "known exploitation raises the score: {before} → {after}"
+    );
+    let r = json(&ok(bin(d).args(["rescore", "--json"])));
+    assert!(r["findings"].as_u64() > Some(0));
+    std::fs::write(&list, "not-a-cve\n").expect("write");
+    let out = fails(bin(d).args(["kev", "import"]).arg(&list));
+    assert!(out.contains("line 1") && out.contains("not-a-cve"), "{out}");
+}

@@ -1,0 +1,144 @@
+//! Security properties of the real binary: owner-only data directory and key file, and a
+//! connector's API key secret (and the master key) never in logs at any verbosity, error
+//! output, listings, exports of any format, or any byte of the store's files.
+
+mod common;
+
+use common::{SECRET, bin, ok, text};
+use std::path::Path;
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_master_key_are_owner_only() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path().join("nested").join("data");
+    ok(bin(&dir).args(["connector", "list", "--json"]));
+    assert_eq!(mode(&dir), 0o700, "data directory");
+    assert_eq!(mode(&root.path().join("nested")), 0o700, "created parent");
+    assert_eq!(mode(&dir.join("master.key")), 0o600, "master key file");
+}
+
+/// Every file under `dir`, as bytes.
+fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(all_bytes(&p));
+        } else if p.file_name().is_some_and(|n| n != "master.key") {
+            out.push((p.display().to_string(), std::fs::read(&p).expect("read")));
+        }
+    }
+    out
+}
+
+fn assert_clean(what: &str, haystack: &[u8], needles: &[&[u8]]) {
+    for n in needles {
+        assert!(
+            !haystack.windows(n.len()).any(|w| w == *n),
+            "{what} contains a secret ({} bytes)",
+            n.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_stay_out_of_logs_errors_exports_and_the_store() {
+    let sim = common::sim(3, 10, 8).await;
+    let h = sim.handle();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut record = |what: &str, out: std::process::Output| {
+        outputs.push((what.to_string(), text(&out).into_bytes()));
+    };
+
+    record(
+        "connector add -vvv",
+        ok(bin(d)
+            .args([
+                "-vvv",
+                "connector",
+                "add",
+                "asoc",
+                "--name",
+                "cloud",
+                "--url",
+            ])
+            .arg(sim.base_url())
+            .args(["--key-id", "sim-key-id", "--rate-limit", "0"])
+            .env("APPSCAN_KEY_SECRET", SECRET)),
+    );
+    record("sync -vvv", ok(bin(d).args(["-vvv", "sync", "cloud"])));
+    record("check -vvv", ok(bin(d).args(["-vvv", "check", "cloud"])));
+    for args in [
+        &["connector", "list", "--json"][..],
+        &["status", "--json"],
+        &["runs", "cloud", "--json"],
+        &["findings", "--json"],
+        &["assets", "--json"],
+    ] {
+        record(&args.join(" "), ok(bin(d).args(args)));
+    }
+    for format in ["ocsf", "sarif", "csv", "jsonl"] {
+        record(
+            &format!("export {format}"),
+            ok(bin(d).args(["export", "--format", format])),
+        );
+    }
+    let kdi = d.join("kdi-out");
+    ok(bin(d)
+        .args(["export", "--format", "kdi", "--out"])
+        .arg(&kdi));
+    let kdi_files = all_bytes(&kdi);
+    assert!(!kdi_files.is_empty(), "kdi wrote nothing");
+
+    // Failures: a revoked key, then a server that answers 500 to everything.
+    h.inject(sim::Fault::BadKey);
+    let out = bin(d)
+        .args(["-vvv", "sync", "cloud"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success(), "a revoked key must fail the sync");
+    record("sync with a revoked key", out);
+    let out = bin(d)
+        .args(["-vvv", "check", "cloud"])
+        .output()
+        .expect("runs");
+    record("check with a revoked key", out);
+    h.clear_faults();
+    h.inject(sim::Fault::Status {
+        status: 500,
+        times: 1_000,
+        endpoint: sim::asoc::Endpoint::Any,
+        retry_after: None,
+    });
+    let out = bin(d)
+        .args(["-vvv", "sync", "cloud"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success(), "a failing server must fail the sync");
+    record("sync against HTTP 500", out);
+    h.clear_faults();
+    record(
+        "runs after failures",
+        ok(bin(d).args(["runs", "cloud", "--json"])),
+    );
+
+    let master_hex = std::fs::read(d.join("master.key")).expect("master key");
+    let master_hex = String::from_utf8_lossy(&master_hex).trim().to_string();
+    let needles: Vec<&[u8]> = vec![SECRET.as_bytes(), master_hex.as_bytes()];
+    for (what, bytes) in outputs.iter().chain(&kdi_files).chain(&all_bytes(d)) {
+        assert_clean(what, bytes, &needles);
+    }
+}

@@ -1,0 +1,187 @@
+//! Connector set-up as a user does it: show, edit, maps, remap, config files, and secrets
+//! kept out of every output, trace logs included.
+
+mod common;
+
+use common::{SECRET, bin, fails, ok, text};
+use std::process::Command;
+
+async fn sim() -> sim::RunningSim {
+    common::sim(3, 20, 42).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_edit_check_remap_and_remove_a_connector() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(bin(d)
+        .args([
+            "connector",
+            "add",
+            "asoc",
+            "--name",
+            "cloud",
+            "--url",
+            &sim.base_url(),
+            "--key-id",
+            "sim-key-id",
+            "--rate-limit",
+            "0",
+        ])
+        .env("APPSCAN_KEY_SECRET", SECRET));
+
+    let show = ok(bin(d).args(["connector", "show", "cloud", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).expect("json");
+    assert_eq!(v["key_secret"], "••••");
+    assert!(!text(&show).contains(SECRET));
+    assert!(text(&ok(bin(d).args(["connector", "show", "cloud"]))).contains("key secret: ••••"));
+
+    let err = fails(bin(d).args([
+        "connector",
+        "edit",
+        "cloud",
+        "--description",
+        &"d".repeat(165),
+    ]));
+    assert!(err.contains("at most 164"), "{err}");
+    ok(bin(d).args([
+        "connector",
+        "edit",
+        "cloud",
+        "--page-size",
+        "7",
+        "--description",
+        "prod tenant",
+    ]));
+    let v: serde_json::Value =
+        serde_json::from_slice(&ok(bin(d).args(["connector", "show", "cloud", "--json"])).stdout)
+            .expect("json");
+    assert_eq!(v["settings"]["page_size"], 7);
+
+    let check = ok(bin(d).args(["check", "cloud", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+    assert_eq!(v["passed"], true);
+    assert_eq!(v["checks"].as_array().map(Vec::len), Some(5));
+
+    // A trace-level sync logs nothing secret.
+    let sync = ok(bin(d)
+        .args(["-vvv", "sync", "cloud"])
+        .env("RUST_LOG", "trace"));
+    let logs = text(&sync);
+    assert!(!logs.contains(SECRET), "the secret leaked into the logs");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "trace logging was on"
+    );
+
+    // Maps: clone the default, change where findingName comes from, remap without fetching.
+    assert!(text(&ok(bin(d).args(["map", "list"]))).contains("default"));
+    assert!(text(&ok(bin(d).args(["map", "show", "default"]))).contains("findingName"));
+    ok(bin(d).args(["map", "clone", "default", "by-id"]));
+    ok(bin(d).args(["map", "set", "by-id", "findingName=IssueTypeId"]));
+    let err = fails(bin(d).args(["map", "set", "by-id", "bogusField=X"]));
+    assert!(err.contains("unknown target field 'bogusField'"), "{err}");
+    ok(bin(d).args(["connector", "edit", "cloud", "--map", "by-id"]));
+    let stats_before = sim.handle().stats();
+    let remap = ok(bin(d).args(["remap", "cloud", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&remap.stdout).expect("json");
+    assert_eq!(v["run"]["mode"], "remap");
+    assert_eq!(v["run"]["state"], "Processed");
+    assert_eq!(
+        sim.handle().stats().logins,
+        stats_before.logins,
+        "remap fetched nothing"
+    );
+    let findings: serde_json::Value =
+        serde_json::from_slice(&ok(bin(d).args(["findings", "--json"])).stdout).expect("json");
+    let first = &findings[0];
+    assert_eq!(
+        first["name"], first["issue_type"],
+        "names now come from IssueTypeId"
+    );
+
+    ok(bin(d).args(["connector", "remove", "cloud"]));
+    let err = fails(bin(d).args(["connector", "show", "cloud"]));
+    assert!(err.contains("does not exist"), "{err}");
+}
+
+#[test]
+fn map_validate_reports_every_problem_with_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("m.toml");
+    std::fs::write(
+        &file,
+        "name = \"m\"\n[[finding]]\ntarget = \"nope\"\nsource = \"X\"\n[status]\nOpen = \"SHUT\"\n",
+    )
+    .expect("write");
+    let out = fails(bin(dir.path()).args(["map", "validate"]).arg(&file));
+    assert!(
+        out.contains("m.toml:3: unknown finding target field 'nope'"),
+        "{out}"
+    );
+    assert!(out.contains("m.toml:6: status 'Open'"), "{out}");
+    assert!(
+        out.contains("required finding target field 'externalFindingId' is not mapped"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connectors_declared_in_a_config_file_with_env_overrides() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let config = d.join("bridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[connector]]\nname = \"cloud\"\nkind = \"asoc\"\nurl = \"{}\"\nkey_id = \"sim-key-id\"\nkey_secret_env = \"MY_ASOC_SECRET\"\nrate_limit_per_minute = 0\npage_size = 10\n",
+            sim.base_url()
+        ),
+    )
+    .expect("write");
+    let err = fails(bin(d).args(["config", "validate"]).arg(&config));
+    assert!(
+        err.contains(
+            "bridge.toml:6: connector 'cloud': environment variable MY_ASOC_SECRET is not set"
+        ),
+        "{err}"
+    );
+    ok(bin(d)
+        .args(["config", "validate"])
+        .arg(&config)
+        .env("MY_ASOC_SECRET", SECRET));
+
+    let run = |c: &mut Command| {
+        c.arg("--config")
+            .arg(&config)
+            .env("MY_ASOC_SECRET", SECRET)
+            .env("APPSCAN_BRIDGE_CONNECTOR_CLOUD_PAGE_SIZE", "25");
+    };
+    let mut sync = bin(d);
+    sync.args(["sync", "cloud", "--json"]);
+    run(&mut sync);
+    let v: serde_json::Value = serde_json::from_slice(&ok(&mut sync).stdout).expect("json");
+    assert_eq!(v["run"]["state"], "Processed");
+    let mut show = bin(d);
+    show.args(["connector", "show", "cloud", "--json"]);
+    run(&mut show);
+    let v: serde_json::Value = serde_json::from_slice(&ok(&mut show).stdout).expect("json");
+    assert_eq!(
+        v["settings"]["page_size"], 25,
+        "the environment overrides the file"
+    );
+
+    std::fs::write(
+        &config,
+        "[[connector]]\nname = \"x\"\nkind = \"asoc\"\npage_size = 0\nwat = 1\n",
+    )
+    .expect("write");
+    let err = fails(bin(d).args(["config", "validate"]).arg(&config));
+    assert!(
+        err.contains("bridge.toml:5: connector 'x': unknown setting `wat`"),
+        "{err}"
+    );
+    assert!(err.contains("page size 0 is outside"), "{err}");
+}

@@ -1,0 +1,358 @@
+//! Cisco Vulnerability Management (Kenna) KDI JSON, as `shared/spec/kdi.md` describes it.
+//!
+//! ```text
+//! {"skip_autoclose": false, "version": 2,
+//!  "assets": [{"url": ..., "application": ..., "tags": [...], "vulns": [...]}],
+//!  "vuln_defs": [{"scanner_type": ..., "scanner_identifier": ..., "cwe_identifiers": ...}]}
+//! ```
+//! - One asset per application: `url` is the application's URL (else `external_id` is the
+//!   locator), `application` its name, `tags` its tags.
+//! - By default each finding is a **vuln**: `scanner_identifier` is the issue type (with
+//!   the CVE when there is one: `type/CVE-…`), `scanner_type` from the connector kind
+//!   (`AppScanCloud`, `AppScanEnterprise`, `AppScanStandard`), `scanner_score` from the
+//!   severity map (Informational 0, Low 3, Medium 6, High 9, Critical 10 — changeable),
+//!   `status` open/closed (Passed and Noise are `false_positive`), `created_at`,
+//!   `last_seen_at`, `closed_at`, `port`, `details`.
+//! - With `kdi_findings`, each finding is a version-2 **finding** instead (its own id as
+//!   `scanner_identifier`, `severity` 0–10, `triage_state`, `additional_fields`).
+//! - `vuln_defs` has one entry per identifier used in the file, with `cwe_identifiers`,
+//!   `cve_identifiers`, `description` and `solution`.
+//!
+//! Files: one or more per application, `{connector}-{app_id}-{run_id}-{part}.json` (the
+//! run is the connector's last sync; the part counts files of one application split by
+//! size). Each file is a whole KDI document no larger than `max_file_size` unless a single
+//! finding is larger. Findings arrive sorted by application, so one file is open at a time
+//! and memory holds only the current file's `vuln_defs`.
+
+use crate::error::Result;
+use crate::output::{Counting, create, safe_name};
+use crate::registry::{Context, ExportOptions, Exporter, Item, Report, rfc3339};
+use model::{Severity, Status};
+use serde_json::{Map, Value, json};
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+/// Bytes that close a file after its last item: `]}],"vuln_defs":[` + `]}` + newline.
+const CLOSING: u64 = 40;
+
+/// The `scanner_type` for a connector kind.
+pub fn scanner_type(kind: Option<&str>) -> &'static str {
+    match kind {
+        Some("asoc") => "AppScanCloud",
+        Some("ase") => "AppScanEnterprise",
+        Some("xml") => "AppScanStandard",
+        _ => "AppScan",
+    }
+}
+
+/// KDI vuln `status` for a normalized status.
+pub fn vuln_status(s: Status) -> &'static str {
+    match s {
+        Status::New | Status::Active | Status::Reopened => "open",
+        Status::Fixed | Status::Closed => "closed",
+        Status::Ignored | Status::None => "false_positive",
+    }
+}
+
+/// KDI finding `triage_state` (the toolkit's AppScan Enterprise mapping).
+pub fn triage_state(s: Status) -> &'static str {
+    match s {
+        Status::New | Status::Reopened => "new",
+        Status::Active => "in_progress",
+        Status::None => "not_a_security_issue",
+        Status::Ignored => "false_positive",
+        Status::Fixed | Status::Closed => "resolved",
+    }
+}
+
+/// The 0–10 score of a severity under a map (Informational, Low, Medium, High, Critical).
+pub fn score(map: &[u8; 5], s: Severity) -> u8 {
+    map[usize::from(s.score() - 1)].min(10)
+}
+
+struct OpenFile {
+    out: Counting<BufWriter<File>>,
+    items: u64,
+    /// Identifiers whose vuln_def this file carries, and the defs' serialized text.
+    defs: HashSet<String>,
+    defs_text: Vec<u8>,
+}
+
+pub struct Kdi {
+    dir: PathBuf,
+    max: u64,
+    scores: [u8; 5],
+    findings_mode: bool,
+    ctx: Context,
+    /// The application being written: (connector, app id), its asset header, and the part.
+    group: Option<(String, String)>,
+    header: Vec<u8>,
+    part: u32,
+    file: Option<OpenFile>,
+    files: Vec<PathBuf>,
+    bytes: u64,
+    findings: u64,
+}
+
+impl Kdi {
+    pub fn new(opts: &ExportOptions, ctx: &Context) -> Result<Kdi> {
+        Ok(Kdi {
+            dir: opts.out.clone().unwrap_or_else(|| PathBuf::from(".")),
+            max: opts.max_file_size,
+            scores: opts.kdi_scores,
+            findings_mode: opts.kdi_findings,
+            ctx: ctx.clone(),
+            group: None,
+            header: Vec::new(),
+            part: 0,
+            file: None,
+            files: Vec::new(),
+            bytes: 0,
+            findings: 0,
+        })
+    }
+
+    fn asset_header(&self, item: &Item<'_>) -> Result<Vec<u8>> {
+        let s = item.finding;
+        let mut a = Map::new();
+        match s.asset_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            Some(u) => a.insert("url".into(), json!(u)),
+            None => a.insert(
+                "external_id".into(),
+                json!(format!("{}:{}", s.connector, s.finding.asset_external_id)),
+            ),
+        };
+        a.insert(
+            "application".into(),
+            json!(
+                s.asset_name
+                    .as_deref()
+                    .unwrap_or(&s.finding.asset_external_id)
+            ),
+        );
+        let tags = item.asset.map(|a| a.asset.tags.clone()).unwrap_or_default();
+        a.insert("tags".into(), json!(tags));
+        let text = serde_json::to_string(&Value::Object(a))?;
+        // Open the object without its closing brace; the item list follows.
+        let mut h = text.into_bytes();
+        h.pop();
+        if self.findings_mode {
+            h.extend_from_slice(b",\"vulns\":[],\"findings\":[");
+        } else {
+            h.extend_from_slice(b",\"vulns\":[");
+        }
+        Ok(h)
+    }
+
+    fn open_file(&mut self) -> Result<()> {
+        let (connector, app) = self.group.clone().unwrap_or_default();
+        self.part += 1;
+        let run = self.ctx.last_runs.get(&connector).copied().unwrap_or(0);
+        let name = format!(
+            "{}-{}-{}-{}.json",
+            safe_name(&connector),
+            safe_name(&app),
+            run,
+            self.part
+        );
+        let path = self.dir.join(name);
+        let mut out = Counting::new(BufWriter::with_capacity(1 << 16, create(&path)?));
+        out.write_all(b"{\"skip_autoclose\":false,\"version\":2,\"assets\":[")?;
+        out.write_all(&self.header)?;
+        self.files.push(path);
+        self.file = Some(OpenFile {
+            out,
+            items: 0,
+            defs: HashSet::new(),
+            defs_text: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn close_file(&mut self) -> Result<()> {
+        if let Some(mut f) = self.file.take() {
+            f.out.write_all(b"]}],\"vuln_defs\":[")?;
+            f.out.write_all(&f.defs_text)?;
+            f.out.write_all(b"]}\n")?;
+            f.out.flush()?;
+            self.bytes += f.out.bytes;
+        }
+        Ok(())
+    }
+
+    fn item_json(&self, item: &Item<'_>, identifier: &str, stype: &str) -> Value {
+        let s = item.finding;
+        let f = &s.finding;
+        let created = rfc3339(f.first_found.unwrap_or(s.first_seen));
+        let last_seen = rfc3339(f.last_found.unwrap_or(s.last_seen));
+        let mut m = Map::new();
+        if self.findings_mode {
+            m.insert("scanner_identifier".into(), json!(f.external_id));
+            m.insert("scanner_type".into(), json!(stype));
+            m.insert("vuln_def_name".into(), json!(identifier));
+            m.insert("severity".into(), json!(score(&self.scores, f.severity)));
+            m.insert("triage_state".into(), json!(triage_state(f.status)));
+            m.insert("created_at".into(), json!(created));
+            m.insert("last_seen_at".into(), json!(last_seen));
+            let mut extra = Map::new();
+            extra.insert("name".into(), json!(f.name));
+            extra.insert("status".into(), json!(f.status.as_str()));
+            extra.insert("risk".into(), json!(s.risk));
+            extra.insert("fingerprint".into(), json!(s.fingerprint));
+            for (k, v) in [
+                ("location", f.location.as_ref()),
+                ("element", f.element.as_ref()),
+                ("source_status", f.source_status.as_ref()),
+                ("cve", f.cve.as_ref()),
+            ] {
+                if let Some(v) = v {
+                    extra.insert(k.into(), json!(v));
+                }
+            }
+            if let Some(c) = f.cwe {
+                extra.insert("cwe".into(), json!(format!("CWE-{c}")));
+            }
+            m.insert("additional_fields".into(), Value::Object(extra));
+        } else {
+            m.insert("scanner_identifier".into(), json!(identifier));
+            m.insert("scanner_type".into(), json!(stype));
+            m.insert(
+                "scanner_score".into(),
+                json!(score(&self.scores, f.severity)),
+            );
+            m.insert("created_at".into(), json!(created));
+            m.insert("last_seen_at".into(), json!(last_seen));
+            let status = vuln_status(f.status);
+            m.insert("status".into(), json!(status));
+            if status == "closed" {
+                m.insert(
+                    "closed_at".into(),
+                    json!(rfc3339(f.last_updated.unwrap_or(s.last_seen))),
+                );
+            }
+            if let Some(p) = f.port {
+                m.insert("port".into(), json!(p));
+            }
+            m.insert("vuln_def_name".into(), json!(identifier));
+            let mut details = Vec::new();
+            if let Some(l) = &f.location {
+                details.push(format!("Location: {l}"));
+            }
+            if let Some(e) = &f.element {
+                details.push(format!("Element: {e}"));
+            }
+            details.push(format!("Issue: {} ({})", f.external_id, f.status.as_str()));
+            m.insert("details".into(), json!(details.join("\n")));
+        }
+        Value::Object(m)
+    }
+
+    fn def_json(item: &Item<'_>, identifier: &str, stype: &str) -> Value {
+        let f = &item.finding.finding;
+        let mut m = Map::new();
+        m.insert("scanner_type".into(), json!(stype));
+        m.insert("scanner_identifier".into(), json!(identifier));
+        m.insert("name".into(), json!(identifier));
+        if let Some(c) = f.cwe {
+            m.insert("cwe_identifiers".into(), json!(format!("CWE-{c}")));
+        }
+        if let Some(c) = &f.cve {
+            m.insert("cve_identifiers".into(), json!(c));
+        }
+        let mut desc = f.name.clone();
+        if let Some(d) = &f.description {
+            desc = format!("{desc}\n\n{d}");
+        }
+        m.insert("description".into(), json!(desc));
+        if let Some(s) = &f.solution {
+            m.insert("solution".into(), json!(s));
+        }
+        Value::Object(m)
+    }
+}
+
+impl Exporter for Kdi {
+    fn write(&mut self, item: &Item<'_>) -> Result<()> {
+        let s = item.finding;
+        let f = &s.finding;
+        let group = (s.connector.clone(), f.asset_external_id.clone());
+        if self.group.as_ref() != Some(&group) {
+            self.close_file()?;
+            self.group = Some(group);
+            self.part = 0;
+            self.header = self.asset_header(item)?;
+        }
+        let stype = scanner_type(item.kind);
+        let base = f.issue_type.clone().unwrap_or_else(|| f.name.clone());
+        let identifier = match &f.cve {
+            Some(c) => format!("{base}/{c}"),
+            None => base,
+        };
+        let body = serde_json::to_vec(&self.item_json(item, &identifier, stype))?;
+        let def = serde_json::to_vec(&Kdi::def_json(item, &identifier, stype))?;
+        // Split before this item when it would push the file past the limit.
+        if let Some(file) = &self.file {
+            let new_def = if file.defs.contains(&identifier) {
+                0
+            } else {
+                def.len() as u64 + 1
+            };
+            let size = file.out.bytes
+                + body.len() as u64
+                + 1
+                + file.defs_text.len() as u64
+                + new_def
+                + CLOSING;
+            if file.items > 0 && size > self.max {
+                self.close_file()?;
+            }
+        }
+        if self.file.is_none() {
+            self.open_file()?;
+        }
+        if let Some(file) = &mut self.file {
+            if file.items > 0 {
+                file.out.write_all(b",")?;
+            }
+            file.out.write_all(&body)?;
+            file.items += 1;
+            if file.defs.insert(identifier) {
+                if !file.defs_text.is_empty() {
+                    file.defs_text.push(b',');
+                }
+                file.defs_text.extend_from_slice(&def);
+            }
+        }
+        self.findings += 1;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Report> {
+        self.close_file()?;
+        Ok(Report {
+            findings: self.findings,
+            files: self.files,
+            bytes: self.bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_map_and_statuses() {
+        let map = [0, 3, 6, 9, 10];
+        let got: Vec<u8> = Severity::ALL.iter().map(|s| score(&map, *s)).collect();
+        assert_eq!(got, [0, 3, 6, 9, 10]);
+        assert_eq!(score(&[0, 3, 6, 8, 10], Severity::High), 8);
+        assert_eq!(vuln_status(Status::Reopened), "open");
+        assert_eq!(vuln_status(Status::Closed), "closed");
+        assert_eq!(vuln_status(Status::None), "false_positive");
+        assert_eq!(triage_state(Status::Active), "in_progress");
+        assert_eq!(scanner_type(Some("ase")), "AppScanEnterprise");
+    }
+}

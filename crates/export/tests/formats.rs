@@ -1,0 +1,290 @@
+//! What each format says, read back: CSV through a CSV reader, KDI's severity map and
+//! splitting, SARIF's stable fingerprints, JSON Lines' fields, filters, and that no
+//! export carries a connector's secret.
+
+mod common;
+
+use export::{ExportOptions, Format};
+use query::{Entity, Filter};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use store::{ListQuery, Store, StoredFinding};
+
+fn export_to(store: &dyn Store, format: Format, out: &Path, f: impl FnOnce(&mut ExportOptions)) {
+    let mut o = ExportOptions::new(format);
+    o.out = Some(out.to_path_buf());
+    f(&mut o);
+    export::export(store, &o).expect("export");
+}
+
+fn all(store: &dyn Store) -> HashMap<String, StoredFinding> {
+    store
+        .findings(&ListQuery::default())
+        .expect("findings")
+        .into_iter()
+        .map(|f| (f.finding.external_id.clone(), f))
+        .collect()
+}
+
+#[test]
+fn csv_round_trips_through_a_csv_reader() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded(tmp.path());
+    let path = tmp.path().join("out.csv");
+    export_to(&store, Format::Csv, &path, |_| {});
+    let stored = all(&store);
+    let mut r = csv::Reader::from_path(&path).expect("csv");
+    let header: Vec<String> = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(header, export::csv::HEADER);
+    let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let mut n = 0;
+    for rec in r.records() {
+        let rec = rec.expect("record");
+        assert_eq!(rec.len(), header.len());
+        let f = &stored[&rec[col("external_id")]];
+        assert_eq!(
+            &rec[col("description")],
+            f.finding.description.as_deref().unwrap_or("")
+        );
+        assert!(rec[col("description")].contains(",") && rec[col("description")].contains('"'));
+        assert!(
+            rec[col("description")].contains("\r\n"),
+            "line breaks survive"
+        );
+        assert_eq!(&rec[col("name")], f.finding.name);
+        assert_eq!(&rec[col("app")], f.asset_name.as_deref().unwrap_or(""));
+        assert_eq!(&rec[col("severity")], f.finding.severity.as_str());
+        assert_eq!(&rec[col("status")], f.finding.status.as_str());
+        assert_eq!(&rec[col("risk")], f.risk.to_string());
+        assert_eq!(&rec[col("tags")], f.finding.tags.join("; "));
+        assert_eq!(&rec[col("fingerprint")], f.fingerprint);
+        assert_eq!(
+            &rec[col("cwe")],
+            f.finding.cwe.map(|c| c.to_string()).unwrap_or_default()
+        );
+        n += 1;
+    }
+    assert_eq!(n, common::FINDINGS);
+}
+
+#[test]
+fn jsonl_has_every_normalized_field() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded(tmp.path());
+    let path = tmp.path().join("out.jsonl");
+    export_to(&store, Format::Jsonl, &path, |_| {});
+    let stored = all(&store);
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(text.lines().count(), common::FINDINGS);
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("JSON");
+        let id = v["external_id"].as_str().expect("external_id");
+        let want = serde_json::to_value(&stored[id]).expect("value");
+        assert_eq!(v, want, "the line is the stored finding");
+        for key in [
+            "severity",
+            "status",
+            "risk",
+            "fingerprint",
+            "connector",
+            "description",
+        ] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+    }
+}
+
+#[test]
+fn kdi_maps_severities_statuses_and_splits_by_size() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded(tmp.path());
+    let stored = all(&store);
+    let by_location: HashMap<(String, String), &StoredFinding> = stored
+        .values()
+        .map(|f| {
+            let key = (
+                f.finding.asset_external_id.clone(),
+                format!(
+                    "Issue: {} ({})",
+                    f.finding.external_id,
+                    f.finding.status.as_str()
+                ),
+            );
+            (key, f)
+        })
+        .collect();
+    let check = |dir: &Path, scores: [u64; 5]| -> usize {
+        let mut n = 0;
+        for file in common::files(dir) {
+            let doc: Value =
+                serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("JSON");
+            assert_eq!(doc["version"], 2);
+            assert_eq!(doc["skip_autoclose"], false);
+            let asset = &doc["assets"][0];
+            let defs: Vec<&str> = doc["vuln_defs"]
+                .as_array()
+                .expect("defs")
+                .iter()
+                .map(|d| d["scanner_identifier"].as_str().expect("id"))
+                .collect();
+            for v in asset["vulns"].as_array().expect("vulns") {
+                let details = v["details"].as_str().expect("details");
+                let issue = details.lines().last().expect("issue line").to_string();
+                let app = by_location
+                    .keys()
+                    .find(|(_, d)| *d == issue)
+                    .map(|(a, _)| a.clone())
+                    .expect("finding of the vuln");
+                let f = by_location[&(app, issue)];
+                let sev = usize::from(f.finding.severity.score() - 1);
+                assert_eq!(v["scanner_score"], scores[sev], "{}", f.finding.severity);
+                let want = if f.finding.status.is_open() {
+                    "open"
+                } else if matches!(
+                    f.finding.status,
+                    model::Status::Fixed | model::Status::Closed
+                ) {
+                    "closed"
+                } else {
+                    "false_positive"
+                };
+                assert_eq!(v["status"], want);
+                assert_eq!(v["closed_at"].is_string(), want == "closed");
+                let sid = v["scanner_identifier"].as_str().expect("sid");
+                assert!(
+                    defs.contains(&sid),
+                    "{sid} has its vuln_def in the same file"
+                );
+                match &f.finding.cve {
+                    Some(c) => assert!(sid.ends_with(c.as_str())),
+                    None => assert_eq!(Some(sid), f.finding.issue_type.as_deref()),
+                }
+                let scanner = if f.connector == "cloud" {
+                    "AppScanCloud"
+                } else {
+                    "AppScanStandard"
+                };
+                assert_eq!(v["scanner_type"], scanner);
+                match &f.asset_url {
+                    Some(u) => assert_eq!(asset["url"], u.as_str()),
+                    None => assert!(asset["external_id"].is_string()),
+                }
+                n += 1;
+            }
+        }
+        n
+    };
+    let one = tmp.path().join("one");
+    export_to(&store, Format::Kdi, &one, |_| {});
+    assert_eq!(common::files(&one).len(), 3, "one file per application");
+    assert_eq!(check(&one, [0, 3, 6, 9, 10]), common::FINDINGS);
+
+    let small = tmp.path().join("small");
+    export_to(&store, Format::Kdi, &small, |o| {
+        o.max_file_size = 6_000;
+        o.kdi_scores = [1, 2, 5, 8, 10];
+    });
+    let files = common::files(&small);
+    assert!(
+        files.len() > 3,
+        "split beyond one file per application: {}",
+        files.len()
+    );
+    for f in &files {
+        let size = std::fs::metadata(f).expect("meta").len();
+        assert!(size <= 6_000, "{} is {size} bytes", f.display());
+        let name = f.file_name().and_then(|n| n.to_str()).expect("name");
+        let parts: Vec<&str> = name.trim_end_matches(".json").rsplitn(3, '-').collect();
+        assert!(
+            parts[0].parse::<u32>().is_ok() && parts[1].parse::<i64>().is_ok(),
+            "{name}"
+        );
+        assert!(
+            name.starts_with("cloud-app-") || name.starts_with("reports-app-3-"),
+            "{name}"
+        );
+    }
+    assert_eq!(check(&small, [1, 2, 5, 8, 10]), common::FINDINGS);
+}
+
+#[test]
+fn sarif_fingerprints_are_stable_and_filters_apply() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded(tmp.path());
+    let read = |p: &Path| -> Vec<(String, String)> {
+        let doc: Value = serde_json::from_slice(&std::fs::read(p).expect("read")).expect("JSON");
+        let mut v: Vec<(String, String)> = doc["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| {
+                (
+                    r["properties"]["externalId"]
+                        .as_str()
+                        .expect("id")
+                        .to_string(),
+                    r["partialFingerprints"]["appscanBridge/v1"]
+                        .as_str()
+                        .expect("fp")
+                        .to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (tmp.path().join("a.sarif"), tmp.path().join("b.sarif"));
+    export_to(&store, Format::Sarif, &a, |_| {});
+    store.rescore().expect("rescore");
+    export_to(&store, Format::Sarif, &b, |_| {});
+    assert_eq!(read(&a), read(&b));
+    assert_eq!(read(&a).len(), common::FINDINGS);
+
+    let filtered = tmp.path().join("f.sarif");
+    export_to(&store, Format::Sarif, &filtered, |o| {
+        o.filter = Some(Filter::parse(Entity::Findings, "severity>=high and cwe:79").expect("f"));
+    });
+    let got = read(&filtered);
+    let want = store
+        .count_findings(&ListQuery {
+            filter: Some(Filter::parse(Entity::Findings, "severity>=high and cwe:79").expect("f")),
+            ..Default::default()
+        })
+        .expect("count");
+    assert!(want > 0);
+    assert_eq!(got.len() as u64, want);
+}
+
+#[test]
+fn no_export_carries_a_connector_secret() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded(tmp.path());
+    for format in Format::ALL {
+        let out = tmp.path().join(format!("out-{}", format.name()));
+        export_to(&store, format, &out, |_| {});
+        let files = if out.is_dir() {
+            common::files(&out)
+        } else {
+            vec![out]
+        };
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("read");
+            assert!(
+                !text.contains(common::SECRET),
+                "{} leaks the secret",
+                f.display()
+            );
+            assert!(
+                !text.contains("key-id"),
+                "{} carries the key id",
+                f.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! Applying a map to one raw record.
+//!
+//! Errors name the JSON path of the offending field within the record (`$.Severity`);
+//! the caller prefixes where the record came from (endpoint, app id, page).
+
+use super::targets::{self, Kind, ValueType};
+use super::{Map, Rule};
+use crate::{Asset, Finding, Severity, Status, time::parse_datetime};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// A mapped record with the warnings the mapping raised (e.g. an unknown status).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped<T> {
+    pub value: T,
+    pub warnings: Vec<String>,
+}
+
+/// A record that cannot be mapped: which field (JSON path) and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct RecordError {
+    pub path: String,
+    pub message: String,
+}
+
+/// A converted field value.
+enum Converted {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Date(DateTime<Utc>),
+    Severity(Severity, String),
+    Status(Status, String),
+    Tags(Vec<String>),
+}
+
+struct Fields {
+    values: HashMap<&'static str, Converted>,
+    warnings: Vec<String>,
+}
+
+impl Fields {
+    fn text(&mut self, target: &str) -> Option<String> {
+        match self.values.remove(target)? {
+            Converted::Text(s) => Some(s),
+            Converted::Int(i) => Some(i.to_string()),
+            Converted::Float(f) => Some(f.to_string()),
+            Converted::Date(d) => Some(d.to_rfc3339()),
+            Converted::Severity(_, s) | Converted::Status(_, s) => Some(s),
+            Converted::Tags(t) => Some(t.join(",")),
+        }
+    }
+    fn int(&mut self, target: &str) -> Option<i64> {
+        match self.values.remove(target)? {
+            Converted::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+    fn float(&mut self, target: &str) -> Option<f64> {
+        match self.values.remove(target)? {
+            Converted::Float(f) => Some(f),
+            Converted::Int(i) => Some(i as f64),
+            _ => None,
+        }
+    }
+    fn date(&mut self, target: &str) -> Option<DateTime<Utc>> {
+        match self.values.remove(target)? {
+            Converted::Date(d) => Some(d),
+            _ => None,
+        }
+    }
+    fn tags(&mut self, target: &str) -> Vec<String> {
+        match self.values.remove(target) {
+            Some(Converted::Tags(t)) => t,
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Map {
+    /// Maps a raw application record onto an [`Asset`].
+    pub fn apply_asset(&self, raw: &Value) -> Result<Mapped<Asset>, RecordError> {
+        let mut f = self.convert(Kind::Asset, &self.asset, raw)?;
+        let external_id = f
+            .text("externalAssetId")
+            .ok_or_else(|| missing(&self.asset, "externalAssetId"))?;
+        let url = f.text("webAppUrl").filter(|u| !u.trim().is_empty());
+        let name = f.text("webAppName").filter(|n| !n.trim().is_empty());
+        if url.is_none() && name.is_none() {
+            return Err(RecordError {
+                path: "$".into(),
+                message: "application has neither a usable URL nor a name".into(),
+            });
+        }
+        let asset = Asset {
+            external_id,
+            name,
+            url,
+            description: f.text("assetDescription"),
+            business_unit: f.text("businessUnit"),
+            risk_rating: f.text("riskRating"),
+            last_updated: f.date("assetLastUpdated"),
+            tags: f.tags("assetTags"),
+        };
+        Ok(Mapped {
+            value: asset,
+            warnings: f.warnings,
+        })
+    }
+
+    /// Maps a raw issue record onto a [`Finding`]; `app_id` is the application being
+    /// listed, used when the record does not name its application.
+    pub fn apply_finding(&self, raw: &Value, app_id: &str) -> Result<Mapped<Finding>, RecordError> {
+        let mut f = self.convert(Kind::Finding, &self.finding, raw)?;
+        let external_id = f
+            .text("externalFindingId")
+            .ok_or_else(|| missing(&self.finding, "externalFindingId"))?;
+        let name = f
+            .text("findingName")
+            .ok_or_else(|| missing(&self.finding, "findingName"))?;
+        let (severity, source_severity) = match f.values.remove("findingSeverity") {
+            Some(Converted::Severity(s, src)) => (s, src),
+            _ => return Err(missing(&self.finding, "findingSeverity")),
+        };
+        let (status, source_status) = match f.values.remove("findingStatus") {
+            Some(Converted::Status(s, src)) => (s, Some(src)),
+            _ => (Status::New, None),
+        };
+        let port = match f.int("findingPort") {
+            Some(p) => Some(u16::try_from(p).map_err(|_| RecordError {
+                path: path_of(&self.finding, "findingPort"),
+                message: format!("port {p} is out of range"),
+            })?),
+            None => None,
+        };
+        let cwe = match f.int("cweId") {
+            Some(c) => Some(u32::try_from(c).map_err(|_| RecordError {
+                path: path_of(&self.finding, "cweId"),
+                message: format!("CWE {c} is out of range"),
+            })?),
+            None => None,
+        };
+        let finding = Finding {
+            external_id,
+            asset_external_id: f
+                .text("findingAssetId")
+                .unwrap_or_else(|| app_id.to_string()),
+            name,
+            severity,
+            source_severity,
+            status,
+            source_status,
+            cve: f.text("cveId").filter(|c| !c.trim().is_empty()),
+            cvss: f.float("cvss3Base"),
+            cwe,
+            first_found: f.date("findingFirstFoundOn"),
+            last_found: f.date("findingLastFoundOn"),
+            last_updated: f.date("findingLastUpdated"),
+            port,
+            protocol: f.text("findingProtocol"),
+            issue_type: f.text("findingSubType"),
+            location: f.text("findingLocation"),
+            element: f.text("findingElement"),
+            detection: f.text("detectionResult"),
+            description: f.text("findingDescription"),
+            solution: f.text("findingSolution"),
+            tags: f.tags("findingTags"),
+        };
+        Ok(Mapped {
+            value: finding,
+            warnings: f.warnings,
+        })
+    }
+
+    fn convert(&self, kind: Kind, rules: &[Rule], raw: &Value) -> Result<Fields, RecordError> {
+        if !raw.is_object() {
+            return Err(RecordError {
+                path: "$".into(),
+                message: format!("expected a JSON object, found {}", type_name(raw)),
+            });
+        }
+        let mut fields = Fields {
+            values: HashMap::new(),
+            warnings: Vec::new(),
+        };
+        for rule in rules {
+            let Some(target) = targets::find(kind, &rule.target) else {
+                continue;
+            };
+            let found = rule
+                .source
+                .iter()
+                .find_map(|s| lookup(raw, s).filter(|v| !v.is_null()).map(|v| (s, v)));
+            let Some((source, value)) = found else {
+                if target.required && rule.required && target.kind == Kind::Finding {
+                    return Err(missing(rules, target.name));
+                }
+                continue;
+            };
+            let path = format!("$.{source}");
+            let bad = |message: String| RecordError {
+                path: path.clone(),
+                message,
+            };
+            let converted = match target.value_type {
+                ValueType::Text => match value {
+                    Value::String(s) => Converted::Text(s.clone()),
+                    Value::Number(n) => Converted::Text(n.to_string()),
+                    Value::Bool(b) => Converted::Text(b.to_string()),
+                    other => Converted::Text(other.to_string()),
+                },
+                ValueType::Int => match as_int(value, target.name == "cweId") {
+                    Some(Some(i)) => Converted::Int(i),
+                    Some(None) => continue,
+                    None => return Err(bad(format!("expected an integer, found {value}"))),
+                },
+                ValueType::Float => match as_float(value) {
+                    Some(Some(x)) => Converted::Float(x),
+                    Some(None) => continue,
+                    None => return Err(bad(format!("expected a number, found {value}"))),
+                },
+                ValueType::Date => match value.as_str() {
+                    Some(s) if s.trim().is_empty() => continue,
+                    Some(s) => match parse_datetime(s) {
+                        Some(d) => Converted::Date(d),
+                        None => return Err(bad(format!("malformed date-time '{s}'"))),
+                    },
+                    None => return Err(bad(format!("expected a date-time string, found {value}"))),
+                },
+                ValueType::Severity => {
+                    let text = scalar_text(value);
+                    match self.severity_of(&text) {
+                        Some(s) => Converted::Severity(s, text),
+                        None => {
+                            // A numeric SeverityValue the map does not know may still have a
+                            // usable name in a later source field.
+                            let named = rule
+                                .source
+                                .iter()
+                                .skip_while(|s| *s != source)
+                                .skip(1)
+                                .find_map(|s| {
+                                    let t = scalar_text(lookup(raw, s)?);
+                                    self.severity_of(&t).map(|sev| (sev, t))
+                                });
+                            match (named, self.severity_fallback) {
+                                (Some((s, t)), _) => Converted::Severity(s, t),
+                                // Kept verbatim as the source severity, warned about.
+                                (None, Some(fallback)) => {
+                                    fields.warnings.push(format!(
+                                        "{path}: unknown severity '{text}', kept verbatim and mapped to {fallback}"
+                                    ));
+                                    Converted::Severity(fallback, text)
+                                }
+                                (None, None) => {
+                                    return Err(bad(format!("unknown severity '{text}'")));
+                                }
+                            }
+                        }
+                    }
+                }
+                ValueType::Status => {
+                    let text = scalar_text(value);
+                    match self.status_of(&text) {
+                        Some(s) => Converted::Status(s, text),
+                        None => {
+                            fields.warnings.push(format!(
+                                "{path}: unknown status '{text}', mapped to {}",
+                                self.status_fallback
+                            ));
+                            Converted::Status(self.status_fallback, text)
+                        }
+                    }
+                }
+                ValueType::Tags => match value {
+                    Value::Array(items) => Converted::Tags(items.iter().map(scalar_text).collect()),
+                    other => Converted::Tags(
+                        scalar_text(other)
+                            .split(',')
+                            .map(|s| s.trim().to_string())
+                            .filter(|s| !s.is_empty())
+                            .collect(),
+                    ),
+                },
+            };
+            fields.values.insert(target.name, converted);
+        }
+        Ok(fields)
+    }
+}
+
+/// Reads a dotted path (`A.B`) from a JSON object.
+fn lookup<'a>(raw: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(raw, |v, key| v.get(key))
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `Some(Some(i))` an integer, `Some(None)` empty, `None` not an integer.
+/// With `cwe`, `"CWE-79"` and `"79"` are read as 79.
+fn as_int(v: &Value, cwe: bool) -> Option<Option<i64>> {
+    match v {
+        Value::Number(n) => n.as_i64().map(Some),
+        // Only CWE ids come as text (`CWE-79` in reports); a port or other integer
+        // served as a string is type drift in the source and is reported.
+        Value::String(s) if cwe => {
+            let s = s
+                .trim()
+                .trim_start_matches("CWE-")
+                .trim_start_matches("cwe-");
+            if s.is_empty() {
+                Some(None)
+            } else {
+                s.parse().ok().map(Some)
+            }
+        }
+        _ => None,
+    }
+}
+
+fn as_float(v: &Value) -> Option<Option<f64>> {
+    match v {
+        Value::Number(n) => n.as_f64().map(Some),
+        Value::String(s) if s.trim().is_empty() => Some(None),
+        Value::String(s) => s.trim().parse().ok().map(Some),
+        _ => None,
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn path_of(rules: &[Rule], target: &str) -> String {
+    rules
+        .iter()
+        .find(|r| r.target == target)
+        .and_then(|r| r.source.first())
+        .map(|s| format!("$.{s}"))
+        .unwrap_or_else(|| "$".into())
+}
+
+fn missing(rules: &[Rule], target: &str) -> RecordError {
+    let sources = rules
+        .iter()
+        .find(|r| r.target == target)
+        .map(|r| r.source.join(" or "))
+        .unwrap_or_default();
+    RecordError {
+        path: path_of(rules, target),
+        message: format!("required field {sources} (for {target}) is missing"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn issue() -> Value {
+        json!({
+            "Id": "i-1", "IssueTypeId": "attCrossSiteScripting", "IssueType": "Cross-Site Scripting",
+            "Severity": "High", "SeverityValue": 3, "Status": "Open", "Cvss": "7.5", "Cwe": 79,
+            "DateCreated": "2024-11-18T18:09:14Z", "LastFound": null, "Port": 443, "Scheme": "https",
+            "Location": "https://shop.example.com/search?q=1", "Element": "q", "ApplicationId": "app-1",
+            "Unknown": {"kept": true}
+        })
+    }
+
+    #[test]
+    fn maps_an_issue() {
+        let map = Map::default_map();
+        let m = map.apply_finding(&issue(), "fallback").expect("maps");
+        let f = m.value;
+        assert_eq!(f.external_id, "i-1");
+        assert_eq!(f.asset_external_id, "app-1");
+        assert_eq!(f.name, "Cross-Site Scripting");
+        assert_eq!(f.severity, Severity::High);
+        assert_eq!(f.status, Status::New);
+        assert_eq!(f.cvss, Some(7.5));
+        assert_eq!(f.cwe, Some(79));
+        assert_eq!(f.port, Some(443));
+        assert_eq!(f.issue_type.as_deref(), Some("attCrossSiteScripting"));
+        assert!(f.last_found.is_none());
+        assert!(m.warnings.is_empty());
+    }
+
+    #[test]
+    fn record_errors_name_the_field() {
+        let map = Map::default_map();
+        let mut raw = issue();
+        raw["Severity"] = json!("Catastrophic");
+        raw["SeverityValue"] = json!(9);
+        let e = map.apply_finding(&raw, "a").unwrap_err();
+        assert_eq!(e.path, "$.SeverityValue");
+        assert!(e.message.contains("unknown severity '9'"), "{e}");
+
+        let mut raw = issue();
+        raw["DateCreated"] = json!("not a date");
+        let e = map.apply_finding(&raw, "a").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "$.DateCreated: malformed date-time 'not a date'"
+        );
+
+        let mut raw = issue();
+        raw.as_object_mut().map(|o| o.remove("Id"));
+        let e = map.apply_finding(&raw, "a").unwrap_err();
+        assert_eq!(e.path, "$.Id");
+
+        let mut raw = issue();
+        raw["Port"] = json!("443");
+        assert_eq!(map.apply_finding(&raw, "a").unwrap_err().path, "$.Port");
+
+        let mut raw = issue();
+        raw["Cwe"] = json!("CWE-89");
+        assert_eq!(
+            map.apply_finding(&raw, "a").expect("maps").value.cwe,
+            Some(89)
+        );
+    }
+
+    #[test]
+    fn unknown_severity_with_a_fallback_is_kept_and_warned() {
+        let mut map = Map::default_map();
+        map.severity_fallback = Some(Severity::Medium);
+        let mut raw = issue();
+        raw.as_object_mut().map(|o| o.remove("SeverityValue"));
+        raw["Severity"] = json!("Severe");
+        let m = map.apply_finding(&raw, "a").expect("maps");
+        assert_eq!(m.value.severity, Severity::Medium);
+        assert_eq!(m.value.source_severity, "Severe");
+        assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("unknown severity 'Severe'"));
+    }
+
+    #[test]
+    fn asset_tags_are_mapped() {
+        let map = Map::default_map();
+        let a = map
+            .apply_asset(&json!({"Id": "a", "Name": "Shop", "Tags": ["AppScan", "DAST"]}))
+            .expect("ok")
+            .value;
+        assert_eq!(a.tags, vec!["AppScan".to_string(), "DAST".to_string()]);
+    }
+
+    #[test]
+    fn unknown_status_falls_back_with_a_warning() {
+        let map = Map::default_map();
+        let mut raw = issue();
+        raw["Status"] = json!("Triaged");
+        let m = map.apply_finding(&raw, "a").expect("maps");
+        assert_eq!(m.value.status, Status::Active);
+        assert_eq!(m.value.source_status.as_deref(), Some("Triaged"));
+        assert_eq!(m.warnings.len(), 1);
+    }
+
+    #[test]
+    fn asset_needs_a_url_or_a_name() {
+        let map = Map::default_map();
+        let a = map
+            .apply_asset(&json!({"Id": "a", "Name": "Shop", "Url": null}))
+            .expect("ok")
+            .value;
+        assert_eq!(a.label(), "Shop");
+        let e = map
+            .apply_asset(&json!({"Id": "a", "Name": "", "Url": null}))
+            .unwrap_err();
+        assert!(e.message.contains("neither"));
+    }
+}

@@ -1,0 +1,426 @@
+//! Maps: data that says how raw source records become normalized assets and findings.
+//!
+//! A map is a TOML document (see `default.toml`, the built-in default): a list of field
+//! rules per record kind (`target` ← first present of `source`), a status map and a
+//! severity map. Loading validates it and reports *every* problem with its line.
+
+mod apply;
+pub mod targets;
+
+pub use apply::{Mapped, RecordError};
+
+use crate::{Severity, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use targets::Kind;
+use toml::Spanned;
+
+/// The built-in default map, as TOML.
+pub const DEFAULT_MAP_TOML: &str = include_str!("default.toml");
+
+/// One field rule: fill `target` from the first of `source` that is present and not null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub target: String,
+    pub source: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub required: bool,
+}
+
+/// A validated map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Map {
+    pub name: String,
+    pub description: Option<String>,
+    pub asset: Vec<Rule>,
+    pub finding: Vec<Rule>,
+    /// Source status (as written in the map) → normalized status.
+    pub status: BTreeMap<String, Status>,
+    pub status_fallback: Status,
+    /// Source severity (as written in the map) → normalized severity.
+    pub severity: BTreeMap<String, Severity>,
+    /// Normalized severity for a source severity the map does not know; `None` makes an
+    /// unknown severity a record error. With a fallback the source's value is kept
+    /// verbatim as the finding's source severity and the record is warned about.
+    pub severity_fallback: Option<Severity>,
+}
+
+/// One problem found while loading a map.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{origin}:{line}: {message}")]
+pub struct MapError {
+    pub origin: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Every problem found while loading a map.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid map {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct MapLoadError(pub Vec<MapError>);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapFile {
+    name: Spanned<String>,
+    description: Option<String>,
+    status_fallback: Option<Spanned<String>>,
+    severity_fallback: Option<Spanned<String>>,
+    #[serde(default)]
+    asset: Vec<RuleFile>,
+    #[serde(default)]
+    finding: Vec<RuleFile>,
+    #[serde(default)]
+    status: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    severity: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    target: Spanned<String>,
+    source: Spanned<OneOrMany>,
+    #[serde(default)]
+    required: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Map {
+    /// The built-in default map.
+    pub fn default_map() -> Map {
+        // The default map is part of the binary and covered by tests; failing to load it
+        // is a build defect, not an input error.
+        match Map::from_toml(DEFAULT_MAP_TOML, "default.toml") {
+            Ok(map) => map,
+            Err(e) => panic!("the built-in default map is invalid: {e}"),
+        }
+    }
+
+    /// Parses and validates a map; `origin` names the file in error messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Map, MapLoadError> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let err = |offset: usize, message: String| MapError {
+            origin: origin.to_string(),
+            line: line_of(offset),
+            message,
+        };
+        let file: MapFile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            MapLoadError(vec![err(offset, e.message().to_string())])
+        })?;
+        let mut errors = Vec::new();
+        if file.name.get_ref().trim().is_empty() {
+            errors.push(err(file.name.span().start, "map name is empty".into()));
+        }
+        let mut rules_of = |kind: Kind, rules: Vec<RuleFile>| -> Vec<Rule> {
+            let mut out: Vec<Rule> = Vec::new();
+            for r in rules {
+                let target = r.target.get_ref().clone();
+                let at = r.target.span().start;
+                if targets::find(kind, &target).is_none() {
+                    let known: Vec<&str> = targets::TARGETS
+                        .iter()
+                        .filter(|t| t.kind == kind)
+                        .map(|t| t.name)
+                        .collect();
+                    errors.push(err(
+                        at,
+                        format!(
+                            "unknown {} target field '{target}' (known: {})",
+                            kind_name(kind),
+                            known.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
+                if out.iter().any(|o| o.target == target) {
+                    errors.push(err(at, format!("duplicate target field '{target}'")));
+                    continue;
+                }
+                let source = match r.source.get_ref() {
+                    OneOrMany::One(s) => vec![s.clone()],
+                    OneOrMany::Many(v) => v.clone(),
+                };
+                if source.is_empty() || source.iter().any(|s| s.trim().is_empty()) {
+                    errors.push(err(
+                        r.source.span().start,
+                        format!("target '{target}' has an empty source"),
+                    ));
+                    continue;
+                }
+                out.push(Rule {
+                    target,
+                    source,
+                    required: r.required,
+                });
+            }
+            out
+        };
+        let asset = rules_of(Kind::Asset, file.asset);
+        let finding = rules_of(Kind::Finding, file.finding);
+        for t in targets::TARGETS.iter().filter(|t| t.required) {
+            let rules = if t.kind == Kind::Asset {
+                &asset
+            } else {
+                &finding
+            };
+            if !rules.iter().any(|r| r.target == t.name) {
+                errors.push(err(
+                    text.len(),
+                    format!(
+                        "required {} target field '{}' is not mapped",
+                        kind_name(t.kind),
+                        t.name
+                    ),
+                ));
+            }
+        }
+        let mut status = BTreeMap::new();
+        let mut seen = BTreeMap::new();
+        for (k, v) in file.status {
+            if let Some(first) = seen.insert(lookup_key(&k), k.clone()) {
+                errors.push(err(
+                    v.span().start,
+                    format!("status '{k}' repeats '{first}' (keys match ignoring case and spaces)"),
+                ));
+                continue;
+            }
+            match v.get_ref().parse::<Status>() {
+                Ok(s) => {
+                    status.insert(k, s);
+                }
+                Err(e) => errors.push(err(v.span().start, format!("status '{k}': {e}"))),
+            }
+        }
+        let status_fallback = match file.status_fallback {
+            None => Status::Active,
+            Some(v) => match v.get_ref().parse::<Status>() {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push(err(v.span().start, format!("status_fallback: {e}")));
+                    Status::Active
+                }
+            },
+        };
+        let mut severity = BTreeMap::new();
+        let mut seen = BTreeMap::new();
+        for (k, v) in file.severity {
+            if let Some(first) = seen.insert(lookup_key(&k), k.clone()) {
+                errors.push(err(
+                    v.span().start,
+                    format!(
+                        "severity '{k}' repeats '{first}' (keys match ignoring case and spaces)"
+                    ),
+                ));
+                continue;
+            }
+            match v.get_ref().parse::<Severity>() {
+                Ok(s) => {
+                    severity.insert(k, s);
+                }
+                Err(e) => errors.push(err(v.span().start, format!("severity '{k}': {e}"))),
+            }
+        }
+        let severity_fallback = match file.severity_fallback {
+            None => None,
+            Some(v) => match v.get_ref().parse::<Severity>() {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    errors.push(err(v.span().start, format!("severity_fallback: {e}")));
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.line);
+            return Err(MapLoadError(errors));
+        }
+        Ok(Map {
+            name: file.name.into_inner(),
+            description: file.description,
+            asset,
+            finding,
+            status,
+            status_fallback,
+            severity,
+            severity_fallback,
+        })
+    }
+
+    /// Writes the map back as TOML (loadable by [`Map::from_toml`]).
+    pub fn to_toml(&self) -> String {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            name: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            description: Option<&'a str>,
+            status_fallback: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            severity_fallback: Option<&'a str>,
+            asset: &'a [Rule],
+            finding: &'a [Rule],
+            status: BTreeMap<&'a str, &'a str>,
+            severity: BTreeMap<&'a str, &'a str>,
+        }
+        let out = Out {
+            name: &self.name,
+            description: self.description.as_deref(),
+            status_fallback: self.status_fallback.as_str(),
+            severity_fallback: self.severity_fallback.map(Severity::as_str),
+            asset: &self.asset,
+            finding: &self.finding,
+            status: self
+                .status
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            severity: self
+                .severity
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+        };
+        toml::to_string_pretty(&out).unwrap_or_default()
+    }
+
+    /// Sets the sources of one target (adding the rule if it is not there yet).
+    /// Accepts `FIELD=SOURCE[,SOURCE...]` as `map set` gets it.
+    pub fn set_rule(&mut self, assignment: &str) -> Result<(), String> {
+        let (target, sources) = assignment
+            .split_once('=')
+            .ok_or_else(|| format!("expected FIELD=SOURCE, got '{assignment}'"))?;
+        let target = target.trim();
+        let source: Vec<String> = sources
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if source.is_empty() {
+            return Err(format!("no source given for '{target}'"));
+        }
+        let (kind, rules) = if targets::find(Kind::Asset, target).is_some() {
+            (Kind::Asset, &mut self.asset)
+        } else if targets::find(Kind::Finding, target).is_some() {
+            (Kind::Finding, &mut self.finding)
+        } else {
+            return Err(format!(
+                "unknown target field '{target}' (see `map targets`)"
+            ));
+        };
+        let required = targets::find(kind, target).is_some_and(|t| t.required);
+        match rules.iter_mut().find(|r| r.target == target) {
+            Some(r) => r.source = source,
+            None => rules.push(Rule {
+                target: target.to_string(),
+                source,
+                required,
+            }),
+        }
+        Ok(())
+    }
+
+    /// The normalized status for a source status, or `None` when the map does not know it.
+    pub fn status_of(&self, source: &str) -> Option<Status> {
+        let s = source.trim();
+        self.status
+            .iter()
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(s))
+            .map(|(_, v)| *v)
+    }
+
+    /// The normalized severity for a source severity, or `None` when the map does not know it.
+    pub fn severity_of(&self, source: &str) -> Option<Severity> {
+        let s = source.trim();
+        self.severity
+            .iter()
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(s))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// How status and severity keys are compared: trimmed, ASCII case ignored. Two keys of a
+/// map that compare equal would make a lookup ambiguous, so loading refuses them.
+fn lookup_key(k: &str) -> String {
+    k.trim().to_ascii_lowercase()
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Asset => "asset",
+        Kind::Finding => "finding",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_map_loads_and_round_trips() {
+        let map = Map::default_map();
+        assert_eq!(map.name, "default");
+        assert_eq!(map.status_of("open"), Some(Status::New));
+        assert_eq!(map.status_of("In Progress"), Some(Status::Active));
+        assert_eq!(map.severity_of("3"), Some(Severity::High));
+        let again = Map::from_toml(&map.to_toml(), "again").expect("round trip");
+        assert_eq!(map, again);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line() {
+        let text = "name = \"x\"\n\
+            [[asset]]\ntarget = \"webAppUrl\"\nsource = \"Url\"\n\
+            [[asset]]\ntarget = \"webAppUrl\"\nsource = \"Url2\"\n\
+            [[finding]]\ntarget = \"bogus\"\nsource = \"X\"\n\
+            [status]\nOpen = \"OPENISH\"\n";
+        let err = Map::from_toml(text, "m.toml").unwrap_err();
+        let msgs: Vec<String> = err.0.iter().map(|e| e.to_string()).collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("m.toml:6: duplicate target field 'webAppUrl'")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("m.toml:9: unknown finding target field 'bogus'")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.contains("m.toml:12: status 'Open'")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m
+                    .contains("required finding target field 'externalFindingId' is not mapped")),
+            "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = Map::from_toml("name = \"x\"\n[[asset]\n", "bad.toml").unwrap_err();
+        assert_eq!(err.0[0].line, 2, "{err}");
+    }
+
+    #[test]
+    fn set_rule_edits_and_adds() {
+        let mut map = Map::default_map();
+        map.set_rule("findingName=IssueTypeId").expect("set");
+        assert_eq!(
+            map.finding
+                .iter()
+                .find(|r| r.target == "findingName")
+                .map(|r| r.source.clone()),
+            Some(vec!["IssueTypeId".to_string()])
+        );
+        assert!(map.set_rule("nope=X").is_err());
+    }
+}

@@ -1,0 +1,66 @@
+//! Normalized finding status.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a finding stands in its lifecycle, whatever the source called it.
+///
+/// `New`, `Active`, `Reopened` are open; `Fixed`, `Ignored`, `None` (noise) and `Closed`
+/// (closed by a full run that no longer saw it) are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    New,
+    Active,
+    Reopened,
+    Fixed,
+    Ignored,
+    None,
+    Closed,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::New,
+        Status::Active,
+        Status::Reopened,
+        Status::Fixed,
+        Status::Ignored,
+        Status::None,
+        Status::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "NEW",
+            Status::Active => "ACTIVE",
+            Status::Reopened => "REOPENED",
+            Status::Fixed => "FIXED",
+            Status::Ignored => "IGNORED",
+            Status::None => "NONE",
+            Status::Closed => "CLOSED",
+        }
+    }
+
+    /// Whether the weakness is still there to be dealt with.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::New | Status::Active | Status::Reopened)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown normalized status '{s}'"))
+    }
+}

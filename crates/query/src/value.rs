@@ -1,0 +1,246 @@
+//! Reading a typed value for a field: numbers, dates, severities, statuses, booleans.
+//!
+//! Dates are a day (`2026-01-01`, the whole UTC day), an instant (RFC 3339), `now`, or an
+//! offset from now (`-7d`, `now-12h`, units `m` `h` `d` `w`). A day compares as a span:
+//! `lastFound>2026-01-01` means after that day, `lastFound:2026-01-01` means during it.
+//! Status groups are the lower-case words `open` and `closed`; status names match in any
+//! other casing, so `status:CLOSED` is the one status and `status:closed` the group.
+
+use crate::ast::{Op, Value};
+use crate::fields::{Field, FieldType};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use model::{Severity, Status};
+
+/// Reads `text` as a value of `field`'s type for `op`; the error is the message only
+/// (the parser adds the column).
+pub fn read(
+    field: &Field,
+    op: Op,
+    text: &str,
+    quoted: bool,
+    now: DateTime<Utc>,
+) -> Result<Value, String> {
+    let name = field.name;
+    if text == "*" && !quoted {
+        return if op.is_ordering() {
+            Err(format!(
+                "'*' (any value) cannot be compared with {}",
+                op.as_str()
+            ))
+        } else {
+            Ok(Value::Any)
+        };
+    }
+    match field.ty {
+        FieldType::Text | FieldType::Tags => {
+            if op.is_ordering() {
+                return Err(format!(
+                    "{name} is {}: use ':' or '!=' (with * wildcards)",
+                    field.ty.as_str()
+                ));
+            }
+            Ok(Value::Text(text.to_string()))
+        }
+        FieldType::Int => {
+            // `cwe:CWE-79` reads as 79.
+            let t = text
+                .strip_prefix("CWE-")
+                .or_else(|| text.strip_prefix("cwe-"))
+                .unwrap_or(text);
+            t.parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| format!("{name} takes a whole number, not '{text}'"))
+        }
+        FieldType::Float => text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(Value::Float)
+            .ok_or_else(|| format!("{name} takes a number, not '{text}'")),
+        FieldType::Date => date(text, now).map_err(|e| format!("{name}: {e}")),
+        FieldType::Severity => {
+            if let Ok(n) = text.parse::<i64>() {
+                return Severity::from_score(n).map(Value::Severity).ok_or_else(|| {
+                    format!("severity numbers are 1 (informational) to 5 (critical), not {n}")
+                });
+            }
+            text.parse::<Severity>().map(Value::Severity).map_err(|_| {
+                format!("unknown severity '{text}' (expected informational, low, medium, high or critical)")
+            })
+        }
+        FieldType::Status => {
+            if op.is_ordering() {
+                return Err("status has no order: use ':' or '!='".into());
+            }
+            // The groups are lower-case words; `CLOSED` (any other casing) is the status
+            // of that name, so `status:CLOSED` can still single it out.
+            match text {
+                "open" => Ok(Value::Status(
+                    Status::ALL.into_iter().filter(|s| s.is_open()).collect(),
+                )),
+                "closed" => Ok(Value::Status(
+                    Status::ALL.into_iter().filter(|s| !s.is_open()).collect(),
+                )),
+                _ => text
+                    .parse::<Status>()
+                    .map(|s| Value::Status(vec![s]))
+                    .map_err(|_| {
+                        format!(
+                            "unknown status '{text}' (expected {}, open or closed)",
+                            Status::ALL.map(|s| s.as_str()).join(", ")
+                        )
+                    }),
+            }
+        }
+        FieldType::Bool => {
+            if op.is_ordering() {
+                return Err(format!("{name} is true or false: use ':' or '!='"));
+            }
+            match text.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Ok(Value::Bool(true)),
+                "false" | "no" | "0" => Ok(Value::Bool(false)),
+                _ => Err(format!("{name} takes true or false, not '{text}'")),
+            }
+        }
+    }
+}
+
+/// Reads a date value: a day, an RFC 3339 instant, `now`, or an offset from now.
+pub fn date(text: &str, now: DateTime<Utc>) -> Result<Value, String> {
+    let instant = |t: DateTime<Utc>| Value::Time { from: t, to: t };
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let from = d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .ok_or("bad date")?;
+        return Ok(Value::Time {
+            from,
+            to: from + Duration::days(1),
+        });
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(instant(t.with_timezone(&Utc)));
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower == "now" {
+        return Ok(instant(now));
+    }
+    if let Some(rel) = lower
+        .strip_prefix("now-")
+        .or_else(|| lower.strip_prefix('-'))
+    {
+        let (num, unit) = rel.split_at(rel.len().saturating_sub(1));
+        let n: i64 = num.parse().map_err(|_| {
+            format!("'{text}' is not a date (expected 2026-01-01, an RFC 3339 time, now, or -7d)")
+        })?;
+        let span = match unit {
+            "m" => Duration::try_minutes(n),
+            "h" => Duration::try_hours(n),
+            "d" => Duration::try_days(n),
+            "w" => Duration::try_weeks(n),
+            _ => None,
+        }
+        .ok_or_else(|| format!("'{text}': the unit is m, h, d or w (e.g. -30d)"))?;
+        return Ok(instant(now - span));
+    }
+    Err(format!(
+        "'{text}' is not a date (expected 2026-01-01, an RFC 3339 time, now, or -7d)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::Entity;
+
+    fn f(name: &str) -> &'static Field {
+        Entity::Findings.field(name).expect("field")
+    }
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
+            .expect("t")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn numbers_severities_statuses() {
+        assert_eq!(
+            read(f("cwe"), Op::Eq, "CWE-79", false, now()),
+            Ok(Value::Int(79))
+        );
+        assert_eq!(
+            read(f("cvss"), Op::Ge, "7.5", false, now()),
+            Ok(Value::Float(7.5))
+        );
+        assert!(read(f("cvss"), Op::Ge, "NaN", false, now()).is_err());
+        assert_eq!(
+            read(f("severity"), Op::Ge, "HIGH", false, now()),
+            Ok(Value::Severity(Severity::High))
+        );
+        assert_eq!(
+            read(f("severity"), Op::Ge, "4", false, now()),
+            Ok(Value::Severity(Severity::High))
+        );
+        assert!(
+            read(f("severity"), Op::Ge, "hgh", false, now())
+                .unwrap_err()
+                .contains("unknown severity")
+        );
+        assert_eq!(
+            read(f("status"), Op::Eq, "open", false, now()),
+            Ok(Value::Status(vec![
+                Status::New,
+                Status::Active,
+                Status::Reopened
+            ]))
+        );
+        assert!(read(f("status"), Op::Gt, "NEW", false, now()).is_err());
+        // Found by the parse-of-print property test: CLOSED is a status, closed a group.
+        assert_eq!(
+            read(f("status"), Op::Eq, "CLOSED", false, now()),
+            Ok(Value::Status(vec![Status::Closed]))
+        );
+        assert_eq!(
+            read(f("status"), Op::Eq, "closed", false, now()),
+            Ok(Value::Status(vec![
+                Status::Fixed,
+                Status::Ignored,
+                Status::None,
+                Status::Closed
+            ]))
+        );
+        assert!(read(f("name"), Op::Gt, "x", false, now()).is_err());
+        assert_eq!(read(f("name"), Op::Eq, "*", false, now()), Ok(Value::Any));
+        assert_eq!(
+            read(f("name"), Op::Eq, "*", true, now()),
+            Ok(Value::Text("*".into()))
+        );
+    }
+
+    #[test]
+    fn dates() {
+        let day = date("2026-01-01", now()).expect("day");
+        assert_eq!(
+            day,
+            Value::Time {
+                from: DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+                    .expect("t")
+                    .with_timezone(&Utc),
+                to: DateTime::parse_from_rfc3339("2026-01-02T00:00:00Z")
+                    .expect("t")
+                    .with_timezone(&Utc),
+            }
+        );
+        assert_eq!(
+            date("-7d", now()),
+            Ok(Value::Time {
+                from: now() - Duration::days(7),
+                to: now() - Duration::days(7)
+            })
+        );
+        assert_eq!(date("now-2w", now()), date("-14d", now()));
+        assert!(date("2026-13-01", now()).is_err());
+        assert!(date("-7y", now()).is_err());
+        assert!(date("2026-01-01T10:00:00+02:00", now()).is_ok());
+    }
+}

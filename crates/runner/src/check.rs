@@ -1,0 +1,506 @@
+//! `check NAME`: five checks, in order, that say exactly what is wrong with a connector.
+//!
+//! 1. Network reachability: DNS resolution and a TCP connect.
+//! 2. TLS handshake: certificate problems named (expired, self-signed, wrong host).
+//! 3. Authentication: the key login.
+//! 4. Authorization scope: the key may list applications.
+//! 5. Data fetch: one page of apps and of issues parses with the connector's map.
+//!
+//! A check that cannot run because an earlier one failed is skipped with the reason.
+//! Checks 1–2 are the same for every kind; [`ase`] holds 3–5 for ASE connectors.
+
+mod ase;
+
+use crate::settings::Settings;
+use crate::{Runner, RunnerError, maps};
+use asoc::{AsocClient, AsocError, ClientConfig, ListQuery};
+use futures::StreamExt;
+use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::Connector;
+
+/// How one check went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+/// One check's result: its outcome, a one-line reason and a hint when it failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub outcome: Outcome,
+    pub reason: String,
+    pub hint: Option<String>,
+    pub millis: u64,
+}
+
+/// The five checks' names, in order.
+pub const CHECKS: [&str; 5] = [
+    "Network reachability",
+    "TLS handshake",
+    "Authentication credential check",
+    "Authorization scope check",
+    "Data fetch",
+];
+
+/// How names are resolved: the system resolver, or a fixed table (tests, which must not
+/// send DNS queries off this machine).
+#[derive(Debug, Clone, Default)]
+pub enum Resolver {
+    #[default]
+    System,
+    Static(HashMap<String, Vec<IpAddr>>),
+}
+
+impl Resolver {
+    async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, port)]);
+        }
+        match self {
+            Resolver::System => Ok(tokio::net::lookup_host((host, port)).await?.collect()),
+            Resolver::Static(table) => table
+                .get(host)
+                .map(|ips| ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such host")),
+        }
+    }
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Checks(Vec<Check>);
+
+impl Checks {
+    fn push(
+        &mut self,
+        started: Instant,
+        outcome: Outcome,
+        reason: impl Into<String>,
+        hint: Option<&str>,
+    ) {
+        let name = CHECKS[self.0.len()];
+        self.0.push(Check {
+            name,
+            outcome,
+            reason: reason.into(),
+            hint: hint.map(str::to_string),
+            millis: started.elapsed().as_millis() as u64,
+        });
+    }
+    fn skip_rest(&mut self, because: &str) {
+        while self.0.len() < CHECKS.len() {
+            self.push(
+                Instant::now(),
+                Outcome::Skipped,
+                format!("skipped: {because}"),
+                None,
+            );
+        }
+    }
+}
+
+impl Runner {
+    /// Runs the five checks for a connector.
+    pub async fn check(&self, name: &str, resolver: &Resolver) -> Result<Vec<Check>, RunnerError> {
+        let connector = self.connector(name)?;
+        let settings = Settings::from_json(&connector.settings).map_err(RunnerError::Config)?;
+        if connector.kind != "asoc" && connector.kind != "ase" {
+            return Err(RunnerError::Unsupported(format!(
+                "`check` does not support {} connectors yet",
+                connector.kind
+            )));
+        }
+        let mut checks = Checks(Vec::new());
+        let Some(url) = connector
+            .url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+        else {
+            let t = Instant::now();
+            checks.push(
+                t,
+                Outcome::Failed,
+                format!("'{}' is not a URL", connector.url.as_deref().unwrap_or("")),
+                Some("set it with `connector edit NAME --url https://host`"),
+            );
+            checks.skip_rest("the connector has no usable URL");
+            return Ok(checks.0);
+        };
+        let host = url.host_str().unwrap_or_default().to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+
+        // 1. Network reachability.
+        let t = Instant::now();
+        let addrs = match resolver.resolve(&host, port).await {
+            Ok(a) if !a.is_empty() => a,
+            _ => {
+                checks.push(
+                    t,
+                    Outcome::Failed,
+                    format!("Unknown Host: {host}"),
+                    Some("check the host name in the connector's URL and this machine's DNS"),
+                );
+                checks.skip_rest("network reachability failed");
+                return Ok(checks.0);
+            }
+        };
+        let stream = match connect(&addrs).await {
+            Ok(s) => s,
+            Err(e) => {
+                let (reason, hint) = match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused => (
+                        format!("Connection refused: nothing listens on {host}:{port}"),
+                        "check the port in the URL and that the service is running",
+                    ),
+                    std::io::ErrorKind::TimedOut => (
+                        format!(
+                            "No answer from {host}:{port} within {} s",
+                            CONNECT_TIMEOUT.as_secs()
+                        ),
+                        "a firewall or proxy may drop the traffic",
+                    ),
+                    _ => (
+                        format!("Cannot connect to {host}:{port}: {e}"),
+                        "check the network path",
+                    ),
+                };
+                checks.push(t, Outcome::Failed, reason, Some(hint));
+                checks.skip_rest("network reachability failed");
+                return Ok(checks.0);
+            }
+        };
+        checks.push(
+            t,
+            Outcome::Passed,
+            format!("{host} resolves and {host}:{port} accepts connections"),
+            None,
+        );
+
+        // 2. TLS handshake.
+        let t = Instant::now();
+        if url.scheme() == "https" {
+            match tls_handshake(stream, &host, settings.ca_file.as_deref()).await {
+                Ok(()) => checks.push(
+                    t,
+                    Outcome::Passed,
+                    "the certificate is valid and trusted",
+                    None,
+                ),
+                Err((reason, hint)) => {
+                    checks.push(t, Outcome::Failed, reason, Some(&hint));
+                    checks.skip_rest("the TLS handshake failed");
+                    return Ok(checks.0);
+                }
+            }
+        } else {
+            drop(stream);
+            checks.push(
+                t,
+                Outcome::Skipped,
+                "skipped: the URL is plain http, there is no TLS to check",
+                Some("use https for a real tenant"),
+            );
+        }
+
+        if connector.kind == "ase" {
+            ase::checks(self, &connector, &settings, url.as_str(), &mut checks).await?;
+            return Ok(checks.0);
+        }
+
+        // 3. Authentication.
+        let t = Instant::now();
+        let Some(secret) = self.open_secret(&connector)? else {
+            checks.push(
+                t,
+                Outcome::Failed,
+                "the connector has no key secret",
+                Some("set one with `connector rotate-key NAME`"),
+            );
+            checks.skip_rest("authentication failed");
+            return Ok(checks.0);
+        };
+        let mut cfg = ClientConfig::new(
+            url.as_str(),
+            connector.key_id.clone().unwrap_or_default(),
+            secret,
+        );
+        cfg.max_retries = 1;
+        cfg.retry_base_delay = Duration::from_millis(200);
+        cfg.rate_limit_per_minute = 0;
+        cfg.timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+        cfg.ca_file = settings.ca_file.as_ref().map(Into::into);
+        cfg.page_size = settings.page_size;
+        let client = match AsocClient::new(cfg) {
+            Ok(c) => c,
+            Err(e) => {
+                checks.push(
+                    t,
+                    Outcome::Failed,
+                    e.to_string(),
+                    Some("fix the connector's settings"),
+                );
+                checks.skip_rest("the client could not be configured");
+                return Ok(checks.0);
+            }
+        };
+        if let Err(e) = client.login().await {
+            let (reason, hint) = match &e {
+                AsocError::Auth { status: 401, .. } => (
+                    "401: the key id or key secret is wrong, or the key was revoked or regenerated"
+                        .to_string(),
+                    "create a new API key in AppScan and run `connector rotate-key NAME`",
+                ),
+                AsocError::Auth { status, message } => (
+                    format!("{status}: the login was refused: {message}"),
+                    "check the key in AppScan's API key page",
+                ),
+                other => (other.to_string(), "see the reason"),
+            };
+            checks.push(t, Outcome::Failed, reason, Some(hint));
+            checks.skip_rest("authentication failed");
+            return Ok(checks.0);
+        }
+        checks.push(
+            t,
+            Outcome::Passed,
+            format!(
+                "logged in with key id {}",
+                connector.key_id.as_deref().unwrap_or("")
+            ),
+            None,
+        );
+
+        // 4. Authorization scope.
+        let t = Instant::now();
+        let first = std::pin::pin!(client.apps(ListQuery::all().with_max_pages(1)))
+            .next()
+            .await;
+        let apps = match first {
+            Some(Ok(page)) => page,
+            Some(Err(AsocError::Forbidden { endpoint, message })) => {
+                checks.push(
+                    t,
+                    Outcome::Failed,
+                    format!("403 on {endpoint}: the key may not list applications ({message})"),
+                    Some("give the key's user the permission to view applications (e.g. a role with 'View applications' on the asset groups)"),
+                );
+                checks.skip_rest("the key lacks permission");
+                client.logout().await;
+                return Ok(checks.0);
+            }
+            Some(Err(e)) => {
+                checks.push(t, Outcome::Failed, e.to_string(), Some("see the reason"));
+                checks.skip_rest("listing applications failed");
+                client.logout().await;
+                return Ok(checks.0);
+            }
+            None => asoc::Page {
+                app_id: None,
+                skip: 0,
+                count: Some(0),
+                items: vec![],
+            },
+        };
+        checks.push(
+            t,
+            Outcome::Passed,
+            format!(
+                "the key may list applications ({} visible)",
+                apps.count.unwrap_or(apps.items.len() as u64)
+            ),
+            None,
+        );
+
+        // 5. Data fetch.
+        let t = Instant::now();
+        let result = fetch_sample(&client, &apps, self, &settings, &connector).await;
+        client.logout().await;
+        match result {
+            Ok(reason) => checks.push(t, Outcome::Passed, reason, None),
+            Err((reason, hint)) => checks.push(t, Outcome::Failed, reason, Some(&hint)),
+        }
+        Ok(checks.0)
+    }
+}
+
+async fn connect(addrs: &[SocketAddr]) -> std::io::Result<tokio::net::TcpStream> {
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+    for a in addrs {
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(a)).await {
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err(e)) => last = e,
+            Err(_) => last = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+        }
+    }
+    Err(last)
+}
+
+/// A TLS handshake with the system's roots plus the connector's CA file.
+async fn tls_handshake(
+    stream: tokio::net::TcpStream,
+    host: &str,
+    ca_file: Option<&str>,
+) -> Result<(), (String, String)> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = ca_file {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<_, _>>())
+            .map_err(|e| {
+                (
+                    format!("cannot read the CA file {path}: {e}"),
+                    "give a PEM file".to_string(),
+                )
+            })?;
+        for c in certs {
+            roots.add(c).map_err(|e| {
+                (
+                    format!("the CA file {path} holds an unusable certificate: {e}"),
+                    "give a PEM CA certificate".to_string(),
+                )
+            })?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| (format!("TLS setup: {e}"), String::new()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string()).map_err(|e| {
+        (
+            format!("'{host}' is not a valid TLS server name: {e}"),
+            "fix the URL".to_string(),
+        )
+    })?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    match tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, stream)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(describe_tls(&e, host)),
+        Err(_) => Err((
+            "the TLS handshake timed out".into(),
+            "the port may not speak TLS; check the scheme and port".into(),
+        )),
+    }
+}
+
+fn describe_tls(e: &std::io::Error, host: &str) -> (String, String) {
+    use rustls::CertificateError as C;
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    let ca_hint = "trust the server's CA with `connector edit NAME --ca-file ca.pem`".to_string();
+    match inner {
+        Some(rustls::Error::InvalidCertificate(c)) => match c {
+            C::Expired | C::ExpiredContext { .. } => (
+                "certificate expired".into(),
+                "renew the server's certificate".into(),
+            ),
+            C::NotValidYet | C::NotValidYetContext { .. } => (
+                "certificate is not valid yet (check the clocks)".into(),
+                "check this machine's and the server's clocks".into(),
+            ),
+            C::UnknownIssuer => (
+                "self-signed certificate or unknown certificate authority".into(),
+                ca_hint,
+            ),
+            C::NotValidForName | C::NotValidForNameContext { .. } => (
+                format!("certificate is not valid for the host name '{host}' (wrong host)"),
+                "use the host name the certificate was issued for".into(),
+            ),
+            C::Revoked => (
+                "certificate revoked".into(),
+                "replace the server's certificate".into(),
+            ),
+            other => (format!("certificate rejected: {other:?}"), ca_hint),
+        },
+        Some(other) => (
+            format!("TLS handshake failed: {other}"),
+            "check that the port speaks TLS".into(),
+        ),
+        None => (
+            format!("TLS handshake failed: {e}"),
+            "check that the port speaks TLS".into(),
+        ),
+    }
+}
+
+/// One page of apps and one page of issues of the first app, mapped.
+async fn fetch_sample(
+    client: &AsocClient,
+    apps: &asoc::Page,
+    runner: &Runner,
+    settings: &Settings,
+    connector: &Connector,
+) -> Result<String, (String, String)> {
+    let map = maps::load(runner.store.as_ref(), &settings.map)
+        .map_err(|e| (e.to_string(), "fix or reassign the map".to_string()))?;
+    let mut failures = Vec::new();
+    for (i, raw) in apps.items.iter().enumerate() {
+        if let Err(e) = map.apply_asset(raw) {
+            failures.push(format!(
+                "GET /api/v4/Apps $.Items[{i}]{}: {}",
+                e.path.trim_start_matches('$'),
+                e.message
+            ));
+        }
+    }
+    let mut issues = 0usize;
+    if let Some(app) = apps
+        .items
+        .iter()
+        .find_map(|a| a.get("Id").and_then(|v| v.as_str()))
+    {
+        match std::pin::pin!(client.issues(app, ListQuery::all().with_max_pages(1)))
+            .next()
+            .await
+        {
+            Some(Ok(page)) => {
+                issues = page.items.len();
+                for (i, raw) in page.items.iter().enumerate() {
+                    if let Err(e) = map.apply_finding(raw, app) {
+                        failures.push(format!(
+                            "GET /api/v4/Issues/Application/{app} $.Items[{i}]{}: {}",
+                            e.path.trim_start_matches('$'),
+                            e.message
+                        ));
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                return Err((e.to_string(), "the issue listing is not readable".into()));
+            }
+            None => {}
+        }
+    }
+    let total = apps.items.len() + issues;
+    if failures.is_empty() {
+        Ok(format!(
+            "{} apps and {issues} issues fetched; all parse with map '{}'",
+            apps.items.len(),
+            settings.map
+        ))
+    } else {
+        Err((
+            format!(
+                "{} of {total} records do not parse with map '{}'; first: {}",
+                failures.len(),
+                settings.map,
+                failures[0]
+            ),
+            format!(
+                "fix the map (`map show {}`) or see `appscan-bridge check {} --json` for every failure",
+                settings.map, connector.name
+            ),
+        ))
+    }
+}

@@ -1,0 +1,399 @@
+//! The config file: connectors declared in TOML, with environment overrides.
+//!
+//! ```toml
+//! store = "postgres://bridge@db.internal/bridge"   # optional; --store overrides it
+//!
+//! [[connector]]
+//! name = "cloud"
+//! kind = "asoc"
+//! url = "https://cloud.appscan.com"
+//! key_id = "a1b2c3"
+//! key_secret_env = "ASOC_KEY_SECRET"   # the secret comes from this variable, never the file
+//! page_size = 50
+//! schedule = "0 */6 * * *"
+//! ```
+//!
+//! Any connector key can be overridden with `APPSCAN_BRIDGE_CONNECTOR_<NAME>_<KEY>`
+//! (upper case, `-` as `_`), e.g. `APPSCAN_BRIDGE_CONNECTOR_CLOUD_PAGE_SIZE=100`.
+//! [`load`] reports every problem with its file and line.
+
+use crate::connectors::KINDS;
+use crate::settings::Settings;
+use crate::{AddConnector, Runner, RunnerError};
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Keys of a `[[connector]]` table that are not [`Settings`].
+const IDENTITY_KEYS: &[&str] = &["name", "kind", "url", "key_id", "key_secret_env"];
+/// The environment prefix of connector overrides.
+pub const ENV_PREFIX: &str = "APPSCAN_BRIDGE_CONNECTOR_";
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct ConfigProblem {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// A connector as the config file declares it.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    pub name: String,
+    pub kind: String,
+    pub url: Option<String>,
+    pub key_id: Option<String>,
+    pub key_secret_env: Option<String>,
+    pub settings: Settings,
+}
+
+/// A loaded config file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub connectors: Vec<Declared>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    /// The store, e.g. `postgres://bridge@db/bridge` (see [`store_of`]).
+    #[serde(default)]
+    store: Option<String>,
+    #[serde(default)]
+    connector: Vec<Spanned<toml::Table>>,
+}
+
+/// The store a config file names with a top-level `store = "postgres://..."`, if any.
+/// The `--store` flag and `$APPSCAN_BRIDGE_STORE` take precedence. A file that cannot be
+/// read or parsed names none here; [`load`] reports its problems.
+pub fn store_of(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    toml::from_str::<File>(&text)
+        .ok()?
+        .store
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Reads and validates a config file; the error lists every problem.
+pub fn load(path: &Path) -> Result<Config, Vec<ConfigProblem>> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![ConfigProblem {
+            file: file.clone(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        }]
+    })?;
+    parse(&text, &file, &|k| std::env::var(k).ok()).map(|connectors| Config {
+        path: path.to_path_buf(),
+        connectors,
+    })
+}
+
+/// Parses config text; `env` looks up environment variables (overrides and secrets).
+pub fn parse(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Declared>, Vec<ConfigProblem>> {
+    let line_at = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let problem = |line: usize, message: String| ConfigProblem {
+        file: file.to_string(),
+        line,
+        message,
+    };
+    let parsed: File = toml::from_str(text).map_err(|e| {
+        vec![problem(
+            e.span().map(|s| line_at(s.start)).unwrap_or(1),
+            e.message().to_string(),
+        )]
+    })?;
+    let setting_keys: Vec<String> = Settings::default()
+        .to_json()
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for spanned in parsed.connector {
+        let span = spanned.span();
+        let block_line = line_at(span.start);
+        // The block runs from its header to the next table header (the span may cover
+        // only the header).
+        let start = span.start.min(text.len());
+        let body_start = text[start..]
+            .find('\n')
+            .map(|i| start + i + 1)
+            .unwrap_or(text.len());
+        let end = text[body_start..]
+            .match_indices('\n')
+            .map(|(i, _)| body_start + i + 1)
+            .find(|&i| text[i..].trim_start_matches([' ', '\t']).starts_with('['))
+            .unwrap_or(text.len())
+            .max(span.end.min(text.len()));
+        let block = &text[start..end];
+        // The line of `key = ...` inside this connector's block.
+        let key_line = |key: &str| {
+            block
+                .lines()
+                .position(|l| {
+                    l.trim_start().starts_with(key)
+                        && l.trim_start()[key.len()..].trim_start().starts_with('=')
+                })
+                .map(|i| line_at(span.start) + i)
+                .unwrap_or(block_line)
+        };
+        let mut table = spanned.into_inner();
+        let name = match table.get("name").and_then(|v| v.as_str()) {
+            Some(n) if !n.trim().is_empty() => n.to_string(),
+            _ => {
+                problems.push(problem(block_line, "connector without a `name`".into()));
+                continue;
+            }
+        };
+        // Environment overrides.
+        let env_name = name.to_uppercase().replace('-', "_");
+        for key in IDENTITY_KEYS
+            .iter()
+            .map(|k| k.to_string())
+            .chain(setting_keys.iter().cloned())
+        {
+            if let Some(v) = env(&format!("{ENV_PREFIX}{env_name}_{}", key.to_uppercase())) {
+                let value = v
+                    .parse::<i64>()
+                    .map(toml::Value::Integer)
+                    .or_else(|_| v.parse::<f64>().map(toml::Value::Float))
+                    .or_else(|_| v.parse::<bool>().map(toml::Value::Boolean))
+                    .unwrap_or(toml::Value::String(v));
+                table.insert(key, value);
+            }
+        }
+        let text_of =
+            |t: &toml::Table, key: &str, problems: &mut Vec<ConfigProblem>| match t.get(key) {
+                None => None,
+                Some(toml::Value::String(s)) => Some(s.clone()),
+                Some(other) => {
+                    problems.push(problem(
+                        key_line(key),
+                        format!(
+                            "connector '{name}': `{key}` must be a string, found {}",
+                            other.type_str()
+                        ),
+                    ));
+                    None
+                }
+            };
+        let kind = text_of(&table, "kind", &mut problems).unwrap_or_default();
+        if !KINDS.contains(&kind.as_str()) {
+            problems.push(problem(
+                key_line("kind"),
+                format!(
+                    "connector '{name}': `kind` must be one of {}, found '{kind}'",
+                    KINDS.join(", ")
+                ),
+            ));
+        }
+        let url = text_of(&table, "url", &mut problems);
+        let key_id = text_of(&table, "key_id", &mut problems);
+        let key_secret_env = text_of(&table, "key_secret_env", &mut problems);
+        if kind != "xml" {
+            if url.is_none() {
+                problems.push(problem(
+                    block_line,
+                    format!("connector '{name}': `url` is missing"),
+                ));
+            }
+            if key_id.is_none() {
+                problems.push(problem(
+                    block_line,
+                    format!("connector '{name}': `key_id` is missing"),
+                ));
+            }
+            match &key_secret_env {
+                None => problems.push(problem(
+                    block_line,
+                    format!("connector '{name}': `key_secret_env` is missing (the secret comes from an environment variable, never the file)"),
+                )),
+                Some(var) if env(var).is_none() => problems.push(problem(
+                    key_line("key_secret_env"),
+                    format!("connector '{name}': environment variable {var} is not set"),
+                )),
+                Some(_) => {}
+            }
+        }
+        let mut settings_table = toml::Table::new();
+        for (key, value) in table {
+            if IDENTITY_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            if key.contains("secret") {
+                problems.push(problem(
+                    key_line(&key),
+                    format!("connector '{name}': `{key}`: secrets do not belong in the config file; use key_secret_env"),
+                ));
+                continue;
+            }
+            if !setting_keys.contains(&key) {
+                problems.push(problem(
+                    key_line(&key),
+                    format!(
+                        "connector '{name}': unknown setting `{key}` (known: {})",
+                        setting_keys.join(", ")
+                    ),
+                ));
+                continue;
+            }
+            let mut one = toml::Table::new();
+            one.insert(key.clone(), value.clone());
+            if let Err(e) = toml::Value::Table(one).try_into::<Settings>() {
+                problems.push(problem(
+                    key_line(&key),
+                    format!("connector '{name}': `{key}`: {}", e.message()),
+                ));
+                continue;
+            }
+            settings_table.insert(key, value);
+        }
+        let settings = match toml::Value::Table(settings_table).try_into::<Settings>() {
+            Ok(s) => s,
+            Err(e) => {
+                problems.push(problem(
+                    block_line,
+                    format!("connector '{name}': {}", e.message()),
+                ));
+                continue;
+            }
+        };
+        if let Err(e) = settings.validate() {
+            problems.push(problem(block_line, format!("connector '{name}': {e}")));
+        }
+        if out.iter().any(|d: &Declared| d.name == name) {
+            problems.push(problem(
+                block_line,
+                format!("connector '{name}' is declared twice"),
+            ));
+        }
+        out.push(Declared {
+            name,
+            kind,
+            url,
+            key_id,
+            key_secret_env,
+            settings,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        problems.sort_by_key(|p| p.line);
+        Err(problems)
+    }
+}
+
+impl Runner {
+    /// Registers or updates the connectors a config declares; returns their names.
+    pub fn apply_config(&self, config: &Config) -> Result<Vec<String>, RunnerError> {
+        let mut names = Vec::new();
+        for d in &config.connectors {
+            let secret = d
+                .key_secret_env
+                .as_ref()
+                .and_then(|v| std::env::var(v).ok())
+                .map(SecretString::from);
+            match self.store.connector(&d.name)? {
+                None => {
+                    self.add_connector(AddConnector {
+                        name: d.name.clone(),
+                        kind: d.kind.clone(),
+                        url: d.url.clone(),
+                        key_id: d.key_id.clone(),
+                        secret,
+                        settings: d.settings.clone(),
+                    })?;
+                }
+                Some(mut c) => {
+                    c.url = d.url.clone();
+                    c.key_id = d.key_id.clone();
+                    c.settings = d.settings.to_json();
+                    if let Some(s) = secret {
+                        c.secret = Some(self.key.seal(&s)?);
+                    }
+                    self.store.update_connector(&c)?;
+                }
+            }
+            names.push(d.name.clone());
+        }
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "SECRET" => Some("s3cret".into()),
+            "APPSCAN_BRIDGE_CONNECTOR_CLOUD_PAGE_SIZE" => Some("100".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_valid_file_with_an_override() {
+        let text = "[[connector]]\nname = \"cloud\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"SECRET\"\npage_size = 20\nmap = \"default\"\n";
+        let c = parse(text, "c.toml", &env).expect("valid");
+        assert_eq!(
+            c[0].settings.page_size, 100,
+            "the environment overrides the file"
+        );
+        assert_eq!(c[0].settings.map, "default");
+    }
+
+    #[test]
+    fn every_problem_with_its_line() {
+        let text = "[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"MISSING\"\npage_size = \"big\"\nbogus = 1\nkey_secret = \"plain\"\n\n[[connector]]\nname = \"b\"\nkind = \"nope\"\n";
+        let problems = parse(text, "c.toml", &env).unwrap_err();
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("c.toml:6:") && l.contains("MISSING is not set")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("c.toml:7:") && l.contains("page_size")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("c.toml:8:") && l.contains("unknown setting `bogus`")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("c.toml:9:") && l.contains("secrets do not belong")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("c.toml:13:") && l.contains("`kind` must be one of")),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let p = parse("[[connector]\nname = 1", "c.toml", &env).unwrap_err();
+        assert_eq!(p[0].line, 1, "{p:?}");
+    }
+}

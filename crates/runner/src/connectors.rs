@@ -1,0 +1,140 @@
+//! Registering connectors and opening their secrets.
+
+use crate::settings::Settings;
+use crate::{Runner, RunnerError};
+use secrecy::SecretString;
+use store::{Connector, NewConnector};
+
+/// The source kinds a connector can have.
+pub const KINDS: &[&str] = &["asoc", "ase", "xml"];
+
+/// What `connector add` is given.
+pub struct AddConnector {
+    pub name: String,
+    pub kind: String,
+    pub url: Option<String>,
+    pub key_id: Option<String>,
+    pub secret: Option<SecretString>,
+    pub settings: Settings,
+}
+
+impl Runner {
+    /// Looks a connector up by name.
+    pub fn connector(&self, name: &str) -> Result<Connector, RunnerError> {
+        self.store
+            .connector(name)?
+            .ok_or_else(|| RunnerError::NoSuchConnector(name.to_string()))
+    }
+
+    /// Registers a connector; the secret is sealed before it reaches the store.
+    pub fn add_connector(&self, add: AddConnector) -> Result<Connector, RunnerError> {
+        if !KINDS.contains(&add.kind.as_str()) {
+            return Err(RunnerError::Config(format!(
+                "unknown connector kind '{}' (one of: {})",
+                add.kind,
+                KINDS.join(", ")
+            )));
+        }
+        let name = add.name.trim();
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '/') {
+            return Err(RunnerError::Config(format!(
+                "connector name '{}' must be non-empty, without spaces or '/'",
+                add.name
+            )));
+        }
+        add.settings.validate().map_err(RunnerError::Config)?;
+        crate::maps::load(self.store.as_ref(), &add.settings.map)?;
+        let secret = add.secret.as_ref().map(|s| self.key.seal(s)).transpose()?;
+        Ok(self.store.create_connector(&NewConnector {
+            name: name.to_string(),
+            kind: add.kind,
+            url: add.url,
+            key_id: add.key_id,
+            secret,
+            settings: add.settings.to_json(),
+        })?)
+    }
+
+    /// Opens a connector's sealed secret.
+    pub fn open_secret(&self, c: &Connector) -> Result<Option<SecretString>, RunnerError> {
+        Ok(c.secret
+            .as_ref()
+            .map(|s| self.key.open(s, &c.name))
+            .transpose()?)
+    }
+}
+
+/// What `connector edit` changes; `None` keeps the current value.
+#[derive(Default)]
+pub struct EditConnector {
+    pub url: Option<String>,
+    pub key_id: Option<String>,
+}
+
+impl Runner {
+    /// Changes a connector's URL, key id or settings, validating the result.
+    pub fn edit_connector(
+        &self,
+        name: &str,
+        edit: EditConnector,
+        change: impl FnOnce(&mut Settings),
+    ) -> Result<Connector, RunnerError> {
+        let mut c = self.connector(name)?;
+        let mut settings = Settings::from_json(&c.settings).map_err(RunnerError::Config)?;
+        change(&mut settings);
+        settings.validate().map_err(RunnerError::Config)?;
+        crate::maps::load(self.store.as_ref(), &settings.map)?;
+        if let Some(url) = edit.url {
+            c.url = Some(url);
+        }
+        if let Some(k) = edit.key_id {
+            c.key_id = Some(k);
+        }
+        c.settings = settings.to_json();
+        self.store.update_connector(&c)?;
+        Ok(c)
+    }
+
+    /// Removes a connector with its runs, assets and findings.
+    pub fn remove_connector(&self, name: &str) -> Result<(), RunnerError> {
+        if self.store.delete_connector(name)? {
+            Ok(())
+        } else {
+            Err(RunnerError::NoSuchConnector(name.to_string()))
+        }
+    }
+
+    /// Replaces a connector's key after proving the new key can log in; on failure the old
+    /// key stays and the error says why the new one was refused.
+    pub async fn rotate_key(
+        &self,
+        name: &str,
+        key_id: Option<String>,
+        secret: SecretString,
+    ) -> Result<Connector, RunnerError> {
+        let mut c = self.connector(name)?;
+        let settings = Settings::from_json(&c.settings).map_err(RunnerError::Config)?;
+        let key_id = key_id.or(c.key_id.clone()).ok_or_else(|| {
+            RunnerError::Config(format!("connector '{name}' has no key id; give --key-id"))
+        })?;
+        if c.kind == "asoc" {
+            let url = c
+                .url
+                .clone()
+                .ok_or_else(|| RunnerError::Config(format!("connector '{name}' has no URL")))?;
+            let mut cfg = asoc::ClientConfig::new(url, key_id.clone(), secret.clone());
+            cfg.max_retries = 1;
+            cfg.ca_file = settings.ca_file.as_ref().map(Into::into);
+            let client =
+                asoc::AsocClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
+            client.login().await.map_err(|e| {
+                RunnerError::Config(format!("the new key was refused, the old key is kept: {e}"))
+            })?;
+            client.logout().await;
+        }
+        c.key_id = Some(key_id);
+        c.secret = Some(self.key.seal(&secret)?);
+        self.store.update_connector(&c)?;
+        Ok(c)
+    }
+}

@@ -1,0 +1,176 @@
+//! Secrets at rest: API key secrets are sealed with XChaCha20-Poly1305 under a master key.
+//!
+//! The master key comes from `APPSCAN_BRIDGE_MASTER_KEY` (64 hex characters) or from the
+//! key file `master.key` in the data directory, created with mode `0600` on first use.
+//! The database only ever holds `nonce || ciphertext`. A wrong or missing key fails the
+//! AEAD tag check and yields a clear error, never garbage.
+
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// The environment variable that may hold the master key (hex).
+pub const MASTER_KEY_ENV: &str = "APPSCAN_BRIDGE_MASTER_KEY";
+/// The key file's name inside the data directory.
+pub const KEY_FILE: &str = "master.key";
+
+const NONCE_LEN: usize = 24;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("cannot decrypt secret for connector {connector}: wrong or missing master key")]
+    WrongKey { connector: String },
+    #[error("master key in {origin} is invalid: expected 64 hex characters (32 bytes)")]
+    BadKey { origin: String },
+    #[error("cannot read or create the master key file {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("encryption failed")]
+    Encrypt,
+}
+
+/// The master key. Its bytes are zeroed when dropped and never printed.
+pub struct MasterKey {
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([REDACTED])")
+    }
+}
+
+impl MasterKey {
+    /// Loads the key from the environment, else from `dir/master.key`, creating that file
+    /// (mode 0600) with a random key when it does not exist.
+    pub fn load_or_create(dir: &Path) -> Result<MasterKey, SecretError> {
+        if let Ok(hex_key) = std::env::var(MASTER_KEY_ENV) {
+            return MasterKey::from_hex(&hex_key, MASTER_KEY_ENV);
+        }
+        let path = dir.join(KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => MasterKey::from_hex(text.trim(), &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+                let text = Zeroizing::new(hex::encode(key));
+                write_private(&path, text.as_bytes()).map_err(|source| SecretError::KeyFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                MasterKey::from_hex(&text, &path.display().to_string())
+            }
+            Err(source) => Err(SecretError::KeyFile { path, source }),
+        }
+    }
+
+    /// Parses a key written as 64 hex characters.
+    pub fn from_hex(text: &str, origin: &str) -> Result<MasterKey, SecretError> {
+        let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| SecretError::BadKey {
+            origin: origin.to_string(),
+        })?);
+        let key: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| SecretError::BadKey {
+                origin: origin.to_string(),
+            })?;
+        Ok(MasterKey {
+            key: Zeroizing::new(key),
+        })
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(self.key.as_ref().into())
+    }
+
+    /// Seals a secret: `nonce || ciphertext`.
+    pub fn seal(&self, secret: &SecretString) -> Result<Vec<u8>, SecretError> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ct = self
+            .cipher()
+            .encrypt(&nonce, secret.expose_secret().as_bytes())
+            .map_err(|_| SecretError::Encrypt)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// Opens a sealed secret; `connector` names it in the error.
+    pub fn open(&self, sealed: &[u8], connector: &str) -> Result<SecretString, SecretError> {
+        let wrong = || SecretError::WrongKey {
+            connector: connector.to_string(),
+        };
+        if sealed.len() <= NONCE_LEN {
+            return Err(wrong());
+        }
+        let (nonce, ct) = sealed.split_at(NONCE_LEN);
+        let plain = Zeroizing::new(
+            self.cipher()
+                .decrypt(XNonce::from_slice(nonce), ct)
+                .map_err(|_| wrong())?,
+        );
+        let text = String::from_utf8(plain.to_vec()).map_err(|_| wrong())?;
+        Ok(SecretString::from(text))
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        crate::paths::create_private_dir(parent)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_wrong_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = MasterKey::load_or_create(dir.path()).expect("key");
+        let secret = SecretString::from("s3cr3t-value-123".to_string());
+        let sealed = key.seal(&secret).expect("seal");
+        assert!(!sealed.windows(6).any(|w| w == b"s3cr3t"));
+        let back = key.open(&sealed, "c").expect("open");
+        assert_eq!(back.expose_secret(), "s3cr3t-value-123");
+
+        let other = MasterKey::from_hex(&"11".repeat(32), "test").expect("key");
+        let err = other.open(&sealed, "shop").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot decrypt secret for connector shop: wrong or missing master key"
+        );
+        assert!(format!("{key:?}").contains("REDACTED"));
+        // The same file is read back on the next load.
+        let again = MasterKey::load_or_create(dir.path()).expect("key again");
+        assert_eq!(
+            again.open(&sealed, "c").expect("open").expose_secret(),
+            "s3cr3t-value-123"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

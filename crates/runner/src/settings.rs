@@ -1,0 +1,104 @@
+//! A connector's settings: what `connector add/edit` sets and the sync reads.
+//!
+//! Stored as JSON in the connector row; every field has a default so older rows and
+//! partial config files stay valid.
+
+use crate::full_run::FullRunOptions;
+use serde::{Deserialize, Serialize};
+
+/// The longest description a connector may have.
+pub const MAX_DESCRIPTION: usize = 164;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub description: Option<String>,
+    /// Cron expression or interval (`6h`) for `serve`.
+    pub schedule: Option<String>,
+    /// Records per request (the vendor documents 50; the API allows up to 5000).
+    pub page_size: usize,
+    /// Applications fetched at once.
+    pub concurrency: usize,
+    /// Client-side request budget; 0 turns the limiter off.
+    pub rate_limit_per_minute: u32,
+    /// Fraction of records that may fail before the run is Errored (0.01 = 1 %).
+    pub failure_threshold: f64,
+    /// The map that turns records into the normalized model.
+    pub map: String,
+    /// Seconds subtracted from the cursor on delta runs, so clock skew loses nothing.
+    pub overlap_seconds: i64,
+    /// Optional OData filter selecting apps (e.g. `Name eq 'Shop'`).
+    pub app_filter: Option<String>,
+    /// Extra CA certificate (PEM) to trust, e.g. for an on-prem server.
+    pub ca_file: Option<String>,
+    pub max_retries: usize,
+    /// First retry delay in milliseconds; later ones grow exponentially with jitter.
+    pub retry_base_ms: u64,
+    pub timeout_seconds: u64,
+    /// Options of the full-run sources (ASE, XML reports); flattened, so
+    /// `exclude_informational = true` sits beside `page_size`.
+    #[serde(flatten)]
+    pub full_run: FullRunOptions,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            description: None,
+            schedule: None,
+            page_size: 50,
+            concurrency: 4,
+            rate_limit_per_minute: 450,
+            failure_threshold: 0.01,
+            map: "default".into(),
+            overlap_seconds: 300,
+            app_filter: None,
+            ca_file: None,
+            max_retries: 5,
+            retry_base_ms: 500,
+            timeout_seconds: 60,
+            full_run: FullRunOptions::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Checks values a user typed; the message says which one is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(d) = &self.description
+            && d.chars().count() > MAX_DESCRIPTION
+        {
+            return Err(format!(
+                "description is {} characters long; at most {MAX_DESCRIPTION} are allowed",
+                d.chars().count()
+            ));
+        }
+        if self.page_size == 0 || self.page_size > 5000 {
+            return Err(format!("page size {} is outside 1..=5000", self.page_size));
+        }
+        if self.concurrency == 0 || self.concurrency > 64 {
+            return Err(format!(
+                "concurrency {} is outside 1..=64",
+                self.concurrency
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.failure_threshold) {
+            return Err(format!(
+                "failure threshold {} is outside 0..=1 (0.01 means 1 %)",
+                self.failure_threshold
+            ));
+        }
+        if self.overlap_seconds < 0 {
+            return Err("overlap must not be negative".into());
+        }
+        self.full_run.validate()
+    }
+
+    pub fn from_json(v: &serde_json::Value) -> Result<Settings, String> {
+        serde_json::from_value(v.clone()).map_err(|e| format!("invalid connector settings: {e}"))
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}

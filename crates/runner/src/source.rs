@@ -1,0 +1,128 @@
+//! What a source is to the runner: a stream of pages of raw records.
+//!
+//! Sources (ASoC, ASE, XML reports) know their protocol and nothing of the store or the
+//! map; the runner knows the store and the map and nothing of the protocol.
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use serde_json::Value;
+use store::RunMode;
+
+/// One step of a source's output.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The number of applications this run will go through (for progress).
+    AppsTotal(u64),
+    /// A page of application records; `location` says where it came from.
+    Assets { location: String, items: Vec<Value> },
+    /// A page of issue records of one application.
+    Findings {
+        app_id: String,
+        location: String,
+        items: Vec<Value>,
+    },
+    /// A page that could not be read; `lost` is how many records it is thought to hold.
+    BadPage {
+        location: String,
+        message: String,
+        lost: u64,
+    },
+    /// Every record of this application has been delivered (`records` of them).
+    AppComplete { app_id: String, records: u64 },
+    /// Progress in bytes of a file source (`read` of `total`).
+    Bytes { read: u64, total: u64 },
+}
+
+/// What the runner asks of a source.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub mode: RunMode,
+    /// Delta runs: records changed at or after this time (the cursor minus the overlap).
+    pub since: Option<DateTime<Utc>>,
+    /// The external ids of the applications the store already has.
+    pub known_assets: Vec<String>,
+}
+
+/// Why a source stopped early; ends the run as Errored with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// Counters a source keeps about its requests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceStats {
+    pub requests: u64,
+    pub retries: u64,
+}
+
+/// A source of raw records.
+pub trait Source: Send {
+    /// The records of one run, page by page.
+    fn events(&mut self, request: Request) -> BoxStream<'static, Result<Event, SourceError>>;
+    /// Counters so far.
+    fn stats(&self) -> SourceStats;
+    /// The HTTP client's detailed counters (answers by status, rate-limit waits), for
+    /// sources whose client keeps them; `serve` exports them as metrics.
+    fn client_stats(&self) -> Option<asoc::ClientStats> {
+        None
+    }
+    /// Whether every run is a full run whose absent findings are closed (ASE, XML).
+    fn closes_unseen(&self) -> bool {
+        false
+    }
+    /// Whether a run's writes are one transaction (XML reports: a file stores all or
+    /// nothing).
+    fn atomic(&self) -> bool {
+        false
+    }
+    /// The normalized severity given to severities the map does not know (kept verbatim
+    /// and warned about); `None` makes them record errors.
+    fn unknown_severity(&self) -> Option<model::Severity> {
+        None
+    }
+    /// The tags the store holds for the connector's assets, given before
+    /// [`Source::events`] (sources whose tags accumulate over runs).
+    fn known_asset_tags(&mut self, _tags: std::collections::HashMap<String, Vec<String>>) {}
+    /// Ends the session (logout); called at the end of every run, failed runs included.
+    fn close(&mut self) -> BoxFuture<'static, ()>;
+}
+
+/// Runs `body` as a producer feeding a stream through a small bounded channel, so the
+/// source pauses while the runner writes (back-pressure, flat memory). A send fails only
+/// when the consumer has gone, which ends the producer.
+pub fn channel_stream<F, Fut>(body: F) -> impl futures::Stream<Item = Result<Event, SourceError>>
+where
+    F: FnOnce(Sender) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), SourceError>> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let err_tx = tx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = body(Sender(tx)).await {
+            let _ = err_tx.send(Err(e)).await;
+        }
+    });
+    tokio_stream_from(rx)
+}
+
+fn tokio_stream_from(
+    rx: tokio::sync::mpsc::Receiver<Result<Event, SourceError>>,
+) -> impl futures::Stream<Item = Result<Event, SourceError>> {
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
+
+/// The producer's end of an event stream.
+#[derive(Clone)]
+pub struct Sender(tokio::sync::mpsc::Sender<Result<Event, SourceError>>);
+
+impl Sender {
+    pub async fn send(&self, item: Result<Event, SourceError>) -> Result<(), SourceError> {
+        self.0
+            .send(item)
+            .await
+            .map_err(|_| SourceError("the run stopped reading".into()))
+    }
+}

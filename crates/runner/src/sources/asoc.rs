@@ -1,0 +1,206 @@
+//! The AppScan on Cloud source: apps, then issues per app, as pages.
+//!
+//! Full runs list every app and every issue. Delta runs list apps and issues with
+//! `LastUpdated ge <since>`; issues are asked of every app the store knows plus every
+//! app that changed, since an issue can change without its app changing.
+
+use crate::RunnerError;
+use crate::settings::Settings;
+use crate::source::{Event, Request, Source, SourceError, SourceStats, channel_stream};
+use asoc::{AsocClient, AsocError, ClientConfig, ListQuery, Page, odata_datetime};
+use futures::future::BoxFuture;
+use futures::stream::{BoxStream, StreamExt};
+use secrecy::SecretString;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use store::{Connector, RunMode};
+
+pub struct AsocSource {
+    client: AsocClient,
+    app_filter: Option<String>,
+    page_size: usize,
+}
+
+impl AsocSource {
+    pub fn new(
+        connector: &Connector,
+        settings: &Settings,
+        secret: Option<SecretString>,
+    ) -> Result<AsocSource, RunnerError> {
+        let missing = |what: &str| {
+            RunnerError::Config(format!("connector '{}' has no {what}", connector.name))
+        };
+        let mut cfg = ClientConfig::new(
+            connector.url.clone().ok_or_else(|| missing("URL"))?,
+            connector.key_id.clone().ok_or_else(|| missing("key id"))?,
+            secret.ok_or_else(|| missing("key secret"))?,
+        );
+        cfg.page_size = settings.page_size;
+        cfg.concurrency = settings.concurrency;
+        cfg.rate_limit_per_minute = settings.rate_limit_per_minute;
+        cfg.max_retries = settings.max_retries;
+        cfg.timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+        cfg.ca_file = settings.ca_file.as_ref().map(Into::into);
+        cfg.retry_base_delay = Duration::from_millis(settings.retry_base_ms);
+        let client = AsocClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
+        Ok(AsocSource {
+            client,
+            app_filter: settings.app_filter.clone(),
+            page_size: settings.page_size,
+        })
+    }
+
+    /// The client, for the connection check.
+    pub fn client(&self) -> &AsocClient {
+        &self.client
+    }
+}
+
+fn and(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("({a}) and ({b})")),
+        (a, b) => a.or(b),
+    }
+}
+
+fn location(endpoint: &str, page: &Page) -> String {
+    format!("{endpoint} $skip={}", page.skip)
+}
+
+/// Turns a listing error into an event (a bad page) or a reason to stop the run.
+fn on_error(e: AsocError, page_size: usize) -> Result<Event, SourceError> {
+    match e {
+        AsocError::BadPage {
+            endpoint,
+            skip,
+            message,
+            ..
+        } => Ok(Event::BadPage {
+            location: format!("{endpoint} $skip={skip}"),
+            message,
+            lost: page_size as u64,
+        }),
+        other => Err(SourceError(other.to_string())),
+    }
+}
+
+impl Source for AsocSource {
+    fn events(&mut self, request: Request) -> BoxStream<'static, Result<Event, SourceError>> {
+        let client = self.client.clone();
+        let page_size = self.page_size;
+        let since = match request.mode {
+            RunMode::Delta => request
+                .since
+                .map(|s| format!("LastUpdated ge {}", odata_datetime(s))),
+            RunMode::Full | RunMode::Remap => None,
+        };
+        let app_query =
+            ListQuery::all().with_filter_opt(and(self.app_filter.clone(), since.clone()));
+        let issue_query = ListQuery::all().with_filter_opt(since);
+        let known = request.known_assets;
+        let delta = request.mode == RunMode::Delta;
+        let stream = channel_stream(move |tx| async move {
+            client
+                .login()
+                .await
+                .map_err(|e| SourceError(e.to_string()))?;
+            let mut app_ids: BTreeSet<String> = BTreeSet::new();
+            let mut apps = std::pin::pin!(client.apps(app_query));
+            while let Some(page) = apps.next().await {
+                match page {
+                    Ok(page) => {
+                        for item in &page.items {
+                            if let Some(id) = item.get("Id").and_then(|v| v.as_str()) {
+                                app_ids.insert(id.to_string());
+                            }
+                        }
+                        let location = location("GET /api/v4/Apps", &page);
+                        tx.send(Ok(Event::Assets {
+                            location,
+                            items: page.items,
+                        }))
+                        .await?;
+                    }
+                    Err(e) => tx.send(on_error(e, page_size)).await?,
+                }
+            }
+            if delta {
+                app_ids.extend(known);
+            }
+            tx.send(Ok(Event::AppsTotal(app_ids.len() as u64))).await?;
+            let mut done: std::collections::HashMap<String, u64> = Default::default();
+            let mut issues = std::pin::pin!(
+                client.issues_for_apps(app_ids.iter().cloned().collect(), issue_query)
+            );
+            while let Some(page) = issues.next().await {
+                match page {
+                    Ok(page) => {
+                        let app_id = page.app_id.clone().unwrap_or_default();
+                        let endpoint = format!("GET /api/v4/Issues/Application/{app_id}");
+                        let n = page.items.len() as u64;
+                        let seen = done.entry(app_id.clone()).or_default();
+                        *seen += n;
+                        let complete =
+                            page.count.is_none_or(|c| page.skip as u64 + n >= c) || n == 0;
+                        let records = *seen;
+                        tx.send(Ok(Event::Findings {
+                            app_id: app_id.clone(),
+                            location: location(&endpoint, &page),
+                            items: page.items,
+                        }))
+                        .await?;
+                        if complete {
+                            tx.send(Ok(Event::AppComplete { app_id, records })).await?;
+                        }
+                    }
+                    Err(AsocError::Http {
+                        status: 404,
+                        endpoint,
+                        ..
+                    }) if delta => {
+                        // An app the store knew has been removed from ASoC.
+                        tx.send(Ok(Event::BadPage {
+                            location: endpoint,
+                            message: "application no longer exists (404)".into(),
+                            lost: 0,
+                        }))
+                        .await?;
+                    }
+                    Err(e) => tx.send(on_error(e, page_size)).await?,
+                }
+            }
+            Ok(())
+        });
+        stream.boxed()
+    }
+
+    fn stats(&self) -> SourceStats {
+        let s = self.client.stats();
+        SourceStats {
+            requests: s.requests,
+            retries: s.retries,
+        }
+    }
+
+    fn client_stats(&self) -> Option<asoc::ClientStats> {
+        Some(self.client.stats())
+    }
+
+    fn close(&mut self) -> BoxFuture<'static, ()> {
+        let client = self.client.clone();
+        Box::pin(async move { client.logout().await })
+    }
+}
+
+trait WithFilterOpt {
+    fn with_filter_opt(self, f: Option<String>) -> Self;
+}
+
+impl WithFilterOpt for ListQuery {
+    fn with_filter_opt(self, f: Option<String>) -> Self {
+        match f {
+            Some(f) => self.with_filter(f),
+            None => self,
+        }
+    }
+}

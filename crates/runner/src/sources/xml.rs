@@ -1,0 +1,282 @@
+//! The AppScan XML report source: one report file, read with the streaming reader in
+//! two passes, as one application's full run.
+//!
+//! Pass 1 validates the whole file (well formed, an AppScan report of a known schema,
+//! within the reader's limits) before any record is sent, so a bad file fails the run
+//! with the line and column of the problem and — the run being atomic, one store
+//! transaction — stores nothing. Pass 2 streams the issues as pages of ASoC-shaped
+//! records (`xml_report::Issue::to_record`), shaped by [`super::records`]. Progress
+//! is reported in file bytes read (both passes: twice the file size in all). The file
+//! is never held in memory: a blocking thread reads it and waits whenever the run is
+//! busy writing (the channel holds four pages).
+
+use super::records::{self, Candidates, Warnings, source_error};
+use crate::RunnerError;
+use crate::full_run::FullRunOptions;
+use crate::import::ImportInput;
+use crate::settings::Settings;
+use crate::source::{Event, Request, Sender, Source, SourceError, SourceStats, channel_stream};
+use chrono::Utc;
+use futures::future::BoxFuture;
+use futures::stream::{BoxStream, StreamExt};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use store::Connector;
+use tokio::runtime::Handle;
+use xml_report::{ReaderOptions, ReportMeta};
+
+/// Records per page sent to the run.
+const PAGE: usize = 200;
+
+/// One report file as a source.
+pub struct XmlSource {
+    path: PathBuf,
+    app: Option<String>,
+    options: FullRunOptions,
+    stored_tags: HashMap<String, Vec<String>>,
+}
+
+impl XmlSource {
+    pub fn new(
+        connector: &Connector,
+        settings: &Settings,
+        input: Option<&ImportInput>,
+    ) -> Result<XmlSource, RunnerError> {
+        let input = input.ok_or_else(|| {
+            RunnerError::Config(format!(
+                "connector '{0}' reads AppScan XML reports: feed it with `appscan-bridge import FILE --connector {0}`",
+                connector.name
+            ))
+        })?;
+        Ok(XmlSource {
+            path: input.path.clone(),
+            app: input.app.clone(),
+            options: settings.full_run.clone(),
+            stored_tags: HashMap::new(),
+        })
+    }
+}
+
+/// Sends from the blocking reader thread; an error means the run stopped reading.
+fn send(rt: &Handle, tx: &Sender, ev: Result<Event, SourceError>) -> Result<(), SourceError> {
+    rt.block_on(tx.send(ev))
+}
+
+/// The application a report is about, and its asset record.
+fn asset_record(
+    meta: &ReportMeta,
+    file: &str,
+    app: Option<&str>,
+    options: &FullRunOptions,
+    stored: &HashMap<String, Vec<String>>,
+) -> Result<(String, Value), SourceError> {
+    let name = app
+        .map(str::to_string)
+        .or_else(|| meta.application_name.clone())
+        .filter(|n| !n.trim().is_empty());
+    let (origin, host) = meta
+        .starting_url
+        .as_deref()
+        .and_then(records::origin_and_host)
+        .unzip();
+    let candidates = Candidates {
+        application: name.clone(),
+        url: origin.clone(),
+        host,
+        file: Some(file.to_string()),
+    };
+    let (locator, value) = candidates.pick(&options.locators).ok_or_else(|| {
+        source_error(format!(
+            "{file}: none of the locators {} is known for this report (pass --app NAME or add `file` to the locators)",
+            options.locators.join(",")
+        ))
+    })?;
+    let id = format!("{locator}:{value}");
+    let mut now = vec!["AppScan".to_string(), meta.family.to_string()];
+    if meta.technology.as_str() != "Mixed" {
+        now.push(meta.technology.as_str().to_string());
+    }
+    let tags = records::asset_tags(options, stored, &id, now);
+    let record = json!({
+        "Id": id,
+        "Name": name.clone().unwrap_or_else(|| value.clone()),
+        "Url": origin,
+        "Description": format!(
+            "AppScan XML report ({} {}, {})",
+            meta.family,
+            meta.export_version,
+            meta.technology.as_str()
+        ),
+        "LastUpdated": meta.report_date.as_ref().and_then(|d| d.rfc3339()),
+        "Tags": tags,
+        "ReportFile": file,
+        "ScanName": meta.scan_name,
+        "Product": meta.product_name,
+        "ProductVersion": meta.product_version,
+    });
+    Ok((id, record))
+}
+
+/// Reads the report and sends its events; runs on a blocking thread.
+fn produce(
+    rt: Handle,
+    tx: Sender,
+    path: PathBuf,
+    app: Option<String>,
+    options: FullRunOptions,
+    stored: HashMap<String, Vec<String>>,
+) -> Result<(), SourceError> {
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let run_time = Utc::now();
+    let bytes = |read: u64, total: u64| Event::Bytes { read, total };
+    // Pass 1: validate, collect the tables. Nothing is sent but progress.
+    let report = {
+        let (rt, tx) = (rt.clone(), &tx);
+        xml_report::open(&path, ReaderOptions::default(), |read, total| {
+            let _ = send(&rt, tx, Ok(bytes(read, total * 2)));
+        })
+        .map_err(|e| source_error(format!("{}: {e}", path.display())))?
+    };
+    let meta = report.meta().clone();
+    let total = meta.file_bytes;
+    let (asset_id, asset) = asset_record(&meta, &file, app.as_deref(), &options, &stored)?;
+    send(&rt, &tx, Ok(Event::AppsTotal(1)))?;
+    send(
+        &rt,
+        &tx,
+        Ok(Event::Assets {
+            location: file.clone(),
+            items: vec![asset],
+        }),
+    )?;
+    let mut warnings = Warnings::default();
+    for w in &meta.warnings {
+        if let Some(ev) = warnings.event(file.clone(), w.clone()) {
+            send(&rt, &tx, Ok(ev))?;
+        }
+    }
+    // Pass 2: the issues.
+    let progress_tx = tx.clone();
+    let progress_rt = rt.clone();
+    let issues = report
+        .issues_with_progress(move |read, _| {
+            let _ = send(
+                &progress_rt,
+                &progress_tx,
+                Ok(bytes(total + read, total * 2)),
+            );
+        })
+        .map_err(|e| source_error(format!("{}: {e}", path.display())))?;
+    let mut page: Vec<Value> = Vec::with_capacity(PAGE);
+    let mut first = 0u64;
+    let mut seen = 0u64;
+    let mut excluded = 0u64;
+    let flush = |page: &mut Vec<Value>, first: &mut u64, seen: u64| -> Result<(), SourceError> {
+        if page.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::replace(page, Vec::with_capacity(PAGE));
+        send(
+            &rt,
+            &tx,
+            Ok(Event::Findings {
+                app_id: asset_id.clone(),
+                location: format!("{file} issues {}-{}", *first, seen - 1),
+                items,
+            }),
+        )?;
+        *first = seen;
+        Ok(())
+    };
+    for issue in issues {
+        let issue = issue.map_err(|e| source_error(format!("{}: {e}", path.display())))?;
+        let index = seen;
+        seen += 1;
+        let here = || format!("{file} issue {index} (item {})", issue.item_id);
+        for w in &issue.warnings {
+            if let Some(ev) = warnings.event(here(), w.clone()) {
+                send(&rt, &tx, Ok(ev))?;
+            }
+        }
+        let Value::Object(mut rec) = issue.to_record() else {
+            continue;
+        };
+        if issue.item_id.is_empty() && issue.asoc_issue_id.is_none() {
+            rec.insert("Id".into(), json!(format!("{file}#{index}")));
+        }
+        let (keep, shaped) = records::shape_finding(&mut rec, &asset_id, &options, run_time);
+        for w in shaped {
+            if let Some(ev) = warnings.event(here(), w) {
+                send(&rt, &tx, Ok(ev))?;
+            }
+        }
+        if !keep {
+            excluded += 1;
+            continue;
+        }
+        page.push(Value::Object(rec));
+        if page.len() >= PAGE {
+            flush(&mut page, &mut first, seen)?;
+        }
+    }
+    flush(&mut page, &mut first, seen)?;
+    if excluded > 0 {
+        tracing::info!(excluded, "findings without CVE, CWE or WASC id left out");
+    }
+    if let Some(ev) = warnings.summary(&file) {
+        send(&rt, &tx, Ok(ev))?;
+    }
+    send(
+        &rt,
+        &tx,
+        Ok(Event::AppComplete {
+            app_id: asset_id.clone(),
+            records: seen,
+        }),
+    )?;
+    Ok(())
+}
+
+impl Source for XmlSource {
+    fn events(&mut self, _request: Request) -> BoxStream<'static, Result<Event, SourceError>> {
+        let path = self.path.clone();
+        let app = self.app.clone();
+        let options = self.options.clone();
+        let stored = std::mem::take(&mut self.stored_tags);
+        channel_stream(move |tx| async move {
+            let rt = Handle::current();
+            tokio::task::spawn_blocking(move || produce(rt, tx, path, app, options, stored))
+                .await
+                .map_err(|e| source_error(format!("the report reader stopped: {e}")))?
+        })
+        .boxed()
+    }
+
+    fn stats(&self) -> SourceStats {
+        SourceStats::default()
+    }
+
+    fn closes_unseen(&self) -> bool {
+        true
+    }
+
+    fn atomic(&self) -> bool {
+        true
+    }
+
+    fn unknown_severity(&self) -> Option<model::Severity> {
+        Some(self.options.unknown_severity())
+    }
+
+    fn known_asset_tags(&mut self, tags: HashMap<String, Vec<String>>) {
+        self.stored_tags = tags;
+    }
+
+    fn close(&mut self) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+}

@@ -1,0 +1,569 @@
+//! One run of one connector: source → map → store, with the run's bookkeeping.
+//!
+//! The run takes the connector's lock, streams pages from the source, maps each record,
+//! and writes batches. It ends Processed (cursor moves to the run's start), Errored (a
+//! source failure, or more failed records than the threshold allows), Aborted (the source
+//! returned no data where the store has some: nothing is closed) or Cancelled (Ctrl-C:
+//! the records read so far are written). Only Processed moves the cursor, and it does so
+//! in the same transaction as the last batch.
+
+use crate::import::ImportInput;
+use crate::progress::Progress;
+use crate::source::{Event, Request};
+use crate::{Runner, RunnerError, full_run, maps, settings::Settings, sources};
+use chrono::Utc;
+use futures::StreamExt;
+use model::{Map, fingerprint};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::{
+    AssetRecord, Batch, ConnectorState, FindingRecord, IssueLevel, ListQuery, RecordIssue, Run,
+    RunCounters, RunEnd, RunMode, RunState, Store, StoreError,
+};
+use tokio_util::sync::CancellationToken;
+
+/// How to run a sync.
+#[derive(Clone)]
+pub struct SyncOptions {
+    /// Fetch everything even when a cursor exists.
+    pub full: bool,
+    /// Who holds the lock (shown to a second sync that is refused).
+    pub holder: String,
+    /// How long the lock lives without renewal (a crashed run frees it after this).
+    pub lock_ttl: chrono::Duration,
+    /// Records per transaction.
+    pub batch_size: usize,
+    /// A batch smaller than `batch_size` is written anyway after this long, so that a
+    /// slow source still shows progress in the run record and `status`, and a shutdown
+    /// loses little.
+    pub flush_every: Duration,
+    /// Cancelled by Ctrl-C or shutdown.
+    pub cancel: CancellationToken,
+    /// The report an `xml` connector reads (set by [`Runner::import`]).
+    pub import: Option<ImportInput>,
+    /// The global asset inactivity limit in days of full-run sources (a connector's own
+    /// `asset_inactivity_days` overrides it); by default
+    /// `$APPSCAN_BRIDGE_ASSET_INACTIVITY_DAYS`.
+    pub asset_inactivity_days: Option<u32>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            full: false,
+            holder: format!("pid {} on {}", std::process::id(), hostname()),
+            lock_ttl: chrono::Duration::seconds(120),
+            batch_size: 2_000,
+            flush_every: Duration::from_secs(1),
+            cancel: CancellationToken::new(),
+            import: None,
+            asset_inactivity_days: full_run::global_inactivity_days(),
+        }
+    }
+}
+
+/// Whether a lock holder (`pid N on HOST`) is a process of this host that has exited.
+fn holder_is_dead(holder: &str) -> bool {
+    let Some((pid, host)) = holder
+        .strip_prefix("pid ")
+        .and_then(|rest| rest.split_once(" on "))
+    else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    host == hostname()
+        && pid != std::process::id()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this host".into())
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run: Run,
+    pub elapsed: Duration,
+    /// Record problems of the run (errors and warnings), in order.
+    pub issues: Vec<RecordIssue>,
+}
+
+impl RunReport {
+    /// Records fetched per second.
+    pub fn rate(&self) -> f64 {
+        self.run.counters.fetched as f64 / self.elapsed.as_secs_f64().max(1e-3)
+    }
+}
+
+/// Runs `f` on a blocking thread (store calls block).
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, RunnerError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| RunnerError::Internal(format!("a store task failed: {e}")))?
+        .map_err(RunnerError::Store)
+}
+
+/// The state of one run while it goes.
+struct InFlight {
+    map: Map,
+    counters: RunCounters,
+    batch: Batch,
+    issues: Vec<RecordIssue>,
+    asset_labels: HashMap<String, String>,
+    apps_with_data: Vec<String>,
+    /// Applications with a record that failed to map (their unseen findings stay open).
+    apps_with_errors: HashSet<String>,
+    assets_fetched: u64,
+    lost: u64,
+}
+
+impl InFlight {
+    fn issue(&mut self, level: IssueLevel, location: String, message: String) {
+        let i = RecordIssue {
+            level,
+            location,
+            message,
+        };
+        match level {
+            IssueLevel::Error => self.counters.failed += 1,
+            IssueLevel::Warning => self.counters.warnings += 1,
+        }
+        self.issues.push(i.clone());
+        self.batch.issues.push(i);
+    }
+
+    fn on_event(&mut self, ev: Event, progress: &dyn Progress) {
+        match ev {
+            Event::AppsTotal(n) => progress.apps_total(n),
+            Event::Assets { location, items } => {
+                self.counters.fetched += items.len() as u64;
+                self.assets_fetched += items.len() as u64;
+                progress.records(items.len() as u64);
+                for (i, raw) in items.into_iter().enumerate() {
+                    match self.map.apply_asset(&raw) {
+                        Ok(m) => {
+                            for w in m.warnings {
+                                self.issue(
+                                    IssueLevel::Warning,
+                                    format!("{location} $.Items[{i}]"),
+                                    w,
+                                );
+                            }
+                            let a = m.value;
+                            let label = a.url.clone().or(a.name.clone()).unwrap_or_default();
+                            self.asset_labels.insert(a.external_id.clone(), label);
+                            self.batch.assets.push(AssetRecord { asset: a, raw });
+                        }
+                        Err(e) => self.issue(
+                            IssueLevel::Error,
+                            record_location(&location, i, &e.path),
+                            e.message,
+                        ),
+                    }
+                }
+            }
+            Event::Findings {
+                app_id,
+                location,
+                items,
+            } => {
+                self.counters.fetched += items.len() as u64;
+                progress.records(items.len() as u64);
+                let location = format!("{location} (app {app_id})");
+                for (i, raw) in items.into_iter().enumerate() {
+                    match self.map.apply_finding(&raw, &app_id) {
+                        Ok(m) => {
+                            for w in m.warnings {
+                                self.issue(
+                                    IssueLevel::Warning,
+                                    format!("{location} $.Items[{i}]"),
+                                    w,
+                                );
+                            }
+                            let f = m.value;
+                            let locator = self
+                                .asset_labels
+                                .get(&f.asset_external_id)
+                                .cloned()
+                                .unwrap_or_else(|| f.asset_external_id.clone());
+                            let fp = fingerprint(&f, &locator);
+                            self.batch.findings.push(FindingRecord {
+                                finding: f,
+                                raw,
+                                fingerprint: fp,
+                            });
+                        }
+                        Err(e) => {
+                            self.apps_with_errors.insert(app_id.clone());
+                            self.issue(
+                                IssueLevel::Error,
+                                record_location(&location, i, &e.path),
+                                e.message,
+                            )
+                        }
+                    }
+                }
+            }
+            Event::Bytes { read, total } => progress.bytes(read, total),
+            Event::BadPage {
+                location,
+                message,
+                lost,
+            } => {
+                self.lost += lost;
+                self.counters.failed += lost;
+                let i = RecordIssue {
+                    level: if lost > 0 {
+                        IssueLevel::Error
+                    } else {
+                        IssueLevel::Warning
+                    },
+                    location,
+                    message: if lost > 0 {
+                        format!("{message} (about {lost} records lost)")
+                    } else {
+                        message
+                    },
+                };
+                if lost == 0 {
+                    self.counters.warnings += 1;
+                }
+                self.issues.push(i.clone());
+                self.batch.issues.push(i);
+            }
+            Event::AppComplete { app_id, records } => {
+                progress.app_done();
+                if records > 0 {
+                    self.apps_with_data.push(app_id);
+                }
+            }
+        }
+    }
+}
+
+/// A batch write under way on a blocking thread.
+type PendingWrite = tokio::task::JoinHandle<Result<store::BatchCounts, StoreError>>;
+
+/// Waits for the batch write under way, if any, and counts what it did.
+async fn settle(st: &mut InFlight, pending: &mut Option<PendingWrite>) -> Result<(), RunnerError> {
+    if let Some(write) = pending.take() {
+        let counts = write
+            .await
+            .map_err(|e| RunnerError::Internal(format!("a store task failed: {e}")))?
+            .map_err(RunnerError::Store)?;
+        st.counters.add(counts);
+    }
+    Ok(())
+}
+
+/// `GET /api/v4/Apps $skip=0 $.Items[3].Name`.
+fn record_location(page: &str, index: usize, path: &str) -> String {
+    format!(
+        "{page} $.Items[{index}]{}",
+        path.strip_prefix('$').unwrap_or(path)
+    )
+}
+
+impl Runner {
+    /// Runs one sync of the named connector to its end and reports what it did.
+    pub async fn sync(
+        &self,
+        name: &str,
+        opts: SyncOptions,
+        progress: &dyn Progress,
+    ) -> Result<RunReport, RunnerError> {
+        let started = Instant::now();
+        let connector = self.connector(name)?;
+        let settings = Settings::from_json(&connector.settings).map_err(RunnerError::Config)?;
+        let map = maps::load(self.store.as_ref(), &settings.map)?;
+        let secret = self.open_secret(&connector)?;
+        let mut source = sources::build(&connector, &settings, secret, opts.import.as_ref())?;
+        let closes = source.closes_unseen();
+        let map = full_run::map_for(map, source.unknown_severity());
+        let mode = if opts.full || connector.cursor.is_none() || closes {
+            RunMode::Full
+        } else {
+            RunMode::Delta
+        };
+        let run = self.begin_run(connector.id, mode, &opts).await?;
+        let run_start = Utc::now();
+        let heartbeat = self.heartbeat(run.id, opts.lock_ttl);
+        // Dropped on any early return: rolls an atomic run's writes back.
+        let mut guard =
+            match full_run::begin(self, &run, &connector.name, source.atomic(), closes).await {
+                Ok(g) => g,
+                Err(e) => {
+                    heartbeat.abort();
+                    self.fail_run(&run, &e).await;
+                    return Err(e);
+                }
+            };
+        source.known_asset_tags(guard.take_asset_tags());
+
+        let store = self.store.clone();
+        let cname = connector.name.clone();
+        let known: Vec<String> = blocking(move || {
+            Ok(store
+                .assets(&ListQuery {
+                    connector: Some(cname),
+                    ..Default::default()
+                })?
+                .into_iter()
+                .map(|a| a.asset.external_id)
+                .collect())
+        })
+        .await?;
+        let since = connector
+            .cursor
+            .map(|c| c - chrono::Duration::seconds(settings.overlap_seconds));
+        let mut events = source.events(Request {
+            mode,
+            since,
+            known_assets: known.clone(),
+        });
+
+        let mut st = InFlight {
+            map,
+            counters: RunCounters::default(),
+            batch: Batch::default(),
+            issues: Vec::new(),
+            asset_labels: HashMap::new(),
+            apps_with_data: Vec::new(),
+            apps_with_errors: HashSet::new(),
+            assets_fetched: 0,
+            lost: 0,
+        };
+        let mut stopped: Option<(RunState, String)> = None;
+        // The batch being written while the next one is read and mapped.
+        let mut pending: Option<PendingWrite> = None;
+        let mut last_write = Instant::now();
+        loop {
+            let next = tokio::select! {
+                _ = opts.cancel.cancelled() => {
+                    stopped = Some((RunState::Cancelled, "cancelled by the user; records read so far were kept".into()));
+                    break;
+                }
+                next = events.next() => next,
+            };
+            match next {
+                None => break,
+                Some(Err(e)) => {
+                    stopped = Some((RunState::Errored, e.0));
+                    break;
+                }
+                Some(Ok(ev)) => st.on_event(ev, progress),
+            }
+            let due = st.batch.len() >= opts.batch_size
+                || (!st.batch.is_empty() && last_write.elapsed() >= opts.flush_every);
+            if due {
+                last_write = Instant::now();
+                if let Err(e) = self
+                    .write(&run, &mut st, source.stats(), &mut pending)
+                    .await
+                {
+                    stopped = Some((RunState::Errored, e.to_string()));
+                    break;
+                }
+            }
+        }
+        if let Err(e) = settle(&mut st, &mut pending).await
+            && stopped.is_none()
+        {
+            stopped = Some((RunState::Errored, e.to_string()));
+        }
+        drop(events);
+        source.close().await;
+        let stats = source.stats();
+        st.counters.requests = stats.requests;
+        st.counters.retries = stats.retries;
+        if let Some(client) = source.client_stats() {
+            progress.client_stats(&client);
+        }
+
+        let (state, reason) = match stopped {
+            Some((s, r)) => (s, Some(r)),
+            None => full_run::no_data(closes, &st.apps_with_data)
+                .unwrap_or_else(|| judge(&st, mode, &known, &settings)),
+        };
+        if state == RunState::Processed && closes {
+            let store = self.store.clone();
+            let apps = full_run::closable(&st.apps_with_data, &st.apps_with_errors);
+            let r = run.clone();
+            let batch = std::mem::take(&mut st.batch);
+            let progress_counters = st.counters;
+            let r2 = r.clone();
+            let counts =
+                blocking(move || store.write_batch(&r2, &batch, &progress_counters)).await?;
+            st.counters.add(counts);
+            let store = self.store.clone();
+            st.counters.closed = blocking(move || store.close_unseen(&r, &apps)).await?;
+            full_run::after_close(self, &run, &settings.full_run, &opts).await?;
+        }
+        let connector_state = match state {
+            RunState::Processed | RunState::Aborted => ConnectorState::Processed,
+            _ => ConnectorState::Errored,
+        };
+        let end = RunEnd {
+            state,
+            connector_state,
+            reason: reason.clone(),
+            counters: st.counters,
+            cursor: (state == RunState::Processed).then_some(run_start),
+        };
+        let store = self.store.clone();
+        let batch = std::mem::take(&mut st.batch);
+        let r = run.clone();
+        let finished = blocking(move || store.finish_run(&r, &batch, &end)).await;
+        heartbeat.abort();
+        finished?;
+        drop(guard);
+        let store = self.store.clone();
+        let id = run.id;
+        let run = blocking(move || store.run(id))
+            .await?
+            .ok_or(RunnerError::Store(StoreError::NoSuchRun(id)))?;
+        Ok(RunReport {
+            run,
+            elapsed: started.elapsed(),
+            issues: st.issues,
+        })
+    }
+
+    /// Ends a run that failed before reading its source as Errored (best effort: the
+    /// error that caused it is what the caller reports).
+    async fn fail_run(&self, run: &Run, e: &RunnerError) {
+        let end = RunEnd {
+            state: RunState::Errored,
+            connector_state: ConnectorState::Errored,
+            reason: Some(e.to_string()),
+            counters: RunCounters::default(),
+            cursor: None,
+        };
+        let store = self.store.clone();
+        let r = run.clone();
+        if let Err(e) = blocking(move || store.finish_run(&r, &Batch::default(), &end)).await {
+            tracing::warn!(run_id = run.id, error = %e, "could not record the run's failure");
+        }
+    }
+
+    /// Takes the connector's lock. A lock held by a process of this host that no longer
+    /// exists (killed, crashed) is taken over at once instead of waiting for it to expire.
+    async fn begin_run(
+        &self,
+        connector_id: i64,
+        mode: RunMode,
+        opts: &SyncOptions,
+    ) -> Result<Run, RunnerError> {
+        let attempt = || {
+            let store = self.store.clone();
+            let (holder, ttl) = (opts.holder.clone(), opts.lock_ttl);
+            blocking(move || store.begin_run(connector_id, mode, &holder, ttl))
+        };
+        match attempt().await {
+            Err(RunnerError::Store(StoreError::Locked { run_id, holder, .. }))
+                if holder_is_dead(&holder) =>
+            {
+                tracing::warn!(run_id, %holder, "taking over the lock of a process that no longer runs");
+                let store = self.store.clone();
+                blocking(move || store.renew_lock(run_id, chrono::Duration::seconds(-1))).await?;
+                attempt().await
+            }
+            other => other,
+        }
+    }
+
+    /// Starts writing the current batch on a blocking thread once the previous write has
+    /// finished, so that reading and mapping the next batch overlaps with the store's
+    /// work; one write at a time, in order. Takes the source's counters, not the source:
+    /// a `&dyn Source` held across the await would make `sync`'s future not `Send`, and
+    /// `serve` spawns it on a task.
+    async fn write(
+        &self,
+        run: &Run,
+        st: &mut InFlight,
+        stats: crate::source::SourceStats,
+        pending: &mut Option<PendingWrite>,
+    ) -> Result<(), RunnerError> {
+        settle(st, pending).await?;
+        st.counters.requests = stats.requests;
+        st.counters.retries = stats.retries;
+        let batch = std::mem::take(&mut st.batch);
+        let store = self.store.clone();
+        let (r, progress) = (run.clone(), st.counters);
+        *pending = Some(tokio::task::spawn_blocking(move || {
+            store.write_batch(&r, &batch, &progress)
+        }));
+        Ok(())
+    }
+
+    /// Renews the run's lock every third of its time to live until aborted.
+    fn heartbeat(&self, run_id: i64, ttl: chrono::Duration) -> tokio::task::JoinHandle<()> {
+        let store: Arc<dyn Store> = self.store.clone();
+        let every = (ttl / 3)
+            .to_std()
+            .unwrap_or(Duration::from_secs(30))
+            .max(Duration::from_millis(200));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let s = store.clone();
+                let renewed = tokio::task::spawn_blocking(move || s.renew_lock(run_id, ttl)).await;
+                if !matches!(renewed, Ok(Ok(()))) {
+                    tracing::warn!(run_id, "could not renew the run's lock");
+                }
+            }
+        })
+    }
+}
+
+/// Decides how a run that read its source to the end went.
+fn judge(
+    st: &InFlight,
+    mode: RunMode,
+    known: &[String],
+    settings: &Settings,
+) -> (RunState, Option<String>) {
+    let c = &st.counters;
+    // Unreadable pages are not "no data": a listing that lost records falls through to
+    // the failure threshold (found by the bad-input corpus: garbage app pages were an
+    // Aborted run with exit code 0).
+    if mode == RunMode::Full && st.assets_fetched == 0 && st.lost == 0 && !known.is_empty() {
+        return (
+            RunState::Aborted,
+            Some(format!(
+                "aborted: no data (the source returned no applications; the store has {}), nothing was closed",
+                known.len()
+            )),
+        );
+    }
+    let total = c.fetched + st.lost;
+    if total > 0 && c.failed as f64 / total as f64 > settings.failure_threshold {
+        return (
+            RunState::Errored,
+            Some(format!(
+                "{} of {} records failed ({:.2} % > threshold {:.2} %); see `runs --errors`",
+                c.failed,
+                total,
+                100.0 * c.failed as f64 / total as f64,
+                100.0 * settings.failure_threshold
+            )),
+        );
+    }
+    let reason = (c.failed + c.warnings > 0).then(|| {
+        format!(
+            "processed with {} failed records and {} warnings; see `runs --errors`",
+            c.failed, c.warnings
+        )
+    });
+    (RunState::Processed, reason)
+}

@@ -1,0 +1,319 @@
+//! The five connection checks: each pass and each failure mode, against the simulator
+//! and local TLS listeners with generated certificates.
+
+mod common;
+
+use common::*;
+use runner::check::{Check, Outcome, Resolver};
+use runner::connectors::EditConnector;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use secrecy::SecretString;
+use std::sync::Arc;
+
+fn outcomes(checks: &[Check]) -> Vec<Outcome> {
+    checks.iter().map(|c| c.outcome).collect()
+}
+
+use Outcome::{Failed as F, Passed as P, Skipped as S};
+
+async fn point_at(rig: &Rig, url: &str, ca_file: Option<String>) {
+    rig.runner
+        .edit_connector(
+            "sim",
+            EditConnector {
+                url: Some(url.into()),
+                key_id: None,
+            },
+            |s| s.ca_file = ca_file,
+        )
+        .expect("edit");
+}
+
+#[tokio::test]
+async fn a_healthy_connector_passes_every_check_but_tls_on_plain_http() {
+    let rig = rig(config(3, 10, 1), fast_settings()).await;
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, S, P, P, P], "{checks:#?}");
+    assert!(checks[4].reason.contains("3 apps"), "{}", checks[4].reason);
+    assert!(checks[1].reason.contains("plain http"));
+}
+
+#[tokio::test]
+async fn an_unknown_host_is_named_and_the_rest_skipped() {
+    let rig = rig(config(1, 1, 1), fast_settings()).await;
+    point_at(&rig, "https://appscan.nowhere.example:9443", None).await;
+    // A fixed resolver table: tests send no DNS query off this machine.
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::Static(Default::default()))
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [F, S, S, S, S]);
+    assert_eq!(checks[0].reason, "Unknown Host: appscan.nowhere.example");
+    assert!(checks[1].reason.contains("network reachability failed"));
+    assert!(checks[0].hint.is_some());
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_named() {
+    let rig = rig(config(1, 1, 1), fast_settings()).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    point_at(&rig, &format!("http://127.0.0.1:{port}"), None).await;
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [F, S, S, S, S]);
+    assert!(
+        checks[0].reason.starts_with("Connection refused"),
+        "{}",
+        checks[0].reason
+    );
+}
+
+/// A TLS listener on loopback serving `cert`; returns its port.
+async fn tls_listener(cert: &rcgen::Certificate, key: &rcgen::KeyPair) -> u16 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![CertificateDer::from(cert.der().to_vec())],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(tcp).await;
+            });
+        }
+    });
+    port
+}
+
+fn cert(names: &[&str], expired: bool) -> (rcgen::Certificate, rcgen::KeyPair) {
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .expect("params");
+    if expired {
+        params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(60);
+        params.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+    }
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("cert");
+    (cert, key)
+}
+
+fn ca_file(rig: &Rig, cert: &rcgen::Certificate) -> String {
+    let path = rig.dir.path().join("ca.pem");
+    std::fs::write(&path, cert.pem()).expect("write ca");
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn tls_problems_are_named_and_a_trusted_ca_file_passes() {
+    let rig = rig(config(1, 1, 1), fast_settings()).await;
+
+    // Self-signed, not trusted.
+    let (c, k) = cert(&["127.0.0.1"], false);
+    let port = tls_listener(&c, &k).await;
+    point_at(&rig, &format!("https://127.0.0.1:{port}"), None).await;
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, F, S, S, S]);
+    assert!(
+        checks[1].reason.contains("self-signed"),
+        "{}",
+        checks[1].reason
+    );
+    assert!(
+        checks[1]
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("--ca-file")
+    );
+
+    // The same certificate trusted through the CA file: the handshake passes (the listener
+    // is no AppScan, so authentication then fails).
+    point_at(
+        &rig,
+        &format!("https://127.0.0.1:{port}"),
+        Some(ca_file(&rig, &c)),
+    )
+    .await;
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks)[..3], [P, P, F], "{checks:#?}");
+
+    // Expired.
+    let (c, k) = cert(&["127.0.0.1"], true);
+    let port = tls_listener(&c, &k).await;
+    point_at(
+        &rig,
+        &format!("https://127.0.0.1:{port}"),
+        Some(ca_file(&rig, &c)),
+    )
+    .await;
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, F, S, S, S]);
+    assert_eq!(checks[1].reason, "certificate expired");
+
+    // Issued for another host.
+    let (c, k) = cert(&["appscan.other.example"], false);
+    let port = tls_listener(&c, &k).await;
+    point_at(
+        &rig,
+        &format!("https://127.0.0.1:{port}"),
+        Some(ca_file(&rig, &c)),
+    )
+    .await;
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, F, S, S, S]);
+    assert!(
+        checks[1].reason.contains("wrong host"),
+        "{}",
+        checks[1].reason
+    );
+}
+
+#[tokio::test]
+async fn a_bad_key_fails_authentication_with_401() {
+    let rig = rig(config(1, 1, 1), fast_settings()).await;
+    rig.handle.inject(sim::Fault::BadKey);
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, S, F, S, S]);
+    assert!(checks[2].reason.starts_with("401"), "{}", checks[2].reason);
+    assert!(checks[2].reason.contains("wrong") && checks[2].reason.contains("revoked"));
+}
+
+#[tokio::test]
+async fn a_key_without_permission_fails_authorization_with_403() {
+    let rig = rig(config(1, 1, 1), fast_settings()).await;
+    rig.handle.inject(sim::Fault::Forbidden {
+        endpoint: sim::asoc::Endpoint::Apps,
+    });
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, S, P, F, S]);
+    assert!(checks[3].reason.starts_with("403"), "{}", checks[3].reason);
+    assert!(
+        checks[3]
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("permission")
+    );
+}
+
+#[tokio::test]
+async fn unparsable_data_fails_the_data_fetch_with_where() {
+    let rig = rig(config(2, 30, 1), fast_settings()).await;
+    rig.handle.inject(sim::Fault::Malformed {
+        fraction: 1.0,
+        seed: 1,
+    });
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, S, P, P, F], "{checks:#?}");
+    assert!(
+        checks[4].reason.contains("do not parse with map 'default'"),
+        "{}",
+        checks[4].reason
+    );
+    assert!(
+        checks[4].reason.contains("$.Items["),
+        "{}",
+        checks[4].reason
+    );
+}
+
+#[tokio::test]
+async fn rotating_to_a_good_key_saves_it_and_a_bad_key_keeps_the_old_one() {
+    let rig = rig(config(1, 2, 1), fast_settings()).await;
+    let before = rig.runner.connector("sim").expect("c").secret;
+    let err = rig
+        .runner
+        .rotate_key(
+            "sim",
+            Some("sim-key-id".into()),
+            SecretString::from("not-the-secret".to_string()),
+        )
+        .await
+        .expect_err("a bad key is refused");
+    assert!(err.to_string().contains("old key is kept"), "{err}");
+    assert!(!err.to_string().contains("not-the-secret"));
+    assert_eq!(rig.runner.connector("sim").expect("c").secret, before);
+
+    // The simulator accepts the same key again: a good key is saved (sealed afresh).
+    rig.runner
+        .rotate_key(
+            "sim",
+            None,
+            SecretString::from(sim::SimConfig::default().key_secret),
+        )
+        .await
+        .expect("a good key is saved");
+    let after = rig.runner.connector("sim").expect("c").secret;
+    assert_ne!(after, before, "a new nonce seals the new secret");
+    assert_eq!(rig.sync().await.run.state, store::RunState::Processed);
+}
+
+#[tokio::test]
+async fn a_wrong_master_key_says_so_and_never_yields_garbage() {
+    let rig = rig(config(1, 2, 1), fast_settings()).await;
+    let other = runner::Runner::new(
+        rig.runner.store.clone(),
+        runner::MasterKey::from_hex(&"99".repeat(32), "test").expect("key"),
+    );
+    let err = other
+        .sync("sim", runner::SyncOptions::default(), &runner::Quiet)
+        .await
+        .expect_err("cannot decrypt");
+    assert_eq!(
+        err.to_string(),
+        "cannot decrypt secret for connector sim: wrong or missing master key"
+    );
+}

@@ -1,0 +1,269 @@
+//! Delta syncs, failure thresholds, no-data aborts and the run lock.
+
+mod common;
+
+use common::*;
+use runner::{Quiet, SyncOptions};
+use store::{ConnectorState, RunMode, RunState, StoreError};
+
+/// Everything about a finding that a sync decides, to compare two stores.
+fn snapshot(rig: &Rig) -> Vec<(String, String, String, Option<String>)> {
+    let mut v: Vec<_> = rig
+        .findings()
+        .into_iter()
+        .map(|f| {
+            (
+                f.finding.external_id.clone(),
+                f.finding.status.to_string(),
+                f.finding.severity.to_string(),
+                f.finding.last_found.map(|d| d.to_rfc3339()),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_delta_sync_fetches_only_what_changed_and_converges_to_a_full_sync() {
+    let rig = rig(config(10, 100, 11), fast_settings()).await;
+    let full = rig.sync().await;
+    assert_eq!(full.run.mode, RunMode::Full);
+    assert_eq!(full.run.state, RunState::Processed);
+
+    let changed = rig.handle.mutate(0.01, 99);
+    assert!(!changed.changed_issue_ids.is_empty());
+    rig.handle.reset_stats();
+    let delta = rig.sync().await;
+    assert_eq!(delta.run.mode, RunMode::Delta);
+    assert_eq!(
+        delta.run.state,
+        RunState::Processed,
+        "{:?}",
+        delta.run.reason
+    );
+
+    // Records: exactly the changed issues and apps.
+    let expected = changed.changed_issue_ids.len() + changed.changed_app_ids.len();
+    assert_eq!(delta.run.counters.fetched as usize, expected, "{changed:?}");
+    // Requests: login, one app page, one issue page per app (known or new), logout.
+    let apps_listed = rig.handle.app_ids().len() + changed.removed_app_ids.len();
+    let stats = rig.handle.stats();
+    use sim::asoc::Endpoint;
+    let reqs: u64 = [
+        Endpoint::Login,
+        Endpoint::Apps,
+        Endpoint::Issues,
+        Endpoint::Other,
+    ]
+    .into_iter()
+    .map(|e| stats.total(e))
+    .sum();
+    assert_eq!(stats.total(Endpoint::Apps), 1, "one page of changed apps");
+    assert!(
+        reqs as usize <= 3 + apps_listed,
+        "delta made {reqs} requests for {apps_listed} apps: {stats:?}"
+    );
+
+    // The store equals a fresh full sync of the mutated data.
+    let fresh = rig_from(&rig);
+    fresh.sync().await;
+    let mine = snapshot(&rig);
+    let theirs = snapshot(&fresh);
+    let removed: std::collections::HashSet<_> = changed.removed_app_ids.iter().collect();
+    let mine_live: Vec<_> = rig
+        .findings()
+        .into_iter()
+        .filter(|f| !removed.contains(&f.finding.asset_external_id))
+        .map(|f| f.finding.external_id)
+        .collect();
+    assert_eq!(mine_live.len(), theirs.len());
+    let theirs_ids: std::collections::HashSet<_> = theirs.iter().map(|t| t.0.clone()).collect();
+    for m in &mine {
+        if theirs_ids.contains(&m.0) {
+            assert!(theirs.contains(m), "{m:?} differs from a fresh full sync");
+        }
+    }
+
+    // Status changes became history rows tagged with the delta run.
+    let f = rig
+        .findings()
+        .into_iter()
+        .find(|f| {
+            changed.changed_issue_ids.contains(&f.finding.external_id)
+                && !changed.added_issue_ids.contains(&f.finding.external_id)
+        })
+        .expect("a changed finding");
+    let h = rig.runner.store.finding_history(f.id).expect("history");
+    assert_eq!(h.first().and_then(|e| e.run_id), Some(full.run.id));
+    if h.len() > 1 {
+        assert_eq!(h.last().and_then(|e| e.run_id), Some(delta.run.id));
+    }
+}
+
+/// A second rig on the same simulator (a fresh store).
+fn rig_from(other: &Rig) -> Rig {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store::SqliteStore::open(&dir.path().join("s.sqlite3")).expect("store");
+    let key = runner::MasterKey::from_hex(&"cd".repeat(32), "t").expect("key");
+    let runner = runner::Runner::new(std::sync::Arc::new(store), key);
+    let c = other.runner.connector("sim").expect("connector");
+    let secret = other.runner.open_secret(&c).expect("secret");
+    runner
+        .add_connector(runner::AddConnector {
+            name: "sim".into(),
+            kind: "asoc".into(),
+            url: c.url.clone(),
+            key_id: c.key_id.clone(),
+            secret,
+            settings: runner::Settings::from_json(&c.settings).expect("settings"),
+        })
+        .expect("add");
+    Rig {
+        handle: other.handle.clone(),
+        sim: None,
+        runner,
+        dir,
+    }
+}
+
+#[tokio::test]
+async fn two_percent_malformed_records_error_the_run_and_keep_the_cursor() {
+    let rig = rig(config(5, 200, 4), fast_settings()).await;
+    rig.handle.inject(sim::Fault::Malformed {
+        fraction: 0.02,
+        seed: 3,
+    });
+    let report = rig.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Errored,
+        "{:?}",
+        report.run.counters
+    );
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("records failed")
+    );
+    let c = rig.runner.connector("sim").expect("connector");
+    assert!(
+        c.cursor.is_none(),
+        "an errored run must not move the cursor"
+    );
+    assert_eq!(c.state, ConnectorState::Errored);
+    // Every broken record failed, and the good records are kept.
+    let broken = rig
+        .sim_issues()
+        .iter()
+        .filter(|(app, raw)| model::Map::default_map().apply_finding(raw, app).is_err())
+        .count() as u64;
+    assert_eq!(report.run.counters.failed, broken);
+    let stored = rig.findings().len() as u64;
+    assert_eq!(
+        stored + report.run.counters.failed,
+        rig.handle.total_issues() as u64
+    );
+    // Each failure names where it was.
+    let errors = rig.runner.store.run_issues(report.run.id).expect("issues");
+    assert_eq!(errors.len() as u64, report.run.counters.failed);
+    assert!(
+        errors.iter().all(|e| e.location.contains("$.Items[")),
+        "{:?}",
+        errors.first()
+    );
+}
+
+#[tokio::test]
+async fn half_a_percent_malformed_is_processed_with_warnings() {
+    let rig = rig(config(5, 400, 4), fast_settings()).await;
+    rig.handle.inject(sim::Fault::Malformed {
+        fraction: 0.005,
+        seed: 8,
+    });
+    let report = rig.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert!(report.run.counters.failed > 0);
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("failed records")
+    );
+    assert!(rig.runner.connector("sim").expect("c").cursor.is_some());
+}
+
+#[tokio::test]
+async fn no_apps_where_the_store_has_some_aborts_without_touching_data() {
+    let rig = rig(config(4, 20, 6), fast_settings()).await;
+    rig.sync().await;
+    let before = rig.findings().len();
+    rig.handle.set_apps_hidden(true);
+    let report = rig.sync_full().await;
+    assert_eq!(report.run.state, RunState::Aborted);
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("aborted: no data")
+    );
+    assert_eq!(rig.findings().len(), before);
+    let c = rig.runner.connector("sim").expect("c");
+    assert_eq!(c.state, ConnectorState::Processed);
+}
+
+#[tokio::test]
+async fn a_second_sync_of_the_same_connector_is_refused_while_one_runs() {
+    let rig = rig(config(6, 100, 12), fast_settings()).await;
+    rig.handle.inject(sim::Fault::Delay {
+        millis: 400,
+        times: 3,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let first = rig.runner.sync("sim", SyncOptions::default(), &Quiet);
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        rig.runner.sync("sim", SyncOptions::default(), &Quiet).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first.expect("first runs").run.state, RunState::Processed);
+    match second {
+        Err(runner::RunnerError::Store(StoreError::Locked { run_id, .. })) => assert!(run_id > 0),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(r) => panic!("second sync ran: {:?}", r.run),
+    }
+}
+
+#[tokio::test]
+async fn cancelling_keeps_what_was_read_and_the_next_run_converges() {
+    let rig = rig(config(6, 100, 13), fast_settings()).await;
+    let opts = SyncOptions::default();
+    let cancel = opts.cancel.clone();
+    rig.handle.inject(sim::Fault::Delay {
+        millis: 300,
+        times: 2,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        cancel.cancel();
+    });
+    let report = rig.runner.sync("sim", opts, &Quiet).await.expect("runs");
+    assert_eq!(report.run.state, RunState::Cancelled);
+    assert!(rig.runner.connector("sim").expect("c").cursor.is_none());
+    let again = rig.sync().await;
+    assert_eq!(again.run.mode, RunMode::Full);
+    assert_eq!(rig.findings().len(), rig.handle.total_issues());
+}

@@ -1,0 +1,434 @@
+//! `import`: every real AppScan XML report of the shared fixtures imported through
+//! `Runner::import` into a real SQLite store, with counts, severities and a sample of
+//! fields checked by hand against the files (values read off the XML with grep); gzip
+//! files; bad files (truncated, not well formed, another tool's, an unknown schema
+//! version) fail with their line and column and store nothing.
+
+use model::{Severity, Status};
+use runner::{ImportInput, MasterKey, Quiet, RunReport, Runner, SyncOptions};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use store::{ListQuery, RunState, StoredFinding};
+
+fn fixture(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/appscan-xml")
+        .join(name);
+    assert!(p.is_file(), "fixture {} is missing", p.display());
+    p
+}
+
+struct Rig {
+    runner: Runner,
+    dir: tempfile::TempDir,
+}
+
+fn rig() -> Rig {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store::SqliteStore::open(&dir.path().join("store.sqlite3")).expect("store opens");
+    let key = MasterKey::from_hex(&"ef".repeat(32), "test").expect("key");
+    Rig {
+        runner: Runner::new(Arc::new(store), key),
+        dir,
+    }
+}
+
+impl Rig {
+    async fn import(&self, path: &Path, app: Option<&str>) -> RunReport {
+        self.import_into(None, path, app).await
+    }
+
+    async fn import_into(
+        &self,
+        connector: Option<&str>,
+        path: &Path,
+        app: Option<&str>,
+    ) -> RunReport {
+        self.runner
+            .import(
+                connector,
+                ImportInput {
+                    path: path.to_path_buf(),
+                    app: app.map(str::to_string),
+                },
+                SyncOptions::default(),
+                &Quiet,
+            )
+            .await
+            .expect("the import runs")
+    }
+
+    fn findings(&self) -> Vec<StoredFinding> {
+        self.runner
+            .store
+            .findings(&ListQuery::default())
+            .expect("findings")
+    }
+
+    fn assets(&self) -> usize {
+        self.runner
+            .store
+            .assets(&ListQuery::default())
+            .expect("assets")
+            .len()
+    }
+
+    fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).expect("write");
+        p
+    }
+}
+
+fn severities(findings: &[StoredFinding]) -> BTreeMap<Severity, usize> {
+    let mut h = BTreeMap::new();
+    for f in findings {
+        *h.entry(f.finding.severity).or_default() += 1;
+    }
+    h
+}
+
+fn by_id<'a>(findings: &'a [StoredFinding], id: &str) -> &'a StoredFinding {
+    findings
+        .iter()
+        .find(|f| f.finding.external_id == id)
+        .unwrap_or_else(|| panic!("no finding {id}"))
+}
+
+#[tokio::test]
+async fn asoc_dast_export() {
+    let r = rig();
+    let report = r.import(&fixture("dast-many_findings.xml"), None).await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let f = r.findings();
+    assert_eq!(f.len(), 60);
+    assert_eq!(
+        severities(&f),
+        BTreeMap::from([
+            (Severity::High, 4),
+            (Severity::Medium, 53),
+            (Severity::Low, 1),
+            (Severity::Informational, 2)
+        ])
+    );
+    assert!(f.iter().all(|f| f.connector == "xml"));
+    assert_eq!(r.assets(), 1);
+    // Lines 655-870 of the file.
+    let i = by_id(&f, "b0479dc1-ec61-ee11-8457-14cb65725114");
+    assert_eq!(i.finding.name, "Unencrypted Login Request");
+    assert_eq!(i.finding.severity, Severity::High);
+    assert_eq!(i.finding.cwe, Some(523));
+    assert_eq!(i.finding.cvss, Some(8.2));
+    assert_eq!(i.finding.port, Some(9000));
+    assert_eq!(i.finding.element.as_deref(), Some("passwordConfirmation"));
+    assert_eq!(
+        i.finding.location.as_deref(),
+        Some("http://mani-virtual-machine:9000/dvja-1.0-SNAPSHOT/register.action")
+    );
+    assert_eq!(i.finding.asset_external_id, "application:AltoroSAST");
+    assert_eq!(i.finding.status, Status::New);
+    assert!(
+        i.finding
+            .solution
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("Fix Recommendation: Enforce SSL use")
+    );
+    assert_eq!(i.asset_name.as_deref(), Some("AltoroSAST"));
+}
+
+#[tokio::test]
+async fn asoc_sast_exports() {
+    let r = rig();
+    let report = r.import(&fixture("sast-many_issues.xml"), None).await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let f = r.findings();
+    assert_eq!(f.len(), 83);
+    assert_eq!(
+        severities(&f),
+        BTreeMap::from([
+            (Severity::High, 71),
+            (Severity::Medium, 10),
+            (Severity::Low, 2)
+        ])
+    );
+    // Lines 6585-6646.
+    let i = by_id(&f, "4a8355ff-748d-ef11-8473-000d3a0fc910");
+    assert_eq!(i.finding.name, "Missing Encryption of Sensitive Data");
+    assert_eq!(i.finding.severity, Severity::Low);
+    assert_eq!(i.finding.cwe, Some(311));
+
+    let r = rig();
+    let report = r.import(&fixture("sast-one_issue.xml"), None).await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let f = r.findings();
+    assert_eq!(f.len(), 1);
+    let i = &f[0];
+    assert_eq!(
+        i.finding.external_id,
+        "5a2deb60-ea8b-ef11-8473-000d3a0fc910"
+    );
+    assert_eq!(i.finding.name, "PrivilegeEscalation");
+    assert_eq!(i.finding.severity, Severity::High);
+    assert_eq!(i.finding.cwe, Some(266));
+    assert_eq!(
+        i.finding.location.as_deref(),
+        Some(r"sample-web\Dockerfile:1")
+    );
+    assert_eq!(i.finding.asset_external_id, "application:sample-web");
+}
+
+#[tokio::test]
+async fn appscan_standard_report_with_a_missing_severity() {
+    let r = rig();
+    let report = r
+        .import(&fixture("dast-issue_10074.xml"), Some("Legacy portal"))
+        .await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let f = r.findings();
+    assert_eq!(f.len(), 4);
+    // The first item's <severity /> is empty: kept as Undetermined, warned about.
+    assert_eq!(
+        severities(&f),
+        BTreeMap::from([(Severity::High, 3), (Severity::Informational, 1)])
+    );
+    let first = by_id(&f, "-4714581656683135232");
+    assert_eq!(first.finding.source_severity, "Undetermined");
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("no severity")),
+        "{:?}",
+        report.issues
+    );
+    let i = by_id(&f, "1444716459353270272");
+    assert_eq!(i.finding.cwe, Some(123));
+    assert_eq!(i.finding.severity, Severity::High);
+    assert_eq!(i.finding.asset_external_id, "application:Legacy portal");
+    assert!(report.run.counters.warnings > 0);
+}
+
+#[tokio::test]
+async fn reports_without_findings_abort_and_store_nothing() {
+    for name in ["dast-no_findings.xml", "sast-no_issues.xml"] {
+        let r = rig();
+        let report = r.import(&fixture(name), None).await;
+        assert_eq!(
+            report.run.state,
+            RunState::Aborted,
+            "{name}: {:?}",
+            report.run.reason
+        );
+        assert!(
+            report
+                .run
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("no data")
+        );
+        assert_eq!((r.findings().len(), r.assets()), (0, 0), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn every_fixture_imports() {
+    let expected = [
+        ("dast-many_findings.xml", 60),
+        ("dast-issue_10074.xml", 4),
+        ("dast-no_findings.xml", 0),
+        ("sast-many_issues.xml", 83),
+        ("sast-one_issue.xml", 1),
+        ("sast-no_issues.xml", 0),
+    ];
+    let dir = fixture("dast-many_findings.xml")
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("dir");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".xml"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        expected.len(),
+        "every fixture has an expected count"
+    );
+    let r = rig();
+    let mut total = 0;
+    for name in files {
+        let want = expected.iter().find(|(n, _)| *n == name).map(|e| e.1);
+        let want = want.unwrap_or_else(|| panic!("no expected count for {name}"));
+        // Each into its own connector: a report is one application's full run.
+        let connector = name.trim_end_matches(".xml").replace('_', "-");
+        r.runner
+            .add_connector(runner::AddConnector {
+                name: connector.clone(),
+                kind: "xml".into(),
+                url: None,
+                key_id: None,
+                secret: None,
+                settings: runner::Settings::default(),
+            })
+            .expect("connector");
+        let report = r
+            .import_into(Some(&connector), &dir.join(&name), None)
+            .await;
+        let state = if want == 0 {
+            RunState::Aborted
+        } else {
+            RunState::Processed
+        };
+        assert_eq!(report.run.state, state, "{name}: {:?}", report.run.reason);
+        total += want;
+        let stored = r
+            .runner
+            .store
+            .findings(&ListQuery {
+                connector: Some(connector),
+                ..Default::default()
+            })
+            .expect("findings");
+        assert_eq!(stored.len(), want, "{name}");
+    }
+    assert_eq!(r.findings().len(), total);
+}
+
+#[tokio::test]
+async fn reimport_closes_what_is_gone_with_the_run_in_history() {
+    let r = rig();
+    let full = fixture("dast-many_findings.xml");
+    assert_eq!(r.import(&full, None).await.run.state, RunState::Processed);
+    // The same report without the Unencrypted Login Request item.
+    let text = std::fs::read_to_string(&full).expect("read");
+    let start = text
+        .find("<item id=\"-7884510270036130816\"")
+        .expect("item start");
+    let end =
+        start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
+    let smaller = r.write("smaller.xml", format!("{}{}", &text[..start], &text[end..]));
+    let second = r.import(&smaller, None).await;
+    assert_eq!(
+        second.run.state,
+        RunState::Processed,
+        "{:?}",
+        second.run.reason
+    );
+    assert_eq!(second.run.counters.closed, 1);
+    let gone = by_id(&r.findings(), "b0479dc1-ec61-ee11-8457-14cb65725114").clone();
+    assert_eq!(gone.finding.status, Status::Closed);
+    let history = r.runner.store.finding_history(gone.id).expect("history");
+    assert_eq!(history.last().map(|h| h.run_id), Some(Some(second.run.id)));
+}
+
+#[tokio::test]
+async fn gzip_reports_import_the_same() {
+    let r = rig();
+    let raw = std::fs::read(fixture("dast-many_findings.xml")).expect("read");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&raw).expect("gzip");
+    let path = r.write("report.xml.gz", gz.finish().expect("gzip"));
+    let report = r.import(&path, None).await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(r.findings().len(), 60);
+}
+
+/// Imports a bad file into a store that already holds a good import: the run is
+/// Errored, the reason names the line and column, and nothing changed.
+async fn refused(r: &Rig, name: &str, content: &str, needle: &str) {
+    let before: Vec<(String, Status)> = r
+        .findings()
+        .into_iter()
+        .map(|f| (f.finding.external_id, f.finding.status))
+        .collect();
+    let path = r.write(name, content);
+    let report = r.import(&path, None).await;
+    assert_eq!(
+        report.run.state,
+        RunState::Errored,
+        "{name}: {:?}",
+        report.run.reason
+    );
+    let reason = report.run.reason.clone().unwrap_or_default();
+    assert!(reason.contains(needle), "{name}: {reason}");
+    assert!(
+        reason.contains("line ") && reason.contains("column "),
+        "{name}: {reason}"
+    );
+    assert_eq!(report.run.counters.closed, 0);
+    let after: Vec<(String, Status)> = r
+        .findings()
+        .into_iter()
+        .map(|f| (f.finding.external_id, f.finding.status))
+        .collect();
+    assert_eq!(before, after, "{name}: nothing stored or closed");
+    assert_eq!(r.assets(), 1, "{name}");
+}
+
+#[tokio::test]
+async fn bad_files_store_nothing() {
+    let r = rig();
+    let good = std::fs::read_to_string(fixture("dast-many_findings.xml")).expect("read");
+    assert_eq!(
+        r.import(&fixture("dast-many_findings.xml"), None)
+            .await
+            .run
+            .state,
+        RunState::Processed
+    );
+    // Truncated in the middle of the issue group (after some complete items).
+    let cut = good
+        .find("<item id=\"-1235874971598007808\"")
+        .expect("an item")
+        + 40;
+    refused(&r, "truncated.xml", &good[..cut], "truncated.xml").await;
+    // Not well formed: a closing tag that does not match, after complete items.
+    let bad = good.replacen("</cwe>", "</cve>", 5);
+    refused(&r, "malformed.xml", &bad, "malformed.xml").await;
+    // Another tool's report.
+    refused(
+        &r,
+        "zap.xml",
+        "<?xml version=\"1.0\"?>\n<OWASPZAPReport version=\"2.11.1\">\n<site name=\"http://a\"/>\n</OWASPZAPReport>\n",
+        "OWASPZAPReport",
+    )
+    .await;
+    // An unknown schema version.
+    let v9 = good.replacen(
+        r#"AsocXmlExportVersion="1.7""#,
+        r#"AsocXmlExportVersion="9.0""#,
+        1,
+    );
+    refused(&r, "v9.xml", &v9, "9.0").await;
+    assert_eq!(r.findings().len(), 60);
+}

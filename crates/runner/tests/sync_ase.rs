@@ -1,0 +1,418 @@
+//! ASE syncs against the ASE simulator over loopback into a real SQLite store: key
+//! login, `Range` paging, security details, logout (observed by the simulator), the
+//! auto-close of removed issues across two runs, abort on no data, and a run with more
+//! than 1 % failing records that closes nothing.
+
+use model::Status;
+use runner::{AddConnector, MasterKey, Quiet, RunReport, Runner, Settings, SyncOptions};
+use secrecy::SecretString;
+use sim::ase::{AseEndpoint, AseFault, AseSim, AseSimConfig};
+use std::sync::Arc;
+use store::{ListQuery, RunState};
+
+struct Rig {
+    sim: sim::RunningAseSim,
+    handle: sim::AseHandle,
+    runner: Runner,
+    _dir: tempfile::TempDir,
+}
+
+fn settings() -> Settings {
+    Settings {
+        page_size: 10,
+        concurrency: 2,
+        rate_limit_per_minute: 0,
+        retry_base_ms: 2,
+        max_retries: 2,
+        ..Settings::default()
+    }
+}
+
+async fn rig(apps: usize, issues_per_app: usize, settings: Settings) -> Rig {
+    let config = AseSimConfig {
+        apps,
+        issues_per_app,
+        seed: 11,
+        max_page_size: 25,
+        ..AseSimConfig::default()
+    };
+    let sim = AseSim::start(config.clone(), ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("simulator starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store::SqliteStore::open(&dir.path().join("store.sqlite3")).expect("store opens");
+    let key = MasterKey::from_hex(&"cd".repeat(32), "test").expect("key");
+    let runner = Runner::new(Arc::new(store), key);
+    runner
+        .add_connector(AddConnector {
+            name: "ase".into(),
+            kind: "ase".into(),
+            url: Some(sim.base_url()),
+            key_id: Some(config.key_id.clone()),
+            secret: Some(SecretString::from(config.key_secret.clone())),
+            settings,
+        })
+        .expect("connector added");
+    let handle = sim.handle();
+    Rig {
+        sim,
+        handle,
+        runner,
+        _dir: dir,
+    }
+}
+
+impl Rig {
+    async fn sync(&self) -> RunReport {
+        self.runner
+            .sync("ase", SyncOptions::default(), &Quiet)
+            .await
+            .expect("sync runs")
+    }
+
+    fn findings(&self) -> Vec<store::StoredFinding> {
+        self.runner
+            .store
+            .findings(&ListQuery::default())
+            .expect("findings")
+    }
+}
+
+#[tokio::test]
+async fn login_paging_details_and_logout() {
+    let r = rig(3, 40, settings()).await;
+    let report = r.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let total = r.handle.total_issues();
+    assert_eq!(total, 120);
+    let findings = r.findings();
+    assert_eq!(findings.len(), total, "every issue stored once");
+    assert_eq!(
+        r.runner
+            .store
+            .assets(&ListQuery::default())
+            .expect("assets")
+            .len(),
+        3
+    );
+
+    let stats = r.handle.stats();
+    assert_eq!(stats.logins, 1, "{stats:?}");
+    assert_eq!(stats.logouts, 1, "the run logs out at its end: {stats:?}");
+    assert_eq!(r.handle.open_sessions(), 0);
+    assert_eq!(stats.refused_no_session + stats.refused_no_xsrf, 0);
+    // 40 issues in pages of 10: 4 full pages and one empty or short probe at most.
+    assert!(stats.ranged_requests >= 3 * 4, "{stats:?}");
+    assert_eq!(stats.issues_served, 120);
+    assert_eq!(stats.details_served, 120, "details of every issue");
+
+    // A sample against what the simulator served.
+    let app = &r.handle.apps()[0];
+    let app_id = app["id"].as_u64().expect("app id");
+    let served = &r.handle.issues(app_id)[3];
+    let id = served["id"].as_str().expect("issue id");
+    let f = findings
+        .iter()
+        .find(|f| f.finding.external_id == id)
+        .expect("the issue is stored");
+    assert_eq!(f.finding.asset_external_id, app_id.to_string());
+    assert_eq!(f.connector, "ase");
+    assert_eq!(
+        f.finding.name,
+        ase::unescape(served["Issue Type"].as_str().unwrap_or_default())
+    );
+    let description = f.finding.description.as_deref().unwrap_or_default();
+    for part in [
+        "Technical Description:",
+        "Causes:",
+        "Security Risks:",
+        "Affected Products:",
+    ] {
+        assert!(description.contains(part), "{part} in {description}");
+    }
+    let solution = f.finding.solution.as_deref().unwrap_or_default();
+    assert!(
+        solution.contains("Fix Recommendation: Follow the remediation guidance"),
+        "{solution}"
+    );
+    let source_severity = served["Severity"].as_str().unwrap_or_default();
+    assert_eq!(f.finding.source_severity, source_severity);
+    assert_eq!(
+        f.finding.cwe.is_some(),
+        !served["CWE"].as_str().unwrap_or_default().is_empty()
+    );
+}
+
+#[tokio::test]
+async fn removed_issues_are_closed_with_the_run_in_their_history() {
+    let r = rig(2, 30, settings()).await;
+    let first = r.sync().await;
+    assert_eq!(
+        first.run.state,
+        RunState::Processed,
+        "{:?}",
+        first.run.reason
+    );
+    assert_eq!(first.run.counters.closed, 0);
+    let removed = r.handle.remove_issues(3);
+    assert_eq!(removed.len(), 6);
+    let open_before: Vec<String> = r
+        .findings()
+        .into_iter()
+        .filter(|f| removed.contains(&f.finding.external_id) && f.finding.status != Status::Closed)
+        .map(|f| f.finding.external_id)
+        .collect();
+
+    let second = r.sync().await;
+    assert_eq!(
+        second.run.state,
+        RunState::Processed,
+        "{:?}",
+        second.run.reason
+    );
+    assert_eq!(second.run.counters.closed, open_before.len() as u64);
+    for f in r.findings() {
+        if open_before.contains(&f.finding.external_id) {
+            assert_eq!(
+                f.finding.status,
+                Status::Closed,
+                "{}",
+                f.finding.external_id
+            );
+            let history = r.runner.store.finding_history(f.id).expect("history");
+            let last = history.last().expect("a history entry");
+            assert_eq!(last.run_id, Some(second.run.id), "the close names the run");
+            assert_eq!(last.new_status, Status::Closed);
+        } else if !removed.contains(&f.finding.external_id) {
+            let history = r.runner.store.finding_history(f.id).expect("history");
+            assert!(
+                history
+                    .iter()
+                    .all(|h| h.run_id != Some(second.run.id) || h.new_status != Status::Closed),
+                "an issue still listed is not closed"
+            );
+        }
+    }
+    assert_eq!(r.handle.stats().logouts, 2);
+}
+
+#[tokio::test]
+async fn no_data_aborts_and_closes_nothing() {
+    let r = rig(2, 20, settings()).await;
+    assert_eq!(r.sync().await.run.state, RunState::Processed);
+    let before: Vec<(String, Status)> = r
+        .findings()
+        .into_iter()
+        .map(|f| (f.finding.external_id, f.finding.status))
+        .collect();
+    r.handle.set_no_data(true);
+    let report = r.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Aborted,
+        "{:?}",
+        report.run.reason
+    );
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no data")
+    );
+    assert_eq!(report.run.counters.closed, 0);
+    let after: Vec<(String, Status)> = r
+        .findings()
+        .into_iter()
+        .map(|f| (f.finding.external_id, f.finding.status))
+        .collect();
+    assert_eq!(before, after, "nothing changed");
+    assert_eq!(
+        r.handle.stats().logouts,
+        2,
+        "logged out after the aborted run too"
+    );
+
+    // No applications at all is the same.
+    r.handle.set_no_data(false);
+    r.handle.set_apps_hidden(true);
+    let report = r.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Aborted,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(report.run.counters.closed, 0);
+}
+
+#[tokio::test]
+async fn a_failed_run_logs_out_and_closes_nothing() {
+    let r = rig(2, 20, settings()).await;
+    assert_eq!(r.sync().await.run.state, RunState::Processed);
+    r.handle.remove_issues(2);
+    r.handle.inject(AseFault::Status {
+        status: 500,
+        times: 50,
+        endpoint: AseEndpoint::Issues,
+        retry_after: None,
+    });
+    let report = r.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Errored,
+        "{:?}",
+        report.run.reason
+    );
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("500")
+    );
+    assert_eq!(report.run.counters.closed, 0);
+    for f in r.findings() {
+        let history = r.runner.store.finding_history(f.id).expect("history");
+        assert!(
+            history.iter().all(|h| h.run_id != Some(report.run.id)),
+            "{history:?}"
+        );
+    }
+    let stats = r.handle.stats();
+    assert_eq!(stats.logouts, 2, "the failed run logged out: {stats:?}");
+    assert_eq!(r.handle.open_sessions(), 0);
+}
+
+#[tokio::test]
+async fn more_than_one_percent_failing_closes_nothing() {
+    let r = rig(2, 40, settings()).await;
+    assert_eq!(r.sync().await.run.state, RunState::Processed);
+    // A map that names findings by their CVSS score: issues without one (the
+    // simulator's undetermined and informational ones) fail to map.
+    let without_cvss = r
+        .handle
+        .app_ids()
+        .into_iter()
+        .flat_map(|a| r.handle.issues(a))
+        .filter(|i| i["CVSS"].as_str().is_none_or(str::is_empty))
+        .count();
+    assert!(
+        without_cvss * 100 > r.handle.total_issues(),
+        "{without_cvss}"
+    );
+    let strict = model::map::DEFAULT_MAP_TOML
+        .replacen("name = \"default\"", "name = \"strict\"", 1)
+        .replacen(
+            "source = [\"IssueType\", \"IssueTypeId\"]",
+            "source = [\"Cvss\"]",
+            1,
+        );
+    r.runner
+        .store
+        .save_map("strict", &strict)
+        .expect("map saved");
+    r.runner
+        .edit_connector("ase", Default::default(), |s| s.map = "strict".into())
+        .expect("map assigned");
+    let removed = r.handle.remove_issues(2);
+    let report = r.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Errored,
+        "{:?}",
+        report.run.reason
+    );
+    assert!(report.run.counters.failed * 100 > report.run.counters.fetched);
+    assert_eq!(report.run.counters.closed, 0, "nothing closed");
+    for f in r.findings() {
+        if removed.contains(&f.finding.external_id) {
+            let history = r.runner.store.finding_history(f.id).expect("history");
+            assert!(
+                history.iter().all(|h| h.run_id != Some(report.run.id)),
+                "{history:?}"
+            );
+        }
+    }
+    r.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn check_runs_the_five_checks_against_ase() {
+    use runner::check::{Outcome, Resolver};
+    let r = rig(2, 15, settings()).await;
+    let checks = r
+        .runner
+        .check("ase", &Resolver::System)
+        .await
+        .expect("check runs");
+    let outcomes: Vec<Outcome> = checks.iter().map(|c| c.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Passed,
+            Outcome::Skipped,
+            Outcome::Passed,
+            Outcome::Passed,
+            Outcome::Passed
+        ],
+        "{checks:#?}"
+    );
+    assert!(
+        checks[4].reason.contains("2 applications"),
+        "{}",
+        checks[4].reason
+    );
+    assert_eq!(r.handle.stats().logouts, 1, "check logs out");
+
+    r.handle.inject(AseFault::BadKey);
+    let checks = r
+        .runner
+        .check("ase", &Resolver::System)
+        .await
+        .expect("check runs");
+    assert_eq!(checks[2].outcome, Outcome::Failed);
+    assert!(checks[2].reason.starts_with("401"), "{}", checks[2].reason);
+    assert!(checks[3..].iter().all(|c| c.outcome == Outcome::Skipped));
+}
+
+#[tokio::test]
+async fn unknown_severities_are_kept_verbatim_and_warned_about() {
+    let r = rig(1, 10, settings()).await;
+    let app = r.handle.app_ids()[0];
+    let id = r.handle.issues(app)[2]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert!(r.handle.set_severity(&id, "Severe"));
+    let report = r.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(report.run.counters.failed, 0);
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("unknown severity 'Severe'")),
+        "{:?}",
+        report.issues
+    );
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.finding.external_id == id)
+        .expect("stored");
+    assert_eq!(f.finding.source_severity, "Severe");
+    assert_eq!(f.finding.severity, model::Severity::Medium);
+}

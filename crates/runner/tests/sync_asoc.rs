@@ -1,0 +1,216 @@
+//! Full syncs of AppScan on Cloud against the simulator over loopback.
+
+mod common;
+
+use common::*;
+use model::Map;
+use std::collections::HashMap;
+use store::RunState;
+
+#[tokio::test]
+async fn full_sync_stores_exactly_the_simulators_apps_and_issues() {
+    let rig = rig(config(6, 40, 7), fast_settings()).await;
+    let report = rig.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(report.run.counters.failed, 0);
+
+    let sim_apps = rig.handle.apps();
+    let sim_issues = rig.sim_issues();
+    let assets = rig.assets();
+    let findings = rig.findings();
+    assert_eq!(assets.len(), sim_apps.len());
+    assert_eq!(findings.len(), sim_issues.len());
+    assert_eq!(
+        report.run.counters.inserted as usize,
+        sim_apps.len() + sim_issues.len()
+    );
+
+    // Field by field: what the store holds is the default map applied to what was served.
+    let map = Map::default_map();
+    let stored: HashMap<&str, &store::StoredFinding> = findings
+        .iter()
+        .map(|f| (f.finding.external_id.as_str(), f))
+        .collect();
+    for (app, raw) in sim_issues.iter().step_by(7) {
+        let want = map
+            .apply_finding(raw, app)
+            .expect("the simulator serves valid issues")
+            .value;
+        let got = stored.get(want.external_id.as_str()).expect("issue stored");
+        assert_eq!(got.finding, want);
+    }
+    for raw in &sim_apps {
+        let want = map.apply_asset(raw).expect("valid app").value;
+        let got = assets
+            .iter()
+            .find(|a| a.asset.external_id == want.external_id)
+            .expect("app stored");
+        assert_eq!(got.asset, want);
+    }
+
+    // A second full sync changes nothing.
+    let again = rig.sync_full().await;
+    assert_eq!(again.run.counters.inserted, 0);
+    assert_eq!(again.run.counters.updated, 0);
+    assert_eq!(
+        again.run.counters.unchanged as usize,
+        sim_apps.len() + sim_issues.len()
+    );
+}
+
+#[tokio::test]
+async fn an_account_with_no_apps_syncs_to_an_empty_store() {
+    let rig = rig(config(0, 0, 1), fast_settings()).await;
+    let report = rig.sync().await;
+    assert_eq!(report.run.state, RunState::Processed);
+    assert_eq!(report.run.counters.fetched, 0);
+    assert!(rig.assets().is_empty());
+}
+
+#[tokio::test]
+async fn pages_that_end_exactly_on_the_page_size_and_apps_without_issues() {
+    // 10 apps with a page size of 5: the app list ends exactly on a page boundary.
+    let mut settings = fast_settings();
+    settings.page_size = 5;
+    let rig = rig(config(10, 15, 3), settings).await;
+    let report = rig.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(rig.assets().len(), 10);
+    assert_eq!(rig.findings().len(), rig.handle.total_issues());
+    let per_app: Vec<usize> = rig
+        .handle
+        .app_ids()
+        .iter()
+        .map(|a| rig.handle.issues(a).len())
+        .collect();
+    assert!(
+        per_app.iter().any(|n| n % 5 == 0),
+        "some app ends on a page boundary: {per_app:?}"
+    );
+    let empty: Vec<_> = rig
+        .assets()
+        .into_iter()
+        .filter(|a| a.findings == 0)
+        .collect();
+    assert_eq!(
+        per_app.contains(&0),
+        !empty.is_empty(),
+        "apps without issues are stored too"
+    );
+}
+
+#[tokio::test]
+async fn a_page_size_above_the_servers_maximum_fails_with_a_clear_reason() {
+    let mut cfg = config(3, 10, 1);
+    cfg.max_page_size = 10;
+    let rig = rig(cfg, fast_settings()).await;
+    let report = rig.sync().await;
+    assert_eq!(report.run.state, RunState::Errored);
+    let reason = report.run.reason.unwrap_or_default();
+    assert!(reason.contains("400"), "{reason}");
+    assert!(reason.contains("Apps"), "{reason}");
+}
+
+#[tokio::test]
+async fn tokens_expiring_mid_sync_are_renewed_without_failures() {
+    let rig = rig(config(8, 60, 5), fast_settings()).await;
+    // Revoke every token again and again while the sync runs: after every 12 pages
+    // served successfully (counted, not timed, so a slow machine sees the same pattern
+    // and a fresh token always gets to serve pages before it is revoked).
+    let h = rig.handle.clone();
+    let revoker = tokio::spawn(async move {
+        let mut revoked_at = 0;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            let stats = h.stats();
+            let served = stats.count(sim::asoc::Endpoint::Issues, 200)
+                + stats.count(sim::asoc::Endpoint::Apps, 200);
+            if served >= revoked_at + 12 {
+                revoked_at = served;
+                h.revoke_tokens();
+            }
+        }
+    });
+    let report = rig.sync().await;
+    revoker.abort();
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(report.run.counters.failed, 0);
+    assert_eq!(rig.findings().len(), rig.handle.total_issues());
+    assert!(rig.handle.stats().logins > 1, "no token was ever renewed");
+}
+
+#[tokio::test]
+async fn storms_of_429_and_503_are_retried_and_counted() {
+    let rig = rig(config(5, 40, 9), fast_settings()).await;
+    rig.handle.inject(sim::Fault::Status {
+        status: 429,
+        times: 4,
+        endpoint: sim::asoc::Endpoint::Issues,
+        retry_after: Some(0),
+    });
+    rig.handle.inject(sim::Fault::Status {
+        status: 503,
+        times: 4,
+        endpoint: sim::asoc::Endpoint::Issues,
+        retry_after: None,
+    });
+    rig.handle.inject(sim::Fault::Status {
+        status: 503,
+        times: 2,
+        endpoint: sim::asoc::Endpoint::Apps,
+        retry_after: None,
+    });
+    let report = rig.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(report.run.counters.failed, 0);
+    assert!(
+        report.run.counters.retries >= 10,
+        "retries counted: {:?}",
+        report.run.counters
+    );
+    assert_eq!(rig.findings().len(), rig.handle.total_issues());
+}
+
+#[tokio::test]
+async fn a_non_json_page_is_a_page_error_and_the_rest_is_kept() {
+    let mut settings = fast_settings();
+    settings.failure_threshold = 0.5;
+    let rig = rig(config(4, 50, 2), settings).await;
+    rig.handle.inject(sim::Fault::NonJsonPage { times: 1 });
+    let report = rig.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert!(report.run.counters.failed > 0);
+    let issue = report
+        .issues
+        .iter()
+        .find(|i| i.location.contains("/Issues/Application/"))
+        .expect("page error recorded");
+    assert!(issue.message.to_lowercase().contains("json"), "{issue:?}");
+    let stored = rig.findings().len();
+    assert!(stored > 0 && stored < rig.handle.total_issues());
+}

@@ -1,0 +1,236 @@
+//! `/api/connectors`: list, show, trigger or cancel a sync, run history, run errors, and
+//! the connection check.
+
+use super::views::*;
+use crate::auth::Authorized;
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::jobs::Trigger;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+
+/// Runs listed when `limit` is not given.
+const DEFAULT_RUNS: u64 = 20;
+
+async fn view(state: &AppState, c: store::Connector) -> Result<ConnectorView, ApiError> {
+    let id = c.id;
+    let last = state.store(move |s| s.last_run(id)).await?;
+    let plan = state.plans.get(&c.name);
+    let running = state.jobs.is_running(&c.name);
+    Ok(ConnectorView::new(c, last, plan, running))
+}
+
+async fn connector(state: &AppState, name: String) -> Result<store::Connector, ApiError> {
+    let n = name.clone();
+    state
+        .store(move |s| s.connector(&n))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("connector '{name}' does not exist")))
+}
+
+/// Every connector with its state, last run and next scheduled run.
+#[utoipa::path(get, path = "/api/connectors", tag = "connectors",
+    responses((status = 200, body = [ConnectorView])))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ConnectorView>>, ApiError> {
+    let all = state.store(|s| s.connectors()).await?;
+    let mut out = Vec::with_capacity(all.len());
+    for c in all {
+        out.push(view(&state, c).await?);
+    }
+    Ok(Json(out))
+}
+
+/// One connector; its secret is shown as `••••`.
+#[utoipa::path(get, path = "/api/connectors/{name}", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name")),
+    responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<ConnectorView>, ApiError> {
+    let c = connector(&state, name).await?;
+    Ok(Json(view(&state, c).await?))
+}
+
+/// How to run a triggered sync.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SyncParams {
+    /// Fetch everything even when a cursor exists.
+    #[serde(default)]
+    pub full: bool,
+    /// Answer when the run has ended, with the run (200), instead of at once (202).
+    #[serde(default)]
+    pub wait: bool,
+}
+
+/// Starts a sync now (needs a token). 202 at once, or 200 with the run when `wait=true`.
+#[utoipa::path(post, path = "/api/connectors/{name}/sync", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name"), SyncParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, body = SyncStarted, description = "The sync started"),
+        (status = 200, body = RunView, description = "With wait=true: the finished run"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "A sync of this connector is running")))]
+pub async fn sync(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    Path(name): Path<String>,
+    Query(p): Query<SyncParams>,
+) -> Result<Response, ApiError> {
+    let c = connector(&state, name).await?;
+    let handle = state
+        .jobs
+        .start(&c.name, p.full, Trigger::Api)
+        .map_err(|e| ApiError::conflict(e.to_string(), json!({"connector": c.name})))?;
+    if !p.wait {
+        let body = SyncStarted {
+            connector: c.name,
+            status: "started".into(),
+            full: p.full,
+        };
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+    }
+    let report = handle
+        .await
+        .map_err(|e| ApiError::internal(format!("the sync task failed: {e}")))??;
+    Ok(Json(RunView::from(report.run)).into_response())
+}
+
+/// Asks the running sync of a connector to stop (needs a token); it keeps what it read.
+#[utoipa::path(post, path = "/api/connectors/{name}/cancel", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name")),
+    security(("bearer" = [])),
+    responses((status = 202, body = Cancelled), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "No sync of this connector runs here")))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    Path(name): Path<String>,
+) -> Result<(StatusCode, Json<Cancelled>), ApiError> {
+    let c = connector(&state, name).await?;
+    if !state.jobs.cancel(&c.name) {
+        return Err(ApiError::conflict(
+            format!("connector '{}' has no sync running in this server", c.name),
+            serde_json::Value::Null,
+        ));
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Cancelled {
+            connector: c.name,
+            status: "cancelling".into(),
+        }),
+    ))
+}
+
+/// How many runs to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RunsParams {
+    /// At most this many runs, newest first (default 20, at most 1000).
+    pub limit: Option<u64>,
+}
+
+/// A connector's runs, newest first.
+#[utoipa::path(get, path = "/api/connectors/{name}/runs", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name"), RunsParams),
+    responses((status = 200, body = [RunView]), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn runs(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(p): Query<RunsParams>,
+) -> Result<Json<Vec<RunView>>, ApiError> {
+    let limit = p.limit.unwrap_or(DEFAULT_RUNS);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::bad_request(
+            "invalid limit",
+            json!({"parameter": "limit", "value": limit, "allowed": "1..=1000"}),
+        ));
+    }
+    let c = connector(&state, name).await?;
+    let runs = state.store(move |s| s.runs(c.id, limit)).await?;
+    Ok(Json(runs.into_iter().map(RunView::from).collect()))
+}
+
+async fn run_of(state: &AppState, name: String, id: i64) -> Result<store::Run, ApiError> {
+    let c = connector(state, name).await?;
+    state
+        .store(move |s| s.run(id))
+        .await?
+        .filter(|r| r.connector_id == c.id)
+        .ok_or_else(|| ApiError::not_found(format!("connector '{}' has no run {id}", c.name)))
+}
+
+/// One run of a connector.
+#[utoipa::path(get, path = "/api/connectors/{name}/runs/{id}", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name"),
+        ("id" = i64, Path, description = "Run id")),
+    responses((status = 200, body = RunView), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn run(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, i64)>,
+) -> Result<Json<RunView>, ApiError> {
+    Ok(Json(run_of(&state, name, id).await?.into()))
+}
+
+/// The record errors and warnings of a run.
+#[utoipa::path(get, path = "/api/connectors/{name}/runs/{id}/errors", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name"),
+        ("id" = i64, Path, description = "Run id")),
+    responses((status = 200, body = [IssueView]), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn run_errors(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, i64)>,
+) -> Result<Json<Vec<IssueView>>, ApiError> {
+    let run = run_of(&state, name, id).await?;
+    let issues = state.store(move |s| s.run_issues(run.id)).await?;
+    Ok(Json(issues.into_iter().map(IssueView::from).collect()))
+}
+
+/// Runs the five connection checks (network, TLS, login, permission, one page) against
+/// AppScan (needs a token: it logs in with the connector's key).
+#[utoipa::path(post, path = "/api/connectors/{name}/check", tag = "connectors",
+    params(("name" = String, Path, description = "Connector name")),
+    security(("bearer" = [])),
+    responses((status = 200, body = [CheckView]), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn check(
+    State(state): State<AppState>,
+    _auth: Authorized,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<CheckView>>, ApiError> {
+    let c = connector(&state, name).await?;
+    let checks = state
+        .runner
+        .check(&c.name, &runner::check::Resolver::System)
+        .await?;
+    Ok(Json(
+        checks
+            .into_iter()
+            .map(|k| CheckView {
+                name: k.name.to_string(),
+                outcome: serde_json::to_value(k.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                reason: k.reason,
+                hint: k.hint,
+                millis: k.millis,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,134 @@
+//! `/api/export`: the stored findings as a download in one of the export formats, written
+//! by the `export` crate (the same code as `appscan-bridge export`).
+//!
+//! The export is written to a temporary file first (exports stream from the store and
+//! can be large; a temporary file keeps memory flat) and then streamed to the client.
+
+use super::list::parse_filter;
+use crate::error::ApiError;
+use crate::extract::Query;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use export::{ExportOptions, Format};
+use query::Entity;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+
+/// What to export.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `csv`, `jsonl`, `ocsf`, `sarif` or `kdi` (KDI: one application at a time, since it
+    /// writes a file per application).
+    pub format: Option<String>,
+    /// Only this connector's findings.
+    pub connector: Option<String>,
+    /// A query-language filter of findings, e.g. `severity>=high and status:open`.
+    pub filter: Option<String>,
+}
+
+/// The media type and file extension of a format's download.
+fn media(format: Format) -> (&'static str, &'static str) {
+    match format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::Jsonl | Format::Ocsf => ("application/x-ndjson", "jsonl"),
+        Format::Sarif => ("application/sarif+json", "sarif"),
+        Format::Kdi => ("application/json", "json"),
+    }
+}
+
+fn format_of(p: &ExportParams) -> Result<Format, ApiError> {
+    let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+    let text = p.format.as_deref().unwrap_or("");
+    Format::parse(text).ok_or_else(|| {
+        ApiError::bad_request(
+            if text.is_empty() {
+                "missing format".to_string()
+            } else {
+                format!("unknown format '{text}'")
+            },
+            json!({"parameter": "format", "value": text, "allowed": names}),
+        )
+    })
+}
+
+/// Findings as a download (`Content-Disposition: attachment`).
+#[utoipa::path(get, path = "/api/export", tag = "data", params(ExportParams),
+    responses(
+        (status = 200, description = "The export file", content_type = "application/octet-stream"),
+        (status = 400, body = super::views::ErrorBody),
+        (status = 422, body = super::views::ErrorBody,
+            description = "KDI would write several files: narrow it to one application")))]
+pub async fn export(
+    State(state): State<AppState>,
+    Query(p): Query<ExportParams>,
+) -> Result<Response, ApiError> {
+    let format = format_of(&p)?;
+    let mut opts = ExportOptions::new(format);
+    opts.connector = p.connector.clone().filter(|c| !c.is_empty());
+    opts.filter = parse_filter(Entity::Findings, p.filter.as_deref())?;
+    opts.max_file_size = u64::MAX;
+    let dir = tempfile::tempdir()
+        .map_err(|e| ApiError::internal(format!("cannot create a temporary directory: {e}")))?;
+    let (ctype, ext) = media(format);
+    let name = format!(
+        "appscan-findings-{}.{ext}",
+        opts.now.format("%Y%m%dT%H%M%SZ")
+    );
+    opts.out = Some(if format.writes_directory() {
+        dir.path().to_path_buf()
+    } else {
+        dir.path().join(&name)
+    });
+    let store = state.runner.store.clone();
+    let report = tokio::task::spawn_blocking(move || export::export(store.as_ref(), &opts))
+        .await
+        .map_err(|e| ApiError::internal(format!("the export task failed: {e}")))?
+        .map_err(|e| {
+            ApiError::bad_request(
+                format!("{} export failed: {e}", format.name()),
+                json!({"format": format.name()}),
+            )
+        })?;
+    let file = match report.files.as_slice() {
+        [one] => one.clone(),
+        [] => dir.path().join(&name),
+        many => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "a KDI export of this selection writes {} files (one per application); \
+                     narrow it with connector= or filter= to one application, or use `appscan-bridge export`",
+                    many.len()
+                ),
+                json!({"files": many.len()}),
+            ));
+        }
+    };
+    let f = tokio::fs::File::open(&file)
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot read the export: {e}")))?;
+    // The open file outlives its directory (removed when `dir` drops) on Unix.
+    drop(dir);
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(f));
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (
+                header::HeaderName::from_static("x-findings"),
+                report.findings.to_string(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,26 @@
+// appscan-bridge dashboard: shows times in the reader's time zone and makes table rows
+// of findings clickable. The page works without it.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const fmt = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  });
+  for (const el of document.querySelectorAll("time[datetime]")) {
+    const t = new Date(el.getAttribute("datetime"));
+    if (!Number.isNaN(t.getTime())) {
+      el.title = el.getAttribute("datetime");
+      el.textContent = fmt.format(t);
+    }
+  }
+  for (const row of document.querySelectorAll("#findings-table tbody tr")) {
+    const link = row.querySelector("a[href]");
+    if (!link) continue;
+    row.classList.add("clickable");
+    row.addEventListener("click", (ev) => {
+      if (ev.target.closest("a")) return;
+      window.location.href = link.getAttribute("href");
+    });
+  }
+  document.body.dataset.ready = "1";
+});

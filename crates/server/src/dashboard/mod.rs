@@ -1,0 +1,180 @@
+//! The web dashboard at `/`: server-rendered HTML with one stylesheet and one small
+//! script, both built into the binary (no CDN, no separate web server).
+//!
+//! - `/`: counts, severity and status, the open-findings chart, connectors, and the
+//!   findings table with its filter box (`?filter=...`, the query language).
+//! - `/findings/{id}`: a finding and its status history.
+//! - `/connectors/{name}`: a connector and its runs.
+//!
+//! - [`pages`]: the HTML; [`chart`]: the SVG chart.
+
+pub mod chart;
+pub mod pages;
+
+use crate::api::list::{Kind, ListParams};
+use crate::api::views::{ConnectorView, FindingView, RunView};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+const CSS: &str = include_str!("assets/app.css");
+const JS: &str = include_str!("assets/app.js");
+const FAVICON: &str = include_str!("assets/favicon.svg");
+/// The logo in the header (the favicon's drawing).
+pub(crate) const LOGO: &str = include_str!("assets/favicon.svg");
+
+/// The dashboard's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/findings/{id}", get(finding))
+        .route("/connectors/{name}", get(connector))
+        .route(
+            "/assets/app.css",
+            get(|| asset("text/css; charset=utf-8", CSS)),
+        )
+        .route(
+            "/assets/app.js",
+            get(|| asset("text/javascript; charset=utf-8", JS)),
+        )
+        .route(
+            "/assets/favicon.svg",
+            get(|| asset("image/svg+xml", FAVICON)),
+        )
+        .route("/favicon.ico", get(|| asset("image/svg+xml", FAVICON)))
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// An error shown as a page.
+pub struct PageError(ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let mut message = self.0.error;
+        if let Some(d) = self.0.detail.as_str() {
+            message = format!("{message}: {d}");
+        }
+        (
+            self.0.status,
+            Html(pages::error(self.0.status.as_u16(), &message).into_string()),
+        )
+            .into_response()
+    }
+}
+
+/// A 404 page for paths nobody serves.
+pub async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(pages::error(404, "There is no page here.").into_string()),
+    )
+        .into_response()
+}
+
+async fn connector_views(state: &AppState) -> Result<Vec<ConnectorView>, ApiError> {
+    let all = state.store(|s| s.connectors()).await?;
+    let mut out = Vec::with_capacity(all.len());
+    for c in all {
+        let id = c.id;
+        let last = state.store(move |s| s.last_run(id)).await?;
+        let plan = state.plans.get(&c.name);
+        let running = state.jobs.is_running(&c.name);
+        out.push(ConnectorView::new(c, last, plan, running));
+    }
+    Ok(out)
+}
+
+async fn index(
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Html<String>, PageError> {
+    let mut params = match params {
+        Ok(Query(p)) => p,
+        Err(e) => {
+            return Err(ApiError::bad_request("invalid query parameters", e.body_text()).into());
+        }
+    };
+    params.limit = Some(pages::PAGE_SIZE);
+    let connectors = connector_views(&state).await?;
+    let connector = params.connector.clone().filter(|c| !c.is_empty());
+    let c2 = connector.clone();
+    let summary = state.store(move |s| s.summary(c2.as_deref())).await?;
+    let series = state
+        .store(move |s| s.open_findings_series(connector.as_deref()))
+        .await?;
+    let findings = match params.to_query(Kind::Findings) {
+        Ok(q) => match state.store(move |s| s.findings(&q)).await {
+            Ok(rows) => Ok(rows.into_iter().map(FindingView::from).collect()),
+            Err(e) if e.status.is_client_error() => Err(describe(&e)),
+            Err(e) => return Err(e.into()),
+        },
+        Err(e) => Err(describe(&e)),
+    };
+    let page = pages::Overview {
+        connectors,
+        summary: summary.into(),
+        series,
+        findings,
+        params,
+    };
+    Ok(Html(pages::overview(&page).into_string()))
+}
+
+/// An API error as one line for a page.
+fn describe(e: &ApiError) -> String {
+    match &e.detail {
+        serde_json::Value::String(d) => format!("{}: {d}", e.error),
+        serde_json::Value::Null => e.error.clone(),
+        other => format!("{}: {other}", e.error),
+    }
+}
+
+async fn finding(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("there is no finding '{id}'")))?;
+    let detail = crate::api::data::finding_detail(&state, id).await?;
+    Ok(Html(pages::finding(&detail).into_string()))
+}
+
+async fn connector(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let n = name.clone();
+    let c = state
+        .store(move |s| s.connector(&n))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("connector '{name}' does not exist")))?;
+    let id = c.id;
+    let runs = state.store(move |s| s.runs(id, 50)).await?;
+    let last = runs.first().cloned();
+    let plan = state.plans.get(&c.name);
+    let running = state.jobs.is_running(&c.name);
+    let view = ConnectorView::new(c, last, plan, running);
+    let runs: Vec<RunView> = runs.into_iter().map(RunView::from).collect();
+    Ok(Html(pages::connector(&view, &runs).into_string()))
+}

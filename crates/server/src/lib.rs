@@ -1,0 +1,274 @@
+//! appscan-bridge as a service: `appscan-bridge serve`.
+//!
+//! One process that syncs every connector on its schedule, answers an HTTP API (JSON,
+//! described by an OpenAPI document), serves a web dashboard, and exposes Prometheus
+//! metrics. It reads and writes only through the [`store::Store`] trait and runs syncs
+//! only through [`runner::Runner::sync`], so it adds no second path to AppScan or to the
+//! database.
+//!
+//! ```no_run
+//! # async fn demo(runner: runner::Runner) -> Result<(), server::ServeError> {
+//! let config = server::ServeConfig::default(); // 127.0.0.1:8787, scheduler on
+//! let server = server::start(runner, config, std::sync::Arc::new(server::SystemClock)).await?;
+//! println!("http://{}", server.addr());
+//! server::shutdown_signal().await; // Ctrl-C or SIGTERM
+//! server.shutdown().await // cancels running syncs, which record their state
+//! # }
+//! ```
+//!
+//! # Layout
+//! - [`schedule`]: cron or interval schedules → due times, jitter, missed runs (pure).
+//! - [`clock`]: the scheduler's clock; a manual one for tests.
+//! - [`scheduler`]: the loop that records due runs in the store, claims them (shared by
+//!   several workers on one database) and marks waiting connectors Scheduled.
+//! - [`jobs`]: the syncs running in this process, their leases, cancellation, graceful
+//!   drain.
+//! - [`api`]: the JSON API (with export downloads), health, metrics route and the OpenAPI
+//!   document.
+//! - [`dashboard`]: the HTML pages and their built-in CSS, script and chart.
+//! - [`metrics`]: the Prometheus recorder and what it counts.
+//! - [`tokens`]: API tokens (created, hashed); [`auth`]: the bearer check on writes.
+//! - [`extract`]: query/path extractors with JSON errors; [`error`]: error types.
+//! - [`state`]: what handlers share.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod dashboard;
+pub mod error;
+pub mod extract;
+pub mod jobs;
+pub mod metrics;
+pub mod schedule;
+pub mod scheduler;
+pub mod state;
+pub mod tokens;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ApiError, ServeError};
+pub use scheduler::SchedulerConfig;
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use runner::Runner;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Where `serve` listens unless told otherwise: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+/// How `serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    /// The scheduler's settings; `None` serves the API and dashboard without scheduling.
+    pub scheduler: Option<SchedulerConfig>,
+    /// How long shutdown waits for cancelled syncs to write their batch and state.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            scheduler: Some(SchedulerConfig::default()),
+            shutdown_grace: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    state: AppState,
+    stop: CancellationToken,
+    task: JoinHandle<Result<(), ServeError>>,
+}
+
+impl Server {
+    /// The address it listens on (the real port when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (tests look at the jobs and plans).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops the scheduler, cancels running syncs and waits for them to record their
+    /// state (up to the grace period), then stops answering HTTP.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        self.stop.cancel();
+        self.task
+            .await
+            .map_err(|e| ServeError::Task(e.to_string()))?
+    }
+}
+
+/// Binds, starts the scheduler and the HTTP server, and returns at once.
+pub async fn start(
+    runner: Runner,
+    config: ServeConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<Server, ServeError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServeError::Http)?;
+    let metrics = Arc::new(metrics::Metrics::new());
+    let jobs = jobs::Jobs::new(runner.clone(), metrics.clone(), CancellationToken::new());
+    let plans = Arc::new(scheduler::Plans::default());
+    let state = AppState {
+        runner: runner.clone(),
+        jobs: jobs.clone(),
+        plans: plans.clone(),
+        metrics,
+    };
+    let stop = CancellationToken::new();
+    let scheduler_task = config.scheduler.clone().map(|sc| {
+        let s = scheduler::Scheduler::new(runner, jobs.clone(), clock, plans, sc);
+        tokio::spawn(s.run(stop.clone()))
+    });
+    let http_stop = CancellationToken::new();
+    let app = app(state.clone());
+    let http = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(http_stop.clone().cancelled_owned())
+            .into_future(),
+    );
+    tracing::info!(%addr, scheduler = config.scheduler.is_some(), "serving");
+    let grace = config.shutdown_grace;
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move {
+        stopped.cancelled().await;
+        tracing::info!("shutting down: stopping the scheduler and cancelling running syncs");
+        if let Some(t) = scheduler_task {
+            let _ = t.await;
+        }
+        if !jobs.drain(grace).await {
+            tracing::warn!(?grace, "some syncs did not finish within the grace period");
+        }
+        http_stop.cancel();
+        http.await
+            .map_err(|e| ServeError::Task(e.to_string()))?
+            .map_err(ServeError::Http)
+    });
+    Ok(Server {
+        addr,
+        state,
+        stop,
+        task,
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// The largest request body accepted (413 above it). No endpoint reads a body today; the
+/// limit keeps a client from streaming an unbounded one at the server anyway.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The whole HTTP application: API, dashboard, fallbacks and middleware.
+pub fn app(state: AppState) -> Router {
+    let api = api::routes().into_router();
+    Router::new()
+        .merge(api)
+        .merge(dashboard::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), count))
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(security_headers))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Counts requests by route and status.
+async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let res = next.run(req).await;
+    state
+        .metrics
+        .http_request(method.as_str(), &route, res.status().as_u16());
+    res
+}
+
+/// The Content-Security-Policy of every answer: our own scripts and styles only.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
+}
+
+async fn fallback(method: Method, req: Request) -> Response {
+    let path = req.uri().path();
+    if path.starts_with("/api") || method != Method::GET {
+        ApiError::not_found(format!("no route for {method} {path}")).into_response()
+    } else {
+        dashboard::not_found().await
+    }
+}
+
+async fn method_not_allowed(method: Method, req: Request) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", req.uri().path()),
+        serde_json::Value::Null,
+    )
+    .into_response()
+}

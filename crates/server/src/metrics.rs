@@ -1,0 +1,308 @@
+//! Prometheus metrics, rendered on our own `/metrics` route.
+//!
+//! The recorder is this server's own (not the process-global one), so two servers in one
+//! process — tests — keep separate numbers, and nothing else in the process can write to
+//! it by accident. Counters are fed by the jobs that run syncs (runs, records, AppScan
+//! requests by status, retries, rate-limit waits, durations) and by a middleware that
+//! counts this server's own HTTP requests; the findings gauges are refreshed from the
+//! store's summary on every scrape.
+
+use asoc::ClientStats;
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use model::{Severity, Status};
+use std::time::Duration;
+use store::{RunCounters, Summary};
+
+/// Name prefix of every metric.
+pub const PREFIX: &str = "appscan_bridge";
+
+/// Runs by connector and outcome (`processed`, `errored`, `aborted`, `cancelled`,
+/// `locked`, `failed`).
+pub const RUNS: &str = "appscan_bridge_runs_total";
+pub const RECORDS_FETCHED: &str = "appscan_bridge_records_fetched_total";
+pub const RECORDS_STORED: &str = "appscan_bridge_records_stored_total";
+pub const RECORDS_FAILED: &str = "appscan_bridge_records_failed_total";
+pub const APPSCAN_REQUESTS: &str = "appscan_bridge_appscan_requests_total";
+pub const APPSCAN_RETRIES: &str = "appscan_bridge_appscan_retries_total";
+pub const APPSCAN_TRANSPORT_ERRORS: &str = "appscan_bridge_appscan_transport_errors_total";
+pub const RATE_LIMIT_WAITS: &str = "appscan_bridge_rate_limit_waits_total";
+pub const RATE_LIMIT_WAIT_MS: &str = "appscan_bridge_rate_limit_wait_milliseconds_total";
+pub const RUN_DURATION: &str = "appscan_bridge_run_duration_seconds";
+pub const FINDINGS_BY_SEVERITY: &str = "appscan_bridge_findings_by_severity";
+pub const FINDINGS_BY_STATUS: &str = "appscan_bridge_findings_by_status";
+pub const ASSETS: &str = "appscan_bridge_assets";
+pub const RUNNING: &str = "appscan_bridge_syncs_running";
+pub const HTTP_REQUESTS: &str = "appscan_bridge_http_requests_total";
+
+/// Buckets of the run duration histogram, in seconds (a few seconds to two hours).
+const DURATION_BUCKETS: &[f64] = &[
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0,
+];
+
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
+
+/// The server's metrics.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+fn labels(pairs: &[(&'static str, &str)]) -> Vec<Label> {
+    pairs
+        .iter()
+        .map(|(k, v)| Label::new(*k, v.to_string()))
+        .collect()
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        // set_buckets_for_metric only fails on an empty bucket list, which ours is not;
+        // should it ever, the histogram falls back to a summary.
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(RUN_DURATION.into()), DURATION_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        let m = Metrics { recorder, handle };
+        m.describe();
+        m
+    }
+
+    fn describe(&self) {
+        let r = &self.recorder;
+        let c = |name: &'static str, unit: Option<Unit>, text: &'static str| {
+            r.describe_counter(KeyName::from_const_str(name), unit, text.into())
+        };
+        c(RUNS, None, "Sync runs by connector and outcome");
+        c(RECORDS_FETCHED, None, "Records fetched from AppScan");
+        c(
+            RECORDS_STORED,
+            None,
+            "Records written to the store (inserted, updated or unchanged)",
+        );
+        c(
+            RECORDS_FAILED,
+            None,
+            "Records that failed to map or were lost with a bad page",
+        );
+        c(
+            APPSCAN_REQUESTS,
+            None,
+            "HTTP answers from AppScan by status",
+        );
+        c(
+            APPSCAN_RETRIES,
+            None,
+            "Requests to AppScan repeated after a retryable failure",
+        );
+        c(
+            APPSCAN_TRANSPORT_ERRORS,
+            None,
+            "Requests to AppScan that got no HTTP answer",
+        );
+        c(
+            RATE_LIMIT_WAITS,
+            None,
+            "Requests that waited for the client-side rate limiter",
+        );
+        c(
+            RATE_LIMIT_WAIT_MS,
+            Some(Unit::Milliseconds),
+            "Time spent waiting for the rate limiter",
+        );
+        c(
+            HTTP_REQUESTS,
+            None,
+            "Requests to this server by route and status",
+        );
+        r.describe_histogram(
+            KeyName::from_const_str(RUN_DURATION),
+            Some(Unit::Seconds),
+            "Duration of sync runs".into(),
+        );
+        let g = |name: &'static str, text: &'static str| {
+            r.describe_gauge(KeyName::from_const_str(name), None, text.into())
+        };
+        g(
+            FINDINGS_BY_SEVERITY,
+            "Stored findings by normalized severity",
+        );
+        g(FINDINGS_BY_STATUS, "Stored findings by normalized status");
+        g(ASSETS, "Stored assets (applications)");
+        g(RUNNING, "Syncs running in this process");
+    }
+
+    fn counter(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels(pairs)), &METADATA)
+    }
+
+    fn gauge(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Gauge {
+        self.recorder
+            .register_gauge(&Key::from_parts(name, labels(pairs)), &METADATA)
+    }
+
+    fn histogram(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Histogram {
+        self.recorder
+            .register_histogram(&Key::from_parts(name, labels(pairs)), &METADATA)
+    }
+
+    /// `n` more records were fetched for `connector` (called while the run goes).
+    pub fn records_fetched(&self, connector: &str, n: u64) {
+        self.counter(RECORDS_FETCHED, &[("connector", connector)])
+            .increment(n);
+    }
+
+    /// A run ended (`counters` when it got as far as a run row) after `elapsed`.
+    pub fn run_finished(
+        &self,
+        connector: &str,
+        outcome: &str,
+        counters: Option<&RunCounters>,
+        elapsed: Duration,
+    ) {
+        let c = [("connector", connector)];
+        self.counter(RUNS, &[("connector", connector), ("outcome", outcome)])
+            .increment(1);
+        self.histogram(RUN_DURATION, &c)
+            .record(elapsed.as_secs_f64());
+        if let Some(k) = counters {
+            self.counter(RECORDS_STORED, &c)
+                .increment(k.inserted + k.updated + k.unchanged);
+            self.counter(RECORDS_FAILED, &c).increment(k.failed);
+        }
+    }
+
+    /// The HTTP counters of one run's AppScan client.
+    pub fn client_stats(&self, connector: &str, s: &ClientStats) {
+        for (status, n) in &s.requests_by_status {
+            let status = status.to_string();
+            self.counter(
+                APPSCAN_REQUESTS,
+                &[("connector", connector), ("status", &status)],
+            )
+            .increment(*n);
+        }
+        let c = [("connector", connector)];
+        self.counter(APPSCAN_RETRIES, &c).increment(s.retries);
+        self.counter(APPSCAN_TRANSPORT_ERRORS, &c)
+            .increment(s.transport_errors);
+        self.counter(RATE_LIMIT_WAITS, &c)
+            .increment(s.rate_limit_waits);
+        self.counter(RATE_LIMIT_WAIT_MS, &c)
+            .increment(s.rate_limit_wait_ms);
+    }
+
+    /// How many syncs run in this process now.
+    pub fn running(&self, n: usize) {
+        self.gauge(RUNNING, &[]).set(n as f64);
+    }
+
+    /// Sets the findings and assets gauges from the store's summary.
+    pub fn summary(&self, s: &Summary) {
+        self.gauge(ASSETS, &[]).set(s.assets as f64);
+        for sev in Severity::ALL {
+            let n = s
+                .by_severity
+                .iter()
+                .find(|(k, _)| *k == sev)
+                .map_or(0, |(_, n)| *n);
+            self.gauge(FINDINGS_BY_SEVERITY, &[("severity", sev.as_str())])
+                .set(n as f64);
+        }
+        for st in Status::ALL {
+            let n = s
+                .by_status
+                .iter()
+                .find(|(k, _)| *k == st)
+                .map_or(0, |(_, n)| *n);
+            self.gauge(FINDINGS_BY_STATUS, &[("status", st.as_str())])
+                .set(n as f64);
+        }
+    }
+
+    /// One request to this server.
+    pub fn http_request(&self, method: &str, route: &str, status: u16) {
+        let status = status.to_string();
+        self.counter(
+            HTTP_REQUESTS,
+            &[("method", method), ("route", route), ("status", &status)],
+        )
+        .increment(1);
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        self.handle.run_upkeep();
+        self.handle.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_gauges_and_histograms() {
+        let m = Metrics::new();
+        m.records_fetched("shop", 120);
+        m.run_finished(
+            "shop",
+            "processed",
+            Some(&RunCounters {
+                inserted: 100,
+                updated: 10,
+                unchanged: 5,
+                failed: 2,
+                ..Default::default()
+            }),
+            Duration::from_secs(42),
+        );
+        let mut stats = ClientStats::default();
+        stats.requests_by_status.insert(200, 7);
+        stats.requests_by_status.insert(429, 2);
+        stats.retries = 2;
+        stats.rate_limit_waits = 3;
+        stats.rate_limit_wait_ms = 1500;
+        m.client_stats("shop", &stats);
+        m.summary(&Summary {
+            assets: 3,
+            findings: 9,
+            by_severity: vec![(Severity::High, 9)],
+            by_status: vec![(Status::New, 9)],
+        });
+        let text = m.render();
+        for line in [
+            "appscan_bridge_runs_total{connector=\"shop\",outcome=\"processed\"} 1",
+            "appscan_bridge_records_fetched_total{connector=\"shop\"} 120",
+            "appscan_bridge_records_stored_total{connector=\"shop\"} 115",
+            "appscan_bridge_records_failed_total{connector=\"shop\"} 2",
+            "appscan_bridge_appscan_requests_total{connector=\"shop\",status=\"429\"} 2",
+            "appscan_bridge_appscan_retries_total{connector=\"shop\"} 2",
+            "appscan_bridge_rate_limit_waits_total{connector=\"shop\"} 3",
+            "appscan_bridge_rate_limit_wait_milliseconds_total{connector=\"shop\"} 1500",
+            "appscan_bridge_findings_by_severity{severity=\"High\"} 9",
+            "appscan_bridge_findings_by_severity{severity=\"Low\"} 0",
+            "appscan_bridge_findings_by_status{status=\"NEW\"} 9",
+            "appscan_bridge_run_duration_seconds_bucket{connector=\"shop\",le=\"60\"} 1",
+            "appscan_bridge_run_duration_seconds_count{connector=\"shop\"} 1",
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
+    }
+}

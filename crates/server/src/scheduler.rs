@@ -1,0 +1,324 @@
+//! The scheduler: a tokio loop that starts each connector's sync when its schedule says.
+//!
+//! Every tick it reads the connectors, works out each scheduled connector's next due time
+//! ([`crate::schedule`]) from the start of its last run (or the last claim of a due run),
+//! marks waiting connectors Scheduled (with the next run time as the reason), and records
+//! the runs that are due in the store's queue of due runs ([`store::due`]). Then it
+//! *claims* due runs from that queue — with a lease, up to
+//! [`SchedulerConfig::max_running`] at a time — and runs them through
+//! [`crate::jobs::Jobs::start_claimed`]. A plan is kept until the last run or the
+//! schedule changes, so its jitter is drawn once per slot.
+//!
+//! Several `serve` processes on one database share the work this way: every scheduler
+//! records the same slot, the store keeps it once, and exactly one worker claims it
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL). A worker that dies stops renewing its lease,
+//! and after the lease expires another worker takes the due run over. The connector's
+//! run lock still guards against a manual `sync` running at the same time.
+
+use crate::clock::Clock;
+use crate::jobs::Jobs;
+use crate::schedule::{Due, Schedule};
+use chrono::{DateTime, Utc};
+use runner::{Runner, Settings};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::due::DueState;
+use store::{Connector, ConnectorState, StoreError};
+use tokio_util::sync::CancellationToken;
+
+/// A connector's next run, as the scheduler sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The schedule text it was computed from.
+    pub schedule: String,
+    /// The start of the last run it counts from.
+    pub last_start: Option<DateTime<Utc>>,
+    pub due: Due,
+}
+
+/// The plans of every scheduled connector, shared with the API and the dashboard.
+#[derive(Debug, Default)]
+pub struct Plans(Mutex<HashMap<String, Plan>>);
+
+impl Plans {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Plan>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    /// The plan of one connector.
+    pub fn get(&self, name: &str) -> Option<Plan> {
+        self.lock().get(name).cloned()
+    }
+}
+
+/// The scheduler's settings.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// How often the loop looks at the connectors.
+    pub tick: Duration,
+    /// Draw jitter (off in tests that need exact times).
+    pub jitter: bool,
+    /// This worker's name in the due runs it claims (unique per process).
+    pub worker: String,
+    /// How long a claim holds without renewal; a dead worker's due run is taken over
+    /// after this. Renewed every third of it.
+    pub lease: Duration,
+    /// At most this many scheduled syncs at once in this process.
+    pub max_running: usize,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            tick: Duration::from_secs(1),
+            jitter: true,
+            worker: worker_name(),
+            lease: Duration::from_secs(120),
+            max_running: 4,
+        }
+    }
+}
+
+/// `host:pid:random`, so two workers never share a name even on one host.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!(
+        "{host}:{}:{:04x}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
+}
+
+/// The scheduling loop.
+pub struct Scheduler {
+    runner: Runner,
+    jobs: Arc<Jobs>,
+    clock: Arc<dyn Clock>,
+    plans: Arc<Plans>,
+    config: SchedulerConfig,
+    /// Schedules already reported as invalid, so the state is written once.
+    invalid: HashMap<String, String>,
+}
+
+/// Why one tick of the scheduler failed (the loop logs it and tries again next tick).
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a store task failed: {0}")]
+    Task(String),
+}
+
+/// Runs a store call on a blocking thread.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, SchedulerError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SchedulerError::Task(e.to_string()))?
+        .map_err(SchedulerError::Store)
+}
+
+impl Scheduler {
+    pub fn new(
+        runner: Runner,
+        jobs: Arc<Jobs>,
+        clock: Arc<dyn Clock>,
+        plans: Arc<Plans>,
+        config: SchedulerConfig,
+    ) -> Scheduler {
+        Scheduler {
+            runner,
+            jobs,
+            clock,
+            plans,
+            config,
+            invalid: HashMap::new(),
+        }
+    }
+
+    /// Runs until `stop` is cancelled.
+    pub async fn run(mut self, stop: CancellationToken) {
+        loop {
+            if let Err(e) = self.tick().await {
+                tracing::warn!(error = %e, "scheduler could not read the store");
+            }
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(self.config.tick) => {}
+            }
+        }
+        tracing::info!("scheduler stopped");
+    }
+
+    /// One look at every connector: plan, mark Scheduled, record what is due; then claim
+    /// and start due runs.
+    pub async fn tick(&mut self) -> Result<(), SchedulerError> {
+        let now = self.clock.now();
+        let store = self.runner.store.clone();
+        let connectors = blocking(move || store.connectors()).await?;
+        let names: HashSet<&str> = connectors.iter().map(|c| c.name.as_str()).collect();
+        self.plans.lock().retain(|n, _| names.contains(n.as_str()));
+        for c in &connectors {
+            self.look_at(c, now).await?;
+        }
+        self.claim(now).await
+    }
+
+    /// Plans one connector, marks it Scheduled while it waits, and records its due run.
+    async fn look_at(&mut self, c: &Connector, now: DateTime<Utc>) -> Result<(), SchedulerError> {
+        let Some((text, schedule)) = self.schedule_of(c).await? else {
+            return Ok(());
+        };
+        let (store, id) = (self.runner.store.clone(), c.id);
+        let (last_run, recent) =
+            blocking(move || Ok((store.last_run(id)?, store.due_runs(Some(id), 5)?))).await?;
+        let open = recent.iter().any(|d| d.state != DueState::Done);
+        // A claim counts as a start even when its run could not begin (the connector was
+        // locked), so the next slot comes after it; every worker reads the same rows.
+        let last_claim = recent
+            .iter()
+            .filter(|d| d.state == DueState::Done)
+            .filter_map(|d| d.claimed_at)
+            .max();
+        let last_start = last_run.as_ref().map(|r| r.started_at).max(last_claim);
+        let Some(plan) = self.plan(&c.name, &text, &schedule, last_start, c.created_at, now) else {
+            return Ok(());
+        };
+        if plan.due.at <= now {
+            if open {
+                return Ok(());
+            }
+            let store = self.runner.store.clone();
+            let slot = plan.due.slot;
+            if blocking(move || store.enqueue_run(id, slot, None))
+                .await?
+                .is_some()
+            {
+                if plan.due.missed {
+                    tracing::info!(connector = %c.name, slot = %slot, "a slot was missed while no worker ran: it runs once now");
+                } else {
+                    tracing::debug!(connector = %c.name, slot = %slot, "run due");
+                }
+            }
+            return Ok(());
+        }
+        if open || self.jobs.is_running(&c.name) || c.state == ConnectorState::Processing {
+            return Ok(());
+        }
+        let mut reason = format!(
+            "next run {} ({schedule})",
+            plan.due
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        if let Some(r) = last_run.filter(|r| r.state != store::RunState::Processed) {
+            reason.push_str(&format!("; last run {} {}", r.id, r.state));
+            if let Some(why) = r.reason {
+                reason.push_str(&format!(": {why}"));
+            }
+        }
+        if c.state != ConnectorState::Scheduled || c.state_reason.as_deref() != Some(&reason) {
+            let store = self.runner.store.clone();
+            blocking(move || {
+                store.set_connector_state(id, ConnectorState::Scheduled, Some(&reason))
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The connector's schedule; `None` when it has none, or an invalid one (reported
+    /// once, by marking the connector Errored).
+    async fn schedule_of(
+        &mut self,
+        c: &Connector,
+    ) -> Result<Option<(String, Schedule)>, SchedulerError> {
+        let text = Settings::from_json(&c.settings)
+            .ok()
+            .and_then(|s| s.schedule)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let Some(text) = text else {
+            self.plans.lock().remove(&c.name);
+            return Ok(None);
+        };
+        match Schedule::parse(&text) {
+            Ok(s) => {
+                self.invalid.remove(&c.name);
+                Ok(Some((text, s)))
+            }
+            Err(e) => {
+                self.plans.lock().remove(&c.name);
+                if self.invalid.get(&c.name) != Some(&text) {
+                    tracing::warn!(connector = %c.name, error = %e, "not scheduled");
+                    self.invalid.insert(c.name.clone(), text);
+                    let (store, id, reason) = (self.runner.store.clone(), c.id, e.to_string());
+                    blocking(move || {
+                        store.set_connector_state(id, ConnectorState::Errored, Some(&reason))
+                    })
+                    .await?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Claims due runs (this worker's or anyone's) while there is room, and starts them.
+    async fn claim(&self, now: DateTime<Utc>) -> Result<(), SchedulerError> {
+        let ttl = crate::jobs::lease_ttl(self.config.lease);
+        while self.jobs.scheduled() < self.config.max_running.max(1) {
+            let (store, worker) = (self.runner.store.clone(), self.config.worker.clone());
+            let Some(claim) = blocking(move || store.claim_due_run(&worker, ttl, now)).await?
+            else {
+                break;
+            };
+            if claim.taken_over() {
+                tracing::warn!(connector = %claim.connector, due_run = claim.due_run_id, attempt = claim.attempt,
+                    "taking over a due run whose worker stopped renewing its lease");
+            }
+            self.jobs
+                .start_claimed(claim, self.clock.clone(), self.config.lease);
+        }
+        Ok(())
+    }
+
+    /// The connector's plan, recomputed only when its schedule or last start changed.
+    fn plan(
+        &self,
+        name: &str,
+        text: &str,
+        schedule: &Schedule,
+        last_start: Option<DateTime<Utc>>,
+        first: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<Plan> {
+        let mut plans = self.plans.lock();
+        if let Some(p) = plans.get(name)
+            && p.schedule == text
+            && p.last_start == last_start
+        {
+            return Some(p.clone());
+        }
+        let jitter = if self.config.jitter {
+            rand::random::<f64>()
+        } else {
+            0.0
+        };
+        let Some(due) = schedule.due_since(last_start, first, now, jitter) else {
+            plans.remove(name);
+            return None;
+        };
+        let plan = Plan {
+            schedule: text.to_string(),
+            last_start,
+            due,
+        };
+        plans.insert(name.to_string(), plan.clone());
+        Some(plan)
+    }
+}

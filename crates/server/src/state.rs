@@ -1,0 +1,34 @@
+//! What every request handler shares: the runner (store and key), the running syncs, the
+//! scheduler's plans and the metrics.
+
+use crate::error::ApiError;
+use crate::jobs::Jobs;
+use crate::metrics::Metrics;
+use crate::scheduler::Plans;
+use runner::Runner;
+use std::sync::Arc;
+use store::{Store, StoreError};
+
+/// The state of the HTTP server.
+#[derive(Clone)]
+pub struct AppState {
+    pub runner: Runner,
+    pub jobs: Arc<Jobs>,
+    pub plans: Arc<Plans>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Runs a store call on a blocking thread (store calls block).
+    pub async fn store<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.runner.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| ApiError::internal(format!("a store task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+}

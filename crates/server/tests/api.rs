@@ -1,0 +1,480 @@
+//! The HTTP API against a real SQLite store and the ASoC simulator, over loopback:
+//! every endpoint, auth on writes, JSON error bodies, and the OpenAPI document against the
+//! router's routes.
+
+mod common;
+
+use common::{eventually, rig};
+use serde_json::Value;
+use std::sync::Arc;
+
+fn clock() -> Arc<dyn server::Clock> {
+    Arc::new(server::SystemClock)
+}
+
+fn assert_error(status: u16, body: &Value, want: u16) {
+    assert_eq!(status, want, "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "error body without 'error': {body}"
+    );
+    assert!(
+        body.get("detail").is_some(),
+        "error body without 'detail': {body}"
+    );
+}
+
+#[test]
+fn openapi_documents_every_route_and_nothing_else() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(server::api::openapi::ApiDoc::openapi()).expect("json");
+    let paths = doc["paths"].as_object().expect("paths");
+    let routes = server::api::routes();
+    let mut routed = std::collections::BTreeSet::new();
+    for (method, path) in routes.table() {
+        let m = method.as_str().to_ascii_lowercase();
+        routed.insert((m.clone(), path.to_string()));
+        let op = &paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("route {method} {path} is not in the OpenAPI document"))[&m];
+        assert!(
+            op.is_object(),
+            "route {method} {path}: no '{m}' operation in the document"
+        );
+        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
+        if m == "post" {
+            assert!(
+                op["security"].as_array().is_some_and(|s| !s.is_empty()),
+                "write endpoint {path} is documented without its bearer token"
+            );
+        }
+    }
+    for (path, item) in paths {
+        for m in item.as_object().expect("path item").keys() {
+            if ["get", "post", "put", "delete", "patch"].contains(&m.as_str()) {
+                assert!(
+                    routed.contains(&(m.clone(), path.clone())),
+                    "the document has {m} {path}, which no route serves"
+                );
+            }
+        }
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_openapi_and_errors() {
+    let mut r = rig(2, 5, None, None, clock()).await;
+    let (s, b) = r.get("/healthz").await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("ok")));
+    let (s, b) = r.get("/readyz").await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("ready")));
+    let (s, b) = r.get("/api/openapi.json").await;
+    assert_eq!(s, 200);
+    assert!(b["openapi"].as_str().is_some_and(|v| v.starts_with('3')));
+    assert!(b["paths"]["/api/findings"]["get"].is_object());
+
+    let (s, b) = r.get("/api/nothing-here").await;
+    assert_error(s, &b, 404);
+    let res = r
+        .http
+        .delete(r.url("/api/connectors"))
+        .send()
+        .await
+        .expect("DELETE");
+    let s = res.status().as_u16();
+    let b: Value = res.json().await.expect("json 405");
+    assert_error(s, &b, 405);
+    // Security headers on every answer.
+    let res = r.http.get(r.url("/healthz")).send().await.expect("GET");
+    assert!(
+        res.headers()
+            .get("content-security-policy")
+            .is_some_and(|v| v.to_str().unwrap_or("").contains("script-src 'self'"))
+    );
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_sync_runs_and_auth() {
+    let mut r = rig(3, 10, None, None, clock()).await;
+    let token = r.token("ci");
+
+    // List and show; the secret is masked and its value appears nowhere.
+    let (s, list) = r.get("/api/connectors").await;
+    assert_eq!(s, 200);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert_eq!(list[0]["name"], "sim");
+    assert_eq!(list[0]["state"], "Registered");
+    let (s, c) = r.get("/api/connectors/sim").await;
+    assert_eq!(s, 200);
+    assert_eq!(c["secret"], "••••");
+    assert_eq!(c["kind"], "asoc");
+    assert!(!c.to_string().contains(&r.key_secret));
+    assert!(!list.to_string().contains(&r.key_secret));
+    let (s, b) = r.get("/api/connectors/nope").await;
+    assert_error(s, &b, 404);
+
+    // Writes need a live token.
+    let (s, b) = r.post("/api/connectors/sim/sync", None).await;
+    assert_error(s, &b, 401);
+    let (s, b) = r.post("/api/connectors/sim/sync", Some("abt_wrong")).await;
+    assert_error(s, &b, 401);
+    let res = r
+        .http
+        .post(r.url("/api/connectors/sim/sync"))
+        .header("authorization", format!("Basic {token}"))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status().as_u16(), 401);
+    assert!(res.headers().contains_key("www-authenticate"));
+    let (s, b) = r.post("/api/connectors/nope/sync", Some(&token)).await;
+    assert_error(s, &b, 404);
+    let (s, b) = r
+        .post("/api/connectors/sim/sync?full=maybe", Some(&token))
+        .await;
+    assert_error(s, &b, 400);
+
+    // A triggered sync, waited for.
+    let run = r.sync(&token).await;
+    assert_eq!(run["state"], "Processed", "{run}");
+    assert_eq!(run["mode"], "full");
+    assert!(run["counters"]["fetched"].as_u64().unwrap_or(0) >= 30);
+    let id = run["id"].as_i64().expect("run id");
+
+    let (s, runs) = r.get("/api/connectors/sim/runs").await;
+    assert_eq!(s, 200);
+    assert_eq!(runs[0]["id"].as_i64(), Some(id));
+    let (s, one) = r.get(&format!("/api/connectors/sim/runs/{id}")).await;
+    assert_eq!((s, one["id"].as_i64()), (200, Some(id)));
+    let (s, errs) = r
+        .get(&format!("/api/connectors/sim/runs/{id}/errors"))
+        .await;
+    assert_eq!((s, errs.as_array().map(Vec::len)), (200, Some(0)));
+    let (s, b) = r.get("/api/connectors/sim/runs/999999").await;
+    assert_error(s, &b, 404);
+    let (s, b) = r.get("/api/connectors/sim/runs/abc").await;
+    assert_error(s, &b, 400);
+    let (s, b) = r.get("/api/connectors/sim/runs?limit=0").await;
+    assert_error(s, &b, 400);
+    let (s, c) = r.get("/api/connectors/sim").await;
+    assert_eq!(s, 200);
+    assert_eq!(c["state"], "Processed");
+    assert_eq!(c["last_run"]["id"].as_i64(), Some(id));
+
+    // A run with broken records lists its errors.
+    r.handle.inject(sim::Fault::Malformed {
+        fraction: 0.2,
+        seed: 3,
+    });
+    let (s, run) = r
+        .post("/api/connectors/sim/sync?wait=true&full=true", Some(&token))
+        .await;
+    assert_eq!(s, 200, "{run}");
+    let id = run["id"].as_i64().expect("run id");
+    let (s, errs) = r
+        .get(&format!("/api/connectors/sim/runs/{id}/errors"))
+        .await;
+    assert_eq!(s, 200);
+    let errs = errs.as_array().expect("array");
+    assert!(!errs.is_empty());
+    assert!(
+        errs.iter()
+            .all(|e| e["location"].is_string() && e["message"].is_string())
+    );
+    r.handle.clear_faults();
+
+    // Started without waiting; a second start while it runs is a conflict; cancel it.
+    r.handle.inject(sim::Fault::Delay {
+        millis: 1500,
+        times: 4,
+        endpoint: sim::asoc::Endpoint::Any,
+    });
+    let (s, b) = r
+        .post("/api/connectors/sim/sync?full=true", Some(&token))
+        .await;
+    assert_eq!((s, b["status"].as_str()), (202, Some("started")), "{b}");
+    let (s, b) = r.post("/api/connectors/sim/sync", Some(&token)).await;
+    assert_error(s, &b, 409);
+    let (s, c) = r.get("/api/connectors/sim").await;
+    assert_eq!((s, c["running"].as_bool()), (200, Some(true)));
+    let (s, b) = r.post("/api/connectors/sim/cancel", None).await;
+    assert_error(s, &b, 401);
+    let (s, b) = r.post("/api/connectors/sim/cancel", Some(&token)).await;
+    assert_eq!((s, b["status"].as_str()), (202, Some("cancelling")), "{b}");
+    let jobs = r.server.as_ref().expect("server").state().jobs.clone();
+    eventually(30, "the cancelled sync to end", || !jobs.is_running("sim")).await;
+    assert_eq!(r.runs()[0].state, store::RunState::Cancelled);
+    let (s, b) = r.post("/api/connectors/sim/cancel", Some(&token)).await;
+    assert_error(s, &b, 409);
+    r.handle.clear_faults();
+
+    // A revoked token no longer writes.
+    assert!(r.runner.store.revoke_token("ci").expect("revoke"));
+    let (s, b) = r.post("/api/connectors/sim/sync", Some(&token)).await;
+    assert_error(s, &b, 401);
+
+    // The connection check (needs a token; the simulator passes all five).
+    let token2 = r.token("ops");
+    let (s, b) = r.post("/api/connectors/sim/check", None).await;
+    assert_error(s, &b, 401);
+    let (s, checks) = r.post("/api/connectors/sim/check", Some(&token2)).await;
+    assert_eq!(s, 200, "{checks}");
+    let checks = checks.as_array().expect("array");
+    assert_eq!(checks.len(), 5);
+    assert!(
+        checks.iter().all(|c| c["outcome"] != "failed"),
+        "{checks:?}"
+    );
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_findings_summary_and_metrics() {
+    let mut r = rig(4, 25, None, None, clock()).await;
+    let token = r.token("ci");
+    r.sync(&token).await;
+    // A second run after changes, so history and the chart have more than one point.
+    r.handle.mutate(0.2, 9);
+    r.sync(&token).await;
+
+    let (s, assets) = r.get("/api/assets").await;
+    assert_eq!(s, 200);
+    let items = assets["items"].as_array().expect("items");
+    assert!(items.len() >= 4);
+    assert!(items.iter().all(|a| a["connector"] == "sim"));
+    let (s, page) = r.get("/api/assets?limit=2&offset=1").await;
+    assert_eq!(s, 200);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(page["next_offset"].as_u64(), Some(3));
+
+    let (s, all) = r.get("/api/findings?limit=5000").await;
+    assert_eq!(s, 200);
+    let all = all["items"].as_array().expect("items").clone();
+    assert!(all.len() >= 100);
+    assert!(all[0]["severity"].is_string() && all[0]["status"].is_string());
+
+    // The query language narrows and sorts.
+    let (s, high) = r
+        .get("/api/findings?limit=5000&filter=severity%3E%3Dhigh")
+        .await;
+    assert_eq!(s, 200, "{high}");
+    let high = high["items"].as_array().expect("items");
+    let expected = all
+        .iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("High" | "Critical")))
+        .count();
+    assert_eq!(high.len(), expected);
+    assert!(high.len() < all.len());
+    let (s, sorted) = r.get("/api/findings?limit=10&sort=name:asc").await;
+    assert_eq!(s, 200, "{sorted}");
+    let names: Vec<&str> = sorted["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    let (s, b) = r.get("/api/findings?filter=severity%3E%3Dhgh").await;
+    assert_error(s, &b, 400);
+    assert!(b["detail"]["column"].as_u64().is_some(), "{b}");
+    let (s, b) = r.get("/api/findings?sort=nosuchfield").await;
+    assert_error(s, &b, 400);
+    let (s, b) = r.get("/api/findings?limit=0").await;
+    assert_error(s, &b, 400);
+    let (s, b) = r.get("/api/findings?limit=999999").await;
+    assert_error(s, &b, 400);
+    let (s, b) = r.get("/api/findings?offset=abc").await;
+    assert_error(s, &b, 400);
+    let (s, b) = r.get("/api/assets?filter=(").await;
+    assert_error(s, &b, 400);
+
+    // Finding detail with history.
+    let changed = all
+        .iter()
+        .find_map(|f| {
+            let id = f["id"].as_i64()?;
+            let h = r.runner.store.finding_history(id).ok()?;
+            (h.len() > 1).then_some(id)
+        })
+        .expect("a finding whose status changed");
+    let (s, f) = r.get(&format!("/api/findings/{changed}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(f["id"].as_i64(), Some(changed));
+    assert!(f["name"].is_string());
+    assert!(f["history"].as_array().is_some_and(|h| h.len() > 1), "{f}");
+    let (s, b) = r.get("/api/findings/99999999").await;
+    assert_error(s, &b, 404);
+    let (s, b) = r.get("/api/findings/abc").await;
+    assert_error(s, &b, 400);
+
+    // Summary and the open-findings series.
+    let (s, sum) = r.get("/api/summary").await;
+    assert_eq!(s, 200);
+    assert_eq!(sum["findings"].as_u64(), Some(all.len() as u64));
+    let by_sev: u64 = sum["by_severity"]
+        .as_object()
+        .expect("by_severity")
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert_eq!(by_sev, all.len() as u64);
+    assert_eq!(sum["by_severity"].as_object().map(|m| m.len()), Some(5));
+    let open = all
+        .iter()
+        .filter(|f| matches!(f["status"].as_str(), Some("NEW" | "ACTIVE" | "REOPENED")))
+        .count() as u64;
+    assert_eq!(sum["open"].as_u64(), Some(open));
+    let (s, b) = r.get("/api/summary?connector=nope").await;
+    assert_eq!((s, b["findings"].as_u64()), (200, Some(0)));
+    let (s, series) = r.get("/api/summary/open").await;
+    assert_eq!(s, 200);
+    let series = series.as_array().expect("series");
+    assert_eq!(series.len(), 2, "{series:?}");
+    assert_eq!(series[1]["open"].as_u64(), Some(open));
+
+    // Metrics: runs, records, AppScan requests by status, gauges from the store.
+    let res = r.http.get(r.url("/metrics")).send().await.expect("GET");
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        res.headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/plain"))
+    );
+    let text = res.text().await.expect("text");
+    for want in [
+        "appscan_bridge_runs_total{connector=\"sim\",outcome=\"processed\"} 2",
+        "appscan_bridge_appscan_requests_total{connector=\"sim\",status=\"200\"}",
+        "appscan_bridge_records_fetched_total{connector=\"sim\"}",
+        "appscan_bridge_records_stored_total{connector=\"sim\"}",
+        "appscan_bridge_appscan_retries_total{connector=\"sim\"} 0",
+        "appscan_bridge_rate_limit_waits_total{connector=\"sim\"} 0",
+        "appscan_bridge_run_duration_seconds_count{connector=\"sim\"} 2",
+        &format!(
+            "appscan_bridge_findings_by_status{{status=\"NEW\"}} {}",
+            sum["by_status"]["NEW"]
+        ),
+        &format!(
+            "appscan_bridge_findings_by_severity{{severity=\"High\"}} {}",
+            sum["by_severity"]["High"]
+        ),
+        "appscan_bridge_http_requests_total{method=\"GET\",route=\"/api/findings\",status=\"200\"}",
+    ] {
+        assert!(text.contains(want), "metrics lack {want}:\n{text}");
+    }
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_are_downloads_of_the_filtered_findings() {
+    let mut r = rig(1, 30, None, None, clock()).await;
+    let token = r.token("ci");
+    r.sync(&token).await;
+    let (_, all) = r.get("/api/findings?limit=5000").await;
+    let all = all["items"].as_array().expect("items").len();
+    let (_, high) = r
+        .get("/api/findings?limit=5000&filter=severity%3E%3Dhigh")
+        .await;
+    let high = high["items"].as_array().expect("items").len();
+    assert!(high > 0 && high < all, "{high} of {all}");
+
+    let download = |path: &'static str| {
+        let req = r.http.get(r.url(path));
+        async move {
+            let res = req.send().await.expect("GET");
+            let status = res.status().as_u16();
+            let headers = res.headers().clone();
+            (status, headers, res.text().await.expect("body"))
+        }
+    };
+    // CSV: a header and one row per finding, as an attachment.
+    let (s, h, body) = download("/api/export?format=csv").await;
+    assert_eq!(s, 200, "{body}");
+    assert!(
+        h["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/csv")
+    );
+    let disposition = h["content-disposition"].to_str().unwrap_or("");
+    assert!(
+        disposition.starts_with("attachment; filename=\"appscan-findings-")
+            && disposition.ends_with(".csv\""),
+        "{disposition}"
+    );
+    let mut csv = ::csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(csv.records().count(), all);
+    // JSON lines with the query language: only the filtered findings.
+    let (s, h, body) = download("/api/export?format=jsonl&filter=severity%3E%3Dhigh").await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        h["x-findings"].to_str().ok(),
+        Some(high.to_string().as_str())
+    );
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), high);
+    // SARIF and OCSF are valid JSON documents / lines; KDI of one application is one file.
+    let (s, _, body) = download("/api/export?format=sarif&connector=sim").await;
+    assert_eq!(s, 200);
+    let sarif: Value = serde_json::from_str(&body).expect("SARIF JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    let (s, _, body) = download("/api/export?format=ocsf").await;
+    assert_eq!(s, 200);
+    assert_eq!(body.lines().count(), all);
+    let (s, _, body) = download("/api/export?format=kdi").await;
+    assert_eq!(s, 200, "{body}");
+    let kdi: Value = serde_json::from_str(&body).expect("KDI JSON");
+    assert!(kdi["assets"].is_array(), "{kdi}");
+
+    // Bad input: 400 with a JSON body naming what is wrong.
+    let (s, b) = r.get("/api/export").await;
+    assert_error(s, &b, 400);
+    assert_eq!(b["detail"]["parameter"], "format");
+    let (s, b) = r.get("/api/export?format=xlsx").await;
+    assert_error(s, &b, 400);
+    let (s, b) = r.get("/api/export?format=csv&filter=severity%3E%3D").await;
+    assert_error(s, &b, 400);
+    assert_eq!(b["detail"]["parameter"], "filter");
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_runs_show_the_shared_queue() {
+    let mut r = rig(1, 3, Some("1h"), None, clock()).await;
+    let (s, empty) = r.get("/api/due-runs").await;
+    assert_eq!(s, 200, "{empty}");
+    assert_eq!(empty, serde_json::json!([]));
+    let c = r.connector();
+    let store = r.runner.store.clone();
+    let now = chrono::Utc::now();
+    store.enqueue_run(c.id, now, None).expect("enqueue");
+    let claim = store
+        .claim_due_run("w-test", chrono::Duration::seconds(60), now)
+        .expect("claim")
+        .expect("due");
+    let (s, due) = r.get("/api/due-runs?connector=sim&limit=5").await;
+    assert_eq!(s, 200, "{due}");
+    assert_eq!(due[0]["connector"], "sim");
+    assert_eq!(due[0]["state"], "claimed");
+    assert_eq!(due[0]["worker"], "w-test");
+    assert_eq!(due[0]["attempts"], 1);
+    assert!(due[0]["lease_expires_at"].is_string());
+    store
+        .complete_claim(&claim, None, "skipped: test", now)
+        .expect("complete");
+    let (_, due) = r.get("/api/due-runs").await;
+    assert_eq!(due[0]["state"], "done");
+    assert_eq!(due[0]["outcome"], "skipped: test");
+
+    let (s, b) = r.get("/api/due-runs?connector=nope").await;
+    assert_error(s, &b, 404);
+    let (s, b) = r.get("/api/due-runs?limit=0").await;
+    assert_error(s, &b, 400);
+    let (s, b) = r.get("/api/due-runs?bogus=1").await;
+    assert_error(s, &b, 400);
+    r.shutdown().await;
+}

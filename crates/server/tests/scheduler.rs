@@ -1,0 +1,200 @@
+//! The scheduler loop with a manual clock: a never-run interval connector runs at once,
+//! waits for its next slot, runs a missed slot once after "downtime", shows Scheduled
+//! while waiting, reports an invalid schedule, and shutdown cancels a running sync. Every
+//! scheduled run goes through the store's due-run queue, and one interrupted by shutdown
+//! is given back to it.
+
+mod common;
+
+use chrono::Duration;
+use common::{eventually, rig};
+use std::sync::Arc;
+use store::{ConnectorState, RunState};
+
+fn fast() -> server::SchedulerConfig {
+    server::SchedulerConfig {
+        tick: std::time::Duration::from_millis(20),
+        jitter: false,
+        ..server::SchedulerConfig::default()
+    }
+}
+
+/// Lets the loop tick a few times.
+async fn ticks() {
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_on_schedule_and_coalesces_missed_slots() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let mut r = rig(2, 5, Some("1h"), Some(fast()), clock.clone()).await;
+    let jobs = r.server.as_ref().expect("server").state().jobs.clone();
+    let plans = r.server.as_ref().expect("server").state().plans.clone();
+
+    // Never ran, interval schedule: due at once.
+    eventually(30, "the first scheduled run", || {
+        r.runs()
+            .first()
+            .is_some_and(|run| run.state == RunState::Processed)
+            && !jobs.is_running("sim")
+    })
+    .await;
+    let first = server::Clock::now(clock.as_ref());
+    // Then it waits, marked Scheduled, for the slot an hour after it started.
+    eventually(10, "the connector to be Scheduled", || {
+        r.connector().state == ConnectorState::Scheduled
+    })
+    .await;
+    let c = r.connector();
+    assert!(
+        c.state_reason
+            .as_deref()
+            .is_some_and(|x| x.starts_with("next run")),
+        "{:?}",
+        c.state_reason
+    );
+    // An hour after the run started (the store's start time, a moment after the clock's).
+    let plan = plans.get("sim").expect("plan");
+    let wait = plan.due.at - first;
+    assert!(
+        wait >= Duration::hours(1) && wait < Duration::hours(1) + Duration::seconds(60),
+        "{wait}"
+    );
+    let (s, view) = r.get("/api/connectors/sim").await;
+    assert_eq!(s, 200);
+    assert_eq!(view["state"], "Scheduled");
+    assert!(view["next_run"].is_string());
+
+    // Half an hour later: nothing runs.
+    clock.advance(Duration::minutes(30));
+    ticks().await;
+    assert_eq!(r.runs().len(), 1);
+
+    // Five hours of "downtime": the missed slots run once, not five times.
+    clock.advance(Duration::hours(5));
+    eventually(30, "the missed slot's run", || {
+        r.runs().len() == 2 && !jobs.is_running("sim")
+    })
+    .await;
+    ticks().await;
+    ticks().await;
+    assert_eq!(r.runs().len(), 2, "missed slots must run once");
+    let after = server::Clock::now(clock.as_ref());
+    eventually(10, "the next plan", || {
+        plans
+            .get("sim")
+            // The store keeps microseconds.
+            .is_some_and(|p| (p.due.at - (after + Duration::hours(1))).num_milliseconds() == 0)
+    })
+    .await;
+
+    // An hour on: the next run.
+    clock.advance(Duration::hours(1));
+    eventually(30, "the third run", || {
+        r.runs().len() == 3 && !jobs.is_running("sim")
+    })
+    .await;
+    // Each run went through the store's queue of due runs: claimed once, completed with
+    // the run it became.
+    eventually(10, "the third due run to complete", || {
+        r.runner
+            .store
+            .due_runs(None, 10)
+            .is_ok_and(|d| d.iter().all(|d| d.state == store::due::DueState::Done))
+    })
+    .await;
+    let due = r.runner.store.due_runs(None, 10).expect("due runs");
+    let runs = r.runs();
+    assert_eq!(due.len(), 3, "{due:?}");
+    for (d, run) in due.iter().zip(&runs) {
+        assert_eq!((d.attempts, d.run_id), (1, Some(run.id)), "{d:?}");
+        assert_eq!(d.outcome.as_deref(), Some("Processed"));
+    }
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_schedule_marks_the_connector_errored() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let mut r = rig(1, 1, Some("every tuesday"), Some(fast()), clock).await;
+    eventually(10, "the connector to be Errored", || {
+        r.connector().state == ConnectorState::Errored
+    })
+    .await;
+    let reason = r.connector().state_reason.unwrap_or_default();
+    assert!(reason.contains("invalid schedule"), "{reason}");
+    assert!(r.runs().is_empty());
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cancels_a_running_sync_which_records_its_state() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let mut r = rig(6, 40, None, Some(fast()), clock).await;
+    // Slow AppScan down so the run is still going when shutdown comes.
+    r.handle.inject(sim::Fault::Delay {
+        millis: 800,
+        times: 1000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let token = r.token("ci");
+    let (s, b) = r.post("/api/connectors/sim/sync", Some(&token)).await;
+    assert_eq!(s, 202, "{b}");
+    eventually(30, "the run to fetch something", || {
+        r.runs()
+            .first()
+            .is_some_and(|run| run.counters.fetched > 0 || run.state == RunState::Processing)
+    })
+    .await;
+    let started = std::time::Instant::now();
+    r.shutdown().await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let run = r.runs().into_iter().next().expect("run");
+    assert_eq!(run.state, RunState::Cancelled, "{run:?}");
+    assert!(run.ended_at.is_some());
+    assert_eq!(r.connector().state, ConnectorState::Errored);
+    // The lock was released: a sync can start at once.
+    r.handle.clear_faults();
+    let again = r
+        .runner
+        .sync("sim", runner::SyncOptions::default(), &runner::Quiet)
+        .await;
+    assert!(again.is_ok(), "{:?}", again.err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_gives_an_interrupted_scheduled_run_back_to_the_queue() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let mut r = rig(6, 40, Some("1h"), Some(fast()), clock).await;
+    r.handle.inject(sim::Fault::Delay {
+        millis: 800,
+        times: 1000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    eventually(30, "the scheduled run to start", || {
+        r.runs()
+            .first()
+            .is_some_and(|run| run.state == RunState::Processing)
+    })
+    .await;
+    let claimed = r.runner.store.due_runs(None, 10).expect("due runs");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].state, store::due::DueState::Claimed);
+    r.shutdown().await;
+    assert_eq!(r.runs()[0].state, RunState::Cancelled);
+    let due = r.runner.store.due_runs(None, 10).expect("due runs");
+    assert_eq!(
+        (due.len(), due[0].state),
+        (1, store::due::DueState::Pending),
+        "given back, to run on the next start: {due:?}"
+    );
+    // The next claim (any worker's) takes it at once.
+    r.handle.clear_faults();
+    let again = r
+        .runner
+        .store
+        .claim_due_run("next-start", Duration::seconds(60), chrono::Utc::now())
+        .expect("claim")
+        .expect("the given-back due run");
+    assert_eq!(again.due_run_id, claimed[0].id);
+}

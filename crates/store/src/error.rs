@@ -1,0 +1,79 @@
+//! The store's error type.
+//!
+//! Backend errors are kept as their source so callers can tell a locked database from a
+//! full disk; the variants callers act on (a connector already running, a missing
+//! connector) are their own variants.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the store's schema is version {found}, newer than this binary understands ({known}); upgrade appscan-bridge"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("connector '{0}' does not exist")]
+    NoSuchConnector(String),
+    #[error("a connector named '{0}' already exists")]
+    ConnectorExists(String),
+    #[error(
+        "connector '{connector}' is already running (run {run_id}, held by {holder} since {since}, lock expires {expires})"
+    )]
+    Locked {
+        connector: String,
+        run_id: i64,
+        holder: String,
+        since: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    },
+    #[error("run {0} does not exist")]
+    NoSuchRun(i64),
+    #[error("corrupt value in column {column}: {message}")]
+    Corrupt { column: String, message: String },
+    #[error("cannot connect to PostgreSQL at {url}: {source}")]
+    OpenPostgres {
+        /// The URL with its password hidden.
+        url: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("bad store URL '{url}': {message}")]
+    BadUrl { url: String, message: String },
+    #[error("no free connection to {url} after {waited_secs} s")]
+    PoolTimeout { url: String, waited_secs: u64 },
+    #[error("the target store is not empty ({rows} rows); pass --force to replace its contents")]
+    TargetNotEmpty { rows: u64 },
+    #[error(
+        "copy of {table} incomplete: {source_rows} rows in the source, {target_rows} in the target"
+    )]
+    CopyMismatch {
+        table: String,
+        source_rows: u64,
+        target_rows: u64,
+    },
+    #[error("a token named '{0}' already exists")]
+    TokenExists(String),
+    #[error("this store backend does not support {0} yet")]
+    Unsupported(&'static str),
+    #[error("a filter over {found} cannot select {expected}")]
+    FilterEntity {
+        expected: &'static str,
+        found: &'static str,
+    },
+    /// An error of the caller's callback in a streaming read (e.g. an export's write
+    /// failed), carried out unchanged.
+    #[error("{0}")]
+    Callback(Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,0 +1,80 @@
+//! The one place that opens a store from what a user wrote: `sqlite://PATH`, a plain
+//! path (SQLite), or `postgres://...` / `postgresql://...`.
+
+use crate::{PgStore, Result, SqliteStore, Store, StoreError};
+use std::path::Path;
+use std::sync::Arc;
+
+/// What kind of store a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Which backend `url` names, and the SQLite path when it is one.
+pub fn backend(url: &str) -> Result<(Backend, Option<&str>)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, None));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(StoreError::BadUrl {
+                url: url.to_string(),
+                message: "no file after sqlite://".into(),
+            });
+        }
+        return Ok((Backend::Sqlite, Some(path)));
+    }
+    if let Some((scheme, _)) = url.split_once("://") {
+        return Err(StoreError::BadUrl {
+            url: crate::postgres::url::redact(url),
+            message: format!(
+                "unknown scheme '{scheme}' (use sqlite://PATH, a path, or postgres://...)"
+            ),
+        });
+    }
+    if url.is_empty() {
+        return Err(StoreError::BadUrl {
+            url: String::new(),
+            message: "empty".into(),
+        });
+    }
+    Ok((Backend::Sqlite, Some(url)))
+}
+
+/// Opens (creating and migrating as needed) the store `url` names.
+pub fn open(url: &str) -> Result<Arc<dyn Store>> {
+    match backend(url)? {
+        (Backend::Postgres, _) => Ok(Arc::new(PgStore::open(url)?)),
+        (Backend::Sqlite, Some(path)) => Ok(Arc::new(SqliteStore::open(Path::new(path))?)),
+        (Backend::Sqlite, None) => Err(StoreError::BadUrl {
+            url: url.to_string(),
+            message: "no path".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_backend() {
+        assert_eq!(
+            backend("sqlite:///tmp/x.db").expect("sqlite"),
+            (Backend::Sqlite, Some("/tmp/x.db"))
+        );
+        assert_eq!(
+            backend("rel/x.sqlite3").expect("path"),
+            (Backend::Sqlite, Some("rel/x.sqlite3"))
+        );
+        assert_eq!(
+            backend("postgresql://u:p@h/db").expect("pg").0,
+            Backend::Postgres
+        );
+        let err = backend("mysql://u:secret@h/db").expect_err("unknown");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert!(backend("sqlite://").is_err());
+    }
+}

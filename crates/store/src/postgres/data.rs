@@ -1,0 +1,452 @@
+//! Batched upserts of assets and findings, with status history.
+//!
+//! A batch costs a fixed number of statements whatever its size: one `SELECT` of the
+//! stored rows the batch touches, one `UPDATE` of the unchanged ones' `last_seen`, one
+//! `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE` of the new and changed ones,
+//! and one `INSERT ... UNNEST` of history rows. Outcomes (inserted, updated, unchanged)
+//! and history are decided here, record by record in batch order, exactly as the
+//! row-at-a-time SQLite backend does — a record repeated within a batch included.
+
+use super::runs;
+use crate::Result;
+use crate::raw::{compress, content_hash};
+use crate::types::*;
+use chrono::{DateTime, Utc};
+use model::Status;
+use postgres::GenericClient;
+use postgres::types::ToSql;
+use std::collections::HashMap;
+
+/// Upserts a batch's assets and findings and records its problems.
+pub fn write(tx: &mut impl GenericClient, run: &Run, batch: &Batch) -> Result<BatchCounts> {
+    let now = Utc::now();
+    let mut counts = BatchCounts::default();
+    write_assets(tx, run, &batch.assets, now, &mut counts)?;
+    write_findings(tx, run, &batch.findings, now, &mut counts)?;
+    super::risk::after_batch(tx, run, batch)?;
+    runs::insert_issues(tx, run.id, &batch.issues)?;
+    Ok(counts)
+}
+
+/// What the store holds for one external id, as the batch proceeds.
+struct Current {
+    hash: String,
+    status: Option<String>,
+    active: bool,
+}
+
+/// Per external id: which occurrence is written in full (the last that changed the row),
+/// and the ids only touched (seen unchanged).
+struct Plan<'a> {
+    /// Index into the batch of the occurrence to write, per external id, in first-seen order.
+    write: Vec<usize>,
+    /// External ids seen only unchanged.
+    touch: Vec<&'a str>,
+    /// (external id, old status, new status) in batch order.
+    history: Vec<(&'a str, Option<String>, Status)>,
+}
+
+fn plan<'a>(
+    ids: &[&'a str],
+    hashes: &[String],
+    statuses: Option<&[Status]>,
+    mut stored: HashMap<String, Current>,
+    counts: &mut BatchCounts,
+) -> Plan<'a> {
+    let mut write_at: HashMap<&str, usize> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    let mut touched: Vec<&str> = Vec::new();
+    let mut seen_touched: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut history = Vec::new();
+    for (k, &id) in ids.iter().enumerate() {
+        let status = statuses.map(|s| s[k]);
+        match stored.get_mut(id) {
+            Some(cur) if cur.hash == hashes[k] && cur.active => {
+                counts.unchanged += 1;
+                if !write_at.contains_key(id) && seen_touched.insert(id) {
+                    touched.push(id);
+                }
+            }
+            Some(cur) => {
+                counts.updated += 1;
+                if let Some(new) = status
+                    && cur.status.as_deref() != Some(new.as_str())
+                {
+                    history.push((id, cur.status.clone(), new));
+                }
+                cur.hash = hashes[k].clone();
+                cur.status = status.map(|s| s.as_str().to_string());
+                cur.active = true;
+                if write_at.insert(id, k).is_none() {
+                    order.push(id);
+                }
+            }
+            None => {
+                counts.inserted += 1;
+                if let Some(new) = status {
+                    history.push((id, None, new));
+                }
+                stored.insert(
+                    id.to_string(),
+                    Current {
+                        hash: hashes[k].clone(),
+                        status: status.map(|s| s.as_str().to_string()),
+                        active: true,
+                    },
+                );
+                write_at.insert(id, k);
+                order.push(id);
+            }
+        }
+    }
+    touched.retain(|id| !write_at.contains_key(id));
+    Plan {
+        write: order
+            .iter()
+            .filter_map(|id| write_at.get(id).copied())
+            .collect(),
+        touch: touched,
+        history,
+    }
+}
+
+/// `INSERT INTO table(connector_id, cols..., active, first_seen, last_seen, last_run_id)
+/// SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE ... RETURNING external_id, id`.
+fn upsert_sql(table: &str, cols: &[(&str, &str)]) -> String {
+    let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+    let arrays: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 2))
+        .collect();
+    let sets: Vec<String> = names
+        .iter()
+        .filter(|n| **n != "external_id")
+        .map(|n| format!("{n} = EXCLUDED.{n}"))
+        .collect();
+    let n = cols.len();
+    format!(
+        "INSERT INTO {table}(connector_id, {cols}, active, first_seen, last_seen, last_run_id)
+         SELECT $1, {cols}, TRUE, ${now}, ${now}, ${run} FROM UNNEST({arrays}) AS t({cols})
+         ON CONFLICT (connector_id, external_id) DO UPDATE SET {sets}, active = TRUE,
+             last_seen = EXCLUDED.last_seen, last_run_id = EXCLUDED.last_run_id
+         RETURNING external_id, id",
+        cols = names.join(", "),
+        arrays = arrays.join(", "),
+        sets = sets.join(", "),
+        now = n + 2,
+        run = n + 3,
+    )
+}
+
+fn touch(
+    tx: &mut impl GenericClient,
+    table: &str,
+    run: &Run,
+    ids: &[&str],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        &format!(
+            "UPDATE {table} SET last_seen = $3, last_run_id = $4
+             WHERE connector_id = $1 AND external_id = ANY($2)"
+        ),
+        &[&run.connector_id, &ids, &now, &run.id],
+    )?;
+    Ok(())
+}
+
+const ASSET_COLS: &[(&str, &str)] = &[
+    ("external_id", "text"),
+    ("name", "text"),
+    ("url", "text"),
+    ("description", "text"),
+    ("business_unit", "text"),
+    ("risk_rating", "text"),
+    ("last_updated", "timestamptz"),
+    ("tags", "jsonb"),
+    ("raw", "bytea"),
+    ("content_hash", "text"),
+];
+
+fn write_assets(
+    tx: &mut impl GenericClient,
+    run: &Run,
+    recs: &[AssetRecord],
+    now: DateTime<Utc>,
+    counts: &mut BatchCounts,
+) -> Result<()> {
+    if recs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = recs.iter().map(|r| r.asset.external_id.as_str()).collect();
+    let hashes: Vec<String> = recs
+        .iter()
+        .map(|r| content_hash(&r.asset, &r.raw))
+        .collect();
+    let mut stored = HashMap::new();
+    for row in tx.query(
+        "SELECT external_id, content_hash, active FROM assets
+         WHERE connector_id = $1 AND external_id = ANY($2)",
+        &[&run.connector_id, &ids],
+    )? {
+        stored.insert(
+            row.try_get(0)?,
+            Current {
+                hash: row.try_get(1)?,
+                status: None,
+                active: row.try_get(2)?,
+            },
+        );
+    }
+    let plan = plan(&ids, &hashes, None, stored, counts);
+    touch(tx, "assets", run, &plan.touch, now)?;
+    if plan.write.is_empty() {
+        return Ok(());
+    }
+    let w: Vec<&AssetRecord> = plan.write.iter().map(|&k| &recs[k]).collect();
+    let ext: Vec<&str> = w.iter().map(|r| r.asset.external_id.as_str()).collect();
+    let name: Vec<Option<&str>> = w.iter().map(|r| r.asset.name.as_deref()).collect();
+    let url: Vec<Option<&str>> = w.iter().map(|r| r.asset.url.as_deref()).collect();
+    let desc: Vec<Option<&str>> = w.iter().map(|r| r.asset.description.as_deref()).collect();
+    let bu: Vec<Option<&str>> = w.iter().map(|r| r.asset.business_unit.as_deref()).collect();
+    let risk: Vec<Option<&str>> = w.iter().map(|r| r.asset.risk_rating.as_deref()).collect();
+    let updated: Vec<Option<DateTime<Utc>>> = w.iter().map(|r| r.asset.last_updated).collect();
+    let tags: Vec<serde_json::Value> = w.iter().map(|r| serde_json::json!(r.asset.tags)).collect();
+    let raw: Vec<Vec<u8>> = w.iter().map(|r| compress(&r.raw)).collect();
+    let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k].as_str()).collect();
+    let params: [&(dyn ToSql + Sync); 13] = [
+        &run.connector_id,
+        &ext,
+        &name,
+        &url,
+        &desc,
+        &bu,
+        &risk,
+        &updated,
+        &tags,
+        &raw,
+        &hash,
+        &now,
+        &run.id,
+    ];
+    tx.query(&upsert_sql("assets", ASSET_COLS), &params)?;
+    Ok(())
+}
+
+const FINDING_COLS: &[(&str, &str)] = &[
+    ("external_id", "text"),
+    ("asset_external_id", "text"),
+    ("name", "text"),
+    ("severity", "int2"),
+    ("source_severity", "text"),
+    ("status", "text"),
+    ("source_status", "text"),
+    ("cve", "text"),
+    ("cvss", "float8"),
+    ("cwe", "int8"),
+    ("first_found", "timestamptz"),
+    ("last_found", "timestamptz"),
+    ("last_updated", "timestamptz"),
+    ("port", "int4"),
+    ("protocol", "text"),
+    ("issue_type", "text"),
+    ("location", "text"),
+    ("element", "text"),
+    ("detection", "text"),
+    ("description", "text"),
+    ("solution", "text"),
+    ("tags", "jsonb"),
+    ("fingerprint", "text"),
+    ("raw", "bytea"),
+    ("content_hash", "text"),
+];
+
+fn write_findings(
+    tx: &mut impl GenericClient,
+    run: &Run,
+    recs: &[FindingRecord],
+    now: DateTime<Utc>,
+    counts: &mut BatchCounts,
+) -> Result<()> {
+    if recs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = recs
+        .iter()
+        .map(|r| r.finding.external_id.as_str())
+        .collect();
+    let hashes: Vec<String> = recs
+        .iter()
+        .map(|r| content_hash(&r.finding, &r.raw))
+        .collect();
+    let statuses: Vec<Status> = recs.iter().map(|r| r.finding.status).collect();
+    let mut stored = HashMap::new();
+    for row in tx.query(
+        "SELECT external_id, content_hash, status, active FROM findings
+         WHERE connector_id = $1 AND external_id = ANY($2)",
+        &[&run.connector_id, &ids],
+    )? {
+        stored.insert(
+            row.try_get(0)?,
+            Current {
+                hash: row.try_get(1)?,
+                status: Some(row.try_get(2)?),
+                active: row.try_get(3)?,
+            },
+        );
+    }
+    let plan = plan(&ids, &hashes, Some(&statuses), stored, counts);
+    touch(tx, "findings", run, &plan.touch, now)?;
+    if plan.write.is_empty() {
+        return Ok(());
+    }
+    let w: Vec<&FindingRecord> = plan.write.iter().map(|&k| &recs[k]).collect();
+    let f = |g: fn(&FindingRecord) -> Option<&str>| -> Vec<Option<&str>> {
+        w.iter().map(|r| g(r)).collect()
+    };
+    let ext: Vec<&str> = w.iter().map(|r| r.finding.external_id.as_str()).collect();
+    let asset: Vec<&str> = w
+        .iter()
+        .map(|r| r.finding.asset_external_id.as_str())
+        .collect();
+    let name: Vec<&str> = w.iter().map(|r| r.finding.name.as_str()).collect();
+    let severity: Vec<i16> = w
+        .iter()
+        .map(|r| i16::from(r.finding.severity.score()))
+        .collect();
+    let source_severity: Vec<&str> = w
+        .iter()
+        .map(|r| r.finding.source_severity.as_str())
+        .collect();
+    let status: Vec<&str> = w.iter().map(|r| r.finding.status.as_str()).collect();
+    let source_status = f(|r| r.finding.source_status.as_deref());
+    let cve = f(|r| r.finding.cve.as_deref());
+    let cvss: Vec<Option<f64>> = w.iter().map(|r| r.finding.cvss).collect();
+    let cwe: Vec<Option<i64>> = w.iter().map(|r| r.finding.cwe.map(i64::from)).collect();
+    let first_found: Vec<Option<DateTime<Utc>>> = w.iter().map(|r| r.finding.first_found).collect();
+    let last_found: Vec<Option<DateTime<Utc>>> = w.iter().map(|r| r.finding.last_found).collect();
+    let last_updated: Vec<Option<DateTime<Utc>>> =
+        w.iter().map(|r| r.finding.last_updated).collect();
+    let port: Vec<Option<i32>> = w.iter().map(|r| r.finding.port.map(i32::from)).collect();
+    let protocol = f(|r| r.finding.protocol.as_deref());
+    let issue_type = f(|r| r.finding.issue_type.as_deref());
+    let location = f(|r| r.finding.location.as_deref());
+    let element = f(|r| r.finding.element.as_deref());
+    let detection = f(|r| r.finding.detection.as_deref());
+    let description = f(|r| r.finding.description.as_deref());
+    let solution = f(|r| r.finding.solution.as_deref());
+    let tags: Vec<serde_json::Value> = w
+        .iter()
+        .map(|r| serde_json::json!(r.finding.tags))
+        .collect();
+    let fingerprint: Vec<&str> = w.iter().map(|r| r.fingerprint.as_str()).collect();
+    let raw: Vec<Vec<u8>> = w.iter().map(|r| compress(&r.raw)).collect();
+    let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k].as_str()).collect();
+    let params: [&(dyn ToSql + Sync); 28] = [
+        &run.connector_id,
+        &ext,
+        &asset,
+        &name,
+        &severity,
+        &source_severity,
+        &status,
+        &source_status,
+        &cve,
+        &cvss,
+        &cwe,
+        &first_found,
+        &last_found,
+        &last_updated,
+        &port,
+        &protocol,
+        &issue_type,
+        &location,
+        &element,
+        &detection,
+        &description,
+        &solution,
+        &tags,
+        &fingerprint,
+        &raw,
+        &hash,
+        &now,
+        &run.id,
+    ];
+    let mut finding_ids: HashMap<String, i64> = HashMap::new();
+    for row in tx.query(&upsert_sql("findings", FINDING_COLS), &params)? {
+        finding_ids.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    if plan.history.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::with_capacity(plan.history.len());
+    let mut olds = Vec::with_capacity(plan.history.len());
+    let mut news = Vec::with_capacity(plan.history.len());
+    for (ext, old, new) in &plan.history {
+        if let Some(id) = finding_ids.get(*ext) {
+            ids.push(*id);
+            olds.push(old.as_deref());
+            news.push(new.as_str());
+        }
+    }
+    add_history(tx, &ids, run.id, now, &olds, &news)
+}
+
+/// Inserts history rows, one per finding id, in the given order.
+pub fn add_history(
+    tx: &mut impl GenericClient,
+    finding_ids: &[i64],
+    run_id: i64,
+    at: DateTime<Utc>,
+    olds: &[Option<&str>],
+    news: &[&str],
+) -> Result<()> {
+    if finding_ids.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO finding_history(finding_id, run_id, at, old_status, new_status)
+         SELECT f, $2, $3, o, n FROM UNNEST($1::int8[], $4::text[], $5::text[]) WITH ORDINALITY AS t(f, o, n, k)
+         ORDER BY k",
+        &[&finding_ids, &run_id, &at, &olds, &news],
+    )?;
+    Ok(())
+}
+
+/// Closes open findings of the given assets that this run did not see.
+pub fn close_unseen(tx: &mut impl GenericClient, run: &Run, asset_ids: &[String]) -> Result<u64> {
+    if asset_ids.is_empty() {
+        return Ok(0);
+    }
+    let now = Utc::now();
+    let rows = tx.query(
+        "WITH closed AS (
+             SELECT id, status FROM findings
+             WHERE connector_id = $1 AND asset_external_id = ANY($2) AND status <> 'CLOSED'
+               AND (last_run_id IS NULL OR last_run_id <> $3)
+             ORDER BY id
+             FOR UPDATE)
+         UPDATE findings f SET status = 'CLOSED', content_hash = ''
+         FROM closed WHERE f.id = closed.id
+         RETURNING f.id, closed.status",
+        &[&run.connector_id, &asset_ids, &run.id],
+    )?;
+    let mut closed: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_>>()?;
+    closed.sort_by_key(|c| c.0);
+    let ids: Vec<i64> = closed.iter().map(|c| c.0).collect();
+    let olds: Vec<&str> = closed.iter().map(|c| c.1.as_str()).collect();
+    let olds_ref: Vec<Option<&str>> = olds.into_iter().map(Some).collect();
+    let news = vec![Status::Closed.as_str(); ids.len()];
+    add_history(tx, &ids, run.id, now, &olds_ref, &news)?;
+    super::risk::rescore_findings(tx, &ids)?;
+    let assets: Vec<&str> = asset_ids.iter().map(String::as_str).collect();
+    super::risk::refresh_assets(tx, run.connector_id, &assets)?;
+    Ok(ids.len() as u64)
+}

@@ -1,0 +1,78 @@
+//! Versioned migrations of the PostgreSQL schema, run when a store opens.
+//!
+//! `schema_migrations` records each version applied. All pending migrations run in one
+//! transaction under an advisory lock keyed by the schema, so several workers starting
+//! at once migrate once and the others wait, then find nothing to do.
+
+use crate::{Result, StoreError};
+use postgres::Client;
+
+/// Migrations in order: (version, name, SQL).
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "due_runs",
+        include_str!("../../migrations/postgres/0002_due_runs.sql"),
+    ),
+    (
+        3,
+        "tokens_risk_kev",
+        include_str!("../../migrations/postgres/0003_tokens_risk_kev.sql"),
+    ),
+];
+
+/// A fixed first key for `pg_advisory_xact_lock(key, schema hash)`.
+const LOCK_KEY: i32 = 0x4150_5342; // "APSB"
+
+/// Brings the schema first on the connection's search path up to date.
+pub fn run(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext(COALESCE(current_schema(), '')))",
+        &[&LOCK_KEY],
+    )?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )?;
+    let current: i32 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .try_get(0)?;
+    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > known {
+        return Err(StoreError::SchemaTooNew {
+            found: i64::from(current),
+            known: i64::from(known),
+        });
+    }
+    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations(version, name) VALUES ($1, $2)",
+            &[version, name],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The schema version recorded in the database.
+pub fn version(client: &mut Client) -> Result<i32> {
+    Ok(client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .try_get(0)?)
+}

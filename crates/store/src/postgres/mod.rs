@@ -1,0 +1,504 @@
+//! The PostgreSQL backend: the same logical schema and semantics as the SQLite backend,
+//! for stores shared by several workers.
+//!
+//! Calls block, on the synchronous `postgres` client, through a small pool
+//! ([`pool`]). That client drives a private tokio runtime, which may not run inside a
+//! thread that is itself driving async tasks; a call made from such a thread (the CLI's
+//! async commands) hops to a scoped plain thread for its duration, so callers need not
+//! care. Batches are written with a fixed number of statements (`UNNEST`, see [`data`]);
+//! `migrate` imports with binary `COPY` ([`transfer`]).
+//!
+//! # Layout
+//! - [`url`]: connection URLs, our own `schema`/`pool_size` parameters, password hiding.
+//! - [`pool`]: the connection pool.
+//! - [`migrate`]: versioned migrations from `migrations/postgres`.
+//! - [`connectors`], [`runs`], [`data`], [`read`], [`listing`]: the tables and the
+//!   filtered listings, as in the SQLite backend.
+//! - [`risk`], [`tokens`], [`trend`], [`fullrun`], [`atomic`]: risk scores and the KEV
+//!   list, API tokens, the open-findings chart, full-run queries, one-transaction runs.
+//! - [`due`]: due runs and their leases (`FOR UPDATE SKIP LOCKED`).
+//! - [`transfer`]: whole-table export and import.
+
+pub mod atomic;
+pub mod connectors;
+pub mod data;
+pub mod due;
+pub mod fullrun;
+pub mod listing;
+pub mod migrate;
+pub mod pool;
+pub mod read;
+pub mod risk;
+pub mod runs;
+pub mod tokens;
+pub mod transfer;
+pub mod trend;
+pub mod url;
+
+use crate::due::{Claim, DueRun};
+use crate::transfer::{Rows, Table, TableCounts};
+use crate::types::*;
+use crate::{Result, Store, StoreError};
+use chrono::{DateTime, Utc};
+use pool::{Pool, in_async_context, quote_ident};
+use postgres::error::SqlState;
+use postgres::{Client, Transaction};
+
+/// A corrupt-value error for a column.
+pub(crate) fn corrupt(column: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        column: column.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    shown: String,
+    schema: Option<String>,
+    pool: Pool,
+    atomics: atomic::Atomics,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &self.shown)
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool.size())
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Connects, creates the URL's `schema` if it names one, and brings the schema up to
+    /// date. The URL is `postgres://user:password@host:port/database`, optionally with
+    /// `?schema=NAME` (tables go there instead of the user's default schema) and
+    /// `pool_size=N` (connections at most, default 4), beside the driver's own parameters.
+    pub fn open(url: &str) -> Result<PgStore> {
+        let u = url::parse(url)?;
+        let store = PgStore {
+            shown: u.shown.clone(),
+            schema: u.schema.clone(),
+            pool: Pool::new(u.config, u.schema, u.pool_size, u.shown),
+            atomics: atomic::Atomics::default(),
+        };
+        let schema = store.schema.clone();
+        store.with(move |c| {
+            if let Some(schema) = &schema {
+                create_schema(c, schema)?;
+            }
+            migrate::run(c)?;
+            // Rows without a score yet (imported, or from before scores) get theirs.
+            if risk::needs_rescore(c)? {
+                let mut tx = c.transaction()?;
+                risk::rescore_all(&mut tx, Utc::now())?;
+                tx.commit()?;
+            }
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// The URL, password hidden.
+    pub fn url(&self) -> &str {
+        &self.shown
+    }
+
+    /// The schema the store lives in, when the URL named one.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// The schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<i32> {
+        self.with(migrate::version)
+    }
+
+    /// Runs `f` with a pooled client, on a plain thread if this one drives async tasks.
+    fn with<T: Send>(&self, f: impl FnOnce(&mut Client) -> Result<T> + Send) -> Result<T> {
+        hop(|| {
+            let mut client = self.pool.get()?;
+            f(&mut client)
+        })
+    }
+
+    /// Runs `produce` with a pooled client, handing each page it yields to `consume` on
+    /// this thread (so `consume` need not be `Send`); `produce`'s sink returns `false`
+    /// once `consume` failed, and `produce` should then stop.
+    fn stream<T: Send>(
+        &self,
+        produce: impl FnOnce(&mut Client, &mut dyn FnMut(Vec<T>) -> bool) -> Result<()> + Send,
+        consume: &mut dyn FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        let mut failed: Option<StoreError> = None;
+        if !in_async_context() {
+            let mut client = self.pool.get()?;
+            let produced = produce(&mut client, &mut |page| {
+                for item in page {
+                    if let Err(e) = consume(item) {
+                        failed = Some(e);
+                        return false;
+                    }
+                }
+                true
+            });
+            return match failed {
+                Some(e) => Err(e),
+                None => produced,
+            };
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(2);
+        std::thread::scope(|s| {
+            let producer = s.spawn(move || {
+                let mut client = self.pool.get()?;
+                produce(&mut client, &mut |page| tx.send(page).is_ok())
+            });
+            for page in rx.iter() {
+                for item in page {
+                    if let Err(e) = consume(item) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                if failed.is_some() {
+                    break;
+                }
+            }
+            drop(rx);
+            let produced = match producer.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            match failed {
+                Some(e) => Err(e),
+                None => produced,
+            }
+        })
+    }
+
+    /// Runs `f` in a transaction, committed when it returns `Ok`.
+    fn tx<T: Send>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T> + Send) -> Result<T> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            let out = f(&mut tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+}
+
+/// Runs `f` here, or on a scoped plain thread when this thread drives async tasks (where
+/// the sync client may not block).
+pub(crate) fn hop<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if in_async_context() {
+        std::thread::scope(|s| match s.spawn(f).join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        })
+    } else {
+        f()
+    }
+}
+
+fn create_schema(c: &mut Client, schema: &str) -> Result<()> {
+    match c.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {}",
+        quote_ident(schema)
+    )) {
+        // Two workers creating it at once: the loser sees a duplicate; the schema exists.
+        Err(e)
+            if e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+                || e.code() == Some(&SqlState::DUPLICATE_SCHEMA) =>
+        {
+            Ok(())
+        }
+        other => Ok(other?),
+    }
+}
+
+impl Store for PgStore {
+    fn create_connector(&self, new: &NewConnector) -> Result<Connector> {
+        self.with(|c| connectors::create(c, new))
+    }
+    fn update_connector(&self, connector: &Connector) -> Result<()> {
+        self.with(|c| connectors::update(c, connector))
+    }
+    fn delete_connector(&self, name: &str) -> Result<bool> {
+        self.with(|c| connectors::delete(c, name))
+    }
+    fn connector(&self, name: &str) -> Result<Option<Connector>> {
+        self.with(|c| connectors::by_name(c, name))
+    }
+    fn connectors(&self) -> Result<Vec<Connector>> {
+        self.with(connectors::all)
+    }
+    fn set_connector_state(
+        &self,
+        connector_id: i64,
+        state: ConnectorState,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        self.with(|c| connectors::set_state(c, connector_id, state, reason))
+    }
+
+    fn begin_run(
+        &self,
+        connector_id: i64,
+        mode: RunMode,
+        holder: &str,
+        lock_ttl: chrono::Duration,
+    ) -> Result<Run> {
+        self.tx(|tx| runs::begin(tx, connector_id, mode, holder, lock_ttl))
+    }
+    fn renew_lock(&self, run_id: i64, lock_ttl: chrono::Duration) -> Result<()> {
+        if let Some(r) = self.with_atomic(run_id, |a| {
+            runs::renew_lock(&mut a.client, run_id, lock_ttl)
+        }) {
+            return r;
+        }
+        self.with(|c| runs::renew_lock(c, run_id, lock_ttl))
+    }
+    fn write_batch(&self, run: &Run, batch: &Batch, progress: &RunCounters) -> Result<BatchCounts> {
+        if let Some(r) = self.with_atomic(run.id, |a| {
+            let counts = data::write(&mut a.client, run, batch)?;
+            runs::save_counters(&mut a.client, run.id, progress)?;
+            a.keep(&batch.issues);
+            Ok(counts)
+        }) {
+            return r;
+        }
+        self.tx(|tx| {
+            let counts = data::write(tx, run, batch)?;
+            runs::save_counters(tx, run.id, progress)?;
+            Ok(counts)
+        })
+    }
+    fn finish_run(&self, run: &Run, last: &Batch, end: &RunEnd) -> Result<BatchCounts> {
+        if let Some(r) = self.atomic_finish(run, last, end) {
+            return r;
+        }
+        self.tx(|tx| {
+            let counts = data::write(tx, run, last)?;
+            let mut counters = end.counters;
+            counters.add(counts);
+            runs::finish(tx, run, end, &counters)?;
+            Ok(counts)
+        })
+    }
+    fn close_unseen(&self, run: &Run, asset_external_ids: &[String]) -> Result<u64> {
+        if let Some(r) = self.with_atomic(run.id, |a| {
+            data::close_unseen(&mut a.client, run, asset_external_ids)
+        }) {
+            return r;
+        }
+        self.tx(|tx| data::close_unseen(tx, run, asset_external_ids))
+    }
+    fn runs(&self, connector_id: i64, limit: u64) -> Result<Vec<Run>> {
+        self.with(|c| runs::list(c, connector_id, limit))
+    }
+    fn run(&self, run_id: i64) -> Result<Option<Run>> {
+        self.with(|c| runs::by_id(c, run_id))
+    }
+    fn last_run(&self, connector_id: i64) -> Result<Option<Run>> {
+        Ok(self
+            .with(|c| runs::list(c, connector_id, 1))?
+            .into_iter()
+            .next())
+    }
+    fn run_issues(&self, run_id: i64) -> Result<Vec<RecordIssue>> {
+        self.with(|c| runs::issues(c, run_id))
+    }
+
+    fn assets(&self, query: &ListQuery) -> Result<Vec<StoredAsset>> {
+        self.with(|c| listing::assets(c, query))
+    }
+    fn findings(&self, query: &ListQuery) -> Result<Vec<StoredFinding>> {
+        self.with(|c| listing::findings(c, query))
+    }
+    fn for_each_finding(
+        &self,
+        query: &ListQuery,
+        f: &mut dyn FnMut(StoredFinding) -> Result<()>,
+    ) -> Result<()> {
+        self.stream(|c, page| listing::for_each_finding(c, query, page), f)
+    }
+    fn count_findings(&self, query: &ListQuery) -> Result<u64> {
+        self.with(|c| listing::count_findings(c, query))
+    }
+    fn import_kev(&self, entries: &[model::kev::KevEntry], replace: bool) -> Result<KevImport> {
+        self.tx(|tx| risk::import_kev(tx, entries, replace))
+    }
+    fn kev_count(&self) -> Result<u64> {
+        self.with(risk::kev_count)
+    }
+    fn rescore(&self) -> Result<RescoreCounts> {
+        self.tx(|tx| risk::rescore_all(tx, Utc::now()))
+    }
+    fn finding(&self, id: i64) -> Result<Option<StoredFinding>> {
+        self.with(|c| read::finding(c, id))
+    }
+    fn finding_history(&self, finding_id: i64) -> Result<Vec<HistoryEntry>> {
+        self.with(|c| read::history(c, finding_id))
+    }
+    fn for_each_raw(
+        &self,
+        connector_id: i64,
+        f: &mut dyn FnMut(RawKind, &str, serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        for kind in [RawKind::Asset, RawKind::Finding] {
+            let mut after = 0i64;
+            loop {
+                let page = self.with(|c| read::raw_page(c, kind, connector_id, after))?;
+                let full = page.len() as i64 >= read::RAW_PAGE;
+                for (id, asset, raw) in page {
+                    after = id;
+                    f(kind, &asset, raw)?;
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn summary(&self, connector: Option<&str>) -> Result<Summary> {
+        self.with(|c| read::summary(c, connector))
+    }
+    fn counts(&self, connector_id: i64) -> Result<(u64, u64)> {
+        self.with(|c| read::counts(c, connector_id))
+    }
+
+    fn save_map(&self, name: &str, toml: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO maps(name, toml, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET toml = EXCLUDED.toml, updated_at = EXCLUDED.updated_at",
+                &[&name, &toml, &Utc::now()],
+            )?;
+            Ok(())
+        })
+    }
+    fn map_text(&self, name: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_opt("SELECT toml FROM maps WHERE name = $1", &[&name])?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .map_err(StoreError::from)
+        })
+    }
+    fn map_names(&self) -> Result<Vec<String>> {
+        self.with(|c| {
+            c.query("SELECT name FROM maps ORDER BY name COLLATE \"C\"", &[])?
+                .iter()
+                .map(|r| r.try_get(0).map_err(StoreError::from))
+                .collect()
+        })
+    }
+    fn delete_map(&self, name: &str) -> Result<bool> {
+        self.with(|c| Ok(c.execute("DELETE FROM maps WHERE name = $1", &[&name])? > 0))
+    }
+
+    fn begin_atomic(&self, run: &Run) -> Result<()> {
+        self.atomic_begin(run)
+    }
+    fn rollback_atomic(&self, run_id: i64) -> Result<bool> {
+        self.atomic_rollback(run_id)
+    }
+    fn mark_inactive(&self, run: &Run, before: DateTime<Utc>) -> Result<(u64, u64)> {
+        if let Some(r) = self.with_atomic(run.id, |a| {
+            fullrun::mark_inactive(&mut a.client, run.connector_id, before)
+        }) {
+            return r;
+        }
+        self.tx(|tx| fullrun::mark_inactive(tx, run.connector_id, before))
+    }
+    fn dedupe(&self, query: &ListQuery) -> Result<Vec<crate::FingerprintGroup>> {
+        self.with(|c| fullrun::dedupe(c, query))
+    }
+    fn create_token(&self, name: &str, hash: &str, hint: &str) -> Result<ApiToken> {
+        self.with(|c| tokens::create(c, name, hash, hint))
+    }
+    fn tokens(&self) -> Result<Vec<ApiToken>> {
+        self.with(tokens::all)
+    }
+    fn use_token(&self, hash: &str) -> Result<Option<ApiToken>> {
+        self.with(|c| tokens::use_token(c, hash))
+    }
+    fn revoke_token(&self, id_or_name: &str) -> Result<bool> {
+        self.with(|c| tokens::revoke(c, id_or_name))
+    }
+    fn open_findings_series(&self, connector: Option<&str>) -> Result<Vec<OpenPoint>> {
+        self.with(|c| trend::open_series(c, connector))
+    }
+
+    fn enqueue_run(
+        &self,
+        connector_id: i64,
+        due_at: DateTime<Utc>,
+        mode: Option<RunMode>,
+    ) -> Result<Option<DueRun>> {
+        self.with(|c| due::enqueue(c, connector_id, due_at, mode))
+    }
+    fn claim_due_run(
+        &self,
+        worker: &str,
+        lease_ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Claim>> {
+        self.with(|c| due::claim(c, worker, lease_ttl, now))
+    }
+    fn renew_claim(
+        &self,
+        claim: &Claim,
+        lease_ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.with(|c| due::renew(c, claim, lease_ttl, now))
+    }
+    fn complete_claim(
+        &self,
+        claim: &Claim,
+        run_id: Option<i64>,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.with(|c| due::complete(c, claim, run_id, outcome, now))
+    }
+    fn release_claim(&self, claim: &Claim) -> Result<bool> {
+        self.with(|c| due::release(c, claim))
+    }
+    fn due_runs(&self, connector_id: Option<i64>, limit: u64) -> Result<Vec<DueRun>> {
+        self.with(|c| due::list(c, connector_id, limit))
+    }
+
+    fn table_counts(&self) -> Result<TableCounts> {
+        self.with(transfer::counts)
+    }
+    fn export_table(
+        &self,
+        table: Table,
+        batch_size: usize,
+        sink: &mut dyn FnMut(Rows) -> Result<()>,
+    ) -> Result<()> {
+        let mut after = 0i64;
+        loop {
+            let (rows, next) =
+                self.with(|c| transfer::export_page(c, table, after, batch_size.max(1)))?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            after = next;
+            sink(rows)?;
+        }
+    }
+    fn import_rows(&self, rows: &Rows) -> Result<()> {
+        self.tx(|tx| transfer::import(tx, rows))
+    }
+    fn finish_import(&self) -> Result<()> {
+        self.with(transfer::finish)
+    }
+    fn clear_all(&self) -> Result<()> {
+        self.with(transfer::clear)
+    }
+}

@@ -1,0 +1,299 @@
+//! Keeping risk scores stored (see the SQLite backend's `risk` module for the rules):
+//! per batch, after auto-close, and on `rescore`; plus the known-exploited (KEV) list.
+//!
+//! Scores are computed here with [`model::risk`] from rows read in bulk, and written back
+//! with one `UPDATE ... FROM UNNEST(...)` per table per batch.
+
+use super::corrupt;
+use crate::Result;
+use crate::types::*;
+use chrono::{DateTime, Utc};
+use model::kev::KevEntry;
+use model::risk::{Exposure, RiskInput, asset_risk, finding_risk};
+use model::{Severity, Status};
+use postgres::GenericClient;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Findings scored per read on `rescore`.
+const CHUNK: i64 = 10_000;
+
+/// The upper-cased CVEs of `cves` that the KEV list holds.
+fn known(c: &mut impl GenericClient, cves: &[String]) -> Result<HashSet<String>> {
+    if cves.is_empty() {
+        return Ok(HashSet::new());
+    }
+    c.query("SELECT cve FROM kev WHERE cve = ANY($1)", &[&cves])?
+        .iter()
+        .map(|r| Ok(r.try_get::<_, String>(0)?))
+        .collect()
+}
+
+fn norm(cve: Option<&str>) -> Option<String> {
+    cve.map(|c| c.trim().to_uppercase())
+}
+
+/// Writes finding scores by id.
+fn write_finding_risks(c: &mut impl GenericClient, ids: &[i64], risks: &[i32]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    c.execute(
+        "UPDATE findings f SET risk = t.r FROM UNNEST($1::int8[], $2::int4[]) AS t(id, r)
+         WHERE f.id = t.id",
+        &[&ids, &risks],
+    )?;
+    Ok(())
+}
+
+/// Scores the batch's findings (inserted, updated and unchanged alike, so each sync also
+/// refreshes the age part) and the assets they belong to.
+pub fn after_batch(c: &mut impl GenericClient, run: &Run, batch: &Batch) -> Result<()> {
+    if batch.findings.is_empty() && batch.assets.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    // The last occurrence of an external id is what the row holds now.
+    let mut last: HashMap<&str, &FindingRecord> = HashMap::new();
+    for rec in &batch.findings {
+        last.insert(rec.finding.external_id.as_str(), rec);
+    }
+    let mut touched: BTreeSet<&str> = batch
+        .assets
+        .iter()
+        .map(|a| a.asset.external_id.as_str())
+        .collect();
+    let assets: Vec<&str> = last
+        .values()
+        .map(|r| r.finding.asset_external_id.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut urls: HashMap<String, Option<String>> = HashMap::new();
+    if !assets.is_empty() {
+        for r in c.query(
+            "SELECT external_id, url FROM assets WHERE connector_id = $1 AND external_id = ANY($2)",
+            &[&run.connector_id, &assets],
+        )? {
+            urls.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+    }
+    let cves: Vec<String> = last
+        .values()
+        .filter_map(|r| norm(r.finding.cve.as_deref()))
+        .collect();
+    let kev = known(c, &cves)?;
+    let mut ext = Vec::with_capacity(last.len());
+    let mut risks = Vec::with_capacity(last.len());
+    for (id, rec) in &last {
+        let f = &rec.finding;
+        let asset_url = urls
+            .get(f.asset_external_id.as_str())
+            .and_then(|u| u.as_deref());
+        let input = RiskInput {
+            severity: f.severity,
+            cvss: f.cvss,
+            status: f.status,
+            first_found: f.first_found,
+            exposure: Exposure::of_urls([f.location.as_deref(), asset_url]),
+            known_exploited: norm(f.cve.as_deref()).is_some_and(|c| kev.contains(&c)),
+        };
+        ext.push(*id);
+        risks.push(i32::from(finding_risk(&input, now)));
+        touched.insert(f.asset_external_id.as_str());
+    }
+    if !ext.is_empty() {
+        c.execute(
+            "UPDATE findings f SET risk = t.r FROM UNNEST($2::text[], $3::int4[]) AS t(e, r)
+             WHERE f.connector_id = $1 AND f.external_id = t.e",
+            &[&run.connector_id, &ext, &risks],
+        )?;
+    }
+    let touched: Vec<&str> = touched.into_iter().collect();
+    refresh_assets(c, run.connector_id, &touched)
+}
+
+/// Sets each named asset's risk from its open findings.
+pub fn refresh_assets(
+    c: &mut impl GenericClient,
+    connector_id: i64,
+    assets: &[&str],
+) -> Result<()> {
+    if assets.is_empty() {
+        return Ok(());
+    }
+    let mut open: BTreeMap<String, Vec<u16>> =
+        assets.iter().map(|a| (a.to_string(), Vec::new())).collect();
+    for r in c.query(
+        "SELECT asset_external_id, risk FROM findings
+         WHERE connector_id = $1 AND asset_external_id = ANY($2)
+           AND status IN ('NEW', 'ACTIVE', 'REOPENED')",
+        &[&connector_id, &assets],
+    )? {
+        let asset: String = r.try_get(0)?;
+        let risk: i32 = r.try_get(1)?;
+        open.entry(asset)
+            .or_default()
+            .push(risk.clamp(0, i32::from(model::risk::MAX)) as u16);
+    }
+    let names: Vec<&str> = open.keys().map(String::as_str).collect();
+    let risks: Vec<i32> = open
+        .values()
+        .map(|v| i32::from(asset_risk(v.iter().copied())))
+        .collect();
+    c.execute(
+        "UPDATE assets a SET risk = t.r FROM UNNEST($2::text[], $3::int4[]) AS t(e, r)
+         WHERE a.connector_id = $1 AND a.external_id = t.e",
+        &[&connector_id, &names, &risks],
+    )?;
+    Ok(())
+}
+
+const SCORE_SELECT: &str = "SELECT f.id, f.severity, f.cvss, f.status, f.first_found, f.location, \
+     upper(trim(f.cve)), a.url, f.risk, (k.cve IS NOT NULL) \
+     FROM findings f LEFT JOIN assets a ON a.connector_id = f.connector_id AND a.external_id = f.asset_external_id \
+     LEFT JOIN kev k ON k.cve = upper(trim(f.cve))";
+
+/// Scores rows of [`SCORE_SELECT`]: (id, old risk, new risk).
+fn score_rows(rows: &[postgres::Row], now: DateTime<Utc>) -> Result<Vec<(i64, i32, i32)>> {
+    rows.iter()
+        .map(|r| {
+            let sev: i16 = r.try_get(1)?;
+            let status: String = r.try_get(3)?;
+            let location: Option<String> = r.try_get(5)?;
+            let url: Option<String> = r.try_get(7)?;
+            let input = RiskInput {
+                severity: Severity::from_score(i64::from(sev))
+                    .ok_or_else(|| corrupt("findings.severity", sev.to_string()))?,
+                cvss: r.try_get(2)?,
+                status: status
+                    .parse::<Status>()
+                    .map_err(|e| corrupt("findings.status", e))?,
+                first_found: r.try_get(4)?,
+                exposure: Exposure::of_urls([location.as_deref(), url.as_deref()]),
+                known_exploited: r.try_get(9)?,
+            };
+            Ok((
+                r.try_get(0)?,
+                r.try_get(8)?,
+                i32::from(finding_risk(&input, now)),
+            ))
+        })
+        .collect()
+}
+
+/// Recomputes the scores of some findings from their stored rows (after a status change).
+pub fn rescore_findings(c: &mut impl GenericClient, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows = c.query(&format!("{SCORE_SELECT} WHERE f.id = ANY($1)"), &[&ids])?;
+    let scored = score_rows(&rows, Utc::now())?;
+    let ids: Vec<i64> = scored.iter().map(|s| s.0).collect();
+    let risks: Vec<i32> = scored.iter().map(|s| s.2).collect();
+    write_finding_risks(c, &ids, &risks)
+}
+
+/// Recomputes every finding's and asset's score as of `now`, in chunks.
+pub fn rescore_all(c: &mut impl GenericClient, now: DateTime<Utc>) -> Result<RescoreCounts> {
+    let mut counts = RescoreCounts::default();
+    let mut last_id = 0i64;
+    loop {
+        let rows = c.query(
+            &format!("{SCORE_SELECT} WHERE f.id > $1 ORDER BY f.id LIMIT $2"),
+            &[&last_id, &CHUNK],
+        )?;
+        let scored = score_rows(&rows, now)?;
+        let Some(last) = scored.last() else { break };
+        last_id = last.0;
+        counts.findings += scored.len() as u64;
+        let changed: Vec<&(i64, i32, i32)> = scored.iter().filter(|s| s.1 != s.2).collect();
+        counts.changed += changed.len() as u64;
+        let ids: Vec<i64> = changed.iter().map(|s| s.0).collect();
+        let risks: Vec<i32> = changed.iter().map(|s| s.2).collect();
+        write_finding_risks(c, &ids, &risks)?;
+    }
+    c.execute("UPDATE assets SET risk = 0", &[])?;
+    let mut open: BTreeMap<(i64, String), Vec<u16>> = BTreeMap::new();
+    for r in c.query(
+        "SELECT connector_id, asset_external_id, risk FROM findings
+         WHERE status IN ('NEW', 'ACTIVE', 'REOPENED')",
+        &[],
+    )? {
+        let risk: i32 = r.try_get(2)?;
+        open.entry((r.try_get(0)?, r.try_get(1)?))
+            .or_default()
+            .push(risk.clamp(0, i32::from(model::risk::MAX)) as u16);
+    }
+    counts.assets = open.len() as u64;
+    let connectors: Vec<i64> = open.keys().map(|k| k.0).collect();
+    let names: Vec<&str> = open.keys().map(|k| k.1.as_str()).collect();
+    let risks: Vec<i32> = open
+        .values()
+        .map(|v| i32::from(asset_risk(v.iter().copied())))
+        .collect();
+    if !names.is_empty() {
+        c.execute(
+            "UPDATE assets a SET risk = t.r FROM UNNEST($1::int8[], $2::text[], $3::int4[]) AS t(c, e, r)
+             WHERE a.connector_id = t.c AND a.external_id = t.e",
+            &[&connectors, &names, &risks],
+        )?;
+    }
+    Ok(counts)
+}
+
+/// Whether some open finding has no score yet (rows written before scores existed).
+pub fn needs_rescore(c: &mut impl GenericClient) -> Result<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM findings WHERE risk = 0 AND status IN ('NEW', 'ACTIVE', 'REOPENED') LIMIT 1",
+        &[],
+    )?
+    .is_some())
+}
+
+/// Adds (or, with `replace`, replaces the list with) known-exploited CVEs.
+pub fn import_kev(
+    c: &mut impl GenericClient,
+    entries: &[KevEntry],
+    replace: bool,
+) -> Result<KevImport> {
+    let before: i64 = c.query_one("SELECT COUNT(*) FROM kev", &[])?.try_get(0)?;
+    if replace {
+        c.execute("DELETE FROM kev", &[])?;
+    }
+    // The last entry of a CVE listed twice wins, as row-by-row upserts would have it.
+    let mut by_cve: BTreeMap<&str, &KevEntry> = BTreeMap::new();
+    for e in entries {
+        by_cve.insert(e.cve.as_str(), e);
+    }
+    let cves: Vec<&str> = by_cve.keys().copied().collect();
+    let added: Vec<Option<&str>> = by_cve.values().map(|e| e.added.as_deref()).collect();
+    let names: Vec<Option<&str>> = by_cve.values().map(|e| e.name.as_deref()).collect();
+    if !cves.is_empty() {
+        c.execute(
+            "INSERT INTO kev(cve, added, name, imported_at)
+             SELECT cve, added, name, $4 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS t(cve, added, name)
+             ON CONFLICT (cve) DO UPDATE SET added = COALESCE(EXCLUDED.added, kev.added),
+                 name = COALESCE(EXCLUDED.name, kev.name), imported_at = EXCLUDED.imported_at",
+            &[&cves, &added, &names, &Utc::now()],
+        )?;
+    }
+    let total: i64 = c.query_one("SELECT COUNT(*) FROM kev", &[])?.try_get(0)?;
+    let matching: i64 = c
+        .query_one(
+            "SELECT COUNT(*) FROM findings f
+             WHERE f.cve IS NOT NULL AND EXISTS (SELECT 1 FROM kev k WHERE k.cve = upper(f.cve))",
+            &[],
+        )?
+        .try_get(0)?;
+    Ok(KevImport {
+        read: entries.len() as u64,
+        before: before.max(0) as u64,
+        total: total.max(0) as u64,
+        matching_findings: matching.max(0) as u64,
+    })
+}
+
+pub fn kev_count(c: &mut impl GenericClient) -> Result<u64> {
+    let n: i64 = c.query_one("SELECT COUNT(*) FROM kev", &[])?.try_get(0)?;
+    Ok(n.max(0) as u64)
+}

@@ -1,0 +1,249 @@
+//! The runs table, run problems, and the per-connector run lock.
+
+use super::corrupt;
+use crate::types::*;
+use crate::{Result, StoreError};
+use chrono::Utc;
+use postgres::{GenericClient, Row};
+
+pub const COLUMNS: &str = "r.id, r.connector_id, c.name, r.mode, r.state, r.started_at, r.ended_at, \
+     r.fetched, r.inserted, r.updated, r.unchanged, r.failed, r.warnings, r.retries, r.requests, r.closed, \
+     r.reason, r.cursor_from";
+
+pub fn from_row(r: &Row) -> Result<Run> {
+    let mode: String = r.try_get(3)?;
+    let state: String = r.try_get(4)?;
+    let n = |i: usize| -> Result<u64> { Ok(r.try_get::<_, i64>(i)?.max(0) as u64) };
+    Ok(Run {
+        id: r.try_get(0)?,
+        connector_id: r.try_get(1)?,
+        connector: r.try_get(2)?,
+        mode: RunMode::parse(&mode).ok_or_else(|| corrupt("runs.mode", mode.clone()))?,
+        state: RunState::parse(&state).ok_or_else(|| corrupt("runs.state", state.clone()))?,
+        started_at: r.try_get(5)?,
+        ended_at: r.try_get(6)?,
+        counters: RunCounters {
+            fetched: n(7)?,
+            inserted: n(8)?,
+            updated: n(9)?,
+            unchanged: n(10)?,
+            failed: n(11)?,
+            warnings: n(12)?,
+            retries: n(13)?,
+            requests: n(14)?,
+            closed: n(15)?,
+        },
+        reason: r.try_get(16)?,
+        cursor_from: r.try_get(17)?,
+    })
+}
+
+/// Takes the connector's lock and opens a run (see [`crate::Store::begin_run`]).
+///
+/// The connector row is locked first (`FOR UPDATE`), so two workers beginning a run of
+/// the same connector at once queue up here and the second sees the first's lock.
+pub fn begin(
+    tx: &mut impl GenericClient,
+    connector_id: i64,
+    mode: RunMode,
+    holder: &str,
+    ttl: chrono::Duration,
+) -> Result<Run> {
+    let now = Utc::now();
+    let row = tx
+        .query_opt(
+            "SELECT name, cursor FROM connectors WHERE id = $1 FOR UPDATE",
+            &[&connector_id],
+        )?
+        .ok_or_else(|| StoreError::NoSuchConnector(connector_id.to_string()))?;
+    let name: String = row.try_get(0)?;
+    let cursor: Option<chrono::DateTime<Utc>> = row.try_get(1)?;
+    if let Some(lock) = tx.query_opt(
+        "SELECT run_id, holder, acquired_at, expires_at FROM connector_locks WHERE connector_id = $1",
+        &[&connector_id],
+    )? {
+        let expires: chrono::DateTime<Utc> = lock.try_get(3)?;
+        if expires > now {
+            return Err(StoreError::Locked {
+                connector: name,
+                run_id: lock.try_get(0)?,
+                holder: lock.try_get(1)?,
+                since: lock.try_get(2)?,
+                expires,
+            });
+        }
+        tx.execute(
+            "DELETE FROM connector_locks WHERE connector_id = $1",
+            &[&connector_id],
+        )?;
+    }
+    // Runs left Processing by a process that died are ended now, with the reason.
+    tx.execute(
+        "UPDATE runs SET state = 'Errored', ended_at = $2,
+             reason = 'interrupted: the process stopped before the run finished'
+         WHERE connector_id = $1 AND state = 'Processing'",
+        &[&connector_id, &now],
+    )?;
+    let cursor_from = if mode == RunMode::Delta { cursor } else { None };
+    let run_id: i64 = tx
+        .query_one(
+            "INSERT INTO runs(connector_id, mode, state, started_at, cursor_from)
+             VALUES ($1, $2, 'Processing', $3, $4) RETURNING id",
+            &[&connector_id, &mode.as_str(), &now, &cursor_from],
+        )?
+        .try_get(0)?;
+    tx.execute(
+        "INSERT INTO connector_locks(connector_id, run_id, holder, acquired_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[&connector_id, &run_id, &holder, &now, &(now + ttl)],
+    )?;
+    tx.execute(
+        "UPDATE connectors SET state = 'Processing', state_reason = NULL, updated_at = $2 WHERE id = $1",
+        &[&connector_id, &now],
+    )?;
+    by_id(tx, run_id)?.ok_or(StoreError::NoSuchRun(run_id))
+}
+
+pub fn renew_lock(c: &mut impl GenericClient, run_id: i64, ttl: chrono::Duration) -> Result<()> {
+    c.execute(
+        "UPDATE connector_locks SET expires_at = $2 WHERE run_id = $1",
+        &[&run_id, &(Utc::now() + ttl)],
+    )?;
+    Ok(())
+}
+
+fn i(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub fn save_counters(c: &mut impl GenericClient, run_id: i64, k: &RunCounters) -> Result<()> {
+    c.execute(
+        "UPDATE runs SET fetched = $2, inserted = $3, updated = $4, unchanged = $5, failed = $6,
+             warnings = $7, retries = $8, requests = $9, closed = $10
+         WHERE id = $1",
+        &[
+            &run_id,
+            &i(k.fetched),
+            &i(k.inserted),
+            &i(k.updated),
+            &i(k.unchanged),
+            &i(k.failed),
+            &i(k.warnings),
+            &i(k.retries),
+            &i(k.requests),
+            &i(k.closed),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Ends a run inside the caller's transaction: counters, state, connector state, cursor
+/// (only when Processed), lock released.
+pub fn finish(
+    tx: &mut impl GenericClient,
+    run: &Run,
+    end: &RunEnd,
+    counters: &RunCounters,
+) -> Result<()> {
+    let now = Utc::now();
+    save_counters(tx, run.id, counters)?;
+    tx.execute(
+        "UPDATE runs SET state = $2, ended_at = $3, reason = $4 WHERE id = $1",
+        &[&run.id, &end.state.as_str(), &now, &end.reason],
+    )?;
+    tx.execute(
+        "UPDATE connectors SET state = $2, state_reason = $3, updated_at = $4 WHERE id = $1",
+        &[
+            &run.connector_id,
+            &end.connector_state.as_str(),
+            &end.reason,
+            &now,
+        ],
+    )?;
+    if end.state == RunState::Processed
+        && let Some(cursor) = end.cursor
+    {
+        tx.execute(
+            "UPDATE connectors SET cursor = $2 WHERE id = $1",
+            &[&run.connector_id, &cursor],
+        )?;
+    }
+    tx.execute("DELETE FROM connector_locks WHERE run_id = $1", &[&run.id])?;
+    Ok(())
+}
+
+pub fn level_str(level: IssueLevel) -> &'static str {
+    match level {
+        IssueLevel::Error => "error",
+        IssueLevel::Warning => "warning",
+    }
+}
+
+pub fn level_of(s: &str) -> IssueLevel {
+    if s == "error" {
+        IssueLevel::Error
+    } else {
+        IssueLevel::Warning
+    }
+}
+
+/// Records a batch's problems with one statement.
+pub fn insert_issues(
+    tx: &mut impl GenericClient,
+    run_id: i64,
+    issues: &[RecordIssue],
+) -> Result<()> {
+    if issues.is_empty() {
+        return Ok(());
+    }
+    let levels: Vec<&str> = issues.iter().map(|i| level_str(i.level)).collect();
+    let locations: Vec<&str> = issues.iter().map(|i| i.location.as_str()).collect();
+    let messages: Vec<&str> = issues.iter().map(|i| i.message.as_str()).collect();
+    tx.execute(
+        "INSERT INTO run_issues(run_id, level, location, message)
+         SELECT $1, l, loc, m FROM UNNEST($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(l, loc, m, n)
+         ORDER BY n",
+        &[&run_id, &levels, &locations, &messages],
+    )?;
+    Ok(())
+}
+
+pub fn list(c: &mut impl GenericClient, connector_id: i64, limit: u64) -> Result<Vec<Run>> {
+    c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM runs r JOIN connectors c ON c.id = r.connector_id
+             WHERE r.connector_id = $1 ORDER BY r.id DESC LIMIT $2"
+        ),
+        &[&connector_id, &i(limit)],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+pub fn by_id(c: &mut impl GenericClient, run_id: i64) -> Result<Option<Run>> {
+    c.query_opt(
+        &format!(
+            "SELECT {COLUMNS} FROM runs r JOIN connectors c ON c.id = r.connector_id WHERE r.id = $1"
+        ),
+        &[&run_id],
+    )?
+    .map(|r| from_row(&r))
+    .transpose()
+}
+
+pub fn issues(c: &mut impl GenericClient, run_id: i64) -> Result<Vec<RecordIssue>> {
+    c.query(
+        "SELECT level, location, message FROM run_issues WHERE run_id = $1 ORDER BY id",
+        &[&run_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(RecordIssue {
+            level: level_of(r.try_get(0)?),
+            location: r.try_get(1)?,
+            message: r.try_get(2)?,
+        })
+    })
+    .collect()
+}

@@ -1,0 +1,235 @@
+//! Connection URLs: the parameters that are ours (`schema`, `pool_size`) are taken out
+//! before the rest goes to the driver, and the password is hidden wherever a URL is shown.
+//!
+//! Both forms the driver knows are accepted: `postgres://user:pass@host:port/db?k=v` and
+//! `host=... user=... dbname=...`.
+
+use crate::{Result, StoreError};
+use postgres::Config;
+use std::str::FromStr;
+
+/// The connections a store opens at most when the URL does not say (`pool_size=N`).
+pub const DEFAULT_POOL_SIZE: usize = 4;
+
+/// A parsed connection URL.
+pub struct PgUrl {
+    pub config: Config,
+    /// The schema to create if needed and to put first on every connection's search path.
+    pub schema: Option<String>,
+    pub pool_size: usize,
+    /// The URL with its password hidden, for messages and `Debug`.
+    pub shown: String,
+}
+
+/// Parses a URL (or key-value connection string) and takes out our parameters.
+pub fn parse(url: &str) -> Result<PgUrl> {
+    let shown = redact(url);
+    let bad = |message: String| StoreError::BadUrl {
+        url: shown.clone(),
+        message,
+    };
+    let mut schema = None;
+    let mut pool_size = DEFAULT_POOL_SIZE;
+    let mut take = |key: &str, value: &str| -> Result<bool> {
+        match key {
+            "schema" => {
+                if value.is_empty() {
+                    return Err(bad("schema is empty".into()));
+                }
+                schema = Some(value.to_string());
+                Ok(true)
+            }
+            "pool_size" => {
+                pool_size = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or_else(|| bad(format!("pool_size '{value}' is not a number in 1..=64")))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    };
+    let rest = if is_url_form(url) {
+        match url.split_once('?') {
+            Some((base, query)) => {
+                let mut kept = Vec::new();
+                for pair in query.split('&').filter(|p| !p.is_empty()) {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    if !take(k, &percent_decode(v))? {
+                        kept.push(pair);
+                    }
+                }
+                if kept.is_empty() {
+                    base.to_string()
+                } else {
+                    format!("{base}?{}", kept.join("&"))
+                }
+            }
+            None => url.to_string(),
+        }
+    } else {
+        let mut kept = Vec::new();
+        for token in url.split_whitespace() {
+            let (k, v) = token.split_once('=').unwrap_or((token, ""));
+            if !take(k, v)? {
+                kept.push(token);
+            }
+        }
+        kept.join(" ")
+    };
+    let mut config = Config::from_str(&rest).map_err(|e| bad(e.to_string()))?;
+    if config.get_application_name().is_none() {
+        config.application_name("appscan-bridge");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    Ok(PgUrl {
+        config,
+        schema,
+        pool_size,
+        shown,
+    })
+}
+
+fn is_url_form(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` with its password replaced by `***` (in the user info, a `password=` query
+/// parameter or a `password=` key-value pair).
+pub fn redact(url: &str) -> String {
+    if url.contains("://") {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(auth_end);
+        let authority = match authority.rfind('@') {
+            Some(at) => {
+                let (user_info, host) = authority.split_at(at);
+                match user_info.split_once(':') {
+                    Some((user, _)) => format!("{user}:***{host}"),
+                    None => authority.to_string(),
+                }
+            }
+            None => authority.to_string(),
+        };
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let query: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some(("password", _)) => "password=***".to_string(),
+                        _ => pair.to_string(),
+                    })
+                    .collect();
+                format!("{path}?{}", query.join("&"))
+            }
+            None => tail.to_string(),
+        };
+        format!("{scheme}://{authority}{tail}")
+    } else {
+        // key=value pairs; a quoted value may hold spaces.
+        let mut out = String::with_capacity(url.len());
+        let mut rest = url;
+        while let Some(i) = rest.find("password") {
+            let after = &rest[i + "password".len()..];
+            let trimmed = after.trim_start();
+            let starts_key = i == 0 || rest[..i].ends_with(char::is_whitespace);
+            if !(starts_key && trimmed.starts_with('=')) {
+                out.push_str(&rest[..i + "password".len()]);
+                rest = after;
+                continue;
+            }
+            out.push_str(&rest[..i]);
+            out.push_str("password=***");
+            let value = trimmed[1..].trim_start();
+            rest = if let Some(quoted) = value.strip_prefix('\'') {
+                let mut escaped = false;
+                let end = quoted
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        let stop = c == '\'' && !escaped;
+                        escaped = c == '\\' && !escaped;
+                        stop
+                    })
+                    .map(|(j, _)| j + 1)
+                    .unwrap_or(quoted.len());
+                &quoted[end..]
+            } else {
+                let end = value.find(char::is_whitespace).unwrap_or(value.len());
+                &value[end..]
+            };
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// Decodes `%XX` escapes of a query value (our own parameters only).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_in_every_form() {
+        assert_eq!(
+            redact("postgres://bridge:s3cr%40t@db.example:5432/appscan?sslmode=disable"),
+            "postgres://bridge:***@db.example:5432/appscan?sslmode=disable"
+        );
+        assert_eq!(
+            redact("postgresql://u@h/db?password=hunter2&x=1"),
+            "postgresql://u@h/db?password=***&x=1"
+        );
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        assert_eq!(
+            redact("host=h password='a b\\' c' user=u"),
+            "host=h password=*** user=u"
+        );
+        assert_eq!(
+            redact("host=h password = plain dbname=d"),
+            "host=h password=*** dbname=d"
+        );
+    }
+
+    #[test]
+    fn takes_out_our_parameters() {
+        let u = parse(
+            "postgres://postgres@127.0.0.1:5432/test?schema=t%5F1&pool_size=2&connect_timeout=3",
+        )
+        .expect("parse");
+        assert_eq!(u.schema.as_deref(), Some("t_1"));
+        assert_eq!(u.pool_size, 2);
+        assert_eq!(u.config.get_dbname(), Some("test"));
+        assert_eq!(
+            u.config.get_connect_timeout(),
+            Some(&std::time::Duration::from_secs(3))
+        );
+        let u = parse("host=127.0.0.1 user=postgres dbname=test schema=s").expect("kv");
+        assert_eq!(u.schema.as_deref(), Some("s"));
+        assert_eq!(u.pool_size, DEFAULT_POOL_SIZE);
+        assert!(parse("postgres://h/db?pool_size=0").is_err());
+        assert!(parse("postgres://h/db?nonsense_option=1").is_err());
+    }
+}

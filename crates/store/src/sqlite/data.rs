@@ -1,0 +1,471 @@
+//! Assets, findings and finding history: idempotent upserts and listings.
+
+use super::runs;
+use super::time::{parse, parse_opt, to_sql_err, ts};
+use crate::raw::{decompress, encode};
+use crate::types::*;
+use crate::{Result, StoreError};
+use chrono::Utc;
+use model::{Asset, Finding, Severity, Status};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+/// Upserts a batch's assets and findings and records its problems.
+pub fn write(tx: &Connection, run: &Run, batch: &Batch) -> Result<BatchCounts> {
+    let now = ts(Utc::now());
+    let mut counts = BatchCounts::default();
+    for rec in &batch.assets {
+        tally(&mut counts, upsert_asset(tx, run, rec, &now)?);
+    }
+    // Scores are written with the row (one write per finding, not an insert and then
+    // an update); assets are rescored once per batch.
+    let mut scorer = super::risk::Scorer::new(tx, run.connector_id);
+    let mut touched: std::collections::BTreeSet<&str> = batch
+        .assets
+        .iter()
+        .map(|a| a.asset.external_id.as_str())
+        .collect();
+    for rec in &batch.findings {
+        let risk = scorer.score(&rec.finding)?;
+        tally(&mut counts, upsert_finding(tx, run, rec, &now, risk)?);
+        touched.insert(rec.finding.asset_external_id.as_str());
+    }
+    super::risk::refresh_assets(tx, run.connector_id, touched)?;
+    runs::insert_issues(tx, run.id, &batch.issues)?;
+    Ok(counts)
+}
+
+#[derive(Clone, Copy)]
+enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+fn tally(c: &mut BatchCounts, o: Outcome) {
+    match o {
+        Outcome::Inserted => c.inserted += 1,
+        Outcome::Updated => c.updated += 1,
+        Outcome::Unchanged => c.unchanged += 1,
+    }
+}
+
+fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Result<Outcome> {
+    let a = &rec.asset;
+    let encoded = encode(a, &rec.raw);
+    let hash = encoded.hash;
+    let existing: Option<(i64, String, i64)> = tx
+        .prepare_cached("SELECT id, content_hash, active FROM assets WHERE connector_id = ?1 AND external_id = ?2")?
+        .query_row(params![run.connector_id, a.external_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
+    let last_updated = a.last_updated.map(ts);
+    match existing {
+        Some((id, old_hash, active)) if old_hash == hash && active == 1 => {
+            tx.prepare_cached("UPDATE assets SET last_seen = ?2, last_run_id = ?3 WHERE id = ?1")?
+                .execute(params![id, now, run.id])?;
+            Ok(Outcome::Unchanged)
+        }
+        Some((id, _, _)) => {
+            tx.prepare_cached(
+                "UPDATE assets SET name = ?2, url = ?3, description = ?4, business_unit = ?5, risk_rating = ?6,
+                     last_updated = ?7, tags = ?8, raw = ?9, content_hash = ?10, active = 1, last_seen = ?11,
+                     last_run_id = ?12
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                a.name,
+                a.url,
+                a.description,
+                a.business_unit,
+                a.risk_rating,
+                last_updated,
+                tags,
+                encoded.compressed,
+                hash,
+                now,
+                run.id
+            ])?;
+            Ok(Outcome::Updated)
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO assets(connector_id, external_id, name, url, description, business_unit, risk_rating,
+                     last_updated, tags, raw, content_hash, active, first_seen, last_seen, last_run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?12, ?13)",
+            )?
+            .execute(params![
+                run.connector_id,
+                a.external_id,
+                a.name,
+                a.url,
+                a.description,
+                a.business_unit,
+                a.risk_rating,
+                last_updated,
+                tags,
+                encoded.compressed,
+                hash,
+                now,
+                run.id
+            ])?;
+            Ok(Outcome::Inserted)
+        }
+    }
+}
+
+fn upsert_finding(
+    tx: &Connection,
+    run: &Run,
+    rec: &FindingRecord,
+    now: &str,
+    risk: u16,
+) -> Result<Outcome> {
+    let f = &rec.finding;
+    let encoded = encode(f, &rec.raw);
+    let hash = encoded.hash;
+    let existing: Option<(i64, String, String, i64)> = tx
+        .prepare_cached(
+            "SELECT id, content_hash, status, active FROM findings WHERE connector_id = ?1 AND external_id = ?2",
+        )?
+        .query_row(params![run.connector_id, f.external_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    if let Some((id, old_hash, _, 1)) = &existing
+        && *old_hash == hash
+    {
+        // The score still changes with age.
+        tx.prepare_cached(
+            "UPDATE findings SET last_seen = ?2, last_run_id = ?3, risk = ?4 WHERE id = ?1",
+        )?
+        .execute(params![id, now, run.id, risk])?;
+        return Ok(Outcome::Unchanged);
+    }
+    let tags = serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into());
+    let values = params![
+        run.connector_id,
+        f.external_id,
+        f.asset_external_id,
+        f.name,
+        i64::from(f.severity.score()),
+        f.source_severity,
+        f.status.as_str(),
+        f.source_status,
+        f.cve,
+        f.cvss,
+        f.cwe,
+        f.first_found.map(ts),
+        f.last_found.map(ts),
+        f.last_updated.map(ts),
+        f.port,
+        f.protocol,
+        f.issue_type,
+        f.location,
+        f.element,
+        f.detection,
+        f.description,
+        f.solution,
+        tags,
+        rec.fingerprint,
+        encoded.compressed,
+        hash,
+        now,
+        run.id,
+        risk
+    ];
+    match existing {
+        Some((id, _, old_status, _)) => {
+            tx.prepare_cached(
+                "UPDATE findings SET asset_external_id = ?3, name = ?4, severity = ?5, source_severity = ?6,
+                     status = ?7, source_status = ?8, cve = ?9, cvss = ?10, cwe = ?11, first_found = ?12,
+                     last_found = ?13, last_updated = ?14, port = ?15, protocol = ?16, issue_type = ?17,
+                     location = ?18, element = ?19, detection = ?20, description = ?21, solution = ?22,
+                     tags = ?23, fingerprint = ?24, raw = ?25, content_hash = ?26, active = 1, last_seen = ?27,
+                     last_run_id = ?28, risk = ?29
+                 WHERE connector_id = ?1 AND external_id = ?2",
+            )?
+            .execute(values)?;
+            if old_status != f.status.as_str() {
+                add_history(tx, id, run.id, now, Some(&old_status), f.status)?;
+            }
+            Ok(Outcome::Updated)
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO findings(connector_id, external_id, asset_external_id, name, severity, source_severity,
+                     status, source_status, cve, cvss, cwe, first_found, last_found, last_updated, port, protocol,
+                     issue_type, location, element, detection, description, solution, tags, fingerprint, raw,
+                     content_hash, active, first_seen, last_seen, last_run_id, risk)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                     ?20, ?21, ?22, ?23, ?24, ?25, ?26, 1, ?27, ?27, ?28, ?29)",
+            )?
+            .execute(values)?;
+            let id = tx.last_insert_rowid();
+            add_history(tx, id, run.id, now, None, f.status)?;
+            Ok(Outcome::Inserted)
+        }
+    }
+}
+
+fn add_history(
+    tx: &Connection,
+    finding_id: i64,
+    run_id: i64,
+    at: &str,
+    old: Option<&str>,
+    new: Status,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO finding_history(finding_id, run_id, at, old_status, new_status) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![finding_id, run_id, at, old, new.as_str()])?;
+    Ok(())
+}
+
+/// Closes open findings of the given assets that this run did not see.
+pub fn close_unseen(tx: &Connection, run: &Run, asset_ids: &[String]) -> Result<u64> {
+    let now = ts(Utc::now());
+    let mut closed = 0u64;
+    let mut pick = tx.prepare_cached(
+        "SELECT id, status FROM findings
+         WHERE connector_id = ?1 AND asset_external_id = ?2 AND status <> 'CLOSED'
+           AND (last_run_id IS NULL OR last_run_id <> ?3)",
+    )?;
+    for asset in asset_ids {
+        let rows: Vec<(i64, String)> = pick
+            .query_map(params![run.connector_id, asset, run.id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, old) in rows {
+            tx.prepare_cached(
+                "UPDATE findings SET status = 'CLOSED', content_hash = '' WHERE id = ?1",
+            )?
+            .execute([id])?;
+            add_history(tx, id, run.id, &now, Some(&old), Status::Closed)?;
+            super::risk::rescore_finding(tx, id)?;
+            closed += 1;
+        }
+    }
+    super::risk::refresh_assets(tx, run.connector_id, asset_ids.iter().map(String::as_str))?;
+    Ok(closed)
+}
+
+pub(super) const ASSET_COLUMNS: &str = "a.id, c.name, a.external_id, a.name, a.url, a.description, a.business_unit, \
+     a.risk_rating, a.last_updated, a.tags, a.active, a.first_seen, a.last_seen, \
+     (SELECT COUNT(*) FROM findings f WHERE f.connector_id = a.connector_id AND f.asset_external_id = a.external_id), \
+     (SELECT COUNT(*) FROM findings f WHERE f.connector_id = a.connector_id AND f.asset_external_id = a.external_id \
+        AND f.status IN ('NEW', 'ACTIVE', 'REOPENED')), a.risk";
+
+fn corrupt(column: &str, message: impl Into<String>) -> rusqlite::Error {
+    to_sql_err(StoreError::Corrupt {
+        column: column.into(),
+        message: message.into(),
+    })
+}
+
+fn tags_of(text: String) -> Vec<String> {
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+pub(super) fn asset_from_row(r: &Row<'_>) -> rusqlite::Result<StoredAsset> {
+    Ok(StoredAsset {
+        id: r.get(0)?,
+        connector: r.get(1)?,
+        asset: Asset {
+            external_id: r.get(2)?,
+            name: r.get(3)?,
+            url: r.get(4)?,
+            description: r.get(5)?,
+            business_unit: r.get(6)?,
+            risk_rating: r.get(7)?,
+            last_updated: parse_opt("assets.last_updated", r.get(8)?).map_err(to_sql_err)?,
+            tags: tags_of(r.get(9)?),
+        },
+        active: r.get::<_, i64>(10)? == 1,
+        first_seen: parse("assets.first_seen", &r.get::<_, String>(11)?).map_err(to_sql_err)?,
+        last_seen: parse("assets.last_seen", &r.get::<_, String>(12)?).map_err(to_sql_err)?,
+        findings: r.get::<_, i64>(13)?.max(0) as u64,
+        open_findings: r.get::<_, i64>(14)?.max(0) as u64,
+        risk: r.get::<_, i64>(15)?.clamp(0, 1000) as u16,
+    })
+}
+
+pub(super) const FINDING_COLUMNS: &str = "f.id, c.name, a.name, a.url, f.external_id, f.asset_external_id, f.name, f.severity, \
+     f.source_severity, f.status, f.source_status, f.cve, f.cvss, f.cwe, f.first_found, f.last_found, \
+     f.last_updated, f.port, f.protocol, f.issue_type, f.location, f.element, f.detection, f.description, \
+     f.solution, f.tags, f.fingerprint, f.active, f.first_seen, f.last_seen, f.risk";
+
+pub(super) const FINDING_FROM: &str = "findings f JOIN connectors c ON c.id = f.connector_id \
+     LEFT JOIN assets a ON a.connector_id = f.connector_id AND a.external_id = f.asset_external_id";
+
+pub(super) fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<StoredFinding> {
+    let sev: i64 = r.get(7)?;
+    let status: String = r.get(9)?;
+    let date = |i: usize, col: &str| -> rusqlite::Result<_> {
+        parse_opt(col, r.get(i)?).map_err(to_sql_err)
+    };
+    Ok(StoredFinding {
+        id: r.get(0)?,
+        connector: r.get(1)?,
+        asset_name: r.get(2)?,
+        asset_url: r.get(3)?,
+        finding: Finding {
+            external_id: r.get(4)?,
+            asset_external_id: r.get(5)?,
+            name: r.get(6)?,
+            severity: Severity::from_score(sev)
+                .ok_or_else(|| corrupt("findings.severity", sev.to_string()))?,
+            source_severity: r.get(8)?,
+            status: status
+                .parse()
+                .map_err(|e: String| corrupt("findings.status", e))?,
+            source_status: r.get(10)?,
+            cve: r.get(11)?,
+            cvss: r.get(12)?,
+            cwe: r.get(13)?,
+            first_found: date(14, "findings.first_found")?,
+            last_found: date(15, "findings.last_found")?,
+            last_updated: date(16, "findings.last_updated")?,
+            port: r.get(17)?,
+            protocol: r.get(18)?,
+            issue_type: r.get(19)?,
+            location: r.get(20)?,
+            element: r.get(21)?,
+            detection: r.get(22)?,
+            description: r.get(23)?,
+            solution: r.get(24)?,
+            tags: tags_of(r.get(25)?),
+        },
+        fingerprint: r.get(26)?,
+        active: r.get::<_, i64>(27)? == 1,
+        first_seen: parse("findings.first_seen", &r.get::<_, String>(28)?).map_err(to_sql_err)?,
+        last_seen: parse("findings.last_seen", &r.get::<_, String>(29)?).map_err(to_sql_err)?,
+        risk: r.get::<_, i64>(30)?.clamp(0, 1000) as u16,
+    })
+}
+
+pub fn finding(conn: &Connection, id: i64) -> Result<Option<StoredFinding>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {FINDING_COLUMNS} FROM {FINDING_FROM} WHERE f.id = ?1"),
+            [id],
+            finding_from_row,
+        )
+        .optional()?)
+}
+
+pub fn history(conn: &Connection, finding_id: i64) -> Result<Vec<HistoryEntry>> {
+    let mut st = conn.prepare_cached(
+        "SELECT run_id, at, old_status, new_status FROM finding_history WHERE finding_id = ?1 ORDER BY id",
+    )?;
+    let rows = st
+        .query_map([finding_id], |r| {
+            let old: Option<String> = r.get(2)?;
+            let new: String = r.get(3)?;
+            Ok(HistoryEntry {
+                run_id: r.get(0)?,
+                at: parse("finding_history.at", &r.get::<_, String>(1)?).map_err(to_sql_err)?,
+                old_status: old
+                    .map(|o| {
+                        o.parse()
+                            .map_err(|e: String| corrupt("finding_history.old_status", e))
+                    })
+                    .transpose()?,
+                new_status: new
+                    .parse()
+                    .map_err(|e: String| corrupt("finding_history.new_status", e))?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn for_each_raw(
+    conn: &Connection,
+    connector_id: i64,
+    f: &mut dyn FnMut(RawKind, &str, serde_json::Value) -> Result<()>,
+) -> Result<()> {
+    for (kind, sql) in [
+        (
+            RawKind::Asset,
+            "SELECT external_id, raw FROM assets WHERE connector_id = ?1 ORDER BY id",
+        ),
+        (
+            RawKind::Finding,
+            "SELECT asset_external_id, raw FROM findings WHERE connector_id = ?1 ORDER BY id",
+        ),
+    ] {
+        let mut st = conn.prepare(sql)?;
+        let mut rows = st.query([connector_id])?;
+        while let Some(row) = rows.next()? {
+            let asset: String = row.get(0)?;
+            let Some(bytes) = row.get::<_, Option<Vec<u8>>>(1)? else {
+                continue;
+            };
+            let raw = decompress(&bytes).map_err(|message| StoreError::Corrupt {
+                column: "raw".into(),
+                message,
+            })?;
+            f(kind, &asset, raw)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn summary(conn: &Connection, connector: Option<&str>) -> Result<Summary> {
+    let scalar = |sql: &str| -> Result<u64> {
+        Ok(conn
+            .query_row(sql, [connector], |r| r.get::<_, i64>(0))?
+            .max(0) as u64)
+    };
+    let assets = scalar(
+        "SELECT COUNT(*) FROM assets a JOIN connectors c ON c.id = a.connector_id WHERE (?1 IS NULL OR c.name = ?1)",
+    )?;
+    let findings = scalar(
+        "SELECT COUNT(*) FROM findings f JOIN connectors c ON c.id = f.connector_id WHERE (?1 IS NULL OR c.name = ?1)",
+    )?;
+    let mut by_severity = Vec::new();
+    let mut st = conn.prepare(
+        "SELECT f.severity, COUNT(*) FROM findings f JOIN connectors c ON c.id = f.connector_id
+         WHERE (?1 IS NULL OR c.name = ?1) GROUP BY f.severity ORDER BY f.severity DESC",
+    )?;
+    let mut rows = st.query([connector])?;
+    while let Some(r) = rows.next()? {
+        let sev: i64 = r.get(0)?;
+        if let Some(s) = Severity::from_score(sev) {
+            by_severity.push((s, r.get::<_, i64>(1)?.max(0) as u64));
+        }
+    }
+    let mut by_status = Vec::new();
+    let mut st = conn.prepare(
+        "SELECT f.status, COUNT(*) FROM findings f JOIN connectors c ON c.id = f.connector_id
+         WHERE (?1 IS NULL OR c.name = ?1) GROUP BY f.status ORDER BY COUNT(*) DESC",
+    )?;
+    let mut rows = st.query([connector])?;
+    while let Some(r) = rows.next()? {
+        let status: String = r.get(0)?;
+        if let Ok(s) = status.parse::<Status>() {
+            by_status.push((s, r.get::<_, i64>(1)?.max(0) as u64));
+        }
+    }
+    Ok(Summary {
+        assets,
+        findings,
+        by_severity,
+        by_status,
+    })
+}
+
+pub fn counts(conn: &Connection, connector_id: i64) -> Result<(u64, u64)> {
+    let n = |sql: &str| -> Result<u64> {
+        Ok(conn
+            .query_row(sql, [connector_id], |r| r.get::<_, i64>(0))?
+            .max(0) as u64)
+    };
+    Ok((
+        n("SELECT COUNT(*) FROM assets WHERE connector_id = ?1")?,
+        n("SELECT COUNT(*) FROM findings WHERE connector_id = ?1")?,
+    ))
+}

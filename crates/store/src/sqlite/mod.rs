@@ -1,0 +1,425 @@
+//! The embedded SQLite backend: one file in WAL mode, versioned migrations, batched
+//! transactions.
+//!
+//! Writes go through one connection (SQLite has one writer anyway); reads use a second
+//! connection so listings do not wait behind a sync's batches.
+
+mod atomic;
+mod connectors;
+mod data;
+mod due;
+mod fullrun;
+mod listing;
+mod risk;
+mod runs;
+mod time;
+mod tokens;
+mod transfer;
+mod trend;
+
+use crate::types::*;
+use crate::{Result, Store, StoreError};
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// Migrations, in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_api_tokens.sql"),
+    include_str!("../../migrations/sqlite/0003_query_risk_kev.sql"),
+    include_str!("../../migrations/sqlite/0004_due_runs.sql"),
+];
+
+/// The SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    /// Runs written as one transaction, each on its own connection (see `atomic`).
+    atomic: Mutex<atomic::Atomics>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let open = |p: &Path| {
+            Connection::open(p).map_err(|source| StoreError::Open {
+                path: p.display().to_string(),
+                source,
+            })
+        };
+        let mut writer = open(path)?;
+        configure(&writer, WRITER_CACHE_KIB)?;
+        migrate(&mut writer)?;
+        // Rows from before risk scores existed (or written by another backend) get theirs.
+        if risk::needs_rescore(&writer)? {
+            let tx = writer.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            risk::rescore_all(&tx, Utc::now())?;
+            tx.commit()?;
+        }
+        let reader = open(path)?;
+        configure(&reader, SIDE_CACHE_KIB)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            atomic: Mutex::new(atomic::Atomics::new()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// SQLite's query plan for a findings listing, one line per step (benchmarks, tests).
+    pub fn explain_findings(&self, q: &ListQuery) -> Result<Vec<String>> {
+        listing::explain_findings(&self.r(), q)
+    }
+
+    fn w(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock means a panic mid-transaction; SQLite rolled it back, so the
+        // connection is still usable.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn r(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Page cache of the connection that writes syncs: a sync touches a dozen indexes per
+/// finding, and with SQLite's default 2 MiB cache they fall out of memory so that every
+/// insert re-reads index pages from the OS. 64 MiB (allocated as used) keeps a
+/// 1M-finding store's hot pages.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
+/// Page cache of the reader and of the connections that write imports as one
+/// transaction: imports are a few tens of thousands of findings, and the XML import
+/// promises a flat memory profile well under 100 MB.
+const SIDE_CACHE_KIB: i64 = 16 * 1024;
+
+fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Checkpoint the WAL every 64 MiB instead of every 4 MiB: each checkpoint costs two
+    // fsyncs (tens of ms on a virtual disk), and index pages dirtied by several batches
+    // are copied into the database once.
+    conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn create_connector(&self, new: &NewConnector) -> Result<Connector> {
+        connectors::create(&self.w(), new)
+    }
+    fn update_connector(&self, c: &Connector) -> Result<()> {
+        connectors::update(&self.w(), c)
+    }
+    fn delete_connector(&self, name: &str) -> Result<bool> {
+        connectors::delete(&self.w(), name)
+    }
+    fn connector(&self, name: &str) -> Result<Option<Connector>> {
+        connectors::by_name(&self.r(), name)
+    }
+    fn connectors(&self) -> Result<Vec<Connector>> {
+        connectors::all(&self.r())
+    }
+    fn set_connector_state(
+        &self,
+        id: i64,
+        state: ConnectorState,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        connectors::set_state(&self.w(), id, state, reason)
+    }
+
+    fn begin_run(
+        &self,
+        connector_id: i64,
+        mode: RunMode,
+        holder: &str,
+        ttl: chrono::Duration,
+    ) -> Result<Run> {
+        runs::begin(&mut self.w(), connector_id, mode, holder, ttl)
+    }
+    fn renew_lock(&self, run_id: i64, ttl: chrono::Duration) -> Result<()> {
+        if let Some(r) =
+            self.with_atomic(run_id, |a| runs::renew_lock(atomic::conn(a), run_id, ttl))
+        {
+            return r;
+        }
+        runs::renew_lock(&self.w(), run_id, ttl)
+    }
+    fn write_batch(&self, run: &Run, batch: &Batch, progress: &RunCounters) -> Result<BatchCounts> {
+        if let Some(r) = self.atomic_write_batch(run, batch, progress) {
+            return r;
+        }
+        let mut conn = self.w();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let counts = data::write(&tx, run, batch)?;
+        runs::save_counters(&tx, run.id, progress)?;
+        tx.commit()?;
+        Ok(counts)
+    }
+    fn finish_run(&self, run: &Run, last: &Batch, end: &RunEnd) -> Result<BatchCounts> {
+        if let Some(r) = self.atomic_finish(run, last, end) {
+            return r;
+        }
+        let mut conn = self.w();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let counts = data::write(&tx, run, last)?;
+        let mut counters = end.counters;
+        counters.add(counts);
+        runs::finish(&tx, run, end, &counters)?;
+        tx.commit()?;
+        Ok(counts)
+    }
+    fn close_unseen(&self, run: &Run, asset_external_ids: &[String]) -> Result<u64> {
+        if let Some(r) = self.with_atomic(run.id, |a| {
+            data::close_unseen(atomic::conn(a), run, asset_external_ids)
+        }) {
+            return r;
+        }
+        let mut conn = self.w();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = data::close_unseen(&tx, run, asset_external_ids)?;
+        tx.commit()?;
+        Ok(n)
+    }
+    fn begin_atomic(&self, run: &Run) -> Result<()> {
+        self.atomic_begin(run)
+    }
+    fn rollback_atomic(&self, run_id: i64) -> Result<bool> {
+        self.atomic_rollback(run_id)
+    }
+    fn mark_inactive(&self, run: &Run, before: DateTime<Utc>) -> Result<(u64, u64)> {
+        if let Some(r) = self.with_atomic(run.id, |a| {
+            fullrun::mark_inactive(atomic::conn(a), run.connector_id, before)
+        }) {
+            return r;
+        }
+        let mut conn = self.w();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = fullrun::mark_inactive(&tx, run.connector_id, before)?;
+        tx.commit()?;
+        Ok(n)
+    }
+    fn dedupe(&self, q: &ListQuery) -> Result<Vec<crate::FingerprintGroup>> {
+        fullrun::dedupe(&self.r(), q)
+    }
+    fn runs(&self, connector_id: i64, limit: u64) -> Result<Vec<Run>> {
+        runs::list(&self.r(), connector_id, limit)
+    }
+    fn run(&self, run_id: i64) -> Result<Option<Run>> {
+        runs::by_id(&self.r(), run_id)
+    }
+    fn last_run(&self, connector_id: i64) -> Result<Option<Run>> {
+        Ok(runs::list(&self.r(), connector_id, 1)?.into_iter().next())
+    }
+    fn run_issues(&self, run_id: i64) -> Result<Vec<RecordIssue>> {
+        runs::issues(&self.r(), run_id)
+    }
+
+    fn assets(&self, q: &ListQuery) -> Result<Vec<StoredAsset>> {
+        listing::assets(&self.r(), q)
+    }
+    fn findings(&self, q: &ListQuery) -> Result<Vec<StoredFinding>> {
+        listing::findings(&self.r(), q)
+    }
+    fn finding(&self, id: i64) -> Result<Option<StoredFinding>> {
+        data::finding(&self.r(), id)
+    }
+    fn finding_history(&self, finding_id: i64) -> Result<Vec<HistoryEntry>> {
+        data::history(&self.r(), finding_id)
+    }
+    fn for_each_raw(
+        &self,
+        connector_id: i64,
+        f: &mut dyn FnMut(RawKind, &str, serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        data::for_each_raw(&self.r(), connector_id, f)
+    }
+    fn summary(&self, connector: Option<&str>) -> Result<Summary> {
+        data::summary(&self.r(), connector)
+    }
+    fn counts(&self, connector_id: i64) -> Result<(u64, u64)> {
+        data::counts(&self.r(), connector_id)
+    }
+    fn for_each_finding(
+        &self,
+        q: &ListQuery,
+        f: &mut dyn FnMut(StoredFinding) -> Result<()>,
+    ) -> Result<()> {
+        listing::for_each_finding(&self.r(), q, f)
+    }
+    fn count_findings(&self, q: &ListQuery) -> Result<u64> {
+        listing::count_findings(&self.r(), q)
+    }
+    fn import_kev(&self, entries: &[model::kev::KevEntry], replace: bool) -> Result<KevImport> {
+        let mut conn = self.w();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = risk::import_kev(&tx, entries, replace)?;
+        tx.commit()?;
+        Ok(n)
+    }
+    fn kev_count(&self) -> Result<u64> {
+        risk::kev_count(&self.r())
+    }
+    fn rescore(&self) -> Result<RescoreCounts> {
+        let mut conn = self.w();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = risk::rescore_all(&tx, Utc::now())?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn save_map(&self, name: &str, toml: &str) -> Result<()> {
+        self.w().execute(
+            "INSERT INTO maps(name, toml, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET toml = excluded.toml, updated_at = excluded.updated_at",
+            rusqlite::params![name, toml, time::ts(Utc::now())],
+        )?;
+        Ok(())
+    }
+    fn map_text(&self, name: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .r()
+            .query_row("SELECT toml FROM maps WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+    fn map_names(&self) -> Result<Vec<String>> {
+        let conn = self.r();
+        let mut st = conn.prepare("SELECT name FROM maps ORDER BY name")?;
+        let names = st
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(names)
+    }
+    fn delete_map(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .w()
+            .execute("DELETE FROM maps WHERE name = ?1", [name])?
+            > 0)
+    }
+    fn create_token(&self, name: &str, hash: &str, hint: &str) -> Result<ApiToken> {
+        tokens::create(&self.w(), name, hash, hint)
+    }
+    fn tokens(&self) -> Result<Vec<ApiToken>> {
+        tokens::all(&self.r())
+    }
+    fn use_token(&self, hash: &str) -> Result<Option<ApiToken>> {
+        tokens::use_token(&self.w(), hash)
+    }
+    fn revoke_token(&self, id_or_name: &str) -> Result<bool> {
+        tokens::revoke(&self.w(), id_or_name)
+    }
+    fn open_findings_series(&self, connector: Option<&str>) -> Result<Vec<OpenPoint>> {
+        trend::open_series(&self.r(), connector)
+    }
+    fn enqueue_run(
+        &self,
+        connector_id: i64,
+        due_at: DateTime<Utc>,
+        mode: Option<RunMode>,
+    ) -> Result<Option<crate::due::DueRun>> {
+        due::enqueue(&mut self.w(), connector_id, due_at, mode)
+    }
+    fn claim_due_run(
+        &self,
+        worker: &str,
+        lease_ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::due::Claim>> {
+        due::claim(&mut self.w(), worker, lease_ttl, now)
+    }
+    fn renew_claim(
+        &self,
+        claim: &crate::due::Claim,
+        lease_ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        due::renew(&self.w(), claim, lease_ttl, now)
+    }
+    fn complete_claim(
+        &self,
+        claim: &crate::due::Claim,
+        run_id: Option<i64>,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        due::complete(&self.w(), claim, run_id, outcome, now)
+    }
+    fn release_claim(&self, claim: &crate::due::Claim) -> Result<bool> {
+        due::release(&self.w(), claim)
+    }
+    fn due_runs(&self, connector_id: Option<i64>, limit: u64) -> Result<Vec<crate::due::DueRun>> {
+        due::list(&self.r(), connector_id, limit)
+    }
+    fn table_counts(&self) -> Result<crate::transfer::TableCounts> {
+        transfer::counts(&self.r())
+    }
+    fn export_table(
+        &self,
+        table: crate::transfer::Table,
+        batch_size: usize,
+        sink: &mut dyn FnMut(crate::transfer::Rows) -> Result<()>,
+    ) -> Result<()> {
+        let mut after = 0i64;
+        loop {
+            let (rows, next) = transfer::export_page(&self.r(), table, after, batch_size.max(1))?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            after = next;
+            sink(rows)?;
+        }
+    }
+    fn import_rows(&self, rows: &crate::transfer::Rows) -> Result<()> {
+        transfer::import(&mut self.w(), rows)
+    }
+    fn finish_import(&self) -> Result<()> {
+        Ok(())
+    }
+    fn clear_all(&self) -> Result<()> {
+        transfer::clear(&mut self.w())
+    }
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,263 @@
+//! Keeping risk scores stored: per batch, after auto-close, and on `rescore`.
+//!
+//! The score itself is [`model::risk`]; this module gathers its inputs (the asset's URL for
+//! exposure, the KEV table for known exploitation) and writes `findings.risk` and
+//! `assets.risk` (from the asset's open findings).
+
+use super::time::{parse_opt, ts};
+use crate::types::*;
+use crate::{Result, StoreError};
+use chrono::{DateTime, Utc};
+use model::kev::KevEntry;
+use model::risk::{Exposure, RiskInput, asset_risk, finding_risk};
+use model::{Severity, Status};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+
+/// Rows scored per read on `rescore`.
+const CHUNK: i64 = 10_000;
+
+fn known_exploited(conn: &Connection, cve: Option<&str>) -> Result<bool> {
+    let Some(cve) = cve else { return Ok(false) };
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM kev WHERE cve = UPPER(?1)")?
+        .query_row([cve.trim()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Scores findings as a batch writes them, remembering each asset's URL (exposure).
+pub struct Scorer<'c> {
+    conn: &'c Connection,
+    connector_id: i64,
+    now: DateTime<Utc>,
+    urls: HashMap<String, Option<String>>,
+}
+
+impl<'c> Scorer<'c> {
+    pub fn new(conn: &'c Connection, connector_id: i64) -> Scorer<'c> {
+        Scorer {
+            conn,
+            connector_id,
+            now: Utc::now(),
+            urls: HashMap::new(),
+        }
+    }
+
+    /// The score of `f` as of now. Its asset, when in the same batch, is already
+    /// written (assets go first).
+    pub fn score(&mut self, f: &model::Finding) -> Result<u16> {
+        let asset = f.asset_external_id.as_str();
+        if !self.urls.contains_key(asset) {
+            let url: Option<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT url FROM assets WHERE connector_id = ?1 AND external_id = ?2",
+                )?
+                .query_row(params![self.connector_id, asset], |r| r.get(0))
+                .optional()?
+                .flatten();
+            self.urls.insert(asset.to_string(), url);
+        }
+        let asset_url = self.urls.get(asset).and_then(|u| u.as_deref());
+        let input = RiskInput {
+            severity: f.severity,
+            cvss: f.cvss,
+            status: f.status,
+            first_found: f.first_found,
+            exposure: Exposure::of_urls([f.location.as_deref(), asset_url]),
+            known_exploited: known_exploited(self.conn, f.cve.as_deref())?,
+        };
+        Ok(finding_risk(&input, self.now))
+    }
+}
+
+/// Recomputes one finding's score from its stored row (after a status change).
+pub fn rescore_finding(conn: &Connection, id: i64) -> Result<()> {
+    let now = Utc::now();
+    let row = conn
+        .prepare_cached(&format!("{SCORE_SELECT} WHERE f.id = ?1"))?
+        .query_row([id], read_row)
+        .optional()?;
+    if let Some(r) = row {
+        let risk = score(conn, &r, now)?;
+        conn.prepare_cached("UPDATE findings SET risk = ?2 WHERE id = ?1")?
+            .execute(params![id, risk])?;
+    }
+    Ok(())
+}
+
+/// Sets each named asset's risk from its open findings.
+pub fn refresh_assets<'a>(
+    conn: &Connection,
+    connector_id: i64,
+    asset_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    let mut read = conn.prepare_cached(
+        "SELECT risk FROM findings WHERE connector_id = ?1 AND asset_external_id = ?2
+           AND status IN ('NEW', 'ACTIVE', 'REOPENED')",
+    )?;
+    let mut write = conn.prepare_cached(
+        "UPDATE assets SET risk = ?3 WHERE connector_id = ?1 AND external_id = ?2",
+    )?;
+    for asset in asset_ids {
+        let risks = read
+            .query_map(params![connector_id, asset], |r| r.get::<_, i64>(0))?
+            .map(|r| r.map(|v| v.clamp(0, i64::from(model::risk::MAX)) as u16))
+            .collect::<rusqlite::Result<Vec<u16>>>()?;
+        write.execute(params![connector_id, asset, asset_risk(risks)])?;
+    }
+    Ok(())
+}
+
+const SCORE_SELECT: &str = "SELECT f.id, f.severity, f.cvss, f.status, f.first_found, f.location, f.cve, a.url, f.risk
+     FROM findings f LEFT JOIN assets a ON a.connector_id = f.connector_id AND a.external_id = f.asset_external_id";
+
+struct ScoreRow {
+    id: i64,
+    severity: i64,
+    cvss: Option<f64>,
+    status: String,
+    first_found: Option<String>,
+    location: Option<String>,
+    cve: Option<String>,
+    asset_url: Option<String>,
+    risk: i64,
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScoreRow> {
+    Ok(ScoreRow {
+        id: r.get(0)?,
+        severity: r.get(1)?,
+        cvss: r.get(2)?,
+        status: r.get(3)?,
+        first_found: r.get(4)?,
+        location: r.get(5)?,
+        cve: r.get(6)?,
+        asset_url: r.get(7)?,
+        risk: r.get(8)?,
+    })
+}
+
+fn score(conn: &Connection, r: &ScoreRow, now: DateTime<Utc>) -> Result<u16> {
+    let corrupt = |column: &str, message: String| StoreError::Corrupt {
+        column: column.into(),
+        message,
+    };
+    let input = RiskInput {
+        severity: Severity::from_score(r.severity)
+            .ok_or_else(|| corrupt("findings.severity", r.severity.to_string()))?,
+        cvss: r.cvss,
+        status: r
+            .status
+            .parse::<Status>()
+            .map_err(|e| corrupt("findings.status", e))?,
+        first_found: parse_opt("findings.first_found", r.first_found.clone())?,
+        exposure: Exposure::of_urls([r.location.as_deref(), r.asset_url.as_deref()]),
+        known_exploited: known_exploited(conn, r.cve.as_deref())?,
+    };
+    Ok(finding_risk(&input, now))
+}
+
+/// Recomputes every finding's and asset's score as of `now`, in chunks; one transaction.
+pub fn rescore_all(conn: &Connection, now: DateTime<Utc>) -> Result<RescoreCounts> {
+    let mut counts = RescoreCounts::default();
+    let mut last_id = 0i64;
+    loop {
+        let rows = conn
+            .prepare_cached(&format!(
+                "{SCORE_SELECT} WHERE f.id > ?1 ORDER BY f.id LIMIT ?2"
+            ))?
+            .query_map(params![last_id, CHUNK], read_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let Some(last) = rows.last() else { break };
+        last_id = last.id;
+        let mut update = conn.prepare_cached("UPDATE findings SET risk = ?2 WHERE id = ?1")?;
+        for r in &rows {
+            let risk = score(conn, r, now)?;
+            counts.findings += 1;
+            if i64::from(risk) != r.risk {
+                update.execute(params![r.id, risk])?;
+                counts.changed += 1;
+            }
+        }
+    }
+    // Assets: stream open findings grouped by asset.
+    conn.execute("UPDATE assets SET risk = 0", [])?;
+    let mut st = conn.prepare(
+        "SELECT connector_id, asset_external_id, risk FROM findings
+         WHERE status IN ('NEW', 'ACTIVE', 'REOPENED') ORDER BY connector_id, asset_external_id",
+    )?;
+    let mut rows = st.query([])?;
+    let mut write = conn.prepare_cached(
+        "UPDATE assets SET risk = ?3 WHERE connector_id = ?1 AND external_id = ?2",
+    )?;
+    let mut current: Option<(i64, String)> = None;
+    let mut risks: Vec<u16> = Vec::new();
+    let mut flush = |key: &Option<(i64, String)>,
+                     risks: &mut Vec<u16>,
+                     counts: &mut RescoreCounts|
+     -> Result<()> {
+        if let Some((c, a)) = key {
+            write.execute(params![c, a, asset_risk(risks.drain(..))])?;
+            counts.assets += 1;
+        }
+        Ok(())
+    };
+    while let Some(row) = rows.next()? {
+        let key = (row.get::<_, i64>(0)?, row.get::<_, String>(1)?);
+        if current.as_ref() != Some(&key) {
+            flush(&current, &mut risks, &mut counts)?;
+            current = Some(key);
+        }
+        risks.push(row.get::<_, i64>(2)?.clamp(0, i64::from(model::risk::MAX)) as u16);
+    }
+    flush(&current, &mut risks, &mut counts)?;
+    Ok(counts)
+}
+
+/// Whether some open finding has no score yet (rows from before scores existed).
+pub fn needs_rescore(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM findings WHERE risk = 0 AND status IN ('NEW', 'ACTIVE', 'REOPENED') LIMIT 1",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Adds (or, with `replace`, replaces the list with) known-exploited CVEs.
+pub fn import_kev(conn: &Connection, entries: &[KevEntry], replace: bool) -> Result<KevImport> {
+    let before: i64 = conn.query_row("SELECT COUNT(*) FROM kev", [], |r| r.get(0))?;
+    if replace {
+        conn.execute("DELETE FROM kev", [])?;
+    }
+    let now = ts(Utc::now());
+    let mut st = conn.prepare_cached(
+        "INSERT INTO kev(cve, added, name, imported_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(cve) DO UPDATE SET added = COALESCE(excluded.added, kev.added),
+             name = COALESCE(excluded.name, kev.name), imported_at = excluded.imported_at",
+    )?;
+    for e in entries {
+        st.execute(params![e.cve, e.added, e.name, now])?;
+    }
+    let total: i64 = conn.query_row("SELECT COUNT(*) FROM kev", [], |r| r.get(0))?;
+    let matching: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM findings f WHERE f.cve IS NOT NULL AND EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve))",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(KevImport {
+        read: entries.len() as u64,
+        before: before.max(0) as u64,
+        total: total.max(0) as u64,
+        matching_findings: matching.max(0) as u64,
+    })
+}
+
+pub fn kev_count(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM kev", [], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}

@@ -1,0 +1,235 @@
+//! The runs table, run problems, and the per-connector run lock.
+
+use super::time::{parse, parse_opt, to_sql_err, ts};
+use crate::types::*;
+use crate::{Result, StoreError};
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+pub(super) const COLUMNS: &str = "r.id, r.connector_id, c.name, r.mode, r.state, r.started_at, r.ended_at, \
+     r.fetched, r.inserted, r.updated, r.unchanged, r.failed, r.warnings, r.retries, r.requests, r.closed, \
+     r.reason, r.cursor_from";
+
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
+    let corrupt = |column: &str, message: String| {
+        to_sql_err(StoreError::Corrupt {
+            column: column.into(),
+            message,
+        })
+    };
+    let mode: String = r.get(3)?;
+    let state: String = r.get(4)?;
+    let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+    Ok(Run {
+        id: r.get(0)?,
+        connector_id: r.get(1)?,
+        connector: r.get(2)?,
+        mode: RunMode::parse(&mode).ok_or_else(|| corrupt("runs.mode", mode.clone()))?,
+        state: RunState::parse(&state).ok_or_else(|| corrupt("runs.state", state.clone()))?,
+        started_at: parse("runs.started_at", &r.get::<_, String>(5)?).map_err(to_sql_err)?,
+        ended_at: parse_opt("runs.ended_at", r.get(6)?).map_err(to_sql_err)?,
+        counters: RunCounters {
+            fetched: n(7)?,
+            inserted: n(8)?,
+            updated: n(9)?,
+            unchanged: n(10)?,
+            failed: n(11)?,
+            warnings: n(12)?,
+            retries: n(13)?,
+            requests: n(14)?,
+            closed: n(15)?,
+        },
+        reason: r.get(16)?,
+        cursor_from: parse_opt("runs.cursor_from", r.get(17)?).map_err(to_sql_err)?,
+    })
+}
+
+/// Takes the connector's lock and opens a run (see [`crate::Store::begin_run`]).
+pub fn begin(
+    conn: &mut Connection,
+    connector_id: i64,
+    mode: RunMode,
+    holder: &str,
+    ttl: chrono::Duration,
+) -> Result<Run> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = Utc::now();
+    let (name, cursor): (String, Option<String>) = tx
+        .query_row(
+            "SELECT name, cursor FROM connectors WHERE id = ?1",
+            [connector_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NoSuchConnector(connector_id.to_string()))?;
+    let lock: Option<(i64, String, String, String)> = tx
+        .query_row(
+            "SELECT run_id, holder, acquired_at, expires_at FROM connector_locks WHERE connector_id = ?1",
+            [connector_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    if let Some((run_id, lock_holder, since, expires)) = lock {
+        let expires = parse("connector_locks.expires_at", &expires)?;
+        if expires > now {
+            return Err(StoreError::Locked {
+                connector: name,
+                run_id,
+                holder: lock_holder,
+                since: parse("connector_locks.acquired_at", &since)?,
+                expires,
+            });
+        }
+        tx.execute(
+            "DELETE FROM connector_locks WHERE connector_id = ?1",
+            [connector_id],
+        )?;
+    }
+    // Runs left Processing by a process that died are ended now, with the reason.
+    tx.execute(
+        "UPDATE runs SET state = 'Errored', ended_at = ?2,
+             reason = 'interrupted: the process stopped before the run finished'
+         WHERE connector_id = ?1 AND state = 'Processing'",
+        params![connector_id, ts(now)],
+    )?;
+    tx.execute(
+        "INSERT INTO runs(connector_id, mode, state, started_at, cursor_from) VALUES (?1, ?2, 'Processing', ?3, ?4)",
+        params![
+            connector_id,
+            mode.as_str(),
+            ts(now),
+            if mode == RunMode::Delta { cursor } else { None }
+        ],
+    )?;
+    let run_id = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO connector_locks(connector_id, run_id, holder, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![connector_id, run_id, holder, ts(now), ts(now + ttl)],
+    )?;
+    tx.execute(
+        "UPDATE connectors SET state = 'Processing', state_reason = NULL, updated_at = ?2 WHERE id = ?1",
+        params![connector_id, ts(now)],
+    )?;
+    let run = by_id_in(&tx, run_id)?.ok_or(StoreError::NoSuchRun(run_id))?;
+    tx.commit()?;
+    Ok(run)
+}
+
+pub fn renew_lock(conn: &Connection, run_id: i64, ttl: chrono::Duration) -> Result<()> {
+    conn.execute(
+        "UPDATE connector_locks SET expires_at = ?2 WHERE run_id = ?1",
+        params![run_id, ts(Utc::now() + ttl)],
+    )?;
+    Ok(())
+}
+
+pub fn save_counters(tx: &Connection, run_id: i64, c: &RunCounters) -> Result<()> {
+    tx.execute(
+        "UPDATE runs SET fetched = ?2, inserted = ?3, updated = ?4, unchanged = ?5, failed = ?6,
+             warnings = ?7, retries = ?8, requests = ?9, closed = ?10
+         WHERE id = ?1",
+        params![
+            run_id,
+            c.fetched as i64,
+            c.inserted as i64,
+            c.updated as i64,
+            c.unchanged as i64,
+            c.failed as i64,
+            c.warnings as i64,
+            c.retries as i64,
+            c.requests as i64,
+            c.closed as i64
+        ],
+    )?;
+    Ok(())
+}
+
+/// Ends a run inside the caller's transaction: counters, state, connector state, cursor
+/// (only when Processed), lock released.
+pub fn finish(tx: &Connection, run: &Run, end: &RunEnd, counters: &RunCounters) -> Result<()> {
+    let now = ts(Utc::now());
+    save_counters(tx, run.id, counters)?;
+    tx.execute(
+        "UPDATE runs SET state = ?2, ended_at = ?3, reason = ?4 WHERE id = ?1",
+        params![run.id, end.state.as_str(), now, end.reason],
+    )?;
+    tx.execute(
+        "UPDATE connectors SET state = ?2, state_reason = ?3, updated_at = ?4 WHERE id = ?1",
+        params![
+            run.connector_id,
+            end.connector_state.as_str(),
+            end.reason,
+            now
+        ],
+    )?;
+    if end.state == RunState::Processed
+        && let Some(cursor) = end.cursor
+    {
+        tx.execute(
+            "UPDATE connectors SET cursor = ?2 WHERE id = ?1",
+            params![run.connector_id, ts(cursor)],
+        )?;
+    }
+    tx.execute("DELETE FROM connector_locks WHERE run_id = ?1", [run.id])?;
+    Ok(())
+}
+
+pub fn insert_issues(tx: &Connection, run_id: i64, issues: &[RecordIssue]) -> Result<()> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO run_issues(run_id, level, location, message) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for i in issues {
+        let level = match i.level {
+            IssueLevel::Error => "error",
+            IssueLevel::Warning => "warning",
+        };
+        st.execute(params![run_id, level, i.location, i.message])?;
+    }
+    Ok(())
+}
+
+pub fn list(conn: &Connection, connector_id: i64, limit: u64) -> Result<Vec<Run>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM runs r JOIN connectors c ON c.id = r.connector_id
+         WHERE r.connector_id = ?1 ORDER BY r.id DESC LIMIT ?2"
+    ))?;
+    let rows = st
+        .query_map(params![connector_id, limit as i64], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+fn by_id_in(conn: &Connection, run_id: i64) -> Result<Option<Run>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM runs r JOIN connectors c ON c.id = r.connector_id WHERE r.id = ?1"),
+            [run_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn by_id(conn: &Connection, run_id: i64) -> Result<Option<Run>> {
+    by_id_in(conn, run_id)
+}
+
+pub fn issues(conn: &Connection, run_id: i64) -> Result<Vec<RecordIssue>> {
+    let mut st = conn.prepare_cached(
+        "SELECT level, location, message FROM run_issues WHERE run_id = ?1 ORDER BY id",
+    )?;
+    let rows = st
+        .query_map([run_id], |r| {
+            let level: String = r.get(0)?;
+            Ok(RecordIssue {
+                level: if level == "error" {
+                    IssueLevel::Error
+                } else {
+                    IssueLevel::Warning
+                },
+                location: r.get(1)?,
+                message: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

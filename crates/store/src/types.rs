@@ -1,0 +1,390 @@
+//! The records the store reads and writes: connectors, runs, batches, stored data.
+
+use chrono::{DateTime, Utc};
+use model::{Asset, Finding, Severity, Status};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A connector's lifecycle state, as users see it in `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectorState {
+    Registered,
+    Scheduled,
+    Processing,
+    Processed,
+    Errored,
+}
+
+impl ConnectorState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorState::Registered => "Registered",
+            ConnectorState::Scheduled => "Scheduled",
+            ConnectorState::Processing => "Processing",
+            ConnectorState::Processed => "Processed",
+            ConnectorState::Errored => "Errored",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Registered,
+            Self::Scheduled,
+            Self::Processing,
+            Self::Processed,
+            Self::Errored,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for ConnectorState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registered connector. `secret` is ciphertext: the store never sees a plain secret.
+#[derive(Clone, Serialize)]
+pub struct Connector {
+    pub id: i64,
+    pub name: String,
+    /// `asoc`, `ase` or `xml`.
+    pub kind: String,
+    pub url: Option<String>,
+    pub key_id: Option<String>,
+    #[serde(skip)]
+    pub secret: Option<Vec<u8>>,
+    /// Kind-specific settings (page size, concurrency, map, schedule, ...), owned by the runner.
+    pub settings: serde_json::Value,
+    pub state: ConnectorState,
+    /// Why the connector is in its state, in one line (set when Errored or aborted).
+    pub state_reason: Option<String>,
+    /// Delta-sync cursor: the start time of the last successful run.
+    pub cursor: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .field("key_id", &self.key_id)
+            .field("secret", &self.secret.as_ref().map(|_| "[encrypted]"))
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `connector add` registers.
+#[derive(Clone)]
+pub struct NewConnector {
+    pub name: String,
+    pub kind: String,
+    pub url: Option<String>,
+    pub key_id: Option<String>,
+    pub secret: Option<Vec<u8>>,
+    pub settings: serde_json::Value,
+}
+
+/// Full runs fetch everything; delta runs fetch what changed since the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    Full,
+    Delta,
+    /// Stored raw records mapped again with the connector's current map; nothing fetched.
+    Remap,
+}
+
+impl RunMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Full => "full",
+            RunMode::Delta => "delta",
+            RunMode::Remap => "remap",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "full" => Some(RunMode::Full),
+            "delta" => Some(RunMode::Delta),
+            "remap" => Some(RunMode::Remap),
+            _ => None,
+        }
+    }
+}
+
+/// How a run ended (or that it has not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunState {
+    Processing,
+    Processed,
+    Errored,
+    /// The source returned no data where data was expected; nothing was closed.
+    Aborted,
+    /// Stopped by the user (Ctrl-C) or by shutdown.
+    Cancelled,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Processing => "Processing",
+            RunState::Processed => "Processed",
+            RunState::Errored => "Errored",
+            RunState::Aborted => "Aborted",
+            RunState::Cancelled => "Cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Processing,
+            Self::Processed,
+            Self::Errored,
+            Self::Aborted,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Counters of a run, as kept in the runs table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounters {
+    pub fetched: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+    pub warnings: u64,
+    pub retries: u64,
+    pub requests: u64,
+    /// Findings closed because a full run no longer saw them.
+    pub closed: u64,
+}
+
+impl RunCounters {
+    pub fn add(&mut self, c: BatchCounts) {
+        self.inserted += c.inserted;
+        self.updated += c.updated;
+        self.unchanged += c.unchanged;
+    }
+}
+
+/// One run of a connector.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub id: i64,
+    pub connector_id: i64,
+    pub connector: String,
+    pub mode: RunMode,
+    pub state: RunState,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub counters: RunCounters,
+    /// Why the run ended as it did, in one line.
+    pub reason: Option<String>,
+    /// The cursor the run started from (delta runs).
+    pub cursor_from: Option<DateTime<Utc>>,
+}
+
+impl Run {
+    pub fn duration(&self) -> Option<chrono::Duration> {
+        self.ended_at.map(|e| e - self.started_at)
+    }
+}
+
+/// Whether a recorded problem failed its record or only warned about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueLevel {
+    Error,
+    Warning,
+}
+
+/// A record that failed (or was warned about) during a run: where and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordIssue {
+    pub level: IssueLevel,
+    /// Where: endpoint, app id, JSON path (`GET /api/v4/Issues/Application/ab12 $skip=50 $.Items[3].Severity`).
+    pub location: String,
+    pub message: String,
+}
+
+/// An asset to upsert, with the raw record it came from.
+#[derive(Debug, Clone)]
+pub struct AssetRecord {
+    pub asset: Asset,
+    pub raw: serde_json::Value,
+}
+
+/// A finding to upsert, with the raw record it came from and its fingerprint.
+#[derive(Debug, Clone)]
+pub struct FindingRecord {
+    pub finding: Finding,
+    pub raw: serde_json::Value,
+    pub fingerprint: String,
+}
+
+/// What one transaction writes.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub assets: Vec<AssetRecord>,
+    pub findings: Vec<FindingRecord>,
+    pub issues: Vec<RecordIssue>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.assets.is_empty() && self.findings.is_empty() && self.issues.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.assets.len() + self.findings.len()
+    }
+}
+
+/// What a batch did to the stored records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BatchCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// How a run ends, handed to [`crate::Store::finish_run`].
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub state: RunState,
+    /// The connector's state after the run (the runner decides, e.g. Processed for an abort).
+    pub connector_state: ConnectorState,
+    pub reason: Option<String>,
+    pub counters: RunCounters,
+    /// The new delta cursor; written only when `state` is Processed.
+    pub cursor: Option<DateTime<Utc>>,
+}
+
+/// An asset as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredAsset {
+    pub id: i64,
+    pub connector: String,
+    #[serde(flatten)]
+    pub asset: Asset,
+    pub active: bool,
+    pub findings: u64,
+    pub open_findings: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// Risk 0–1000 from the open findings (`model::risk::asset_risk`).
+    pub risk: u16,
+}
+
+/// A finding as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredFinding {
+    pub id: i64,
+    pub connector: String,
+    pub asset_name: Option<String>,
+    pub asset_url: Option<String>,
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub fingerprint: String,
+    pub active: bool,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// Risk 0–1000 (`model::risk::finding_risk`), as of the last sync or `rescore`.
+    pub risk: u16,
+}
+
+/// One status change of a finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub run_id: Option<i64>,
+    pub at: DateTime<Utc>,
+    pub old_status: Option<Status>,
+    pub new_status: Status,
+}
+
+/// Which records a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub connector: Option<String>,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+    /// Only records matching this filter (its entity must be the one listed).
+    pub filter: Option<query::Filter>,
+    /// Sort keys; empty keeps the listing's default order. Ties break by id.
+    pub sort: Vec<query::Sort>,
+}
+
+/// What `kev import` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct KevImport {
+    /// CVE ids in the file.
+    pub read: u64,
+    /// CVE ids known before.
+    pub before: u64,
+    /// CVE ids known now.
+    pub total: u64,
+    /// Stored findings whose CVE is now known exploited.
+    pub matching_findings: u64,
+}
+
+/// What `rescore` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RescoreCounts {
+    pub findings: u64,
+    /// Findings whose score changed.
+    pub changed: u64,
+    /// Assets with open findings (the others are 0).
+    pub assets: u64,
+}
+
+/// Counts for the demo summary and dashboards.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub assets: u64,
+    pub findings: u64,
+    pub by_severity: Vec<(Severity, u64)>,
+    pub by_status: Vec<(Status, u64)>,
+}
+
+/// Which kind of record a raw record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawKind {
+    Asset,
+    /// A finding, with the external id of its asset.
+    Finding,
+}
+
+/// An API token of `serve` as stored: a name and the SHA-256 of its secret, never the
+/// secret itself (it is shown once, when created).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    /// The first characters of the token, so a person can tell tokens apart.
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A point of the open-findings chart: how many findings were open after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OpenPoint {
+    pub at: DateTime<Utc>,
+    pub open: u64,
+}

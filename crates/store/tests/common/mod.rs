@@ -1,0 +1,536 @@
+//! The store contract, written once against `&dyn Store` so every backend runs it.
+
+#![allow(dead_code)]
+
+use chrono::{Duration, Utc};
+use model::{Asset, Finding, Severity, Status};
+use serde_json::json;
+use store::*;
+
+pub fn connector(store: &dyn Store, name: &str) -> Connector {
+    store
+        .create_connector(&NewConnector {
+            name: name.into(),
+            kind: "asoc".into(),
+            url: Some("http://127.0.0.1:1".into()),
+            key_id: Some("kid".into()),
+            secret: Some(vec![1, 2, 3]),
+            settings: json!({"page_size": 50}),
+        })
+        .expect("create connector")
+}
+
+pub fn finding(id: &str, app: &str, status: Status) -> FindingRecord {
+    FindingRecord {
+        finding: Finding {
+            external_id: id.into(),
+            asset_external_id: app.into(),
+            name: "Cross-Site Scripting".into(),
+            severity: Severity::High,
+            source_severity: "High".into(),
+            status,
+            source_status: Some("Open".into()),
+            cve: None,
+            cvss: Some(7.5),
+            cwe: Some(79),
+            first_found: Some(Utc::now()),
+            last_found: None,
+            last_updated: None,
+            port: Some(443),
+            protocol: Some("https".into()),
+            issue_type: Some("attCrossSiteScripting".into()),
+            location: Some(format!("https://shop.example.com/{id}")),
+            element: Some("q".into()),
+            detection: None,
+            description: Some("a, \"quoted\"\nmultiline".into()),
+            solution: None,
+            tags: vec!["t1".into()],
+        },
+        raw: json!({"Id": id, "ApplicationId": app}),
+        fingerprint: format!("fp-{id}"),
+    }
+}
+
+pub fn asset(id: &str) -> AssetRecord {
+    AssetRecord {
+        asset: Asset {
+            external_id: id.into(),
+            name: Some(format!("Shop {id}")),
+            url: Some(format!("https://{id}.example.com")),
+            description: None,
+            business_unit: None,
+            risk_rating: None,
+            last_updated: None,
+            tags: vec![],
+        },
+        raw: json!({"Id": id}),
+    }
+}
+
+fn end(state: RunState, cursor: Option<chrono::DateTime<Utc>>) -> RunEnd {
+    RunEnd {
+        state,
+        connector_state: if state == RunState::Processed {
+            ConnectorState::Processed
+        } else {
+            ConnectorState::Errored
+        },
+        reason: None,
+        counters: RunCounters::default(),
+        cursor,
+    }
+}
+
+/// Runs the whole contract.
+pub fn contract(store: &dyn Store) {
+    connectors_crud(store);
+    upserts_are_idempotent_and_keep_history(store);
+    cursor_moves_only_on_success(store);
+    lock_refuses_a_second_run_and_expires(store);
+    full_run_closes_unseen(store);
+    maps_are_kept(store);
+    query_risk_and_kev(store);
+}
+
+fn connectors_crud(store: &dyn Store) {
+    let c = connector(store, "crud");
+    assert_eq!(c.state, ConnectorState::Registered);
+    assert!(matches!(
+        store.create_connector(&NewConnector {
+            name: "crud".into(),
+            kind: "asoc".into(),
+            url: None,
+            key_id: None,
+            secret: None,
+            settings: json!({})
+        }),
+        Err(StoreError::ConnectorExists(_))
+    ));
+    let mut c2 = c.clone();
+    c2.settings = json!({"page_size": 100});
+    store.update_connector(&c2).expect("update");
+    let back = store.connector("crud").expect("get").expect("exists");
+    assert_eq!(back.settings["page_size"], 100);
+    assert_eq!(back.secret.as_deref(), Some(&[1u8, 2, 3][..]));
+    assert!(!format!("{back:?}").contains("[1, 2, 3]"));
+    assert!(store.delete_connector("crud").expect("delete"));
+    assert!(store.connector("crud").expect("get").is_none());
+}
+
+fn upserts_are_idempotent_and_keep_history(store: &dyn Store) {
+    let c = connector(store, "upserts");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "test", Duration::minutes(5))
+        .expect("begin");
+    let batch = Batch {
+        assets: vec![asset("app1")],
+        findings: vec![
+            finding("f1", "app1", Status::New),
+            finding("f2", "app1", Status::New),
+        ],
+        issues: vec![],
+    };
+    let counts = store
+        .write_batch(&run, &batch, &RunCounters::default())
+        .expect("write");
+    assert_eq!(
+        counts,
+        BatchCounts {
+            inserted: 3,
+            updated: 0,
+            unchanged: 0
+        }
+    );
+    let counts = store
+        .write_batch(&run, &batch, &RunCounters::default())
+        .expect("rewrite");
+    assert_eq!(
+        counts,
+        BatchCounts {
+            inserted: 0,
+            updated: 0,
+            unchanged: 3
+        }
+    );
+    store
+        .finish_run(&run, &Batch::default(), &end(RunState::Processed, None))
+        .expect("finish");
+
+    let run2 = store
+        .begin_run(c.id, RunMode::Delta, "test", Duration::minutes(5))
+        .expect("begin 2");
+    let fixed = Batch {
+        findings: vec![finding("f1", "app1", Status::Fixed)],
+        ..Batch::default()
+    };
+    let counts = store
+        .finish_run(&run2, &fixed, &end(RunState::Processed, None))
+        .expect("finish 2");
+    assert_eq!(counts.updated, 1);
+
+    let all = store
+        .findings(&ListQuery {
+            connector: Some("upserts".into()),
+            ..Default::default()
+        })
+        .expect("list");
+    assert_eq!(all.len(), 2);
+    let f1 = all
+        .iter()
+        .find(|f| f.finding.external_id == "f1")
+        .expect("f1");
+    assert_eq!(f1.finding.status, Status::Fixed);
+    assert_eq!(f1.asset_name.as_deref(), Some("Shop app1"));
+    assert_eq!(
+        f1.finding.description.as_deref(),
+        Some("a, \"quoted\"\nmultiline")
+    );
+    let h = store.finding_history(f1.id).expect("history");
+    assert_eq!(h.len(), 2);
+    assert_eq!(
+        (h[0].old_status, h[0].new_status, h[0].run_id),
+        (None, Status::New, Some(run.id))
+    );
+    assert_eq!(
+        (h[1].old_status, h[1].new_status, h[1].run_id),
+        (Some(Status::New), Status::Fixed, Some(run2.id))
+    );
+
+    let mut raws = 0;
+    store
+        .for_each_raw(c.id, &mut |_, _, raw| {
+            assert!(raw.get("Id").is_some());
+            raws += 1;
+            Ok(())
+        })
+        .expect("raw");
+    assert_eq!(raws, 3);
+    let s = store.summary(Some("upserts")).expect("summary");
+    assert_eq!((s.assets, s.findings), (1, 2));
+}
+
+fn cursor_moves_only_on_success(store: &dyn Store) {
+    let c = connector(store, "cursor");
+    let t1 = Utc::now() - Duration::hours(1);
+    let run = store
+        .begin_run(c.id, RunMode::Full, "test", Duration::minutes(5))
+        .expect("begin");
+    store
+        .finish_run(&run, &Batch::default(), &end(RunState::Processed, Some(t1)))
+        .expect("finish");
+    let run = store
+        .begin_run(c.id, RunMode::Delta, "test", Duration::minutes(5))
+        .expect("begin");
+    assert!(run.cursor_from.is_some());
+    store
+        .finish_run(
+            &run,
+            &Batch::default(),
+            &end(RunState::Errored, Some(Utc::now())),
+        )
+        .expect("finish");
+    let back = store.connector("cursor").expect("get").expect("exists");
+    let stored = back.cursor.expect("cursor");
+    assert!(
+        (stored - t1).num_milliseconds().abs() < 1,
+        "cursor moved on an errored run"
+    );
+    assert_eq!(back.state, ConnectorState::Errored);
+    let runs = store.runs(c.id, 10).expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].state, RunState::Errored);
+}
+
+fn lock_refuses_a_second_run_and_expires(store: &dyn Store) {
+    let c = connector(store, "lock");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "first", Duration::minutes(5))
+        .expect("begin");
+    match store.begin_run(c.id, RunMode::Full, "second", Duration::minutes(5)) {
+        Err(StoreError::Locked { run_id, holder, .. }) => {
+            assert_eq!(run_id, run.id);
+            assert_eq!(holder, "first");
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    // A crashed holder: its lock expires and the next run takes over, ending the old run.
+    store
+        .renew_lock(run.id, Duration::seconds(-1))
+        .expect("expire");
+    let next = store
+        .begin_run(c.id, RunMode::Full, "second", Duration::minutes(5))
+        .expect("take over");
+    let old = store.run(run.id).expect("run").expect("exists");
+    assert_eq!(old.state, RunState::Errored);
+    assert!(old.reason.unwrap_or_default().contains("interrupted"));
+    store
+        .finish_run(&next, &Batch::default(), &end(RunState::Processed, None))
+        .expect("finish");
+}
+
+fn full_run_closes_unseen(store: &dyn Store) {
+    let c = connector(store, "autoclose");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let batch = Batch {
+        assets: vec![asset("a")],
+        findings: vec![
+            finding("x", "a", Status::New),
+            finding("y", "a", Status::New),
+        ],
+        issues: vec![],
+    };
+    store
+        .finish_run(&run, &batch, &end(RunState::Processed, None))
+        .expect("finish");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let batch = Batch {
+        findings: vec![finding("x", "a", Status::New)],
+        ..Batch::default()
+    };
+    store
+        .write_batch(&run, &batch, &RunCounters::default())
+        .expect("write");
+    assert_eq!(
+        store.close_unseen(&run, &["a".to_string()]).expect("close"),
+        1
+    );
+    store
+        .finish_run(&run, &Batch::default(), &end(RunState::Processed, None))
+        .expect("finish");
+    let all = store
+        .findings(&ListQuery {
+            connector: Some("autoclose".into()),
+            ..Default::default()
+        })
+        .expect("list");
+    let y = all
+        .iter()
+        .find(|f| f.finding.external_id == "y")
+        .expect("y");
+    assert_eq!(y.finding.status, Status::Closed);
+    let h = store.finding_history(y.id).expect("history");
+    assert_eq!(
+        h.last().map(|e| (e.new_status, e.run_id)),
+        Some((Status::Closed, Some(run.id)))
+    );
+}
+
+fn maps_are_kept(store: &dyn Store) {
+    store.save_map("mine", "name = \"mine\"").expect("save");
+    store
+        .save_map("mine", "name = \"mine2\"")
+        .expect("save again");
+    assert_eq!(
+        store.map_text("mine").expect("get").as_deref(),
+        Some("name = \"mine2\"")
+    );
+    assert!(
+        store
+            .map_names()
+            .expect("names")
+            .contains(&"mine".to_string())
+    );
+    assert!(store.delete_map("mine").expect("delete"));
+}
+
+/// Filters, sorts, streaming, risk scores and the KEV list (issue 7).
+pub fn query_risk_and_kev(store: &dyn Store) {
+    use query::{Entity, Filter, Sort};
+    let c = connector(store, "query");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let old = Utc::now() - Duration::days(400);
+    let mut internal = asset("int");
+    internal.asset.url = Some("http://10.0.0.5/app".into());
+    internal.asset.name = Some("Payroll".into());
+    let mut a = finding("q1", "shop", Status::New);
+    a.finding.severity = Severity::Critical;
+    a.finding.cvss = Some(9.8);
+    a.finding.cve = Some("CVE-2021-44228".into());
+    a.finding.last_found = Some(Utc::now());
+    a.finding.tags = vec!["pci".into(), "prod".into()];
+    let mut b = finding("q2", "shop", Status::Fixed);
+    b.finding.severity = Severity::Critical;
+    b.finding.cvss = Some(9.8);
+    b.finding.last_found = Some(old);
+    let mut d = finding("q3", "shop", Status::New);
+    d.finding.severity = Severity::Low;
+    d.finding.cwe = Some(89);
+    d.finding.name = "SQL Injection".into();
+    d.finding.cvss = None;
+    d.finding.port = None;
+    d.finding.last_found = Some(old);
+    let mut e = finding("q4", "int", Status::Reopened);
+    e.finding.severity = Severity::Critical;
+    e.finding.cvss = Some(9.8);
+    e.finding.location = Some("http://10.0.0.5/app/login".into());
+    e.finding.name = "O'Brien; DROP TABLE findings".into();
+    let batch = Batch {
+        assets: vec![asset("shop"), internal],
+        findings: vec![a, b, d, e],
+        issues: vec![],
+    };
+    store
+        .finish_run(&run, &batch, &end(RunState::Processed, None))
+        .expect("write");
+
+    let ids = |filter: &str| -> Vec<String> {
+        let q = ListQuery {
+            connector: Some("query".into()),
+            filter: Some(Filter::parse(Entity::Findings, filter).expect(filter)),
+            sort: Sort::parse_list(Entity::Findings, "externalId:asc").expect("sort"),
+            ..Default::default()
+        };
+        let rows = store.findings(&q).expect(filter);
+        assert_eq!(
+            store.count_findings(&q).expect("count"),
+            rows.len() as u64,
+            "{filter}"
+        );
+        rows.into_iter().map(|f| f.finding.external_id).collect()
+    };
+    assert_eq!(ids("severity>=high"), ["q1", "q2", "q4"]);
+    assert_eq!(ids("severity>=high and status:open"), ["q1", "q4"]);
+    assert_eq!(ids("severity<medium or status:FIXED"), ["q2", "q3"]);
+    assert_eq!(ids(r#"app:"Shop*" and cwe:79"#), ["q1", "q2"]);
+    assert_eq!(
+        ids("app:shop*"),
+        ["q1", "q2", "q3"],
+        "text matches ignore case"
+    );
+    assert_eq!(ids("cwe:CWE-89"), ["q3"]);
+    assert_eq!(ids("not cwe:79"), ["q3"]);
+    assert_eq!(ids("cve:*"), ["q1"]);
+    assert_eq!(ids("not cve:*"), ["q2", "q3", "q4"]);
+    assert_eq!(
+        ids("cve!=CVE-2021-44228"),
+        ["q2", "q3", "q4"],
+        "!= keeps empty values"
+    );
+    assert_eq!(ids("cvss>=9 and port:443"), ["q1", "q2", "q4"]);
+    assert_eq!(ids("lastFound>-30d"), ["q1"]);
+    assert_eq!(
+        ids("lastFound<2026-01-01 and lastFound>2000-01-01"),
+        ["q2", "q3"]
+    );
+    assert_eq!(ids("tag:PCI"), ["q1"]);
+    assert_eq!(ids("name:*injection*"), ["q3"]);
+    assert_eq!(ids(r#"name:"O'Brien; DROP TABLE findings""#), ["q4"]);
+    assert_eq!(ids(r#"name:"x' OR '1'='1""#), Vec::<String>::new());
+    assert_eq!(
+        ids("open:true and (appUrl:http://10.* or location:http://10.*)"),
+        ["q4"]
+    );
+
+    // Risk: stored on write, ordered as documented.
+    let by_id = |id: &str| {
+        store
+            .findings(&ListQuery {
+                connector: Some("query".into()),
+                filter: Some(
+                    Filter::parse(Entity::Findings, &format!("externalId:{id}")).expect("f"),
+                ),
+                ..Default::default()
+            })
+            .expect("get")
+            .into_iter()
+            .next()
+            .expect(id)
+    };
+    let (q1, q2, q3, q4) = (by_id("q1"), by_id("q2"), by_id("q3"), by_id("q4"));
+    assert!(
+        q1.risk > q4.risk,
+        "internet-facing above internal: {} vs {}",
+        q1.risk,
+        q4.risk
+    );
+    assert!(
+        q4.risk > q3.risk && q3.risk > q2.risk,
+        "{} {} {}",
+        q4.risk,
+        q3.risk,
+        q2.risk
+    );
+    let sorted: Vec<String> = store
+        .findings(&ListQuery {
+            connector: Some("query".into()),
+            sort: Sort::parse_list(Entity::Findings, "risk").expect("sort"),
+            ..Default::default()
+        })
+        .expect("sorted")
+        .into_iter()
+        .map(|f| f.finding.external_id)
+        .collect();
+    assert_eq!(sorted, ["q1", "q4", "q3", "q2"]);
+    assert_eq!(ids(&format!("risk>={}", q4.risk)), ["q1", "q4"]);
+
+    // KEV: import, rescore, the exploited CVE rises and kev:true finds it.
+    let kev = model::kev::parse("CVE-2021-44228\n").expect("kev");
+    let imported = store.import_kev(&kev, false).expect("import");
+    assert_eq!((imported.total, imported.matching_findings), (1, 1));
+    assert_eq!(store.kev_count().expect("count"), 1);
+    let counts = store.rescore().expect("rescore");
+    assert!(counts.findings >= 4 && counts.changed >= 1, "{counts:?}");
+    assert!(by_id("q1").risk > q1.risk);
+    assert_eq!(ids("kev:true"), ["q1"]);
+
+    // Assets carry the risk of their open findings; filters and sorts apply to them too.
+    let assets = store
+        .assets(&ListQuery {
+            connector: Some("query".into()),
+            sort: Sort::parse_list(Entity::Assets, "risk").expect("sort"),
+            ..Default::default()
+        })
+        .expect("assets");
+    let names: Vec<_> = assets
+        .iter()
+        .map(|a| a.asset.external_id.as_str())
+        .collect();
+    assert_eq!(names, ["shop", "int"]);
+    let q1 = by_id("q1");
+    let q3 = by_id("q3");
+    assert_eq!(assets[0].risk, model::risk::asset_risk([q1.risk, q3.risk]));
+    let shops = store
+        .assets(&ListQuery {
+            filter: Some(
+                Filter::parse(Entity::Assets, "name:Shop* and openFindings>=2").expect("f"),
+            ),
+            ..Default::default()
+        })
+        .expect("assets");
+    assert_eq!(shops.len(), 1);
+    assert!(matches!(
+        store.assets(&ListQuery {
+            filter: Some(Filter::parse(Entity::Findings, "cwe:79").expect("f")),
+            ..Default::default()
+        }),
+        Err(StoreError::FilterEntity { .. })
+    ));
+
+    // Streaming gives the listing's rows in its order; limit and offset apply.
+    let q = ListQuery {
+        connector: Some("query".into()),
+        sort: Sort::parse_list(Entity::Findings, "risk").expect("sort"),
+        limit: Some(2),
+        offset: Some(1),
+        ..Default::default()
+    };
+    let mut streamed = Vec::new();
+    store
+        .for_each_finding(&q, &mut |f| {
+            streamed.push(f.finding.external_id);
+            Ok(())
+        })
+        .expect("stream");
+    assert_eq!(streamed, ["q4", "q3"]);
+    // A callback's error comes back out.
+    let err = store
+        .for_each_finding(&q, &mut |_| Err(StoreError::Callback("disk full".into())))
+        .expect_err("callback error");
+    assert_eq!(err.to_string(), "disk full");
+}

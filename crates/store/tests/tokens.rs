@@ -1,0 +1,94 @@
+//! API tokens and the open-findings series of the SQLite store.
+
+mod common;
+
+use chrono::Duration;
+use common::{asset, connector, finding};
+use model::Status;
+use store::*;
+
+fn open() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("store.sqlite3")).expect("open");
+    (dir, store)
+}
+
+#[test]
+fn tokens_are_created_used_and_revoked() {
+    let (_dir, store) = open();
+    let t = store.create_token("ci", "h1", "abt_1234").expect("create");
+    assert_eq!((t.name.as_str(), t.hint.as_str()), ("ci", "abt_1234"));
+    assert!(t.last_used_at.is_none() && t.revoked_at.is_none());
+    assert!(matches!(
+        store.create_token("ci", "h2", "abt_5678"),
+        Err(StoreError::TokenExists(_))
+    ));
+    let used = store.use_token("h1").expect("use").expect("live");
+    assert!(used.last_used_at.is_some());
+    assert!(store.use_token("nope").expect("use").is_none());
+
+    let second = store.create_token("ops", "h2", "abt_5678").expect("create");
+    assert!(store.revoke_token(&second.id.to_string()).expect("revoke"));
+    assert!(
+        !store.revoke_token("ops").expect("again"),
+        "already revoked"
+    );
+    assert!(store.use_token("h2").expect("use").is_none());
+    assert!(store.revoke_token("ci").expect("by name"));
+    let all = store.tokens().expect("list");
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|t| t.revoked_at.is_some()));
+}
+
+#[test]
+fn open_series_follows_status_changes_per_run() {
+    let (_dir, store) = open();
+    let c = connector(&store, "trend");
+    let run = |findings: Vec<FindingRecord>| {
+        let r = store
+            .begin_run(c.id, RunMode::Full, "test", Duration::seconds(60))
+            .expect("begin");
+        let batch = Batch {
+            assets: vec![asset("app1")],
+            findings,
+            issues: vec![],
+        };
+        store
+            .finish_run(
+                &r,
+                &batch,
+                &RunEnd {
+                    state: RunState::Processed,
+                    connector_state: ConnectorState::Processed,
+                    reason: None,
+                    counters: RunCounters::default(),
+                    cursor: None,
+                },
+            )
+            .expect("finish");
+    };
+    assert!(store.open_findings_series(None).expect("empty").is_empty());
+    run(vec![
+        finding("f1", "app1", Status::New),
+        finding("f2", "app1", Status::Active),
+        finding("f3", "app1", Status::Fixed),
+    ]);
+    run(vec![
+        finding("f1", "app1", Status::Fixed),
+        finding("f4", "app1", Status::New),
+    ]);
+    run(vec![finding("f3", "app1", Status::Reopened)]);
+    let open: Vec<u64> = store
+        .open_findings_series(Some("trend"))
+        .expect("series")
+        .iter()
+        .map(|p| p.open)
+        .collect();
+    assert_eq!(open, vec![2, 2, 3]);
+    assert!(
+        store
+            .open_findings_series(Some("other"))
+            .expect("series")
+            .is_empty()
+    );
+}

@@ -1,0 +1,45 @@
+//! Limits and bounds the reader applies, with defaults that fit real reports.
+
+/// Limits applied while reading. Every limit turns what would be unbounded memory or
+/// recursion into a clear error or a bounded, flagged value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderOptions {
+    /// Largest text node (and largest single piece of markup) accepted; a larger one is
+    /// [`XmlError::TextTooLarge`](crate::XmlError::TextTooLarge). Default 16 MiB.
+    pub max_text_bytes: usize,
+    /// Deepest element nesting accepted (the root is depth 1); deeper is
+    /// [`XmlError::TooDeep`](crate::XmlError::TooDeep). Default 256.
+    pub max_depth: usize,
+    /// Longest text kept for one field of an issue (descriptions, fix recommendation,
+    /// reasoning, ...). Longer text is cut at a character boundary, marked, and warned
+    /// about. Default 64 KiB.
+    pub max_field_bytes: usize,
+    /// Text kept while collecting one issue item or group item; the rest of an oversized
+    /// item is dropped with a warning. Default 8 MiB.
+    pub max_item_bytes: usize,
+    /// Variants of one issue kept for its details (the others are counted). Default 20.
+    pub max_variants: usize,
+}
+
+/// Default for [`ReaderOptions::max_text_bytes`].
+pub const DEFAULT_MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
+/// Default for [`ReaderOptions::max_depth`].
+pub const DEFAULT_MAX_DEPTH: usize = 256;
+/// Default for [`ReaderOptions::max_field_bytes`].
+pub const DEFAULT_MAX_FIELD_BYTES: usize = 64 * 1024;
+/// Default for [`ReaderOptions::max_item_bytes`].
+pub const DEFAULT_MAX_ITEM_BYTES: usize = 8 * 1024 * 1024;
+/// Default for [`ReaderOptions::max_variants`].
+pub const DEFAULT_MAX_VARIANTS: usize = 20;
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions {
+            max_text_bytes: DEFAULT_MAX_TEXT_BYTES,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_field_bytes: DEFAULT_MAX_FIELD_BYTES,
+            max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
+            max_variants: DEFAULT_MAX_VARIANTS,
+        }
+    }
+}
