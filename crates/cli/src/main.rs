@@ -5,11 +5,13 @@
 //! - `args`: the command line.
 //! - `commands`: one module per command family.
 //! - `output`, `progress`, `secret_input`: printing, the progress bar, reading secrets.
+//! - `pipe`: ending quietly when a listing's reader closes the pipe.
 
 mod args;
 mod bench;
 mod commands;
 mod output;
+mod pipe;
 mod progress;
 mod secret_input;
 
@@ -18,6 +20,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    pipe::die_quietly_on_closed_stdout(&cli.command);
     init_logging(cli.verbose);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -284,3 +284,37 @@ async fn ctrl_c_stops_a_sync_cleanly_with_a_summary() {
     assert_eq!(status[0]["last_run"]["state"], "Cancelled");
     assert!(status[0]["cursor"].is_null());
 }
+
+/// `findings --json | head -c 100`: the reader goes away early and the listing ends
+/// quietly (killed by SIGPIPE like `cat`), without a "Broken pipe" panic.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_piped_into_a_reader_that_closes_early_ends_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let sim = sim(4, 150).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), &sim.base_url(), "100");
+    run(bin(dir.path()).args(["--quiet", "sync", "cloud"]));
+    let mut child = bin(dir.path())
+        .args(["findings", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut head = [0u8; 100];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut head)
+        .expect("the first bytes");
+    // The pipe's read end is closed here; 600 findings are far more than its buffer.
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        out.status
+    );
+}

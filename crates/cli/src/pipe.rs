@@ -1,0 +1,37 @@
+//! Behaving like a Unix filter when standard output is a pipe that closes early
+//! (`appscan-bridge findings | head`).
+//!
+//! Rust ignores SIGPIPE, so a closed pipe turns into a write error and `println!`
+//! panics with "Broken pipe". Commands that only print restore the default action, so the
+//! process ends quietly the way `cat` does. Long-running commands (`serve`, `sim`,
+//! `bench`, `demo`, `sync`, `import`) keep ignoring it: they talk to sockets and child
+//! processes, and a closed pipe there is an error to report, not a reason to die.
+
+use crate::args::Command;
+
+/// Restores SIGPIPE's default action for commands whose job is to print.
+pub fn die_quietly_on_closed_stdout(command: &Command) {
+    if prints_only(command) {
+        // SAFETY: called at the start of `main`, before any thread exists; `signal` with
+        // SIG_DFL installs no handler code.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+}
+
+fn prints_only(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Serve(_)
+            | Command::Sim(_)
+            | Command::Bench(_)
+            | Command::Demo(_)
+            | Command::Sync(_)
+            | Command::Import(_)
+            | Command::Migrate(_)
+            | Command::Check(_)
+            | Command::Remap(_)
+            | Command::Connector(_)
+    )
+}
