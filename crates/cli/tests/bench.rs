@@ -1,0 +1,59 @@
+//! The benchmark harness at its smallest scale, once, so that it keeps working. The
+//! figures are not checked (these machines are shared and noisy); that every scenario ran
+//! and reported is. The Python peers are left out: they install packages from PyPI.
+
+mod common;
+
+use common::{bin, ok as run};
+use serde_json::Value;
+
+#[test]
+fn bench_small_writes_a_table_and_json_for_every_scenario() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("results");
+    run(bin(dir.path())
+        .args(["--quiet", "bench", "--scale", "small", "--runs", "1"])
+        .args(["--scenarios", "sync,xml,export,query", "--out"])
+        .arg(&out));
+
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("bench-small.json")).expect("bench-small.json"),
+    )
+    .expect("the JSON report parses");
+    assert_eq!(report["findings"], 1000, "{report}");
+    let rows = report["rows"].as_array().expect("rows");
+    for scenario in [
+        "Full ASoC sync",
+        "Raw bound",
+        "Delta sync",
+        "XML import",
+        "Export",
+        "Query",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r["scenario"].as_str().is_some_and(|s| s.contains(scenario))),
+            "no {scenario} row in {report}"
+        );
+    }
+    for r in rows {
+        assert!(
+            r["median"].as_f64().is_some(),
+            "a row without a median: {r}"
+        );
+    }
+    // Peers were not run: their targets say so instead of claiming anything.
+    let targets = report["targets"].as_array().expect("targets");
+    assert!(!targets.is_empty(), "{report}");
+    assert!(
+        targets
+            .iter()
+            .filter(|t| t["what"].as_str().is_some_and(|w| w.contains("Python")))
+            .all(|t| t["met"].is_null()),
+        "{report}"
+    );
+
+    let table = std::fs::read_to_string(out.join("bench-small.md")).expect("bench-small.md");
+    assert!(table.contains("| Scenario | Measure | Median |"), "{table}");
+    assert!(table.contains("Machine:"), "{table}");
+}
