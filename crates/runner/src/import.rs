@@ -68,6 +68,7 @@ impl Runner {
             )));
         }
         let name = self.import_connector(connector)?;
+        self.store.favour_low_memory().map_err(RunnerError::Store)?;
         opts.import = Some(input);
         opts.full = true;
         self.sync(&name, opts, progress).await

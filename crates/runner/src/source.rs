@@ -71,8 +71,8 @@ pub trait Source: Send {
     fn closes_unseen(&self) -> bool {
         false
     }
-    /// Whether a run's writes are one transaction (XML reports: a file stores all or
-    /// nothing).
+    /// Whether a run's writes are one transaction (XML reports up to a size: a file
+    /// stores all or nothing).
     fn atomic(&self) -> bool {
         false
     }

@@ -70,6 +70,12 @@ pub trait Store: Send + Sync {
     /// Writes one batch in one transaction, records its problems, and saves the run's
     /// counters so far (so a killed run still shows how far it got).
     fn write_batch(&self, run: &Run, batch: &Batch, progress: &RunCounters) -> Result<BatchCounts>;
+    /// From now on, writes favour a small memory footprint over speed (an XML import
+    /// promises flat memory whatever the file's size). Backends without a client-side
+    /// page cache ignore it.
+    fn favour_low_memory(&self) -> Result<()> {
+        Ok(())
+    }
     /// Writes the last batch, the run's end, the connector's state and — only when the
     /// run is Processed — the cursor, all in one transaction; releases the lock.
     fn finish_run(&self, run: &Run, last: &Batch, end: &RunEnd) -> Result<BatchCounts>;

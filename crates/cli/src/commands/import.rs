@@ -73,7 +73,14 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
     } else {
         super::sync::print_report(&report);
         if report.run.state != RunState::Processed {
-            eprintln!("nothing from {} was stored", a.file.display());
+            let c = &report.run.counters;
+            match c.inserted + c.updated {
+                0 => eprintln!("nothing from {} was stored", a.file.display()),
+                n => eprintln!(
+                    "{n} findings from {} were stored before the run stopped; nothing was closed",
+                    a.file.display()
+                ),
+            }
         }
     }
     Ok(match report.run.state {

@@ -9,9 +9,9 @@
 //! - [`closable`]: an application with a record that failed to map is not closed
 //!   either (its missing findings may be the failed ones); one with no record this run
 //!   is left as it is; a run over the failure threshold is Errored before any close;
-//! - [`begin`]: an XML import is one transaction ([`store::Store::begin_atomic`]), so a
-//!   bad file or a failed run stores nothing; the guard it returns rolls back a run
-//!   abandoned on an error path;
+//! - [`begin`]: an XML import of a report up to `ATOMIC_MAX_BYTES` is one transaction
+//!   ([`store::Store::begin_atomic`]), so a failed run stores nothing; the guard it
+//!   returns rolls back a run abandoned on an error path;
 //! - [`after_close`]: assets not seen for the inactivity limit are marked inactive,
 //!   with their findings, in the same run.
 //!

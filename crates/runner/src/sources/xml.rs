@@ -3,9 +3,16 @@
 //!
 //! Pass 1 validates the whole file (well formed, an AppScan report of a known schema,
 //! within the reader's limits) before any record is sent, so a bad file fails the run
-//! with the line and column of the problem and — the run being atomic, one store
-//! transaction — stores nothing. Pass 2 streams the issues as pages of ASoC-shaped
-//! records (`xml_report::Issue::to_record`), shaped by [`super::records`]. Progress
+//! with the line and column of the problem and stores nothing. Pass 2 streams the issues
+//! as pages of ASoC-shaped records (`xml_report::Issue::to_record`), shaped by
+//! [`super::records`].
+//!
+//! A report of up to [`ATOMIC_MAX_BYTES`] is also written as one store transaction, so
+//! that even a crash or too many unmappable records leave the store as it was. A larger
+//! report is written in committed batches like any other run: in SQLite's WAL one
+//! transaction of a gigabyte re-reads its own spilled pages through an ever longer
+//! write-ahead log and slows to a crawl. A larger report whose run stops in pass 2 keeps
+//! the findings written so far and closes nothing; importing it again converges. Progress
 //! is reported in file bytes read (both passes: twice the file size in all). The file
 //! is never held in memory: a blocking thread reads it and waits whenever the run is
 //! busy writing (the channel holds four pages).
@@ -29,12 +36,17 @@ use xml_report::{ReaderOptions, ReportMeta};
 /// Records per page sent to the run.
 const PAGE: usize = 200;
 
+/// The largest report (file size on disk) stored as one transaction.
+pub const ATOMIC_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
 /// One report file as a source.
 pub struct XmlSource {
     path: PathBuf,
     app: Option<String>,
     options: FullRunOptions,
     stored_tags: HashMap<String, Vec<String>>,
+    /// Whether the run is one store transaction (small enough a report).
+    atomic: bool,
 }
 
 impl XmlSource {
@@ -49,7 +61,10 @@ impl XmlSource {
                 connector.name
             ))
         })?;
+        // A file that cannot be read fails in pass 1 with its own error.
+        let size = std::fs::metadata(&input.path).map_or(0, |m| m.len());
         Ok(XmlSource {
+            atomic: size <= ATOMIC_MAX_BYTES,
             path: input.path.clone(),
             app: input.app.clone(),
             options: settings.full_run.clone(),
@@ -265,7 +280,7 @@ impl Source for XmlSource {
     }
 
     fn atomic(&self) -> bool {
-        true
+        self.atomic
     }
 
     fn unknown_severity(&self) -> Option<model::Severity> {

@@ -87,7 +87,7 @@ impl SqliteStore {
         progress: &RunCounters,
     ) -> Option<Result<BatchCounts>> {
         self.with_atomic(run.id, |a| {
-            let counts = data::write(&a.conn, run, batch)?;
+            let counts = self.write_data(&a.conn, run, batch)?;
             runs::save_counters(&a.conn, run.id, progress)?;
             a.keep(&batch.issues);
             Ok(counts)
@@ -104,7 +104,8 @@ impl SqliteStore {
         let mut a = self.atomics().remove(&run.id)?;
         if end.state == RunState::Processed {
             let committed = (|| {
-                let counts = data::write(&a.conn, run, last)?;
+                let counts = self.write_data(&a.conn, run, last)?;
+                data::refresh_touched(&a.conn, run, &self.take_touched(run.id))?;
                 let mut counters = end.counters;
                 counters.add(counts);
                 runs::finish(&a.conn, run, end, &counters)?;
@@ -126,6 +127,7 @@ impl SqliteStore {
         last: &Batch,
         end: &RunEnd,
     ) -> Result<BatchCounts> {
+        self.take_touched(run.id);
         a.conn.execute_batch("ROLLBACK")?;
         a.keep(&last.issues);
         let mut conn = self.w();

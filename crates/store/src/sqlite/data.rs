@@ -8,30 +8,42 @@ use crate::{Result, StoreError};
 use chrono::Utc;
 use model::{Asset, Finding, Severity, Status};
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::collections::BTreeSet;
 
 /// Upserts a batch's assets and findings and records its problems.
-pub fn write(tx: &Connection, run: &Run, batch: &Batch) -> Result<BatchCounts> {
+/// Writes a batch; the assets it touched are added to `touched`, whose risk the run's
+/// end refreshes ([`refresh_touched`]).
+pub fn write(
+    tx: &Connection,
+    run: &Run,
+    batch: &Batch,
+    touched: &mut BTreeSet<String>,
+) -> Result<BatchCounts> {
     let now = ts(Utc::now());
     let mut counts = BatchCounts::default();
     for rec in &batch.assets {
         tally(&mut counts, upsert_asset(tx, run, rec, &now)?);
+        touched.insert(rec.asset.external_id.clone());
     }
     // Scores are written with the row (one write per finding, not an insert and then
-    // an update); assets are rescored once per batch.
+    // an update).
     let mut scorer = super::risk::Scorer::new(tx, run.connector_id);
-    let mut touched: std::collections::BTreeSet<&str> = batch
-        .assets
-        .iter()
-        .map(|a| a.asset.external_id.as_str())
-        .collect();
     for rec in &batch.findings {
         let risk = scorer.score(&rec.finding)?;
         tally(&mut counts, upsert_finding(tx, run, rec, &now, risk)?);
-        touched.insert(rec.finding.asset_external_id.as_str());
+        if !touched.contains(&rec.finding.asset_external_id) {
+            touched.insert(rec.finding.asset_external_id.clone());
+        }
     }
-    super::risk::refresh_assets(tx, run.connector_id, touched)?;
     runs::insert_issues(tx, run.id, &batch.issues)?;
     Ok(counts)
+}
+
+/// Sets the risk of the assets a run touched, once at its end: an asset's risk reads
+/// all of its open findings, so doing it per batch costs a run the square of its
+/// largest application (one report of a million findings is one asset).
+pub fn refresh_touched(tx: &Connection, run: &Run, touched: &BTreeSet<String>) -> Result<()> {
+    super::risk::refresh_assets(tx, run.connector_id, touched.iter().map(String::as_str))
 }
 
 #[derive(Clone, Copy)]

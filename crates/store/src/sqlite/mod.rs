@@ -21,6 +21,7 @@ use crate::types::*;
 use crate::{Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_api_tokens.sql"),
     include_str!("../../migrations/sqlite/0003_query_risk_kev.sql"),
     include_str!("../../migrations/sqlite/0004_due_runs.sql"),
+    include_str!("../../migrations/sqlite/0005_asset_risk_covering.sql"),
 ];
 
 /// The SQLite store.
@@ -39,6 +41,8 @@ pub struct SqliteStore {
     reader: Mutex<Connection>,
     /// Runs written as one transaction, each on its own connection (see `atomic`).
     atomic: Mutex<atomic::Atomics>,
+    /// Assets each open run has written, rescored when it finishes.
+    touched: Mutex<HashMap<i64, BTreeSet<String>>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -74,6 +78,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             atomic: Mutex::new(atomic::Atomics::new()),
+            touched: Mutex::new(HashMap::new()),
         })
     }
 
@@ -96,6 +101,18 @@ impl SqliteStore {
     fn r(&self) -> MutexGuard<'_, Connection> {
         self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Writes a batch of `run`, remembering the assets it touched.
+    fn write_data(&self, conn: &Connection, run: &Run, batch: &Batch) -> Result<BatchCounts> {
+        let mut all = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+        data::write(conn, run, batch, all.entry(run.id).or_default())
+    }
+
+    /// The assets `run` touched, forgotten here (its end rescored or discarded them).
+    fn take_touched(&self, run_id: i64) -> BTreeSet<String> {
+        let mut all = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+        all.remove(&run_id).unwrap_or_default()
+    }
 }
 
 /// Page cache of the connection that writes syncs: a sync touches a dozen indexes per
@@ -104,9 +121,9 @@ impl SqliteStore {
 /// 1M-finding store's hot pages.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
-/// Page cache of the reader and of the connections that write imports as one
-/// transaction: imports are a few tens of thousands of findings, and the XML import
-/// promises a flat memory profile well under 100 MB.
+/// Page cache of the reader, of the connections that write imports as one transaction,
+/// and of the writer after [`Store::favour_low_memory`]: the XML import promises a flat
+/// memory profile under 100 MB whatever the report's size.
 const SIDE_CACHE_KIB: i64 = 16 * 1024;
 
 fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
@@ -183,13 +200,18 @@ impl Store for SqliteStore {
         }
         runs::renew_lock(&self.w(), run_id, ttl)
     }
+    fn favour_low_memory(&self) -> Result<()> {
+        self.w()
+            .pragma_update(None, "cache_size", -SIDE_CACHE_KIB)?;
+        Ok(())
+    }
     fn write_batch(&self, run: &Run, batch: &Batch, progress: &RunCounters) -> Result<BatchCounts> {
         if let Some(r) = self.atomic_write_batch(run, batch, progress) {
             return r;
         }
         let mut conn = self.w();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let counts = data::write(&tx, run, batch)?;
+        let counts = self.write_data(&tx, run, batch)?;
         runs::save_counters(&tx, run.id, progress)?;
         tx.commit()?;
         Ok(counts)
@@ -200,7 +222,8 @@ impl Store for SqliteStore {
         }
         let mut conn = self.w();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let counts = data::write(&tx, run, last)?;
+        let counts = self.write_data(&tx, run, last)?;
+        data::refresh_touched(&tx, run, &self.take_touched(run.id))?;
         let mut counters = end.counters;
         counters.add(counts);
         runs::finish(&tx, run, end, &counters)?;
@@ -223,6 +246,7 @@ impl Store for SqliteStore {
         self.atomic_begin(run)
     }
     fn rollback_atomic(&self, run_id: i64) -> Result<bool> {
+        self.take_touched(run_id);
         self.atomic_rollback(run_id)
     }
     fn mark_inactive(&self, run: &Run, before: DateTime<Utc>) -> Result<(u64, u64)> {
