@@ -162,6 +162,12 @@ fn write_all(w: &mut impl Write, spec: &GenSpec) -> io::Result<()> {
                 w,
                 "  <layout>\n    <title />\n    <report-date-and-time>2023-10-03 12:00:00</report-date-and-time>\n  </layout>\n  <scan-information>\n    <scan-name>generated scan</scan-name>\n    <scan-date-and-time-iso>2023-10-03T12:00:00Z</scan-date-and-time-iso>\n    <product-name>AppScan Standard</product-name>\n    <product-version>10.2.0</product-version>\n    <cvss-version>3.1</cvss-version>\n  </scan-information>"
             )?;
+            // As in real reports (and what other parsers, e.g. faraday-plugins, index
+            // issues by): the scanned host with its port and servers.
+            writeln!(
+                w,
+                "  <scan-configuration>\n    <scanned-hosts>\n      <item><host>standard.example.test</host><port>443</port><operating-system>Linux</operating-system><web-server>nginx</web-server><application-server>Tomcat</application-server></item>\n    </scanned-hosts>\n  </scan-configuration>"
+            )?;
             writeln!(w, "  <issue-type-group>")?;
             for t in 0..spec.issue_types as u64 {
                 let id = type_id(t, spec);
@@ -302,7 +308,7 @@ fn write_issue(w: &mut impl Write, spec: &GenSpec, n: u64) -> io::Result<()> {
         Family::Standard => {
             writeln!(
                 w,
-                "    <item id=\"{id}\" id-v2=\"{}\">\n      <severity>{}</severity>\n      <severity-id>{sev}</severity-id>\n      <cvss-score>{}.{}</cvss-score>\n      <cvss-vector><vector>CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N</vector></cvss-vector>\n      <cwe>{}</cwe>\n      <issue-type><ref>{tid}</ref></issue-type>\n      <entity><ref>e{n}</ref></entity>\n      <url original_request_method=\"GET\"><ref>{}</ref></url>\n      <variant-group>\n        <item id=\"{n}\"><comments /><reasoning id=\"1\">Reasoning {n}</reasoning><additional-data /><differences><item altered=\"1'\" original=\"1\" name=\"param{n}\" difference-type=\"changed\" difference-element=\"parameter\" /></differences><test-http-traffic>GET /app/page{n}.jsp HTTP/1.1</test-http-traffic></item>\n      </variant-group>\n    </item>",
+                "    <item id=\"{id}\" id-v2=\"{}\">\n      <severity>{}</severity>\n      <severity-id>{sev}</severity-id>\n      <cvss-score>{}.{}</cvss-score>\n      <cvss-vector><vector>CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N</vector></cvss-vector>\n      <cwe>{}</cwe>\n      <issue-type><ref>{tid}</ref></issue-type>\n      <remediation><ref>fix_{t}</ref></remediation>\n      <entity><ref>e{n}</ref></entity>\n      <url original_request_method=\"GET\"><ref>{}</ref></url>\n      <variant-group>\n        <item id=\"{n}\"><comments /><reasoning id=\"1\">Reasoning {n}</reasoning><additional-data /><differences><item altered=\"1'\" original=\"1\" name=\"param{n}\" difference-type=\"changed\" difference-element=\"parameter\" /></differences><test-http-traffic>GET /app/page{n}.jsp HTTP/1.1</test-http-traffic></item>\n      </variant-group>\n    </item>",
                 id.wrapping_add(1),
                 SEVERITIES[sev].to_ascii_lowercase(),
                 2 * sev,

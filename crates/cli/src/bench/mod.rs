@@ -213,6 +213,27 @@ pub async fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The peers, each on its own: a peer that fails (an install, a parser that rejects the
+/// report) is reported in the table's notes instead of losing the whole run. Returns the
+/// peers' versions and failures.
+fn run_peers(b: &mut Bench, report_file: Option<&std::path::Path>) -> String {
+    let (python, mut notes) = match peers::venv(b) {
+        Ok(v) => v,
+        Err(e) => return format!("not measured: {e:#}"),
+    };
+    if let Err(e) = peers::python_sync(b, &python) {
+        b.step(&format!("the Python sync failed: {e:#}"));
+        notes.push_str(&format!("; the Python sync failed: {e:#}"));
+    }
+    if let Some(file) = report_file
+        && let Err(e) = peers::faraday_parse(b, &python, file)
+    {
+        b.step(&format!("faraday-plugins failed: {e:#}"));
+        notes.push_str(&format!("; faraday-plugins failed: {e:#}"));
+    }
+    notes
+}
+
 fn run_scenarios(
     b: &mut Bench,
     wanted: &[BenchScenario],
@@ -239,12 +260,7 @@ fn run_scenarios(
     }
     let mut peer_versions = None;
     if on(BenchScenario::Peers) {
-        let (python, versions) = peers::venv(b)?;
-        peer_versions = Some(versions);
-        peers::python_sync(b, &python)?;
-        if let Some(file) = &report_file {
-            peers::faraday_parse(b, &python, file)?;
-        }
+        peer_versions = Some(run_peers(b, report_file.as_deref()));
     }
     if let Some(dir) = synced {
         std::fs::remove_dir_all(dir).ok();
