@@ -11,7 +11,7 @@
 //! is open it holds SQLite's one write lock, so other writers wait for it (busy
 //! timeout).
 
-use super::{SqliteStore, configure, data, runs};
+use super::{SqliteStore, configure, runs};
 use crate::types::*;
 use crate::{Result, StoreError};
 use rusqlite::Connection;
@@ -105,7 +105,7 @@ impl SqliteStore {
         if end.state == RunState::Processed {
             let committed = (|| {
                 let counts = self.write_data(&a.conn, run, last)?;
-                data::refresh_touched(&a.conn, run, &self.take_touched(run.id))?;
+                self.rescore_touched(&a.conn, run)?;
                 let mut counters = end.counters;
                 counters.add(counts);
                 runs::finish(&a.conn, run, end, &counters)?;

@@ -10,9 +10,10 @@ use model::{Asset, Finding, Severity, Status};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::BTreeSet;
 
-/// Upserts a batch's assets and findings and records its problems.
-/// Writes a batch; the assets it touched are added to `touched`, whose risk the run's
-/// end refreshes ([`refresh_touched`]).
+/// Upserts a batch's assets and findings and records its problems. The assets it
+/// touched are added to `touched`, whose risk the run's end refreshes (an asset's risk
+/// reads all of its open findings, so doing it per batch would cost a run the square of
+/// its largest application: one report of a million findings is one asset).
 pub fn write(
     tx: &Connection,
     run: &Run,
@@ -37,13 +38,6 @@ pub fn write(
     }
     runs::insert_issues(tx, run.id, &batch.issues)?;
     Ok(counts)
-}
-
-/// Sets the risk of the assets a run touched, once at its end: an asset's risk reads
-/// all of its open findings, so doing it per batch costs a run the square of its
-/// largest application (one report of a million findings is one asset).
-pub fn refresh_touched(tx: &Connection, run: &Run, touched: &BTreeSet<String>) -> Result<()> {
-    super::risk::refresh_assets(tx, run.connector_id, touched.iter().map(String::as_str))
 }
 
 #[derive(Clone, Copy)]

@@ -113,6 +113,12 @@ impl SqliteStore {
         let mut all = self.touched.lock().unwrap_or_else(|p| p.into_inner());
         all.remove(&run_id).unwrap_or_default()
     }
+
+    /// At a run's end: sets the risk of every asset it touched, once.
+    fn rescore_touched(&self, conn: &Connection, run: &Run) -> Result<()> {
+        let touched = self.take_touched(run.id);
+        risk::refresh_assets(conn, run.connector_id, touched.iter().map(String::as_str))
+    }
 }
 
 /// Page cache of the connection that writes syncs: a sync touches a dozen indexes per
@@ -223,7 +229,7 @@ impl Store for SqliteStore {
         let mut conn = self.w();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let counts = self.write_data(&tx, run, last)?;
-        data::refresh_touched(&tx, run, &self.take_touched(run.id))?;
+        self.rescore_touched(&tx, run)?;
         let mut counters = end.counters;
         counters.add(counts);
         runs::finish(&tx, run, end, &counters)?;
