@@ -67,7 +67,7 @@ impl Format {
     /// The order the exporter needs findings in, if any (KDI groups by application).
     fn order(self) -> &'static str {
         match self {
-            Format::Kdi => "connector:asc,appId:asc",
+            Format::Kdi => "appId:asc",
             _ => "",
         }
     }
@@ -217,46 +217,64 @@ pub fn export_with_progress(
         .into_iter()
         .map(|a| ((a.connector.clone(), a.asset.external_id.clone()), a))
         .collect();
-    let order = opts.format.order();
-    let q = ListQuery {
-        connector: opts.connector.clone(),
-        filter: opts.filter.clone(),
-        sort: if order.is_empty() {
-            Vec::new()
-        } else {
-            Sort::parse_list(Entity::Findings, order)
-                .map_err(|e| ExportError::Usage(e.to_string()))?
-        },
-        ..Default::default()
-    };
     let mut w = opts.format.open(opts, &ctx)?;
     let mut key = (String::new(), String::new());
     let mut written = 0u64;
-    let streamed = store.for_each_finding(&q, &mut |f| {
-        key.0.clone_from(&f.connector);
-        key.1.clone_from(&f.finding.asset_external_id);
-        let item = Item {
-            finding: &f,
-            asset: assets.get(&key),
-            kind: ctx.kinds.get(&f.connector).map(String::as_str),
-        };
-        w.write(&item)
-            .map_err(|e| StoreError::Callback(Box::new(e)))?;
-        written += 1;
-        progress(written);
-        Ok(())
-    });
-    match streamed {
-        Ok(()) => {}
-        Err(StoreError::Callback(e)) => {
-            return Err(match e.downcast::<ExportError>() {
-                Ok(e) => *e,
-                Err(other) => ExportError::Usage(other.to_string()),
-            });
+    for q in queries(opts, &ctx)? {
+        let streamed = store.for_each_finding(&q, &mut |f| {
+            key.0.clone_from(&f.connector);
+            key.1.clone_from(&f.finding.asset_external_id);
+            let item = Item {
+                finding: &f,
+                asset: assets.get(&key),
+                kind: ctx.kinds.get(&f.connector).map(String::as_str),
+            };
+            w.write(&item)
+                .map_err(|e| StoreError::Callback(Box::new(e)))?;
+            written += 1;
+            progress(written);
+            Ok(())
+        });
+        match streamed {
+            Ok(()) => {}
+            Err(StoreError::Callback(e)) => {
+                return Err(match e.downcast::<ExportError>() {
+                    Ok(e) => *e,
+                    Err(other) => ExportError::Usage(other.to_string()),
+                });
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
     }
     w.finish()
+}
+
+/// The listings an export streams, in order. A format that needs its findings grouped
+/// by application (KDI) reads one connector at a time, in name order: within one
+/// connector the application index gives that order, while sorting by connector name
+/// across connectors would make the store sort every finding before the first is
+/// written.
+fn queries(opts: &ExportOptions, ctx: &Context) -> Result<Vec<ListQuery>> {
+    let order = opts.format.order();
+    let query = |connector: Option<String>| -> Result<ListQuery> {
+        Ok(ListQuery {
+            connector,
+            filter: opts.filter.clone(),
+            sort: if order.is_empty() {
+                Vec::new()
+            } else {
+                Sort::parse_list(Entity::Findings, order)
+                    .map_err(|e| ExportError::Usage(e.to_string()))?
+            },
+            ..Default::default()
+        })
+    };
+    if order.is_empty() {
+        return Ok(vec![query(opts.connector.clone())?]);
+    }
+    let mut names: Vec<&String> = ctx.kinds.keys().collect();
+    names.sort();
+    names.into_iter().map(|n| query(Some(n.clone()))).collect()
 }
 
 /// Reads a size: `1048576`, `500k`, `10MB`, `1MiB`, `2G` (k/M/G are powers of 1000,

@@ -9,6 +9,7 @@ mod connectors;
 mod data;
 mod due;
 mod fullrun;
+mod indexes;
 mod listing;
 mod risk;
 mod runs;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_query_risk_kev.sql"),
     include_str!("../../migrations/sqlite/0004_due_runs.sql"),
     include_str!("../../migrations/sqlite/0005_asset_risk_covering.sql"),
+    include_str!("../../migrations/sqlite/0006_severity_desc.sql"),
 ];
 
 /// The SQLite store.
@@ -71,6 +73,8 @@ impl SqliteStore {
             risk::rescore_all(&tx, Utc::now())?;
             tx.commit()?;
         }
+        // A bulk load that never reached its end left its indexes unbuilt.
+        indexes::ensure(&writer)?;
         let reader = open(path)?;
         configure(&reader, SIDE_CACHE_KIB)?;
         Ok(SqliteStore {
@@ -114,6 +118,20 @@ impl SqliteStore {
         all.remove(&run_id).unwrap_or_default()
     }
 
+    /// The end of a run written in committed batches: its last batch, the risk of the
+    /// assets it touched, its record and counters, in one transaction.
+    fn finish_batched(&self, run: &Run, last: &Batch, end: &RunEnd) -> Result<BatchCounts> {
+        let mut conn = self.w();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let counts = self.write_data(&tx, run, last)?;
+        self.rescore_touched(&tx, run)?;
+        let mut counters = end.counters;
+        counters.add(counts);
+        runs::finish(&tx, run, end, &counters)?;
+        tx.commit()?;
+        Ok(counts)
+    }
+
     /// At a run's end: sets the risk of every asset it touched, once.
     fn rescore_touched(&self, conn: &Connection, run: &Run) -> Result<()> {
         let touched = self.take_touched(run.id);
@@ -138,7 +156,9 @@ fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -cache_kib)?;
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Sorts and temporary tables spill to a file beyond the page cache: a listing or
+    // export sorted in a way no index gives must not hold a million rows in memory.
+    conn.pragma_update(None, "temp_store", "FILE")?;
     // Checkpoint the WAL every 64 MiB instead of every 4 MiB: each checkpoint costs two
     // fsyncs (tens of ms on a virtual disk), and index pages dirtied by several batches
     // are copied into the database once.
@@ -196,7 +216,10 @@ impl Store for SqliteStore {
         holder: &str,
         ttl: chrono::Duration,
     ) -> Result<Run> {
-        runs::begin(&mut self.w(), connector_id, mode, holder, ttl)
+        let mut conn = self.w();
+        let run = runs::begin(&mut conn, connector_id, mode, holder, ttl)?;
+        indexes::begin_bulk_load(&conn)?;
+        Ok(run)
     }
     fn renew_lock(&self, run_id: i64, ttl: chrono::Duration) -> Result<()> {
         if let Some(r) =
@@ -223,18 +246,13 @@ impl Store for SqliteStore {
         Ok(counts)
     }
     fn finish_run(&self, run: &Run, last: &Batch, end: &RunEnd) -> Result<BatchCounts> {
-        if let Some(r) = self.atomic_finish(run, last, end) {
-            return r;
-        }
-        let mut conn = self.w();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let counts = self.write_data(&tx, run, last)?;
-        self.rescore_touched(&tx, run)?;
-        let mut counters = end.counters;
-        counters.add(counts);
-        runs::finish(&tx, run, end, &counters)?;
-        tx.commit()?;
-        Ok(counts)
+        let counts = match self.atomic_finish(run, last, end) {
+            Some(r) => r,
+            None => self.finish_batched(run, last, end),
+        };
+        // Whatever the outcome, a bulk load's indexes are built before anyone reads.
+        indexes::ensure(&self.w())?;
+        counts
     }
     fn close_unseen(&self, run: &Run, asset_external_ids: &[String]) -> Result<u64> {
         if let Some(r) = self.with_atomic(run.id, |a| {
