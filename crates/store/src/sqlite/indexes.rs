@@ -48,7 +48,10 @@ pub fn begin_bulk_load(conn: &Connection) -> Result<bool> {
         sql.push_str(&format!("DROP INDEX IF EXISTS {name};"));
     }
     sql.push_str("COMMIT;");
-    conn.execute_batch(&sql)?;
+    if let Err(e) = conn.execute_batch(&sql) {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.into());
+    }
     Ok(true)
 }
 
@@ -58,14 +61,26 @@ pub fn ensure(conn: &Connection) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
+    // SQLite's sorter may hold as much as the page cache; a small cache while building
+    // keeps the run's peak memory where the writing left it (the pages the cache gives
+    // up are reused by the sorter).
+    let cache: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
+    conn.pragma_update(None, "cache_size", -BUILD_CACHE_KIB)?;
     let mut sql = String::from("BEGIN IMMEDIATE;");
     for (name, def) in missing {
         sql.push_str(&format!("CREATE INDEX IF NOT EXISTS {name} ON {def};"));
     }
     sql.push_str("COMMIT;");
-    conn.execute_batch(&sql)?;
-    Ok(())
+    let built = conn.execute_batch(&sql);
+    if built.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    conn.pragma_update(None, "cache_size", cache)?;
+    Ok(built?)
 }
+
+/// Page cache (and so sorter memory) while indexes are built.
+const BUILD_CACHE_KIB: i64 = 16 * 1024;
 
 fn missing(conn: &Connection) -> Result<Vec<(&'static str, &'static str)>> {
     let mut st =
