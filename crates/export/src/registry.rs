@@ -256,25 +256,23 @@ pub fn export_with_progress(
 /// written.
 fn queries(opts: &ExportOptions, ctx: &Context) -> Result<Vec<ListQuery>> {
     let order = opts.format.order();
-    let query = |connector: Option<String>| -> Result<ListQuery> {
-        Ok(ListQuery {
-            connector,
-            filter: opts.filter.clone(),
-            sort: if order.is_empty() {
-                Vec::new()
-            } else {
-                Sort::parse_list(Entity::Findings, order)
-                    .map_err(|e| ExportError::Usage(e.to_string()))?
-            },
-            ..Default::default()
-        })
+    let sort = if order.is_empty() {
+        Vec::new()
+    } else {
+        Sort::parse_list(Entity::Findings, order).map_err(|e| ExportError::Usage(e.to_string()))?
     };
-    if order.is_empty() {
-        return Ok(vec![query(opts.connector.clone())?]);
+    let query = |connector: Option<String>| ListQuery {
+        connector,
+        filter: opts.filter.clone(),
+        sort: sort.clone(),
+        ..Default::default()
+    };
+    if sort.is_empty() {
+        return Ok(vec![query(opts.connector.clone())]);
     }
     let mut names: Vec<&String> = ctx.kinds.keys().collect();
     names.sort();
-    names.into_iter().map(|n| query(Some(n.clone()))).collect()
+    Ok(names.into_iter().map(|n| query(Some(n.clone()))).collect())
 }
 
 /// Reads a size: `1048576`, `500k`, `10MB`, `1MiB`, `2G` (k/M/G are powers of 1000,

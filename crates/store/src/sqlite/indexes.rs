@@ -14,7 +14,7 @@
 //! mid-load leaves a store whose indexes come back on the next start.
 
 use crate::Result;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 /// The indexes dropped for a bulk load: name and definition, as the migrations leave
 /// them (`migrations_and_this_list_agree` checks).
@@ -43,15 +43,11 @@ pub fn begin_bulk_load(conn: &Connection) -> Result<bool> {
     if any.is_some() {
         return Ok(false);
     }
-    let mut sql = String::from("BEGIN IMMEDIATE;");
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     for (name, _) in DEFERRABLE {
-        sql.push_str(&format!("DROP INDEX IF EXISTS {name};"));
+        tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
     }
-    sql.push_str("COMMIT;");
-    if let Err(e) = conn.execute_batch(&sql) {
-        let _ = conn.execute_batch("ROLLBACK");
-        return Err(e.into());
-    }
+    tx.commit()?;
     Ok(true)
 }
 
@@ -66,17 +62,19 @@ pub fn ensure(conn: &Connection) -> Result<()> {
     // up are reused by the sorter).
     let cache: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
     conn.pragma_update(None, "cache_size", -BUILD_CACHE_KIB)?;
-    let mut sql = String::from("BEGIN IMMEDIATE;");
-    for (name, def) in missing {
-        sql.push_str(&format!("CREATE INDEX IF NOT EXISTS {name} ON {def};"));
-    }
-    sql.push_str("COMMIT;");
-    let built = conn.execute_batch(&sql);
-    if built.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
+    let built = build(conn, &missing);
     conn.pragma_update(None, "cache_size", cache)?;
-    Ok(built?)
+    built
+}
+
+/// Creates `indexes` in one transaction (rolled back if one fails).
+fn build(conn: &Connection, indexes: &[(&str, &str)]) -> Result<()> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    for (name, def) in indexes {
+        tx.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {def}"))?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Page cache (and so sorter memory) while indexes are built.

@@ -22,13 +22,14 @@ fn clause(q: &ListQuery, entity: Entity, default_order: &str, tiebreak: &str) ->
     // With a connector named, its id is given to the table's own column too: the planner
     // then reads the connector's rows through an index that starts with it (and in its
     // order), instead of every row filtered by the joined name.
-    let mut sql = match (&q.connector, entity) {
-        (None, _) => String::from(" WHERE ?1 IS NULL"),
-        (Some(_), Entity::Findings) => String::from(
-            " WHERE c.name = ?1 AND f.connector_id = (SELECT id FROM connectors WHERE name = ?1)",
-        ),
-        (Some(_), Entity::Assets) => String::from(
-            " WHERE c.name = ?1 AND a.connector_id = (SELECT id FROM connectors WHERE name = ?1)",
+    let table = match entity {
+        Entity::Findings => "f",
+        Entity::Assets => "a",
+    };
+    let mut sql = match &q.connector {
+        None => String::from(" WHERE ?1 IS NULL"),
+        Some(_) => format!(
+            " WHERE c.name = ?1 AND {table}.connector_id = (SELECT id FROM connectors WHERE name = ?1)"
         ),
     };
     let mut params = vec![match &q.connector {
