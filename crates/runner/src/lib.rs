@@ -13,7 +13,8 @@
 //! - [`connectors`]: registering connectors, opening their secrets.
 //! - [`maps`]: finding a connector's map.
 //! - [`source`]: what a source is to the runner; [`sources`]: one module per source kind.
-//! - [`sync`]: one run, source → map → store.
+//! - [`sync`]: one run, source → map → store; `writes`: its batches on their way into
+//!   the store.
 //! - [`full_run`]: the full-run semantics of the ASE and XML sources (auto-close, no-data
 //!   abort, one transaction per report, asset inactivity) and their connector options.
 //! - [`import`]: `import FILE`, an AppScan XML report as a run of an `xml` connector.
@@ -36,6 +37,7 @@ pub mod settings;
 pub mod source;
 pub mod sources;
 pub mod sync;
+mod writes;
 
 pub use connectors::AddConnector;
 pub use full_run::FullRunOptions;

@@ -47,19 +47,12 @@ impl Runner {
                     }
                 );
                 let failed = match kind {
-                    RawKind::Asset => map.apply_asset(&raw).map(|m| {
-                        batch.assets.push(AssetRecord {
-                            asset: m.value,
-                            raw,
-                        })
-                    }),
+                    RawKind::Asset => map
+                        .apply_asset(&raw)
+                        .map(|m| batch.assets.push(AssetRecord::new(m.value, raw))),
                     RawKind::Finding => map.apply_finding(&raw, asset).map(|m| {
                         let fp = fingerprint(&m.value, &m.value.asset_external_id);
-                        batch.findings.push(FindingRecord {
-                            finding: m.value,
-                            raw,
-                            fingerprint: fp,
-                        });
+                        batch.findings.push(FindingRecord::new(m.value, raw, fp));
                     }),
                 };
                 if let Err(e) = failed {

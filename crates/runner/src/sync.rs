@@ -10,6 +10,7 @@
 use crate::import::ImportInput;
 use crate::progress::Progress;
 use crate::source::{Event, Request};
+use crate::writes::Writes;
 use crate::{Runner, RunnerError, full_run, maps, settings::Settings, sources};
 use chrono::Utc;
 use futures::StreamExt;
@@ -162,7 +163,7 @@ impl InFlight {
                             let a = m.value;
                             let label = a.url.clone().or(a.name.clone()).unwrap_or_default();
                             self.asset_labels.insert(a.external_id.clone(), label);
-                            self.batch.assets.push(AssetRecord { asset: a, raw });
+                            self.batch.assets.push(AssetRecord::new(a, raw));
                         }
                         Err(e) => self.issue(
                             IssueLevel::Error,
@@ -197,11 +198,7 @@ impl InFlight {
                                 .cloned()
                                 .unwrap_or_else(|| f.asset_external_id.clone());
                             let fp = fingerprint(&f, &locator);
-                            self.batch.findings.push(FindingRecord {
-                                finding: f,
-                                raw,
-                                fingerprint: fp,
-                            });
+                            self.batch.findings.push(FindingRecord::new(f, raw, fp));
                         }
                         Err(e) => {
                             self.apps_with_errors.insert(app_id.clone());
@@ -249,21 +246,6 @@ impl InFlight {
             }
         }
     }
-}
-
-/// A batch write under way on a blocking thread.
-type PendingWrite = tokio::task::JoinHandle<Result<store::BatchCounts, StoreError>>;
-
-/// Waits for the batch write under way, if any, and counts what it did.
-async fn settle(st: &mut InFlight, pending: &mut Option<PendingWrite>) -> Result<(), RunnerError> {
-    if let Some(write) = pending.take() {
-        let counts = write
-            .await
-            .map_err(|e| RunnerError::Internal(format!("a store task failed: {e}")))?
-            .map_err(RunnerError::Store)?;
-        st.counters.add(counts);
-    }
-    Ok(())
 }
 
 /// `GET /api/v4/Apps $skip=0 $.Items[3].Name`.
@@ -344,8 +326,8 @@ impl Runner {
             lost: 0,
         };
         let mut stopped: Option<(RunState, String)> = None;
-        // The batch being written while the next one is read and mapped.
-        let mut pending: Option<PendingWrite> = None;
+        // The batches being encoded and written while the next one is read and mapped.
+        let mut writes = Writes::default();
         let mut last_write = Instant::now();
         loop {
             let next = tokio::select! {
@@ -367,16 +349,13 @@ impl Runner {
                 || (!st.batch.is_empty() && last_write.elapsed() >= opts.flush_every);
             if due {
                 last_write = Instant::now();
-                if let Err(e) = self
-                    .write(&run, &mut st, source.stats(), &mut pending)
-                    .await
-                {
+                if let Err(e) = self.write(&run, &mut st, source.stats(), &mut writes).await {
                     stopped = Some((RunState::Errored, e.to_string()));
                     break;
                 }
             }
         }
-        if let Err(e) = settle(&mut st, &mut pending).await
+        if let Err(e) = writes.settle(&mut st.counters).await
             && stopped.is_none()
         {
             stopped = Some((RunState::Errored, e.to_string()));
@@ -482,28 +461,23 @@ impl Runner {
         }
     }
 
-    /// Starts writing the current batch on a blocking thread once the previous write has
-    /// finished, so that reading and mapping the next batch overlaps with the store's
-    /// work; one write at a time, in order. Takes the source's counters, not the source:
-    /// a `&dyn Source` held across the await would make `sync`'s future not `Send`, and
-    /// `serve` spawns it on a task.
+    /// Queues the current batch for writing (see [`Writes`]), so that reading and
+    /// mapping the next batch overlaps with the store's work. Takes the source's
+    /// counters, not the source: a `&dyn Source` held across the await would make
+    /// `sync`'s future not `Send`, and `serve` spawns it on a task.
     async fn write(
         &self,
         run: &Run,
         st: &mut InFlight,
         stats: crate::source::SourceStats,
-        pending: &mut Option<PendingWrite>,
+        writes: &mut Writes,
     ) -> Result<(), RunnerError> {
-        settle(st, pending).await?;
         st.counters.requests = stats.requests;
         st.counters.retries = stats.retries;
         let batch = std::mem::take(&mut st.batch);
-        let store = self.store.clone();
-        let (r, progress) = (run.clone(), st.counters);
-        *pending = Some(tokio::task::spawn_blocking(move || {
-            store.write_batch(&r, &batch, &progress)
-        }));
-        Ok(())
+        writes
+            .push(self.store.clone(), run.clone(), batch, &mut st.counters)
+            .await
     }
 
     /// Renews the run's lock every third of its time to live until aborted.

@@ -214,3 +214,68 @@ async fn a_non_json_page_is_a_page_error_and_the_rest_is_kept() {
     let stored = rig.findings().len();
     assert!(stored > 0 && stored < rig.handle.total_issues());
 }
+
+#[tokio::test]
+async fn a_batch_the_store_rejects_ends_the_run_errored_and_nothing_after_it_is_written() {
+    let rig = rig(config(6, 40, 7), fast_settings()).await;
+    let issues = rig.sim_issues();
+    // The first issue of one app: an app's issues are served in order, so if a batch
+    // after the failed one were written, some of that app's later issues would be stored.
+    let app = rig.handle.app_ids()[3].clone();
+    let poisoned = rig.handle.issues(&app)[0]["Id"]
+        .as_str()
+        .expect("issue id")
+        .to_string();
+    // The store refuses one finding, as a full disk would refuse a batch: batches are
+    // encoded and queued behind the write under way, and none of them may land after it.
+    let db = rusqlite::Connection::open(rig.dir.path().join("store.sqlite3")).expect("db");
+    db.execute_batch(&format!(
+        "CREATE TRIGGER poison BEFORE INSERT ON findings WHEN NEW.external_id = '{poisoned}'
+         BEGIN SELECT RAISE(ABORT, 'the disk is full (test)'); END;"
+    ))
+    .expect("trigger");
+    let options = || runner::SyncOptions {
+        batch_size: 10,
+        ..runner::SyncOptions::default()
+    };
+    let report = rig
+        .runner
+        .sync("sim", options(), &runner::Quiet)
+        .await
+        .expect("the run ends");
+    assert_eq!(report.run.state, RunState::Errored);
+    let reason = report.run.reason.clone().unwrap_or_default();
+    assert!(reason.contains("the disk is full (test)"), "{reason}");
+    let stored = rig.findings();
+    assert!(stored.len() < issues.len(), "{}", stored.len());
+    assert!(stored.iter().all(|f| f.finding.external_id != poisoned));
+    let connector = rig
+        .runner
+        .store
+        .connector("sim")
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        connector.cursor, None,
+        "a failed run never moves the cursor"
+    );
+
+    assert!(
+        stored.iter().all(|f| f.finding.asset_external_id != app),
+        "a batch after the failed one was written"
+    );
+
+    db.execute_batch("DROP TRIGGER poison").expect("drop");
+    let again = rig
+        .runner
+        .sync("sim", options(), &runner::Quiet)
+        .await
+        .expect("the run ends");
+    assert_eq!(
+        again.run.state,
+        RunState::Processed,
+        "{:?}",
+        again.run.reason
+    );
+    assert_eq!(rig.findings().len(), issues.len());
+}

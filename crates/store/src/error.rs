@@ -20,6 +20,8 @@ pub enum StoreError {
         "the store's schema is version {found}, newer than this binary understands ({known}); upgrade appscan-bridge"
     )]
     SchemaTooNew { found: i64, known: i64 },
+    #[error("schema migration {version} would break the store: {message}")]
+    Migration { version: i64, message: String },
     #[error("connector '{0}' does not exist")]
     NoSuchConnector(String),
     #[error("a connector named '{0}' already exists")]

@@ -5,14 +5,22 @@ use flate2::read::ZlibDecoder;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Read;
+use std::sync::OnceLock;
 
 /// Compresses a raw JSON record.
 pub fn compress(raw: &serde_json::Value) -> Vec<u8> {
-    pack(raw.to_string().as_bytes())
+    pack(&json_bytes(raw))
+}
+
+/// A raw record's compact JSON text. `Value::to_string` writes the same bytes through
+/// the formatting machinery, several times slower.
+fn json_bytes(raw: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(raw).unwrap_or_default()
 }
 
 /// A raw record ready to store: its JSON text compressed, and the content hash of the
 /// normalized record with it (one serialization of the raw record for both).
+#[derive(Clone)]
 pub struct Encoded {
     pub compressed: Vec<u8>,
     pub hash: String,
@@ -20,10 +28,33 @@ pub struct Encoded {
 
 /// [`compress`] and [`content_hash`] of one record at once.
 pub fn encode<T: Serialize>(normalized: &T, raw: &serde_json::Value) -> Encoded {
-    let json = raw.to_string();
+    let json = json_bytes(raw);
     Encoded {
-        hash: hash_of(normalized, json.as_bytes()),
-        compressed: pack(json.as_bytes()),
+        hash: hash_of(normalized, &json),
+        compressed: pack(&json),
+    }
+}
+
+/// A record's [`Encoded`] form, computed once: by the runner while the previous batch is
+/// being written ([`crate::Batch::prepare`]), or else by the writer when it needs it.
+/// Change a record before its encoding is first asked for, not after.
+#[derive(Clone, Default)]
+pub struct Prepared(OnceLock<Encoded>);
+
+impl Prepared {
+    pub fn get_or_encode<T: Serialize>(&self, normalized: &T, raw: &serde_json::Value) -> &Encoded {
+        self.0.get_or_init(|| encode(normalized, raw))
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = if self.0.get().is_some() {
+            "encoded"
+        } else {
+            "not yet"
+        };
+        write!(f, "Prepared({state})")
     }
 }
 
@@ -58,7 +89,7 @@ pub fn decompress(bytes: &[u8]) -> Result<serde_json::Value, String> {
 
 /// A short hash of a value's JSON form: equal records hash equal.
 pub fn content_hash<T: Serialize>(value: &T, raw: &serde_json::Value) -> String {
-    hash_of(value, raw.to_string().as_bytes())
+    hash_of(value, &json_bytes(raw))
 }
 
 fn hash_of<T: Serialize>(value: &T, raw_json: &[u8]) -> String {
@@ -87,6 +118,12 @@ mod tests {
             assert_eq!(decompress(&e.compressed).unwrap(), raw);
             assert_eq!(e.hash, content_hash(&raw, &raw));
         }
+    }
+
+    #[test]
+    fn raw_json_is_the_compact_text_earlier_versions_hashed() {
+        let raw = serde_json::json!({"Id": "é\"q", "N": [1, 2.5, null], "B": {"x": true}});
+        assert_eq!(json_bytes(&raw), raw.to_string().into_bytes());
     }
 
     #[test]

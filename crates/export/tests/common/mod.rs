@@ -30,6 +30,7 @@ fn asset(id: &str, name: &str, url: Option<&str>) -> AssetRecord {
             tags: vec!["pci".into()],
         },
         raw: json!({"Id": id}),
+        prepared: Default::default(),
     }
 }
 
@@ -89,6 +90,7 @@ fn finding(i: usize, app: &str) -> FindingRecord {
         },
         raw: json!({"Id": i}),
         fingerprint: format!("fp-{i:03}"),
+        prepared: Default::default(),
     }
 }
 

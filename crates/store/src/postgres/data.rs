@@ -9,7 +9,6 @@
 
 use super::runs;
 use crate::Result;
-use crate::raw::{compress, content_hash};
 use crate::types::*;
 use chrono::{DateTime, Utc};
 use model::Status;
@@ -48,7 +47,7 @@ struct Plan<'a> {
 
 fn plan<'a>(
     ids: &[&'a str],
-    hashes: &[String],
+    hashes: &[&str],
     statuses: Option<&[Status]>,
     mut stored: HashMap<String, Current>,
     counts: &mut BatchCounts,
@@ -74,7 +73,7 @@ fn plan<'a>(
                 {
                     history.push((id, cur.status.clone(), new));
                 }
-                cur.hash = hashes[k].clone();
+                cur.hash = hashes[k].to_string();
                 cur.status = status.map(|s| s.as_str().to_string());
                 cur.active = true;
                 if write_at.insert(id, k).is_none() {
@@ -89,7 +88,7 @@ fn plan<'a>(
                 stored.insert(
                     id.to_string(),
                     Current {
-                        hash: hashes[k].clone(),
+                        hash: hashes[k].to_string(),
                         status: status.map(|s| s.as_str().to_string()),
                         active: true,
                     },
@@ -183,10 +182,7 @@ fn write_assets(
         return Ok(());
     }
     let ids: Vec<&str> = recs.iter().map(|r| r.asset.external_id.as_str()).collect();
-    let hashes: Vec<String> = recs
-        .iter()
-        .map(|r| content_hash(&r.asset, &r.raw))
-        .collect();
+    let hashes: Vec<&str> = recs.iter().map(|r| r.encoded().hash.as_str()).collect();
     let mut stored = HashMap::new();
     for row in tx.query(
         "SELECT external_id, content_hash, active FROM assets
@@ -216,8 +212,11 @@ fn write_assets(
     let risk: Vec<Option<&str>> = w.iter().map(|r| r.asset.risk_rating.as_deref()).collect();
     let updated: Vec<Option<DateTime<Utc>>> = w.iter().map(|r| r.asset.last_updated).collect();
     let tags: Vec<serde_json::Value> = w.iter().map(|r| serde_json::json!(r.asset.tags)).collect();
-    let raw: Vec<Vec<u8>> = w.iter().map(|r| compress(&r.raw)).collect();
-    let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k].as_str()).collect();
+    let raw: Vec<&[u8]> = w
+        .iter()
+        .map(|r| r.encoded().compressed.as_slice())
+        .collect();
+    let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k]).collect();
     let params: [&(dyn ToSql + Sync); 13] = [
         &run.connector_id,
         &ext,
@@ -279,10 +278,7 @@ fn write_findings(
         .iter()
         .map(|r| r.finding.external_id.as_str())
         .collect();
-    let hashes: Vec<String> = recs
-        .iter()
-        .map(|r| content_hash(&r.finding, &r.raw))
-        .collect();
+    let hashes: Vec<&str> = recs.iter().map(|r| r.encoded().hash.as_str()).collect();
     let statuses: Vec<Status> = recs.iter().map(|r| r.finding.status).collect();
     let mut stored = HashMap::new();
     for row in tx.query(
@@ -344,8 +340,11 @@ fn write_findings(
         .map(|r| serde_json::json!(r.finding.tags))
         .collect();
     let fingerprint: Vec<&str> = w.iter().map(|r| r.fingerprint.as_str()).collect();
-    let raw: Vec<Vec<u8>> = w.iter().map(|r| compress(&r.raw)).collect();
-    let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k].as_str()).collect();
+    let raw: Vec<&[u8]> = w
+        .iter()
+        .map(|r| r.encoded().compressed.as_slice())
+        .collect();
+    let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k]).collect();
     let params: [&(dyn ToSql + Sync); 28] = [
         &run.connector_id,
         &ext,

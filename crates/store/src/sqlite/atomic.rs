@@ -127,7 +127,7 @@ impl SqliteStore {
         last: &Batch,
         end: &RunEnd,
     ) -> Result<BatchCounts> {
-        self.take_touched(run.id);
+        self.forget_run(run.id);
         a.conn.execute_batch("ROLLBACK")?;
         a.keep(&last.issues);
         let mut conn = self.w();

@@ -1,8 +1,9 @@
 //! Assets, findings and finding history: idempotent upserts and listings.
 
+use super::indexes::{self, LoadedIds};
 use super::runs;
 use super::time::{parse, parse_opt, to_sql_err, ts};
-use crate::raw::{decompress, encode};
+use crate::raw::decompress;
 use crate::types::*;
 use crate::{Result, StoreError};
 use chrono::Utc;
@@ -10,30 +11,65 @@ use model::{Asset, Finding, Severity, Status};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::BTreeSet;
 
-/// Upserts a batch's assets and findings and records its problems. The assets it
-/// touched are added to `touched`, whose risk the run's end refreshes (an asset's risk
-/// reads all of its open findings, so doing it per batch would cost a run the square of
-/// its largest application: one report of a million findings is one asset).
+/// What the store keeps of an open run between its batches.
+#[derive(Default)]
+pub struct RunMemory {
+    /// The assets the run wrote, whose risk its end refreshes (an asset's risk reads all
+    /// of its open findings, so doing it per batch would cost a run the square of its
+    /// largest application: one report of a million findings is one asset).
+    pub touched: BTreeSet<String>,
+    /// While the run bulk-loads an empty store without the external-id index: the ids
+    /// it wrote (see `indexes`).
+    loading: Option<LoadedIds>,
+}
+
+impl RunMemory {
+    pub fn bulk_load() -> RunMemory {
+        RunMemory {
+            touched: BTreeSet::new(),
+            loading: Some(LoadedIds::default()),
+        }
+    }
+
+    /// Whether `external_id` is certainly not stored yet. During a bulk load that is
+    /// known without a lookup; the first repeat builds the external-id index and ends
+    /// the bulk load, so from then on the finding is looked up.
+    fn certainly_new(&mut self, tx: &Connection, external_id: &str) -> Result<bool> {
+        let Some(ids) = &mut self.loading else {
+            return Ok(false);
+        };
+        if ids.first_sight(external_id) {
+            return Ok(true);
+        }
+        indexes::build_external_id(tx)?;
+        self.loading = None;
+        Ok(false)
+    }
+}
+
+/// Upserts a batch's assets and findings and records its problems, and notes the assets
+/// it touched in the run's memory.
 pub fn write(
     tx: &Connection,
     run: &Run,
     batch: &Batch,
-    touched: &mut BTreeSet<String>,
+    memory: &mut RunMemory,
 ) -> Result<BatchCounts> {
     let now = ts(Utc::now());
     let mut counts = BatchCounts::default();
     for rec in &batch.assets {
         tally(&mut counts, upsert_asset(tx, run, rec, &now)?);
-        touched.insert(rec.asset.external_id.clone());
+        memory.touched.insert(rec.asset.external_id.clone());
     }
     // Scores are written with the row (one write per finding, not an insert and then
     // an update).
     let mut scorer = super::risk::Scorer::new(tx, run.connector_id);
     for rec in &batch.findings {
         let risk = scorer.score(&rec.finding)?;
-        tally(&mut counts, upsert_finding(tx, run, rec, &now, risk)?);
-        if !touched.contains(&rec.finding.asset_external_id) {
-            touched.insert(rec.finding.asset_external_id.clone());
+        let new = memory.certainly_new(tx, &rec.finding.external_id)?;
+        tally(&mut counts, upsert_finding(tx, run, rec, &now, risk, new)?);
+        if !memory.touched.contains(&rec.finding.asset_external_id) {
+            memory.touched.insert(rec.finding.asset_external_id.clone());
         }
     }
     runs::insert_issues(tx, run.id, &batch.issues)?;
@@ -57,8 +93,8 @@ fn tally(c: &mut BatchCounts, o: Outcome) {
 
 fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Result<Outcome> {
     let a = &rec.asset;
-    let encoded = encode(a, &rec.raw);
-    let hash = encoded.hash;
+    let encoded = rec.encoded();
+    let hash = &encoded.hash;
     let existing: Option<(i64, String, i64)> = tx
         .prepare_cached("SELECT id, content_hash, active FROM assets WHERE connector_id = ?1 AND external_id = ?2")?
         .query_row(params![run.connector_id, a.external_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -66,7 +102,7 @@ fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Res
     let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
     let last_updated = a.last_updated.map(ts);
     match existing {
-        Some((id, old_hash, active)) if old_hash == hash && active == 1 => {
+        Some((id, old_hash, active)) if old_hash == *hash && active == 1 => {
             tx.prepare_cached("UPDATE assets SET last_seen = ?2, last_run_id = ?3 WHERE id = ?1")?
                 .execute(params![id, now, run.id])?;
             Ok(Outcome::Unchanged)
@@ -120,26 +156,40 @@ fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Res
     }
 }
 
+/// Id, content hash, status and activity of a stored finding.
+fn stored_finding(
+    tx: &Connection,
+    connector_id: i64,
+    external_id: &str,
+) -> Result<Option<(i64, String, String, i64)>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT id, content_hash, status, active FROM findings WHERE connector_id = ?1 AND external_id = ?2",
+        )?
+        .query_row(params![connector_id, external_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?)
+}
+
 fn upsert_finding(
     tx: &Connection,
     run: &Run,
     rec: &FindingRecord,
     now: &str,
     risk: u16,
+    certainly_new: bool,
 ) -> Result<Outcome> {
     let f = &rec.finding;
-    let encoded = encode(f, &rec.raw);
-    let hash = encoded.hash;
-    let existing: Option<(i64, String, String, i64)> = tx
-        .prepare_cached(
-            "SELECT id, content_hash, status, active FROM findings WHERE connector_id = ?1 AND external_id = ?2",
-        )?
-        .query_row(params![run.connector_id, f.external_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?;
+    let encoded = rec.encoded();
+    let hash = &encoded.hash;
+    let existing = if certainly_new {
+        None
+    } else {
+        stored_finding(tx, run.connector_id, &f.external_id)?
+    };
     if let Some((id, old_hash, _, 1)) = &existing
-        && *old_hash == hash
+        && old_hash == hash
     {
         // The score still changes with age.
         tx.prepare_cached(

@@ -48,6 +48,7 @@ pub fn finding(id: &str, app: &str, status: Status) -> FindingRecord {
         },
         raw: json!({"Id": id, "ApplicationId": app}),
         fingerprint: format!("fp-{id}"),
+        prepared: Default::default(),
     }
 }
 
@@ -64,6 +65,7 @@ pub fn asset(id: &str) -> AssetRecord {
             tags: vec![],
         },
         raw: json!({"Id": id}),
+        prepared: Default::default(),
     }
 }
 
