@@ -1,5 +1,6 @@
 //! Assets, findings and finding history: idempotent upserts and listings.
 
+use super::finding_update;
 use super::indexes::{self, LoadedIds};
 use super::runs;
 use super::time::{parse, parse_opt, to_sql_err, ts};
@@ -156,22 +157,6 @@ fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Res
     }
 }
 
-/// Id, content hash, status and activity of a stored finding.
-fn stored_finding(
-    tx: &Connection,
-    connector_id: i64,
-    external_id: &str,
-) -> Result<Option<(i64, String, String, i64)>> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT id, content_hash, status, active FROM findings WHERE connector_id = ?1 AND external_id = ?2",
-        )?
-        .query_row(params![connector_id, external_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?)
-}
-
 fn upsert_finding(
     tx: &Connection,
     run: &Run,
@@ -186,64 +171,27 @@ fn upsert_finding(
     let existing = if certainly_new {
         None
     } else {
-        stored_finding(tx, run.connector_id, &f.external_id)?
+        finding_update::stored(tx, run.connector_id, &f.external_id)?
     };
-    if let Some((id, old_hash, _, 1)) = &existing
-        && old_hash == hash
-    {
-        // The score still changes with age.
-        tx.prepare_cached(
-            "UPDATE findings SET last_seen = ?2, last_run_id = ?3, risk = ?4 WHERE id = ?1",
-        )?
-        .execute(params![id, now, run.id, risk])?;
-        return Ok(Outcome::Unchanged);
-    }
-    let tags = serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into());
-    let values = params![
-        run.connector_id,
-        f.external_id,
-        f.asset_external_id,
-        f.name,
-        i64::from(f.severity.score()),
-        f.source_severity,
-        f.status.as_str(),
-        f.source_status,
-        f.cve,
-        f.cvss,
-        f.cwe,
-        f.first_found.map(ts),
-        f.last_found.map(ts),
-        f.last_updated.map(ts),
-        f.port,
-        f.protocol,
-        f.issue_type,
-        f.location,
-        f.element,
-        f.detection,
-        f.description,
-        f.solution,
-        tags,
-        rec.fingerprint,
-        encoded.compressed,
-        hash,
-        now,
-        run.id,
-        risk
-    ];
+    let tags = || serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into());
     match existing {
-        Some((id, _, old_status, _)) => {
-            tx.prepare_cached(
-                "UPDATE findings SET asset_external_id = ?3, name = ?4, severity = ?5, source_severity = ?6,
-                     status = ?7, source_status = ?8, cve = ?9, cvss = ?10, cwe = ?11, first_found = ?12,
-                     last_found = ?13, last_updated = ?14, port = ?15, protocol = ?16, issue_type = ?17,
-                     location = ?18, element = ?19, detection = ?20, description = ?21, solution = ?22,
-                     tags = ?23, fingerprint = ?24, raw = ?25, content_hash = ?26, active = 1, last_seen = ?27,
-                     last_run_id = ?28, risk = ?29
-                 WHERE connector_id = ?1 AND external_id = ?2",
-            )?
-            .execute(values)?;
-            if old_status != f.status.as_str() {
-                add_history(tx, id, run.id, now, Some(&old_status), f.status)?;
+        Some(stored) if stored.active && stored.content_hash == *hash => {
+            finding_update::touch(tx, &stored, now, run.id, risk)?;
+            Ok(Outcome::Unchanged)
+        }
+        Some(stored) => {
+            let written = finding_update::Written {
+                tags: tags(),
+                fingerprint: &rec.fingerprint,
+                raw: &encoded.compressed,
+                content_hash: hash,
+                now,
+                run_id: run.id,
+                risk,
+            };
+            finding_update::update(tx, &stored, f, written)?;
+            if stored.status != f.status.as_str() {
+                add_history(tx, stored.id, run.id, now, Some(&stored.status), f.status)?;
             }
             Ok(Outcome::Updated)
         }
@@ -256,7 +204,37 @@ fn upsert_finding(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
                      ?20, ?21, ?22, ?23, ?24, ?25, ?26, 1, ?27, ?27, ?28, ?29)",
             )?
-            .execute(values)?;
+            .execute(params![
+                run.connector_id,
+                f.external_id,
+                f.asset_external_id,
+                f.name,
+                i64::from(f.severity.score()),
+                f.source_severity,
+                f.status.as_str(),
+                f.source_status,
+                f.cve,
+                f.cvss,
+                f.cwe,
+                f.first_found.map(ts),
+                f.last_found.map(ts),
+                f.last_updated.map(ts),
+                f.port,
+                f.protocol,
+                f.issue_type,
+                f.location,
+                f.element,
+                f.detection,
+                f.description,
+                f.solution,
+                tags(),
+                rec.fingerprint,
+                encoded.compressed,
+                hash,
+                now,
+                run.id,
+                risk
+            ])?;
             let id = tx.last_insert_rowid();
             add_history(tx, id, run.id, now, None, f.status)?;
             Ok(Outcome::Inserted)

@@ -8,6 +8,7 @@ mod atomic;
 mod connectors;
 mod data;
 mod due;
+mod finding_update;
 mod fullrun;
 mod indexes;
 mod listing;
@@ -192,6 +193,8 @@ const BULK_LOAD_CACHE_KIB: i64 = 16 * 1024;
 
 fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Updates of findings are prepared per set of changed columns (`finding_update`).
+    conn.set_prepared_statement_cache_capacity(64);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -92,6 +92,7 @@ pub fn contract(store: &dyn Store) {
     full_run_closes_unseen(store);
     maps_are_kept(store);
     query_risk_and_kev(store);
+    an_update_stores_each_changed_field(store);
 }
 
 fn connectors_crud(store: &dyn Store) {
@@ -535,4 +536,113 @@ pub fn query_risk_and_kev(store: &dyn Store) {
         .for_each_finding(&q, &mut |_| Err(StoreError::Callback("disk full".into())))
         .expect_err("callback error");
     assert_eq!(err.to_string(), "disk full");
+}
+
+/// Each field of a finding changed on its own, in turn, reaches the store (an update
+/// names only the indexed columns that changed, so each must be noticed).
+fn an_update_stores_each_changed_field(store: &dyn Store) {
+    use chrono::TimeZone;
+    let c = connector(store, "each-field");
+    let at = |d: u32| Utc.with_ymd_and_hms(2026, 3, d, 12, 0, 0).single();
+    let mut rec = finding("e1", "app1", Status::New);
+    rec.finding.first_found = at(1);
+    let changes: Vec<(&str, Box<dyn Fn(&mut FindingRecord)>)> = vec![
+        (
+            "asset",
+            Box::new(|r| r.finding.asset_external_id = "app2".into()),
+        ),
+        (
+            "name",
+            Box::new(|r| r.finding.name = "SQL Injection".into()),
+        ),
+        (
+            "severity",
+            Box::new(|r| r.finding.severity = Severity::Critical),
+        ),
+        (
+            "source severity",
+            Box::new(|r| r.finding.source_severity = "Critical".into()),
+        ),
+        ("status", Box::new(|r| r.finding.status = Status::Fixed)),
+        (
+            "source status",
+            Box::new(|r| r.finding.source_status = Some("Fixed".into())),
+        ),
+        (
+            "cve",
+            Box::new(|r| r.finding.cve = Some("CVE-2024-1234".into())),
+        ),
+        ("cvss", Box::new(|r| r.finding.cvss = Some(9.1))),
+        ("cwe", Box::new(|r| r.finding.cwe = Some(89))),
+        (
+            "first found",
+            Box::new(move |r| r.finding.first_found = at(2)),
+        ),
+        (
+            "last found",
+            Box::new(move |r| r.finding.last_found = at(3)),
+        ),
+        (
+            "last updated",
+            Box::new(move |r| r.finding.last_updated = at(4)),
+        ),
+        ("port", Box::new(|r| r.finding.port = Some(8443))),
+        (
+            "protocol",
+            Box::new(|r| r.finding.protocol = Some("http".into())),
+        ),
+        (
+            "issue type",
+            Box::new(|r| r.finding.issue_type = Some("attSqlInjection".into())),
+        ),
+        (
+            "location",
+            Box::new(|r| r.finding.location = Some("https://x.example/".into())),
+        ),
+        ("element", Box::new(|r| r.finding.element = None)),
+        (
+            "detection",
+            Box::new(|r| r.finding.detection = Some("dast".into())),
+        ),
+        (
+            "description",
+            Box::new(|r| r.finding.description = Some("new text".into())),
+        ),
+        (
+            "solution",
+            Box::new(|r| r.finding.solution = Some("escape".into())),
+        ),
+        ("tags", Box::new(|r| r.finding.tags = vec!["pci".into()])),
+        (
+            "back to an earlier value",
+            Box::new(|r| r.finding.severity = Severity::Low),
+        ),
+    ];
+    let write = |rec: &FindingRecord| {
+        let run = store
+            .begin_run(c.id, RunMode::Delta, "test", Duration::minutes(5))
+            .expect("begin");
+        let batch = Batch {
+            assets: vec![asset("app1"), asset("app2")],
+            findings: vec![rec.clone()],
+            issues: vec![],
+        };
+        store
+            .finish_run(&run, &batch, &end(RunState::Processed, None))
+            .expect("finish")
+    };
+    write(&rec);
+    let q = ListQuery {
+        connector: Some("each-field".into()),
+        ..ListQuery::default()
+    };
+    for (what, change) in changes {
+        change(&mut rec);
+        rec.prepared = Default::default();
+        let counts = write(&rec);
+        assert_eq!(counts.updated, 1, "{what}");
+        let stored = store.findings(&q).expect("list");
+        assert_eq!(stored.len(), 1, "{what}");
+        assert_eq!(stored[0].finding, rec.finding, "{what}");
+    }
 }
