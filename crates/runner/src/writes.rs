@@ -44,6 +44,7 @@ impl Writes {
         let progress = *counters;
         self.queue.push_back(tokio::spawn(async move {
             let batch = blocking(move || {
+                let mut batch = batch;
                 batch.prepare();
                 Ok(batch)
             })

@@ -228,6 +228,8 @@ pub struct RecordIssue {
 #[derive(Debug, Clone)]
 pub struct AssetRecord {
     pub asset: Asset,
+    /// The source's record; `Null` once [`Batch::prepare`] encoded it (read
+    /// [`AssetRecord::encoded`]).
     pub raw: serde_json::Value,
     /// The raw record compressed and the content hash, once computed.
     pub prepared: Prepared,
@@ -252,6 +254,8 @@ impl AssetRecord {
 #[derive(Debug, Clone)]
 pub struct FindingRecord {
     pub finding: Finding,
+    /// The source's record; `Null` once [`Batch::prepare`] encoded it (read
+    /// [`FindingRecord::encoded`]).
     pub raw: serde_json::Value,
     pub fingerprint: String,
     /// The raw record compressed and the content hash, once computed.
@@ -292,13 +296,18 @@ impl Batch {
 
     /// Encodes every record's raw form now (JSON, hash, compression: a tenth of a sync's
     /// CPU), so that a runner can do it while the previous batch is being written instead
-    /// of leaving it to the store's one writer.
-    pub fn prepare(&self) {
-        for a in &self.assets {
+    /// of leaving it to the store's one writer; then lets go of the raw JSON trees, which
+    /// no store reads once a record is encoded (a batch waiting for the writer holds a
+    /// few hundred bytes a record instead of a parsed tree several times the record's
+    /// size).
+    pub fn prepare(&mut self) {
+        for a in &mut self.assets {
             a.encoded();
+            a.raw = serde_json::Value::Null;
         }
-        for f in &self.findings {
+        for f in &mut self.findings {
             f.encoded();
+            f.raw = serde_json::Value::Null;
         }
     }
 }
