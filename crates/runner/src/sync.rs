@@ -19,8 +19,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{
-    AssetRecord, Batch, ConnectorState, FindingRecord, IssueLevel, ListQuery, RecordIssue, Run,
-    RunCounters, RunEnd, RunMode, RunState, Store, StoreError,
+    AssetRecord, Batch, ConnectorState, FindingRecord, IssueLevel, RecordIssue, Run, RunCounters,
+    RunEnd, RunMode, RunState, Store, StoreError,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -294,17 +294,7 @@ impl Runner {
 
         let store = self.store.clone();
         let cname = connector.name.clone();
-        let known: Vec<String> = blocking(move || {
-            Ok(store
-                .assets(&ListQuery {
-                    connector: Some(cname),
-                    ..Default::default()
-                })?
-                .into_iter()
-                .map(|a| a.asset.external_id)
-                .collect())
-        })
-        .await?;
+        let known: Vec<String> = blocking(move || store.asset_ids(&cname)).await?;
         let since = connector
             .cursor
             .map(|c| c - chrono::Duration::seconds(settings.overlap_seconds));

@@ -89,6 +89,9 @@ pub trait Store: Send + Sync {
 
     // --- data ---
     fn assets(&self, query: &ListQuery) -> Result<Vec<StoredAsset>>;
+    /// The external ids of a connector's assets, sorted: what a delta sync asks for
+    /// issues, without the finding counts an asset listing carries.
+    fn asset_ids(&self, connector: &str) -> Result<Vec<String>>;
     fn findings(&self, query: &ListQuery) -> Result<Vec<StoredFinding>>;
     fn finding(&self, id: i64) -> Result<Option<StoredFinding>>;
     fn finding_history(&self, finding_id: i64) -> Result<Vec<HistoryEntry>>;

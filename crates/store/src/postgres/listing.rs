@@ -105,6 +105,17 @@ pub fn assets(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<StoredAss
     .collect()
 }
 
+pub fn asset_ids(c: &mut impl GenericClient, connector: &str) -> Result<Vec<String>> {
+    c.query(
+        "SELECT a.external_id FROM assets a JOIN connectors c ON c.id = a.connector_id
+         WHERE c.name = $1 ORDER BY a.external_id",
+        &[&connector],
+    )?
+    .iter()
+    .map(|r| Ok(r.try_get(0)?))
+    .collect()
+}
+
 pub fn findings(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<StoredFinding>> {
     let cl = clause(q, Entity::Findings, FINDING_ORDER, "f.id", true)?;
     c.query(

@@ -313,6 +313,9 @@ impl Store for PgStore {
     fn assets(&self, query: &ListQuery) -> Result<Vec<StoredAsset>> {
         self.with(|c| listing::assets(c, query))
     }
+    fn asset_ids(&self, connector: &str) -> Result<Vec<String>> {
+        self.with(|c| listing::asset_ids(c, connector))
+    }
     fn findings(&self, query: &ListQuery) -> Result<Vec<StoredFinding>> {
         self.with(|c| listing::findings(c, query))
     }

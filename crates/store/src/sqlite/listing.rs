@@ -93,6 +93,17 @@ pub fn assets(conn: &Connection, q: &ListQuery) -> Result<Vec<StoredAsset>> {
     Ok(rows)
 }
 
+pub fn asset_ids(conn: &Connection, connector: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT a.external_id FROM assets a JOIN connectors c ON c.id = a.connector_id
+         WHERE c.name = ?1 ORDER BY a.external_id",
+    )?;
+    let ids = st
+        .query_map([connector], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(ids)
+}
+
 pub fn findings(conn: &Connection, q: &ListQuery) -> Result<Vec<StoredFinding>> {
     let mut out = Vec::new();
     for_each_finding(conn, q, &mut |f| {

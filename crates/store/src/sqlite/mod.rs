@@ -379,6 +379,9 @@ impl Store for SqliteStore {
     fn assets(&self, q: &ListQuery) -> Result<Vec<StoredAsset>> {
         listing::assets(&self.r(), q)
     }
+    fn asset_ids(&self, connector: &str) -> Result<Vec<String>> {
+        listing::asset_ids(&self.r(), connector)
+    }
     fn findings(&self, q: &ListQuery) -> Result<Vec<StoredFinding>> {
         listing::findings(&self.r(), q)
     }

@@ -632,6 +632,11 @@ fn an_update_stores_each_changed_field(store: &dyn Store) {
             .expect("finish")
     };
     write(&rec);
+    assert_eq!(
+        store.asset_ids("each-field").expect("ids"),
+        vec!["app1".to_string(), "app2".to_string()]
+    );
+    assert!(store.asset_ids("no-such").expect("ids").is_empty());
     let q = ListQuery {
         connector: Some("each-field".into()),
         ..ListQuery::default()
