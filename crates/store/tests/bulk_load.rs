@@ -10,19 +10,8 @@ use chrono::Duration;
 use model::{Severity, Status};
 use store::*;
 
-fn index_names(path: &std::path::Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(path).expect("open");
-    let mut st = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
-        .expect("prepare");
-    st.query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("rows")
-}
-
 fn has_external_id_index(path: &std::path::Path) -> bool {
-    index_names(path)
+    common::index_names(path)
         .iter()
         .any(|n| n == "findings_by_external_id")
 }
@@ -36,13 +25,18 @@ fn batch(findings: Vec<FindingRecord>) -> Batch {
 }
 
 fn end() -> RunEnd {
-    RunEnd {
-        state: RunState::Processed,
-        connector_state: ConnectorState::Processed,
-        reason: None,
-        counters: RunCounters::default(),
-        cursor: None,
-    }
+    common::end(RunState::Processed, None)
+}
+
+/// A store in `dir` with one connector whose first run has begun.
+fn first_load(dir: &std::path::Path, name: &str) -> (SqliteStore, std::path::PathBuf, Run) {
+    let path = dir.join("store.sqlite3");
+    let store = SqliteStore::open(&path).expect("open");
+    let c = common::connector(&store, name);
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    (store, path, run)
 }
 
 fn open_finding(id: &str) -> FindingRecord {
@@ -67,12 +61,7 @@ fn stored(store: &SqliteStore, connector: &str) -> Vec<(String, Severity)> {
 #[test]
 fn an_id_seen_twice_during_a_first_load_is_one_finding() {
     let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("store.sqlite3");
-    let store = SqliteStore::open(&path).expect("open");
-    let c = common::connector(&store, "bulk");
-    let run = store
-        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
-        .expect("begin");
+    let (store, path, run) = first_load(dir.path(), "bulk");
     assert!(!has_external_id_index(&path), "a first load defers it");
     let none = RunCounters::default();
 
@@ -119,12 +108,7 @@ fn an_id_seen_twice_during_a_first_load_is_one_finding() {
 #[test]
 fn a_repeat_in_the_same_batch_of_a_first_load_is_one_finding() {
     let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("store.sqlite3");
-    let store = SqliteStore::open(&path).expect("open");
-    let c = common::connector(&store, "bulk");
-    let run = store
-        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
-        .expect("begin");
+    let (store, path, run) = first_load(dir.path(), "bulk");
     let x = open_finding("x");
     let counts = store
         .finish_run(&run, &batch(vec![x.clone(), open_finding("y"), x]), &end())
@@ -175,7 +159,7 @@ fn a_run_that_starts_during_a_first_load_builds_the_indexes_before_it_writes() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("store.sqlite3");
     let store = SqliteStore::open(&path).expect("open");
-    let all = index_names(&path);
+    let all = common::index_names(&path);
     let (a, b) = (
         common::connector(&store, "first"),
         common::connector(&store, "second"),
@@ -194,7 +178,7 @@ fn a_run_that_starts_during_a_first_load_builds_the_indexes_before_it_writes() {
     let rb = store
         .begin_run(b.id, RunMode::Full, "t", Duration::minutes(5))
         .expect("begin b");
-    assert_eq!(index_names(&path), all);
+    assert_eq!(common::index_names(&path), all);
     store
         .write_batch(&rb, &batch(vec![g1.clone()]), &none)
         .expect("write b");
@@ -213,7 +197,7 @@ fn a_run_that_starts_during_a_first_load_builds_the_indexes_before_it_writes() {
     assert_eq!((last.inserted, last.unchanged), (0, 2), "the app and f1");
     assert_eq!(stored(&store, "first").len(), 2);
     assert_eq!(stored(&store, "second").len(), 1);
-    assert_eq!(index_names(&path), all);
+    assert_eq!(common::index_names(&path), all);
 }
 
 /// The SQLite migrations up to `version`, as a store of that version was created.

@@ -157,30 +157,19 @@ fn exports_stream_in_index_order() {
     );
 }
 
-fn index_names(path: &std::path::Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(path).expect("open");
-    let mut st = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
-        .expect("prepare");
-    st.query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("rows")
-}
-
 #[test]
 fn a_first_load_that_never_finished_gets_its_indexes_back_on_open() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("store.sqlite3");
     let all = {
         let store = SqliteStore::open(&path).expect("open");
-        let all = index_names(&path);
+        let all = common::index_names(&path);
         let c = common::connector(&store, "crash");
         // The first run into an empty store writes without the secondary indexes...
         let _run = store
             .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
             .expect("begin");
-        let during = index_names(&path);
+        let during = common::index_names(&path);
         assert!(during.len() < all.len(), "{during:?}");
         assert!(
             during.iter().any(|n| n == "findings_by_asset"),
@@ -190,5 +179,5 @@ fn a_first_load_that_never_finished_gets_its_indexes_back_on_open() {
         // ...and the process dies before the run ends.
     };
     let _store = SqliteStore::open(&path).expect("reopen");
-    assert_eq!(index_names(&path), all);
+    assert_eq!(common::index_names(&path), all);
 }

@@ -7,6 +7,18 @@ use model::{Asset, Finding, Severity, Status};
 use serde_json::json;
 use store::*;
 
+/// The names of the indexes of the SQLite database at `path`, sorted.
+pub fn index_names(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    let mut st = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        .expect("prepare");
+    st.query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
 pub fn connector(store: &dyn Store, name: &str) -> Connector {
     store
         .create_connector(&NewConnector {
@@ -69,7 +81,7 @@ pub fn asset(id: &str) -> AssetRecord {
     }
 }
 
-fn end(state: RunState, cursor: Option<chrono::DateTime<Utc>>) -> RunEnd {
+pub fn end(state: RunState, cursor: Option<chrono::DateTime<Utc>>) -> RunEnd {
     RunEnd {
         state,
         connector_state: if state == RunState::Processed {
@@ -546,7 +558,8 @@ fn an_update_stores_each_changed_field(store: &dyn Store) {
     let at = |d: u32| Utc.with_ymd_and_hms(2026, 3, d, 12, 0, 0).single();
     let mut rec = finding("e1", "app1", Status::New);
     rec.finding.first_found = at(1);
-    let changes: Vec<(&str, Box<dyn Fn(&mut FindingRecord)>)> = vec![
+    type Change = Box<dyn Fn(&mut FindingRecord)>;
+    let changes: Vec<(&str, Change)> = vec![
         (
             "asset",
             Box::new(|r| r.finding.asset_external_id = "app2".into()),
