@@ -6,10 +6,12 @@
 //! - `commands`: one module per command family.
 //! - `output`, `progress`, `secret_input`: printing, the progress bar, reading secrets.
 //! - `pipe`: ending quietly when a listing's reader closes the pipe.
+//! - `memory`: allocator settings of the commands that favour low memory.
 
 mod args;
 mod bench;
 mod commands;
+mod memory;
 mod output;
 mod pipe;
 mod progress;
@@ -28,6 +30,9 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     pipe::die_quietly_on_closed_stdout(&cli.command);
     init_logging(cli.verbose);
+    if matches!(cli.command, args::Command::Import(_)) {
+        memory::favour_low_memory();
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -87,6 +87,26 @@ impl CompactTable {
         )
     }
 
+    /// Bytes the table holds on the heap (capacities: what it costs, not what it uses).
+    pub fn memory_bytes(&self) -> usize {
+        // A hashbrown slot of (u64, u32) is 16 bytes plus a control byte.
+        self.arena.capacity()
+            + self.starts.capacity() * std::mem::size_of::<usize>()
+            + (self.index.capacity() + self.overflow.capacity()) * 17
+    }
+
+    /// Every record as its key and fields, in insertion order.
+    pub fn records(&self) -> impl Iterator<Item = (&str, Vec<Option<&str>>)> + '_ {
+        (0..self.starts.len() as u32).map(|i| {
+            let mut parts = self.record(i).split('\0');
+            let key = parts.next().unwrap_or_default();
+            let fields = (0..self.fields)
+                .map(|_| parts.next().filter(|s| !s.is_empty()))
+                .collect();
+            (key, fields)
+        })
+    }
+
     /// Releases spare capacity once the table is complete.
     pub fn shrink(&mut self) {
         self.arena.shrink_to_fit();
@@ -157,6 +177,20 @@ mod tests {
         assert_eq!(t.get("b"), Some(vec![Some("2")]));
         assert_eq!(t.get("a"), Some(vec![Some("1")]));
         assert!(!t.insert("b", &[Some("3")]));
+    }
+
+    #[test]
+    fn lists_its_records_and_counts_its_memory() {
+        let mut t = CompactTable::new(2);
+        let empty = t.memory_bytes();
+        t.insert("k1", &[Some("a"), None]);
+        t.insert("k2", &[None, Some("b")]);
+        assert!(t.memory_bytes() > empty);
+        let all: Vec<_> = t.records().collect();
+        assert_eq!(
+            all,
+            vec![("k1", vec![Some("a"), None]), ("k2", vec![None, Some("b")])]
+        );
     }
 
     #[test]

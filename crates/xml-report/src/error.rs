@@ -110,6 +110,18 @@ pub enum XmlError {
         pos: Position,
     },
 
+    /// A lookup table that outgrew its memory budget could not be kept in its temporary
+    /// file (the temporary directory is full or not writable).
+    #[error(
+        "cannot keep the report's {section} table in a temporary file (set TMPDIR to a directory with room): {message}"
+    )]
+    TableFile {
+        /// The group section (`url-group`, `entity-group`).
+        section: String,
+        /// What SQLite reported.
+        message: String,
+    },
+
     /// The file changed between the validating pass and the issue pass.
     #[error("{} changed while it was being read", path.display())]
     Changed {
@@ -128,7 +140,7 @@ impl XmlError {
             | XmlError::UnknownVersion { pos, .. }
             | XmlError::TextTooLarge { pos, .. }
             | XmlError::TooDeep { pos, .. } => Some(*pos),
-            XmlError::Io { .. } | XmlError::Changed { .. } => None,
+            XmlError::Io { .. } | XmlError::TableFile { .. } | XmlError::Changed { .. } => None,
         }
     }
 }

@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 
-use crate::compact_table::CompactTable;
+use crate::error::XmlError;
+use crate::lookup_table::LookupTable;
 use crate::options::ReaderOptions;
 use crate::text::{bound, plain_text, plain_text_all};
 use crate::tree::{NodeId, Tree};
@@ -90,15 +91,16 @@ pub(crate) struct ArticleEntry {
 }
 
 /// The tables. `urls` and `entities` grow with the scanned site (hundreds of thousands
-/// of entries in a big AppScan Standard report) and are kept compact; the others have an
-/// entry per issue type at most.
+/// of entries in a big AppScan Standard report): they are kept compact, and in a
+/// temporary file past their memory budget. The others have an entry per issue type at
+/// most.
 #[derive(Debug)]
 pub(crate) struct GroupTables {
     pub issue_types: HashMap<String, IssueTypeEntry>,
     /// url-group: id → URL.
-    urls: CompactTable,
+    urls: LookupTable,
     /// entity-group: id → name, url-name, entity-type.
-    entities: CompactTable,
+    entities: LookupTable,
     pub remediations: HashMap<String, TextEntry>,
     pub advisories: HashMap<String, AdvisoryEntry>,
     pub fix_recommendations: HashMap<String, String>,
@@ -109,12 +111,13 @@ pub(crate) struct GroupTables {
     pub articles: HashMap<String, ArticleEntry>,
 }
 
-impl Default for GroupTables {
-    fn default() -> Self {
+impl GroupTables {
+    pub fn new(opts: &ReaderOptions) -> GroupTables {
+        let budget = opts.table_memory_bytes;
         GroupTables {
             issue_types: HashMap::new(),
-            urls: CompactTable::new(1),
-            entities: CompactTable::new(3),
+            urls: LookupTable::new("url-group", 1, budget),
+            entities: LookupTable::new("entity-group", 3, budget),
             remediations: HashMap::new(),
             advisories: HashMap::new(),
             fix_recommendations: HashMap::new(),
@@ -125,38 +128,46 @@ impl Default for GroupTables {
             articles: HashMap::new(),
         }
     }
-}
 
-impl GroupTables {
     /// The URL of a url-group item.
-    pub fn url(&self, id: &str) -> Option<String> {
-        let r = self.urls.get(id)?;
-        r[0].map(str::to_string)
+    pub fn url(&self, id: &str) -> Result<Option<String>, XmlError> {
+        Ok(self
+            .urls
+            .get(id)?
+            .and_then(|r| r.into_iter().next().flatten()))
     }
 
     /// An entity-group item.
-    pub fn entity(&self, id: &str) -> Option<EntityEntry> {
-        let r = self.entities.get(id)?;
-        let own = |i: usize| r[i].map(str::to_string);
-        Some(EntityEntry {
-            name: own(0),
-            url_name: own(1),
-            entity_type: own(2),
-        })
+    pub fn entity(&self, id: &str) -> Result<Option<EntityEntry>, XmlError> {
+        Ok(self.entities.get(id)?.map(|r| {
+            let mut r = r.into_iter();
+            EntityEntry {
+                name: r.next().flatten(),
+                url_name: r.next().flatten(),
+                entity_type: r.next().flatten(),
+            }
+        }))
     }
 
-    /// Releases spare capacity once pass 1 is done.
-    pub fn shrink(&mut self) {
-        self.urls.shrink();
-        self.entities.shrink();
+    /// Ends pass 1: releases spare capacity, or commits the tables kept on disk.
+    pub fn finish(&mut self) -> Result<(), XmlError> {
+        self.urls.finish()?;
+        self.entities.finish()
     }
 
     /// Adds one item of `section`; returns a warning when the item cannot be used or
-    /// its text was cut.
-    pub fn add(&mut self, section: &str, t: &Tree, opts: &ReaderOptions) -> Option<String> {
+    /// its text was cut, and an error when a table's temporary file fails.
+    pub fn add(
+        &mut self,
+        section: &str,
+        t: &Tree,
+        opts: &ReaderOptions,
+    ) -> Result<Option<String>, XmlError> {
         let r = Tree::ROOT;
         let Some(id) = t.attr_value(r, "id") else {
-            return Some(format!("{section}: an <item> without an id is ignored"));
+            return Ok(Some(format!(
+                "{section}: an <item> without an id is ignored"
+            )));
         };
         let max = opts.max_field_bytes;
         let mut cut = t.truncated;
@@ -187,7 +198,7 @@ impl GroupTables {
                     .or_else(|| t.child_value(r, "url"))
                     .or_else(|| t.value(r));
                 if let Some(u) = url {
-                    self.urls.insert(&id, &[Some(&u)]);
+                    self.urls.insert(&id, &[Some(&u)])?;
                 }
             }
             "entity-group" => {
@@ -199,7 +210,7 @@ impl GroupTables {
                 self.entities.insert(
                     &id,
                     &[name.as_deref(), url_name.as_deref(), entity_type.as_deref()],
-                );
+                )?;
             }
             "advisory-group" => {
                 let a = t.child(r, "advisory").unwrap_or(r);
@@ -277,9 +288,10 @@ impl GroupTables {
                 };
                 self.articles.entry(id.clone()).or_insert(e);
             }
-            _ => return None,
+            _ => return Ok(None),
         }
-        cut.then(|| format!("{section} item \"{id}\": text longer than the field limit was cut"))
+        Ok(cut
+            .then(|| format!("{section} item \"{id}\": text longer than the field limit was cut")))
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! Two passes: [`open`] validates the whole file (well-formed, an AppScan report, a known
 //! schema, within the limits of [`ReaderOptions`]) and collects the metadata and the small
-//! lookup tables; [`Report::issues`] then streams the issues, each resolved against the
+//! lookup tables (spilled to a temporary file past
+//! [`ReaderOptions::table_memory_bytes`]); [`Report::issues`] then streams the issues, each resolved against the
 //! tables. A bad file fails in [`open`], before any issue is yielded, so a caller imports
 //! all of a report or nothing. Missing fields and unresolvable references are warnings on
 //! the issue, never errors. [`Issue::to_record`] gives each issue as an AppScan on Cloud
@@ -32,7 +33,8 @@
 //! - [`issue`]: [`Issue`], [`Severity`], [`Variant`] and the API-shaped record.
 //! - `resolve`: one issue item plus the tables → an [`Issue`].
 //! - `groups`: the lookup tables built from the `*-group` sections.
-//! - `compact_table`: the compact string table for the site-sized groups (URLs, entities).
+//! - `lookup_table`: the table of a site-sized group (URLs, entities): in memory
+//!   (`compact_table`) until it outgrows its budget, then in a temporary file (`disk_table`).
 //! - `scanner`: the quick-xml pull loop with the well-formedness, depth and size checks.
 //! - `tree`: the bounded, non-recursive element tree one item is collected into.
 //! - `text`: AppScan's text markup → plain text; bounding texts.
@@ -44,9 +46,11 @@
 
 mod compact_table;
 pub mod dates;
+mod disk_table;
 pub mod error;
 mod groups;
 pub mod issue;
+mod lookup_table;
 pub mod meta;
 pub mod options;
 pub mod report;

@@ -19,6 +19,10 @@ pub struct ReaderOptions {
     pub max_item_bytes: usize,
     /// Variants of one issue kept for its details (the others are counted). Default 20.
     pub max_variants: usize,
+    /// Memory one site-sized lookup table (`url-group`, `entity-group`) may take before
+    /// it moves into a temporary file (SQLite's, in `$TMPDIR`): their size follows the
+    /// scanned site, and a report of a gigabyte holds some 170 MB of them. Default 16 MiB.
+    pub table_memory_bytes: usize,
 }
 
 /// Default for [`ReaderOptions::max_text_bytes`].
@@ -31,6 +35,8 @@ pub const DEFAULT_MAX_FIELD_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_ITEM_BYTES: usize = 8 * 1024 * 1024;
 /// Default for [`ReaderOptions::max_variants`].
 pub const DEFAULT_MAX_VARIANTS: usize = 20;
+/// Default for [`ReaderOptions::table_memory_bytes`].
+pub const DEFAULT_TABLE_MEMORY_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for ReaderOptions {
     fn default() -> Self {
@@ -40,6 +46,7 @@ impl Default for ReaderOptions {
             max_field_bytes: DEFAULT_MAX_FIELD_BYTES,
             max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
             max_variants: DEFAULT_MAX_VARIANTS,
+            table_memory_bytes: DEFAULT_TABLE_MEMORY_BYTES,
         }
     }
 }

@@ -46,7 +46,7 @@ pub fn open(
     let total = origin.file_bytes;
     let mut sc = Scanner::open(&origin, &opts)?;
     let mut meta: Option<ReportMeta> = None;
-    let mut tables = GroupTables::default();
+    let mut tables = GroupTables::new(&opts);
     let mut dropped_warnings = 0usize;
     let mut warn = |meta: &mut ReportMeta, w: String| {
         if meta.warnings.len() < MAX_META_WARNINGS {
@@ -164,7 +164,7 @@ pub fn open(
                         _ => m.apply_scan_configuration(&tree),
                     },
                     Capture::GroupItem => {
-                        if let Some(w) = tables.add(&section, &tree, &opts) {
+                        if let Some(w) = tables.add(&section, &tree, &opts)? {
                             warn(m, w);
                         }
                     }
@@ -179,7 +179,7 @@ pub fn open(
         meta.warnings
             .push(format!("... and {dropped_warnings} more report warnings"));
     }
-    tables.shrink();
+    tables.finish()?;
     meta.compressed = origin.gzip;
     meta.file_bytes = total;
     Ok(Report {
@@ -329,7 +329,7 @@ impl IssueIter {
                             meta: &self.report.meta,
                             opts: &self.report.opts,
                         };
-                        return Ok(Some(build_issue(&tree, &cx)));
+                        return build_issue(&tree, &cx).map(Some);
                     }
                 }
                 Ev::Eof => {

@@ -8,6 +8,7 @@
 //! issue; it never fails the import.
 
 use crate::dates::DateValue;
+use crate::error::XmlError;
 use crate::groups::{AdvisoryEntry, ArticleEntry, GroupTables, IssueTypeEntry, TextEntry, cwe_of};
 use crate::issue::{Issue, Severity, Variant};
 use crate::meta::{ReportMeta, Technology};
@@ -33,7 +34,9 @@ pub(crate) struct Context<'a> {
     pub opts: &'a ReaderOptions,
 }
 
-pub(crate) fn build_issue(t: &Tree, cx: &Context<'_>) -> Issue {
+/// One issue item resolved against the tables; an error only when a table kept in a
+/// temporary file cannot be read.
+pub(crate) fn build_issue(t: &Tree, cx: &Context<'_>) -> Result<Issue, XmlError> {
     let r = Tree::ROOT;
     let tables = cx.tables;
     let mut w: Vec<String> = Vec::new();
@@ -140,7 +143,7 @@ pub(crate) fn build_issue(t: &Tree, cx: &Context<'_>) -> Issue {
         }
     }
 
-    read_location(t, tables, &mut issue, &mut w);
+    read_location(t, tables, &mut issue, &mut w)?;
 
     issue.status = t.child_value(r, "status");
     issue.date_created = date(t, "date-created", &mut w);
@@ -271,7 +274,7 @@ pub(crate) fn build_issue(t: &Tree, cx: &Context<'_>) -> Issue {
         }
     }
     issue.warnings = w;
-    issue
+    Ok(issue)
 }
 
 fn read_severity(t: &Tree, issue: &mut Issue, w: &mut Vec<String>) {
@@ -313,20 +316,30 @@ fn read_severity(t: &Tree, issue: &mut Issue, w: &mut Vec<String>) {
     }
 }
 
-fn read_location(t: &Tree, tables: &GroupTables, issue: &mut Issue, w: &mut Vec<String>) {
+fn read_location(
+    t: &Tree,
+    tables: &GroupTables,
+    issue: &mut Issue,
+    w: &mut Vec<String>,
+) -> Result<(), XmlError> {
     let r = Tree::ROOT;
     issue.entity_id = first(t.refs(r, "entity"));
-    let entity = issue.entity_id.as_ref().and_then(|id| tables.entity(id));
+    let entity = match &issue.entity_id {
+        Some(id) => tables.entity(id)?,
+        None => None,
+    };
     let entity = entity.as_ref();
     issue.entity_name = entity.and_then(|e| e.name.clone());
     let url_id = first(t.refs(r, "url"));
     issue.http_method = t
         .child(r, "url")
         .and_then(|u| t.attr_value(u, "original_request_method"));
-    issue.location = t
-        .child_value(r, "location")
-        .or_else(|| url_id.as_ref().and_then(|id| tables.url(id)))
-        .or_else(|| entity.and_then(|e| e.url_name.clone()));
+    issue.location = match (t.child_value(r, "location"), &url_id) {
+        (Some(l), _) => Some(l),
+        (None, Some(id)) => tables.url(id)?,
+        (None, None) => None,
+    }
+    .or_else(|| entity.and_then(|e| e.url_name.clone()));
     if issue.location.is_none() {
         w.push(match &url_id {
             Some(id) => {
@@ -362,6 +375,7 @@ fn read_location(t: &Tree, tables: &GroupTables, issue: &mut Issue, w: &mut Vec<
     issue.element_type = t
         .child_value(r, "element-type")
         .or_else(|| entity.and_then(|e| e.entity_type.clone()));
+    Ok(())
 }
 
 fn read_variants(t: &Tree, cx: &Context<'_>, issue: &mut Issue, w: &mut Vec<String>) {

@@ -153,3 +153,25 @@ fn standard_references_resolve_through_groups_before_and_after_issue_group() {
             .any(|t| t == "Generated threat class 3")
     );
 }
+
+#[test]
+fn lookup_tables_moved_to_a_temporary_file_resolve_like_tables_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("standard.xml");
+    write_report(&path, &GenSpec::standard(2_000)).unwrap();
+    let (_, in_memory) = read(&path).unwrap();
+    // A budget of a few kilobytes moves url-group and entity-group to disk early.
+    let small = ReaderOptions {
+        table_memory_bytes: 4 * 1024,
+        ..ReaderOptions::default()
+    };
+    let (_, on_disk) = common::read_with(&path, small).unwrap();
+    assert_eq!(on_disk.len(), 2_000);
+    assert_eq!(on_disk, in_memory);
+    let last = &on_disk[1_999];
+    assert_eq!(last.element.as_deref(), Some("param1999"));
+    assert!(
+        last.location.is_some() && last.warnings.is_empty(),
+        "{last:?}"
+    );
+}

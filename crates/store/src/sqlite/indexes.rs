@@ -115,8 +115,17 @@ pub fn build_external_id(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// How an index build may use memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildMemory {
+    /// The sorter may hand work to helper threads (each holding its own sort buffers).
+    Fast,
+    /// One thread: the store was asked to favour low memory (an import).
+    Low,
+}
+
 /// Builds whichever deferrable index is missing (none, unless a bulk load ran).
-pub fn ensure(conn: &Connection) -> Result<()> {
+pub fn ensure(conn: &Connection, memory: BuildMemory) -> Result<()> {
     let missing = missing(conn)?;
     if missing.is_empty() {
         return Ok(());
@@ -128,7 +137,11 @@ pub fn ensure(conn: &Connection) -> Result<()> {
     // time the store's writer has a core's worth of CPU work to share.
     let cache: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
     conn.pragma_update(None, "cache_size", -BUILD_CACHE_KIB)?;
-    conn.pragma_update(None, "threads", BUILD_THREADS)?;
+    let threads = match memory {
+        BuildMemory::Fast => BUILD_THREADS,
+        BuildMemory::Low => 0,
+    };
+    conn.pragma_update(None, "threads", threads)?;
     let built = build(conn, &missing);
     conn.pragma_update(None, "threads", 0)?;
     conn.pragma_update(None, "cache_size", cache)?;
@@ -202,7 +215,7 @@ mod tests {
         // Dropped and rebuilt, the schema is the migrated one again.
         assert!(begin_bulk_load(&conn).unwrap());
         assert_eq!(missing(&conn).unwrap().len(), DEFERRABLE.len());
-        ensure(&conn).unwrap();
+        ensure(&conn, BuildMemory::Fast).unwrap();
         let rebuilt: Vec<_> = index_sql(&conn)
             .into_iter()
             .map(|(n, s)| (n, normalized(&s)))

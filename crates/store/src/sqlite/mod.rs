@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Migrations, in order; `PRAGMA user_version` records how many have run.
@@ -45,6 +46,8 @@ pub struct SqliteStore {
     reader: Mutex<Connection>,
     /// The writer's page cache before a bulk load lowered it.
     cache_before_bulk_load: Mutex<Option<i64>>,
+    /// Set by [`Store::favour_low_memory`].
+    low_memory: AtomicBool,
     /// Runs written as one transaction, each on its own connection (see `atomic`).
     atomic: Mutex<atomic::Atomics>,
     /// What each open run's batches leave for the next ones and for its end.
@@ -78,7 +81,7 @@ impl SqliteStore {
             tx.commit()?;
         }
         // A bulk load that never reached its end left its indexes unbuilt.
-        indexes::ensure(&writer)?;
+        indexes::ensure(&writer, indexes::BuildMemory::Fast)?;
         let reader = open(path)?;
         configure(&reader, SIDE_CACHE_KIB)?;
         Ok(SqliteStore {
@@ -86,6 +89,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             cache_before_bulk_load: Mutex::new(None),
+            low_memory: AtomicBool::new(false),
             atomic: Mutex::new(atomic::Atomics::new()),
             open_runs: Mutex::new(HashMap::new()),
         })
@@ -167,6 +171,14 @@ impl SqliteStore {
             conn.pragma_update(None, "cache_size", cache)?;
         }
         Ok(())
+    }
+
+    fn build_memory(&self) -> indexes::BuildMemory {
+        if self.low_memory.load(Ordering::Relaxed) {
+            indexes::BuildMemory::Low
+        } else {
+            indexes::BuildMemory::Fast
+        }
     }
 
     /// At a run's end: sets the risk of every asset it touched, once.
@@ -290,7 +302,7 @@ impl Store for SqliteStore {
             self.lower_cache_for_bulk_load(&conn)?;
         } else {
             // Another run's bulk load may be under way: this one looks findings up.
-            indexes::ensure(&conn)?;
+            indexes::ensure(&conn, self.build_memory())?;
         }
         Ok(run)
     }
@@ -303,6 +315,7 @@ impl Store for SqliteStore {
         runs::renew_lock(&self.w(), run_id, ttl)
     }
     fn favour_low_memory(&self) -> Result<()> {
+        self.low_memory.store(true, Ordering::Relaxed);
         self.w()
             .pragma_update(None, "cache_size", -SIDE_CACHE_KIB)?;
         Ok(())
@@ -325,7 +338,7 @@ impl Store for SqliteStore {
         };
         // Whatever the outcome, a bulk load's indexes are built before anyone reads.
         let conn = self.w();
-        indexes::ensure(&conn)?;
+        indexes::ensure(&conn, self.build_memory())?;
         self.restore_cache_after_bulk_load(&conn)?;
         counts
     }

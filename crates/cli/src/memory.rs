@@ -1,0 +1,60 @@
+//! Allocator settings for the commands that promise a small, flat memory footprint
+//! (`import`: under 100 MB whatever the report's size; see README, Benchmarks).
+//!
+//! mimalloc's defaults favour speed: freed memory goes back to the OS only after a
+//! second (ten for whole arenas), and its regions are advised as transparent huge pages,
+//! so one touched byte makes 2 MiB resident. An import of a 100 MB report peaked at
+//! 110 MiB with them and at 78 MiB without, in the same time; a sync (whose target is
+//! speed, with room under its memory bound) keeps the defaults.
+
+use libmimalloc_sys::{mi_option_set, mi_option_t};
+
+/// `mi_option_purge_delay` (milliseconds) in mimalloc v3's `mi_option_e`; libmimalloc-sys
+/// does not name it. The test below checks the index against the option's default.
+const PURGE_DELAY: mi_option_t = 15;
+/// `mi_option_allow_thp` in mimalloc v3's `mi_option_e`.
+const ALLOW_THP: mi_option_t = 43;
+
+/// How long freed memory may stay with the process before it is given back.
+const LOW_MEMORY_PURGE_DELAY_MS: i64 = 10;
+
+/// Hands freed memory back to the OS promptly and stops asking for huge pages. Call it
+/// before the command allocates much, and before other threads start (mimalloc's option
+/// setter is not thread safe).
+pub fn favour_low_memory() {
+    // SAFETY: plain setters of mimalloc's global options, called from `main` before
+    // the runtime starts other threads; the indexes are checked by the tests below.
+    unsafe {
+        mi_option_set(PURGE_DELAY, LOW_MEMORY_PURGE_DELAY_MS as _);
+        mi_option_set(ALLOW_THP, 0);
+    }
+    // A kernel set to give every process huge pages (`always`) ignores the missing
+    // advice; this opts the process out.
+    // SAFETY: prctl with integer arguments only.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libmimalloc_sys::mi_option_get;
+
+    fn option(o: mi_option_t) -> std::ffi::c_long {
+        // SAFETY: a plain getter of mimalloc's global options.
+        unsafe { mi_option_get(o) }
+    }
+
+    #[test]
+    fn option_indexes_name_the_options_they_mean() {
+        // mimalloc v3 defaults (unless overridden from the environment): purge delay
+        // 1000 ms, huge pages allowed. A shifted index would read another option.
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            assert_eq!(option(PURGE_DELAY), 1000, "mi_option_purge_delay moved");
+        }
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+            assert_eq!(option(ALLOW_THP), 1, "mi_option_allow_thp moved");
+        }
+    }
+}
