@@ -14,6 +14,7 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
     let (mut wall, mut rate, mut rss, mut size) = (vec![], vec![], vec![], vec![]);
     let (mut full_requests, mut delta_wall, mut delta_requests, mut delta_share) =
         (vec![], vec![], vec![], vec![]);
+    let mut delta_fetched = vec![];
     let mut last = None;
     for run in 1..=b.runs {
         let dir = b.fresh_dir(&format!("sync-{run}"))?;
@@ -43,6 +44,7 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
         ));
         delta_wall.push(d);
         delta_requests.push(requests as f64);
+        delta_fetched.push(delta.fetched as f64);
         delta_share.push(100.0 * d / secs.max(1e-6));
         if let Some(previous) = last.replace(dir) {
             std::fs::remove_dir_all(previous).ok();
@@ -57,6 +59,7 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
     let s = "3. Delta sync after 1 % changed";
     b.record(s, "wall time", "s", delta_wall);
     b.record(s, "requests", "", delta_requests);
+    b.record(s, "records fetched", "", delta_fetched);
     b.record(s, "share of the full sync's time", "%", delta_share);
     last.context("no run")
 }
