@@ -22,6 +22,9 @@ pub struct RunMemory {
     /// While the run bulk-loads an empty store without the external-id index: the ids
     /// it wrote (see `indexes`).
     loading: Option<LoadedIds>,
+    /// The run began on a store without findings: every finding of its connector is one
+    /// it wrote, so a full run's end has none left unseen to close.
+    pub began_empty: bool,
 }
 
 impl RunMemory {
@@ -29,6 +32,7 @@ impl RunMemory {
         RunMemory {
             touched: BTreeSet::new(),
             loading: Some(LoadedIds::default()),
+            began_empty: true,
         }
     }
 
