@@ -64,10 +64,19 @@ const LZ4: u8 = b'L';
 
 /// Compresses `bytes` with LZ4 (several times faster than zlib at its fastest level,
 /// which matters when a sync writes a million records).
+/// The layout is `compress_prepend_size`'s (length as u32 little-endian, then the block),
+/// written in place rather than copied from a second buffer.
 fn pack(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + 4 + lz4_flex::block::get_maximum_output_size(bytes.len()));
-    out.push(LZ4);
-    out.extend_from_slice(&lz4_flex::compress_prepend_size(bytes));
+    const HEAD: usize = 1 + 4;
+    let mut out = vec![0u8; HEAD + lz4_flex::block::get_maximum_output_size(bytes.len())];
+    out[0] = LZ4;
+    out[1..HEAD].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+    match lz4_flex::block::compress_into(bytes, &mut out[HEAD..]) {
+        Ok(n) => out.truncate(HEAD + n),
+        // Cannot happen (the buffer has the block's maximum size); kept correct anyway.
+        Err(_) => out = [&[LZ4][..], &lz4_flex::compress_prepend_size(bytes)].concat(),
+    }
+    out.shrink_to_fit();
     out
 }
 
@@ -94,7 +103,8 @@ pub fn content_hash<T: Serialize>(value: &T, raw: &serde_json::Value) -> String 
 
 fn hash_of<T: Serialize>(value: &T, raw_json: &[u8]) -> String {
     let mut h = Sha256::new();
-    h.update(serde_json::to_vec(value).unwrap_or_default());
+    // Serialized straight into the hash: the same bytes as `to_vec`, without the copy.
+    let _ = serde_json::to_writer(&mut h, value);
     h.update([0]);
     h.update(raw_json);
     hex::encode(&h.finalize()[..12])
@@ -118,6 +128,20 @@ mod tests {
             assert_eq!(decompress(&e.compressed).unwrap(), raw);
             assert_eq!(e.hash, content_hash(&raw, &raw));
         }
+    }
+
+    #[test]
+    fn packing_and_hashing_keep_the_bytes_earlier_versions_wrote() {
+        let raw = serde_json::json!({"Id": "é\"q", "Text": "abc".repeat(100)});
+        let json = json_bytes(&raw);
+        let mut earlier = vec![LZ4];
+        earlier.extend_from_slice(&lz4_flex::compress_prepend_size(&json));
+        assert_eq!(pack(&json), earlier);
+        let mut h = Sha256::new();
+        h.update(serde_json::to_vec(&raw).unwrap());
+        h.update([0]);
+        h.update(&json);
+        assert_eq!(hash_of(&raw, &json), hex::encode(&h.finalize()[..12]));
     }
 
     #[test]
