@@ -235,7 +235,20 @@ fn a_store_from_before_the_separate_index_keeps_its_findings_and_history() {
         )
         .expect("old rows");
     }
+    assert_eq!(
+        SqliteStore::pending_upgrade(&path).expect("read version"),
+        Some((6, 7)),
+        "a caller can tell an upgrade is coming"
+    );
     let store = SqliteStore::open(&path).expect("migrate");
+    assert_eq!(
+        SqliteStore::pending_upgrade(&path).expect("read version"),
+        None
+    );
+    assert_eq!(
+        SqliteStore::pending_upgrade(&dir.path().join("new.sqlite3")).expect("no file"),
+        None
+    );
     let conn = rusqlite::Connection::open(&path).expect("open");
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))

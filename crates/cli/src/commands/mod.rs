@@ -22,6 +22,7 @@ mod token;
 use crate::args::{Cli, Command, ConfigCommand, ConnectorCommand, MapCommand};
 use anyhow::Context;
 use runner::{MasterKey, Runner, paths};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -48,6 +49,17 @@ impl Ctx {
     ) -> anyhow::Result<Ctx> {
         paths::create_private_dir(&data_dir)
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        let sqlite_file = match store_url {
+            Some(url) => store::open::backend(url)
+                .ok()
+                .and_then(|(_, path)| path.map(std::path::PathBuf::from)),
+            None => Some(paths::store_file(&data_dir)),
+        };
+        if let Some(file) = sqlite_file
+            && !quiet
+        {
+            announce_upgrade(&file);
+        }
         let store = open_store(&data_dir, store_url)?;
         let key = MasterKey::load_or_create(&data_dir)?;
         Ok(Ctx {
@@ -55,6 +67,20 @@ impl Ctx {
             quiet,
             runner: Runner::new(store, key),
         })
+    }
+}
+
+/// Says on a terminal that opening the SQLite store at `file` upgrades its schema first
+/// (a rebuild of a million findings takes the better part of a minute).
+fn announce_upgrade(file: &std::path::Path) {
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    if let Ok(Some((from, to))) = store::SqliteStore::pending_upgrade(file) {
+        eprintln!(
+            "Upgrading the store {} from schema {from} to {to} (a large store can take a minute)...",
+            file.display()
+        );
     }
 }
 
