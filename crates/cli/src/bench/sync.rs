@@ -33,7 +33,9 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
         size.push(store_size_mib(&dir));
         full_requests.push(requests as f64);
 
-        let changed = b.sim.mutate(0.01, 1_000 + run as u64);
+        // Stamped with the present, not a minute ahead: the next run's full sync starts
+        // within that minute, and its delta would count these changes again.
+        let changed = b.sim.mutate_now(0.01, 1_000 + run as u64);
         b.sim.reset_stats();
         let delta = b.sync(&dir)?;
         let requests = b.sim.stats().total(sim::asoc::Endpoint::Any);

@@ -292,6 +292,14 @@ impl SimHandle {
     /// Deterministic for a given data set, `rate` and `seed`.
     pub fn mutate(&self, rate: f64, seed: u64) -> MutationSummary {
         self.advance_time(chrono::Duration::minutes(1));
+        self.mutate_now(rate, seed)
+    }
+
+    /// Like [`mutate`](Self::mutate) without moving the clock: the changes are stamped with the
+    /// present. For a client whose runs follow each other within the minute `mutate`
+    /// would move the clock by (the benchmark): each run's changes stay older than the
+    /// next run's start, instead of a minute in its future.
+    pub fn mutate_now(&self, rate: f64, seed: u64) -> MutationSummary {
         let at = self.shared.now_ms();
         self.shared.write().mutate(rate, seed, at)
     }
