@@ -78,13 +78,7 @@ impl CompactTable {
             Some(&i) if self.key_at(i) == key => i,
             _ => *self.overflow.get(key)?,
         };
-        let mut parts = self.record(i).split('\0');
-        parts.next();
-        Some(
-            (0..self.fields)
-                .map(|_| parts.next().filter(|s| !s.is_empty()))
-                .collect(),
-        )
+        Some(self.entry(i).1)
     }
 
     /// Bytes the table holds on the heap (capacities: what it costs, not what it uses).
@@ -97,14 +91,13 @@ impl CompactTable {
 
     /// Every record as its key and fields, in insertion order.
     pub fn records(&self) -> impl Iterator<Item = (&str, Vec<Option<&str>>)> + '_ {
-        (0..self.starts.len() as u32).map(|i| {
-            let mut parts = self.record(i).split('\0');
-            let key = parts.next().unwrap_or_default();
-            let fields = (0..self.fields)
-                .map(|_| parts.next().filter(|s| !s.is_empty()))
-                .collect();
-            (key, fields)
-        })
+        (0..self.starts.len() as u32).map(|i| self.entry(i))
+    }
+
+    /// Record `i` as its key and fields.
+    fn entry(&self, i: u32) -> (&str, Vec<Option<&str>>) {
+        let (key, fields) = self.record(i).split_once('\0').unwrap_or_default();
+        (key, split_fields(fields, self.fields))
     }
 
     /// Releases spare capacity once the table is complete.
@@ -128,6 +121,14 @@ impl CompactTable {
         let r = self.record(i);
         &r[..r.find('\0').unwrap_or(r.len())]
     }
+}
+
+/// The first `n` fields of NUL-joined text; empty and missing ones are `None`.
+pub(crate) fn split_fields(joined: &str, n: usize) -> Vec<Option<&str>> {
+    let mut parts = joined.split('\0');
+    (0..n)
+        .map(|_| parts.next().filter(|s| !s.is_empty()))
+        .collect()
 }
 
 enum Slot {

@@ -7,6 +7,7 @@
 //! [`CompactTable`](crate::compact_table::CompactTable). The inserts of pass 1 run in
 //! one transaction, committed by [`DiskTable::finish`].
 
+use crate::compact_table::split_fields;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// SQLite's page cache for one table, in KiB.
@@ -80,7 +81,7 @@ impl DiskTable {
 }
 
 /// The fields joined by NUL (XML text cannot contain it; stripped from other callers).
-pub(crate) fn join(values: &[Option<&str>]) -> String {
+fn join(values: &[Option<&str>]) -> String {
     let mut record = String::new();
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
@@ -92,10 +93,10 @@ pub(crate) fn join(values: &[Option<&str>]) -> String {
 }
 
 /// The `fields` fields of a joined record; empty ones are `None`.
-pub(crate) fn split(record: &str, fields: usize) -> Vec<Option<String>> {
-    let mut parts = record.split('\0');
-    (0..fields)
-        .map(|_| parts.next().filter(|s| !s.is_empty()).map(str::to_string))
+fn split(record: &str, fields: usize) -> Vec<Option<String>> {
+    split_fields(record, fields)
+        .into_iter()
+        .map(|v| v.map(str::to_string))
         .collect()
 }
 
