@@ -81,6 +81,21 @@ async fn filters_sorts_and_columns_on_findings_and_assets() {
         top[0].get("severity").is_some(),
         "aliases resolve to field names"
     );
+    // Keys come in the order the columns were asked for, not sorted.
+    let ordered = ok(bin(d).args([
+        "findings",
+        "--json",
+        "--limit",
+        "1",
+        "--columns",
+        "severity,name,id",
+    ]));
+    let text = String::from_utf8_lossy(&ordered.stdout);
+    let at = |key: &str| text.find(&format!("\"{key}\"")).expect(key);
+    assert!(
+        at("severity") < at("name") && at("name") < at("id"),
+        "{text}"
+    );
     // A descending key written with a leading minus.
     let asc = rows(
         d,
@@ -301,6 +316,20 @@ async fn kev_import_rescores_and_kev_filters() {
     assert!(r["matching_findings"].as_u64() >= Some(1));
     let kev = rows(d, &["findings", "--json", "--filter", "kev:true"]);
     assert!(kev.iter().any(|f| f["id"] == target["id"]));
+    assert!(kev.iter().all(|f| f["kev"] == true), "listings say kev too");
+    assert_eq!(target["kev"], false, "before the import");
+    let cells = rows(
+        d,
+        &[
+            "findings",
+            "--json",
+            "--filter",
+            "kev:true",
+            "--columns",
+            "id,kev",
+        ],
+    );
+    assert!(cells.iter().all(|f| f["kev"] == true), "{cells:?}");
     let after = kev
         .iter()
         .find(|f| f["id"] == target["id"])

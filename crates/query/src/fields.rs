@@ -160,6 +160,11 @@ impl Field {
 
 use FieldType::*;
 
+/// Whether a finding's CVE is in the known-exploited list; the stores' listings select it
+/// too, so `--columns kev` and the API show what `kev:true` filters on.
+pub const KEV_SQL: &str =
+    "(f.cve IS NOT NULL AND EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve)))";
+
 const OPEN_SQL: &str = "f.status IN ('NEW', 'ACTIVE', 'REOPENED')";
 
 /// Fields of `findings`.
@@ -234,7 +239,7 @@ pub static FINDING_FIELDS: &[Field] = &[
     Field::new(
         "kev",
         Bool,
-        "EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve))",
+        KEV_SQL,
         "Whether the CVE is in the known-exploited list (`kev import`)",
     ),
     Field::new("cvss", Float, "f.cvss", "CVSS base score, 0–10")

@@ -363,6 +363,8 @@ pub struct StoredFinding {
     pub last_seen: DateTime<Utc>,
     /// Risk 0–1000 (`model::risk::finding_risk`), as of the last sync or `rescore`.
     pub risk: u16,
+    /// Whether its CVE is in the known-exploited list (`kev import`), as of this read.
+    pub kev: bool,
 }
 
 /// One status change of a finding.

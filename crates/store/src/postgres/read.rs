@@ -56,7 +56,8 @@ pub fn asset_from_row(r: &Row) -> Result<StoredAsset> {
 pub const FINDING_COLUMNS: &str = "f.id, c.name, a.name, a.url, f.external_id, f.asset_external_id, f.name, f.severity, \
      f.source_severity, f.status, f.source_status, f.cve, f.cvss, f.cwe, f.first_found, f.last_found, \
      f.last_updated, f.port, f.protocol, f.issue_type, f.location, f.element, f.detection, f.description, \
-     f.solution, f.tags, f.fingerprint, f.active, f.first_seen, f.last_seen, f.risk";
+     f.solution, f.tags, f.fingerprint, f.active, f.first_seen, f.last_seen, f.risk, \
+     (f.cve IS NOT NULL AND EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve)))";
 
 pub const FINDING_FROM: &str = "findings f JOIN connectors c ON c.id = f.connector_id \
      LEFT JOIN assets a ON a.connector_id = f.connector_id AND a.external_id = f.asset_external_id";
@@ -113,6 +114,7 @@ pub fn finding_from_row(r: &Row) -> Result<StoredFinding> {
         first_seen: r.try_get(28)?,
         last_seen: r.try_get(29)?,
         risk: risk_of(r, 30)?,
+        kev: r.try_get(31)?,
     })
 }
 

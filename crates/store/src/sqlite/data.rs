@@ -333,7 +333,8 @@ pub(super) fn asset_from_row(r: &Row<'_>) -> rusqlite::Result<StoredAsset> {
 pub(super) const FINDING_COLUMNS: &str = "f.id, c.name, a.name, a.url, f.external_id, f.asset_external_id, f.name, f.severity, \
      f.source_severity, f.status, f.source_status, f.cve, f.cvss, f.cwe, f.first_found, f.last_found, \
      f.last_updated, f.port, f.protocol, f.issue_type, f.location, f.element, f.detection, f.description, \
-     f.solution, f.tags, f.fingerprint, f.active, f.first_seen, f.last_seen, f.risk";
+     f.solution, f.tags, f.fingerprint, f.active, f.first_seen, f.last_seen, f.risk, \
+     (f.cve IS NOT NULL AND EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve)))";
 
 pub(super) const FINDING_FROM: &str = "findings f JOIN connectors c ON c.id = f.connector_id \
      LEFT JOIN assets a ON a.connector_id = f.connector_id AND a.external_id = f.asset_external_id";
@@ -381,6 +382,7 @@ pub(super) fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<StoredFinding> {
         first_seen: parse("findings.first_seen", &r.get::<_, String>(28)?).map_err(to_sql_err)?,
         last_seen: parse("findings.last_seen", &r.get::<_, String>(29)?).map_err(to_sql_err)?,
         risk: r.get::<_, i64>(30)?.clamp(0, 1000) as u16,
+        kev: r.get(31)?,
     })
 }
 
@@ -506,4 +508,13 @@ pub fn counts(conn: &Connection, connector_id: i64) -> Result<(u64, u64)> {
         n("SELECT COUNT(*) FROM assets WHERE connector_id = ?1")?,
         n("SELECT COUNT(*) FROM findings WHERE connector_id = ?1")?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn listings_select_kev_as_the_filter_reads_it() {
+        assert!(super::FINDING_COLUMNS.ends_with(query::fields::KEV_SQL));
+        assert!(crate::postgres::read::FINDING_COLUMNS.ends_with(query::fields::KEV_SQL));
+    }
 }
