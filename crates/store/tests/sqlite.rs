@@ -16,3 +16,45 @@ fn sqlite_store_meets_the_contract() {
             .is_some()
     );
 }
+
+/// A process that dies mid-run leaves its batches stored but not the assets' risk its
+/// run's end would have set; the connector's next run sets it as it begins.
+#[test]
+fn the_run_after_an_interrupted_one_refreshes_asset_risk() {
+    use chrono::Duration;
+    use model::Status;
+    use store::{Batch, ListQuery, RunCounters, RunMode, SqliteStore, Store};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.sqlite3");
+    let store = SqliteStore::open(&path).expect("open");
+    let c = common::connector(&store, "dies");
+    // A lease that has already run out, as a dead process's would have.
+    let dead = Duration::seconds(-1);
+    let run = store
+        .begin_run(c.id, RunMode::Full, "dead", dead)
+        .expect("begin");
+    let batch = Batch {
+        assets: vec![common::asset("app1")],
+        findings: vec![common::finding("f1", "app1", Status::New)],
+        issues: vec![],
+    };
+    store
+        .write_batch(&run, &batch, &RunCounters::default())
+        .expect("write");
+    drop(store);
+
+    let store = SqliteStore::open(&path).expect("reopen");
+    let risk = |store: &SqliteStore| store.assets(&ListQuery::default()).expect("assets")[0].risk;
+    assert_eq!(risk(&store), 0, "the dead run never refreshed it");
+    store
+        .begin_run(c.id, RunMode::Delta, "next", Duration::minutes(5))
+        .expect("the next run takes over");
+    let finding = store.findings(&ListQuery::default()).expect("findings")[0].risk;
+    assert!(finding > 0);
+    assert_eq!(
+        risk(&store),
+        finding,
+        "one open finding: the asset's risk is its own"
+    );
+}
