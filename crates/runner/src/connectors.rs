@@ -117,20 +117,37 @@ impl Runner {
         let key_id = key_id.or(c.key_id.clone()).ok_or_else(|| {
             RunnerError::Config(format!("connector '{name}' has no key id; give --key-id"))
         })?;
-        if c.kind == "asoc" {
-            let url = c
-                .url
+        let refused = |e: &dyn std::fmt::Display| {
+            RunnerError::Config(format!("the new key was refused, the old key is kept: {e}"))
+        };
+        let url = || {
+            c.url
                 .clone()
-                .ok_or_else(|| RunnerError::Config(format!("connector '{name}' has no URL")))?;
-            let mut cfg = asoc::ClientConfig::new(url, key_id.clone(), secret.clone());
-            cfg.max_retries = 1;
-            cfg.ca_file = settings.ca_file.as_ref().map(Into::into);
-            let client =
-                asoc::AsocClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
-            client.login().await.map_err(|e| {
-                RunnerError::Config(format!("the new key was refused, the old key is kept: {e}"))
-            })?;
-            client.logout().await;
+                .ok_or_else(|| RunnerError::Config(format!("connector '{name}' has no URL")))
+        };
+        let ca_file = settings.ca_file.as_ref().map(Into::into);
+        // The new key must log in before it replaces the old one (an XML connector has
+        // no key to test).
+        match c.kind.as_str() {
+            "asoc" => {
+                let mut cfg = asoc::ClientConfig::new(url()?, key_id.clone(), secret.clone());
+                cfg.max_retries = 1;
+                cfg.ca_file = ca_file;
+                let client =
+                    asoc::AsocClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
+                client.login().await.map_err(|e| refused(&e))?;
+                client.logout().await;
+            }
+            "ase" => {
+                let mut cfg = ase::AseConfig::new(url()?, key_id.clone(), secret.clone());
+                cfg.max_retries = 1;
+                cfg.ca_file = ca_file;
+                let client =
+                    ase::AseClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
+                client.login().await.map_err(|e| refused(&e))?;
+                client.logout().await;
+            }
+            _ => {}
         }
         c.key_id = Some(key_id);
         c.secret = Some(self.key.seal(&secret)?);

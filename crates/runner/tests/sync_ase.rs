@@ -416,3 +416,32 @@ async fn unknown_severities_are_kept_verbatim_and_warned_about() {
     assert_eq!(f.finding.source_severity, "Severe");
     assert_eq!(f.finding.severity, model::Severity::Medium);
 }
+
+#[tokio::test]
+async fn rotating_an_ase_key_logs_in_with_it_first() {
+    let rig = rig(1, 3, settings()).await;
+    let before = rig.runner.connector("ase").expect("c").secret;
+    let err = rig
+        .runner
+        .rotate_key(
+            "ase",
+            None,
+            SecretString::from("not-the-secret".to_string()),
+        )
+        .await
+        .expect_err("a key ASE refuses is not saved");
+    assert!(err.to_string().contains("old key is kept"), "{err}");
+    assert!(!err.to_string().contains("not-the-secret"));
+    assert_eq!(rig.runner.connector("ase").expect("c").secret, before);
+
+    rig.runner
+        .rotate_key(
+            "ase",
+            None,
+            SecretString::from(AseSimConfig::default().key_secret),
+        )
+        .await
+        .expect("a good key is saved");
+    assert_ne!(rig.runner.connector("ase").expect("c").secret, before);
+    assert_eq!(rig.sync().await.run.state, RunState::Processed);
+}
