@@ -11,6 +11,9 @@ pub mod asoc;
 pub mod records;
 pub mod xml;
 
+#[cfg(test)]
+mod cross_source;
+
 use crate::RunnerError;
 use crate::import::ImportInput;
 use crate::settings::Settings;
