@@ -357,6 +357,9 @@ pub struct ImportArgs {
     /// The application the report is about [default: the report's application name]
     #[arg(long)]
     pub app: Option<String>,
+    /// Read and map the report, say what an import would store, and store nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print the run's report as JSON
     #[arg(long)]
     pub json: bool,

@@ -1,7 +1,7 @@
 //! The real binary against AppScan Enterprise and XML reports: `sim --ase` as its own
 //! process, `connector add ase` + `check` + `sync`; `import` of real reports (plain and
-//! gzip) with `findings --dedupe`; bad files that store nothing; and a generated 200 MB
-//! report imported with flat memory.
+//! gzip) with `findings --dedupe`; `import --dry-run`; bad files that store nothing; and
+//! a generated 200 MB report imported with flat memory.
 
 mod common;
 
@@ -206,6 +206,53 @@ fn import_reports_then_dedupe() {
             .args(["--connector", "nope"]),
     );
     assert!(err.contains("'nope' does not exist"), "{err}");
+}
+
+#[test]
+fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let out = json(&run(bin(d)
+        .args(["import", "--dry-run", "--json"])
+        .arg(fixture("dast-many_findings.xml"))));
+    let dry = &out["dry_run"];
+    assert_eq!(dry["findings"], 60, "{out}");
+    assert_eq!(dry["assets"], 1, "{out}");
+    assert_eq!(dry["failed"], 0, "{out}");
+    assert_eq!(
+        dry["warnings"].as_u64(),
+        Some(dry["issues"].as_array().expect("issues").len() as u64)
+    );
+    let text = String::from_utf8_lossy(
+        &run(bin(d)
+            .args(["import", "--dry-run"])
+            .arg(fixture("dast-many_findings.xml")))
+        .stdout,
+    )
+    .into_owned();
+    assert!(
+        text.contains("would store 60 findings") && text.contains("nothing was stored"),
+        "{text}"
+    );
+    // No connector was created and nothing stored.
+    let connectors = json(&run(bin(d).args(["connector", "list", "--json"])));
+    assert_eq!(connectors.as_array().map(Vec::len), Some(0), "{connectors}");
+    assert_eq!(count(&run(bin(d).args(["findings", "--json"]))), 0);
+
+    // A bad file fails as the import would, with where.
+    let text = std::fs::read_to_string(fixture("sast-many_issues.xml")).expect("read");
+    let cut = d.join("cut.xml");
+    std::fs::write(&cut, &text[..text.len() / 2]).expect("write");
+    let err = fails(bin(d).args(["import", "--dry-run"]).arg(&cut));
+    assert!(err.contains("cut.xml") && err.contains("line "), "{err}");
+
+    // After a real import the dry run uses the connector's settings and leaves its
+    // findings alone.
+    run(bin(d).arg("import").arg(fixture("dast-many_findings.xml")));
+    run(bin(d)
+        .args(["import", "--dry-run"])
+        .arg(fixture("sast-one_issue.xml")));
+    assert_eq!(count(&run(bin(d).args(["findings", "--json"]))), 60);
 }
 
 /// A gzip member with stored (uncompressed) deflate blocks, so the test needs no

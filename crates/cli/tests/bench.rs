@@ -27,6 +27,7 @@ fn bench_small_writes_a_table_and_json_for_every_scenario() {
         "Raw bound",
         "Delta sync",
         "XML import",
+        "import --dry-run",
         "Export",
         "Query",
     ] {

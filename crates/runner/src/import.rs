@@ -5,11 +5,21 @@
 //! created on first use with default settings; a named connector must exist and be of
 //! kind `xml`. The run is an ordinary sync of that connector (same lock, counters,
 //! history and threshold) whose source is the file: see [`crate::sources::xml`].
+//!
+//! A dry run ([`Runner::dry_run_import`]) reads and maps the report the same way and
+//! stores nothing: it says what an import would store and which records it would refuse.
 
 use crate::settings::Settings;
-use crate::sync::{RunReport, SyncOptions};
-use crate::{AddConnector, Progress, Runner, RunnerError};
+use crate::source::{Request, Source};
+use crate::sources::xml::XmlSource;
+use crate::sync::{InFlight, RunReport, SyncOptions};
+use crate::{AddConnector, Progress, Runner, RunnerError, full_run, maps};
+use futures::StreamExt;
+use serde::Serialize;
 use std::path::PathBuf;
+use std::time::Instant;
+use store::{Batch, Connector, RecordIssue, RunMode};
+use tokio_util::sync::CancellationToken;
 
 /// The connector imports go to when none is named.
 pub const DEFAULT_XML: &str = "xml";
@@ -32,29 +42,86 @@ impl Runner {
     /// The connector an import goes to: `name`, which must be of kind `xml`, or the
     /// default `xml` connector (created when missing).
     pub fn import_connector(&self, name: Option<&str>) -> Result<String, RunnerError> {
+        if let Some(c) = self.existing_import_connector(name)? {
+            return Ok(c.name);
+        }
+        let c = self.add_connector(AddConnector {
+            name: DEFAULT_XML.into(),
+            kind: "xml".into(),
+            url: None,
+            key_id: None,
+            secret: None,
+            settings: Settings {
+                description: Some("AppScan XML reports imported from files".into()),
+                ..Settings::default()
+            },
+        })?;
+        Ok(c.name)
+    }
+
+    /// The `xml` connector named, or the default one if it exists yet.
+    fn existing_import_connector(
+        &self,
+        name: Option<&str>,
+    ) -> Result<Option<Connector>, RunnerError> {
         let wanted = name.unwrap_or(DEFAULT_XML);
         match self.store.connector(wanted)? {
-            Some(c) if c.kind == "xml" => Ok(c.name),
+            Some(c) if c.kind == "xml" => Ok(Some(c)),
             Some(c) => Err(RunnerError::Config(format!(
                 "connector '{}' is of kind '{}'; reports are imported into an xml connector",
                 c.name, c.kind
             ))),
             None if name.is_some() => Err(RunnerError::NoSuchConnector(wanted.to_string())),
-            None => {
-                let c = self.add_connector(AddConnector {
-                    name: DEFAULT_XML.into(),
-                    kind: "xml".into(),
-                    url: None,
-                    key_id: None,
-                    secret: None,
-                    settings: Settings {
-                        description: Some("AppScan XML reports imported from files".into()),
-                        ..Settings::default()
-                    },
-                })?;
-                Ok(c.name)
-            }
+            None => Ok(None),
         }
+    }
+
+    /// Reads and maps a report as [`Runner::import`] would, with the connector's settings
+    /// and map, and stores nothing: no run, no connector created. A bad file fails as it
+    /// would fail the import.
+    pub async fn dry_run_import(
+        &self,
+        connector: Option<&str>,
+        input: ImportInput,
+        cancel: CancellationToken,
+        progress: &dyn Progress,
+    ) -> Result<DryRun, RunnerError> {
+        let started = Instant::now();
+        readable(&input)?;
+        let (name, settings) = match self.existing_import_connector(connector)? {
+            Some(c) => {
+                let settings = Settings::from_json(&c.settings).map_err(RunnerError::Config)?;
+                (c.name, settings)
+            }
+            None => (DEFAULT_XML.to_string(), Settings::default()),
+        };
+        let map = maps::load(self.store.as_ref(), &settings.map)?;
+        let mut source = XmlSource::new(&name, &settings, Some(&input))?;
+        let map = full_run::map_for(map, source.unknown_severity());
+        let mut events = source.events(Request {
+            mode: RunMode::Full,
+            since: None,
+            known_assets: Vec::new(),
+        });
+        let mut st = InFlight::new(map);
+        let mut dry = DryRun::default();
+        loop {
+            let next = tokio::select! {
+                _ = cancel.cancelled() => return Err(RunnerError::Source("cancelled by the user".into())),
+                next = events.next() => next,
+            };
+            let Some(ev) = next else { break };
+            st.on_event(ev.map_err(|e| RunnerError::Source(e.0))?, progress);
+            dry.assets += st.batch.assets.len() as u64;
+            dry.findings += st.batch.findings.len() as u64;
+            st.batch = Batch::default();
+            st.issues.truncate(DRY_RUN_ISSUES);
+        }
+        dry.failed = st.counters.failed;
+        dry.warnings = st.counters.warnings;
+        dry.issues = st.issues;
+        dry.elapsed_seconds = started.elapsed().as_secs_f64();
+        Ok(dry)
     }
 
     /// Imports one report: a full run of the connector over the file, stored in one
@@ -66,12 +133,7 @@ impl Runner {
         mut opts: SyncOptions,
         progress: &dyn Progress,
     ) -> Result<RunReport, RunnerError> {
-        if !input.path.is_file() {
-            return Err(RunnerError::Config(format!(
-                "{} is not a readable file",
-                input.path.display()
-            )));
-        }
+        readable(&input)?;
         let name = self.import_connector(connector)?;
         self.store.favour_low_memory().map_err(RunnerError::Store)?;
         opts.import = Some(input);
@@ -79,4 +141,31 @@ impl Runner {
         opts.batch_size = opts.batch_size.min(IMPORT_BATCH);
         self.sync(&name, opts, progress).await
     }
+}
+
+fn readable(input: &ImportInput) -> Result<(), RunnerError> {
+    if input.path.is_file() {
+        return Ok(());
+    }
+    Err(RunnerError::Config(format!(
+        "{} is not a readable file",
+        input.path.display()
+    )))
+}
+
+/// Record problems a dry run keeps to show; its counters count them all.
+const DRY_RUN_ISSUES: usize = 100;
+
+/// What a dry run of an import found: the report read and mapped, nothing stored.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DryRun {
+    /// Records that mapped: what an import would store.
+    pub assets: u64,
+    pub findings: u64,
+    /// Records that would fail to map, and warnings.
+    pub failed: u64,
+    pub warnings: u64,
+    pub elapsed_seconds: f64,
+    /// The first record problems, in order.
+    pub issues: Vec<RecordIssue>,
 }

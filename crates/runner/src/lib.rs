@@ -63,6 +63,9 @@ pub enum RunnerError {
     Config(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The source failed outside a run (a dry run's unreadable report).
+    #[error("{0}")]
+    Source(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

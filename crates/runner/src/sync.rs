@@ -114,12 +114,13 @@ where
         .map_err(RunnerError::Store)
 }
 
-/// The state of one run while it goes.
-struct InFlight {
+/// The state of one run while it goes: each event's records mapped into the next batch,
+/// and the run's counters and record problems.
+pub(crate) struct InFlight {
     map: Map,
-    counters: RunCounters,
-    batch: Batch,
-    issues: Vec<RecordIssue>,
+    pub counters: RunCounters,
+    pub batch: Batch,
+    pub issues: Vec<RecordIssue>,
     asset_labels: HashMap<String, String>,
     apps_with_data: Vec<String>,
     /// Applications with a record that failed to map (their unseen findings stay open).
@@ -129,6 +130,20 @@ struct InFlight {
 }
 
 impl InFlight {
+    pub fn new(map: Map) -> InFlight {
+        InFlight {
+            map,
+            counters: RunCounters::default(),
+            batch: Batch::default(),
+            issues: Vec::new(),
+            asset_labels: HashMap::new(),
+            apps_with_data: Vec::new(),
+            apps_with_errors: HashSet::new(),
+            assets_fetched: 0,
+            lost: 0,
+        }
+    }
+
     fn issue(&mut self, level: IssueLevel, location: String, message: String) {
         let i = RecordIssue {
             level,
@@ -143,7 +158,7 @@ impl InFlight {
         self.batch.issues.push(i);
     }
 
-    fn on_event(&mut self, ev: Event, progress: &dyn Progress) {
+    pub fn on_event(&mut self, ev: Event, progress: &dyn Progress) {
         match ev {
             Event::AppsTotal(n) => progress.apps_total(n),
             Event::Assets { location, items } => {
@@ -304,17 +319,7 @@ impl Runner {
             known_assets: known.clone(),
         });
 
-        let mut st = InFlight {
-            map,
-            counters: RunCounters::default(),
-            batch: Batch::default(),
-            issues: Vec::new(),
-            asset_labels: HashMap::new(),
-            apps_with_data: Vec::new(),
-            apps_with_errors: HashSet::new(),
-            assets_fetched: 0,
-            lost: 0,
-        };
+        let mut st = InFlight::new(map);
         let mut stopped: Option<(RunState, String)> = None;
         // The batches being encoded and written while the next one is read and mapped.
         let mut writes = Writes::default();

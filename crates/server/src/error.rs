@@ -115,6 +115,7 @@ impl From<RunnerError> for ApiError {
             }
             RunnerError::Config(m) => ApiError::bad_request("connector configuration", json!(m)),
             RunnerError::Unsupported(m) => ApiError::bad_request("not supported", json!(m)),
+            RunnerError::Source(m) => ApiError::bad_request("source", json!(m)),
             other => {
                 tracing::error!(error = %other, "runner error");
                 ApiError::internal(other.to_string())

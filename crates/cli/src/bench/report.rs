@@ -129,6 +129,7 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
     // faraday parses the smallest report, whose import row comes first.
     let faraday = median(rows, "7b.", "wall time");
     let first_import = median(rows, "4.", "wall time");
+    let first_dry_run = median(rows, "4b.", "wall time");
     let mut t = Vec::new();
     let mut add =
         |what: &str, value: Option<f64>, show: &dyn Fn(f64) -> String, ok: &dyn Fn(f64) -> bool| {
@@ -183,6 +184,12 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
     add(
         "XML import at least 20× faster than faraday-plugins",
         faraday.zip(first_import).map(|(f, i)| f / i),
+        &|v| format!("{v:.1}×"),
+        &|v| v >= 20.0,
+    );
+    add(
+        "— the same, parser to parser (`import --dry-run`: read and map, nothing stored)",
+        faraday.zip(first_dry_run).map(|(f, d)| f / d),
         &|v| format!("{v:.1}×"),
         &|v| v >= 20.0,
     );

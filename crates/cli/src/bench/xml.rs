@@ -1,4 +1,5 @@
-//! Scenario 4: `import` of generated AppScan XML reports (AppScan Standard layout).
+//! Scenario 4: `import` of generated AppScan XML reports (AppScan Standard layout), and
+//! the same reports read and mapped without a store (`import --dry-run`).
 
 use super::Bench;
 use anyhow::Context;
@@ -33,9 +34,36 @@ pub fn import(b: &mut Bench) -> anyhow::Result<Option<PathBuf>> {
         b.record(&s, "wall time", "s", wall);
         b.record(&s, "throughput", "MB/s", speed);
         b.record(&s, "peak RSS", "MiB", rss);
+        dry_runs(b, &path, size_mb)?;
         smallest.get_or_insert(path);
     }
     Ok(smallest)
+}
+
+/// `import --dry-run` of the same report: both passes and the mapping, nothing stored —
+/// what an import costs before the store, and what compares with a parser alone.
+fn dry_runs(b: &mut Bench, path: &std::path::Path, size_mb: f64) -> anyhow::Result<()> {
+    let (mut speed, mut wall, mut rss) = (vec![], vec![], vec![]);
+    for run in 1..=b.runs {
+        let dir = b.fresh_dir(&format!("dry-run-{size_mb:.0}-{run}"))?;
+        let mut cmd = b.cli(&dir);
+        cmd.args(["import", "--dry-run"]).arg(path);
+        let r = b.child(cmd, &dir.join("dry-run.out"))?;
+        let secs = r.wall.as_secs_f64();
+        b.step(&format!(
+            "dry run of {size_mb:.0} MB {run}/{}: {secs:.1} s, peak RSS {:.0} MiB",
+            b.runs, r.peak_rss_mib
+        ));
+        speed.push(size_mb / secs.max(1e-6));
+        wall.push(secs);
+        rss.push(r.peak_rss_mib);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    let s = format!("4b. XML read and map only (import --dry-run), {size_mb:.0} MB report");
+    b.record(&s, "wall time", "s", wall);
+    b.record(&s, "throughput", "MB/s", speed);
+    b.record(&s, "peak RSS", "MiB", rss);
+    Ok(())
 }
 
 /// Writes a report of about `mb` MB unless one is already there; returns its size.

@@ -1,11 +1,13 @@
 //! `import FILE [--connector NAME] [--app NAME]`: an AppScan XML report (plain or gzip)
 //! as one full run of an `xml` connector, in one transaction. Progress is shown in bytes
 //! read (on a terminal, not with `--quiet`); Ctrl-C stops it and stores nothing.
+//! `--dry-run` reads and maps the report the same way and stores nothing.
 
 use super::Ctx;
 use crate::args::ImportArgs;
 use crate::output;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use runner::import::DryRun;
 use runner::{ImportInput, SyncOptions};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -56,6 +58,15 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
         path: a.file.clone(),
         app: a.app.clone(),
     };
+    if a.dry_run {
+        let dry = ctx
+            .runner
+            .dry_run_import(a.connector.as_deref(), input, opts.cancel.clone(), &bar)
+            .await;
+        bar.0.finish_and_clear();
+        ctrl_c.abort();
+        return print_dry_run(&a, &dry?);
+    }
     let report = ctx
         .runner
         .import(a.connector.as_deref(), input, opts, &bar)
@@ -86,5 +97,39 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
     Ok(match report.run.state {
         RunState::Processed | RunState::Aborted => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
+    })
+}
+
+/// Records a dry run lists before it points at `--json`.
+const DRY_RUN_SHOWN: usize = 10;
+
+fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
+    if a.json {
+        output::json(&serde_json::json!({ "file": a.file, "dry_run": dry }))?;
+    } else {
+        println!(
+            "dry run of {} in {:.1} s — an import would store {} findings of {} application(s); {} records would fail, {} warnings; nothing was stored",
+            a.file.display(),
+            dry.elapsed_seconds,
+            dry.findings,
+            dry.assets,
+            dry.failed,
+            dry.warnings
+        );
+        for i in dry.issues.iter().take(DRY_RUN_SHOWN) {
+            println!("  {:?}: {}: {}", i.level, i.location, i.message);
+        }
+        let more = (dry.failed + dry.warnings).saturating_sub(DRY_RUN_SHOWN as u64);
+        if dry.issues.len() > DRY_RUN_SHOWN && more > 0 {
+            println!(
+                "  … and {more} more (--json lists the first {})",
+                dry.issues.len()
+            );
+        }
+    }
+    Ok(if dry.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }

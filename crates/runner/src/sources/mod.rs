@@ -34,7 +34,11 @@ pub fn build(
             connector, settings, secret,
         )?)),
         "ase" => Ok(Box::new(ase::AseSource::new(connector, settings, secret)?)),
-        "xml" => Ok(Box::new(xml::XmlSource::new(connector, settings, import)?)),
+        "xml" => Ok(Box::new(xml::XmlSource::new(
+            &connector.name,
+            settings,
+            import,
+        )?)),
         other => Err(RunnerError::Unsupported(format!(
             "connector '{}' has kind '{other}', which this build cannot sync",
             connector.name

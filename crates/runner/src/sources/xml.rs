@@ -29,7 +29,6 @@ use futures::stream::{BoxStream, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use store::Connector;
 use tokio::runtime::Handle;
 use xml_report::{ReaderOptions, ReportMeta};
 
@@ -50,15 +49,15 @@ pub struct XmlSource {
 }
 
 impl XmlSource {
+    /// The source of connector `name` over the file of `input`.
     pub fn new(
-        connector: &Connector,
+        name: &str,
         settings: &Settings,
         input: Option<&ImportInput>,
     ) -> Result<XmlSource, RunnerError> {
         let input = input.ok_or_else(|| {
             RunnerError::Config(format!(
-                "connector '{0}' reads AppScan XML reports: feed it with `appscan-bridge import FILE --connector {0}`",
-                connector.name
+                "connector '{name}' reads AppScan XML reports: feed it with `appscan-bridge import FILE --connector {name}`"
             ))
         })?;
         // A file that cannot be read fails in pass 1 with its own error.
