@@ -3,63 +3,69 @@
 
 use super::Bench;
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Generates one report per size of the scale (kept in the work directory for the
-/// faraday-plugins peer) and imports each `runs` times into a fresh store. Returns the
-/// smallest report.
+/// faraday-plugins peer), imports each `runs` times into a fresh store, then reads each
+/// `runs` times with `import --dry-run`: both passes and the mapping, nothing stored —
+/// what an import costs before the store, and what compares with a parser alone.
+/// Returns the smallest report.
 pub fn import(b: &mut Bench) -> anyhow::Result<Option<PathBuf>> {
     let mut smallest = None;
     for &mb in b.scale.xml_megabytes() {
         let path = b.work.join(format!("report-{mb}MB.xml"));
         let bytes = generate(b, &path, mb)?;
         let size_mb = bytes as f64 / 1e6;
-        let (mut speed, mut wall, mut rss) = (vec![], vec![], vec![]);
-        for run in 1..=b.runs {
-            let dir = b.fresh_dir(&format!("import-{mb}-{run}"))?;
-            let mut cmd = b.cli(&dir);
-            cmd.arg("import").arg(&path);
-            let r = b.child(cmd, &dir.join("import.out"))?;
-            let secs = r.wall.as_secs_f64();
-            b.step(&format!(
-                "import of {size_mb:.0} MB {run}/{}: {secs:.1} s, peak RSS {:.0} MiB",
-                b.runs, r.peak_rss_mib
-            ));
-            speed.push(size_mb / secs.max(1e-6));
-            wall.push(secs);
-            rss.push(r.peak_rss_mib);
-            std::fs::remove_dir_all(&dir).ok();
+        let import = Way {
+            scenario: "4. XML import",
+            label: "import",
+            args: &["import"],
+        };
+        let dry_run = Way {
+            scenario: "4b. XML read and map only (import --dry-run)",
+            label: "dry run",
+            args: &["import", "--dry-run"],
+        };
+        for way in [import, dry_run] {
+            measure(b, &way, &path, size_mb)?;
         }
-        let s = format!("4. XML import, {size_mb:.0} MB report");
-        b.record(&s, "wall time", "s", wall);
-        b.record(&s, "throughput", "MB/s", speed);
-        b.record(&s, "peak RSS", "MiB", rss);
-        dry_runs(b, &path, size_mb)?;
         smallest.get_or_insert(path);
     }
     Ok(smallest)
 }
 
-/// `import --dry-run` of the same report: both passes and the mapping, nothing stored —
-/// what an import costs before the store, and what compares with a parser alone.
-fn dry_runs(b: &mut Bench, path: &std::path::Path, size_mb: f64) -> anyhow::Result<()> {
+/// One way of reading a report that the benchmark measures.
+struct Way {
+    scenario: &'static str,
+    /// Names the runs in the progress lines.
+    label: &'static str,
+    /// The command before the report's path.
+    args: &'static [&'static str],
+}
+
+/// Runs `way` over the report `runs` times, each in a fresh data directory, and records
+/// its wall time, throughput and peak RSS.
+fn measure(b: &mut Bench, way: &Way, path: &Path, size_mb: f64) -> anyhow::Result<()> {
     let (mut speed, mut wall, mut rss) = (vec![], vec![], vec![]);
     for run in 1..=b.runs {
-        let dir = b.fresh_dir(&format!("dry-run-{size_mb:.0}-{run}"))?;
+        let dir = b.fresh_dir(&format!(
+            "{}-{size_mb:.0}-{run}",
+            way.label.replace(' ', "-")
+        ))?;
         let mut cmd = b.cli(&dir);
-        cmd.args(["import", "--dry-run"]).arg(path);
-        let r = b.child(cmd, &dir.join("dry-run.out"))?;
+        cmd.args(way.args).arg(path);
+        let r = b.child(cmd, &dir.join("out.txt"))?;
         let secs = r.wall.as_secs_f64();
         b.step(&format!(
-            "dry run of {size_mb:.0} MB {run}/{}: {secs:.1} s, peak RSS {:.0} MiB",
-            b.runs, r.peak_rss_mib
+            "{} of {size_mb:.0} MB {run}/{}: {secs:.1} s, peak RSS {:.0} MiB",
+            way.label, b.runs, r.peak_rss_mib
         ));
         speed.push(size_mb / secs.max(1e-6));
         wall.push(secs);
         rss.push(r.peak_rss_mib);
         std::fs::remove_dir_all(&dir).ok();
     }
-    let s = format!("4b. XML read and map only (import --dry-run), {size_mb:.0} MB report");
+    let s = format!("{}, {size_mb:.0} MB report", way.scenario);
     b.record(&s, "wall time", "s", wall);
     b.record(&s, "throughput", "MB/s", speed);
     b.record(&s, "peak RSS", "MiB", rss);
@@ -67,7 +73,7 @@ fn dry_runs(b: &mut Bench, path: &std::path::Path, size_mb: f64) -> anyhow::Resu
 }
 
 /// Writes a report of about `mb` MB unless one is already there; returns its size.
-fn generate(b: &Bench, path: &std::path::Path, mb: u64) -> anyhow::Result<u64> {
+fn generate(b: &Bench, path: &Path, mb: u64) -> anyhow::Result<u64> {
     if let Ok(m) = std::fs::metadata(path) {
         return Ok(m.len());
     }
