@@ -4,7 +4,7 @@
 //! Rust ignores SIGPIPE, so a closed pipe turns into a write error and `println!`
 //! panics with "Broken pipe". Commands that only print restore the default action, so the
 //! process ends quietly the way `cat` does. Long-running commands (`serve`, `sim`,
-//! `bench`, `demo`, `sync`, `import`) keep ignoring it: they talk to sockets and child
+//! `bench`, `demo`, `sync`, `import` but its dry run) keep ignoring it: they talk to sockets and child
 //! processes, and a closed pipe there is an error to report, not a reason to die.
 
 use crate::args::Command;
@@ -21,6 +21,10 @@ pub fn die_quietly_on_closed_stdout(command: &Command) {
 }
 
 fn prints_only(command: &Command) -> bool {
+    if let Command::Import(a) = command {
+        // A dry run reads a file and prints what it found.
+        return a.dry_run;
+    }
     !matches!(
         command,
         Command::Serve(_)
@@ -28,10 +32,28 @@ fn prints_only(command: &Command) -> bool {
             | Command::Bench(_)
             | Command::Demo(_)
             | Command::Sync(_)
-            | Command::Import(_)
             | Command::Migrate(_)
             | Command::Check(_)
             | Command::Remap(_)
             | Command::Connector(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prints_only;
+    use crate::args::Cli;
+    use clap::Parser;
+
+    fn command(args: &[&str]) -> crate::args::Command {
+        Cli::parse_from(std::iter::once("appscan-bridge").chain(args.iter().copied())).command
+    }
+
+    #[test]
+    fn an_import_keeps_sigpipe_ignored_but_its_dry_run_prints_only() {
+        assert!(!prints_only(&command(&["import", "r.xml"])));
+        assert!(prints_only(&command(&["import", "--dry-run", "r.xml"])));
+        assert!(prints_only(&command(&["findings"])));
+        assert!(!prints_only(&command(&["sync", "c"])));
+    }
 }

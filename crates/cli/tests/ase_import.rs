@@ -219,6 +219,7 @@ fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
     assert_eq!(dry["findings"], 60, "{out}");
     assert_eq!(dry["assets"], 1, "{out}");
     assert_eq!(dry["failed"], 0, "{out}");
+    assert_eq!(dry["outcome"], "Processed", "{out}");
     assert_eq!(
         dry["warnings"].as_u64(),
         Some(dry["issues"].as_array().expect("issues").len() as u64)
@@ -234,6 +235,7 @@ fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
         text.contains("would store 60 findings") && text.contains("nothing was stored"),
         "{text}"
     );
+    assert!(text.contains("the import would end Processed"), "{text}");
     // No connector was created and nothing stored.
     let connectors = json(&run(bin(d).args(["connector", "list", "--json"])));
     assert_eq!(connectors.as_array().map(Vec::len), Some(0), "{connectors}");
@@ -245,6 +247,30 @@ fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
     std::fs::write(&cut, &text[..text.len() / 2]).expect("write");
     let err = fails(bin(d).args(["import", "--dry-run"]).arg(&cut));
     assert!(err.contains("cut.xml") && err.contains("line "), "{err}");
+
+    // A connector whose map cannot read the report: the dry run says the import would
+    // fail past the threshold, and exits 1.
+    run(bin(d).args(["map", "clone", "default", "strict"]));
+    run(bin(d).args(["map", "set", "strict", "findingName=NoSuchField"]));
+    run(bin(d).args([
+        "connector",
+        "add",
+        "xml",
+        "--name",
+        "strict",
+        "--map",
+        "strict",
+    ]));
+    let out = bin(d)
+        .args(["import", "--dry-run", "--json", "--connector", "strict"])
+        .arg(fixture("dast-many_findings.xml"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let dry = json(&out);
+    assert_eq!(dry["dry_run"]["outcome"], "Errored", "{dry}");
+    assert_eq!(dry["dry_run"]["failed"], 60, "{dry}");
+    assert_eq!(count(&run(bin(d).args(["findings", "--json"]))), 0);
 
     // After a real import the dry run uses the connector's settings and leaves its
     // findings alone.

@@ -12,13 +12,13 @@
 use crate::settings::Settings;
 use crate::source::{Request, Source};
 use crate::sources::xml::XmlSource;
-use crate::sync::{InFlight, RunReport, SyncOptions};
+use crate::sync::{InFlight, RunReport, SyncOptions, judge};
 use crate::{AddConnector, Progress, Runner, RunnerError, full_run, maps};
 use futures::StreamExt;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
-use store::{Batch, Connector, RecordIssue, RunMode};
+use store::{Batch, Connector, RecordIssue, RunMode, RunState};
 use tokio_util::sync::CancellationToken;
 
 /// The connector imports go to when none is named.
@@ -88,12 +88,13 @@ impl Runner {
     ) -> Result<DryRun, RunnerError> {
         let started = Instant::now();
         readable(&input)?;
-        let (name, settings) = match self.existing_import_connector(connector)? {
+        let (name, settings, known) = match self.existing_import_connector(connector)? {
             Some(c) => {
                 let settings = Settings::from_json(&c.settings).map_err(RunnerError::Config)?;
-                (c.name, settings)
+                let known = self.store.asset_ids(&c.name)?;
+                (c.name, settings, known)
             }
-            None => (DEFAULT_XML.to_string(), Settings::default()),
+            None => (DEFAULT_XML.to_string(), Settings::default(), Vec::new()),
         };
         let map = maps::load(self.store.as_ref(), &settings.map)?;
         let mut source = XmlSource::new(&name, &settings, Some(&input))?;
@@ -117,6 +118,8 @@ impl Runner {
             st.batch = Batch::default();
             st.issues.truncate(DRY_RUN_ISSUES);
         }
+        (dry.outcome, dry.reason) = full_run::no_data(true, &st.apps_with_data)
+            .unwrap_or_else(|| judge(&st, RunMode::Full, &known, &settings));
         dry.failed = st.counters.failed;
         dry.warnings = st.counters.warnings;
         dry.issues = st.issues;
@@ -157,8 +160,12 @@ fn readable(input: &ImportInput) -> Result<(), RunnerError> {
 const DRY_RUN_ISSUES: usize = 100;
 
 /// What a dry run of an import found: the report read and mapped, nothing stored.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DryRun {
+    /// How the import's run would end (Processed, or Errored past the connector's failure
+    /// threshold, or Aborted with no data), and why.
+    pub outcome: RunState,
+    pub reason: Option<String>,
     /// Records that mapped: what an import would store.
     pub assets: u64,
     pub findings: u64,
@@ -168,4 +175,19 @@ pub struct DryRun {
     pub elapsed_seconds: f64,
     /// The first record problems, in order.
     pub issues: Vec<RecordIssue>,
+}
+
+impl Default for DryRun {
+    fn default() -> Self {
+        DryRun {
+            outcome: RunState::Processed,
+            reason: None,
+            assets: 0,
+            findings: 0,
+            failed: 0,
+            warnings: 0,
+            elapsed_seconds: 0.0,
+            issues: Vec::new(),
+        }
+    }
 }

@@ -122,7 +122,7 @@ pub(crate) struct InFlight {
     pub batch: Batch,
     pub issues: Vec<RecordIssue>,
     asset_labels: HashMap<String, String>,
-    apps_with_data: Vec<String>,
+    pub apps_with_data: Vec<String>,
     /// Applications with a record that failed to map (their unseen findings stay open).
     apps_with_errors: HashSet<String>,
     assets_fetched: u64,
@@ -366,8 +366,13 @@ impl Runner {
 
         let (state, reason) = match stopped {
             Some((s, r)) => (s, Some(r)),
-            None => full_run::no_data(closes, &st.apps_with_data)
-                .unwrap_or_else(|| judge(&st, mode, &known, &settings)),
+            None => full_run::no_data(closes, &st.apps_with_data).unwrap_or_else(|| {
+                let (state, reason) = judge(&st, mode, &known, &settings);
+                match state {
+                    RunState::Aborted => (state, reason),
+                    _ => (state, reason.map(|r| format!("{r}; see `runs --errors`"))),
+                }
+            }),
         };
         if state == RunState::Processed && closes {
             let store = self.store.clone();
@@ -495,8 +500,9 @@ impl Runner {
     }
 }
 
-/// Decides how a run that read its source to the end went.
-fn judge(
+/// Decides how a run that read its source to the end went, and why (the record
+/// problems are counted, not pointed at: a run adds where to find them).
+pub(crate) fn judge(
     st: &InFlight,
     mode: RunMode,
     known: &[String],
@@ -520,7 +526,7 @@ fn judge(
         return (
             RunState::Errored,
             Some(format!(
-                "{} of {} records failed ({:.2} % > threshold {:.2} %); see `runs --errors`",
+                "{} of {} records failed ({:.2} % > threshold {:.2} %)",
                 c.failed,
                 total,
                 100.0 * c.failed as f64 / total as f64,
@@ -530,7 +536,7 @@ fn judge(
     }
     let reason = (c.failed + c.warnings > 0).then(|| {
         format!(
-            "processed with {} failed records and {} warnings; see `runs --errors`",
+            "processed with {} failed records and {} warnings",
             c.failed, c.warnings
         )
     });

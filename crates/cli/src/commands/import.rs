@@ -116,6 +116,10 @@ fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
             dry.failed,
             dry.warnings
         );
+        match &dry.reason {
+            Some(reason) => println!("  the import would end {:?}: {reason}", dry.outcome),
+            None => println!("  the import would end {:?}", dry.outcome),
+        }
         for i in dry.issues.iter().take(DRY_RUN_SHOWN) {
             println!("  {:?}: {}: {}", i.level, i.location, i.message);
         }
@@ -127,7 +131,7 @@ fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if dry.failed == 0 {
+    Ok(if dry.failed == 0 && dry.outcome == RunState::Processed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
