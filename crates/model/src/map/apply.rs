@@ -182,7 +182,7 @@ impl Map {
             });
         }
         let mut fields = Fields {
-            values: HashMap::new(),
+            values: HashMap::with_capacity(rules.len()),
             warnings: Vec::new(),
         };
         for rule in rules {
@@ -199,9 +199,10 @@ impl Map {
                 }
                 continue;
             };
-            let path = format!("$.{source}");
+            // Only a problem names the path (a record has dozens of fields).
+            let path = || format!("$.{source}");
             let bad = |message: String| RecordError {
-                path: path.clone(),
+                path: path(),
                 message,
             };
             let converted = match target.value_type {
@@ -250,7 +251,8 @@ impl Map {
                                 // Kept verbatim as the source severity, warned about.
                                 (None, Some(fallback)) => {
                                     fields.warnings.push(format!(
-                                        "{path}: unknown severity '{text}', kept verbatim and mapped to {fallback}"
+                                        "{}: unknown severity '{text}', kept verbatim and mapped to {fallback}",
+                                        path()
                                     ));
                                     Converted::Severity(fallback, text)
                                 }
@@ -267,7 +269,8 @@ impl Map {
                         Some(s) => Converted::Status(s, text),
                         None => {
                             fields.warnings.push(format!(
-                                "{path}: unknown status '{text}', mapped to {}",
+                                "{}: unknown status '{text}', mapped to {}",
+                                path(),
                                 self.status_fallback
                             ));
                             Converted::Status(self.status_fallback, text)
