@@ -105,7 +105,7 @@ impl Runner {
             known_assets: Vec::new(),
         });
         let mut st = InFlight::new(map);
-        let mut dry = DryRun::default();
+        let (mut assets, mut findings) = (0, 0);
         loop {
             let next = tokio::select! {
                 _ = cancel.cancelled() => return Err(RunnerError::Source("cancelled by the user".into())),
@@ -113,18 +113,23 @@ impl Runner {
             };
             let Some(ev) = next else { break };
             st.on_event(ev.map_err(|e| RunnerError::Source(e.0))?, progress);
-            dry.assets += st.batch.assets.len() as u64;
-            dry.findings += st.batch.findings.len() as u64;
+            assets += st.batch.assets.len() as u64;
+            findings += st.batch.findings.len() as u64;
             st.batch = Batch::default();
             st.issues.truncate(DRY_RUN_ISSUES);
         }
-        (dry.outcome, dry.reason) = full_run::no_data(true, &st.apps_with_data)
+        let (outcome, reason) = full_run::no_data(true, &st.apps_with_data)
             .unwrap_or_else(|| judge(&st, RunMode::Full, &known, &settings));
-        dry.failed = st.counters.failed;
-        dry.warnings = st.counters.warnings;
-        dry.issues = st.issues;
-        dry.elapsed_seconds = started.elapsed().as_secs_f64();
-        Ok(dry)
+        Ok(DryRun {
+            outcome,
+            reason,
+            assets,
+            findings,
+            failed: st.counters.failed,
+            warnings: st.counters.warnings,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            issues: st.issues,
+        })
     }
 
     /// Imports one report: a full run of the connector over the file, stored in one
@@ -175,19 +180,4 @@ pub struct DryRun {
     pub elapsed_seconds: f64,
     /// The first record problems, in order.
     pub issues: Vec<RecordIssue>,
-}
-
-impl Default for DryRun {
-    fn default() -> Self {
-        DryRun {
-            outcome: RunState::Processed,
-            reason: None,
-            assets: 0,
-            findings: 0,
-            failed: 0,
-            warnings: 0,
-            elapsed_seconds: 0.0,
-            issues: Vec::new(),
-        }
-    }
 }

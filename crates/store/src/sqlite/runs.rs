@@ -94,7 +94,8 @@ pub fn begin(
         params![connector_id, ts(now)],
     )?;
     if interrupted > 0 {
-        refresh_every_asset(&tx, connector_id)?;
+        let assets = super::listing::asset_ids(&tx, &name)?;
+        super::risk::refresh_assets(&tx, connector_id, assets.iter().map(String::as_str))?;
     }
     tx.execute(
         "INSERT INTO runs(connector_id, mode, state, started_at, cursor_from) VALUES (?1, ?2, 'Processing', ?3, ?4)",
@@ -117,15 +118,6 @@ pub fn begin(
     let run = by_id_in(&tx, run_id)?.ok_or(StoreError::NoSuchRun(run_id))?;
     tx.commit()?;
     Ok(run)
-}
-
-/// Sets the risk of each of a connector's assets from its open findings.
-fn refresh_every_asset(conn: &Connection, connector_id: i64) -> Result<()> {
-    let assets = conn
-        .prepare("SELECT external_id FROM assets WHERE connector_id = ?1")?
-        .query_map([connector_id], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    super::risk::refresh_assets(conn, connector_id, assets.iter().map(String::as_str))
 }
 
 pub fn renew_lock(conn: &Connection, run_id: i64, ttl: chrono::Duration) -> Result<()> {
