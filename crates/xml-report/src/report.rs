@@ -21,7 +21,7 @@ use crate::options::ReaderOptions;
 use crate::resolve::{Context, ISSUE_SKIP, build_issue};
 use crate::scanner::{Ev, Scanner};
 use crate::source::Origin;
-use crate::tree::TreeBuilder;
+use crate::tree::{Tree, TreeBuilder};
 
 /// Progress is reported at most once per this many file bytes (and at the end).
 const PROGRESS_STEP: u64 = 256 * 1024;
@@ -59,6 +59,8 @@ pub fn open(
     // The depth-2 section being read, and an item or section being collected.
     let mut section = String::new();
     let mut capture: Option<(Capture, TreeBuilder)> = None;
+    // The last group item's tree, whose buffers the next one is built into.
+    let mut spare: Option<Tree> = None;
     let mut last_progress = 0u64;
     progress(0, total);
     loop {
@@ -83,7 +85,11 @@ pub fn open(
                                 pos: sc.locate(pos),
                             });
                         }
-                        let m = ReportMeta::from_root(sc.attrs()).map_err(|message| {
+                        let attrs: Vec<(String, String)> = sc
+                            .attrs()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect();
+                        let m = ReportMeta::from_root(&attrs).map_err(|message| {
                             XmlError::UnknownVersion {
                                 message,
                                 pos: sc.locate(pos),
@@ -128,7 +134,8 @@ pub fn open(
                             m.issue_count += 1;
                         } else if GROUP_SECTIONS.contains(&section.as_str()) {
                             *m.group_items.entry(section.clone()).or_default() += 1;
-                            let b = TreeBuilder::new(
+                            let b = TreeBuilder::reusing(
+                                spare.take().unwrap_or_default(),
                                 "item",
                                 sc.attrs(),
                                 &[],
@@ -167,6 +174,7 @@ pub fn open(
                         if let Some(w) = tables.add(&section, &tree, &opts)? {
                             warn(m, w);
                         }
+                        spare = Some(tree);
                     }
                 }
             }
@@ -253,6 +261,7 @@ impl Report {
             report: self,
             section_is_issues: false,
             capture: None,
+            spare: None,
             done: false,
             progress: Box::new(progress),
             last_progress: 0,
@@ -267,6 +276,8 @@ pub struct IssueIter {
     report: Report,
     section_is_issues: bool,
     capture: Option<TreeBuilder>,
+    /// The last issue's tree, whose buffers the next one is built into.
+    spare: Option<Tree>,
     done: bool,
     progress: Box<dyn FnMut(u64, u64) + Send>,
     last_progress: u64,
@@ -305,7 +316,8 @@ impl IssueIter {
                         self.section_is_issues = sc.name() == "issue-group";
                     } else if depth == 3 && self.section_is_issues && sc.name() == "item" {
                         let opts = &self.report.opts;
-                        self.capture = Some(TreeBuilder::new(
+                        self.capture = Some(TreeBuilder::reusing(
+                            self.spare.take().unwrap_or_default(),
                             "item",
                             sc.attrs(),
                             ISSUE_SKIP,
@@ -329,7 +341,9 @@ impl IssueIter {
                             meta: &self.report.meta,
                             opts: &self.report.opts,
                         };
-                        return build_issue(&tree, &cx).map(Some);
+                        let issue = build_issue(&tree, &cx);
+                        self.spare = Some(tree);
+                        return issue.map(Some);
                     }
                 }
                 Ev::Eof => {

@@ -41,6 +41,14 @@ pub(crate) enum Ev {
     Eof,
 }
 
+/// One attribute of the current element: its key is `attr_buf[key_start..value_start]`,
+/// its value `attr_buf[value_start..end]`.
+struct AttrSpan {
+    key_start: usize,
+    value_start: usize,
+    end: usize,
+}
+
 pub(crate) struct Scanner {
     reader: Reader<Guard>,
     buf: Vec<u8>,
@@ -50,7 +58,10 @@ pub(crate) struct Scanner {
     /// Names of the open elements, concatenated; `ends[i]` is where name `i` ends.
     names: String,
     ends: Vec<usize>,
-    attrs: Vec<(String, String)>,
+    /// Keys and values of the current element's attributes, end to end.
+    attr_buf: String,
+    /// Where each attribute's key and value sit in `attr_buf`.
+    attr_spans: Vec<AttrSpan>,
     text: String,
     /// Bytes of the current text node so far (reset by markup).
     text_run: usize,
@@ -84,7 +95,8 @@ impl Scanner {
             max_depth: opts.max_depth,
             names: String::new(),
             ends: Vec::new(),
-            attrs: Vec::new(),
+            attr_buf: String::new(),
+            attr_spans: Vec::new(),
             text: String::new(),
             text_run: 0,
             root_seen: false,
@@ -107,16 +119,18 @@ impl Scanner {
     }
 
     /// Attributes of the element just opened, values unescaped.
-    pub fn attrs(&self) -> &[(String, String)] {
-        &self.attrs
+    pub fn attrs(&self) -> impl Iterator<Item = (&str, &str)> + Clone + '_ {
+        self.attr_spans.iter().map(|a| {
+            (
+                &self.attr_buf[a.key_start..a.value_start],
+                &self.attr_buf[a.value_start..a.end],
+            )
+        })
     }
 
     /// One attribute of the element just opened.
     pub fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.attrs().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// The character data of the last `Text` event.
@@ -175,7 +189,8 @@ impl Scanner {
                         });
                     }
                     self.root_seen = true;
-                    self.attrs.clear();
+                    self.attr_buf.clear();
+                    self.attr_spans.clear();
                     for attr in e.attributes() {
                         let attr = attr.map_err(|err| {
                             malformed(&self.origin, event_start, &format!("bad attribute: {err}"))
@@ -189,8 +204,15 @@ impl Scanner {
                                         &format!("bad attribute value: {err}"),
                                     )
                                 })?;
-                        self.attrs
-                            .push((attr.key.as_ref().to_string(), value.into_owned()));
+                        let key_start = self.attr_buf.len();
+                        self.attr_buf.push_str(attr.key.as_ref());
+                        let value_start = self.attr_buf.len();
+                        self.attr_buf.push_str(&value);
+                        self.attr_spans.push(AttrSpan {
+                            key_start,
+                            value_start,
+                            end: self.attr_buf.len(),
+                        });
                     }
                     self.names.push_str(e.name().as_ref());
                     self.ends.push(self.names.len());

@@ -50,9 +50,9 @@ pub(crate) fn plain_text_all(tree: &Tree, ids: impl IntoIterator<Item = NodeId>)
     normalize(&out)
 }
 
-enum Frame {
+enum Frame<'a> {
     Enter(NodeId),
-    Text { node: NodeId, index: usize },
+    Text(&'a str),
     Exit { id: NodeId, start: usize },
 }
 
@@ -61,12 +61,12 @@ fn render(tree: &Tree, root: NodeId, out: &mut String) {
     while let Some(frame) = stack.pop() {
         match frame {
             Frame::Enter(id) => {
-                let node = tree.node(id);
-                if node.name == "br" {
+                let name = tree.name(id);
+                if name == "br" {
                     out.push('\n');
                     continue;
                 }
-                let inline = INLINE.contains(&node.name.as_str());
+                let inline = INLINE.contains(&name);
                 if !inline && !out.is_empty() && !out.ends_with('\n') {
                     out.push('\n');
                 }
@@ -74,25 +74,22 @@ fn render(tree: &Tree, root: NodeId, out: &mut String) {
                     id,
                     start: out.len(),
                 });
-                let has_elems = node.children.iter().any(|c| matches!(c, Child::Elem(_)));
-                // Pushed in reverse so that children pop in document order.
-                for (index, child) in node.children.iter().enumerate().rev() {
+                let has_elems = tree.elems(id).next().is_some();
+                let children = stack.len();
+                for child in tree.contents(id) {
                     match child {
-                        Child::Elem(e) => stack.push(Frame::Enter(*e)),
+                        Child::Elem(e) => stack.push(Frame::Enter(e)),
                         // Whitespace between elements is layout, not content.
                         Child::Text(t) if has_elems && t.trim().is_empty() => {}
-                        Child::Text(_) => stack.push(Frame::Text { node: id, index }),
+                        Child::Text(t) => stack.push(Frame::Text(t)),
                     }
                 }
+                // Reversed so that children pop in document order.
+                stack[children..].reverse();
             }
-            Frame::Text { node, index } => {
-                if let Child::Text(t) = &tree.node(node).children[index] {
-                    out.push_str(t);
-                }
-            }
+            Frame::Text(t) => out.push_str(t),
             Frame::Exit { id, start } => {
-                let node = tree.node(id);
-                if INLINE.contains(&node.name.as_str()) {
+                if INLINE.contains(&tree.name(id)) {
                     let target = tree
                         .attr_value(id, "target")
                         .or_else(|| tree.attr_value(id, "href"));
@@ -158,11 +155,11 @@ mod tests {
     use crate::tree::TreeBuilder;
 
     fn tree(events: &[(&str, &str)]) -> Tree {
-        let mut b = TreeBuilder::new("root", &[], &[], 1 << 20, 1 << 24);
+        let mut b = TreeBuilder::new("root", [], &[], 1 << 20, 1 << 24);
         for (kind, v) in events {
             match *kind {
-                "start" => b.start(v, &[]),
-                "link" => b.start("link", &[("target".into(), v.to_string())]),
+                "start" => b.start(v, []),
+                "link" => b.start("link", [("target", *v)]),
                 "text" => b.text(v),
                 _ => {
                     b.end();
