@@ -273,12 +273,45 @@ fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
     assert_eq!(count(&run(bin(d).args(["findings", "--json"]))), 0);
 
     // After a real import the dry run uses the connector's settings and leaves its
-    // findings alone.
-    run(bin(d).arg("import").arg(fixture("dast-many_findings.xml")));
+    // findings alone, and compares the report with them: the same report again changes
+    // nothing; another report about the same application would add its issue and close
+    // the sixty.
     run(bin(d)
-        .args(["import", "--dry-run"])
-        .arg(fixture("sast-one_issue.xml")));
+        .arg("import")
+        .arg(fixture("dast-many_findings.xml"))
+        .args(["--app", "shop"]));
+    let changes = |file: &str| {
+        let out = json(&run(bin(d)
+            .args(["import", "--dry-run", "--json", "--app", "shop"])
+            .arg(fixture(file))));
+        out["dry_run"]["changes"].clone()
+    };
+    assert_eq!(
+        changes("dast-many_findings.xml"),
+        serde_json::json!({"new": 0, "changed": 0, "unchanged": 60, "close": 0})
+    );
+    assert_eq!(
+        changes("sast-one_issue.xml"),
+        serde_json::json!({"new": 1, "changed": 0, "unchanged": 0, "close": 60})
+    );
+    let text = String::from_utf8_lossy(
+        &run(bin(d)
+            .args(["import", "--dry-run", "--app", "shop"])
+            .arg(fixture("sast-one_issue.xml")))
+        .stdout,
+    )
+    .into_owned();
+    assert!(
+        text.contains("1 new, 0 changed, 0 unchanged; 60 stored finding(s) would be closed"),
+        "{text}"
+    );
     assert_eq!(count(&run(bin(d).args(["findings", "--json"]))), 60);
+    // The import itself agrees with its dry run.
+    let out = json(&run(bin(d)
+        .args(["import", "--json", "--app", "shop"])
+        .arg(fixture("sast-one_issue.xml"))));
+    assert_eq!(out["run"]["counters"]["closed"], 60, "{out}");
+    assert_eq!(out["run"]["counters"]["inserted"], 1, "{out}");
 }
 
 /// A gzip member with stored (uncompressed) deflate blocks, so the test needs no

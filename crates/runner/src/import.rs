@@ -7,18 +7,22 @@
 //! history and threshold) whose source is the file: see [`crate::sources::xml`].
 //!
 //! A dry run ([`Runner::dry_run_import`]) reads and maps the report the same way and
-//! stores nothing: it says what an import would store and which records it would refuse.
+//! stores nothing: it says what an import would store, which records it would refuse, and
+//! how the findings compare with what the connector has stored (new, changed, unchanged,
+//! and the stored ones it would close).
 
 use crate::settings::Settings;
 use crate::source::{Request, Source};
 use crate::sources::xml::XmlSource;
-use crate::sync::{InFlight, RunReport, SyncOptions, judge};
+use crate::sync::{InFlight, RunReport, SyncOptions, blocking, judge};
 use crate::{AddConnector, Progress, Runner, RunnerError, full_run, maps};
 use futures::StreamExt;
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
-use store::{Batch, Connector, RecordIssue, RunMode, RunState};
+use store::{Connector, FindingRecord, RecordIssue, RunMode, RunState, Store};
 use tokio_util::sync::CancellationToken;
 
 /// The connector imports go to when none is named.
@@ -88,13 +92,20 @@ impl Runner {
     ) -> Result<DryRun, RunnerError> {
         let started = Instant::now();
         readable(&input)?;
-        let (name, settings, known) = match self.existing_import_connector(connector)? {
+        let (name, settings, known, stored) = match self.existing_import_connector(connector)? {
             Some(c) => {
                 let settings = Settings::from_json(&c.settings).map_err(RunnerError::Config)?;
                 let known = self.store.asset_ids(&c.name)?;
-                (c.name, settings, known)
+                // Compared with what is stored only when something is.
+                let stored = (self.store.counts(c.id)?.1 > 0).then_some(c.id);
+                (c.name, settings, known, stored)
             }
-            None => (DEFAULT_XML.to_string(), Settings::default(), Vec::new()),
+            None => (
+                DEFAULT_XML.to_string(),
+                Settings::default(),
+                Vec::new(),
+                None,
+            ),
         };
         let map = maps::load(self.store.as_ref(), &settings.map)?;
         let mut source = XmlSource::new(&name, &settings, Some(&input))?;
@@ -106,6 +117,7 @@ impl Runner {
         });
         let mut st = InFlight::new(map);
         let (mut assets, mut findings) = (0, 0);
+        let mut changes = Changes::default();
         loop {
             let next = tokio::select! {
                 _ = cancel.cancelled() => return Err(RunnerError::Source("cancelled by the user".into())),
@@ -113,14 +125,22 @@ impl Runner {
             };
             let Some(ev) = next else { break };
             st.on_event(ev.map_err(|e| RunnerError::Source(e.0))?, progress);
-            assets += st.batch.assets.len() as u64;
-            findings += st.batch.findings.len() as u64;
-            st.batch = Batch::default();
+            let batch = std::mem::take(&mut st.batch);
+            assets += batch.assets.len() as u64;
+            findings += batch.findings.len() as u64;
+            changes.compare(&self.store, stored, batch.findings).await?;
             st.issues.truncate(DRY_RUN_ISSUES);
         }
         let (outcome, reason) = full_run::no_data(true, &st.apps_with_data)
             .unwrap_or_else(|| judge(&st, RunMode::Full, &known, &settings));
+        if outcome == RunState::Processed
+            && let Some(id) = stored
+        {
+            let apps = full_run::closable(&st.apps_with_data, &st.apps_with_errors);
+            changes.count_closing(self.store.as_ref(), id, &apps)?;
+        }
         Ok(DryRun {
+            changes,
             outcome,
             reason,
             assets,
@@ -177,7 +197,84 @@ pub struct DryRun {
     /// Records that would fail to map, and warnings.
     pub failed: u64,
     pub warnings: u64,
+    /// How the findings compare with what the connector has stored.
+    pub changes: Changes,
     pub elapsed_seconds: f64,
     /// The first record problems, in order.
     pub issues: Vec<RecordIssue>,
+}
+
+/// What an import would do to the connector's stored findings, as its writer decides
+/// (see `store::compare`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Changes {
+    /// Findings the store does not hold yet.
+    pub new: u64,
+    /// Stored findings the report changes (or brings back).
+    pub changed: u64,
+    /// Stored findings the report repeats as they are.
+    pub unchanged: u64,
+    /// Stored findings of the report's application, not closed, that the report lacks:
+    /// the import would close them.
+    pub close: u64,
+    /// Open stored findings the report holds, by application (to subtract from the
+    /// application's open findings; a set, so that an id met twice counts once).
+    #[serde(skip)]
+    seen_open: HashMap<String, HashSet<i64>>,
+}
+
+impl Changes {
+    /// Counts one batch's findings against the store of connector `stored` (all new
+    /// without one).
+    async fn compare(
+        &mut self,
+        store: &Arc<dyn Store>,
+        stored: Option<i64>,
+        records: Vec<FindingRecord>,
+    ) -> Result<(), RunnerError> {
+        let Some(connector_id) = stored else {
+            self.new += records.len() as u64;
+            return Ok(());
+        };
+        if records.is_empty() {
+            return Ok(());
+        }
+        let store = store.clone();
+        let states = blocking(move || store.compare_findings(connector_id, &records)).await?;
+        for state in states {
+            let Some(s) = state else {
+                self.new += 1;
+                continue;
+            };
+            if s.same {
+                self.unchanged += 1;
+            } else {
+                self.changed += 1;
+            }
+            if s.open {
+                self.seen_open
+                    .entry(s.asset_external_id)
+                    .or_default()
+                    .insert(s.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored findings of `apps` an import would close: those open, less those seen.
+    fn count_closing(
+        &mut self,
+        store: &dyn Store,
+        connector_id: i64,
+        apps: &[String],
+    ) -> Result<(), RunnerError> {
+        let open = store.open_findings(connector_id, apps)?;
+        let seen: usize = apps
+            .iter()
+            .filter_map(|a| self.seen_open.get(a))
+            .map(HashSet::len)
+            .sum();
+        self.close = open.saturating_sub(seen as u64);
+        Ok(())
+    }
 }

@@ -124,7 +124,7 @@ pub(crate) struct InFlight {
     asset_labels: HashMap<String, String>,
     pub apps_with_data: Vec<String>,
     /// Applications with a record that failed to map (their unseen findings stay open).
-    apps_with_errors: HashSet<String>,
+    pub apps_with_errors: HashSet<String>,
     assets_fetched: u64,
     lost: u64,
 }

@@ -18,6 +18,7 @@
 //! - [`due`]: due runs and their leases, how `serve` workers share the work.
 //! - [`transfer`]: whole-store export and import (`migrate`).
 
+pub mod compare;
 pub mod due;
 pub mod error;
 pub mod fingerprints;
@@ -29,6 +30,7 @@ pub mod transfer;
 pub mod types;
 
 pub use crate::postgres::PgStore;
+pub use compare::StoredState;
 pub use error::{Result, StoreError};
 pub use fingerprints::FingerprintGroup;
 pub use open::open;
@@ -86,6 +88,16 @@ pub trait Store: Send + Sync {
     fn run(&self, run_id: i64) -> Result<Option<Run>>;
     fn last_run(&self, connector_id: i64) -> Result<Option<Run>>;
     fn run_issues(&self, run_id: i64) -> Result<Vec<RecordIssue>>;
+    /// What the connector has stored of each record's finding (`None`: a run would insert
+    /// it), compared as the writers compare; writes nothing (a dry run's preview).
+    fn compare_findings(
+        &self,
+        connector_id: i64,
+        records: &[FindingRecord],
+    ) -> Result<Vec<Option<StoredState>>>;
+    /// The connector's findings of these assets that are not CLOSED: what a full run that
+    /// saw none of them would close.
+    fn open_findings(&self, connector_id: i64, asset_external_ids: &[String]) -> Result<u64>;
 
     // --- data ---
     fn assets(&self, query: &ListQuery) -> Result<Vec<StoredAsset>>;

@@ -1,7 +1,8 @@
 //! `import FILE [--connector NAME] [--app NAME]`: an AppScan XML report (plain or gzip)
 //! as one full run of an `xml` connector, in one transaction. Progress is shown in bytes
 //! read (on a terminal, not with `--quiet`); Ctrl-C stops it and stores nothing.
-//! `--dry-run` reads and maps the report the same way and stores nothing.
+//! `--dry-run` reads and maps the report the same way and stores nothing; it says how
+//! the findings compare with what the connector has stored.
 
 use super::Ctx;
 use crate::args::ImportArgs;
@@ -120,6 +121,11 @@ fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
             Some(reason) => println!("  the import would end {:?}: {reason}", dry.outcome),
             None => println!("  the import would end {:?}", dry.outcome),
         }
+        let c = &dry.changes;
+        println!(
+            "  against the store: {} new, {} changed, {} unchanged; {} stored finding(s) would be closed",
+            c.new, c.changed, c.unchanged, c.close
+        );
         for i in dry.issues.iter().take(DRY_RUN_SHOWN) {
             println!("  {:?}: {}: {}", i.level, i.location, i.message);
         }

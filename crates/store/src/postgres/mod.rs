@@ -20,6 +20,7 @@
 //! - [`transfer`]: whole-table export and import.
 
 pub mod atomic;
+pub mod compare;
 pub mod connectors;
 pub mod data;
 pub mod due;
@@ -35,6 +36,7 @@ pub mod transfer;
 pub mod trend;
 pub mod url;
 
+use crate::StoredState;
 use crate::due::{Claim, DueRun};
 use crate::transfer::{Rows, Table, TableCounts};
 use crate::types::*;
@@ -308,6 +310,18 @@ impl Store for PgStore {
     }
     fn run_issues(&self, run_id: i64) -> Result<Vec<RecordIssue>> {
         self.with(|c| runs::issues(c, run_id))
+    }
+
+    fn compare_findings(
+        &self,
+        connector_id: i64,
+        records: &[FindingRecord],
+    ) -> Result<Vec<Option<StoredState>>> {
+        self.with(|c| compare::findings(c, connector_id, records))
+    }
+
+    fn open_findings(&self, connector_id: i64, asset_external_ids: &[String]) -> Result<u64> {
+        self.with(|c| compare::open_findings(c, connector_id, asset_external_ids))
     }
 
     fn assets(&self, query: &ListQuery) -> Result<Vec<StoredAsset>> {

@@ -5,6 +5,7 @@
 //! connection so listings do not wait behind a sync's batches.
 
 mod atomic;
+mod compare;
 mod connectors;
 mod data;
 mod due;
@@ -20,7 +21,7 @@ mod transfer;
 mod trend;
 
 use crate::types::*;
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, StoredState};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -416,6 +417,18 @@ impl Store for SqliteStore {
     }
     fn run_issues(&self, run_id: i64) -> Result<Vec<RecordIssue>> {
         runs::issues(&self.r(), run_id)
+    }
+
+    fn compare_findings(
+        &self,
+        connector_id: i64,
+        records: &[FindingRecord],
+    ) -> Result<Vec<Option<StoredState>>> {
+        compare::findings(&self.r(), connector_id, records)
+    }
+
+    fn open_findings(&self, connector_id: i64, asset_external_ids: &[String]) -> Result<u64> {
+        compare::open_findings(&self.r(), connector_id, asset_external_ids)
     }
 
     fn assets(&self, q: &ListQuery) -> Result<Vec<StoredAsset>> {

@@ -105,6 +105,7 @@ pub fn contract(store: &dyn Store) {
     maps_are_kept(store);
     query_risk_and_kev(store);
     an_update_stores_each_changed_field(store);
+    a_preview_compares_without_writing(store);
 }
 
 fn connectors_crud(store: &dyn Store) {
@@ -663,4 +664,38 @@ fn an_update_stores_each_changed_field(store: &dyn Store) {
         assert_eq!(stored.len(), 1, "{what}");
         assert_eq!(stored[0].finding, rec.finding, "{what}");
     }
+}
+
+fn a_preview_compares_without_writing(store: &dyn Store) {
+    let c = connector(store, "preview");
+    let x = finding("x", "a", Status::New);
+    let y = finding("y", "a", Status::New);
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let batch = Batch {
+        assets: vec![asset("a")],
+        findings: vec![x.clone(), y],
+        issues: vec![],
+    };
+    store
+        .finish_run(&run, &batch, &end(RunState::Processed, None))
+        .expect("finish");
+
+    let y_changed = finding("y", "a", Status::Active);
+    let new = finding("n", "a", Status::New);
+    let states = store
+        .compare_findings(c.id, &[x, y_changed, new])
+        .expect("compare");
+    let x_state = states[0].as_ref().expect("x is stored");
+    assert!(x_state.same && x_state.open, "{x_state:?}");
+    assert_eq!(x_state.asset_external_id, "a");
+    let y_state = states[1].as_ref().expect("y is stored");
+    assert!(!y_state.same && y_state.open, "{y_state:?}");
+    assert_ne!(x_state.id, y_state.id);
+    assert!(states[2].is_none(), "n is not stored");
+    assert_eq!(store.open_findings(c.id, &["a".into()]).expect("open"), 2);
+    assert_eq!(store.open_findings(c.id, &["b".into()]).expect("open"), 0);
+    // Nothing was written.
+    assert_eq!(store.counts(c.id).expect("counts"), (1, 2));
 }
