@@ -10,12 +10,18 @@
 //!
 //! A connector has at most one open (pending or claimed) due run, so a connector never
 //! runs twice at once, and schedules missed while every worker was down coalesce into
-//! one run. The same due time is enqueued once however many schedulers see it.
+//! one run. The same due time is enqueued once however many schedulers see it. Done due
+//! runs are kept for [`DONE_KEPT`] after they finish, then pruned.
 
 use crate::types::RunMode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt;
+
+/// How long a done due run is kept after it finished: completing a due run deletes its
+/// connector's done ones older than this, so the queue does not grow with every
+/// scheduled run (a five-minute schedule makes ~100,000 a year).
+pub const DONE_KEPT: chrono::Duration = chrono::Duration::days(30);
 
 /// Where a due run is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

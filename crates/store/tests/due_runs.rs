@@ -168,6 +168,25 @@ fn due_contract(store: &dyn Store) {
     );
     assert_eq!(done.finished_at, Some(t(202)));
     assert_eq!(store.due_runs(None, 10).expect("all").len(), 3);
+
+    // Done due runs are kept for a while after they finish: completing one a month later
+    // prunes the connector's older ones, and only that connector's.
+    let later = due::DONE_KEPT + Duration::days(1);
+    let late = store
+        .claim_due_run("w1", lease, t(400) + later)
+        .expect("claim")
+        .expect("b at 400");
+    assert!(
+        store
+            .complete_claim(&late, None, "Processed", t(401) + later)
+            .expect("done")
+    );
+    let listed = store.due_runs(Some(b.id), 10).expect("list");
+    assert_eq!(
+        listed.iter().map(|d| d.due_at).collect::<Vec<_>>(),
+        vec![t(400)]
+    );
+    assert_eq!(store.due_runs(None, 10).expect("all").len(), 2);
     // Deleting a connector deletes its due runs.
     assert!(store.delete_connector("due-b").expect("delete"));
     assert_eq!(store.due_runs(None, 10).expect("all").len(), 1);

@@ -154,7 +154,7 @@ pub fn complete(
     outcome: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    Ok(c.execute(
+    let done = c.execute(
         &format!(
             "UPDATE due_runs SET state = 'done', finished_at = $4, run_id = $5, outcome = $6,
                  lease_expires_at = NULL
@@ -168,7 +168,14 @@ pub fn complete(
             &run_id,
             &outcome,
         ],
-    )? == 1)
+    )? == 1;
+    if done {
+        c.execute(
+            "DELETE FROM due_runs WHERE connector_id = $1 AND state = 'done' AND finished_at < $2",
+            &[&claim.connector_id, &(now - crate::due::DONE_KEPT)],
+        )?;
+    }
+    Ok(done)
 }
 
 pub fn release(c: &mut impl GenericClient, claim: &Claim) -> Result<bool> {

@@ -160,7 +160,7 @@ pub fn complete(
     outcome: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    Ok(conn.execute(
+    let done = conn.execute(
         &format!(
             "UPDATE due_runs SET state = 'done', finished_at = ?4, run_id = ?5, outcome = ?6,
                  lease_expires_at = NULL
@@ -174,7 +174,14 @@ pub fn complete(
             run_id,
             outcome
         ],
-    )? == 1)
+    )? == 1;
+    if done {
+        conn.execute(
+            "DELETE FROM due_runs WHERE connector_id = ?1 AND state = 'done' AND finished_at < ?2",
+            params![claim.connector_id, ts(now - crate::due::DONE_KEPT)],
+        )?;
+    }
+    Ok(done)
 }
 
 pub fn release(conn: &Connection, claim: &Claim) -> Result<bool> {
