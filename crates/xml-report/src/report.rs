@@ -107,6 +107,7 @@ pub fn open(
                         };
                         if let Some(skip) = skip {
                             let b = TreeBuilder::new(
+                                Tree::default(),
                                 sc.name(),
                                 sc.attrs(),
                                 skip,
@@ -134,7 +135,7 @@ pub fn open(
                             m.issue_count += 1;
                         } else if GROUP_SECTIONS.contains(&section.as_str()) {
                             *m.group_items.entry(section.clone()).or_default() += 1;
-                            let b = TreeBuilder::reusing(
+                            let b = TreeBuilder::new(
                                 spare.take().unwrap_or_default(),
                                 "item",
                                 sc.attrs(),
@@ -316,7 +317,7 @@ impl IssueIter {
                         self.section_is_issues = sc.name() == "issue-group";
                     } else if depth == 3 && self.section_is_issues && sc.name() == "item" {
                         let opts = &self.report.opts;
-                        self.capture = Some(TreeBuilder::reusing(
+                        self.capture = Some(TreeBuilder::new(
                             self.spare.take().unwrap_or_default(),
                             "item",
                             sc.attrs(),

@@ -155,7 +155,7 @@ mod tests {
     use crate::tree::TreeBuilder;
 
     fn tree(events: &[(&str, &str)]) -> Tree {
-        let mut b = TreeBuilder::new("root", [], &[], 1 << 20, 1 << 24);
+        let mut b = TreeBuilder::new(Tree::default(), "root", [], &[], 1 << 20, 1 << 24);
         for (kind, v) in events {
             match *kind {
                 "start" => b.start(v, []),

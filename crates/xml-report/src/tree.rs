@@ -286,19 +286,9 @@ pub(crate) struct TreeBuilder {
 }
 
 impl TreeBuilder {
-    /// Starts a tree whose root is the element `name` with `attrs`.
+    /// Starts a tree whose root is the element `name` with `attrs`, built into the
+    /// buffers of `tree` (a finished one whose buffers are reused, or `Tree::default()`).
     pub fn new<'a>(
-        name: &str,
-        attrs: impl IntoIterator<Item = (&'a str, &'a str)>,
-        skip: &'static [&'static str],
-        max_node_text: usize,
-        budget: usize,
-    ) -> TreeBuilder {
-        TreeBuilder::reusing(Tree::default(), name, attrs, skip, max_node_text, budget)
-    }
-
-    /// Like [`TreeBuilder::new`], building into the buffers of a finished tree.
-    pub fn reusing<'a>(
         mut tree: Tree,
         name: &str,
         attrs: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -414,7 +404,14 @@ mod tests {
     use super::*;
 
     fn build(events: &[(&str, &str)]) -> Tree {
-        let mut b = TreeBuilder::new("item", [("id", "7")], &["skip-me"], 8, 10_000);
+        let mut b = TreeBuilder::new(
+            Tree::default(),
+            "item",
+            [("id", "7")],
+            &["skip-me"],
+            8,
+            10_000,
+        );
         for (kind, v) in events {
             match *kind {
                 "start" => b.start(v, []),
@@ -477,7 +474,7 @@ mod tests {
             ("end", ""),
         ]);
         assert!(first.truncated);
-        let mut b = TreeBuilder::reusing(first, "item", [("id", "8")], &[], 64, 10_000);
+        let mut b = TreeBuilder::new(first, "item", [("id", "8")], &[], 64, 10_000);
         b.start("name", []);
         b.text(" new");
         b.start("b", []);
