@@ -1,9 +1,10 @@
 //! Batched upserts of assets and findings, with status history.
 //!
 //! A batch costs a fixed number of statements whatever its size: one `SELECT` of the
-//! stored rows the batch touches, one `UPDATE` of the unchanged ones' `last_seen`, one
-//! `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE` of the new and changed ones,
-//! and one `INSERT ... UNNEST` of history rows. Outcomes (inserted, updated, unchanged)
+//! stored rows the batch touches, one `UPDATE` of the unchanged ones' `last_seen` and
+//! score, one `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE` of the new and
+//! changed ones with their scores (computed first, so no row is written twice), and one
+//! `INSERT ... UNNEST` of history rows. Outcomes (inserted, updated, unchanged)
 //! and history are decided here, record by record in batch order, exactly as the
 //! row-at-a-time SQLite backend does — a record repeated within a batch included.
 
@@ -21,8 +22,9 @@ pub fn write(tx: &mut impl GenericClient, run: &Run, batch: &Batch) -> Result<Ba
     let now = Utc::now();
     let mut counts = BatchCounts::default();
     write_assets(tx, run, &batch.assets, now, &mut counts)?;
-    write_findings(tx, run, &batch.findings, now, &mut counts)?;
-    super::risk::after_batch(tx, run, batch)?;
+    let (risks, touched) = super::risk::batch_risks(tx, run, batch)?;
+    write_findings(tx, run, &batch.findings, now, &risks, &mut counts)?;
+    super::risk::refresh_assets(tx, run.connector_id, &touched)?;
     runs::insert_issues(tx, run.id, &batch.issues)?;
     Ok(counts)
 }
@@ -158,6 +160,34 @@ fn touch(
     Ok(())
 }
 
+/// Findings seen unchanged: when and by which run, and their score (which changes with
+/// age; an equal score leaves the indexes alone).
+fn touch_findings(
+    tx: &mut impl GenericClient,
+    run: &Run,
+    ids: &[&str],
+    risks: &HashMap<&str, i32>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let risk: Vec<i32> = ids.iter().map(|e| risk_of(risks, e)).collect();
+    tx.execute(
+        "UPDATE findings f SET last_seen = $3, last_run_id = $4, risk = t.r
+         FROM UNNEST($2::text[], $5::int4[]) AS t(e, r)
+         WHERE f.connector_id = $1 AND f.external_id = t.e",
+        &[&run.connector_id, &ids, &now, &run.id, &risk],
+    )?;
+    Ok(())
+}
+
+/// A finding's score from [`super::risk::batch_risks`], which scores every external id
+/// of the batch.
+fn risk_of(risks: &HashMap<&str, i32>, external_id: &str) -> i32 {
+    risks.get(external_id).copied().unwrap_or_default()
+}
+
 const ASSET_COLS: &[(&str, &str)] = &[
     ("external_id", "text"),
     ("name", "text"),
@@ -262,6 +292,7 @@ const FINDING_COLS: &[(&str, &str)] = &[
     ("fingerprint", "text"),
     ("raw", "bytea"),
     ("content_hash", "text"),
+    ("risk", "int4"),
 ];
 
 fn write_findings(
@@ -269,6 +300,7 @@ fn write_findings(
     run: &Run,
     recs: &[FindingRecord],
     now: DateTime<Utc>,
+    risks: &HashMap<&str, i32>,
     counts: &mut BatchCounts,
 ) -> Result<()> {
     if recs.is_empty() {
@@ -296,7 +328,7 @@ fn write_findings(
         );
     }
     let plan = plan(&ids, &hashes, Some(&statuses), stored, counts);
-    touch(tx, "findings", run, &plan.touch, now)?;
+    touch_findings(tx, run, &plan.touch, risks, now)?;
     if plan.write.is_empty() {
         return Ok(());
     }
@@ -345,7 +377,8 @@ fn write_findings(
         .map(|r| r.encoded().compressed.as_slice())
         .collect();
     let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k]).collect();
-    let params: [&(dyn ToSql + Sync); 28] = [
+    let risk: Vec<i32> = ext.iter().map(|e| risk_of(risks, e)).collect();
+    let params: [&(dyn ToSql + Sync); 29] = [
         &run.connector_id,
         &ext,
         &asset,
@@ -372,6 +405,7 @@ fn write_findings(
         &fingerprint,
         &raw,
         &hash,
+        &risk,
         &now,
         &run.id,
     ];

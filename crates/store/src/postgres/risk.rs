@@ -45,12 +45,17 @@ fn write_finding_risks(c: &mut impl GenericClient, ids: &[i64], risks: &[i32]) -
     Ok(())
 }
 
-/// Scores the batch's findings (inserted, updated and unchanged alike, so each sync also
-/// refreshes the age part) and the assets they belong to.
-pub fn after_batch(c: &mut impl GenericClient, run: &Run, batch: &Batch) -> Result<()> {
-    if batch.findings.is_empty() && batch.assets.is_empty() {
-        return Ok(());
-    }
+/// The risk of each of the batch's findings (inserted, updated and unchanged alike, so
+/// each sync also refreshes the age part), by external id, scored from its last
+/// occurrence in the batch; and the assets whose risk the batch changes (its own and its
+/// findings'). The writer stores each score with the row it writes or touches: a second
+/// `UPDATE` would write every row of the batch twice, and `risk` being indexed, through
+/// every index (PostgreSQL's HOT updates do not apply).
+pub fn batch_risks<'a>(
+    c: &mut impl GenericClient,
+    run: &Run,
+    batch: &'a Batch,
+) -> Result<(HashMap<&'a str, i32>, Vec<&'a str>)> {
     let now = Utc::now();
     // The last occurrence of an external id is what the row holds now.
     let mut last: HashMap<&str, &FindingRecord> = HashMap::new();
@@ -82,9 +87,8 @@ pub fn after_batch(c: &mut impl GenericClient, run: &Run, batch: &Batch) -> Resu
         .filter_map(|r| norm(r.finding.cve.as_deref()))
         .collect();
     let kev = known(c, &cves)?;
-    let mut ext = Vec::with_capacity(last.len());
-    let mut risks = Vec::with_capacity(last.len());
-    for (id, rec) in &last {
+    let mut risks = HashMap::with_capacity(last.len());
+    for (id, rec) in last {
         let f = &rec.finding;
         let asset_url = urls
             .get(f.asset_external_id.as_str())
@@ -97,19 +101,10 @@ pub fn after_batch(c: &mut impl GenericClient, run: &Run, batch: &Batch) -> Resu
             exposure: Exposure::of_urls([f.location.as_deref(), asset_url]),
             known_exploited: norm(f.cve.as_deref()).is_some_and(|c| kev.contains(&c)),
         };
-        ext.push(*id);
-        risks.push(i32::from(finding_risk(&input, now)));
+        risks.insert(id, i32::from(finding_risk(&input, now)));
         touched.insert(f.asset_external_id.as_str());
     }
-    if !ext.is_empty() {
-        c.execute(
-            "UPDATE findings f SET risk = t.r FROM UNNEST($2::text[], $3::int4[]) AS t(e, r)
-             WHERE f.connector_id = $1 AND f.external_id = t.e",
-            &[&run.connector_id, &ext, &risks],
-        )?;
-    }
-    let touched: Vec<&str> = touched.into_iter().collect();
-    refresh_assets(c, run.connector_id, &touched)
+    Ok((risks, touched.into_iter().collect()))
 }
 
 /// Sets each named asset's risk from its open findings.
