@@ -288,11 +288,11 @@ fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
     };
     assert_eq!(
         changes("dast-many_findings.xml"),
-        serde_json::json!({"new": 0, "changed": 0, "unchanged": 60, "close": 0})
+        serde_json::json!({"inserted": 0, "updated": 0, "unchanged": 60, "closed": 0})
     );
     assert_eq!(
         changes("sast-one_issue.xml"),
-        serde_json::json!({"new": 1, "changed": 0, "unchanged": 0, "close": 60})
+        serde_json::json!({"inserted": 1, "updated": 0, "unchanged": 0, "closed": 60})
     );
     let text = String::from_utf8_lossy(
         &run(bin(d)

@@ -205,18 +205,18 @@ pub struct DryRun {
 }
 
 /// What an import would do to the connector's stored findings, as its writer decides
-/// (see `store::compare`).
+/// (see `store::compare`); named as the run's counters that the import would show.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Changes {
     /// Findings the store does not hold yet.
-    pub new: u64,
+    pub inserted: u64,
     /// Stored findings the report changes (or brings back).
-    pub changed: u64,
+    pub updated: u64,
     /// Stored findings the report repeats as they are.
     pub unchanged: u64,
     /// Stored findings of the report's application, not closed, that the report lacks:
     /// the import would close them.
-    pub close: u64,
+    pub closed: u64,
     /// Open stored findings the report holds, by application (to subtract from the
     /// application's open findings; a set, so that an id met twice counts once).
     #[serde(skip)]
@@ -233,7 +233,7 @@ impl Changes {
         records: Vec<FindingRecord>,
     ) -> Result<(), RunnerError> {
         let Some(connector_id) = stored else {
-            self.new += records.len() as u64;
+            self.inserted += records.len() as u64;
             return Ok(());
         };
         if records.is_empty() {
@@ -243,13 +243,13 @@ impl Changes {
         let states = blocking(move || store.compare_findings(connector_id, &records)).await?;
         for state in states {
             let Some(s) = state else {
-                self.new += 1;
+                self.inserted += 1;
                 continue;
             };
             if s.same {
                 self.unchanged += 1;
             } else {
-                self.changed += 1;
+                self.updated += 1;
             }
             if s.open {
                 self.seen_open
@@ -274,7 +274,7 @@ impl Changes {
             .filter_map(|a| self.seen_open.get(a))
             .map(HashSet::len)
             .sum();
-        self.close = open.saturating_sub(seen as u64);
+        self.closed = open.saturating_sub(seen as u64);
         Ok(())
     }
 }

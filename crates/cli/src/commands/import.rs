@@ -124,7 +124,7 @@ fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
         let c = &dry.changes;
         println!(
             "  against the store: {} new, {} changed, {} unchanged; {} stored finding(s) would be closed",
-            c.new, c.changed, c.unchanged, c.close
+            c.inserted, c.updated, c.unchanged, c.closed
         );
         for i in dry.issues.iter().take(DRY_RUN_SHOWN) {
             println!("  {:?}: {}: {}", i.level, i.location, i.message);
