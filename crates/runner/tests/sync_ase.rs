@@ -1,7 +1,8 @@
 //! ASE syncs against the ASE simulator over loopback into a real SQLite store: key
 //! login, `Range` paging, security details, logout (observed by the simulator), the
-//! auto-close of removed issues across two runs, abort on no data, and a run with more
-//! than 1 % failing records that closes nothing.
+//! auto-close of removed issues across two runs, a rescan's changes (the simulator's
+//! mutation) mirrored by the next run, abort on no data, and a run with more than 1 %
+//! failing records that closes nothing.
 
 use model::Status;
 use runner::{AddConnector, MasterKey, Quiet, RunReport, Runner, Settings, SyncOptions};
@@ -444,4 +445,57 @@ async fn rotating_an_ase_key_logs_in_with_it_first() {
         .expect("a good key is saved");
     assert_ne!(rig.runner.connector("ase").expect("c").secret, before);
     assert_eq!(rig.sync().await.run.state, RunState::Processed);
+}
+
+#[tokio::test]
+async fn a_rescans_changes_are_mirrored_by_the_next_run() {
+    let r = rig(3, 40, settings()).await;
+    assert_eq!(r.sync().await.run.state, RunState::Processed);
+    let m = r.handle.mutate(0.1, 7);
+    assert!(
+        m.status_changed > 0 && m.issues_removed + m.issues_added > 0,
+        "{m:?}"
+    );
+    let report = r.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let c = &report.run.counters;
+    assert!(c.updated > 0 && c.closed + c.inserted > 0, "{c:?}");
+
+    // The store holds every issue the simulator serves now, and closed the rest.
+    let served: std::collections::HashSet<String> = r
+        .handle
+        .app_ids()
+        .into_iter()
+        .flat_map(|app| r.handle.issues(app))
+        .filter_map(|i| i["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        c.fetched as usize,
+        served.len() + 3,
+        "issues and the 3 applications"
+    );
+    let findings = r.findings();
+    for f in findings
+        .iter()
+        .filter(|f| !served.contains(&f.finding.external_id))
+    {
+        assert_eq!(f.finding.status, Status::Closed, "{f:?}");
+    }
+    let stored: std::collections::HashSet<&str> = findings
+        .iter()
+        .map(|f| f.finding.external_id.as_str())
+        .collect();
+    assert!(served.iter().all(|id| stored.contains(id.as_str())));
+    assert_eq!(
+        findings
+            .iter()
+            .filter(|f| !served.contains(&f.finding.external_id))
+            .count() as u64,
+        c.closed
+    );
 }

@@ -117,10 +117,31 @@ async fn run_ase(a: SimArgs) -> anyhow::Result<ExitCode> {
     println!("  key id:     {}", config.key_id);
     println!("  key secret: {}", config.key_secret);
     println!(
-        "  admin:      POST {url}/sim/faults | /sim/no-data | /sim/apps-hidden | /sim/remove-issues, GET /sim/stats"
+        "  admin:      POST {url}/sim/faults | /sim/no-data | /sim/apps-hidden | /sim/remove-issues | /sim/mutate, GET /sim/stats"
     );
-    if a.mutate_rate.is_some() {
-        println!("  (--mutate-rate is ignored with --ase: use POST /sim/remove-issues)");
+    if let Some(rate) = a.mutate_rate {
+        let every = std::time::Duration::from_secs(a.mutate_every.max(1));
+        println!(
+            "  mutating {:.2} % of the issues every {} s",
+            rate * 100.0,
+            every.as_secs()
+        );
+        let h = handle.clone();
+        tokio::spawn(async move {
+            let mut seed = a.seed;
+            loop {
+                tokio::time::sleep(every).await;
+                seed += 1;
+                let m = h.mutate(rate, seed);
+                println!(
+                    "  {} mutation: {} status changes, {} issues gone, {} new issues",
+                    chrono::Utc::now().format("%H:%M:%S"),
+                    m.status_changed,
+                    m.issues_removed,
+                    m.issues_added
+                );
+            }
+        });
     }
     println!(
         "Try: APPSCAN_KEY_SECRET='{}' appscan-bridge connector add ase --name ase --url {url} --key-id {}",

@@ -90,6 +90,17 @@ pub struct AseApp {
     pub issues: Vec<AseIssue>,
 }
 
+/// What [`AseData::mutate`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AseMutation {
+    /// Issues moved to another status.
+    pub status_changed: usize,
+    /// Issues gone from their application (no longer found).
+    pub issues_removed: usize,
+    /// Issues new in an application.
+    pub issues_added: usize,
+}
+
 /// The whole data set.
 #[derive(Debug, Clone)]
 pub struct AseData {
@@ -200,6 +211,64 @@ impl AseData {
             self.apps[idx].issues.push(issue);
         }
         ids
+    }
+
+    /// Removes the first `count` issues of every application (fixed between two
+    /// scans); returns their ids.
+    pub fn remove_first(&mut self, count: usize) -> Vec<String> {
+        let mut removed = Vec::new();
+        for app in &mut self.apps {
+            let n = count.min(app.issues.len());
+            removed.extend(app.issues.drain(..n).map(|i| i.id.to_string()));
+        }
+        removed
+    }
+
+    /// Changes about `rate` of the issues, as a rescan would, fixed by `seed`: of each
+    /// change, three in five move an issue to another status (updated now), one in five
+    /// removes an issue (no longer found: a full run closes it) and one in five adds an
+    /// issue to the same application.
+    pub fn mutate(&mut self, rate: f64, seed: u64) -> AseMutation {
+        let mut rng = SimRng::seed_from_u64(splitmix64(self.seed ^ seed ^ 0x4d55_5441));
+        let total: usize = self.apps.iter().map(|a| a.issues.len()).sum();
+        let mut out = AseMutation::default();
+        if total == 0 || rate.is_nan() || rate <= 0.0 {
+            return out;
+        }
+        let changes = ((total as f64 * rate.min(1.0)).round() as usize).max(1);
+        let now = Utc::now().timestamp_millis();
+        for _ in 0..changes {
+            let with_issues: Vec<usize> = (0..self.apps.len())
+                .filter(|&i| !self.apps[i].issues.is_empty())
+                .collect();
+            let Some(&a) = with_issues.get(rng.random_range(0..with_issues.len().max(1))) else {
+                break;
+            };
+            let k = rng.random_range(0..self.apps[a].issues.len());
+            match rng.random_range(0..5) {
+                0 => {
+                    self.apps[a].issues.remove(k);
+                    out.issues_removed += 1;
+                }
+                1 => {
+                    let after = self.apps[a].created_ms;
+                    let mut issue = self.new_issue(&mut rng, after, now);
+                    issue.updated_ms = now;
+                    issue.found_ms = now;
+                    self.apps[a].issues.push(issue);
+                    out.issues_added += 1;
+                }
+                _ => {
+                    let issue = &mut self.apps[a].issues[k];
+                    let shift = rng.random_range(1..STATUSES.len()) as u8;
+                    issue.status = (issue.status + shift) % STATUSES.len() as u8;
+                    issue.updated_ms = now;
+                    issue.found_ms = now;
+                    out.status_changed += 1;
+                }
+            }
+        }
+        out
     }
 
     /// The application with this id.
@@ -391,5 +460,19 @@ mod tests {
             .collect();
         assert_eq!(ids.len(), 60);
         assert!(a.apps.iter().flat_map(|a| &a.issues).any(|i| i.query));
+    }
+
+    #[test]
+    fn mutations_change_a_share_of_the_issues_the_same_way_each_time() {
+        let mut a = AseData::generate(3, 40, 7);
+        let mut b = AseData::generate(3, 40, 7);
+        let before: usize = a.apps.iter().map(|x| x.issues.len()).sum();
+        let m = a.mutate(0.1, 3);
+        assert_eq!(m, b.mutate(0.1, 3));
+        assert_eq!(m.status_changed + m.issues_removed + m.issues_added, 12);
+        assert!(m.status_changed > 0, "{m:?}");
+        let after: usize = a.apps.iter().map(|x| x.issues.len()).sum();
+        assert_eq!(after + m.issues_removed, before + m.issues_added);
+        assert_eq!(a.mutate(0.0, 4), AseMutation::default());
     }
 }

@@ -22,7 +22,9 @@
 //! ([`AseSimStats`]); `DELETE /sim/stats`; `POST /sim/no-data {"on":true}` (every
 //! issue list empty); `POST /sim/apps-hidden {"on":true}`;
 //! `POST /sim/remove-issues {"count":5}` (removes the first `count` issues of every
-//! application; answers the removed ids).
+//! application; answers the removed ids); `POST /sim/mutate {"rate":0.01,"seed":1}`
+//! (changes statuses, removes and adds issues as a rescan would; answers the
+//! [`AseMutation`]).
 //!
 //! Submodules: `data` (generator and served shapes), `fault`, `stats`, and the private
 //! `server` (routes and the session gate).
@@ -41,7 +43,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use data::AseData;
+pub use data::{AseData, AseMutation};
 pub use fault::{AseEndpoint, AseFault};
 pub use stats::AseSimStats;
 
@@ -173,13 +175,12 @@ impl AseHandle {
     /// Removes the first `count` issues of every application (fixed between two
     /// scans); returns their ids.
     pub fn remove_issues(&self, count: usize) -> Vec<String> {
-        let mut data = self.shared.write();
-        let mut removed = Vec::new();
-        for app in &mut data.apps {
-            let n = count.min(app.issues.len());
-            removed.extend(app.issues.drain(..n).map(|i| i.id.to_string()));
-        }
-        removed
+        self.shared.write().remove_first(count)
+    }
+
+    /// Changes about `rate` of the issues as a rescan would (see [`AseData::mutate`]).
+    pub fn mutate(&self, rate: f64, seed: u64) -> AseMutation {
+        self.shared.write().mutate(rate, seed)
     }
 
     /// Adds `n` issues to application `app_id`; returns their ids.

@@ -45,6 +45,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/sim/no-data", post(admin_no_data))
         .route("/sim/apps-hidden", post(admin_apps_hidden))
         .route("/sim/remove-issues", post(admin_remove))
+        .route("/sim/mutate", post(admin_mutate))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared)
@@ -481,11 +482,17 @@ struct Remove {
 }
 
 async fn admin_remove(State(s): St, axum::Json(r): axum::Json<Remove>) -> Response {
-    let mut data = s.write();
-    let mut removed = Vec::new();
-    for app in &mut data.apps {
-        let n = r.count.min(app.issues.len());
-        removed.extend(app.issues.drain(..n).map(|i| i.id.to_string()));
-    }
+    let removed = s.write().remove_first(r.count);
     axum::Json(json!({ "removed": removed })).into_response()
+}
+
+#[derive(Deserialize)]
+struct Mutate {
+    rate: f64,
+    #[serde(default)]
+    seed: u64,
+}
+
+async fn admin_mutate(State(s): St, axum::Json(m): axum::Json<Mutate>) -> Response {
+    axum::Json(s.write().mutate(m.rate, m.seed)).into_response()
 }
