@@ -77,18 +77,32 @@ impl Rig {
             .findings(&ListQuery::default())
             .expect("findings")
     }
+
+    /// Every issue the simulator serves now, of every application.
+    fn served(&self) -> Vec<serde_json::Value> {
+        self.handle
+            .app_ids()
+            .into_iter()
+            .flat_map(|a| self.handle.issues(a))
+            .collect()
+    }
 }
 
-#[tokio::test]
-async fn login_paging_details_and_logout() {
-    let r = rig(3, 40, settings()).await;
-    let report = r.sync().await;
+/// The run ended Processed (else the test fails with its reason).
+fn assert_processed(report: &RunReport) {
     assert_eq!(
         report.run.state,
         RunState::Processed,
         "{:?}",
         report.run.reason
     );
+}
+
+#[tokio::test]
+async fn login_paging_details_and_logout() {
+    let r = rig(3, 40, settings()).await;
+    let report = r.sync().await;
+    assert_processed(&report);
     let total = r.handle.total_issues();
     assert_eq!(total, 120);
     let findings = r.findings();
@@ -299,10 +313,8 @@ async fn more_than_one_percent_failing_closes_nothing() {
     // A map that names findings by their CVSS score: issues without one (the
     // simulator's undetermined and informational ones) fail to map.
     let without_cvss = r
-        .handle
-        .app_ids()
-        .into_iter()
-        .flat_map(|a| r.handle.issues(a))
+        .served()
+        .iter()
         .filter(|i| i["CVSS"].as_str().is_none_or(str::is_empty))
         .count();
     assert!(
@@ -394,12 +406,7 @@ async fn unknown_severities_are_kept_verbatim_and_warned_about() {
         .to_string();
     assert!(r.handle.set_severity(&id, "Severe"));
     let report = r.sync().await;
-    assert_eq!(
-        report.run.state,
-        RunState::Processed,
-        "{:?}",
-        report.run.reason
-    );
+    assert_processed(&report);
     assert_eq!(report.run.counters.failed, 0);
     assert!(
         report
@@ -457,21 +464,14 @@ async fn a_rescans_changes_are_mirrored_by_the_next_run() {
         "{m:?}"
     );
     let report = r.sync().await;
-    assert_eq!(
-        report.run.state,
-        RunState::Processed,
-        "{:?}",
-        report.run.reason
-    );
+    assert_processed(&report);
     let c = &report.run.counters;
     assert!(c.updated > 0 && c.closed + c.inserted > 0, "{c:?}");
 
     // The store holds every issue the simulator serves now, and closed the rest.
     let served: std::collections::HashSet<String> = r
-        .handle
-        .app_ids()
-        .into_iter()
-        .flat_map(|app| r.handle.issues(app))
+        .served()
+        .iter()
         .filter_map(|i| i["id"].as_str().map(str::to_string))
         .collect();
     assert_eq!(

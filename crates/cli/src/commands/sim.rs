@@ -52,29 +52,18 @@ pub async fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         config.key_id
     );
     if let Some(rate) = a.mutate_rate {
-        let every = std::time::Duration::from_secs(a.mutate_every.max(1));
-        println!(
-            "  mutating {:.2} % of the issues every {} s",
-            rate * 100.0,
-            every.as_secs()
-        );
         let h = handle.clone();
-        tokio::spawn(async move {
-            let mut seed = a.seed;
-            loop {
-                tokio::time::sleep(every).await;
-                seed += 1;
-                let m = h.mutate(rate, seed);
-                println!(
-                    "  {} mutation: {} status changes, {} updates, {} new issues, {} new apps, {} removed apps",
-                    m.at.format("%H:%M:%S"),
-                    m.status_changed,
-                    m.fields_updated,
-                    m.issues_added,
-                    m.apps_added,
-                    m.apps_removed
-                );
-            }
+        keep_mutating(rate, a.mutate_every, a.seed, move |rate, seed| {
+            let m = h.mutate(rate, seed);
+            format!(
+                "{} mutation: {} status changes, {} updates, {} new issues, {} new apps, {} removed apps",
+                m.at.format("%H:%M:%S"),
+                m.status_changed,
+                m.fields_updated,
+                m.issues_added,
+                m.apps_added,
+                m.apps_removed
+            )
         });
     }
     println!("Stop with Ctrl-C.");
@@ -120,27 +109,16 @@ async fn run_ase(a: SimArgs) -> anyhow::Result<ExitCode> {
         "  admin:      POST {url}/sim/faults | /sim/no-data | /sim/apps-hidden | /sim/remove-issues | /sim/mutate, GET /sim/stats"
     );
     if let Some(rate) = a.mutate_rate {
-        let every = std::time::Duration::from_secs(a.mutate_every.max(1));
-        println!(
-            "  mutating {:.2} % of the issues every {} s",
-            rate * 100.0,
-            every.as_secs()
-        );
         let h = handle.clone();
-        tokio::spawn(async move {
-            let mut seed = a.seed;
-            loop {
-                tokio::time::sleep(every).await;
-                seed += 1;
-                let m = h.mutate(rate, seed);
-                println!(
-                    "  {} mutation: {} status changes, {} issues gone, {} new issues",
-                    chrono::Utc::now().format("%H:%M:%S"),
-                    m.status_changed,
-                    m.issues_removed,
-                    m.issues_added
-                );
-            }
+        keep_mutating(rate, a.mutate_every, a.seed, move |rate, seed| {
+            let m = h.mutate(rate, seed);
+            format!(
+                "{} mutation: {} status changes, {} issues gone, {} new issues",
+                chrono::Utc::now().format("%H:%M:%S"),
+                m.status_changed,
+                m.issues_removed,
+                m.issues_added
+            )
         });
     }
     println!(
@@ -153,4 +131,28 @@ async fn run_ase(a: SimArgs) -> anyhow::Result<ExitCode> {
         _ = running.wait() => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every `every_secs` seconds, changes `rate` of the simulator's issues through
+/// `mutate(rate, seed)` (a new seed each time) and prints what it says it changed.
+fn keep_mutating(
+    rate: f64,
+    every_secs: u64,
+    seed: u64,
+    mutate: impl Fn(f64, u64) -> String + Send + 'static,
+) {
+    let every = std::time::Duration::from_secs(every_secs.max(1));
+    println!(
+        "  mutating {:.2} % of the issues every {} s",
+        rate * 100.0,
+        every.as_secs()
+    );
+    tokio::spawn(async move {
+        let mut seed = seed;
+        loop {
+            tokio::time::sleep(every).await;
+            seed += 1;
+            println!("  {}", mutate(rate, seed));
+        }
+    });
 }
