@@ -20,6 +20,12 @@ pub struct StoredState {
     pub open: bool,
 }
 
+/// The writers' rule: a stored row that is active and holds the same content hash is
+/// only touched; any other is rewritten.
+pub(crate) fn unchanged(active: bool, stored_hash: &str, hash: &str) -> bool {
+    active && stored_hash == hash
+}
+
 /// The stored finding's columns as the writers compare them.
 pub(crate) struct StoredRow<'a> {
     pub id: i64,
@@ -35,7 +41,7 @@ impl StoredRow<'_> {
         StoredState {
             id: self.id,
             asset_external_id: self.asset_external_id,
-            same: self.active && self.content_hash == record.encoded().hash,
+            same: unchanged(self.active, self.content_hash, &record.encoded().hash),
             open: self.status != model::Status::Closed.as_str(),
         }
     }

@@ -10,6 +10,7 @@
 
 use super::runs;
 use crate::Result;
+use crate::compare::unchanged;
 use crate::types::*;
 use chrono::{DateTime, Utc};
 use model::Status;
@@ -62,7 +63,7 @@ fn plan<'a>(
     for (k, &id) in ids.iter().enumerate() {
         let status = statuses.map(|s| s[k]);
         match stored.get_mut(id) {
-            Some(cur) if cur.hash == hashes[k] && cur.active => {
+            Some(cur) if unchanged(cur.active, &cur.hash, hashes[k]) => {
                 counts.unchanged += 1;
                 if !write_at.contains_key(id) && seen_touched.insert(id) {
                     touched.push(id);

@@ -4,6 +4,7 @@ use super::finding_update;
 use super::indexes::{self, LoadedIds};
 use super::runs;
 use super::time::{parse, parse_opt, to_sql_err, ts};
+use crate::compare::unchanged;
 use crate::raw::decompress;
 use crate::types::*;
 use crate::{Result, StoreError};
@@ -107,7 +108,7 @@ fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Res
     let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
     let last_updated = a.last_updated.map(ts);
     match existing {
-        Some((id, old_hash, active)) if old_hash == *hash && active == 1 => {
+        Some((id, old_hash, active)) if unchanged(active == 1, &old_hash, hash) => {
             tx.prepare_cached("UPDATE assets SET last_seen = ?2, last_run_id = ?3 WHERE id = ?1")?
                 .execute(params![id, now, run.id])?;
             Ok(Outcome::Unchanged)
@@ -179,7 +180,7 @@ fn upsert_finding(
     };
     let tags = || serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into());
     match existing {
-        Some(stored) if stored.active && stored.content_hash == *hash => {
+        Some(stored) if unchanged(stored.active, &stored.content_hash, hash) => {
             finding_update::touch(tx, &stored, now, run.id, risk)?;
             Ok(Outcome::Unchanged)
         }
