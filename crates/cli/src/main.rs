@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     pipe::die_quietly_on_closed_stdout(&cli.command);
     init_logging(cli.verbose);
+    memory::without_huge_pages();
     if matches!(cli.command, args::Command::Import(_)) {
         memory::favour_low_memory();
     }

@@ -1,11 +1,16 @@
-//! Allocator settings for the commands that promise a small, flat memory footprint
-//! (`import`: under 100 MB whatever the report's size; see README, Benchmarks).
+//! Allocator settings (see README, Benchmarks).
 //!
 //! mimalloc's defaults favour speed: freed memory goes back to the OS only after a
 //! second (ten for whole arenas), and its regions are advised as transparent huge pages,
-//! so one touched byte makes 2 MiB resident. An import of a 100 MB report peaked at
-//! 110 MiB with them and at 78 MiB without, in the same time; a sync (whose target is
-//! speed, with room under its memory bound) keeps the defaults.
+//! so one touched byte makes 2 MiB resident and the kernel zeroes all 2 MiB first.
+//! Huge pages bought nothing here: a 1M-finding sync ran as fast without them (median
+//! of three 23.9 s against 24.6 s) and peaked at 114 instead of 131 MiB, and its delta
+//! sync, where zeroing fresh huge pages was 7 % of the CPU, ran within noise of it, so
+//! every command goes without ([`without_huge_pages`]).
+//! The quick return of freed memory is for the commands that promise a small, flat
+//! footprint (`import`: under 100 MB whatever the report's size; a 100 MB report peaked
+//! at 110 MiB with the defaults and at 78 MiB without, in the same time): a sync, whose
+//! target is speed, ran 10 % slower with it.
 
 use libmimalloc_sys::{mi_option_set, mi_option_t};
 
@@ -18,14 +23,20 @@ const ALLOW_THP: mi_option_t = 43;
 /// How long freed memory may stay with the process before it is given back.
 const LOW_MEMORY_PURGE_DELAY_MS: i64 = 10;
 
-/// Hands freed memory back to the OS promptly and stops asking for huge pages. Call it
-/// before the command allocates much, and before other threads start (mimalloc's option
-/// setter is not thread safe).
+/// Hands freed memory back to the OS promptly. Call it before the command allocates
+/// much, and before other threads start (mimalloc's option setter is not thread safe).
 pub fn favour_low_memory() {
-    // SAFETY: plain setters of mimalloc's global options, called from `main` before
-    // the runtime starts other threads; the indexes are checked by the tests below.
+    // SAFETY: a plain setter of mimalloc's global options, called from `main` before
+    // the runtime starts other threads; the index is checked by the tests below.
     unsafe {
         mi_option_set(PURGE_DELAY, LOW_MEMORY_PURGE_DELAY_MS as _);
+    }
+}
+
+/// Stops asking for transparent huge pages. Call it as [`favour_low_memory`].
+pub fn without_huge_pages() {
+    // SAFETY: a plain setter of mimalloc's global options, called as `favour_low_memory`.
+    unsafe {
         mi_option_set(ALLOW_THP, 0);
     }
     // A kernel set to give every process huge pages (`always`) ignores the missing
