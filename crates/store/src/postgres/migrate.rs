@@ -24,6 +24,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "tokens_risk_kev",
         include_str!("../../migrations/postgres/0003_tokens_risk_kev.sql"),
     ),
+    (
+        4,
+        "raw_dictionary",
+        include_str!("../../migrations/postgres/0004_raw_dictionary.sql"),
+    ),
 ];
 
 /// A fixed first key for `pg_advisory_xact_lock(key, schema hash)`.

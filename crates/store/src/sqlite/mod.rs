@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_asset_risk_covering.sql"),
     include_str!("../../migrations/sqlite/0006_severity_desc.sql"),
     include_str!("../../migrations/sqlite/0007_external_id_index.sql"),
+    include_str!("../../migrations/sqlite/0008_raw_dictionary.sql"),
 ];
 
 /// The SQLite store.

@@ -1,0 +1,4 @@
+-- Raw records are now compressed against a dictionary (src/raw.rs, first byte '1'),
+-- which earlier versions cannot read. Nothing in the schema changes: the version number
+-- makes an earlier binary refuse the store ("newer than this binary understands")
+-- instead of failing on the first raw record it decodes (a re-map, say).
