@@ -314,6 +314,67 @@ fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
     assert_eq!(out["run"]["counters"]["inserted"], 1, "{out}");
 }
 
+/// `sast-one_issue.xml` with its one issue written twice, the second time with
+/// `change` applied to it, as `dir/name`.
+fn report_with_a_repeated_issue(
+    dir: &Path,
+    name: &str,
+    change: impl Fn(&str) -> String,
+) -> PathBuf {
+    let xml = std::fs::read_to_string(fixture("sast-one_issue.xml")).expect("fixture");
+    let open = xml.find("<issue-group").expect("an issue group");
+    let body_from = open + xml[open..].find('>').expect("tag end") + 1;
+    let body_to = xml.find("</issue-group>").expect("group end");
+    let issue = xml[body_from..body_to].trim();
+    let twice = format!(
+        "{}<issue-group total=\"2\">\n{issue}\n{}\n{}",
+        &xml[..open],
+        change(issue),
+        &xml[body_to..]
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, twice).expect("write report");
+    path
+}
+
+#[test]
+fn a_dry_run_counts_a_repeated_issue_as_the_import_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let same = report_with_a_repeated_issue(d, "same.xml", str::to_string);
+    let changes = |file: &Path| {
+        json(&run(bin(d)
+            .args(["import", "--dry-run", "--json"])
+            .arg(file)))["dry_run"]["changes"]
+            .clone()
+    };
+    // The second sight of an id is what the writer compares with the first: unchanged
+    // when the same, changed when not; never a second new finding.
+    assert_eq!(
+        changes(&same),
+        serde_json::json!({"inserted": 1, "updated": 0, "unchanged": 1, "closed": 0})
+    );
+    let other = report_with_a_repeated_issue(d, "other.xml", |issue| {
+        issue.replace("<priority>High</priority>", "<priority>Low</priority>")
+    });
+    assert!(
+        std::fs::read(&same).expect("same") != std::fs::read(&other).expect("other"),
+        "the second sight differs"
+    );
+    assert_eq!(
+        changes(&other),
+        serde_json::json!({"inserted": 1, "updated": 1, "unchanged": 0, "closed": 0})
+    );
+    let out = json(&run(bin(d).args(["import", "--json"]).arg(&same)));
+    let counters = &out["run"]["counters"];
+    // The import's counters hold the application (inserted) too.
+    assert_eq!(
+        (&counters["inserted"], &counters["unchanged"]),
+        (&serde_json::json!(2), &serde_json::json!(1)),
+        "{out}"
+    );
+}
+
 /// A gzip member with stored (uncompressed) deflate blocks, so the test needs no
 /// compression crate: the reader must accept any valid gzip file.
 fn gzip_stored(data: &[u8]) -> Vec<u8> {
