@@ -2,7 +2,7 @@
 //! it, and the listings built on top.
 //!
 //! Every request goes through `send`, which paces the attempt, sends it, counts the
-//! answer and retries what [`crate::retry`] calls retryable (honouring `Retry-After`).
+//! answer and retries what [`apiclient::retry`] calls retryable (honouring `Retry-After`).
 //! Calls that need a session add the cookie and the XSRF header, and on a `401` drop
 //! the session, log in again and repeat the call once. Listings are streams of
 //! [`Page`]s that fetch the next page only when the consumer asks for it.
@@ -24,10 +24,10 @@ use serde_json::Value;
 use crate::config::AseConfig;
 use crate::error::{AseError, body_message, error_chain, excerpt};
 use crate::paging::{Page, Pager, parse_content_range, range_header};
-use crate::ratelimit::RateLimiter;
-use crate::retry::{self, AttemptError};
 use crate::session::{self, KeyLogin, SESSION_COOKIE, Session, SessionCache, XSRF_HEADER};
 use crate::stats::{ClientStats, Stats};
+use apiclient::RateLimiter;
+use apiclient::retry::{self, AttemptError};
 
 /// `User-Agent` of every request.
 const USER_AGENT: &str = concat!("appscan-bridge-ase/", env!("CARGO_PKG_VERSION"));
@@ -506,7 +506,7 @@ impl AseClient {
                 .filter_map(|v| v.to_str().ok().map(str::to_string))
                 .collect();
             let body = resp.bytes().await.map_err(transport)?;
-            if retry::is_retryable_status(status) {
+            if retry::is_retryable_status(status, &body) {
                 return Err(AttemptError::Status {
                     status,
                     retry_after,

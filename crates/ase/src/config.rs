@@ -21,8 +21,7 @@ pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
 pub const DEFAULT_MAX_RETRIES: usize = 5;
 /// First retry delay by default.
 pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_millis(500);
-/// Longest backoff between two retries (a `Retry-After` may ask for more).
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+pub use apiclient::retry::MAX_RETRY_DELAY;
 /// Whole-request timeout by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 

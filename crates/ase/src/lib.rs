@@ -40,8 +40,8 @@
 //! - [`paging`]: `Range`/`Content-Range` and the paging state machine ([`Page`]).
 //! - [`query`]: ASE's `query` filter syntax (escaping values).
 //! - [`html`]: undoing the HTML escaping ASE applies to attribute values.
-//! - [`retry`]: what is retried (one classifying function), `Retry-After`, backoff.
-//! - [`ratelimit`]: client-side pacing with `governor`.
+//! - what is retried, how long to wait and the client-side pace come from the
+//!   `apiclient` crate, shared with the other AppScan client.
 //! - [`stats`]: request counters ([`ClientStats`]), logins and logouts included.
 //! - [`error`]: [`AseError`] and body-excerpt helpers.
 
@@ -51,8 +51,6 @@ pub mod error;
 pub mod html;
 pub mod paging;
 pub mod query;
-pub mod ratelimit;
-pub mod retry;
 pub mod session;
 pub mod stats;
 

@@ -3,7 +3,7 @@
 //!
 //! Every request goes through one function, `send`, which paces the
 //! attempt, sends it, counts the answer, and retries what
-//! [`crate::retry`] calls retryable with `backon` (honouring `Retry-After`).
+//! [`apiclient::retry`] calls retryable with `backon` (honouring `Retry-After`).
 //! Authenticated calls add one rule on top: a `401` drops the token, logs in
 //! again, and repeats the call once. Listings are `futures::Stream`s of
 //! [`Page`]s that fetch the next page only when the consumer asks for it.
@@ -26,9 +26,9 @@ use crate::auth::{self, LoginBody, LoginReason, TokenCache};
 use crate::config::ClientConfig;
 use crate::error::{AsocError, body_message, error_chain, excerpt};
 use crate::paging::{ListQuery, Page, Pager, parse_envelope};
-use crate::ratelimit::RateLimiter;
-use crate::retry::{self, AttemptError};
 use crate::stats::{ClientStats, Stats};
+use apiclient::RateLimiter;
+use apiclient::retry::{self, AttemptError};
 
 /// `User-Agent` of every request.
 const USER_AGENT: &str = concat!("appscan-bridge-asoc/", env!("CARGO_PKG_VERSION"));

@@ -36,9 +36,7 @@ pub const DEFAULT_MAX_RETRIES: usize = 5;
 /// [`MAX_RETRY_DELAY`].
 pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_millis(500);
 
-/// Upper bound for one computed backoff delay (not for `Retry-After`, which has
-/// its own cap in [`crate::retry::MAX_RETRY_AFTER`]).
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+pub use apiclient::retry::MAX_RETRY_DELAY;
 
 /// Whole-request timeout (connect, send, and read the body) when not configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);

@@ -31,8 +31,8 @@
 //! - [`config`]: [`ClientConfig`] with its defaults and limits.
 //! - [`auth`]: the login answer and the token cache (refresh ahead of `Expire`).
 //! - [`paging`]: [`ListQuery`], [`Page`], and the paging state machine (stop rules).
-//! - [`retry`]: what is retried (one classifying function), `Retry-After`, backoff.
-//! - [`ratelimit`]: client-side pacing with `governor`.
+//! - what is retried, how long to wait and the client-side pace come from the
+//!   `apiclient` crate, shared with the other AppScan client.
 //! - [`stats`]: atomic request counters and their snapshot, [`ClientStats`].
 //! - [`odata`]: `$filter` literals ([`odata_datetime`], [`odata_string`]).
 //! - [`error`]: [`AsocError`] and body-excerpt helpers.
@@ -43,8 +43,6 @@ pub mod config;
 pub mod error;
 pub mod odata;
 pub mod paging;
-pub mod ratelimit;
-pub mod retry;
 pub mod stats;
 
 pub use client::AsocClient;

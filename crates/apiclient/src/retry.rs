@@ -4,15 +4,17 @@
 //! [`is_retryable`] (built on [`is_retryable_status`] and
 //! [`is_retryable_transport`]). The wait is exponential with jitter from
 //! `backon` ([`backoff`]), replaced by the server's `Retry-After` when it sent
-//! one ([`parse_retry_after`]). The request loop in `client.rs` wires these
-//! into `backon::Retryable`.
+//! one ([`parse_retry_after`]). Each client's request loop wires these into
+//! `backon::Retryable`.
 
 use std::error::Error as StdError;
 use std::time::{Duration, SystemTime};
 
 use backon::ExponentialBuilder;
 
-use crate::config::MAX_RETRY_DELAY;
+/// Upper bound for one computed backoff delay (not for `Retry-After`, which has
+/// its own cap, [`MAX_RETRY_AFTER`]).
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// Longest `Retry-After` honoured; a longer one is cut to this (the server
 /// answers 429 again if it was serious, and the retry budget still applies).
@@ -20,7 +22,7 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// One failed attempt of a request, as seen by the retry loop.
 #[derive(Debug)]
-pub(crate) enum AttemptError {
+pub enum AttemptError {
     /// The server answered with a status [`is_retryable_status`] accepts.
     Status {
         status: u16,
@@ -33,7 +35,7 @@ pub(crate) enum AttemptError {
 
 impl AttemptError {
     /// The server's `Retry-After`, if this attempt carried one.
-    pub(crate) fn retry_after(&self) -> Option<Duration> {
+    pub fn retry_after(&self) -> Option<Duration> {
         match self {
             AttemptError::Status { retry_after, .. } => *retry_after,
             AttemptError::Transport(_) => None,
@@ -42,7 +44,7 @@ impl AttemptError {
 }
 
 /// The one place that says whether an attempt is tried again.
-pub(crate) fn is_retryable(err: &AttemptError) -> bool {
+pub fn is_retryable(err: &AttemptError) -> bool {
     match err {
         AttemptError::Status { status, body, .. } => is_retryable_status(*status, body),
         AttemptError::Transport(e) => is_retryable_transport(e),
@@ -84,7 +86,7 @@ pub fn is_retryable_transport(err: &reqwest::Error) -> bool {
 /// Whether a `rustls` error is anywhere in the source chain. An `io::Error`
 /// is looked into through `get_ref()`, because its `source()` skips the
 /// error it wraps (and hyper-rustls nests one `io::Error` in another).
-pub(crate) fn is_tls_error(err: &(dyn StdError + 'static)) -> bool {
+pub fn is_tls_error(err: &(dyn StdError + 'static)) -> bool {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
         if e.is::<rustls::Error>() {
@@ -132,6 +134,10 @@ mod tests {
     use super::*;
     use backon::BackoffBuilder;
     use std::time::UNIX_EPOCH;
+
+    fn install_crypto_provider() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
 
     #[test]
     fn statuses() {
@@ -207,7 +213,7 @@ mod tests {
 
     #[tokio::test]
     async fn transport_connection_refused_is_retryable() {
-        crate::client::install_crypto_provider();
+        install_crypto_provider();
         // Bind then drop a listener: the port is (very likely) closed now.
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
@@ -224,7 +230,7 @@ mod tests {
 
     #[tokio::test]
     async fn transport_timeout_is_retryable() {
-        crate::client::install_crypto_provider();
+        install_crypto_provider();
         // Accepts but never answers.
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
@@ -249,7 +255,7 @@ mod tests {
 
     #[tokio::test]
     async fn transport_bad_url_is_not_retryable() {
-        crate::client::install_crypto_provider();
+        install_crypto_provider();
         let err = reqwest::Client::new()
             .get("http://exa mple.com/")
             .send()

@@ -1,6 +1,6 @@
-//! Client-side pacing with `governor`, so a full sync stays under the
-//! server's 500 requests per minute (sliding window) instead of discovering
-//! the limit through 429s.
+//! Client-side pacing with `governor`, so a full sync stays under the server's
+//! limit (ASoC: 500 requests per minute, sliding window) instead of discovering
+//! it through 429s, and does not crowd out the people using the same server.
 //!
 //! The burst is a tenth of the per-minute rate: any 60-second window then
 //! sees at most `rate + rate / 10` requests (495 for the default 450), where
@@ -13,13 +13,13 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter as Governor};
 
 /// A request pace, or none. Every attempt (retries and logins included)
 /// passes through [`RateLimiter::acquire`].
-pub(crate) struct RateLimiter {
+pub struct RateLimiter {
     inner: Option<DefaultDirectRateLimiter>,
 }
 
 impl RateLimiter {
     /// `per_minute == 0` turns pacing off.
-    pub(crate) fn new(per_minute: u32) -> Self {
+    pub fn new(per_minute: u32) -> Self {
         let inner = NonZeroU32::new(per_minute).map(|rate| {
             let burst = NonZeroU32::new(per_minute / 10).unwrap_or(NonZeroU32::MIN);
             Governor::direct(Quota::per_minute(rate).allow_burst(burst))
@@ -28,7 +28,7 @@ impl RateLimiter {
     }
 
     /// Waits for a slot; returns how long it waited (`None`: no wait).
-    pub(crate) async fn acquire(&self) -> Option<Duration> {
+    pub async fn acquire(&self) -> Option<Duration> {
         let limiter = self.inner.as_ref()?;
         if limiter.check().is_ok() {
             return None;

@@ -1,0 +1,9 @@
+//! What the AppScan on Cloud (`asoc`) and AppScan Enterprise (`ase`) clients share:
+//! which failed attempts are worth another and how long to wait ([`retry`]), and the
+//! client-side request pace ([`ratelimit`]). Each client wires them into its own
+//! request loop and turns the last failure into its own error type.
+
+pub mod ratelimit;
+pub mod retry;
+
+pub use ratelimit::RateLimiter;
