@@ -5,7 +5,7 @@ use super::columns::{self, ASSET_DEFAULT, FINDING_DEFAULT};
 use crate::args::{FindingArgs, ListArgs};
 use crate::output;
 use anyhow::Context;
-use query::{Entity, Filter, Sort};
+use query::{Entity, Field, Filter, Sort};
 use std::process::ExitCode;
 use store::ListQuery;
 
@@ -40,27 +40,7 @@ pub fn parse_filter(entity: Entity, text: &str) -> anyhow::Result<Filter> {
 pub fn assets(ctx: &Ctx, a: ListArgs) -> anyhow::Result<ExitCode> {
     let fields = columns::resolve(Entity::Assets, &a.columns, ASSET_DEFAULT)?;
     let rows = ctx.runner.store.assets(&query(&a, Entity::Assets)?)?;
-    if a.json {
-        if a.columns.is_empty() {
-            output::json(&rows)?;
-        } else {
-            output::json(&columns::objects(&rows, &fields, columns::asset_value))?;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let headers: Vec<&str> = fields.iter().map(|f| f.name).collect();
-    let mut t = output::table(&headers);
-    for r in &rows {
-        t.add_row(
-            fields
-                .iter()
-                .map(|f| columns::cell(&columns::asset_value(f, r)))
-                .collect::<Vec<_>>(),
-        );
-    }
-    println!("{t}");
-    eprintln!("{} assets", rows.len());
-    Ok(ExitCode::SUCCESS)
+    print_rows(&a, &rows, &fields, columns::asset_value, "assets")
 }
 
 pub fn findings(ctx: &Ctx, a: ListArgs) -> anyhow::Result<ExitCode> {
@@ -69,26 +49,38 @@ pub fn findings(ctx: &Ctx, a: ListArgs) -> anyhow::Result<ExitCode> {
     }
     let fields = columns::resolve(Entity::Findings, &a.columns, FINDING_DEFAULT)?;
     let rows = ctx.runner.store.findings(&query(&a, Entity::Findings)?)?;
+    print_rows(&a, &rows, &fields, columns::finding_value, "findings")
+}
+
+/// Prints listed rows: whole as JSON, the asked columns as JSON objects, or the
+/// columns as a table with a count of `noun` under it.
+fn print_rows<T: serde::Serialize>(
+    a: &ListArgs,
+    rows: &[T],
+    fields: &[&'static Field],
+    value: impl Fn(&Field, &T) -> serde_json::Value,
+    noun: &str,
+) -> anyhow::Result<ExitCode> {
     if a.json {
         if a.columns.is_empty() {
             output::json(&rows)?;
         } else {
-            output::json(&columns::objects(&rows, &fields, columns::finding_value))?;
+            output::json(&columns::objects(rows, fields, value))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     let headers: Vec<&str> = fields.iter().map(|f| f.name).collect();
     let mut t = output::table(&headers);
-    for r in &rows {
+    for r in rows {
         t.add_row(
             fields
                 .iter()
-                .map(|f| columns::cell(&columns::finding_value(f, r)))
+                .map(|f| columns::cell(&value(f, r)))
                 .collect::<Vec<_>>(),
         );
     }
     println!("{t}");
-    eprintln!("{} findings", rows.len());
+    eprintln!("{} {noun}", rows.len());
     Ok(ExitCode::SUCCESS)
 }
 
