@@ -1,9 +1,11 @@
 //! What the AppScan on Cloud (`asoc`) and AppScan Enterprise (`ase`) clients share:
 //! which failed attempts are worth another and how long to wait ([`retry`]), and the
-//! client-side request pace ([`ratelimit`]). Each client wires them into its own
-//! request loop and turns the last failure into its own error type.
+//! client-side request pace ([`ratelimit`]), and one line of text for a failure
+//! ([`text`]). Each client wires them into its own request loop and turns the last
+//! failure into its own error type.
 
 pub mod ratelimit;
 pub mod retry;
+pub mod text;
 
 pub use ratelimit::RateLimiter;

@@ -41,6 +41,14 @@ impl AttemptError {
             AttemptError::Transport(_) => None,
         }
     }
+
+    /// A one-line account of the attempt for logs.
+    pub fn describe(&self) -> String {
+        match self {
+            AttemptError::Status { status, .. } => format!("HTTP {status}"),
+            AttemptError::Transport(e) => crate::text::error_chain(e),
+        }
+    }
 }
 
 /// The one place that says whether an attempt is tried again.

@@ -533,7 +533,7 @@ impl AseClient {
                 tracing::warn!(
                     %method,
                     endpoint,
-                    problem = %describe(err),
+                    problem = %err.describe(),
                     delay_ms = delay.as_millis() as u64,
                     "retrying"
                 );
@@ -579,13 +579,6 @@ fn http_error(method: &str, endpoint: &str, a: &Answer) -> AseError {
         status: a.status,
         excerpt: body_message(&a.body),
         attempts: a.attempts,
-    }
-}
-
-fn describe(err: &AttemptError) -> String {
-    match err {
-        AttemptError::Status { status, .. } => format!("HTTP {status}"),
-        AttemptError::Transport(e) => error_chain(e),
     }
 }
 

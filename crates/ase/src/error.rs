@@ -7,12 +7,9 @@
 //! session: login bodies are never quoted, request headers never formatted, and
 //! messages quoted from the server are scrubbed of the secret.
 
-use std::error::Error as StdError;
-
 use serde_json::Value;
 
-/// How many bytes of a body an error quotes when the server gave no message.
-pub const EXCERPT_BYTES: usize = 200;
+pub use apiclient::text::{EXCERPT_BYTES, error_chain, excerpt};
 
 /// Everything that can go wrong talking to AppScan Enterprise.
 #[derive(Debug, thiserror::Error)]
@@ -122,34 +119,6 @@ pub fn body_message(body: &[u8]) -> String {
         }
     }
     excerpt(body)
-}
-
-/// The first [`EXCERPT_BYTES`] bytes of `body` as text, cut on a character boundary.
-pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.len() <= EXCERPT_BYTES {
-        return text.to_string();
-    }
-    let mut end = EXCERPT_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-/// `err` and its sources joined with `": "`, each said once.
-pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = cur {
-        let s = e.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = e.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -474,21 +474,13 @@ impl AsocClient {
                 tracing::warn!(
                     %method,
                     endpoint,
-                    problem = %describe(err),
+                    problem = %err.describe(),
                     delay_ms = delay.as_millis() as u64,
                     "retrying"
                 );
             })
             .await
             .map_err(|err| final_error(err, &method, endpoint, attempts.load(Relaxed)))
-    }
-}
-
-/// A one-line account of a failed attempt for logs.
-fn describe(err: &AttemptError) -> String {
-    match err {
-        AttemptError::Status { status, .. } => format!("HTTP {status}"),
-        AttemptError::Transport(e) => error_chain(e),
     }
 }
 

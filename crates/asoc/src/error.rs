@@ -10,12 +10,9 @@
 //! key secret or a bearer token: bodies of login responses are never quoted,
 //! and request headers are never formatted.
 
-use std::error::Error as StdError;
-
 use serde_json::Value;
 
-/// How many bytes of a body an error quotes when the server gave no message.
-pub const EXCERPT_BYTES: usize = 200;
+pub use apiclient::text::{EXCERPT_BYTES, error_chain, excerpt};
 
 /// Everything that can go wrong talking to AppScan on Cloud.
 #[derive(Debug, thiserror::Error)]
@@ -162,36 +159,6 @@ pub fn body_message(body: &[u8]) -> String {
     excerpt(body)
 }
 
-/// The first [`EXCERPT_BYTES`] bytes of `body` as text, cut on a character
-/// boundary, with `…` when cut.
-pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.len() <= EXCERPT_BYTES {
-        return text.to_string();
-    }
-    let mut end = EXCERPT_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-/// `err` and all its sources, joined with `": "`, each said once (reqwest and
-/// hyper often repeat the inner message in the outer one).
-pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = cur {
-        let s = e.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = e.source();
-    }
-    parts.join(": ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,16 +192,6 @@ mod tests {
         let long = "x".repeat(1000);
         let m = body_message(long.as_bytes());
         assert_eq!(m.len(), EXCERPT_BYTES + '…'.len_utf8());
-    }
-
-    #[test]
-    fn excerpt_cuts_on_char_boundary() {
-        let s = "é".repeat(300); // 2 bytes each
-        let e = excerpt(s.as_bytes());
-        assert!(e.ends_with('…'));
-        assert!(e.len() <= EXCERPT_BYTES + 3);
-        let invalid = [0xff_u8; 10];
-        assert_eq!(excerpt(&invalid).chars().count(), 10);
     }
 
     #[test]

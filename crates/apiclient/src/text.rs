@@ -1,0 +1,76 @@
+//! One line of text for what went wrong: a bounded excerpt of a response body and the
+//! chain of an error's causes. Each client builds its own messages from these (which
+//! body fields carry the server's message differs between the two APIs).
+
+use std::error::Error as StdError;
+
+/// How many bytes of a body an error quotes when the server gave no message.
+pub const EXCERPT_BYTES: usize = 200;
+
+/// The first [`EXCERPT_BYTES`] bytes of `body` as text, cut on a character
+/// boundary, with `…` when cut.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.len() <= EXCERPT_BYTES {
+        return text.to_string();
+    }
+    let mut end = EXCERPT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// An error and its sources joined with `: `, leaving out a source whose text an
+/// earlier part already holds (reqwest and hyper repeat their causes).
+pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_cuts_on_char_boundary() {
+        let s = "é".repeat(300); // 2 bytes each
+        let e = excerpt(s.as_bytes());
+        assert!(e.ends_with('…'));
+        assert!(e.len() <= EXCERPT_BYTES + 3);
+        let invalid = [0xff_u8; 10];
+        assert_eq!(excerpt(&invalid).chars().count(), 10);
+    }
+
+    #[test]
+    fn error_chain_says_each_cause_once() {
+        #[derive(Debug)]
+        struct Wrap(&'static str, Option<Box<Wrap>>);
+        impl std::fmt::Display for Wrap {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl StdError for Wrap {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                self.1.as_deref().map(|w| w as &(dyn StdError + 'static))
+            }
+        }
+        let reset = Wrap("connection reset", None);
+        let hyper = Wrap("request failed: connection reset", Some(Box::new(reset)));
+        let top = Wrap("error sending request", Some(Box::new(hyper)));
+        assert_eq!(
+            error_chain(&top),
+            "error sending request: request failed: connection reset"
+        );
+    }
+}
