@@ -1,6 +1,6 @@
 //! What the AppScan on Cloud (`asoc`) and AppScan Enterprise (`ase`) clients share:
-//! which failed attempts are worth another and how long to wait ([`retry`]), and the
-//! client-side request pace ([`ratelimit`]), and one line of text for a failure
+//! which failed attempts are worth another and how long to wait ([`retry`]), the
+//! client-side request pace ([`ratelimit`]) and one line of text for a failure
 //! ([`text`]). Each client wires them into its own request loop and turns the last
 //! failure into its own error type.
 

@@ -584,6 +584,13 @@ fn http_error(method: &str, endpoint: &str, a: &Answer) -> AseError {
 
 fn final_error(err: AttemptError, method: &Method, endpoint: &str, attempts: u32) -> AseError {
     match err {
+        // A 403 is retried only when it says "Too many requests" (a rate limit).
+        AttemptError::Status {
+            status: 403, body, ..
+        } => AseError::Forbidden {
+            endpoint: endpoint.to_string(),
+            message: format!("{} (after {attempts} attempt(s))", body_message(&body)),
+        },
         AttemptError::Status { status, body, .. } => AseError::Http {
             method: method.to_string(),
             endpoint: endpoint.to_string(),
