@@ -3,7 +3,7 @@
 //! it through 429s, and does not crowd out the people using the same server.
 //!
 //! The burst is a tenth of the per-minute rate: any 60-second window then
-//! sees at most `rate + rate / 10` requests (495 for the default 450), where
+//! sees at most `rate + rate / 10` requests (495 for ASoC's default 450), where
 //! a full-minute burst would allow nearly twice the rate in the first minute.
 
 use std::num::NonZeroU32;
