@@ -9,3 +9,10 @@ pub mod retry;
 pub mod text;
 
 pub use ratelimit::RateLimiter;
+
+/// Installs `ring` as the process-wide rustls provider (reqwest is built with
+/// `rustls-no-provider`). Idempotent; a provider installed earlier by someone else
+/// is kept.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -143,10 +143,6 @@ mod tests {
     use backon::BackoffBuilder;
     use std::time::UNIX_EPOCH;
 
-    fn install_crypto_provider() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-
     #[test]
     fn statuses() {
         for s in [429, 500, 502, 503, 504] {
@@ -221,7 +217,7 @@ mod tests {
 
     #[tokio::test]
     async fn transport_connection_refused_is_retryable() {
-        install_crypto_provider();
+        crate::install_crypto_provider();
         // Bind then drop a listener: the port is (very likely) closed now.
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
@@ -238,7 +234,7 @@ mod tests {
 
     #[tokio::test]
     async fn transport_timeout_is_retryable() {
-        install_crypto_provider();
+        crate::install_crypto_provider();
         // Accepts but never answers.
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
@@ -263,7 +259,7 @@ mod tests {
 
     #[tokio::test]
     async fn transport_bad_url_is_not_retryable() {
-        install_crypto_provider();
+        crate::install_crypto_provider();
         let err = reqwest::Client::new()
             .get("http://exa mple.com/")
             .send()

@@ -35,11 +35,6 @@ const USER_AGENT: &str = concat!("appscan-bridge-ase/", env!("CARGO_PKG_VERSION"
 /// Issue ids asked for in one `details_v2` request.
 pub const DETAILS_BATCH: usize = 50;
 
-/// Installs `ring` as the process-wide rustls provider (reqwest is built without one).
-fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// An AppScan Enterprise client. Cheap to clone; clones share the session, the pace and
 /// the counters, and the streams it returns own a clone (they are `'static`).
 #[derive(Clone)]
@@ -94,7 +89,7 @@ impl AseClient {
     pub fn new(cfg: AseConfig) -> Result<Self, AseError> {
         cfg.validate()?;
         let api = cfg.api_base()?;
-        install_crypto_provider();
+        apiclient::install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(std::time::Duration::from_secs(30)))

@@ -21,7 +21,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A TLS listener that reads a request head and answers 401; returns its base URL.
 async fn start_tls_server() -> String {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    apiclient::install_crypto_provider();
     let certs = CertificateDer::pem_file_iter(fixture("test-server.pem"))
         .expect("cert file")
         .collect::<Result<Vec<_>, _>>()

@@ -33,13 +33,6 @@ use apiclient::retry::{self, AttemptError};
 /// `User-Agent` of every request.
 const USER_AGENT: &str = concat!("appscan-bridge-asoc/", env!("CARGO_PKG_VERSION"));
 
-/// Installs `ring` as the process-wide rustls provider (reqwest is built
-/// with `rustls-no-provider`). Idempotent; a provider installed earlier by
-/// someone else is kept.
-pub(crate) fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// An AppScan on Cloud v4 API client.
 ///
 /// Cheap to clone (one `Arc`): clones share the token, the rate limiter and
@@ -71,7 +64,7 @@ impl AsocClient {
     /// system roots plus `ca_file`). Sends nothing: the first call logs in.
     pub fn new(cfg: ClientConfig) -> Result<Self, AsocError> {
         let base = cfg.parsed_base_url()?;
-        install_crypto_provider();
+        apiclient::install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(std::time::Duration::from_secs(30)))

@@ -22,7 +22,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Starts the TLS responder; returns its base URL.
 async fn start_tls_server() -> String {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    apiclient::install_crypto_provider();
     let certs = CertificateDer::pem_file_iter(fixture("test-server.pem"))
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
