@@ -127,3 +127,160 @@ fn repeated_records_in_one_batch_match_sqlite() {
         ]
     );
 }
+
+/// One run of `count` findings spread over ten assets, in batches of 2,000, like a sync's.
+fn run_of(store: &PgStore, connector: &Connector, count: usize) {
+    let run = store
+        .begin_run(connector.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let ids: Vec<String> = (0..count).map(|i| format!("finding-{i:06}")).collect();
+    let mut counters = RunCounters::default();
+    let mut batches = ids.chunks(2_000).peekable();
+    while let Some(chunk) = batches.next() {
+        let batch = Batch {
+            assets: (0..10)
+                .map(|a| common::asset(&format!("app-{a}")))
+                .collect(),
+            findings: chunk
+                .iter()
+                .enumerate()
+                .map(|(i, id)| common::finding(id, &format!("app-{}", i % 10), Status::New))
+                .collect(),
+            issues: vec![],
+        };
+        let counts = if batches.peek().is_some() {
+            store.write_batch(&run, &batch, &counters).expect("write")
+        } else {
+            let mut end = common::end(RunState::Processed, None);
+            end.counters = counters;
+            store.finish_run(&run, &batch, &end).expect("finish")
+        };
+        counters.add(counts);
+    }
+}
+
+/// A store holding 50,000 findings of connector "stats" (ten assets, `app-0`..`app-9`)
+/// whose table has no planner statistics, as during a first load or on a server whose
+/// autovacuum has not analyzed it yet. (The plans these tests guard against appear from
+/// some 50,000 findings of a real size on; the store writes 5,000, copies of one of them
+/// with a real finding's length of description make up the rest.)
+fn findings_without_statistics(db: &pgtest::TestDb) -> (PgStore, Connector, ::postgres::Client) {
+    let store = db.open();
+    let c = common::connector(&store, "stats");
+    let mut client = db.client();
+    client
+        .batch_execute("ALTER TABLE findings SET (autovacuum_enabled = false)")
+        .expect("no autovacuum");
+    run_of(&store, &c, 5_000);
+    client
+        .batch_execute(
+            "INSERT INTO findings
+             SELECT r.* FROM findings f
+             CROSS JOIN generate_series(1, 45000) AS g
+             CROSS JOIN LATERAL jsonb_populate_record(NULL::findings, to_jsonb(f)
+                 || jsonb_build_object('id', 100000 + g, 'external_id', 'copy-' || g,
+                                       'description', repeat('d', 1200))) AS r
+             WHERE f.external_id = 'finding-000000';
+             DELETE FROM pg_statistic WHERE starelid = 'findings'::regclass;
+             UPDATE pg_class SET reltuples = -1 WHERE oid = 'findings'::regclass",
+        )
+        .expect("copies, then no statistics");
+    (store, c, client)
+}
+
+/// The plan of `sql` (parameters `$1 int8, $2 text[]`) for connector `id` and the
+/// quoted literals `values`: `EXPLAIN` takes no parameters.
+fn plan_of(client: &mut ::postgres::Client, sql: &str, id: i64, values: &[String]) -> String {
+    client
+        .batch_execute(&format!("DEALLOCATE ALL; PREPARE q(int8, text[]) AS {sql}"))
+        .expect("prepare");
+    let lines: Vec<String> = client
+        .query(
+            &format!("EXPLAIN EXECUTE q({id}, ARRAY[{}])", values.join(",")),
+            &[],
+        )
+        .expect("explain")
+        .iter()
+        .map(|r| {
+            // A batch's literal makes a line of 34 KB: the start says enough.
+            let line: String = r.get(0);
+            line.chars().take(160).collect()
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// A batch looks its findings up one unique-index probe per external id, whatever the
+/// planner statistics say. Written as `connector_id = $1 AND external_id = ANY($2)`, the
+/// lookup was planned on PostgreSQL's default estimate of a connector's size while a
+/// first load filled the table, and each batch of a re-sync of 100,000 findings read all
+/// of the connector's findings.
+#[test]
+fn batch_lookups_probe_the_unique_index_without_statistics() {
+    let Some(db) = pgtest::TestDb::new("lookup_plan") else {
+        return;
+    };
+    let (_store, c, mut client) = findings_without_statistics(&db);
+    let ids: Vec<String> = (0..2_000).map(|i| format!("'finding-{i:06}'")).collect();
+    let sql = store::postgres::data::stored_sql("findings", "status");
+    let plan = plan_of(&mut client, &sql, c.id, &ids);
+    assert!(plan.contains("Nested Loop"), "{plan}");
+    assert!(
+        plan.contains("Index Scan using findings_connector_id_external_id_key"),
+        "{plan}"
+    );
+    assert!(!plan.contains("Seq Scan on findings"), "{plan}");
+}
+
+/// A batch's assets get their risk from their findings, read through the asset index
+/// alone: with the open statuses as a condition, a table without statistics had the
+/// planner also read the status index — every open finding of every connector, per batch.
+#[test]
+fn asset_risks_read_only_the_assets_findings_without_statistics() {
+    let Some(db) = pgtest::TestDb::new("asset_risk_plan") else {
+        return;
+    };
+    let (_store, c, mut client) = findings_without_statistics(&db);
+    let assets: Vec<String> = (0..3).map(|a| format!("'app-{a}'")).collect();
+    let plan = plan_of(
+        &mut client,
+        store::postgres::risk::ASSET_FINDINGS_SQL,
+        c.id,
+        &assets,
+    );
+    assert!(plan.contains("findings_by_asset"), "{plan}");
+    assert!(!plan.contains("findings_by_status"), "{plan}");
+    assert!(!plan.contains("Seq Scan on findings"), "{plan}");
+}
+
+/// Findings pages keep room for a new version of each row, so a run that sees a finding
+/// again rewrites it on its own page (a heap-only update, no index entries) instead of
+/// moving it and adding an entry to each of the eleven indexes.
+#[test]
+fn findings_seen_again_stay_on_their_pages() {
+    let Some(db) = pgtest::TestDb::new("fillfactor") else {
+        return;
+    };
+    let store = db.open();
+    let c = common::connector(&store, "hot");
+    let mut client = db.client();
+    let pages = |client: &mut ::postgres::Client| -> Vec<(String, String)> {
+        client
+            .query(
+                "SELECT external_id, split_part(ctid::text, ',', 1) FROM findings
+                 ORDER BY external_id",
+                &[],
+            )
+            .expect("ctids")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    run_of(&store, &c, 3_000);
+    let before = pages(&mut client);
+    run_of(&store, &c, 3_000);
+    let after = pages(&mut client);
+    assert_eq!(before.len(), 3_000);
+    let moved = before.iter().zip(&after).filter(|(b, a)| b != a).count();
+    assert_eq!(moved, 0, "{moved} of 3000 findings moved to another page");
+}

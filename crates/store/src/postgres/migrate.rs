@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "raw_dictionary",
         include_str!("../../migrations/postgres/0004_raw_dictionary.sql"),
     ),
+    (
+        5,
+        "findings_fillfactor",
+        include_str!("../../migrations/postgres/0005_findings_fillfactor.sql"),
+    ),
 ];
 
 /// A fixed first key for `pg_advisory_xact_lock(key, schema hash)`.

@@ -5,6 +5,7 @@
 //! with one `UPDATE ... FROM UNNEST(...)` per table per batch.
 
 use super::corrupt;
+use super::read::status_of;
 use crate::Result;
 use crate::types::*;
 use chrono::{DateTime, Utc};
@@ -107,6 +108,14 @@ pub fn batch_risks<'a>(
     Ok((risks, touched.into_iter().collect()))
 }
 
+/// The findings of connector `$1`'s assets `$2`: asset, risk and status. Which are open
+/// is decided on the rows, not in the condition: as a condition, a table without
+/// statistics (a first load, a server whose autovacuum has not analyzed it yet) had the
+/// planner intersect the asset index with the status index — all the open findings of
+/// every connector, 136 ms a batch at 1M findings, 44 s of a 104 s re-sync.
+pub const ASSET_FINDINGS_SQL: &str = "SELECT asset_external_id, risk, status FROM findings
+     WHERE connector_id = $1 AND asset_external_id = ANY($2)";
+
 /// Sets each named asset's risk from its open findings.
 pub fn refresh_assets(
     c: &mut impl GenericClient,
@@ -118,12 +127,10 @@ pub fn refresh_assets(
     }
     let mut open: BTreeMap<String, Vec<u16>> =
         assets.iter().map(|a| (a.to_string(), Vec::new())).collect();
-    for r in c.query(
-        "SELECT asset_external_id, risk FROM findings
-         WHERE connector_id = $1 AND asset_external_id = ANY($2)
-           AND status IN ('NEW', 'ACTIVE', 'REOPENED')",
-        &[&connector_id, &assets],
-    )? {
+    for r in c.query(ASSET_FINDINGS_SQL, &[&connector_id, &assets])? {
+        if !status_of("findings.status", r.try_get(2)?)?.is_open() {
+            continue;
+        }
         let asset: String = r.try_get(0)?;
         let risk: i32 = r.try_get(1)?;
         open.entry(asset)

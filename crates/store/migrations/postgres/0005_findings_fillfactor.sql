@@ -1,0 +1,11 @@
+-- Findings pages are filled to half, leaving room for a new version of each row on its
+-- own page. Every run writes each finding it sees (`last_seen`, `last_run_id`, the
+-- score), and a full run (ASE, XML, `sync --full`) sees them all: with room on the page
+-- PostgreSQL updates the row in place ("heap-only tuple") and leaves the eleven
+-- indexes alone; without it, each update wrote a new entry into every index and left
+-- the old row for vacuum. A re-sync of 100,000 unchanged findings on two cores: 13–15 s
+-- → 5 s, and the table stays smaller (heap 198 MB against 264 MB after two re-syncs); a
+-- first load takes as long (16 s) or, in one set of runs, up to 15 % longer. Pages
+-- written before this migration fill up as they are now; pages written after it keep
+-- the room.
+ALTER TABLE findings SET (fillfactor = 50);
