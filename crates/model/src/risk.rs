@@ -166,16 +166,77 @@ pub fn finding_risk(input: &RiskInput, now: DateTime<Utc>) -> u16 {
 
 /// The risk of an asset from its **open** findings' risks, 0–1000.
 pub fn asset_risk(open_finding_risks: impl IntoIterator<Item = u16>) -> u16 {
-    let mut top = 0u16;
-    let mut sum = 0f64;
-    for r in open_finding_risks {
-        top = top.max(r.min(MAX));
-        sum += f64::from(r.min(MAX));
+    OpenRisks::of(open_finding_risks).score()
+}
+
+/// What an asset's score needs of its open findings' risks — their sum, the highest and
+/// how many share it — kept so that a store can follow findings as they open, close and
+/// are rescored without reading all of the asset's findings again.
+///
+/// Removing the last finding at the top leaves the new top unknown (the next highest is
+/// not kept): [`OpenRisks::remove`] then says so, and the store reads the asset's
+/// findings. Apply a batch's additions before its removals: a finding rescored at the
+/// top then stays known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenRisks {
+    /// Sum of the open findings' risks (each at most [`MAX`]).
+    pub sum: u64,
+    /// The highest open finding's risk; 0 when none is above 0.
+    pub top: u16,
+    /// How many open findings have the risk `top` (not kept while `top` is 0).
+    pub top_count: u32,
+}
+
+impl OpenRisks {
+    /// From all of an asset's open findings' risks.
+    pub fn of(risks: impl IntoIterator<Item = u16>) -> OpenRisks {
+        let mut open = OpenRisks::default();
+        for r in risks {
+            open.add(r);
+        }
+        open
     }
-    let top_f = f64::from(top);
-    let rest = sum - top_f;
-    let score = top_f + (f64::from(MAX) - top_f) * rest / (rest + ASSET_REST_HALF);
-    score.round().clamp(0.0, f64::from(MAX)) as u16
+
+    /// A finding opened, or an open one's new risk.
+    pub fn add(&mut self, risk: u16) {
+        let r = risk.min(MAX);
+        self.sum += u64::from(r);
+        if r > self.top {
+            self.top = r;
+            self.top_count = 1;
+        } else if r == self.top && r > 0 {
+            self.top_count += 1;
+        }
+    }
+
+    /// A finding closed, or an open one's old risk. `false` when the top is no longer
+    /// known (or the risk was never added): read the asset's findings again.
+    #[must_use]
+    pub fn remove(&mut self, risk: u16) -> bool {
+        let r = risk.min(MAX);
+        if r > self.top || u64::from(r) > self.sum {
+            return false;
+        }
+        self.sum -= u64::from(r);
+        if r == self.top && r > 0 {
+            self.top_count = self.top_count.saturating_sub(1);
+            if self.top_count == 0 {
+                if self.sum > 0 {
+                    return false;
+                }
+                self.top = 0;
+            }
+        }
+        true
+    }
+
+    /// The asset's risk, 0–1000: `top + (1000 − top) × rest / (rest + 5000)`.
+    pub fn score(&self) -> u16 {
+        let top = f64::from(self.top);
+        let rest = (self.sum as f64 - top).max(0.0);
+        let score = top + (f64::from(MAX) - top) * rest / (rest + ASSET_REST_HALF);
+        score.round().clamp(0.0, f64::from(MAX)) as u16
+    }
 }
 
 #[cfg(test)]

@@ -222,7 +222,10 @@ fn batch_lookups_probe_the_unique_index_without_statistics() {
     };
     let (_store, c, mut client) = findings_without_statistics(&db);
     let ids: Vec<String> = (0..2_000).map(|i| format!("'finding-{i:06}'")).collect();
-    let sql = store::postgres::data::stored_sql("findings", "status");
+    let sql = store::postgres::data::stored_sql(
+        "findings",
+        store::postgres::data::STORED_FINDING_COLUMNS,
+    );
     let plan = plan_of(&mut client, &sql, c.id, &ids);
     assert!(plan.contains("Nested Loop"), "{plan}");
     assert!(
@@ -244,7 +247,7 @@ fn asset_risks_read_only_the_assets_findings_without_statistics() {
     let assets: Vec<String> = (0..3).map(|a| format!("'app-{a}'")).collect();
     let plan = plan_of(
         &mut client,
-        store::postgres::risk::ASSET_FINDINGS_SQL,
+        store::postgres::asset_risk::ASSET_FINDINGS_SQL,
         c.id,
         &assets,
     );
@@ -283,4 +286,155 @@ fn findings_seen_again_stay_on_their_pages() {
     assert_eq!(before.len(), 3_000);
     let moved = before.iter().zip(&after).filter(|(b, a)| b != a).count();
     assert_eq!(moved, 0, "{moved} of 3000 findings moved to another page");
+}
+
+/// One run that writes `findings` (and assets `a` and `b`) in one batch.
+fn run_with(store: &PgStore, connector: &Connector, findings: Vec<FindingRecord>) {
+    let run = store
+        .begin_run(connector.id, RunMode::Delta, "t", Duration::minutes(5))
+        .expect("begin");
+    let batch = Batch {
+        assets: vec![common::asset("a"), common::asset("b")],
+        findings,
+        issues: vec![],
+    };
+    let end = common::end(RunState::Processed, None);
+    store.finish_run(&run, &batch, &end).expect("finish");
+}
+
+/// `base` changed by `change`, to be encoded afresh.
+fn changed(base: &FindingRecord, change: impl FnOnce(&mut model::Finding)) -> FindingRecord {
+    let mut rec = base.clone();
+    rec.prepared = Default::default();
+    change(&mut rec.finding);
+    rec
+}
+
+/// Per asset of connector `id`: (risk, sum, top, top count) as stored.
+type Totals = (i32, Option<i64>, Option<i32>, Option<i32>);
+
+fn stored_totals(client: &mut ::postgres::Client, id: i64, asset: &str) -> Totals {
+    let r = client
+        .query_one(
+            "SELECT risk, open_risk_sum, open_risk_top, open_risk_top_count FROM assets
+             WHERE connector_id = $1 AND external_id = $2",
+            &[&id, &asset],
+        )
+        .expect("asset");
+    (r.get(0), r.get(1), r.get(2), r.get(3))
+}
+
+/// The same, computed from all of the asset's open findings.
+fn totals_from_findings(client: &mut ::postgres::Client, id: i64, asset: &str) -> Totals {
+    let risks: Vec<u16> = client
+        .query(
+            "SELECT risk FROM findings WHERE connector_id = $1 AND asset_external_id = $2
+               AND status IN ('NEW', 'ACTIVE', 'REOPENED')",
+            &[&id, &asset],
+        )
+        .expect("findings")
+        .iter()
+        .map(|r| u16::try_from(r.get::<_, i32>(0)).expect("risk"))
+        .collect();
+    let open = model::risk::OpenRisks::of(risks);
+    (
+        i32::from(open.score()),
+        Some(i64::try_from(open.sum).expect("sum")),
+        Some(i32::from(open.top)),
+        Some(if open.top > 0 {
+            i32::try_from(open.top_count).expect("count")
+        } else {
+            0
+        }),
+    )
+}
+
+fn assert_totals_agree(client: &mut ::postgres::Client, id: i64, when: &str) {
+    for asset in ["a", "b"] {
+        assert_eq!(
+            stored_totals(client, id, asset),
+            totals_from_findings(client, id, asset),
+            "asset {asset}, {when}"
+        );
+    }
+}
+
+/// An asset's risk follows its findings batch by batch from the totals it keeps (sum,
+/// top and how many share it), without reading all of its findings again — except when
+/// its top finding goes, when its totals are not known (NULL), and for a finding that
+/// moved to another asset, whose old asset loses its risk.
+#[test]
+fn asset_risks_follow_their_findings_from_kept_totals() {
+    let Some(db) = pgtest::TestDb::new("asset_totals") else {
+        return;
+    };
+    let store = db.open();
+    let c = common::connector(&store, "totals");
+    let mut client = db.client();
+    let mut a: Vec<FindingRecord> = (0..5)
+        .map(|i| common::finding(&format!("a{i}"), "a", Status::New))
+        .collect();
+    let top = changed(&common::finding("a-top", "a", Status::New), |f| {
+        f.severity = model::Severity::Critical;
+        f.cvss = Some(10.0);
+    });
+    a.push(top.clone());
+    let b: Vec<FindingRecord> = (0..3)
+        .map(|i| common::finding(&format!("b{i}"), "b", Status::New))
+        .collect();
+    run_with(&store, &c, a.iter().chain(&b).cloned().collect());
+    assert_totals_agree(&mut client, c.id, "after the first load");
+    let (_, _, top_risk, top_count) = stored_totals(&mut client, c.id, "a");
+    assert_eq!(
+        top_count,
+        Some(1),
+        "a-top alone has the top risk {top_risk:?}"
+    );
+
+    // Kept totals are used, not read again: an offset planted in a's sum survives a
+    // batch that closes one of its lesser findings and sees the others unchanged.
+    client
+        .execute(
+            "UPDATE assets SET open_risk_sum = open_risk_sum + 100000 WHERE external_id = 'a'",
+            &[],
+        )
+        .expect("plant");
+    let mut second: Vec<FindingRecord> = a.clone();
+    second[1] = changed(&a[1], |f| f.status = Status::Fixed);
+    run_with(&store, &c, second.clone());
+    let (_, kept_sum, _, _) = stored_totals(&mut client, c.id, "a");
+    let (_, read_sum, _, _) = totals_from_findings(&mut client, c.id, "a");
+    assert_eq!(
+        kept_sum.zip(read_sum).map(|(k, r)| k - r),
+        Some(100000),
+        "the batch added to a's kept sum"
+    );
+
+    // Closing the top finding leaves the next one unknown: a's findings are read again,
+    // and the planted offset is gone.
+    second[5] = changed(&top, |f| f.status = Status::Fixed);
+    run_with(&store, &c, second);
+    assert_totals_agree(&mut client, c.id, "after the top finding closed");
+
+    // A finding that moves from b to a is taken from b and added to a.
+    run_with(
+        &store,
+        &c,
+        vec![changed(&b[0], |f| f.asset_external_id = "a".into())],
+    );
+    assert_totals_agree(&mut client, c.id, "after b0 moved to a");
+    let b_risk = stored_totals(&mut client, c.id, "b").0;
+    assert!(b_risk > 0, "b1 and b2 are still open");
+
+    // Totals not known (an asset of an earlier version) are read once, then kept.
+    client
+        .execute(
+            "UPDATE assets SET open_risk_sum = NULL, open_risk_top = NULL,
+                 open_risk_top_count = NULL, risk = 0 WHERE external_id = 'b'",
+            &[],
+        )
+        .expect("forget");
+    run_with(&store, &c, vec![b[1].clone()]);
+    assert_totals_agree(&mut client, c.id, "after b's totals were read again");
+    assert_eq!(stored_totals(&mut client, c.id, "b").0, b_risk);
 }

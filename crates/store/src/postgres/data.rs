@@ -16,6 +16,8 @@
 //! findings, growing with the table. The `UPDATE`s of unchanged rows go by primary key,
 //! which the `SELECT` returns, for the same reason.
 
+use super::asset_risk::{self, Moves, Place};
+use super::read::status_of;
 use super::runs;
 use crate::Result;
 use crate::compare::unchanged;
@@ -32,8 +34,17 @@ pub fn write(tx: &mut impl GenericClient, run: &Run, batch: &Batch) -> Result<Ba
     let mut counts = BatchCounts::default();
     write_assets(tx, run, &batch.assets, now, &mut counts)?;
     let (risks, touched) = super::risk::batch_risks(tx, run, batch)?;
-    write_findings(tx, run, &batch.findings, now, &risks, &mut counts)?;
-    super::risk::refresh_assets(tx, run.connector_id, &touched)?;
+    let mut moves = Moves::default();
+    write_findings(
+        tx,
+        run,
+        &batch.findings,
+        now,
+        &risks,
+        &mut moves,
+        &mut counts,
+    )?;
+    asset_risk::update(tx, run.connector_id, &touched, &moves)?;
     runs::insert_issues(tx, run.id, &batch.issues)?;
     Ok(counts)
 }
@@ -48,16 +59,19 @@ struct Current {
 }
 
 /// The stored rows of connector `$1` with the external ids `$2`, one index probe per id
-/// (see the module's doc): id, external_id, content_hash, active, and `status` (an
-/// expression of the table's columns). Public for the test that checks its plan.
-pub fn stored_sql(table: &str, status: &str) -> String {
+/// (see the module's doc): id, external_id, content_hash, active, then `more` (a status
+/// first). Public for the test that checks its plan.
+pub fn stored_sql(table: &str, more: &str) -> String {
     format!(
         "SELECT s.* FROM UNNEST($2::text[]) AS t(e) CROSS JOIN LATERAL (
-             SELECT id, external_id, content_hash, active, {status} AS status FROM {table}
+             SELECT id, external_id, content_hash, active, {more} FROM {table}
              WHERE connector_id = $1 AND external_id = t.e LIMIT 1
          ) AS s"
     )
 }
+
+/// The further columns [`stored_sql`] reads of findings: status, asset, risk.
+pub const STORED_FINDING_COLUMNS: &str = "status, asset_external_id, risk";
 
 /// A row of [`stored_sql`].
 fn current(row: &postgres::Row) -> Result<Current> {
@@ -225,6 +239,41 @@ fn risk_of(risks: &HashMap<&str, i32>, external_id: &str) -> i32 {
     risks.get(external_id).copied().unwrap_or_default()
 }
 
+/// Each finding of the batch, from where its stored row had it (`was`: asset, and risk
+/// while open) to where the batch leaves it, for its assets' risks.
+fn record_moves(
+    recs: &[FindingRecord],
+    plan: &Plan,
+    was: &HashMap<String, (String, Option<u16>)>,
+    risks: &HashMap<&str, i32>,
+    moves: &mut Moves,
+) {
+    let place = |ext: &str| {
+        was.get(ext).map(|(asset, open_risk)| Place {
+            asset,
+            open_risk: *open_risk,
+        })
+    };
+    let risk = |ext: &str| risk_of(risks, ext).clamp(0, i32::from(model::risk::MAX)) as u16;
+    for &k in &plan.write {
+        let f = &recs[k].finding;
+        let now = Place {
+            asset: &f.asset_external_id,
+            open_risk: f.status.is_open().then(|| risk(&f.external_id)),
+        };
+        moves.finding(place(&f.external_id), now);
+    }
+    for (ext, _) in &plan.touch {
+        if let Some(w) = place(ext) {
+            let now = Place {
+                open_risk: w.open_risk.map(|_| risk(ext)),
+                ..w
+            };
+            moves.finding(Some(w), now);
+        }
+    }
+}
+
 const ASSET_COLS: &[(&str, &str)] = &[
     ("external_id", "text"),
     ("name", "text"),
@@ -252,7 +301,7 @@ fn write_assets(
     let hashes: Vec<&str> = recs.iter().map(|r| r.encoded().hash.as_str()).collect();
     let mut stored = HashMap::new();
     for row in tx.query(
-        &stored_sql("assets", "NULL::text"),
+        &stored_sql("assets", "NULL::text AS status"),
         &[&run.connector_id, &ids],
     )? {
         stored.insert(row.try_get(1)?, current(&row)?);
@@ -330,6 +379,7 @@ fn write_findings(
     recs: &[FindingRecord],
     now: DateTime<Utc>,
     risks: &HashMap<&str, i32>,
+    moves: &mut Moves,
     counts: &mut BatchCounts,
 ) -> Result<()> {
     if recs.is_empty() {
@@ -342,14 +392,23 @@ fn write_findings(
     let hashes: Vec<&str> = recs.iter().map(|r| r.encoded().hash.as_str()).collect();
     let statuses: Vec<Status> = recs.iter().map(|r| r.finding.status).collect();
     let mut stored = HashMap::new();
+    let mut was: HashMap<String, (String, Option<u16>)> = HashMap::new();
     for row in tx.query(
-        &stored_sql("findings", "status"),
+        &stored_sql("findings", STORED_FINDING_COLUMNS),
         &[&run.connector_id, &ids],
     )? {
-        stored.insert(row.try_get(1)?, current(&row)?);
+        let cur = current(&row)?;
+        let status = status_of("findings.status", row.try_get(4)?)?;
+        let risk = super::read::risk_of(&row, 6)?;
+        was.insert(
+            row.try_get(1)?,
+            (row.try_get(5)?, status.is_open().then_some(risk)),
+        );
+        stored.insert(row.try_get(1)?, cur);
     }
     let plan = plan(&ids, &hashes, Some(&statuses), stored, counts);
     touch_findings(tx, run, &plan.touch, risks, now)?;
+    record_moves(recs, &plan, &was, risks, moves);
     if plan.write.is_empty() {
         return Ok(());
     }
@@ -501,6 +560,6 @@ pub fn close_unseen(tx: &mut impl GenericClient, run: &Run, asset_ids: &[String]
     add_history(tx, &ids, run.id, now, &olds_ref, &news)?;
     super::risk::rescore_findings(tx, &ids)?;
     let assets: Vec<&str> = asset_ids.iter().map(String::as_str).collect();
-    super::risk::refresh_assets(tx, run.connector_id, &assets)?;
+    asset_risk::refresh(tx, run.connector_id, &assets)?;
     Ok(ids.len() as u64)
 }

@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "findings_fillfactor",
         include_str!("../../migrations/postgres/0005_findings_fillfactor.sql"),
     ),
+    (
+        6,
+        "asset_open_risks",
+        include_str!("../../migrations/postgres/0006_asset_open_risks.sql"),
+    ),
 ];
 
 /// A fixed first key for `pg_advisory_xact_lock(key, schema hash)`.

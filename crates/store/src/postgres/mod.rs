@@ -14,11 +14,13 @@
 //! - [`migrate`]: versioned migrations from `migrations/postgres`.
 //! - [`connectors`], [`runs`], [`data`], [`read`], [`listing`]: the tables and the
 //!   filtered listings, as in the SQLite backend.
-//! - [`risk`], [`tokens`], [`trend`], [`fullrun`], [`atomic`]: risk scores and the KEV
-//!   list, API tokens, the open-findings chart, full-run queries, one-transaction runs.
+//! - [`risk`], [`asset_risk`], [`tokens`], [`trend`], [`fullrun`], [`atomic`]: risk
+//!   scores and the KEV list, assets' risks kept batch by batch, API tokens, the
+//!   open-findings chart, full-run queries, one-transaction runs.
 //! - [`due`]: due runs and their leases (`FOR UPDATE SKIP LOCKED`).
 //! - [`transfer`]: whole-table export and import.
 
+pub mod asset_risk;
 pub mod atomic;
 pub mod compare;
 pub mod connectors;

@@ -2,15 +2,16 @@
 //! per batch, after auto-close, and on `rescore`; plus the known-exploited (KEV) list.
 //!
 //! Scores are computed here with [`model::risk`] from rows read in bulk, and written back
-//! with one `UPDATE ... FROM UNNEST(...)` per table per batch.
+//! with one `UPDATE ... FROM UNNEST(...)` per table per batch; a batch's assets' risks
+//! follow their findings' in [`super::asset_risk`].
 
 use super::corrupt;
-use super::read::status_of;
+use super::read::risk_of;
 use crate::Result;
 use crate::types::*;
 use chrono::{DateTime, Utc};
 use model::kev::KevEntry;
-use model::risk::{Exposure, RiskInput, asset_risk, finding_risk};
+use model::risk::{Exposure, OpenRisks, RiskInput, finding_risk};
 use model::{Severity, Status};
 use postgres::GenericClient;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -108,48 +109,6 @@ pub fn batch_risks<'a>(
     Ok((risks, touched.into_iter().collect()))
 }
 
-/// The findings of connector `$1`'s assets `$2`: asset, risk and status. Which are open
-/// is decided on the rows, not in the condition: as a condition, a table without
-/// statistics (a first load, a server whose autovacuum has not analyzed it yet) had the
-/// planner intersect the asset index with the status index — all the open findings of
-/// every connector, 136 ms a batch at 1M findings, 44 s of a 104 s re-sync.
-pub const ASSET_FINDINGS_SQL: &str = "SELECT asset_external_id, risk, status FROM findings
-     WHERE connector_id = $1 AND asset_external_id = ANY($2)";
-
-/// Sets each named asset's risk from its open findings.
-pub fn refresh_assets(
-    c: &mut impl GenericClient,
-    connector_id: i64,
-    assets: &[&str],
-) -> Result<()> {
-    if assets.is_empty() {
-        return Ok(());
-    }
-    let mut open: BTreeMap<String, Vec<u16>> =
-        assets.iter().map(|a| (a.to_string(), Vec::new())).collect();
-    for r in c.query(ASSET_FINDINGS_SQL, &[&connector_id, &assets])? {
-        if !status_of("findings.status", r.try_get(2)?)?.is_open() {
-            continue;
-        }
-        let asset: String = r.try_get(0)?;
-        let risk: i32 = r.try_get(1)?;
-        open.entry(asset)
-            .or_default()
-            .push(risk.clamp(0, i32::from(model::risk::MAX)) as u16);
-    }
-    let names: Vec<&str> = open.keys().map(String::as_str).collect();
-    let risks: Vec<i32> = open
-        .values()
-        .map(|v| i32::from(asset_risk(v.iter().copied())))
-        .collect();
-    c.execute(
-        "UPDATE assets a SET risk = t.r FROM UNNEST($2::text[], $3::int4[]) AS t(e, r)
-         WHERE a.connector_id = $1 AND a.external_id = t.e",
-        &[&connector_id, &names, &risks],
-    )?;
-    Ok(())
-}
-
 const SCORE_SELECT: &str = "SELECT f.id, f.severity, f.cvss, f.status, f.first_found, f.location, \
      upper(trim(f.cve)), a.url, f.risk, (k.cve IS NOT NULL) \
      FROM findings f LEFT JOIN assets a ON a.connector_id = f.connector_id AND a.external_id = f.asset_external_id \
@@ -214,32 +173,26 @@ pub fn rescore_all(c: &mut impl GenericClient, now: DateTime<Utc>) -> Result<Res
         let risks: Vec<i32> = changed.iter().map(|s| s.2).collect();
         write_finding_risks(c, &ids, &risks)?;
     }
-    c.execute("UPDATE assets SET risk = 0", &[])?;
-    let mut open: BTreeMap<(i64, String), Vec<u16>> = BTreeMap::new();
+    c.execute(
+        "UPDATE assets SET risk = 0, open_risk_sum = 0, open_risk_top = 0, open_risk_top_count = 0",
+        &[],
+    )?;
+    let mut open: BTreeMap<(i64, String), OpenRisks> = BTreeMap::new();
     for r in c.query(
         "SELECT connector_id, asset_external_id, risk FROM findings
          WHERE status IN ('NEW', 'ACTIVE', 'REOPENED')",
         &[],
     )? {
-        let risk: i32 = r.try_get(2)?;
         open.entry((r.try_get(0)?, r.try_get(1)?))
             .or_default()
-            .push(risk.clamp(0, i32::from(model::risk::MAX)) as u16);
+            .add(risk_of(&r, 2)?);
     }
     counts.assets = open.len() as u64;
-    let connectors: Vec<i64> = open.keys().map(|k| k.0).collect();
-    let names: Vec<&str> = open.keys().map(|k| k.1.as_str()).collect();
-    let risks: Vec<i32> = open
-        .values()
-        .map(|v| i32::from(asset_risk(v.iter().copied())))
+    let rows: Vec<(i64, &str, OpenRisks)> = open
+        .iter()
+        .map(|((connector, asset), o)| (*connector, asset.as_str(), *o))
         .collect();
-    if !names.is_empty() {
-        c.execute(
-            "UPDATE assets a SET risk = t.r FROM UNNEST($1::int8[], $2::text[], $3::int4[]) AS t(c, e, r)
-             WHERE a.connector_id = t.c AND a.external_id = t.e",
-            &[&connectors, &names, &risks],
-        )?;
-    }
+    super::asset_risk::write_all(c, &rows)?;
     Ok(counts)
 }
 

@@ -73,7 +73,8 @@ pub fn write(
     for rec in &batch.findings {
         let risk = scorer.score(&rec.finding)?;
         let new = memory.certainly_new(tx, &rec.finding.external_id)?;
-        tally(&mut counts, upsert_finding(tx, run, rec, &now, risk, new)?);
+        let outcome = upsert_finding(tx, run, rec, &now, risk, new, &mut memory.touched)?;
+        tally(&mut counts, outcome);
         if !memory.touched.contains(&rec.finding.asset_external_id) {
             memory.touched.insert(rec.finding.asset_external_id.clone());
         }
@@ -169,6 +170,7 @@ fn upsert_finding(
     now: &str,
     risk: u16,
     certainly_new: bool,
+    touched: &mut BTreeSet<String>,
 ) -> Result<Outcome> {
     let f = &rec.finding;
     let encoded = rec.encoded();
@@ -185,6 +187,12 @@ fn upsert_finding(
             Ok(Outcome::Unchanged)
         }
         Some(stored) => {
+            // A finding that moved takes its risk from its old asset too.
+            if let Some(old) = stored.asset()
+                && old != f.asset_external_id
+            {
+                touched.insert(old.to_string());
+            }
             let written = finding_update::Written {
                 tags: tags(),
                 fingerprint: &rec.fingerprint,

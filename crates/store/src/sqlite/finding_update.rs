@@ -44,6 +44,14 @@ impl Stored {
     fn risk(&self) -> Option<&Value> {
         self.indexed.last()
     }
+
+    /// The asset the stored finding belongs to.
+    pub fn asset(&self) -> Option<&str> {
+        match self.indexed.first() {
+            Some(Value::Text(asset)) => Some(asset),
+            _ => None,
+        }
+    }
 }
 
 static SELECT: LazyLock<String> = LazyLock::new(|| {

@@ -104,6 +104,7 @@ pub fn contract(store: &dyn Store) {
     full_run_closes_unseen(store);
     maps_are_kept(store);
     query_risk_and_kev(store);
+    a_moved_finding_leaves_its_old_assets_risk(store);
     an_update_stores_each_changed_field(store);
     a_preview_compares_without_writing(store);
 }
@@ -549,6 +550,48 @@ pub fn query_risk_and_kev(store: &dyn Store) {
         .for_each_finding(&q, &mut |_| Err(StoreError::Callback("disk full".into())))
         .expect_err("callback error");
     assert_eq!(err.to_string(), "disk full");
+}
+
+/// A finding that moves to another asset takes its risk from the asset it left.
+fn a_moved_finding_leaves_its_old_assets_risk(store: &dyn Store) {
+    let c = connector(store, "moves");
+    // The batch holds the finding's asset of the moment, as an application's page would.
+    let write = |finding: FindingRecord| {
+        let run = store
+            .begin_run(c.id, RunMode::Delta, "t", chrono::Duration::minutes(5))
+            .expect("begin");
+        let batch = Batch {
+            assets: vec![asset(&finding.finding.asset_external_id)],
+            findings: vec![finding],
+            issues: vec![],
+        };
+        store
+            .finish_run(&run, &batch, &end(RunState::Processed, None))
+            .expect("finish");
+    };
+    let risk_of = |name: &str| {
+        store
+            .assets(&ListQuery {
+                connector: Some("moves".into()),
+                ..Default::default()
+            })
+            .expect("assets")
+            .into_iter()
+            .find(|a| a.asset.external_id == name)
+            .map(|a| a.risk)
+            .expect("asset")
+    };
+    let mut moving = finding("m1", "from", Status::New);
+    write(moving.clone());
+    assert!(risk_of("from") > 0);
+    moving.prepared = Default::default();
+    moving.finding.asset_external_id = "to".into();
+    write(moving);
+    assert_eq!(
+        (risk_of("from") > 0, risk_of("to") > 0),
+        (false, true),
+        "m1 moved from asset `from` to `to`"
+    );
 }
 
 /// Each field of a finding changed on its own, in turn, reaches the store (an update
