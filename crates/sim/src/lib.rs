@@ -57,7 +57,7 @@
 //! | `DELETE /sim/faults` | disarms all faults; 204 |
 //! | `GET /sim/stats` | [`asoc::SimStats`] as JSON: `{"requests":{"issues":{"200":12,"429":1}},"records_served":…,"apps_served":…,"issues_served":…,"logins":…}` |
 //! | `DELETE /sim/stats` | zeroes the statistics; 204 |
-//! | `POST /sim/mutate` `{"rate":0.01,"seed":1}` | [`SimHandle::mutate`]; answers the [`asoc::MutationSummary`] |
+//! | `POST /sim/mutate` `{"rate":0.01,"seed":1}` | [`SimHandle::mutate`]; answers the [`asoc::MutationSummary`]; with `"now":true` [`SimHandle::mutate_now`] (no clock move) |
 //! | `POST /sim/advance` `{"seconds":3600}` | moves the simulated clock; answers `{"now":"…"}` |
 //! | `GET /sim/now` | `{"now":"…"}` |
 //! | `POST /sim/revoke` | invalidates every token; 204 |

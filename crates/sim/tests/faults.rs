@@ -283,6 +283,21 @@ async fn admin_api_drives_a_sim_over_http() {
         .await
         .unwrap();
     assert!(!summary.changed_issue_ids.is_empty());
+    assert!(summary.at.signed_duration_since(now).num_seconds() >= 60);
+
+    // "now": stamped with the present, the clock stays where it was.
+    let before = sim.handle().now();
+    let summary: sim::asoc::MutationSummary = c
+        .post(format!("{base}/sim/mutate"))
+        .json(&json!({ "rate": 0.05, "seed": 2, "now": true }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!summary.changed_issue_ids.is_empty());
+    assert!(summary.at.signed_duration_since(before).num_seconds() < 30);
 
     let r = c.post(format!("{base}/sim/revoke")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);

@@ -713,20 +713,26 @@ struct MutateBody {
     rate: f64,
     #[serde(default)]
     seed: u64,
+    /// Stamp the changes with the present instead of moving the clock a minute first.
+    #[serde(default)]
+    now: bool,
 }
 
 async fn admin_mutate(State(s): St, body: Bytes) -> Result<Response, ApiError> {
     let m: MutateBody = admin_body(&body)?;
     let handle = super::SimHandle { shared: s };
-    let summary = tokio::task::spawn_blocking(move || handle.mutate(m.rate, m.seed))
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                e.to_string(),
-            )
-        })?;
+    let summary = tokio::task::spawn_blocking(move || match m.now {
+        true => handle.mutate_now(m.rate, m.seed),
+        false => handle.mutate(m.rate, m.seed),
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            e.to_string(),
+        )
+    })?;
     Ok(json_response(&summary))
 }
 
