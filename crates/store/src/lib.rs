@@ -11,6 +11,7 @@
 //! - [`error`]: the error type, [`StoreError`].
 //! - [`raw`]: compression of raw records and content hashes.
 //! - [`fingerprints`]: findings grouped by cross-source fingerprint (`--dedupe`).
+//! - [`open_risks`]: how written findings move their assets' kept risk totals.
 //! - [`sqlite`]: the embedded SQLite backend (WAL, versioned migrations in `migrations/sqlite`).
 //! - [`postgres`]: the PostgreSQL backend, for stores shared by several workers
 //!   (pooled connections, `UNNEST` batches, migrations in `migrations/postgres`).
@@ -23,6 +24,7 @@ pub mod due;
 pub mod error;
 pub mod fingerprints;
 pub mod open;
+pub mod open_risks;
 pub mod postgres;
 pub mod raw;
 pub mod sqlite;

@@ -12,6 +12,7 @@
 
 use super::read::{risk_of, status_of};
 use crate::Result;
+use crate::open_risks::{Moves, Totals, stored};
 use model::risk::OpenRisks;
 use postgres::GenericClient;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,44 +25,6 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const ASSET_FINDINGS_SQL: &str = "SELECT asset_external_id, risk, status FROM findings
      WHERE connector_id = $1 AND asset_external_id = ANY($2)";
 
-/// A finding's place in its asset's score: the asset and, while open, its risk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Place<'a> {
-    pub asset: &'a str,
-    pub open_risk: Option<u16>,
-}
-
-/// How a batch moves its assets' open risks: per asset, the risks its findings brought
-/// (opened, or rescored to) and those they took away (closed, rescored from, moved to
-/// another asset).
-#[derive(Debug, Default)]
-pub struct Moves {
-    per_asset: BTreeMap<String, (Vec<u16>, Vec<u16>)>,
-}
-
-impl Moves {
-    /// One finding of the batch, from where it was (`None`: new) to where it is.
-    pub fn finding(&mut self, was: Option<Place<'_>>, now: Place<'_>) {
-        if was == Some(now) {
-            return;
-        }
-        if let Some(r) = now.open_risk {
-            self.of(now.asset).0.push(r);
-        }
-        if let Some(Place {
-            asset,
-            open_risk: Some(r),
-        }) = was
-        {
-            self.of(asset).1.push(r);
-        }
-    }
-
-    fn of(&mut self, asset: &str) -> &mut (Vec<u16>, Vec<u16>) {
-        self.per_asset.entry(asset.to_string()).or_default()
-    }
-}
-
 /// Brings the risk of the batch's assets (`assets`: its own and its findings') and of
 /// the assets its findings left up to date with the batch's `moves`.
 pub fn update(
@@ -73,7 +36,7 @@ pub fn update(
     let names: Vec<&str> = assets
         .iter()
         .copied()
-        .chain(moves.per_asset.keys().map(String::as_str))
+        .chain(moves.assets())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -88,33 +51,20 @@ pub fn update(
         &[&connector_id, &names],
     )? {
         let asset: String = r.try_get(0)?;
-        let kept = stored(r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-        let moved = moves.per_asset.get(asset.as_str());
-        match (kept, moved) {
-            (Some(mut open), Some((added, taken))) => {
-                added.iter().for_each(|&risk| open.add(risk));
-                if taken.iter().all(|&risk| open.remove(risk)) {
-                    known.push((asset, open));
-                } else {
-                    unknown.push(asset);
-                }
-            }
-            (Some(_), None) => {}
-            (None, _) => unknown.push(asset),
+        let kept = stored(
+            r.try_get(1)?,
+            r.try_get::<_, Option<i32>>(2)?.map(i64::from),
+            r.try_get::<_, Option<i32>>(3)?.map(i64::from),
+        );
+        match moves.apply(&asset, kept) {
+            Totals::Same => {}
+            Totals::Known(open) => known.push((asset, open)),
+            Totals::Unknown => unknown.push(asset),
         }
     }
     write(c, connector_id, &known)?;
     let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
     refresh(c, connector_id, &unknown)
-}
-
-/// The totals as stored, `None` while not known.
-fn stored(sum: Option<i64>, top: Option<i32>, top_count: Option<i32>) -> Option<OpenRisks> {
-    Some(OpenRisks {
-        sum: u64::try_from(sum?).ok()?,
-        top: u16::try_from(top?).ok()?,
-        top_count: u32::try_from(top_count?).ok()?,
-    })
 }
 
 /// Sets each named asset's risk and totals from all of its open findings.

@@ -16,11 +16,12 @@
 //! findings, growing with the table. The `UPDATE`s of unchanged rows go by primary key,
 //! which the `SELECT` returns, for the same reason.
 
-use super::asset_risk::{self, Moves, Place};
+use super::asset_risk;
 use super::read::status_of;
 use super::runs;
 use crate::Result;
 use crate::compare::unchanged;
+use crate::open_risks::{Moves, Place};
 use crate::types::*;
 use chrono::{DateTime, Utc};
 use model::Status;

@@ -5,6 +5,7 @@ use super::indexes::{self, LoadedIds};
 use super::runs;
 use super::time::{parse, parse_opt, to_sql_err, ts};
 use crate::compare::unchanged;
+use crate::open_risks::{Moves, Place};
 use crate::raw::decompress;
 use crate::types::*;
 use crate::{Result, StoreError};
@@ -16,10 +17,12 @@ use std::collections::BTreeSet;
 /// What the store keeps of an open run between its batches.
 #[derive(Default)]
 pub struct RunMemory {
-    /// The assets the run wrote, whose risk its end refreshes (an asset's risk reads all
-    /// of its open findings, so doing it per batch would cost a run the square of its
-    /// largest application: one report of a million findings is one asset).
+    /// The assets the run wrote, whose risk its end brings up to date (once, not per
+    /// batch: an asset whose totals are not known reads all of its open findings, and
+    /// one report of a million findings is one asset).
     pub touched: BTreeSet<String>,
+    /// What the run's findings did to their assets' open-risk totals.
+    pub moves: Moves,
     /// While the run bulk-loads an empty store without the external-id index: the ids
     /// it wrote (see `indexes`).
     loading: Option<LoadedIds>,
@@ -32,6 +35,7 @@ impl RunMemory {
     pub fn bulk_load() -> RunMemory {
         RunMemory {
             touched: BTreeSet::new(),
+            moves: Moves::default(),
             loading: Some(LoadedIds::default()),
             began_empty: true,
         }
@@ -73,7 +77,7 @@ pub fn write(
     for rec in &batch.findings {
         let risk = scorer.score(&rec.finding)?;
         let new = memory.certainly_new(tx, &rec.finding.external_id)?;
-        let outcome = upsert_finding(tx, run, rec, &now, risk, new, &mut memory.touched)?;
+        let outcome = upsert_finding(tx, run, rec, &now, risk, new, &mut memory.moves)?;
         tally(&mut counts, outcome);
         if !memory.touched.contains(&rec.finding.asset_external_id) {
             memory.touched.insert(rec.finding.asset_external_id.clone());
@@ -170,7 +174,7 @@ fn upsert_finding(
     now: &str,
     risk: u16,
     certainly_new: bool,
-    touched: &mut BTreeSet<String>,
+    moves: &mut Moves,
 ) -> Result<Outcome> {
     let f = &rec.finding;
     let encoded = rec.encoded();
@@ -181,18 +185,26 @@ fn upsert_finding(
         finding_update::stored(tx, run.connector_id, &f.external_id)?
     };
     let tags = || serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into());
+    let now_place = Place {
+        asset: &f.asset_external_id,
+        open_risk: f.status.is_open().then_some(risk),
+    };
     match existing {
         Some(stored) if unchanged(stored.active, &stored.content_hash, hash) => {
             finding_update::touch(tx, &stored, now, run.id, risk)?;
+            let was = stored.place();
+            let rescored = was.map(|w| Place {
+                open_risk: w.open_risk.map(|_| risk),
+                ..w
+            });
+            if let Some(rescored) = rescored {
+                moves.finding(was, rescored);
+            }
             Ok(Outcome::Unchanged)
         }
         Some(stored) => {
-            // A finding that moved takes its risk from its old asset too.
-            if let Some(old) = stored.asset()
-                && old != f.asset_external_id
-            {
-                touched.insert(old.to_string());
-            }
+            // A finding that moved to another asset takes its risk from the old one.
+            moves.finding(stored.place(), now_place);
             let written = finding_update::Written {
                 tags: tags(),
                 fingerprint: &rec.fingerprint,
@@ -250,6 +262,7 @@ fn upsert_finding(
             ])?;
             let id = tx.last_insert_rowid();
             add_history(tx, id, run.id, now, None, f.status)?;
+            moves.finding(None, now_place);
             Ok(Outcome::Inserted)
         }
     }

@@ -9,7 +9,8 @@
 
 use super::time::ts;
 use crate::Result;
-use model::Finding;
+use crate::open_risks::Place;
+use model::{Finding, Status};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::sync::LazyLock;
@@ -46,11 +47,24 @@ impl Stored {
     }
 
     /// The asset the stored finding belongs to.
-    pub fn asset(&self) -> Option<&str> {
+    fn asset(&self) -> Option<&str> {
         match self.indexed.first() {
             Some(Value::Text(asset)) => Some(asset),
             _ => None,
         }
+    }
+
+    /// Its place in its asset's score: the asset and, while open, its risk.
+    pub fn place(&self) -> Option<Place<'_>> {
+        let open = self.status.parse::<Status>().is_ok_and(Status::is_open);
+        let risk = match self.risk() {
+            Some(Value::Integer(r)) => (*r).clamp(0, i64::from(model::risk::MAX)) as u16,
+            _ => 0,
+        };
+        Some(Place {
+            asset: self.asset()?,
+            open_risk: open.then_some(risk),
+        })
     }
 }
 

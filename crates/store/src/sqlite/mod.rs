@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_severity_desc.sql"),
     include_str!("../../migrations/sqlite/0007_external_id_index.sql"),
     include_str!("../../migrations/sqlite/0008_raw_dictionary.sql"),
+    include_str!("../../migrations/sqlite/0009_asset_open_risks.sql"),
 ];
 
 /// The SQLite store.
@@ -194,10 +195,10 @@ impl SqliteStore {
         self.open_runs().get(&run_id).is_some_and(|m| m.began_empty)
     }
 
-    /// At a run's end: sets the risk of every asset it touched, once.
+    /// At a run's end: brings the risk of every asset it touched up to date, once.
     fn rescore_touched(&self, conn: &Connection, run: &Run) -> Result<()> {
-        let touched = self.forget_run(run.id).touched;
-        risk::refresh_assets(conn, run.connector_id, touched.iter().map(String::as_str))
+        let memory = self.forget_run(run.id);
+        risk::update_assets(conn, run.connector_id, &memory.touched, &memory.moves)
     }
 }
 

@@ -5,14 +5,15 @@
 //! `assets.risk` (from the asset's open findings).
 
 use super::time::{parse_opt, ts};
+use crate::open_risks::{self, Moves, Totals};
 use crate::types::*;
 use crate::{Result, StoreError};
 use chrono::{DateTime, Utc};
 use model::kev::KevEntry;
-use model::risk::{Exposure, RiskInput, asset_risk, finding_risk};
+use model::risk::{Exposure, OpenRisks, RiskInput, finding_risk};
 use model::{Severity, Status};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Rows scored per read on `rescore`.
 const CHUNK: i64 = 10_000;
@@ -87,7 +88,41 @@ pub fn rescore_finding(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Sets each named asset's risk from its open findings.
+/// Brings the risk of a run's assets (`touched`: its own and its findings') and of the
+/// assets its findings left up to date with what its findings did (`moves`): from the
+/// totals an asset keeps where they are known, else from all of its open findings.
+pub fn update_assets(
+    conn: &Connection,
+    connector_id: i64,
+    touched: &BTreeSet<String>,
+    moves: &Moves,
+) -> Result<()> {
+    let assets: BTreeSet<&str> = touched
+        .iter()
+        .map(String::as_str)
+        .chain(moves.assets())
+        .collect();
+    let mut read = conn.prepare_cached(
+        "SELECT open_risk_sum, open_risk_top, open_risk_top_count FROM assets
+         WHERE connector_id = ?1 AND external_id = ?2",
+    )?;
+    let mut unknown: Vec<&str> = Vec::new();
+    for asset in assets {
+        let kept = read
+            .query_row(params![connector_id, asset], |r| {
+                Ok(open_risks::stored(r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        match kept.map(|kept| moves.apply(asset, kept)) {
+            None | Some(Totals::Same) => {}
+            Some(Totals::Known(open)) => write_asset(conn, connector_id, asset, &open)?,
+            Some(Totals::Unknown) => unknown.push(asset),
+        }
+    }
+    refresh_assets(conn, connector_id, unknown)
+}
+
+/// Sets each named asset's risk and totals from all of its open findings.
 pub fn refresh_assets<'a>(
     conn: &Connection,
     connector_id: i64,
@@ -97,17 +132,30 @@ pub fn refresh_assets<'a>(
         "SELECT risk FROM findings WHERE connector_id = ?1 AND asset_external_id = ?2
            AND status IN ('NEW', 'ACTIVE', 'REOPENED')",
     )?;
-    let mut write = conn.prepare_cached(
-        "UPDATE assets SET risk = ?3 WHERE connector_id = ?1 AND external_id = ?2",
-    )?;
     for asset in asset_ids {
         let risks = read
             .query_map(params![connector_id, asset], |r| r.get::<_, i64>(0))?
-            .map(|r| r.map(|v| v.clamp(0, i64::from(model::risk::MAX)) as u16))
+            .map(|r| r.map(clamp_risk))
             .collect::<rusqlite::Result<Vec<u16>>>()?;
-        write.execute(params![connector_id, asset, asset_risk(risks)])?;
+        write_asset(conn, connector_id, asset, &OpenRisks::of(risks))?;
     }
     Ok(())
+}
+
+/// Writes an asset's risk and the totals it came from.
+fn write_asset(conn: &Connection, connector_id: i64, asset: &str, open: &OpenRisks) -> Result<()> {
+    let (sum, top, top_count) = open_risks::columns(open);
+    conn.prepare_cached(
+        "UPDATE assets SET risk = ?3, open_risk_sum = ?4, open_risk_top = ?5, open_risk_top_count = ?6
+         WHERE connector_id = ?1 AND external_id = ?2",
+    )?
+    .execute(params![connector_id, asset, open.score(), sum, top, top_count])?;
+    Ok(())
+}
+
+/// A stored risk as a score (0 to [`model::risk::MAX`]).
+fn clamp_risk(risk: i64) -> u16 {
+    risk.clamp(0, i64::from(model::risk::MAX)) as u16
 }
 
 const SCORE_SELECT: &str = "SELECT f.id, f.severity, f.cvss, f.status, f.first_found, f.location, f.cve, a.url, f.risk
@@ -183,36 +231,31 @@ pub fn rescore_all(conn: &Connection, now: DateTime<Utc>) -> Result<RescoreCount
         }
     }
     // Assets: stream open findings grouped by asset.
-    conn.execute("UPDATE assets SET risk = 0", [])?;
+    conn.execute(
+        "UPDATE assets SET risk = 0, open_risk_sum = 0, open_risk_top = 0, open_risk_top_count = 0",
+        [],
+    )?;
     let mut st = conn.prepare(
         "SELECT connector_id, asset_external_id, risk FROM findings
          WHERE status IN ('NEW', 'ACTIVE', 'REOPENED') ORDER BY connector_id, asset_external_id",
     )?;
     let mut rows = st.query([])?;
-    let mut write = conn.prepare_cached(
-        "UPDATE assets SET risk = ?3 WHERE connector_id = ?1 AND external_id = ?2",
-    )?;
     let mut current: Option<(i64, String)> = None;
-    let mut risks: Vec<u16> = Vec::new();
-    let mut flush = |key: &Option<(i64, String)>,
-                     risks: &mut Vec<u16>,
-                     counts: &mut RescoreCounts|
-     -> Result<()> {
-        if let Some((c, a)) = key {
-            write.execute(params![c, a, asset_risk(risks.drain(..))])?;
-            counts.assets += 1;
-        }
-        Ok(())
+    let mut open = OpenRisks::default();
+    let flush = |key: &Option<(i64, String)>, open: &mut OpenRisks, counts: &mut RescoreCounts| {
+        let Some((c, a)) = key else { return Ok(()) };
+        counts.assets += 1;
+        write_asset(conn, *c, a, &std::mem::take(open))
     };
     while let Some(row) = rows.next()? {
         let key = (row.get::<_, i64>(0)?, row.get::<_, String>(1)?);
         if current.as_ref() != Some(&key) {
-            flush(&current, &mut risks, &mut counts)?;
+            flush(&current, &mut open, &mut counts)?;
             current = Some(key);
         }
-        risks.push(row.get::<_, i64>(2)?.clamp(0, i64::from(model::risk::MAX)) as u16);
+        open.add(clamp_risk(row.get(2)?));
     }
-    flush(&current, &mut risks, &mut counts)?;
+    flush(&current, &mut open, &mut counts)?;
     Ok(counts)
 }
 
