@@ -302,14 +302,6 @@ fn run_with(store: &PgStore, connector: &Connector, findings: Vec<FindingRecord>
     store.finish_run(&run, &batch, &end).expect("finish");
 }
 
-/// `base` changed by `change`, to be encoded afresh.
-fn changed(base: &FindingRecord, change: impl FnOnce(&mut model::Finding)) -> FindingRecord {
-    let mut rec = base.clone();
-    rec.prepared = Default::default();
-    change(&mut rec.finding);
-    rec
-}
-
 /// Per asset of connector `id`: (risk, sum, top, top count) as stored.
 type Totals = (i32, Option<i64>, Option<i32>, Option<i32>);
 
@@ -336,16 +328,12 @@ fn totals_from_findings(client: &mut ::postgres::Client, id: i64, asset: &str) -
         .iter()
         .map(|r| u16::try_from(r.get::<_, i32>(0)).expect("risk"))
         .collect();
-    let open = model::risk::OpenRisks::of(risks);
+    let (risk, sum, top, count) = common::totals_of(risks);
     (
-        i32::from(open.score()),
-        Some(i64::try_from(open.sum).expect("sum")),
-        Some(i32::from(open.top)),
-        Some(if open.top > 0 {
-            i32::try_from(open.top_count).expect("count")
-        } else {
-            0
-        }),
+        i32::from(risk),
+        Some(i64::try_from(sum).expect("sum")),
+        Some(i32::from(top)),
+        Some(i32::try_from(count).expect("count")),
     )
 }
 
@@ -374,7 +362,7 @@ fn asset_risks_follow_their_findings_from_kept_totals() {
     let mut a: Vec<FindingRecord> = (0..5)
         .map(|i| common::finding(&format!("a{i}"), "a", Status::New))
         .collect();
-    let top = changed(&common::finding("a-top", "a", Status::New), |f| {
+    let top = common::changed(&common::finding("a-top", "a", Status::New), |f| {
         f.severity = model::Severity::Critical;
         f.cvss = Some(10.0);
     });
@@ -400,7 +388,7 @@ fn asset_risks_follow_their_findings_from_kept_totals() {
         )
         .expect("plant");
     let mut second: Vec<FindingRecord> = a.clone();
-    second[1] = changed(&a[1], |f| f.status = Status::Fixed);
+    second[1] = common::changed(&a[1], |f| f.status = Status::Fixed);
     run_with(&store, &c, second.clone());
     let (_, kept_sum, _, _) = stored_totals(&mut client, c.id, "a");
     let (_, read_sum, _, _) = totals_from_findings(&mut client, c.id, "a");
@@ -412,7 +400,7 @@ fn asset_risks_follow_their_findings_from_kept_totals() {
 
     // Closing the top finding leaves the next one unknown: a's findings are read again,
     // and the planted offset is gone.
-    second[5] = changed(&top, |f| f.status = Status::Fixed);
+    second[5] = common::changed(&top, |f| f.status = Status::Fixed);
     run_with(&store, &c, second);
     assert_totals_agree(&mut client, c.id, "after the top finding closed");
 
@@ -420,7 +408,7 @@ fn asset_risks_follow_their_findings_from_kept_totals() {
     run_with(
         &store,
         &c,
-        vec![changed(&b[0], |f| f.asset_external_id = "a".into())],
+        vec![common::changed(&b[0], |f| f.asset_external_id = "a".into())],
     );
     assert_totals_agree(&mut client, c.id, "after b0 moved to a");
     let b_risk = stored_totals(&mut client, c.id, "b").0;

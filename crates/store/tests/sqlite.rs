@@ -63,7 +63,6 @@ mod kept_totals {
     use super::common;
     use chrono::Duration;
     use model::Status;
-    use model::risk::OpenRisks;
     use rusqlite::{Connection, params};
     use store::Store;
     use store::{Batch, Connector, FindingRecord, RunCounters, RunMode, RunState, SqliteStore};
@@ -92,14 +91,6 @@ mod kept_totals {
         store.finish_run(&run, &last, &end).expect("finish");
     }
 
-    /// `base` changed by `change`, to be encoded afresh.
-    fn changed(base: &FindingRecord, change: impl FnOnce(&mut model::Finding)) -> FindingRecord {
-        let mut rec = base.clone();
-        rec.prepared = Default::default();
-        change(&mut rec.finding);
-        rec
-    }
-
     /// An asset's (risk, sum, top, top count).
     type Totals = (i64, Option<i64>, Option<i64>, Option<i64>);
 
@@ -125,12 +116,11 @@ mod kept_totals {
             .expect("findings")
             .collect::<rusqlite::Result<_>>()
             .expect("risks");
-        let open = OpenRisks::of(risks);
-        let count = if open.top > 0 { open.top_count } else { 0 };
+        let (risk, sum, top, count) = common::totals_of(risks);
         (
-            i64::from(open.score()),
-            Some(open.sum as i64),
-            Some(i64::from(open.top)),
+            i64::from(risk),
+            Some(sum as i64),
+            Some(i64::from(top)),
             Some(i64::from(count)),
         )
     }
@@ -159,7 +149,7 @@ mod kept_totals {
         let mut a: Vec<FindingRecord> = (0..5)
             .map(|i| common::finding(&format!("a{i}"), "a", Status::New))
             .collect();
-        let top = changed(&common::finding("a-top", "a", Status::New), |f| {
+        let top = common::changed(&common::finding("a-top", "a", Status::New), |f| {
             f.severity = model::Severity::Critical;
             f.cvss = Some(10.0);
         });
@@ -184,7 +174,7 @@ mod kept_totals {
         )
         .expect("plant");
         let mut second: Vec<FindingRecord> = a.clone();
-        second[1] = changed(&a[1], |f| f.status = Status::Fixed);
+        second[1] = common::changed(&a[1], |f| f.status = Status::Fixed);
         run_with(&store, &c, second.clone());
         let (_, kept_sum, _, _) = stored_totals(&conn, c.id, "a");
         let (_, read_sum, _, _) = totals_from_findings(&conn, c.id, "a");
@@ -196,7 +186,7 @@ mod kept_totals {
 
         // Closing the top finding leaves the next one unknown: a's findings are read
         // again, and the planted offset is gone.
-        second[5] = changed(&top, |f| f.status = Status::Fixed);
+        second[5] = common::changed(&top, |f| f.status = Status::Fixed);
         run_with(&store, &c, second);
         assert_totals_agree(&conn, c.id, "after the top finding closed");
 
@@ -204,7 +194,7 @@ mod kept_totals {
         run_with(
             &store,
             &c,
-            vec![changed(&b[0], |f| f.asset_external_id = "a".into())],
+            vec![common::changed(&b[0], |f| f.asset_external_id = "a".into())],
         );
         assert_totals_agree(&conn, c.id, "after b0 moved to a");
         let b_risk = stored_totals(&conn, c.id, "b").0;

@@ -7,6 +7,21 @@ use model::{Asset, Finding, Severity, Status};
 use serde_json::json;
 use store::*;
 
+/// `base` changed by `change`, to be encoded afresh.
+pub fn changed(base: &FindingRecord, change: impl FnOnce(&mut Finding)) -> FindingRecord {
+    let mut rec = base.clone();
+    rec.prepared = Default::default();
+    change(&mut rec.finding);
+    rec
+}
+
+/// An asset's (risk, sum, top, top count) as its open findings' `risks` give them.
+pub fn totals_of(risks: impl IntoIterator<Item = u16>) -> (u16, u64, u16, u32) {
+    let open = model::risk::OpenRisks::of(risks);
+    let count = if open.top > 0 { open.top_count } else { 0 };
+    (open.score(), open.sum, open.top, count)
+}
+
 /// The names of the indexes of the SQLite database at `path`, sorted.
 pub fn index_names(path: &std::path::Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).expect("open");
