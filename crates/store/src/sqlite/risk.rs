@@ -2,7 +2,8 @@
 //!
 //! The score itself is [`model::risk`]; this module gathers its inputs (the asset's URL for
 //! exposure, the KEV table for known exploitation) and writes `findings.risk` and
-//! `assets.risk` (from the asset's open findings).
+//! `assets.risk` (from the asset's open findings, through the totals each asset keeps:
+//! [`crate::open_risks`]).
 
 use super::time::{parse_opt, ts};
 use crate::open_risks::{self, Moves, Totals};
