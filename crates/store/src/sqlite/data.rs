@@ -192,13 +192,13 @@ fn upsert_finding(
     match existing {
         Some(stored) if unchanged(stored.active, &stored.content_hash, hash) => {
             finding_update::touch(tx, &stored, now, run.id, risk)?;
-            let was = stored.place();
-            let rescored = was.map(|w| Place {
-                open_risk: w.open_risk.map(|_| risk),
-                ..w
-            });
-            if let Some(rescored) = rescored {
-                moves.finding(was, rescored);
+            // Same asset and status as stored; only the score may have moved (with age).
+            if let Some(was) = stored.place() {
+                let rescored = Place {
+                    open_risk: was.open_risk.map(|_| risk),
+                    ..was
+                };
+                moves.finding(Some(was), rescored);
             }
             Ok(Outcome::Unchanged)
         }

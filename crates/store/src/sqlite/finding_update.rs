@@ -7,6 +7,7 @@
 //! with the lookup that precedes every update costs nothing extra (the row is read
 //! anyway); comparing them keeps an update of a status to the status indexes.
 
+use super::risk::clamp_risk;
 use super::time::ts;
 use crate::Result;
 use crate::open_risks::Place;
@@ -58,7 +59,7 @@ impl Stored {
     pub fn place(&self) -> Option<Place<'_>> {
         let open = self.status.parse::<Status>().is_ok_and(Status::is_open);
         let risk = match self.risk() {
-            Some(Value::Integer(r)) => (*r).clamp(0, i64::from(model::risk::MAX)) as u16,
+            Some(Value::Integer(r)) => clamp_risk(*r),
             _ => 0,
         };
         Some(Place {

@@ -155,7 +155,7 @@ fn write_asset(conn: &Connection, connector_id: i64, asset: &str, open: &OpenRis
 }
 
 /// A stored risk as a score (0 to [`model::risk::MAX`]).
-fn clamp_risk(risk: i64) -> u16 {
+pub(super) fn clamp_risk(risk: i64) -> u16 {
     risk.clamp(0, i64::from(model::risk::MAX)) as u16
 }
 

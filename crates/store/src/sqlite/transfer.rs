@@ -77,7 +77,7 @@ fn asset_row(r: &Row<'_>) -> rusqlite::Result<AssetRow> {
         first_seen: time(r, 13, "assets.first_seen")?,
         last_seen: time(r, 14, "assets.last_seen")?,
         last_run_id: r.get(15)?,
-        risk: r.get::<_, i64>(16)?.clamp(0, i64::from(model::risk::MAX)) as u16,
+        risk: super::risk::clamp_risk(r.get(16)?),
     })
 }
 
@@ -118,7 +118,7 @@ fn finding_row(r: &Row<'_>) -> rusqlite::Result<FindingRow> {
         first_seen: time(r, 28, "findings.first_seen")?,
         last_seen: time(r, 29, "findings.last_seen")?,
         last_run_id: r.get(30)?,
-        risk: r.get::<_, i64>(31)?.clamp(0, i64::from(model::risk::MAX)) as u16,
+        risk: super::risk::clamp_risk(r.get(31)?),
     })
 }
 
