@@ -4,13 +4,16 @@
 //! [`is_retryable`] (built on [`is_retryable_status`] and
 //! [`is_retryable_transport`]). The wait is exponential with jitter from
 //! `backon` ([`backoff`]), replaced by the server's `Retry-After` when it sent
-//! one ([`parse_retry_after`]). Each client's request loop wires these into
-//! `backon::Retryable`.
+//! one ([`parse_retry_after`], [`retry_after_of`]). [`with_retries`] is the loop
+//! both clients run their attempts in.
 
 use std::error::Error as StdError;
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use backon::ExponentialBuilder;
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::Method;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// Upper bound for one computed backoff delay (not for `Retry-After`, which has
 /// its own cap, [`MAX_RETRY_AFTER`]).
@@ -126,6 +129,46 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
+/// The `Retry-After` of an answer's headers, read as [`parse_retry_after`] reads it.
+pub fn retry_after_of(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+}
+
+/// Runs `attempt` until it succeeds, fails for good or the retries run out: the
+/// schedule of [`backoff`], each wait replaced by the server's `Retry-After` when it
+/// sent one, and before each new try `on_retry` and a warning naming the request.
+/// The error is the last attempt's.
+pub async fn with_retries<T, Fut>(
+    attempt: impl FnMut() -> Fut,
+    base: Duration,
+    max_retries: usize,
+    method: &Method,
+    endpoint: &str,
+    on_retry: impl Fn(),
+) -> Result<T, AttemptError>
+where
+    Fut: Future<Output = Result<T, AttemptError>>,
+{
+    attempt
+        .retry(backoff(base, max_retries))
+        .when(is_retryable)
+        .adjust(|err, delay| delay.map(|d| err.retry_after().unwrap_or(d)))
+        .notify(|err, delay| {
+            on_retry();
+            tracing::warn!(
+                %method,
+                endpoint,
+                problem = %err.describe(),
+                delay_ms = delay.as_millis() as u64,
+                "retrying"
+            );
+        })
+        .await
+}
+
 /// The backoff schedule: `base`, then doubling (with up to 100 % jitter),
 /// capped at [`MAX_RETRY_DELAY`], for at most `max_retries` retries.
 pub fn backoff(base: Duration, max_retries: usize) -> ExponentialBuilder {
@@ -213,6 +256,65 @@ mod tests {
         // Capped.
         let last = backoff(Duration::from_secs(10), 10).build().last().unwrap();
         assert!(last <= MAX_RETRY_DELAY * 2, "{last:?}");
+    }
+
+    fn status(status: u16, retry_after: Option<Duration>) -> AttemptError {
+        AttemptError::Status {
+            status,
+            retry_after,
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn with_retries_tries_again_until_an_answer_honouring_retry_after() {
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        let (tries, retries) = (AtomicU32::new(0), AtomicU32::new(0));
+        let started = std::time::Instant::now();
+        let answer = with_retries(
+            || async {
+                match tries.fetch_add(1, Relaxed) {
+                    0 => Err(status(503, None)),
+                    1 => Err(status(429, Some(Duration::from_millis(30)))),
+                    n => Ok(n),
+                }
+            },
+            Duration::from_millis(1),
+            5,
+            &Method::GET,
+            "/api/v4/Apps",
+            || {
+                retries.fetch_add(1, Relaxed);
+            },
+        )
+        .await;
+        assert_eq!(answer.unwrap(), 2);
+        assert_eq!(retries.load(Relaxed), 2);
+        // The second wait was the server's 30 ms, not the 2–4 ms schedule.
+        assert!(started.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[tokio::test]
+    async fn with_retries_gives_up_on_a_final_status_and_when_retries_run_out() {
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        for (answer, max_retries, tries_made) in [(404, 5, 1), (503, 2, 3)] {
+            let tries = AtomicU32::new(0);
+            let err = with_retries(
+                || async {
+                    tries.fetch_add(1, Relaxed);
+                    Err::<(), _>(status(answer, None))
+                },
+                Duration::from_millis(1),
+                max_retries,
+                &Method::GET,
+                "/x",
+                || {},
+            )
+            .await
+            .unwrap_err();
+            assert!(matches!(err, AttemptError::Status { status, .. } if status == answer));
+            assert_eq!(tries.load(Relaxed), tries_made, "HTTP {answer}");
+        }
     }
 
     #[tokio::test]

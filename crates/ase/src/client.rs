@@ -10,12 +10,10 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
-use std::time::SystemTime;
 
-use backon::Retryable;
 use bytes::Bytes;
 use futures::Stream;
-use reqwest::header::{CONTENT_RANGE, COOKIE, RANGE, RETRY_AFTER, SET_COOKIE};
+use reqwest::header::{CONTENT_RANGE, COOKIE, RANGE, SET_COOKIE};
 use reqwest::{Method, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -487,10 +485,7 @@ impl AseClient {
             let status = resp.status().as_u16();
             inner.stats.status(status);
             let headers = resp.headers();
-            let retry_after = headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+            let retry_after = retry::retry_after_of(headers);
             let content_range = headers
                 .get(CONTENT_RANGE)
                 .and_then(|v| v.to_str().ok())
@@ -516,25 +511,16 @@ impl AseClient {
                 attempts: n,
             })
         };
-        attempt
-            .retry(retry::backoff(
-                inner.cfg.retry_base_delay,
-                inner.cfg.max_retries,
-            ))
-            .when(retry::is_retryable)
-            .adjust(|err, delay| delay.map(|d| err.retry_after().unwrap_or(d)))
-            .notify(|err, delay| {
-                inner.stats.retry();
-                tracing::warn!(
-                    %method,
-                    endpoint,
-                    problem = %err.describe(),
-                    delay_ms = delay.as_millis() as u64,
-                    "retrying"
-                );
-            })
-            .await
-            .map_err(|err| final_error(err, &method, endpoint, attempts.load(Relaxed)))
+        retry::with_retries(
+            attempt,
+            inner.cfg.retry_base_delay,
+            inner.cfg.max_retries,
+            &method,
+            endpoint,
+            || inner.stats.retry(),
+        )
+        .await
+        .map_err(|err| final_error(err, &method, endpoint, attempts.load(Relaxed)))
     }
 }
 

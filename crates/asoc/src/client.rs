@@ -3,7 +3,7 @@
 //!
 //! Every request goes through one function, `send`, which paces the
 //! attempt, sends it, counts the answer, and retries what
-//! [`apiclient::retry`] calls retryable with `backon` (honouring `Retry-After`).
+//! [`apiclient::retry`] calls retryable, in its loop (honouring `Retry-After`).
 //! Authenticated calls add one rule on top: a `401` drops the token, logs in
 //! again, and repeats the call once. Listings are `futures::Stream`s of
 //! [`Page`]s that fetch the next page only when the consumer asks for it.
@@ -11,12 +11,9 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-use std::time::SystemTime;
 
-use backon::Retryable;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use reqwest::header::RETRY_AFTER;
 use reqwest::{Method, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -436,11 +433,7 @@ impl AsocClient {
             let resp = req.send().await.map_err(transport)?;
             let status = resp.status().as_u16();
             inner.stats.status(status);
-            let retry_after = resp
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+            let retry_after = retry::retry_after_of(resp.headers());
             let body = resp.bytes().await.map_err(transport)?;
             if retry::is_retryable_status(status, &body) {
                 return Err(AttemptError::Status {
@@ -455,25 +448,16 @@ impl AsocClient {
                 attempts: n,
             })
         };
-        attempt
-            .retry(retry::backoff(
-                inner.cfg.retry_base_delay,
-                inner.cfg.max_retries,
-            ))
-            .when(retry::is_retryable)
-            .adjust(|err, delay| delay.map(|d| err.retry_after().unwrap_or(d)))
-            .notify(|err, delay| {
-                inner.stats.retry();
-                tracing::warn!(
-                    %method,
-                    endpoint,
-                    problem = %err.describe(),
-                    delay_ms = delay.as_millis() as u64,
-                    "retrying"
-                );
-            })
-            .await
-            .map_err(|err| final_error(err, &method, endpoint, attempts.load(Relaxed)))
+        retry::with_retries(
+            attempt,
+            inner.cfg.retry_base_delay,
+            inner.cfg.max_retries,
+            &method,
+            endpoint,
+            || inner.stats.retry(),
+        )
+        .await
+        .map_err(|err| final_error(err, &method, endpoint, attempts.load(Relaxed)))
     }
 }
 
