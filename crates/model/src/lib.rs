@@ -9,7 +9,7 @@
 //! - [`status`]: the normalized finding statuses.
 //! - [`asset`], [`finding`]: the normalized records.
 //! - [`map`]: field, status and severity maps: loading, validation, applying to raw records.
-//! - [`fingerprint`]: the cross-source identity of a weakness.
+//! - [`fingerprint`](mod@fingerprint): the cross-source identity of a weakness.
 //! - [`risk`]: the risk score (0–1000) of a finding and of an asset, a pure function.
 //! - [`kev`]: parsing known-exploited CVE lists (CISA KEV JSON or a text list).
 //! - [`time`]: parsing the date-time forms AppScan writes.

@@ -60,6 +60,23 @@ pub fn finish(c: &mut impl GenericClient) -> Result<()> {
     Ok(())
 }
 
+/// One keyset page: `sql` takes the key to start after as `$1` and the limit as `$2`;
+/// each row is read with `read`.
+fn page<T>(
+    c: &mut impl GenericClient,
+    sql: &str,
+    after: i64,
+    limit: i64,
+    read: impl FnMut(&postgres::Row) -> Result<T>,
+) -> Result<Vec<T>> {
+    c.query(sql, &[&after, &limit])?.iter().map(read).collect()
+}
+
+/// The key to continue after `rows`: the last row's, else where this page started.
+fn next_key<T>(rows: &[T], id: impl Fn(&T) -> i64, after: i64) -> i64 {
+    rows.last().map(id).unwrap_or(after)
+}
+
 /// The next page of `table` after the key `after` (an id; maps are read whole); the
 /// rows and the key to continue from.
 pub fn export_page(
@@ -69,21 +86,19 @@ pub fn export_page(
     limit: usize,
 ) -> Result<(Rows, i64)> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let last = |ids: &[i64]| ids.last().copied().unwrap_or(after);
     Ok(match table {
         Table::Connectors => {
-            let rows: Vec<Connector> = c
-                .query(
-                    &format!(
-                        "SELECT {} FROM connectors WHERE id > $1 ORDER BY id LIMIT $2",
-                        connectors::COLUMNS
-                    ),
-                    &[&after, &limit],
-                )?
-                .iter()
-                .map(connectors::from_row)
-                .collect::<Result<_>>()?;
-            let next = last(&rows.iter().map(|r| r.id).collect::<Vec<_>>());
+            let rows: Vec<Connector> = page(
+                c,
+                &format!(
+                    "SELECT {} FROM connectors WHERE id > $1 ORDER BY id LIMIT $2",
+                    connectors::COLUMNS
+                ),
+                after,
+                limit,
+                connectors::from_row,
+            )?;
+            let next = next_key(&rows, |r| r.id, after);
             (Rows::Connectors(rows), next)
         }
         Table::Maps => {
@@ -108,30 +123,28 @@ pub fn export_page(
             (Rows::Maps(rows), 1)
         }
         Table::Runs => {
-            let rows: Vec<Run> = c
-                .query(
-                    &format!(
-                        "SELECT {} FROM runs r JOIN connectors c ON c.id = r.connector_id
+            let rows: Vec<Run> = page(
+                c,
+                &format!(
+                    "SELECT {} FROM runs r JOIN connectors c ON c.id = r.connector_id
                          WHERE r.id > $1 ORDER BY r.id LIMIT $2",
-                        runs::COLUMNS
-                    ),
-                    &[&after, &limit],
-                )?
-                .iter()
-                .map(runs::from_row)
-                .collect::<Result<_>>()?;
-            let next = last(&rows.iter().map(|r| r.id).collect::<Vec<_>>());
+                    runs::COLUMNS
+                ),
+                after,
+                limit,
+                runs::from_row,
+            )?;
+            let next = next_key(&rows, |r| r.id, after);
             (Rows::Runs(rows), next)
         }
         Table::RunIssues => {
-            let rows: Vec<RunIssueRow> = c
-                .query(
-                    "SELECT id, run_id, level, location, message FROM run_issues
+            let rows: Vec<RunIssueRow> = page(
+                c,
+                "SELECT id, run_id, level, location, message FROM run_issues
                      WHERE id > $1 ORDER BY id LIMIT $2",
-                    &[&after, &limit],
-                )?
-                .iter()
-                .map(|r| {
+                after,
+                limit,
+                |r| {
                     Ok(RunIssueRow {
                         id: r.try_get(0)?,
                         run_id: r.try_get(1)?,
@@ -141,21 +154,20 @@ pub fn export_page(
                             message: r.try_get(4)?,
                         },
                     })
-                })
-                .collect::<Result<_>>()?;
-            let next = last(&rows.iter().map(|r| r.id).collect::<Vec<_>>());
+                },
+            )?;
+            let next = next_key(&rows, |r| r.id, after);
             (Rows::RunIssues(rows), next)
         }
         Table::Assets => {
-            let rows: Vec<AssetRow> = c
-                .query(
+            let rows: Vec<AssetRow> = page(
+                c,
                     "SELECT id, connector_id, external_id, name, url, description, business_unit, risk_rating,
                          last_updated, tags, raw, content_hash, active, first_seen, last_seen, last_run_id, risk
                      FROM assets WHERE id > $1 ORDER BY id LIMIT $2",
-                    &[&after, &limit],
-                )?
-                .iter()
-                .map(|r| {
+                after,
+                limit,
+                |r| {
                     Ok(AssetRow {
                         id: r.try_get(0)?,
                         connector_id: r.try_get(1)?,
@@ -177,23 +189,22 @@ pub fn export_page(
                         last_run_id: r.try_get(15)?,
                         risk: read::risk_of(r, 16)?,
                     })
-                })
-                .collect::<Result<_>>()?;
-            let next = last(&rows.iter().map(|r| r.id).collect::<Vec<_>>());
+                },
+            )?;
+            let next = next_key(&rows, |r| r.id, after);
             (Rows::Assets(rows), next)
         }
         Table::Findings => {
-            let rows: Vec<FindingRow> = c
-                .query(
+            let rows: Vec<FindingRow> = page(
+                c,
                     "SELECT id, connector_id, external_id, asset_external_id, name, severity, source_severity,
                          status, source_status, cve, cvss, cwe, first_found, last_found, last_updated, port,
                          protocol, issue_type, location, element, detection, description, solution, tags,
                          fingerprint, raw, content_hash, active, first_seen, last_seen, last_run_id, risk
                      FROM findings WHERE id > $1 ORDER BY id LIMIT $2",
-                    &[&after, &limit],
-                )?
-                .iter()
-                .map(|r| {
+                after,
+                limit,
+                |r| {
                     Ok(FindingRow {
                         id: r.try_get(0)?,
                         connector_id: r.try_get(1)?,
@@ -207,28 +218,27 @@ pub fn export_page(
                         last_run_id: r.try_get(30)?,
                         risk: read::risk_of(r, 31)?,
                     })
-                })
-                .collect::<Result<_>>()?;
-            let next = last(&rows.iter().map(|r| r.id).collect::<Vec<_>>());
+                },
+            )?;
+            let next = next_key(&rows, |r| r.id, after);
             (Rows::Findings(rows), next)
         }
         Table::History => {
-            let rows: Vec<HistoryRow> = c
-                .query(
-                    "SELECT id, finding_id, run_id, at, old_status, new_status FROM finding_history
+            let rows: Vec<HistoryRow> = page(
+                c,
+                "SELECT id, finding_id, run_id, at, old_status, new_status FROM finding_history
                      WHERE id > $1 ORDER BY id LIMIT $2",
-                    &[&after, &limit],
-                )?
-                .iter()
-                .map(|r| {
+                after,
+                limit,
+                |r| {
                     Ok(HistoryRow {
                         id: r.try_get(0)?,
                         finding_id: r.try_get(1)?,
                         entry: read::history_from_row(r, 2)?,
                     })
-                })
-                .collect::<Result<_>>()?;
-            let next = last(&rows.iter().map(|r| r.id).collect::<Vec<_>>());
+                },
+            )?;
+            let next = next_key(&rows, |r| r.id, after);
             (Rows::History(rows), next)
         }
         Table::Kev => {
@@ -254,14 +264,13 @@ pub fn export_page(
             (Rows::Kev(rows), 1)
         }
         Table::ApiTokens => {
-            let rows: Vec<TokenRow> = c
-                .query(
-                    "SELECT id, name, hint, created_at, last_used_at, revoked_at, hash FROM api_tokens
+            let rows: Vec<TokenRow> = page(
+                c,
+                "SELECT id, name, hint, created_at, last_used_at, revoked_at, hash FROM api_tokens
                      WHERE id > $1 ORDER BY id LIMIT $2",
-                    &[&after, &limit],
-                )?
-                .iter()
-                .map(|r| {
+                after,
+                limit,
+                |r| {
                     Ok(TokenRow {
                         token: ApiToken {
                             id: r.try_get(0)?,
@@ -273,9 +282,9 @@ pub fn export_page(
                         },
                         hash: r.try_get(6)?,
                     })
-                })
-                .collect::<Result<_>>()?;
-            let next = last(&rows.iter().map(|r| r.token.id).collect::<Vec<_>>());
+                },
+            )?;
+            let next = next_key(&rows, |r| r.token.id, after);
             (Rows::ApiTokens(rows), next)
         }
     })
