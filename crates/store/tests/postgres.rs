@@ -425,4 +425,39 @@ fn asset_risks_follow_their_findings_from_kept_totals() {
     run_with(&store, &c, vec![b[1].clone()]);
     assert_totals_agree(&mut client, c.id, "after b's totals were read again");
     assert_eq!(stored_totals(&mut client, c.id, "b").0, b_risk);
+
+    // A full run takes what it closes out of the kept totals too: a, which lost the open
+    // a2 (a1 and a-top, fixed, count for nothing), stays in step with its findings,
+    // and b, which lost nothing, is not read again (a planted offset survives).
+    client
+        .execute(
+            "UPDATE assets SET open_risk_sum = open_risk_sum + 100000 WHERE external_id = 'b'",
+            &[],
+        )
+        .expect("plant in b");
+    let moved = common::changed(&b[0], |f| f.asset_external_id = "a".into());
+    let seen = vec![
+        a[0].clone(),
+        a[3].clone(),
+        a[4].clone(),
+        moved,
+        b[1].clone(),
+        b[2].clone(),
+    ];
+    assert_eq!(
+        common::full_run_seeing(&store, &c, seen),
+        3,
+        "a2 closed, and a1 and a-top (fixed)"
+    );
+    assert_eq!(
+        stored_totals(&mut client, c.id, "a"),
+        totals_from_findings(&mut client, c.id, "a")
+    );
+    let (_, kept_sum, _, _) = stored_totals(&mut client, c.id, "b");
+    let (_, read_sum, _, _) = totals_from_findings(&mut client, c.id, "b");
+    assert_eq!(
+        kept_sum.zip(read_sum).map(|(k, r)| k - r),
+        Some(100000),
+        "b was not read"
+    );
 }

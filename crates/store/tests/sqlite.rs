@@ -211,6 +211,40 @@ mod kept_totals {
         assert_totals_agree(&conn, c.id, "after b's totals were read again");
         assert_eq!(stored_totals(&conn, c.id, "b").0, b_risk);
 
+        // A full run takes what it closes out of the kept totals too: a, which lost the open
+        // a2 (a1 and a-top, fixed, count for nothing), stays in step with its findings,
+        // and b, which lost nothing, is not read again (a planted offset survives).
+        conn.execute(
+            "UPDATE assets SET open_risk_sum = open_risk_sum + 100000 WHERE external_id = 'b'",
+            [],
+        )
+        .expect("plant in b");
+        let moved = common::changed(&b[0], |f| f.asset_external_id = "a".into());
+        let seen = vec![
+            a[0].clone(),
+            a[3].clone(),
+            a[4].clone(),
+            moved,
+            b[1].clone(),
+            b[2].clone(),
+        ];
+        assert_eq!(
+            common::full_run_seeing(&store, &c, seen),
+            3,
+            "a2 closed, and a1 and a-top (fixed)"
+        );
+        assert_eq!(
+            stored_totals(&conn, c.id, "a"),
+            totals_from_findings(&conn, c.id, "a")
+        );
+        let (_, kept_sum, _, _) = stored_totals(&conn, c.id, "b");
+        let (_, read_sum, _, _) = totals_from_findings(&conn, c.id, "b");
+        assert_eq!(
+            kept_sum.zip(read_sum).map(|(k, r)| k - r),
+            Some(100000),
+            "b was not read"
+        );
+
         // `rescore` sets the totals from the findings too.
         conn.execute(
             "UPDATE assets SET open_risk_sum = open_risk_sum + 100000",

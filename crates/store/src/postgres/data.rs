@@ -531,7 +531,9 @@ pub fn add_history(
     Ok(())
 }
 
-/// Closes open findings of the given assets that this run did not see.
+/// Closes open findings of the given assets that this run did not see, and takes their
+/// risks out of their assets' kept totals: only the assets that lost a finding are
+/// written, and only those whose top finding closed read their findings again.
 pub fn close_unseen(tx: &mut impl GenericClient, run: &Run, asset_ids: &[String]) -> Result<u64> {
     if asset_ids.is_empty() {
         return Ok(0);
@@ -539,28 +541,48 @@ pub fn close_unseen(tx: &mut impl GenericClient, run: &Run, asset_ids: &[String]
     let now = Utc::now();
     let rows = tx.query(
         "WITH closed AS (
-             SELECT id, status FROM findings
+             SELECT id, status, asset_external_id, risk FROM findings
              WHERE connector_id = $1 AND asset_external_id = ANY($2) AND status <> 'CLOSED'
                AND (last_run_id IS NULL OR last_run_id <> $3)
              ORDER BY id
              FOR UPDATE)
          UPDATE findings f SET status = 'CLOSED', content_hash = ''
          FROM closed WHERE f.id = closed.id
-         RETURNING f.id, closed.status",
+         RETURNING f.id, closed.status, closed.asset_external_id, closed.risk",
         &[&run.connector_id, &asset_ids, &run.id],
     )?;
-    let mut closed: Vec<(i64, String)> = rows
+    let mut closed: Vec<(i64, String, String, u16)> = rows
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                super::read::risk_of(r, 3)?,
+            ))
+        })
         .collect::<Result<_>>()?;
     closed.sort_by_key(|c| c.0);
+    let mut moves = Moves::default();
+    for (_, old, asset, risk) in &closed {
+        let was_open = status_of("findings.status", old.clone())?.is_open();
+        let was = Place {
+            asset,
+            open_risk: was_open.then_some(*risk),
+        };
+        moves.finding(
+            Some(was),
+            Place {
+                asset,
+                open_risk: None,
+            },
+        );
+    }
     let ids: Vec<i64> = closed.iter().map(|c| c.0).collect();
-    let olds: Vec<&str> = closed.iter().map(|c| c.1.as_str()).collect();
-    let olds_ref: Vec<Option<&str>> = olds.into_iter().map(Some).collect();
+    let olds: Vec<Option<&str>> = closed.iter().map(|c| Some(c.1.as_str())).collect();
     let news = vec![Status::Closed.as_str(); ids.len()];
-    add_history(tx, &ids, run.id, now, &olds_ref, &news)?;
+    add_history(tx, &ids, run.id, now, &olds, &news)?;
     super::risk::rescore_findings(tx, &ids)?;
-    let assets: Vec<&str> = asset_ids.iter().map(String::as_str).collect();
-    asset_risk::refresh(tx, run.connector_id, &assets)?;
+    asset_risk::update(tx, run.connector_id, &[], &moves)?;
     Ok(ids.len() as u64)
 }

@@ -283,32 +283,50 @@ fn add_history(
     Ok(())
 }
 
-/// Closes open findings of the given assets that this run did not see.
+/// Closes open findings of the given assets that this run did not see, and takes their
+/// risks out of their assets' kept totals: only the assets that lost a finding are
+/// written, and only those whose top finding closed read their findings again.
 pub fn close_unseen(tx: &Connection, run: &Run, asset_ids: &[String]) -> Result<u64> {
     let now = ts(Utc::now());
     let mut closed = 0u64;
+    let mut moves = Moves::default();
     let mut pick = tx.prepare_cached(
-        "SELECT id, status FROM findings
+        "SELECT id, status, risk FROM findings
          WHERE connector_id = ?1 AND asset_external_id = ?2 AND status <> 'CLOSED'
            AND (last_run_id IS NULL OR last_run_id <> ?3)",
     )?;
     for asset in asset_ids {
-        let rows: Vec<(i64, String)> = pick
+        let rows: Vec<(i64, String, i64)> = pick
             .query_map(params![run.connector_id, asset, run.id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        for (id, old) in rows {
+        for (id, old, risk) in rows {
             tx.prepare_cached(
                 "UPDATE findings SET status = 'CLOSED', content_hash = '' WHERE id = ?1",
             )?
             .execute([id])?;
             add_history(tx, id, run.id, &now, Some(&old), Status::Closed)?;
             super::risk::rescore_finding(tx, id)?;
+            let was_open = old
+                .parse::<Status>()
+                .map_err(|e: String| corrupt("findings.status", e))?
+                .is_open();
+            let was = Place {
+                asset,
+                open_risk: was_open.then(|| super::risk::clamp_risk(risk)),
+            };
+            moves.finding(
+                Some(was),
+                Place {
+                    asset,
+                    open_risk: None,
+                },
+            );
             closed += 1;
         }
     }
-    super::risk::refresh_assets(tx, run.connector_id, asset_ids.iter().map(String::as_str))?;
+    super::risk::update_assets(tx, run.connector_id, &BTreeSet::new(), &moves)?;
     Ok(closed)
 }
 

@@ -22,6 +22,29 @@ pub fn totals_of(risks: impl IntoIterator<Item = u16>) -> (u16, u64, u16, u32) {
     (open.score(), open.sum, open.top, count)
 }
 
+/// A full run of `connector` over assets a and b that sees `seen` and closes the other
+/// findings of both; how many it closed.
+pub fn full_run_seeing(store: &dyn Store, connector: &Connector, seen: Vec<FindingRecord>) -> u64 {
+    let run = store
+        .begin_run(connector.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let batch = Batch {
+        assets: vec![asset("a"), asset("b")],
+        findings: seen,
+        issues: vec![],
+    };
+    store
+        .write_batch(&run, &batch, &RunCounters::default())
+        .expect("write");
+    let closed = store
+        .close_unseen(&run, &["a".to_string(), "b".to_string()])
+        .expect("close");
+    store
+        .finish_run(&run, &Batch::default(), &end(RunState::Processed, None))
+        .expect("finish");
+    closed
+}
+
 /// The names of the indexes of the SQLite database at `path`, sorted.
 pub fn index_names(path: &std::path::Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).expect("open");
