@@ -54,6 +54,16 @@ impl Moves {
         }
     }
 
+    /// One finding of `asset` closed; `open_risk` is its risk while it was open (`None`: it
+    /// was not open, and counted for nothing).
+    pub fn closed(&mut self, asset: &str, open_risk: Option<u16>) {
+        let now = Place {
+            asset,
+            open_risk: None,
+        };
+        self.finding(Some(Place { asset, open_risk }), now);
+    }
+
     /// Notes `risk` as brought to `asset` (`added`) or taken from it. A first load notes
     /// every finding, so a known asset costs no allocation.
     fn note(&mut self, asset: &str, risk: u16, added: bool) {
@@ -135,6 +145,18 @@ mod tests {
         assert_eq!(m.apply("c", Some(kept)), Totals::Same, "nothing moved in c");
         assert_eq!(m.apply("a", None), Totals::Unknown);
         assert_eq!(m.assets().collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_closed_finding_takes_its_risk_only_if_it_was_open() {
+        let mut m = Moves::default();
+        m.closed("a", Some(40));
+        m.closed("b", None);
+        assert_eq!(
+            m.apply("a", Some(OpenRisks::of([40, 90]))),
+            Totals::Known(OpenRisks::of([90]))
+        );
+        assert_eq!(m.apply("b", Some(OpenRisks::of([5]))), Totals::Same);
     }
 
     #[test]

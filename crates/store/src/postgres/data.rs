@@ -566,17 +566,7 @@ pub fn close_unseen(tx: &mut impl GenericClient, run: &Run, asset_ids: &[String]
     let mut moves = Moves::default();
     for (_, old, asset, risk) in &closed {
         let was_open = status_of("findings.status", old.clone())?.is_open();
-        let was = Place {
-            asset,
-            open_risk: was_open.then_some(*risk),
-        };
-        moves.finding(
-            Some(was),
-            Place {
-                asset,
-                open_risk: None,
-            },
-        );
+        moves.closed(asset, was_open.then_some(*risk));
     }
     let ids: Vec<i64> = closed.iter().map(|c| c.0).collect();
     let olds: Vec<Option<&str>> = closed.iter().map(|c| Some(c.1.as_str())).collect();

@@ -312,17 +312,7 @@ pub fn close_unseen(tx: &Connection, run: &Run, asset_ids: &[String]) -> Result<
                 .parse::<Status>()
                 .map_err(|e: String| corrupt("findings.status", e))?
                 .is_open();
-            let was = Place {
-                asset,
-                open_risk: was_open.then(|| super::risk::clamp_risk(risk)),
-            };
-            moves.finding(
-                Some(was),
-                Place {
-                    asset,
-                    open_risk: None,
-                },
-            );
+            moves.closed(asset, was_open.then(|| super::risk::clamp_risk(risk)));
             closed += 1;
         }
     }
