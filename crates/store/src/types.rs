@@ -420,6 +420,41 @@ pub struct Summary {
     pub by_status: Vec<(Status, u64)>,
 }
 
+impl Summary {
+    /// Counts `n` findings of the stored severity score `severity` in `by_severity` (a
+    /// score the model does not know is left out of it).
+    pub fn add_severity(&mut self, severity: i64, n: u64) {
+        if let Some(sev) = Severity::from_score(severity) {
+            add_to(&mut self.by_severity, sev, n);
+        }
+    }
+
+    /// Counts `n` findings of the stored status `status` in `by_status` (a status the
+    /// model does not know is left out of it).
+    pub fn add_status(&mut self, status: &str, n: u64) {
+        if let Ok(st) = status.parse::<Status>() {
+            add_to(&mut self.by_status, st, n);
+        }
+    }
+
+    /// The summary in the order both stores give it: most severe first, and statuses
+    /// most frequent first (then by name).
+    pub fn sorted(mut self) -> Summary {
+        self.by_severity
+            .sort_by_key(|(sev, _)| std::cmp::Reverse(sev.score()));
+        self.by_status
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_str().cmp(b.0.as_str())));
+        self
+    }
+}
+
+fn add_to<K: PartialEq>(counts: &mut Vec<(K, u64)>, key: K, n: u64) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, total)) => *total += n,
+        None => counts.push((key, n)),
+    }
+}
+
 /// Which kind of record a raw record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawKind {

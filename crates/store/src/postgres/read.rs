@@ -183,49 +183,31 @@ pub fn raw_page(
         .collect()
 }
 
+/// The counts of the overview: one scan of the findings gives their number and both
+/// breakdowns (three scans before, ~0.45 s each at 1M findings).
 pub fn summary(c: &mut impl GenericClient, connector: Option<&str>) -> Result<Summary> {
-    let assets = c
-        .query_one(
-            "SELECT COUNT(*) FROM assets a JOIN connectors c ON c.id = a.connector_id
-             WHERE ($1::text IS NULL OR c.name = $1)",
-            &[&connector],
-        )
-        .map(|r| count(&r, 0))??;
-    let findings = c
-        .query_one(
-            "SELECT COUNT(*) FROM findings f JOIN connectors c ON c.id = f.connector_id
-             WHERE ($1::text IS NULL OR c.name = $1)",
-            &[&connector],
-        )
-        .map(|r| count(&r, 0))??;
-    let mut by_severity = Vec::new();
+    let mut out = Summary {
+        assets: c
+            .query_one(
+                "SELECT COUNT(*) FROM assets a JOIN connectors c ON c.id = a.connector_id
+                 WHERE ($1::text IS NULL OR c.name = $1)",
+                &[&connector],
+            )
+            .map(|r| count(&r, 0))??,
+        ..Summary::default()
+    };
     for r in c.query(
-        "SELECT f.severity, COUNT(*) FROM findings f JOIN connectors c ON c.id = f.connector_id
-         WHERE ($1::text IS NULL OR c.name = $1) GROUP BY f.severity ORDER BY f.severity DESC",
+        "SELECT f.severity, f.status, COUNT(*) FROM findings f
+         JOIN connectors c ON c.id = f.connector_id
+         WHERE ($1::text IS NULL OR c.name = $1) GROUP BY f.severity, f.status",
         &[&connector],
     )? {
-        let sev: i16 = r.try_get(0)?;
-        if let Some(s) = Severity::from_score(i64::from(sev)) {
-            by_severity.push((s, count(&r, 1)?));
-        }
+        let n = count(&r, 2)?;
+        out.findings += n;
+        out.add_severity(i64::from(r.try_get::<_, i16>(0)?), n);
+        out.add_status(r.try_get(1)?, n);
     }
-    let mut by_status = Vec::new();
-    for r in c.query(
-        "SELECT f.status, COUNT(*) FROM findings f JOIN connectors c ON c.id = f.connector_id
-         WHERE ($1::text IS NULL OR c.name = $1) GROUP BY f.status ORDER BY COUNT(*) DESC, f.status COLLATE \"C\"",
-        &[&connector],
-    )? {
-        let status: String = r.try_get(0)?;
-        if let Ok(s) = status.parse::<Status>() {
-            by_status.push((s, count(&r, 1)?));
-        }
-    }
-    Ok(Summary {
-        assets,
-        findings,
-        by_severity,
-        by_status,
-    })
+    Ok(out.sorted())
 }
 
 pub fn counts(c: &mut impl GenericClient, connector_id: i64) -> Result<(u64, u64)> {

@@ -484,50 +484,6 @@ pub fn for_each_raw(
     Ok(())
 }
 
-pub fn summary(conn: &Connection, connector: Option<&str>) -> Result<Summary> {
-    let scalar = |sql: &str| -> Result<u64> {
-        Ok(conn
-            .query_row(sql, [connector], |r| r.get::<_, i64>(0))?
-            .max(0) as u64)
-    };
-    let assets = scalar(
-        "SELECT COUNT(*) FROM assets a JOIN connectors c ON c.id = a.connector_id WHERE (?1 IS NULL OR c.name = ?1)",
-    )?;
-    let findings = scalar(
-        "SELECT COUNT(*) FROM findings f JOIN connectors c ON c.id = f.connector_id WHERE (?1 IS NULL OR c.name = ?1)",
-    )?;
-    let mut by_severity = Vec::new();
-    let mut st = conn.prepare(
-        "SELECT f.severity, COUNT(*) FROM findings f JOIN connectors c ON c.id = f.connector_id
-         WHERE (?1 IS NULL OR c.name = ?1) GROUP BY f.severity ORDER BY f.severity DESC",
-    )?;
-    let mut rows = st.query([connector])?;
-    while let Some(r) = rows.next()? {
-        let sev: i64 = r.get(0)?;
-        if let Some(s) = Severity::from_score(sev) {
-            by_severity.push((s, r.get::<_, i64>(1)?.max(0) as u64));
-        }
-    }
-    let mut by_status = Vec::new();
-    let mut st = conn.prepare(
-        "SELECT f.status, COUNT(*) FROM findings f JOIN connectors c ON c.id = f.connector_id
-         WHERE (?1 IS NULL OR c.name = ?1) GROUP BY f.status ORDER BY COUNT(*) DESC",
-    )?;
-    let mut rows = st.query([connector])?;
-    while let Some(r) = rows.next()? {
-        let status: String = r.get(0)?;
-        if let Ok(s) = status.parse::<Status>() {
-            by_status.push((s, r.get::<_, i64>(1)?.max(0) as u64));
-        }
-    }
-    Ok(Summary {
-        assets,
-        findings,
-        by_severity,
-        by_status,
-    })
-}
-
 pub fn counts(conn: &Connection, connector_id: i64) -> Result<(u64, u64)> {
     let n = |sql: &str| -> Result<u64> {
         Ok(conn

@@ -15,6 +15,7 @@ mod indexes;
 mod listing;
 mod risk;
 mod runs;
+mod summary;
 mod time;
 mod tokens;
 mod transfer;
@@ -110,6 +111,11 @@ impl SqliteStore {
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         Ok((version > 0 && version < known).then_some((version, known)))
+    }
+
+    /// SQLite's query plans for [`Store::summary`], one line per step (tests).
+    pub fn explain_summary(&self, connector: Option<&str>) -> Result<Vec<String>> {
+        summary::explain(&self.r(), connector)
     }
 
     /// The database file.
@@ -444,7 +450,7 @@ impl Store for SqliteStore {
         data::for_each_raw(&self.r(), connector_id, f)
     }
     fn summary(&self, connector: Option<&str>) -> Result<Summary> {
-        data::summary(&self.r(), connector)
+        summary::summary(&self.r(), connector)
     }
     fn counts(&self, connector_id: i64) -> Result<(u64, u64)> {
         data::counts(&self.r(), connector_id)

@@ -7,7 +7,7 @@
 use super::time::{parse, to_sql_err};
 use crate::Result;
 use crate::types::OpenPoint;
-use rusqlite::Connection;
+use rusqlite::{Connection, params_from_iter};
 
 const OPEN: &str = "('NEW', 'ACTIVE', 'REOPENED')";
 
@@ -16,16 +16,14 @@ pub fn open_series(conn: &Connection, connector: Option<&str>) -> Result<Vec<Ope
         "SELECT MAX(h.at),
                 SUM(CASE WHEN h.new_status IN {OPEN} THEN 1 ELSE 0 END)
               - SUM(CASE WHEN h.old_status IN {OPEN} THEN 1 ELSE 0 END)
-         FROM finding_history h
-         JOIN findings f ON f.id = h.finding_id
-         JOIN connectors c ON c.id = f.connector_id
-         WHERE (?1 IS NULL OR c.name = ?1)
+         FROM {}
          GROUP BY COALESCE(h.run_id, h.at)
-         ORDER BY MIN(h.id)"
+         ORDER BY MIN(h.id)",
+        history_of(connector)
     );
     let mut st = conn.prepare(&sql)?;
     let rows = st
-        .query_map([connector], |r| {
+        .query_map(params_from_iter(connector), |r| {
             let at = parse("finding_history.at", &r.get::<_, String>(0)?).map_err(to_sql_err)?;
             Ok((at, r.get::<_, i64>(1)?))
         })?
@@ -41,4 +39,19 @@ pub fn open_series(conn: &Connection, connector: Option<&str>) -> Result<Vec<Ope
             }
         })
         .collect())
+}
+
+/// The history rows to sum: all of them (read from the history alone: joining each to its
+/// finding and connector to filter on nothing took 0.8 s instead of 0.45 s at 1M rows),
+/// or those of the findings of connector `?1`. The history is scanned in both cases
+/// (`CROSS JOIN` keeps that order): left to choose, SQLite starts from the connector and
+/// reads the history finding by finding, four times slower for a connector of 1M.
+fn history_of(connector: Option<&str>) -> &'static str {
+    match connector {
+        None => "finding_history h",
+        Some(_) => {
+            "finding_history h CROSS JOIN findings f ON f.id = h.finding_id
+             CROSS JOIN connectors c ON c.id = f.connector_id WHERE c.name = ?1"
+        }
+    }
 }

@@ -145,6 +145,7 @@ pub fn contract(store: &dyn Store) {
     a_moved_finding_leaves_its_old_assets_risk(store);
     an_update_stores_each_changed_field(store);
     a_preview_compares_without_writing(store);
+    the_summary_counts_what_is_stored(store);
 }
 
 fn connectors_crud(store: &dyn Store) {
@@ -779,4 +780,68 @@ fn a_preview_compares_without_writing(store: &dyn Store) {
     assert_eq!(store.open_findings(c.id, &["b".into()]).expect("open"), 0);
     // Nothing was written.
     assert_eq!(store.counts(c.id).expect("counts"), (1, 2));
+}
+
+/// The summary as a recount of the stored records gives it, in the order both stores
+/// give it: most severe first, statuses most frequent first, then by name.
+fn summary_recounted(store: &dyn Store, connector: Option<&str>) -> Summary {
+    let q = ListQuery {
+        connector: connector.map(str::to_string),
+        ..Default::default()
+    };
+    let findings = store.findings(&q).expect("findings");
+    let mut s = Summary {
+        assets: store.assets(&q).expect("assets").len() as u64,
+        findings: findings.len() as u64,
+        ..Default::default()
+    };
+    for f in &findings {
+        s.add_severity(i64::from(f.finding.severity.score()), 1);
+        s.add_status(f.finding.status.as_str(), 1);
+    }
+    s.sorted()
+}
+
+/// The summary of the whole store and of each connector counts what is stored; a name no
+/// connector has counts nothing.
+fn the_summary_counts_what_is_stored(store: &dyn Store) {
+    let mk = |id: &str, app: &str, status: Status, sev: Severity| {
+        changed(&finding(id, app, status), |f| f.severity = sev)
+    };
+    for (name, statuses) in [
+        ("sum-one", [Status::New, Status::Fixed, Status::New]),
+        ("sum-two", [Status::Active, Status::Active, Status::Ignored]),
+    ] {
+        let c = connector(store, name);
+        let run = store
+            .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+            .expect("begin");
+        let batch = Batch {
+            assets: vec![asset("s1"), asset("s2")],
+            findings: statuses
+                .iter()
+                .enumerate()
+                .map(|(i, st)| mk(&format!("{name}-{i}"), "s1", *st, Severity::ALL[i / 2]))
+                .collect(),
+            issues: vec![],
+        };
+        store
+            .finish_run(&run, &batch, &end(RunState::Processed, None))
+            .expect("finish");
+    }
+    for connector in [None, Some("sum-one"), Some("sum-two")] {
+        let s = store.summary(connector).expect("summary");
+        assert_eq!(
+            format!("{s:?}"),
+            format!("{:?}", summary_recounted(store, connector)),
+            "{connector:?}"
+        );
+    }
+    let two = store.summary(Some("sum-two")).expect("summary");
+    assert_eq!((two.assets, two.findings), (2, 3));
+    assert_eq!(two.by_status[0], (Status::Active, 2));
+    assert_eq!(
+        format!("{:?}", store.summary(Some("no-such")).expect("summary")),
+        format!("{:?}", Summary::default())
+    );
 }
