@@ -1,6 +1,7 @@
 //! The same scenarios on SQLite and PostgreSQL give the same answers: filtered and sorted
 //! listings, streaming and counting, risk scores with the KEV list, runs written as one
-//! transaction, inactivity, fingerprint groups, API tokens and the open-findings series.
+//! transaction, inactivity, fingerprint groups, API tokens, and the open-findings series
+//! and the summary counts, of the whole store and of each connector.
 
 mod common;
 mod pgtest;
@@ -235,6 +236,18 @@ fn scenario(s: &dyn Store) -> Vec<String> {
         .map(|p| p.open)
         .collect();
     seen.push(format!("series {series:?}"));
+    for c in s.connectors().expect("connectors") {
+        let series: Vec<u64> = s
+            .open_findings_series(Some(&c.name))
+            .expect("series")
+            .iter()
+            .map(|p| p.open)
+            .collect();
+        seen.push(format!("series of {} {series:?}", c.name));
+        let summary = s.summary(Some(&c.name)).expect("summary");
+        seen.push(format!("summary of {} {summary:?}", c.name));
+    }
+    seen.push(format!("summary {:?}", s.summary(None).expect("summary")));
     seen
 }
 
