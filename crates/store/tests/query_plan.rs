@@ -155,6 +155,20 @@ fn exports_stream_in_index_order() {
         steps.iter().any(|s| s.contains("findings_by_asset")),
         "{steps:#?}"
     );
+    // The dashboard and `findings --connector`: one connector, most severe first, a page.
+    let q = ListQuery {
+        connector: Some("plan".into()),
+        limit: Some(50),
+        ..Default::default()
+    };
+    let steps = store.explain_findings(&q).expect("explain");
+    streams_in_index_order(&steps, "one connector, most severe first", false);
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("findings_by_connector_severity")),
+        "{steps:#?}"
+    );
 }
 
 #[test]

@@ -62,6 +62,10 @@ pub const EXTERNAL_ID: Deferrable = Deferrable {
 pub const DEFERRABLE: &[Deferrable] = &[
     EXTERNAL_ID,
     index("findings_by_severity", "findings(severity DESC)"),
+    index(
+        "findings_by_connector_severity",
+        "findings(connector_id, severity DESC)",
+    ),
     index("findings_by_status", "findings(status)"),
     index("findings_by_fingerprint", "findings(fingerprint)"),
     index("findings_by_cwe", "findings(cwe)"),

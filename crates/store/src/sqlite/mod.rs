@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0007_external_id_index.sql"),
     include_str!("../../migrations/sqlite/0008_raw_dictionary.sql"),
     include_str!("../../migrations/sqlite/0009_asset_open_risks.sql"),
+    include_str!("../../migrations/sqlite/0010_connector_severity_index.sql"),
 ];
 
 /// The SQLite store.
