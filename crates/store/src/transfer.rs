@@ -256,6 +256,12 @@ impl Default for CopyOptions {
     }
 }
 
+/// Where a table's next export page starts: after the last row of `rows`, else where this
+/// page started (each backend's `export_page`).
+pub fn next_key<T>(rows: &[T], id: impl Fn(&T) -> i64, after: i64) -> i64 {
+    rows.last().map(id).unwrap_or(after)
+}
+
 /// Copies every table of `from` into `to`, keeping ids; returns the rows copied.
 ///
 /// Refuses a non-empty target with [`StoreError::TargetNotEmpty`] unless `force`, which

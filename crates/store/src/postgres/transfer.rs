@@ -72,11 +72,6 @@ fn page<T>(
     c.query(sql, &[&after, &limit])?.iter().map(read).collect()
 }
 
-/// The key to continue after `rows`: the last row's, else where this page started.
-fn next_key<T>(rows: &[T], id: impl Fn(&T) -> i64, after: i64) -> i64 {
-    rows.last().map(id).unwrap_or(after)
-}
-
 /// The next page of `table` after the key `after` (an id; maps are read whole); the
 /// rows and the key to continue from.
 pub fn export_page(

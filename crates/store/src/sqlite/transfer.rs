@@ -144,9 +144,6 @@ pub fn export_page(
     after: i64,
     limit: usize,
 ) -> Result<(Rows, i64)> {
-    fn next<T>(rows: &[T], id: impl Fn(&T) -> i64, after: i64) -> i64 {
-        rows.last().map(id).unwrap_or(after)
-    }
     Ok(match table {
         Table::Connectors => {
             let rows = page(
@@ -159,7 +156,7 @@ pub fn export_page(
                 limit,
                 connectors::from_row,
             )?;
-            let n = next(&rows, |r| r.id, after);
+            let n = next_key(&rows, |r| r.id, after);
             (Rows::Connectors(rows), n)
         }
         Table::Maps => {
@@ -190,7 +187,7 @@ pub fn export_page(
                 limit,
                 runs::from_row,
             )?;
-            let n = next(&rows, |r| r.id, after);
+            let n = next_key(&rows, |r| r.id, after);
             (Rows::Runs(rows), n)
         }
         Table::RunIssues => {
@@ -217,7 +214,7 @@ pub fn export_page(
                     })
                 },
             )?;
-            let n = next(&rows, |r| r.id, after);
+            let n = next_key(&rows, |r| r.id, after);
             (Rows::RunIssues(rows), n)
         }
         Table::Assets => {
@@ -230,7 +227,7 @@ pub fn export_page(
                 limit,
                 asset_row,
             )?;
-            let n = next(&rows, |r| r.id, after);
+            let n = next_key(&rows, |r| r.id, after);
             (Rows::Assets(rows), n)
         }
         Table::Findings => {
@@ -245,7 +242,7 @@ pub fn export_page(
                 limit,
                 finding_row,
             )?;
-            let n = next(&rows, |r| r.id, after);
+            let n = next_key(&rows, |r| r.id, after);
             (Rows::Findings(rows), n)
         }
         Table::History => {
@@ -271,7 +268,7 @@ pub fn export_page(
                     })
                 },
             )?;
-            let n = next(&rows, |r| r.id, after);
+            let n = next_key(&rows, |r| r.id, after);
             (Rows::History(rows), n)
         }
         Table::Kev => {
@@ -313,7 +310,7 @@ pub fn export_page(
                     })
                 },
             )?;
-            let n = next(&rows, |r| r.token.id, after);
+            let n = next_key(&rows, |r| r.token.id, after);
             (Rows::ApiTokens(rows), n)
         }
     })
