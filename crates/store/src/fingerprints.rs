@@ -3,7 +3,8 @@
 //!
 //! Within a connector a finding is one row per source issue id; across connectors the
 //! same weakness seen by ASoC, ASE and an XML import shares a fingerprint (see
-//! [`model::fingerprint`]), so grouping by it deduplicates without losing any row.
+//! [`model::fingerprint`](fn@model::fingerprint)), so grouping by it deduplicates without
+//! losing any row.
 
 use chrono::{DateTime, Utc};
 use model::Severity;

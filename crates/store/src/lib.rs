@@ -18,6 +18,7 @@
 //! - [`open()`]: the one place that opens a store from a URL or path.
 //! - [`due`]: due runs and their leases, how `serve` workers share the work.
 //! - [`transfer`]: whole-store export and import (`migrate`).
+//! - [`trend`]: the open-findings chart's query and points, for both backends.
 
 pub mod compare;
 pub mod due;
@@ -29,6 +30,7 @@ pub mod postgres;
 pub mod raw;
 pub mod sqlite;
 pub mod transfer;
+pub mod trend;
 pub mod types;
 
 pub use crate::postgres::PgStore;
