@@ -26,10 +26,12 @@
 //!   the same expression.
 //! - [`sql`]: compiling to SQL text and parameters for SQLite or PostgreSQL.
 //! - [`sort`]: `--sort` keys (`risk`, `lastFound:asc`, `-severity`).
+//! - [`cursor`]: keyset cursors, where the next page of a findings listing starts.
 //! - [`filter`]: [`Filter`], the parsed filter the store takes.
 //! - [`error`]: [`QueryError`], with a caret line for the terminal.
 
 pub mod ast;
+pub mod cursor;
 pub mod error;
 pub mod fields;
 pub mod filter;
@@ -41,6 +43,7 @@ pub mod sql;
 pub mod value;
 
 pub use ast::{Cond, Expr, Op, Value};
+pub use cursor::{Cursor, CursorError};
 pub use error::QueryError;
 pub use fields::{Entity, Field, FieldType};
 pub use filter::Filter;

@@ -68,6 +68,19 @@ impl Sort {
         Ok(out)
     }
 
+    /// A findings listing's keys when none are asked for: the worst severity first (ties,
+    /// as always, by id).
+    pub fn findings_default() -> Vec<Sort> {
+        Entity::Findings
+            .field("severity")
+            .map(|field| Sort {
+                field,
+                descending: true,
+            })
+            .into_iter()
+            .collect()
+    }
+
     /// The `ORDER BY` term; nullable fields put empty values last either way.
     pub fn sql(&self, dialect: Dialect) -> String {
         let col = self.field.column(dialect);

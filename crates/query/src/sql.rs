@@ -12,6 +12,7 @@
 use crate::ast::{Cond, Expr, Op, Value};
 use crate::fields::FieldType;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// The SQL dialect to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,13 +22,29 @@ pub enum Dialect {
 }
 
 /// A bound parameter.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Param {
     Text(String),
     Int(i64),
     Float(f64),
     /// A time; SQLite stores RFC 3339 text, PostgreSQL `TIMESTAMPTZ`: the backend binds it.
     Time(DateTime<Utc>),
+}
+
+/// Parameter `n`'s placeholder: `?N` in SQLite, `$N` cast to the value's type in
+/// PostgreSQL (so the server never has to guess it from the column).
+pub fn placeholder(dialect: Dialect, n: usize, p: &Param) -> String {
+    let cast = match p {
+        Param::Text(_) => "::text",
+        Param::Int(_) => "::bigint",
+        Param::Float(_) => "::float8",
+        Param::Time(_) => "::timestamptz",
+    };
+    match dialect {
+        Dialect::Sqlite => format!("?{n}"),
+        Dialect::Postgres => format!("${n}{cast}"),
+    }
 }
 
 /// A compiled condition: SQL text with placeholders, and the values for them in order.
@@ -62,18 +79,9 @@ impl Writer {
     /// Adds a parameter and returns its placeholder.
     fn bind(&mut self, p: Param) -> String {
         let n = self.first + self.params.len();
-        let cast = match (&p, self.dialect) {
-            (_, Dialect::Sqlite) => "",
-            (Param::Text(_), Dialect::Postgres) => "::text",
-            (Param::Int(_), Dialect::Postgres) => "::bigint",
-            (Param::Float(_), Dialect::Postgres) => "::float8",
-            (Param::Time(_), Dialect::Postgres) => "::timestamptz",
-        };
+        let placeholder = placeholder(self.dialect, n, &p);
         self.params.push(p);
-        match self.dialect {
-            Dialect::Sqlite => format!("?{n}"),
-            Dialect::Postgres => format!("${n}{cast}"),
-        }
+        placeholder
     }
 
     fn expr(&mut self, e: &Expr) -> String {

@@ -90,6 +90,10 @@ impl From<StoreError> for ApiError {
                 format!("connector '{connector}' is already running"),
                 json!({"run_id": run_id, "holder": holder, "since": since, "lock_expires": expires}),
             ),
+            StoreError::Cursor(e) => ApiError::bad_request(
+                format!("invalid cursor: {e}"),
+                json!({"parameter": "cursor", "message": e.to_string()}),
+            ),
             StoreError::TokenExists(name) => ApiError::conflict(
                 format!("a token named '{name}' already exists"),
                 Value::Null,

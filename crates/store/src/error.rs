@@ -72,6 +72,8 @@ pub enum StoreError {
         expected: &'static str,
         found: &'static str,
     },
+    #[error("bad cursor: {0}")]
+    Cursor(#[from] query::CursorError),
     /// An error of the caller's callback in a streaming read (e.g. an export's write
     /// failed), carried out unchanged.
     #[error("{0}")]

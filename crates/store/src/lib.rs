@@ -109,6 +109,10 @@ pub trait Store: Send + Sync {
     /// issues, without the finding counts an asset listing carries.
     fn asset_ids(&self, connector: &str) -> Result<Vec<String>>;
     fn findings(&self, query: &ListQuery) -> Result<Vec<StoredFinding>>;
+    /// The findings of [`Store::findings`] and, when the page is full, the cursor the
+    /// next page starts after (`query.after`): paging by cursor costs the same on the
+    /// last page as on the first, where `offset` reads every row it skips.
+    fn finding_page(&self, query: &ListQuery) -> Result<FindingPage>;
     fn finding(&self, id: i64) -> Result<Option<StoredFinding>>;
     fn finding_history(&self, finding_id: i64) -> Result<Vec<HistoryEntry>>;
     /// Calls `f` with each finding the query selects, in the query's order, without

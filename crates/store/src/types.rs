@@ -386,6 +386,39 @@ pub struct ListQuery {
     pub filter: Option<query::Filter>,
     /// Sort keys; empty keeps the listing's default order. Ties break by id.
     pub sort: Vec<query::Sort>,
+    /// Findings only: start after this row of an earlier page of the same sort
+    /// ([`FindingPage::next`]) instead of skipping `offset` rows.
+    pub after: Option<query::Cursor>,
+}
+
+impl ListQuery {
+    /// A findings listing's sort keys: the asked-for ones, else the default (most severe
+    /// first); ties break by id after them.
+    pub fn finding_keys(&self) -> Vec<query::Sort> {
+        if self.sort.is_empty() {
+            query::Sort::findings_default()
+        } else {
+            self.sort.clone()
+        }
+    }
+
+    /// A findings listing's `ORDER BY` terms: [`ListQuery::finding_keys`], then the id.
+    pub fn finding_order(&self, dialect: query::Dialect) -> String {
+        self.finding_keys()
+            .iter()
+            .map(|k| k.sql(dialect))
+            .chain(["f.id".to_string()])
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// One page of a findings listing.
+#[derive(Debug, Clone, Default)]
+pub struct FindingPage {
+    pub items: Vec<StoredFinding>,
+    /// Where the next page starts, when this one was full (it may then be empty).
+    pub next: Option<query::Cursor>,
 }
 
 /// What `kev import` did.

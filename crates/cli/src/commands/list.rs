@@ -5,7 +5,7 @@ use super::columns::{self, ASSET_DEFAULT, FINDING_DEFAULT};
 use crate::args::{FindingArgs, ListArgs};
 use crate::output;
 use anyhow::Context;
-use query::{Entity, Field, Filter, Sort};
+use query::{Cursor, Entity, Field, Filter, Sort};
 use std::process::ExitCode;
 use store::ListQuery;
 
@@ -22,12 +22,18 @@ fn query(a: &ListArgs, entity: Entity) -> anyhow::Result<ListQuery> {
         })?,
         None => Vec::new(),
     };
+    let after = match a.after.as_deref() {
+        Some(_) if entity != Entity::Findings => anyhow::bail!("--after pages findings only"),
+        Some(token) => Some(Cursor::decode(token).context("invalid --after")?),
+        None => None,
+    };
     Ok(ListQuery {
         connector: a.connector.clone(),
         limit: a.limit,
         offset: a.offset,
         filter,
         sort,
+        after,
     })
 }
 
@@ -48,8 +54,15 @@ pub fn findings(ctx: &Ctx, a: ListArgs) -> anyhow::Result<ExitCode> {
         return super::dedupe::run(ctx, &query(&a, Entity::Findings)?, a.json);
     }
     let fields = columns::resolve(Entity::Findings, &a.columns, FINDING_DEFAULT)?;
-    let rows = ctx.runner.store.findings(&query(&a, Entity::Findings)?)?;
-    print_rows(&a, &rows, &fields, columns::finding_value, "findings")
+    let page = ctx
+        .runner
+        .store
+        .finding_page(&query(&a, Entity::Findings)?)?;
+    let code = print_rows(&a, &page.items, &fields, columns::finding_value, "findings")?;
+    if let Some(next) = page.next {
+        eprintln!("next page: --after {}", next.encode());
+    }
+    Ok(code)
 }
 
 /// Prints listed rows: whole as JSON, the asked columns as JSON objects, or the

@@ -33,7 +33,7 @@ pub async fn assets(
     }))
 }
 
-/// Findings, filtered, sorted and paged.
+/// Findings, filtered, sorted and paged (by `offset`, or by the `cursor` a page hands out).
 #[utoipa::path(get, path = "/api/findings", tag = "data", params(ListParams),
     responses((status = 200, body = FindingPage), (status = 400, body = ErrorBody)))]
 pub async fn findings(
@@ -42,10 +42,11 @@ pub async fn findings(
 ) -> Result<Json<FindingPage>, ApiError> {
     let q = p.to_query(Kind::Findings)?;
     let (offset, limit) = (p.offset.unwrap_or(0), p.limit());
-    let items = state.store(move |s| s.findings(&q)).await?;
+    let page = state.store(move |s| s.finding_page(&q)).await?;
     Ok(Json(FindingPage {
-        next_offset: next_offset(offset, limit, items.len()),
-        items: items.into_iter().map(FindingView::from).collect(),
+        next_offset: next_offset(offset, limit, page.items.len()).filter(|_| p.cursor.is_none()),
+        next_cursor: page.next.map(|c| c.encode()),
+        items: page.items.into_iter().map(FindingView::from).collect(),
         offset,
         limit,
     }))

@@ -1,8 +1,8 @@
 //! Listing parameters shared by `/api/assets`, `/api/findings` and the dashboard:
-//! `connector`, `filter`, `sort`, `limit`, `offset`.
+//! `connector`, `filter`, `sort`, `limit`, `offset`, and for findings `cursor`.
 
 use crate::error::ApiError;
-use query::{Entity, Filter, QueryError, Sort};
+use query::{Cursor, Entity, Filter, QueryError, Sort};
 use serde::Deserialize;
 use serde_json::json;
 use store::ListQuery;
@@ -28,6 +28,9 @@ pub struct ListParams {
     pub limit: Option<u64>,
     /// Skip this many rows.
     pub offset: Option<u64>,
+    /// Findings: start after the last row of an earlier page (its `next_cursor`), with the
+    /// same filter, sort and connector; not with `offset`.
+    pub cursor: Option<String>,
 }
 
 /// Whether a listing is of assets or of findings (their fields differ).
@@ -67,13 +70,37 @@ impl ListParams {
             Some(text) => Sort::parse_list(entity, text).map_err(|e| invalid("sort", text, e))?,
             None => Vec::new(),
         };
+        let after = self.cursor(kind)?;
         Ok(ListQuery {
             connector: self.connector.clone().filter(|c| !c.is_empty()),
             limit: Some(limit),
             offset: self.offset,
             filter,
             sort,
+            after,
         })
+    }
+
+    /// The `cursor` parameter, decoded; whether it continues this sort is the store's to
+    /// say (a 400 too).
+    fn cursor(&self, kind: Kind) -> Result<Option<Cursor>, ApiError> {
+        let Some(token) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        let refuse = |message: String| {
+            ApiError::bad_request(
+                format!("invalid cursor: {message}"),
+                json!({"parameter": "cursor", "message": message}),
+            )
+        };
+        if kind != Kind::Findings {
+            return Err(refuse("cursors page findings only".into()));
+        }
+        if self.offset.is_some() {
+            return Err(refuse("give either cursor or offset, not both".into()));
+        }
+        let cursor = Cursor::decode(token).map_err(|e| refuse(e.to_string()))?;
+        Ok(Some(cursor))
     }
 }
 

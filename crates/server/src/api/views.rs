@@ -358,8 +358,12 @@ pub struct FindingPage {
     pub items: Vec<FindingView>,
     pub offset: u64,
     pub limit: u64,
-    /// The offset of the next page, when this one was full.
+    /// The offset of the next page, when this one was full and was asked for by offset.
     pub next_offset: Option<u64>,
+    /// When this page was full: pass it as `cursor` (with the same filter, sort and
+    /// connector) for the next page. Paging by cursor takes as long deep in a large store as
+    /// on its first page; paging by offset reads every row it skips.
+    pub next_cursor: Option<String>,
 }
 
 /// Counts of stored records.

@@ -10,7 +10,8 @@ use crate::types::*;
 use crate::{Result, StoreError};
 use postgres::GenericClient;
 use postgres::types::ToSql;
-use query::{Dialect, Entity, Param};
+use query::cursor::KeyKind;
+use query::{Cursor, CursorError, Dialect, Entity, Param};
 
 /// How many rows one fetch of a streamed listing reads.
 pub const FETCH: i32 = 500;
@@ -49,14 +50,21 @@ fn clause(
         let compiled = f.compile(Dialect::Postgres, 2);
         sql.push_str(" AND ");
         sql.push_str(&compiled.sql);
-        for p in compiled.params {
-            params.push(match p {
-                Param::Text(t) => Box::new(t),
-                Param::Int(n) => Box::new(n),
-                Param::Float(x) => Box::new(x),
-                Param::Time(t) => Box::new(t),
-            });
+        params.extend(compiled.params.into_iter().map(boxed));
+    }
+    if let Some(cursor) = &q.after {
+        if entity != Entity::Findings {
+            return Err(CursorError::NotFindings.into());
         }
+        let after = cursor.after(
+            &q.finding_keys(),
+            "f.id",
+            Dialect::Postgres,
+            params.len() + 1,
+        )?;
+        sql.push_str(" AND ");
+        sql.push_str(&after.sql);
+        params.extend(after.params.into_iter().map(boxed));
     }
     sql.push_str(" ORDER BY ");
     if q.sort.is_empty() {
@@ -89,10 +97,41 @@ fn clause(
     Ok(Clause { sql, params })
 }
 
+fn boxed(p: Param) -> Box<dyn ToSql + Sync + Send> {
+    match p {
+        Param::Text(t) => Box::new(t),
+        Param::Int(n) => Box::new(n),
+        Param::Float(x) => Box::new(x),
+        Param::Time(t) => Box::new(t),
+    }
+}
+
+/// The clause of a findings listing: its sort keys, or the default ones, then the id.
+fn finding_clause(q: &ListQuery, paged: bool) -> Result<Clause> {
+    clause(
+        q,
+        Entity::Findings,
+        &q.finding_order(Dialect::Postgres),
+        "f.id",
+        paged,
+    )
+}
+
+/// A sort key's value, selected as [`query::cursor::key_select`] casts it.
+fn key_value(row: &postgres::Row, i: usize, kind: KeyKind) -> Result<Option<Param>> {
+    Ok(match kind {
+        KeyKind::Text => row.try_get::<_, Option<String>>(i)?.map(Param::Text),
+        KeyKind::Int => row.try_get::<_, Option<i64>>(i)?.map(Param::Int),
+        KeyKind::Float => row.try_get::<_, Option<f64>>(i)?.map(Param::Float),
+        KeyKind::Time => row
+            .try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(i)?
+            .map(Param::Time),
+    })
+}
+
 const ASSET_FROM: &str = "assets a JOIN connectors c ON c.id = a.connector_id";
 const ASSET_ORDER: &str =
     "c.name COLLATE \"C\", a.name COLLATE \"C\" NULLS FIRST, a.external_id COLLATE \"C\"";
-const FINDING_ORDER: &str = "f.severity DESC, f.id";
 
 pub fn assets(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<StoredAsset>> {
     let cl = clause(q, Entity::Assets, ASSET_ORDER, "a.id", true)?;
@@ -117,7 +156,7 @@ pub fn asset_ids(c: &mut impl GenericClient, connector: &str) -> Result<Vec<Stri
 }
 
 pub fn findings(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<StoredFinding>> {
-    let cl = clause(q, Entity::Findings, FINDING_ORDER, "f.id", true)?;
+    let cl = finding_clause(q, true)?;
     c.query(
         &format!("SELECT {FINDING_COLUMNS} FROM {FINDING_FROM}{}", cl.sql),
         &cl.refs(),
@@ -127,6 +166,46 @@ pub fn findings(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<StoredF
     .collect()
 }
 
+/// One page of findings, with the cursor of the next when it is full: the sort keys'
+/// values are selected after the row's columns, and the last row's make the cursor.
+pub fn finding_page(c: &mut impl GenericClient, q: &ListQuery) -> Result<FindingPage> {
+    let keys = q.finding_keys();
+    let cl = finding_clause(q, true)?;
+    let key_columns: String = keys
+        .iter()
+        .map(|k| {
+            format!(
+                ", {}",
+                query::cursor::key_select(k.field, Dialect::Postgres)
+            )
+        })
+        .collect();
+    let rows = c.query(
+        &format!(
+            "SELECT {FINDING_COLUMNS}{key_columns} FROM {FINDING_FROM}{}",
+            cl.sql
+        ),
+        &cl.refs(),
+    )?;
+    let items = rows
+        .iter()
+        .map(finding_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    let next = match (q.limit, rows.last(), items.last()) {
+        (Some(limit), Some(row), Some(f)) if items.len() as u64 >= limit => {
+            let first_key = row.len() - keys.len();
+            let values = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| key_value(row, first_key + i, KeyKind::of(k.field)))
+                .collect::<Result<Vec<_>>>()?;
+            Some(Cursor::new(&keys, values, f.id))
+        }
+        _ => None,
+    };
+    Ok(FindingPage { items, next })
+}
+
 /// Streams matching findings in order through a server-side cursor, [`FETCH`] rows at a
 /// time; `page` returns `false` to stop early.
 pub fn for_each_finding(
@@ -134,7 +213,7 @@ pub fn for_each_finding(
     q: &ListQuery,
     page: &mut dyn FnMut(Vec<StoredFinding>) -> bool,
 ) -> Result<()> {
-    let cl = clause(q, Entity::Findings, FINDING_ORDER, "f.id", true)?;
+    let cl = finding_clause(q, true)?;
     let mut tx = c.transaction()?;
     let portal = tx.bind(
         &format!("SELECT {FINDING_COLUMNS} FROM {FINDING_FROM}{}", cl.sql),
@@ -161,6 +240,7 @@ pub fn count_findings(c: &mut impl GenericClient, q: &ListQuery) -> Result<u64> 
         limit: None,
         offset: None,
         sort: Vec::new(),
+        after: None,
         ..q.clone()
     };
     let cl = clause(&unpaged, Entity::Findings, "f.id", "f.id", false)?;

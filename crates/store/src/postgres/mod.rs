@@ -335,6 +335,9 @@ impl Store for PgStore {
     fn findings(&self, query: &ListQuery) -> Result<Vec<StoredFinding>> {
         self.with(|c| listing::findings(c, query))
     }
+    fn finding_page(&self, query: &ListQuery) -> Result<FindingPage> {
+        self.with(|c| listing::finding_page(c, query))
+    }
     fn for_each_finding(
         &self,
         query: &ListQuery,

@@ -8,7 +8,7 @@ use super::data::{ASSET_COLUMNS, FINDING_COLUMNS, FINDING_FROM, asset_from_row, 
 use super::time::ts;
 use crate::types::*;
 use crate::{Result, StoreError};
-use query::{Dialect, Entity, Param};
+use query::{Cursor, CursorError, Dialect, Entity, Param};
 use rusqlite::types::{ToSql, Value};
 use rusqlite::{Connection, params_from_iter};
 
@@ -46,12 +46,16 @@ fn clause(q: &ListQuery, entity: Entity, default_order: &str, tiebreak: &str) ->
         let compiled = f.compile(Dialect::Sqlite, 2);
         sql.push_str(" AND ");
         sql.push_str(&compiled.sql);
-        params.extend(compiled.params.into_iter().map(|p| match p {
-            Param::Text(t) => Value::Text(t),
-            Param::Int(n) => Value::Integer(n),
-            Param::Float(x) => Value::Real(x),
-            Param::Time(t) => Value::Text(ts(t)),
-        }));
+        params.extend(compiled.params.into_iter().map(value));
+    }
+    if let Some(cursor) = &q.after {
+        if entity != Entity::Findings {
+            return Err(CursorError::NotFindings.into());
+        }
+        let after = cursor.after(&q.finding_keys(), "f.id", Dialect::Sqlite, params.len() + 1)?;
+        sql.push_str(" AND ");
+        sql.push_str(&after.sql);
+        params.extend(after.params.into_iter().map(value));
     }
     sql.push_str(" ORDER BY ");
     if q.sort.is_empty() {
@@ -75,6 +79,25 @@ fn clause(q: &ListQuery, entity: Entity, default_order: &str, tiebreak: &str) ->
         q.offset.unwrap_or(0).min(i64::MAX as u64)
     ));
     Ok(Clause { sql, params })
+}
+
+fn value(p: Param) -> Value {
+    match p {
+        Param::Text(t) => Value::Text(t),
+        Param::Int(n) => Value::Integer(n),
+        Param::Float(x) => Value::Real(x),
+        Param::Time(t) => Value::Text(ts(t)),
+    }
+}
+
+/// A cursor's copy of a sort key's value as SQLite stored it (times are text).
+fn param(v: Value) -> Option<Param> {
+    match v {
+        Value::Integer(n) => Some(Param::Int(n)),
+        Value::Real(x) => Some(Param::Float(x)),
+        Value::Text(t) => Some(Param::Text(t)),
+        Value::Null | Value::Blob(_) => None,
+    }
 }
 
 fn bind(params: &[Value]) -> impl Iterator<Item = &dyn ToSql> {
@@ -119,7 +142,7 @@ pub fn for_each_finding(
     q: &ListQuery,
     f: &mut dyn FnMut(StoredFinding) -> Result<()>,
 ) -> Result<()> {
-    let c = clause(q, Entity::Findings, "f.severity DESC, f.id", "f.id")?;
+    let c = finding_clause(q)?;
     let sql = format!("SELECT {FINDING_COLUMNS} FROM {FINDING_FROM}{}", c.sql);
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(params_from_iter(bind(&c.params)))?;
@@ -129,12 +152,55 @@ pub fn for_each_finding(
     Ok(())
 }
 
+/// The clause of a findings listing: its sort keys, or the default ones, then the id.
+fn finding_clause(q: &ListQuery) -> Result<Clause> {
+    clause(
+        q,
+        Entity::Findings,
+        &q.finding_order(Dialect::Sqlite),
+        "f.id",
+    )
+}
+
+/// One page of findings, with the cursor of the next when it is full: the sort keys'
+/// values are selected after the row's columns, and the last row's make the cursor.
+pub fn finding_page(conn: &Connection, q: &ListQuery) -> Result<FindingPage> {
+    let keys = q.finding_keys();
+    let c = finding_clause(q)?;
+    let key_columns: String = keys
+        .iter()
+        .map(|k| format!(", {}", query::cursor::key_select(k.field, Dialect::Sqlite)))
+        .collect();
+    let sql = format!(
+        "SELECT {FINDING_COLUMNS}{key_columns} FROM {FINDING_FROM}{}",
+        c.sql
+    );
+    let mut st = conn.prepare(&sql)?;
+    let first_key = st.column_count() - keys.len();
+    let mut rows = st.query(params_from_iter(bind(&c.params)))?;
+    let (mut items, mut last) = (Vec::new(), Vec::new());
+    while let Some(row) = rows.next()? {
+        items.push(finding_from_row(row)?);
+        last = (first_key..first_key + keys.len())
+            .map(|i| row.get::<_, Value>(i).map(param))
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    let next = match (q.limit, items.last()) {
+        (Some(limit), Some(f)) if items.len() as u64 >= limit => {
+            Some(Cursor::new(&keys, last, f.id))
+        }
+        _ => None,
+    };
+    Ok(FindingPage { items, next })
+}
+
 /// How many findings match (limit and offset ignored).
 pub fn count_findings(conn: &Connection, q: &ListQuery) -> Result<u64> {
     let unpaged = ListQuery {
         limit: None,
         offset: None,
         sort: Vec::new(),
+        after: None,
         ..q.clone()
     };
     let c = clause(&unpaged, Entity::Findings, "f.id", "f.id")?;
@@ -145,7 +211,7 @@ pub fn count_findings(conn: &Connection, q: &ListQuery) -> Result<u64> {
 
 /// The query plan SQLite picks for a findings listing (for benchmarks and tests).
 pub fn explain_findings(conn: &Connection, q: &ListQuery) -> Result<Vec<String>> {
-    let c = clause(q, Entity::Findings, "f.severity DESC, f.id", "f.id")?;
+    let c = finding_clause(q)?;
     let sql = format!(
         "EXPLAIN QUERY PLAN SELECT {FINDING_COLUMNS} FROM {FINDING_FROM}{}",
         c.sql

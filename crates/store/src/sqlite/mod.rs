@@ -437,6 +437,9 @@ impl Store for SqliteStore {
     fn findings(&self, q: &ListQuery) -> Result<Vec<StoredFinding>> {
         listing::findings(&self.r(), q)
     }
+    fn finding_page(&self, q: &ListQuery) -> Result<FindingPage> {
+        listing::finding_page(&self.r(), q)
+    }
     fn finding(&self, id: i64) -> Result<Option<StoredFinding>> {
         data::finding(&self.r(), id)
     }

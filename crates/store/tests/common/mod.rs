@@ -146,6 +146,7 @@ pub fn contract(store: &dyn Store) {
     an_update_stores_each_changed_field(store);
     a_preview_compares_without_writing(store);
     the_summary_counts_what_is_stored(store);
+    paging_by_cursor_is_one_listing(store);
 }
 
 fn connectors_crud(store: &dyn Store) {
@@ -843,5 +844,112 @@ fn the_summary_counts_what_is_stored(store: &dyn Store) {
     assert_eq!(
         format!("{:?}", store.summary(Some("no-such")).expect("summary")),
         format!("{:?}", Summary::default())
+    );
+}
+
+/// Paging by cursor gives the rows of one unpaged listing, in its order, each once, for
+/// every kind of sort key: ties, empty values first and last in either direction, text,
+/// numbers, dates, booleans and a joined column; a cursor continues only its own sort.
+fn paging_by_cursor_is_one_listing(store: &dyn Store) {
+    use query::{Entity, Filter, Sort};
+    let c = connector(store, "pages");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let day = Utc::now() - Duration::days(30);
+    let names = ["XSS", "xss", "SQL Injection", "Open Redirect"];
+    let statuses = [Status::New, Status::Fixed, Status::Reopened, Status::Active];
+    let findings = (0..61)
+        .map(|i: i64| {
+            let app = if i % 2 == 0 { "pa" } else { "pb" };
+            changed(&finding(&format!("p{i:02}"), app, Status::New), |f| {
+                f.severity = Severity::ALL[(i % 3) as usize * 2];
+                f.status = statuses[(i % 4) as usize];
+                f.name = names[(i % 4) as usize].into();
+                f.cvss = (i % 4 != 0).then_some((i % 7) as f64 + 0.5);
+                f.last_found = (i % 3 != 0).then(|| day + Duration::days(i % 5));
+                f.port = (i % 5 != 0).then_some(443);
+            })
+        })
+        .collect();
+    let mut unnamed = asset("pb");
+    unnamed.asset.name = None;
+    let batch = Batch {
+        assets: vec![asset("pa"), unnamed],
+        findings,
+        issues: vec![],
+    };
+    store
+        .finish_run(&run, &batch, &end(RunState::Processed, None))
+        .expect("write");
+
+    for (sort, filter) in [
+        ("", None),
+        ("name", None),
+        ("-cvss", None),
+        ("cvss:asc", None),
+        ("lastFound:asc", None),
+        ("-lastFound,name", None),
+        ("open,-port", None),
+        ("app,-risk", None),
+        ("status,externalId", None),
+        ("", Some("severity>=medium")),
+        ("-cvss", Some("not status:FIXED")),
+    ] {
+        let q = ListQuery {
+            connector: Some("pages".into()),
+            filter: filter.map(|f| Filter::parse(Entity::Findings, f).expect(f)),
+            sort: Sort::parse_list(Entity::Findings, sort).unwrap_or_default(),
+            ..Default::default()
+        };
+        let whole: Vec<i64> = store
+            .findings(&q)
+            .expect("listing")
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        let (mut paged, mut after, mut pages) = (Vec::new(), None, 0);
+        loop {
+            let page = store
+                .finding_page(&ListQuery {
+                    limit: Some(7),
+                    after: after.take(),
+                    ..q.clone()
+                })
+                .expect("page");
+            pages += 1;
+            assert!(pages < 20, "{sort:?} {filter:?}: paging does not end");
+            assert_eq!(page.next.is_some(), page.items.len() == 7, "{sort:?}");
+            paged.extend(page.items.iter().map(|f| f.id));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(paged, whole, "sort {sort:?}, filter {filter:?}");
+    }
+
+    let by_risk = ListQuery {
+        connector: Some("pages".into()),
+        limit: Some(5),
+        sort: Sort::parse_list(Entity::Findings, "risk").expect("sort"),
+        ..Default::default()
+    };
+    let next = store
+        .finding_page(&by_risk)
+        .expect("page")
+        .next
+        .expect("a full page has a cursor");
+    let by_name = ListQuery {
+        sort: Sort::parse_list(Entity::Findings, "name").expect("sort"),
+        after: Some(next),
+        ..by_risk
+    };
+    assert!(
+        matches!(
+            store.finding_page(&by_name),
+            Err(StoreError::Cursor(query::CursorError::OtherSort { .. }))
+        ),
+        "a cursor of another sort is refused"
     );
 }
