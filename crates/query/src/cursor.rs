@@ -101,6 +101,23 @@ pub fn signature(keys: &[Sort]) -> String {
         .join(",")
 }
 
+/// The rows after a cursor, one condition per stretch of the listing ([`Cursor::levels`]),
+/// with the parameters of all of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Levels {
+    pub sql: Vec<String>,
+    pub params: Vec<Param>,
+}
+
+fn conjunction(level: &[String], last: String) -> String {
+    level
+        .iter()
+        .cloned()
+        .chain(std::iter::once(last))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
 /// Where the next page starts: the last row's sort-key values and id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
@@ -140,7 +157,8 @@ impl Cursor {
     }
 
     /// The condition "after this cursor" for a listing sorted by `keys` then `id_column`
-    /// ascending, with placeholders numbered from `first`.
+    /// ascending, with placeholders numbered from `first`: any of the [`Cursor::levels`],
+    /// behind the leading key's bound.
     pub fn after(
         &self,
         keys: &[Sort],
@@ -148,6 +166,69 @@ impl Cursor {
         dialect: Dialect,
         first: usize,
     ) -> Result<Compiled, CursorError> {
+        let Levels { sql, mut params } = self.levels(keys, id_column, dialect, first)?;
+        let any: Vec<String> = sql.iter().map(|l| format!("({l})")).collect();
+        let mut cond = format!("({})", any.join(" OR "));
+        // The leading key's bound is implied by the levels, but it is what lets an index
+        // start at the cursor instead of reading from the first row.
+        if let (Some(key), Some(Some(v))) = (keys.first(), self.keys.first())
+            && !key.field.nullable
+        {
+            let op = if key.descending { "<=" } else { ">=" };
+            let e = compared(key.field, dialect);
+            let p = placeholder(dialect, first + params.len(), v);
+            params.push(v.clone());
+            cond = format!("{e} {op} {p} AND {cond}");
+        }
+        Ok(Compiled { sql: cond, params })
+    }
+
+    /// The rows after the cursor as conditions that each select one stretch of the
+    /// listing, in its order: first the rows level with the cursor on every key with a
+    /// greater id, then those level on all keys but the last and past it on that one,
+    /// and so on to the rows past it on the first key. Each is a conjunction an index
+    /// can seek to, where their disjunction leaves PostgreSQL reading every row that
+    /// shares the cursor's leading value; placeholders are numbered from `first`.
+    pub fn levels(
+        &self,
+        keys: &[Sort],
+        id_column: &str,
+        dialect: Dialect,
+        first: usize,
+    ) -> Result<Levels, CursorError> {
+        self.check(keys, dialect)?;
+        let mut params = Vec::new();
+        let mut bind = |p: &Param| {
+            let n = first + params.len();
+            params.push(p.clone());
+            placeholder(dialect, n, p)
+        };
+        let (mut level, mut out) = (Vec::new(), Vec::new());
+        for (key, value) in keys.iter().zip(&self.keys) {
+            let e = compared(key.field, dialect);
+            match value {
+                // Empty values sort last: nothing is past one but on later keys.
+                None => level.push(format!("{e} IS NULL")),
+                Some(v) => {
+                    // Built from the first key inwards, reversed below: past a value come
+                    // the values beyond it, then the empty ones.
+                    if key.field.nullable {
+                        out.push(conjunction(&level, format!("{e} IS NULL")));
+                    }
+                    let op = if key.descending { "<" } else { ">" };
+                    out.push(conjunction(&level, format!("{e} {op} {}", bind(v))));
+                    level.push(format!("{e} = {}", bind(v)));
+                }
+            }
+        }
+        let last = format!("{id_column} > {}", bind(&Param::Int(self.id)));
+        out.push(conjunction(&level, last));
+        out.reverse();
+        Ok(Levels { sql: out, params })
+    }
+
+    /// Whether the cursor continues a listing sorted by `keys` with values of their types.
+    fn check(&self, keys: &[Sort], dialect: Dialect) -> Result<(), CursorError> {
         let asked = signature(keys);
         if self.sort != asked {
             return Err(CursorError::OtherSort {
@@ -160,43 +241,11 @@ impl Cursor {
                 v.as_ref()
                     .is_none_or(|p| KeyKind::of(k.field).admits(p, dialect))
             });
-        if !fits {
-            return Err(CursorError::Malformed);
+        if fits {
+            Ok(())
+        } else {
+            Err(CursorError::Malformed)
         }
-        let mut params = Vec::new();
-        let mut bind = |p: &Param| {
-            let n = first + params.len();
-            params.push(p.clone());
-            placeholder(dialect, n, p)
-        };
-        // From the last key inwards: a row comes after the cursor when it is past it on a
-        // key, or level on that key and after it on the rest; the id breaks the last tie.
-        let mut rest = format!("{id_column} > {}", bind(&Param::Int(self.id)));
-        for (key, value) in keys.iter().zip(&self.keys).rev() {
-            let e = compared(key.field, dialect);
-            rest = match value {
-                // Empty values sort last: only other empty values can follow one.
-                None => format!("({e} IS NULL AND {rest})"),
-                Some(v) => {
-                    let op = if key.descending { "<" } else { ">" };
-                    let mut past = format!("{e} {op} {}", bind(v));
-                    if key.field.nullable {
-                        past = format!("{past} OR {e} IS NULL");
-                    }
-                    format!("({past} OR ({e} = {} AND {rest}))", bind(v))
-                }
-            };
-        }
-        // The leading key's bound is implied by the rest, but it is what lets an index
-        // start at the cursor instead of reading from the first row.
-        if let (Some(key), Some(Some(v))) = (keys.first(), self.keys.first())
-            && !key.field.nullable
-        {
-            let op = if key.descending { "<=" } else { ">=" };
-            let e = compared(key.field, dialect);
-            rest = format!("{e} {op} {} AND {rest}", bind(v));
-        }
-        Ok(Compiled { sql: rest, params })
     }
 }
 
@@ -256,19 +305,40 @@ mod tests {
         let got = c.after(&k, "f.id", Dialect::Sqlite, 3).expect("after");
         assert_eq!(
             got.sql,
-            "f.severity <= ?8 AND (f.severity < ?6 OR (f.severity = ?7 AND \
-             (f.cvss > ?4 OR f.cvss IS NULL OR (f.cvss = ?5 AND f.id > ?3))))"
+            "f.severity <= ?8 AND ((f.severity = ?4 AND f.cvss = ?6 AND f.id > ?7) OR \
+             (f.severity = ?4 AND f.cvss > ?5) OR (f.severity = ?4 AND f.cvss IS NULL) OR \
+             (f.severity < ?3))"
         );
         assert_eq!(got.params.len(), 6);
-        assert_eq!(got.params[0], Param::Int(9));
+        assert_eq!(got.params[4], Param::Int(9));
         let empty = Cursor::new(&k, vec![Some(Param::Int(6)), None], 9);
         let got = empty
             .after(&k, "f.id", Dialect::Postgres, 1)
             .expect("after");
         assert_eq!(
             got.sql,
-            "f.severity <= $4::bigint AND (f.severity < $2::bigint OR \
-             (f.severity = $3::bigint AND (f.cvss IS NULL AND f.id > $1::bigint)))"
+            "f.severity <= $4::bigint AND ((f.severity = $2::bigint AND f.cvss IS NULL AND \
+             f.id > $3::bigint) OR (f.severity < $1::bigint))"
+        );
+    }
+
+    #[test]
+    fn levels_come_in_the_listing_order() {
+        let k = keys("name,cvss:asc");
+        let c = Cursor::new(
+            &k,
+            vec![Some(Param::Text("XSS".into())), Some(Param::Float(7.5))],
+            9,
+        );
+        let got = c.levels(&k, "f.id", Dialect::Sqlite, 1).expect("levels");
+        assert_eq!(
+            got.sql,
+            [
+                "f.name = ?2 AND f.cvss = ?4 AND f.id > ?5",
+                "f.name = ?2 AND f.cvss > ?3",
+                "f.name = ?2 AND f.cvss IS NULL",
+                "f.name > ?1",
+            ]
         );
     }
 

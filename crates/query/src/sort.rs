@@ -83,12 +83,16 @@ impl Sort {
 
     /// The `ORDER BY` term; nullable fields put empty values last either way.
     pub fn sql(&self, dialect: Dialect) -> String {
-        let col = self.field.column(dialect);
+        self.term(self.field.column(dialect))
+    }
+
+    /// The `ORDER BY` term of this key's direction over `expr` (e.g. a selected alias).
+    pub fn term(&self, expr: &str) -> String {
         let dir = if self.descending { "DESC" } else { "ASC" };
         if self.field.nullable {
-            format!("{col} {dir} NULLS LAST")
+            format!("{expr} {dir} NULLS LAST")
         } else {
-            format!("{col} {dir}")
+            format!("{expr} {dir}")
         }
     }
 }

@@ -461,3 +461,53 @@ fn asset_risks_follow_their_findings_from_kept_totals() {
         "b was not read"
     );
 }
+
+/// A page after a cursor starts at the cursor in an index, also when every finding shares
+/// the cursor's severity: written as one condition ("past the cursor's severity, or
+/// level with it and a greater id"), PostgreSQL read and sorted all of them first.
+#[test]
+fn a_cursor_page_seeks_instead_of_sorting_the_cursors_severity() {
+    let Some(db) = pgtest::TestDb::new("cursor_plan") else {
+        return;
+    };
+    let store = db.open();
+    let c = common::connector(&store, "pages");
+    run_of(&store, &c, 20_000);
+    db.client()
+        .batch_execute("ANALYZE findings")
+        .expect("analyze");
+    let q = ListQuery {
+        limit: Some(100),
+        offset: Some(9_900),
+        ..Default::default()
+    };
+    let next = store.finding_page(&q).expect("page").next;
+    let plan = store
+        .explain_findings(&ListQuery {
+            offset: None,
+            after: next,
+            ..q
+        })
+        .expect("explain")
+        .join("\n");
+    // Only the merged page's few rows may be sorted (their estimate says how many).
+    let sorted_rows = plan
+        .lines()
+        .filter(|l| l.contains("Sort  ("))
+        .filter_map(|l| {
+            l.split("rows=")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        });
+    for rows in sorted_rows {
+        assert!(rows <= 300, "a sort of {rows} rows:\n{plan}");
+    }
+    assert!(
+        !plan.contains("Seq Scan on findings") && !plan.contains("Incremental Sort"),
+        "{plan}"
+    );
+    assert!(plan.contains("Index Cond: (id > "), "{plan}");
+}

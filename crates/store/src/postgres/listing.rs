@@ -31,13 +31,9 @@ impl Clause {
     }
 }
 
-fn clause(
-    q: &ListQuery,
-    entity: Entity,
-    default_order: &str,
-    tiebreak: &str,
-    paged: bool,
-) -> Result<Clause> {
+/// The WHERE of a listing (connector and filter; a cursor is [`finding_select`]'s), with
+/// its parameters (`$1` is the connector).
+fn condition(q: &ListQuery, entity: Entity) -> Result<Clause> {
     let mut sql = String::from(" WHERE ($1::text IS NULL OR c.name = $1)");
     let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(q.connector.clone())];
     if let Some(f) = &q.filter {
@@ -52,20 +48,22 @@ fn clause(
         sql.push_str(&compiled.sql);
         params.extend(compiled.params.into_iter().map(boxed));
     }
-    if let Some(cursor) = &q.after {
-        if entity != Entity::Findings {
-            return Err(CursorError::NotFindings.into());
-        }
-        let after = cursor.after(
-            &q.finding_keys(),
-            "f.id",
-            Dialect::Postgres,
-            params.len() + 1,
-        )?;
-        sql.push_str(" AND ");
-        sql.push_str(&after.sql);
-        params.extend(after.params.into_iter().map(boxed));
+    if q.after.is_some() && entity != Entity::Findings {
+        return Err(CursorError::NotFindings.into());
     }
+    Ok(Clause { sql, params })
+}
+
+/// The WHERE, ORDER BY and LIMIT of a listing, with its parameters.
+fn clause(
+    q: &ListQuery,
+    entity: Entity,
+    default_order: &str,
+    tiebreak: &str,
+    paged: bool,
+) -> Result<Clause> {
+    let mut cl = condition(q, entity)?;
+    let sql = &mut cl.sql;
     sql.push_str(" ORDER BY ");
     if q.sort.is_empty() {
         sql.push_str(default_order);
@@ -83,18 +81,26 @@ fn clause(
         sql.push_str(tiebreak);
     }
     if paged {
-        let n = params.len();
-        sql.push_str(&format!(" LIMIT ${} OFFSET ${}", n + 1, n + 2));
-        params.push(Box::new(
+        cl.page(q);
+    }
+    Ok(cl)
+}
+
+impl Clause {
+    /// Appends the query's LIMIT and OFFSET.
+    fn page(&mut self, q: &ListQuery) {
+        let n = self.params.len();
+        self.sql
+            .push_str(&format!(" LIMIT ${} OFFSET ${}", n + 1, n + 2));
+        self.params.push(Box::new(
             q.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)),
         ));
-        params.push(Box::new(
+        self.params.push(Box::new(
             q.offset
                 .map(|o| i64::try_from(o).unwrap_or(i64::MAX))
                 .unwrap_or(0),
         ));
     }
-    Ok(Clause { sql, params })
 }
 
 fn boxed(p: Param) -> Box<dyn ToSql + Sync + Send> {
@@ -106,15 +112,92 @@ fn boxed(p: Param) -> Box<dyn ToSql + Sync + Send> {
     }
 }
 
-/// The clause of a findings listing: its sort keys, or the default ones, then the id.
-fn finding_clause(q: &ListQuery, paged: bool) -> Result<Clause> {
-    clause(
-        q,
-        Entity::Findings,
-        &q.finding_order(Dialect::Postgres),
-        "f.id",
-        paged,
-    )
+/// The statement of a findings listing: the row's columns, then its sort keys' values
+/// (`cursor_key_0`, ...: the next page's cursor is made of the last row's).
+///
+/// After a cursor it is a `UNION ALL` of the cursor's [levels](query::Cursor::levels),
+/// each sorted and cut to the page on its own, then merged in the listing's order. The
+/// one condition "after the cursor" as a disjunction has PostgreSQL read every row that
+/// shares the cursor's leading value (a severity: a third of the store) before the page;
+/// each level on its own is a range an index seeks to. (A single level, or a leading key
+/// no index reads in order, keeps the one condition.)
+fn finding_select(q: &ListQuery, paged: bool) -> Result<Clause> {
+    let keys = q.finding_keys();
+    let key_columns: String = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let e = query::cursor::key_select(k.field, Dialect::Postgres);
+            format!(", {e} AS cursor_key_{i}")
+        })
+        .collect();
+    let order = q.finding_order(Dialect::Postgres);
+    let select = format!("SELECT {FINDING_COLUMNS}{key_columns} FROM {FINDING_FROM}");
+    let Some(cursor) = &q.after else {
+        let cl = clause(q, Entity::Findings, &order, "f.id", paged)?;
+        return Ok(Clause {
+            sql: format!("{select}{}", cl.sql),
+            params: cl.params,
+        });
+    };
+    // The sort keys are checked as a plain listing checks them.
+    clause(q, Entity::Findings, &order, "f.id", false)?;
+    let mut cl = condition(q, Entity::Findings)?;
+    let first = cl.params.len() + 1;
+    let levels = cursor.levels(&keys, "f.id", Dialect::Postgres, first)?;
+    // An index on a nullable key holds its empty values last going up and first going
+    // down, so none reads "largest first, empty last": such rows are sorted whatever the
+    // form, and once in one query costs less than once per stretch.
+    let unserved = keys
+        .first()
+        .is_some_and(|k| k.field.nullable && k.descending);
+    if levels.sql.len() == 1 || unserved {
+        let after = cursor.after(&keys, "f.id", Dialect::Postgres, first)?;
+        cl.params.extend(after.params.into_iter().map(boxed));
+        cl.sql = format!("{select}{} AND {} ORDER BY {order}", cl.sql, after.sql);
+        if paged {
+            cl.page(q);
+        }
+        return Ok(cl);
+    }
+    cl.params.extend(levels.params.into_iter().map(boxed));
+    let branch_limit = match (paged, q.limit) {
+        (true, Some(limit)) => {
+            let rows = limit.saturating_add(q.offset.unwrap_or(0));
+            cl.params
+                .push(Box::new(i64::try_from(rows).unwrap_or(i64::MAX)));
+            format!(" LIMIT ${}", cl.params.len())
+        }
+        _ => String::new(),
+    };
+    let branches: Vec<String> = levels
+        .sql
+        .iter()
+        .map(|level| {
+            format!(
+                "({select}{} AND {level} ORDER BY {order}{branch_limit})",
+                cl.sql
+            )
+        })
+        .collect();
+    let merged: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| k.term(&format!("cursor_key_{i}")))
+        .chain(["id".to_string()])
+        .collect();
+    let mut out = Clause {
+        sql: format!(
+            "{} ORDER BY {}",
+            branches.join(" UNION ALL "),
+            merged.join(", ")
+        ),
+        params: cl.params,
+    };
+    if paged {
+        out.page(q);
+    }
+    Ok(out)
 }
 
 /// A sort key's value, selected as [`query::cursor::key_select`] casts it.
@@ -156,37 +239,19 @@ pub fn asset_ids(c: &mut impl GenericClient, connector: &str) -> Result<Vec<Stri
 }
 
 pub fn findings(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<StoredFinding>> {
-    let cl = finding_clause(q, true)?;
-    c.query(
-        &format!("SELECT {FINDING_COLUMNS} FROM {FINDING_FROM}{}", cl.sql),
-        &cl.refs(),
-    )?
-    .iter()
-    .map(finding_from_row)
-    .collect()
+    let cl = finding_select(q, true)?;
+    c.query(&cl.sql, &cl.refs())?
+        .iter()
+        .map(finding_from_row)
+        .collect()
 }
 
 /// One page of findings, with the cursor of the next when it is full: the sort keys'
 /// values are selected after the row's columns, and the last row's make the cursor.
 pub fn finding_page(c: &mut impl GenericClient, q: &ListQuery) -> Result<FindingPage> {
     let keys = q.finding_keys();
-    let cl = finding_clause(q, true)?;
-    let key_columns: String = keys
-        .iter()
-        .map(|k| {
-            format!(
-                ", {}",
-                query::cursor::key_select(k.field, Dialect::Postgres)
-            )
-        })
-        .collect();
-    let rows = c.query(
-        &format!(
-            "SELECT {FINDING_COLUMNS}{key_columns} FROM {FINDING_FROM}{}",
-            cl.sql
-        ),
-        &cl.refs(),
-    )?;
+    let cl = finding_select(q, true)?;
+    let rows = c.query(&cl.sql, &cl.refs())?;
     let items = rows
         .iter()
         .map(finding_from_row)
@@ -213,12 +278,9 @@ pub fn for_each_finding(
     q: &ListQuery,
     page: &mut dyn FnMut(Vec<StoredFinding>) -> bool,
 ) -> Result<()> {
-    let cl = finding_clause(q, true)?;
+    let cl = finding_select(q, true)?;
     let mut tx = c.transaction()?;
-    let portal = tx.bind(
-        &format!("SELECT {FINDING_COLUMNS} FROM {FINDING_FROM}{}", cl.sql),
-        &cl.refs(),
-    )?;
+    let portal = tx.bind(&cl.sql, &cl.refs())?;
     loop {
         let rows = tx.query_portal(&portal, FETCH)?;
         let full = rows.len() as i32 >= FETCH;
@@ -234,6 +296,15 @@ pub fn for_each_finding(
     Ok(())
 }
 
+/// PostgreSQL's plan for a findings listing, parameters bound as the listing binds them.
+pub fn explain_findings(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<String>> {
+    let cl = finding_select(q, true)?;
+    c.query(&format!("EXPLAIN {}", cl.sql), &cl.refs())?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+}
+
 /// How many findings match (limit, offset and sort ignored).
 pub fn count_findings(c: &mut impl GenericClient, q: &ListQuery) -> Result<u64> {
     let unpaged = ListQuery {
@@ -243,12 +314,10 @@ pub fn count_findings(c: &mut impl GenericClient, q: &ListQuery) -> Result<u64> 
         after: None,
         ..q.clone()
     };
-    let cl = clause(&unpaged, Entity::Findings, "f.id", "f.id", false)?;
-    // The ORDER BY is useless for a count: cut it off.
-    let cond = cl.sql.split(" ORDER BY ").next().unwrap_or_default();
+    let cl = condition(&unpaged, Entity::Findings)?;
     let n: i64 = c
         .query_one(
-            &format!("SELECT COUNT(*) FROM {FINDING_FROM}{cond}"),
+            &format!("SELECT COUNT(*) FROM {FINDING_FROM}{}", cl.sql),
             &cl.refs(),
         )?
         .try_get(0)?;

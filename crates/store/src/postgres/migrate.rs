@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "asset_open_risks",
         include_str!("../../migrations/postgres/0006_asset_open_risks.sql"),
     ),
+    (
+        7,
+        "severity_id_index",
+        include_str!("../../migrations/postgres/0007_severity_id_index.sql"),
+    ),
 ];
 
 /// A fixed first key for `pg_advisory_xact_lock(key, schema hash)`.

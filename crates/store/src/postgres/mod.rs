@@ -119,6 +119,11 @@ impl PgStore {
         self.with(migrate::version)
     }
 
+    /// PostgreSQL's plan for a findings listing, one line per row of `EXPLAIN` (tests).
+    pub fn explain_findings(&self, q: &ListQuery) -> Result<Vec<String>> {
+        self.with(|c| listing::explain_findings(c, q))
+    }
+
     /// Runs `f` with a pooled client, on a plain thread if this one drives async tasks.
     fn with<T: Send>(&self, f: impl FnOnce(&mut Client) -> Result<T> + Send) -> Result<T> {
         hop(|| {
