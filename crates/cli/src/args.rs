@@ -420,7 +420,7 @@ pub struct ListArgs {
     /// findings: start after the row a full page ended on (the cursor printed under it);
     /// as fast deep in a large store as on the first page, where --offset reads every
     /// row it skips
-    #[arg(long, conflicts_with = "offset", value_name = "CURSOR")]
+    #[arg(long, conflicts_with_all = ["offset", "dedupe"], value_name = "CURSOR")]
     pub after: Option<String>,
     /// Only rows matching this filter, e.g. 'severity>=high and status:open'
     /// (`filter-help` lists the fields)

@@ -103,6 +103,25 @@ async fn filters_sorts_and_columns_on_findings_and_assets() {
     );
     assert_eq!(asc[0]["risk"].as_u64(), max);
 
+    // A full page prints the next page's cursor; --after continues where --offset would,
+    // and only the listing it was made for.
+    let page = |extra: &[&str]| {
+        let mut args = vec!["findings", "--json", "--sort", "name", "--limit", "7"];
+        args.extend_from_slice(extra);
+        rows(d, &args)
+    };
+    let first = ok(bin(d).args(["findings", "--json", "--sort", "name", "--limit", "7"]));
+    let cursor = String::from_utf8_lossy(&first.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("next page: --after "))
+        .expect("a cursor under a full page")
+        .to_string();
+    assert_eq!(page(&["--after", &cursor]), page(&["--offset", "7"]));
+    let err = fails(bin(d).args(["findings", "--sort", "risk", "--after", &cursor]));
+    assert!(err.contains("sorted by '+name'"), "{err}");
+    let err = fails(bin(d).args(["assets", "--after", &cursor]));
+    assert!(err.contains("findings only"), "{err}");
+
     // The table shows the chosen columns as headers.
     let table = ok(bin(d).args(["findings", "--columns", "id,cwe,lastFound", "--limit", "3"]));
     let text = String::from_utf8_lossy(&table.stdout);

@@ -14,12 +14,17 @@ use store::*;
 const ROWS: usize = 3_000;
 
 fn seeded(dir: &std::path::Path) -> SqliteStore {
+    seeded_with(dir, ROWS)
+}
+
+/// A store of `rows` findings over 50 applications.
+fn seeded_with(dir: &std::path::Path, rows: usize) -> SqliteStore {
     let store = SqliteStore::open(&dir.join("store.sqlite3")).expect("open");
     let c = common::connector(&store, "plan");
     let run = store
         .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
         .expect("begin");
-    let findings = (0..ROWS)
+    let findings = (0..rows)
         .map(|i| {
             let mut f = common::finding(
                 &format!("p{i}"),
@@ -255,4 +260,21 @@ fn a_cursor_page_seeks_to_the_cursor_in_the_index() {
             "{sort:?}: {steps:#?}"
         );
     }
+}
+
+/// Once a store is large, a run's end gives the planner statistics: one application's
+/// severe findings are then read through the application's index, not by walking every
+/// severe finding of its connector (which the index on connector and severity offers a
+/// planner that takes all indexes for equally selective).
+#[test]
+fn a_large_store_has_statistics_that_pick_the_application_index() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = seeded_with(dir.path(), 12_000);
+    let steps = plan(&store, "app:\"Shop app7\" and severity>=high", "");
+
+    let f_step = steps
+        .iter()
+        .find(|s| s.contains(" f USING"))
+        .expect("a step reads findings");
+    assert!(f_step.contains("findings_by_asset"), "{steps:#?}");
 }

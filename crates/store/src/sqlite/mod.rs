@@ -15,6 +15,7 @@ mod indexes;
 mod listing;
 mod risk;
 mod runs;
+mod statistics;
 mod summary;
 mod time;
 mod tokens;
@@ -54,6 +55,8 @@ pub struct SqliteStore {
     atomic: Mutex<atomic::Atomics>,
     /// What each open run's batches leave for the next ones and for its end.
     open_runs: Mutex<HashMap<i64, data::RunMemory>>,
+    /// The writer took new planner statistics the reader has not loaded yet.
+    reader_stats_stale: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -84,6 +87,8 @@ impl SqliteStore {
         }
         // A bulk load that never reached its end left its indexes unbuilt.
         indexes::ensure(&writer)?;
+        statistics::refresh(&writer)?;
+        // (The reader, opened after, loads the statistics with the schema.)
         let reader = open(path)?;
         configure(&reader, SIDE_CACHE_KIB)?;
         Ok(SqliteStore {
@@ -93,6 +98,7 @@ impl SqliteStore {
             cache_before_bulk_load: Mutex::new(None),
             atomic: Mutex::new(atomic::Atomics::new()),
             open_runs: Mutex::new(HashMap::new()),
+            reader_stats_stale: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -136,7 +142,16 @@ impl SqliteStore {
     }
 
     fn r(&self) -> MutexGuard<'_, Connection> {
-        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+        use std::sync::atomic::Ordering;
+        let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        // New statistics are loaded by the next read, not by the run's end, which would
+        // otherwise wait for the reader (an export holds it for minutes) while holding the
+        // writer. Should the load fail, the next read tries again; until then the old
+        // statistics only make a plan worse, never a result wrong.
+        if self.reader_stats_stale.load(Ordering::Acquire) && statistics::reload(&conn).is_ok() {
+            self.reader_stats_stale.store(false, Ordering::Release);
+        }
+        conn
     }
 
     fn open_runs(&self) -> MutexGuard<'_, HashMap<i64, data::RunMemory>> {
@@ -357,9 +372,14 @@ impl Store for SqliteStore {
             Some(r) => r,
             None => self.finish_batched(run, last, end),
         };
-        // Whatever the outcome, a bulk load's indexes are built before anyone reads.
+        // Whatever the outcome, a bulk load's indexes are built before anyone reads, and
+        // the planner learns what a large run changed.
         let conn = self.w();
         indexes::ensure(&conn)?;
+        if statistics::refresh(&conn)? {
+            self.reader_stats_stale
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         self.restore_cache_after_bulk_load(&conn)?;
         counts
     }
