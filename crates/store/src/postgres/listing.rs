@@ -16,7 +16,8 @@ use query::{Cursor, CursorError, Dialect, Entity, Param};
 /// How many rows one fetch of a streamed listing reads.
 pub const FETCH: i32 = 500;
 
-/// The WHERE, ORDER BY and LIMIT of a listing, with its parameters (`$1` is the connector).
+/// SQL of a listing — its WHERE, ORDER BY and LIMIT, or a whole statement — with its
+/// parameters (`$1` is the connector).
 pub struct Clause {
     pub sql: String,
     pub params: Vec<Box<dyn ToSql + Sync + Send>>,
@@ -28,6 +29,21 @@ impl Clause {
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect()
+    }
+
+    /// Appends the query's LIMIT and OFFSET.
+    fn page(&mut self, q: &ListQuery) {
+        let n = self.params.len();
+        self.sql
+            .push_str(&format!(" LIMIT ${} OFFSET ${}", n + 1, n + 2));
+        self.params.push(Box::new(
+            q.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)),
+        ));
+        self.params.push(Box::new(
+            q.offset
+                .map(|o| i64::try_from(o).unwrap_or(i64::MAX))
+                .unwrap_or(0),
+        ));
     }
 }
 
@@ -84,23 +100,6 @@ fn clause(
         cl.page(q);
     }
     Ok(cl)
-}
-
-impl Clause {
-    /// Appends the query's LIMIT and OFFSET.
-    fn page(&mut self, q: &ListQuery) {
-        let n = self.params.len();
-        self.sql
-            .push_str(&format!(" LIMIT ${} OFFSET ${}", n + 1, n + 2));
-        self.params.push(Box::new(
-            q.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)),
-        ));
-        self.params.push(Box::new(
-            q.offset
-                .map(|o| i64::try_from(o).unwrap_or(i64::MAX))
-                .unwrap_or(0),
-        ));
-    }
 }
 
 fn boxed(p: Param) -> Box<dyn ToSql + Sync + Send> {

@@ -87,8 +87,6 @@ impl SqliteStore {
         }
         // A bulk load that never reached its end left its indexes unbuilt.
         indexes::ensure(&writer)?;
-        statistics::refresh(&writer)?;
-        // (The reader, opened after, loads the statistics with the schema.)
         let reader = open(path)?;
         configure(&reader, SIDE_CACHE_KIB)?;
         Ok(SqliteStore {

@@ -6,11 +6,13 @@
 //! severe finding of the application's connector (0.2 s at a million findings) instead
 //! of the application's thousand through `findings_by_asset` (under a millisecond); a
 //! status filter walked the wrong index too (0.4 s -> 1 ms). A full `ANALYZE` reads each
-//! index once: 0.8 s at a million findings, and it runs when a run ends — right after a
-//! first load has built the indexes, so their pages are still cached — or when a store
-//! opens that grew without one. A sampled analysis (`analysis_limit`) is not enough: it
-//! sees only the first rows of each index, all of one connector and one severity, and
-//! made the default listing slower (0.01 -> 1.2 s at 1M).
+//! index once: 0.8 s at a million findings. It runs when a run ends, right after a first
+//! load has built the indexes, so their pages are still cached; not when a store opens:
+//! `ANALYZE` writes, and a listing must open a store while another process syncs into
+//! it (a store from before the statistics gets them at its next run's end). A sampled
+//! analysis (`analysis_limit`) is not enough: it sees only the first rows of each index,
+//! all of one connector and one severity, and made the default listing slower (0.01 ->
+//! 1.2 s at 1M).
 
 use crate::Result;
 use rusqlite::{Connection, OptionalExtension};
