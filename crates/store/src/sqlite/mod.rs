@@ -55,8 +55,8 @@ pub struct SqliteStore {
     atomic: Mutex<atomic::Atomics>,
     /// What each open run's batches leave for the next ones and for its end.
     open_runs: Mutex<HashMap<i64, data::RunMemory>>,
-    /// The writer took new planner statistics the reader has not loaded yet.
-    reader_stats_stale: std::sync::atomic::AtomicBool,
+    /// What the reader last saw of the planner statistics.
+    reader_seen: Mutex<statistics::Seen>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -96,7 +96,7 @@ impl SqliteStore {
             cache_before_bulk_load: Mutex::new(None),
             atomic: Mutex::new(atomic::Atomics::new()),
             open_runs: Mutex::new(HashMap::new()),
-            reader_stats_stale: std::sync::atomic::AtomicBool::new(false),
+            reader_seen: Mutex::new(statistics::Seen::default()),
         })
     }
 
@@ -140,15 +140,14 @@ impl SqliteStore {
     }
 
     fn r(&self) -> MutexGuard<'_, Connection> {
-        use std::sync::atomic::Ordering;
         let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
         // New statistics are loaded by the next read, not by the run's end, which would
         // otherwise wait for the reader (an export holds it for minutes) while holding the
-        // writer. Should the load fail, the next read tries again; until then the old
+        // writer. Should the check fail, the next read tries again; until then the old
         // statistics only make a plan worse, never a result wrong.
-        if self.reader_stats_stale.load(Ordering::Acquire) && statistics::reload(&conn).is_ok() {
-            self.reader_stats_stale.store(false, Ordering::Release);
-        }
+        let mut seen = self.reader_seen.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = seen.follow(&conn);
+        drop(seen);
         conn
     }
 
@@ -374,10 +373,7 @@ impl Store for SqliteStore {
         // the planner learns what a large run changed.
         let conn = self.w();
         indexes::ensure(&conn)?;
-        if statistics::refresh(&conn)? {
-            self.reader_stats_stale
-                .store(true, std::sync::atomic::Ordering::Release);
-        }
+        statistics::refresh(&conn)?;
         self.restore_cache_after_bulk_load(&conn)?;
         counts
     }
