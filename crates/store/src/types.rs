@@ -392,6 +392,30 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
+    /// Whether the query can list `entity`: its filter and sort keys are of that
+    /// entity's fields, and a cursor only continues findings.
+    pub fn check(&self, entity: query::Entity) -> crate::Result<()> {
+        if let Some(f) = &self.filter
+            && f.entity != entity
+        {
+            return Err(crate::StoreError::FilterEntity {
+                expected: entity.as_str(),
+                found: f.entity.as_str(),
+            });
+        }
+        let foreign = |s: &query::Sort| !entity.fields().iter().any(|f| std::ptr::eq(f, s.field));
+        if self.sort.iter().any(foreign) {
+            return Err(crate::StoreError::FilterEntity {
+                expected: entity.as_str(),
+                found: "another entity (a sort key)",
+            });
+        }
+        if self.after.is_some() && entity != query::Entity::Findings {
+            return Err(query::CursorError::NotFindings.into());
+        }
+        Ok(())
+    }
+
     /// A findings listing's sort keys: the asked-for ones, else the default (most severe
     /// first); ties break by id after them.
     pub fn finding_keys(&self) -> Vec<query::Sort> {

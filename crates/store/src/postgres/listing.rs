@@ -6,12 +6,12 @@
 //! bytewise with NULLs first, as the SQLite backend does.
 
 use super::read::{ASSET_COLUMNS, FINDING_COLUMNS, FINDING_FROM, asset_from_row, finding_from_row};
+use crate::Result;
 use crate::types::*;
-use crate::{Result, StoreError};
 use postgres::GenericClient;
 use postgres::types::ToSql;
 use query::cursor::KeyKind;
-use query::{Cursor, CursorError, Dialect, Entity, Param};
+use query::{Cursor, Dialect, Entity, Param};
 
 /// How many rows one fetch of a streamed listing reads.
 pub const FETCH: i32 = 500;
@@ -48,24 +48,16 @@ impl Clause {
 }
 
 /// The WHERE of a listing (connector and filter; a cursor is [`finding_select`]'s), with
-/// its parameters (`$1` is the connector).
+/// its parameters (`$1` is the connector), once the query is checked for the entity.
 fn condition(q: &ListQuery, entity: Entity) -> Result<Clause> {
+    q.check(entity)?;
     let mut sql = String::from(" WHERE ($1::text IS NULL OR c.name = $1)");
     let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(q.connector.clone())];
     if let Some(f) = &q.filter {
-        if f.entity != entity {
-            return Err(StoreError::FilterEntity {
-                expected: entity.as_str(),
-                found: f.entity.as_str(),
-            });
-        }
         let compiled = f.compile(Dialect::Postgres, 2);
         sql.push_str(" AND ");
         sql.push_str(&compiled.sql);
         params.extend(compiled.params.into_iter().map(boxed));
-    }
-    if q.after.is_some() && entity != Entity::Findings {
-        return Err(CursorError::NotFindings.into());
     }
     Ok(Clause { sql, params })
 }
@@ -85,12 +77,6 @@ fn clause(
         sql.push_str(default_order);
     } else {
         for s in &q.sort {
-            if !entity.fields().iter().any(|f| std::ptr::eq(f, s.field)) {
-                return Err(StoreError::FilterEntity {
-                    expected: entity.as_str(),
-                    found: "another entity (a sort key)",
-                });
-            }
             sql.push_str(&s.sql(Dialect::Postgres));
             sql.push_str(", ");
         }
@@ -139,8 +125,6 @@ fn finding_select(q: &ListQuery, paged: bool) -> Result<Clause> {
             params: cl.params,
         });
     };
-    // The sort keys are checked as a plain listing checks them.
-    clause(q, Entity::Findings, &order, "f.id", false)?;
     let mut cl = condition(q, Entity::Findings)?;
     let first = cl.params.len() + 1;
     let levels = cursor.levels(&keys, "f.id", Dialect::Postgres, first)?;

@@ -6,9 +6,9 @@
 
 use super::data::{ASSET_COLUMNS, FINDING_COLUMNS, FINDING_FROM, asset_from_row, finding_from_row};
 use super::time::ts;
+use crate::Result;
 use crate::types::*;
-use crate::{Result, StoreError};
-use query::{Cursor, CursorError, Dialect, Entity, Param};
+use query::{Cursor, Dialect, Entity, Param};
 use rusqlite::types::{ToSql, Value};
 use rusqlite::{Connection, params_from_iter};
 
@@ -19,6 +19,7 @@ struct Clause {
 }
 
 fn clause(q: &ListQuery, entity: Entity, default_order: &str, tiebreak: &str) -> Result<Clause> {
+    q.check(entity)?;
     // With a connector named, its id is given to the table's own column too: the planner
     // then reads the connector's rows through an index that starts with it (and in its
     // order), instead of every row filtered by the joined name.
@@ -37,21 +38,12 @@ fn clause(q: &ListQuery, entity: Entity, default_order: &str, tiebreak: &str) ->
         None => Value::Null,
     }];
     if let Some(f) = &q.filter {
-        if f.entity != entity {
-            return Err(StoreError::FilterEntity {
-                expected: entity.as_str(),
-                found: f.entity.as_str(),
-            });
-        }
         let compiled = f.compile(Dialect::Sqlite, 2);
         sql.push_str(" AND ");
         sql.push_str(&compiled.sql);
         params.extend(compiled.params.into_iter().map(value));
     }
     if let Some(cursor) = &q.after {
-        if entity != Entity::Findings {
-            return Err(CursorError::NotFindings.into());
-        }
         let after = cursor.after(&q.finding_keys(), "f.id", Dialect::Sqlite, params.len() + 1)?;
         sql.push_str(" AND ");
         sql.push_str(&after.sql);
@@ -62,12 +54,6 @@ fn clause(q: &ListQuery, entity: Entity, default_order: &str, tiebreak: &str) ->
         sql.push_str(default_order);
     } else {
         for s in &q.sort {
-            if !entity.fields().iter().any(|f| std::ptr::eq(f, s.field)) {
-                return Err(StoreError::FilterEntity {
-                    expected: entity.as_str(),
-                    found: "another entity (a sort key)",
-                });
-            }
             sql.push_str(&s.sql(Dialect::Sqlite));
             sql.push_str(", ");
         }
@@ -142,9 +128,8 @@ pub fn for_each_finding(
     q: &ListQuery,
     f: &mut dyn FnMut(StoredFinding) -> Result<()>,
 ) -> Result<()> {
-    let c = finding_clause(q)?;
-    let sql = format!("SELECT {FINDING_COLUMNS} FROM {FINDING_FROM}{}", c.sql);
-    let mut st = conn.prepare(&sql)?;
+    let c = finding_select(q, false)?;
+    let mut st = conn.prepare(&c.sql)?;
     let mut rows = st.query(params_from_iter(bind(&c.params)))?;
     while let Some(row) = rows.next()? {
         f(finding_from_row(row)?)?;
@@ -152,30 +137,39 @@ pub fn for_each_finding(
     Ok(())
 }
 
-/// The clause of a findings listing: its sort keys, or the default ones, then the id.
-fn finding_clause(q: &ListQuery) -> Result<Clause> {
-    clause(
+/// The statement of a findings listing: the row's columns and, `with_keys`, its sort
+/// keys' values after them (the next page's cursor is made of the last row's).
+fn finding_select(q: &ListQuery, with_keys: bool) -> Result<Clause> {
+    let c = clause(
         q,
         Entity::Findings,
         &q.finding_order(Dialect::Sqlite),
         "f.id",
-    )
+    )?;
+    let keys = if with_keys {
+        q.finding_keys()
+    } else {
+        Vec::new()
+    };
+    let key_columns: String = keys
+        .iter()
+        .map(|k| format!(", {}", query::cursor::key_select(k.field, Dialect::Sqlite)))
+        .collect();
+    Ok(Clause {
+        sql: format!(
+            "SELECT {FINDING_COLUMNS}{key_columns} FROM {FINDING_FROM}{}",
+            c.sql
+        ),
+        params: c.params,
+    })
 }
 
 /// One page of findings, with the cursor of the next when it is full: the sort keys'
 /// values are selected after the row's columns, and the last row's make the cursor.
 pub fn finding_page(conn: &Connection, q: &ListQuery) -> Result<FindingPage> {
     let keys = q.finding_keys();
-    let c = finding_clause(q)?;
-    let key_columns: String = keys
-        .iter()
-        .map(|k| format!(", {}", query::cursor::key_select(k.field, Dialect::Sqlite)))
-        .collect();
-    let sql = format!(
-        "SELECT {FINDING_COLUMNS}{key_columns} FROM {FINDING_FROM}{}",
-        c.sql
-    );
-    let mut st = conn.prepare(&sql)?;
+    let c = finding_select(q, true)?;
+    let mut st = conn.prepare(&c.sql)?;
     let first_key = st.column_count() - keys.len();
     let mut rows = st.query(params_from_iter(bind(&c.params)))?;
     let (mut items, mut last) = (Vec::new(), Vec::new());
@@ -209,14 +203,10 @@ pub fn count_findings(conn: &Connection, q: &ListQuery) -> Result<u64> {
     Ok(n.max(0) as u64)
 }
 
-/// The query plan SQLite picks for a findings listing (for benchmarks and tests).
+/// The query plan SQLite picks for a page of a findings listing (benchmarks, tests).
 pub fn explain_findings(conn: &Connection, q: &ListQuery) -> Result<Vec<String>> {
-    let c = finding_clause(q)?;
-    let sql = format!(
-        "EXPLAIN QUERY PLAN SELECT {FINDING_COLUMNS} FROM {FINDING_FROM}{}",
-        c.sql
-    );
-    let mut st = conn.prepare(&sql)?;
+    let c = finding_select(q, true)?;
+    let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", c.sql))?;
     let rows = st
         .query_map(params_from_iter(bind(&c.params)), |r| r.get::<_, String>(3))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
