@@ -32,6 +32,14 @@ impl ApiError {
     pub fn bad_request(error: impl Into<String>, detail: impl Into<Value>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, error, detail.into())
     }
+    /// A 400 for a `cursor` parameter that cannot continue the listing.
+    pub fn invalid_cursor(message: impl std::fmt::Display) -> ApiError {
+        let message = message.to_string();
+        ApiError::bad_request(
+            format!("invalid cursor: {message}"),
+            json!({"parameter": "cursor", "message": message}),
+        )
+    }
     pub fn not_found(error: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, error, Value::Null)
     }
@@ -90,10 +98,7 @@ impl From<StoreError> for ApiError {
                 format!("connector '{connector}' is already running"),
                 json!({"run_id": run_id, "holder": holder, "since": since, "lock_expires": expires}),
             ),
-            StoreError::Cursor(e) => ApiError::bad_request(
-                format!("invalid cursor: {e}"),
-                json!({"parameter": "cursor", "message": e.to_string()}),
-            ),
+            StoreError::Cursor(e) => ApiError::invalid_cursor(e),
             StoreError::TokenExists(name) => ApiError::conflict(
                 format!("a token named '{name}' already exists"),
                 Value::Null,

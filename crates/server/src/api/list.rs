@@ -70,7 +70,7 @@ impl ListParams {
             Some(text) => Sort::parse_list(entity, text).map_err(|e| invalid("sort", text, e))?,
             None => Vec::new(),
         };
-        let after = self.cursor(kind)?;
+        let after = self.cursor()?;
         Ok(ListQuery {
             connector: self.connector.clone().filter(|c| !c.is_empty()),
             limit: Some(limit),
@@ -81,26 +81,20 @@ impl ListParams {
         })
     }
 
-    /// The `cursor` parameter, decoded; whether it continues this sort is the store's to
-    /// say (a 400 too).
-    fn cursor(&self, kind: Kind) -> Result<Option<Cursor>, ApiError> {
+    /// The `cursor` parameter, decoded; whether it can continue this listing (findings,
+    /// this sort) is the store's to say (a 400 too).
+    fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
         let Some(token) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
             return Ok(None);
         };
-        let refuse = |message: String| {
-            ApiError::bad_request(
-                format!("invalid cursor: {message}"),
-                json!({"parameter": "cursor", "message": message}),
-            )
-        };
-        if kind != Kind::Findings {
-            return Err(refuse("cursors page findings only".into()));
-        }
         if self.offset.is_some() {
-            return Err(refuse("give either cursor or offset, not both".into()));
+            return Err(ApiError::invalid_cursor(
+                "give either cursor or offset, not both",
+            ));
         }
-        let cursor = Cursor::decode(token).map_err(|e| refuse(e.to_string()))?;
-        Ok(Some(cursor))
+        Cursor::decode(token)
+            .map(Some)
+            .map_err(ApiError::invalid_cursor)
     }
 }
 
