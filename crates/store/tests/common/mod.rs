@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod kept_totals;
+
 use chrono::{Duration, Utc};
 use model::{Asset, Finding, Severity, Status};
 use serde_json::json;
