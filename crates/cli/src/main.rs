@@ -65,5 +65,10 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A log line that cannot be written is dropped. By default the subscriber reports
+        // the failure with `eprintln!`, which panics when stderr is a closed pipe (`sync
+        // -v 2>&1 | head`, a log collector that restarted): the panic, inside the HTTP
+        // client's connection pool, killed a sync in the middle of its run.
+        .log_internal_errors(false)
         .try_init();
 }

@@ -5,7 +5,9 @@
 //! panics with "Broken pipe". Commands that only print restore the default action, so the
 //! process ends quietly the way `cat` does. Long-running commands (`serve`, `sim`,
 //! `bench`, `demo`, `sync`, `import` but its dry run) keep ignoring it: they talk to sockets and child
-//! processes, and a closed pipe there is an error to report, not a reason to die.
+//! processes, and a closed pipe there is an error to report, not a reason to die. Once
+//! their work is stored and only their report is left to print, those that end (`sync`,
+//! `import`, `remap`, `check`, `migrate`, `demo`) restore it too ([`only_printing_remains`]).
 
 use crate::args::Command;
 
@@ -17,6 +19,19 @@ pub fn die_quietly_on_closed_stdout(command: &Command) {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
+    }
+}
+
+/// Restores SIGPIPE's default action once a command's work is done and only its report
+/// is left to print: `sync | head -1` then ends the way a listing does, instead of
+/// panicking with "Broken pipe" (exit 101) after a run that was stored and succeeded.
+pub fn only_printing_remains() {
+    // SAFETY: `sigaction` is thread-safe and installs SIG_DFL, no handler code; the
+    // struct is zeroed (an empty mask, no flags) before its one field is set.
+    unsafe {
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(libc::SIGPIPE, &default, std::ptr::null_mut());
     }
 }
 

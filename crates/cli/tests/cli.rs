@@ -285,6 +285,41 @@ async fn ctrl_c_stops_a_sync_cleanly_with_a_summary() {
     assert!(status[0]["cursor"].is_null());
 }
 
+/// `sync -vv 2>&1 | head`: whatever reads the sync's report and logs goes away before the
+/// run is over. The run still finishes and moves the cursor, and the process ends without
+/// a panic: a log line it could not write used to panic inside the HTTP client's
+/// connection pool and kill the run midway, and the report after a finished run panicked
+/// with "Broken pipe".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_whose_reader_goes_away_still_finishes_its_run() {
+    use std::os::unix::process::ExitStatusExt;
+    let sim = sim(6, 200).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), &sim.base_url(), "20");
+    let mut child = bin(dir.path())
+        .args(["-vv", "sync", "cloud"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().expect("wait");
+    assert!(
+        status.success() || status.signal() == Some(libc::SIGPIPE),
+        "{status:?} (101 is a panic)"
+    );
+    let status = json(&run(bin(dir.path()).args(["status", "cloud", "--json"])));
+    assert_eq!(status[0]["last_run"]["state"], "Processed", "{status}");
+    assert!(!status[0]["cursor"].is_null());
+    let findings = json(&run(bin(dir.path()).args(["findings", "--json"])));
+    assert_eq!(
+        findings.as_array().map(Vec::len),
+        Some(sim.handle().total_issues())
+    );
+}
+
 /// `findings --json | head -c 100`: the reader goes away early and the listing ends
 /// quietly (killed by SIGPIPE like `cat`), without a "Broken pipe" panic.
 #[tokio::test(flavor = "multi_thread")]

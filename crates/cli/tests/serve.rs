@@ -26,14 +26,21 @@ struct Serve {
 impl Serve {
     /// Starts `serve` on a free loopback port with `extra` arguments.
     fn start(dir: &Path, extra: &[&str]) -> Serve {
+        Self::start_logging(dir, extra, "warn", Stdio::inherit())
+    }
+
+    /// Like [`start`](Self::start), logging at `level` into `stderr`.
+    fn start_logging(dir: &Path, extra: &[&str], level: &str, stderr: Stdio) -> Serve {
         let mut child = bin(dir)
             .args(["serve", "--listen", "127.0.0.1:0", "--shutdown-grace", "30"])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("serve starts");
+        // A pipe whose reader is gone at once: every log line meets a closed pipe.
+        drop(child.stderr.take());
         let mut out = BufReader::new(child.stdout.take().expect("stdout"));
         let mut first = String::new();
         out.read_line(&mut first).expect("first line");
@@ -224,6 +231,29 @@ fn serve_syncs_on_schedule_answers_the_api_and_stops_cleanly_on_sigterm() {
     assert!(out.contains("stopping"), "{out}");
     let runs = json(&run_cli(dir.path(), &["runs", "cloud", "--json"]));
     assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
+}
+
+/// A service whose log reader went away (a log collector that restarted) keeps working:
+/// lines it cannot write are dropped. Reporting them used to panic inside the HTTP
+/// client's connection pool, and the scheduled sync died midway, left Processing.
+#[test]
+fn serve_keeps_syncing_after_its_log_stream_closes() {
+    let sim = start_sim(3, 40, 8);
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), None, "cloud", &sim.base_url(), "1h");
+    let token = create_token(dir.path(), "ci");
+    let serve = Serve::start_logging(dir.path(), &[], "debug", Stdio::piped());
+    let mut view = Value::Null;
+    eventually(120, "the scheduled sync to be Processed", || {
+        view = serve.get("/api/connectors/cloud").1;
+        view["last_run"]["state"] == "Processed"
+    });
+    let (s, run) = serve.post("/api/connectors/cloud/sync?wait=true", Some(&token));
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["state"], "Processed", "{run}");
+    assert_eq!(serve.get("/healthz").0, 200);
+    let (status, out) = serve.stop("-TERM");
+    assert!(status.success(), "{status:?}: {out}");
 }
 
 fn run_cli(dir: &Path, args: &[&str]) -> std::process::Output {

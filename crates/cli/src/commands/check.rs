@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 pub async fn check(ctx: &Ctx, a: CheckArgs) -> anyhow::Result<ExitCode> {
     let checks = ctx.runner.check(&a.name, &Resolver::System).await?;
+    crate::pipe::only_printing_remains();
     let failed = checks.iter().any(|c| c.outcome == Outcome::Failed);
     if a.json {
         output::json(
@@ -43,6 +44,7 @@ pub async fn remap(ctx: &Ctx, a: RemapArgs) -> anyhow::Result<ExitCode> {
         .remap(&a.name, runner::SyncOptions::default(), &bar)
         .await;
     bar.finish();
+    crate::pipe::only_printing_remains();
     let report = report?;
     if a.json {
         output::json(&serde_json::json!({"run": report.run, "issues": report.issues}))?;

@@ -64,6 +64,7 @@ pub async fn run(a: DemoArgs, data_dir: &Path, quiet: bool) -> anyhow::Result<Ex
     bar.finish();
     let delta = delta?;
     running.shutdown().await;
+    crate::pipe::only_printing_remains();
 
     let c = &full.run.counters;
     println!();

@@ -74,6 +74,7 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
         .await;
     bar.0.finish_and_clear();
     ctrl_c.abort();
+    crate::pipe::only_printing_remains();
     let report = report?;
     if a.json {
         output::json(&serde_json::json!({

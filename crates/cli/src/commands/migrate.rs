@@ -70,6 +70,7 @@ fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow:
         },
     );
     bar.finish_and_clear();
+    crate::pipe::only_printing_remains();
     let copied = match copied {
         Err(store::StoreError::TargetNotEmpty { rows }) => {
             bail!("{shown_to} already holds {rows} rows; pass --force to replace its contents")

@@ -23,6 +23,7 @@ pub async fn run(ctx: &Ctx, a: SyncArgs) -> anyhow::Result<ExitCode> {
     let report = ctx.runner.sync(&a.name, opts, &bar).await;
     bar.finish();
     ctrl_c.abort();
+    crate::pipe::only_printing_remains();
     let report = report?;
     if a.json {
         output::json(&serde_json::json!({
