@@ -23,15 +23,23 @@ pub fn excerpt(body: &[u8]) -> String {
 }
 
 /// An error and its sources joined with `: `, leaving out a source whose text an
-/// earlier part already holds (reqwest and hyper repeat their causes).
+/// earlier part already holds (reqwest and hyper repeat their causes) or that only puts
+/// a prefix before the text of the cause it wraps (SQLite's "Error code 26: file is not
+/// a database" under rusqlite's "file is not a database").
 pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
+    let mut previous: Option<String> = None;
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
         let s = e.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
+        let repeated = parts.iter().any(|p| p.contains(&s))
+            || previous
+                .as_deref()
+                .is_some_and(|p| !p.is_empty() && s.ends_with(p));
+        if !repeated {
+            parts.push(s.clone());
         }
+        previous = Some(s);
         cur = e.source();
     }
     parts.join(": ")
@@ -71,6 +79,16 @@ mod tests {
         assert_eq!(
             error_chain(&top),
             "error sending request: request failed: connection reset"
+        );
+        let code = Wrap("Error code 26: file is not a database", None);
+        let sqlite = Wrap("file is not a database", Some(Box::new(code)));
+        let store = Wrap(
+            "cannot open the store at s.db: file is not a database",
+            Some(Box::new(sqlite)),
+        );
+        assert_eq!(
+            error_chain(&store),
+            "cannot open the store at s.db: file is not a database"
         );
     }
 }

@@ -47,7 +47,9 @@ fn main() -> ExitCode {
     match rt.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Each cause once: wrappers that print their source (thiserror's `{0}`)
+            // would otherwise say it twice, SQLite's three times.
+            eprintln!("error: {}", apiclient::text::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

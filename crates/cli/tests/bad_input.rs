@@ -167,3 +167,27 @@ async fn every_bad_input_fails_clearly_and_changes_nothing() {
         .unwrap_or(0);
     assert_eq!(failed, corpus("json-pages").len(), "{runs:#}");
 }
+
+/// A data directory whose store file is no database: every command fails naming the file
+/// and SQLite's reason, said once (it used to come three times and without the file),
+/// and leaves the file as it was.
+#[test]
+fn a_store_file_that_is_no_database_is_named_in_the_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("store.sqlite3");
+    let text = b"hello, this is not a database\n";
+    std::fs::write(&file, text).expect("write");
+    for args in [&["status"][..], &["findings", "--json"], &["sync", "cloud"]] {
+        let out = bin(dir.path()).args(args).output().expect("binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        let named = format!("cannot open the store at {}", file.display());
+        assert!(stderr.contains(&named), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.matches("not a database").count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::read(&file).expect("read"), text);
+}

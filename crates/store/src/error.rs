@@ -80,4 +80,17 @@ pub enum StoreError {
     Callback(Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl StoreError {
+    /// A SQLite error met while opening the store at `path`, said with the path.
+    pub(crate) fn opening(self, path: &std::path::Path) -> StoreError {
+        match self {
+            StoreError::Sqlite(source) => StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            },
+            other => other,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -68,14 +68,14 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file and brings its schema up to date. A
+    /// SQLite error on the way (a file that is no database, a damaged one) names the file.
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        let open = |p: &Path| {
-            Connection::open(p).map_err(|source| StoreError::Open {
-                path: p.display().to_string(),
-                source,
-            })
-        };
+        Self::open_unnamed(path).map_err(|e| e.opening(path))
+    }
+
+    fn open_unnamed(path: &Path) -> Result<SqliteStore> {
+        let open = |p: &Path| Connection::open(p).map_err(StoreError::from);
         let mut writer = open(path)?;
         configure(&writer, WRITER_CACHE_KIB)?;
         migrate(&mut writer)?;
@@ -108,12 +108,10 @@ impl SqliteStore {
         if !path.is_file() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|source| StoreError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version: i64 =
+            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .and_then(|conn| conn.pragma_query_value(None, "user_version", |r| r.get(0)))
+                .map_err(|e| StoreError::from(e).opening(path))?;
         let known = MIGRATIONS.len() as i64;
         Ok((version > 0 && version < known).then_some((version, known)))
     }
