@@ -98,13 +98,7 @@ impl AseConfig {
     pub(crate) fn api_base(&self) -> Result<reqwest::Url, AseError> {
         let raw = self.base_url.trim().trim_end_matches('/');
         let bad = |why: String| AseError::Config(format!("base_url {:?}: {why}", self.base_url));
-        let url = reqwest::Url::parse(raw).map_err(|e| bad(e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad("scheme must be http or https".into()));
-        }
-        if url.cannot_be_a_base() || url.host_str().is_none() {
-            return Err(bad("not a base URL with a host".into()));
-        }
+        apiclient::base_url::parse(raw).map_err(bad)?;
         let root = if raw.ends_with("/ase/api") {
             raw.to_string()
         } else if raw.ends_with("/ase") {

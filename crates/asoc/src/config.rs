@@ -94,20 +94,8 @@ impl ClientConfig {
 
     /// Checks every field; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<(), AsocError> {
-        let url = reqwest::Url::parse(self.base_url.trim())
-            .map_err(|e| AsocError::Config(format!("base_url {:?}: {e}", self.base_url)))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(AsocError::Config(format!(
-                "base_url {:?}: scheme must be http or https",
-                self.base_url
-            )));
-        }
-        if url.cannot_be_a_base() || url.host_str().is_none() {
-            return Err(AsocError::Config(format!(
-                "base_url {:?}: not a base URL with a host",
-                self.base_url
-            )));
-        }
+        apiclient::base_url::parse(&self.base_url)
+            .map_err(|why| AsocError::Config(format!("base_url {:?}: {why}", self.base_url)))?;
         if self.key_id.trim().is_empty() {
             return Err(AsocError::Config("key_id is empty".into()));
         }

@@ -201,11 +201,19 @@ pub fn parse(
         let key_id = text_of(&table, "key_id", &mut problems);
         let key_secret_env = text_of(&table, "key_secret_env", &mut problems);
         if kind != "xml" {
-            if url.is_none() {
-                problems.push(problem(
+            match &url {
+                None => problems.push(problem(
                     block_line,
                     format!("connector '{name}': `url` is missing"),
-                ));
+                )),
+                Some(u) => {
+                    if let Err(why) = crate::connectors::check_url(&kind, Some(u)) {
+                        problems.push(problem(
+                            key_line("url"),
+                            format!("connector '{name}': {why}"),
+                        ));
+                    }
+                }
             }
             if key_id.is_none() {
                 problems.push(problem(

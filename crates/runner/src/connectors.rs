@@ -42,6 +42,8 @@ impl Runner {
                 add.name
             )));
         }
+        check_url(&add.kind, add.url.as_deref())
+            .map_err(|why| RunnerError::Config(format!("connector '{name}': {why}")))?;
         add.settings.validate().map_err(RunnerError::Config)?;
         crate::maps::load(self.store.as_ref(), &add.settings.map)?;
         let secret = add.secret.as_ref().map(|s| self.key.seal(s)).transpose()?;
@@ -85,6 +87,8 @@ impl Runner {
         settings.validate().map_err(RunnerError::Config)?;
         crate::maps::load(self.store.as_ref(), &settings.map)?;
         if let Some(url) = edit.url {
+            check_url(&c.kind, Some(&url))
+                .map_err(|why| RunnerError::Config(format!("connector '{name}': {why}")))?;
             c.url = Some(url);
         }
         if let Some(k) = edit.key_id {
@@ -154,4 +158,16 @@ impl Runner {
         self.store.update_connector(&c)?;
         Ok(c)
     }
+}
+
+/// An API connector's URL, checked as its client checks it when a run starts, so that a
+/// typo fails the registration instead of the first sync. XML connectors have none.
+pub(crate) fn check_url(kind: &str, url: Option<&str>) -> Result<(), String> {
+    if kind == "xml" {
+        return Ok(());
+    }
+    let url = url.ok_or_else(|| format!("an {kind} connector needs a URL"))?;
+    apiclient::base_url::parse(url)
+        .map(drop)
+        .map_err(|why| format!("url {url:?}: {why}"))
 }

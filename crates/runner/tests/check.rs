@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use runner::AddConnector;
 use runner::check::{Check, Outcome, Resolver};
 use runner::connectors::EditConnector;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -27,6 +28,40 @@ async fn point_at(rig: &Rig, url: &str, ca_file: Option<String>) {
             |s| s.ca_file = ca_file,
         )
         .expect("edit");
+}
+
+/// A URL its client would refuse (a forgotten scheme, another scheme, no URL at all)
+/// fails registration and edits with the connector's name and the URL, instead of the
+/// first sync; the connector keeps the URL it had.
+#[tokio::test]
+async fn a_url_the_client_would_refuse_is_not_registered() {
+    let rig = rig(config(1, 5, 3), fast_settings()).await;
+    let working = rig.runner.connector("sim").expect("sim").url;
+    for url in ["ase.example.com:9443", "ftp://ase.example.com", "not a url"] {
+        let add = rig.runner.add_connector(AddConnector {
+            name: "onprem".into(),
+            kind: "ase".into(),
+            url: Some(url.into()),
+            key_id: Some("k".into()),
+            secret: Some(SecretString::from("s")),
+            settings: fast_settings(),
+        });
+        let e = add.map(|c| c.name).expect_err(url).to_string();
+        assert!(e.contains("connector 'onprem'"), "{e}");
+        assert!(e.contains(url) && e.contains("https://"), "{e}");
+        let edit = rig.runner.edit_connector(
+            "sim",
+            EditConnector {
+                url: Some(url.into()),
+                key_id: None,
+            },
+            |_| {},
+        );
+        let e = edit.map(|c| c.name).expect_err(url).to_string();
+        assert!(e.contains("connector 'sim'") && e.contains(url), "{e}");
+    }
+    assert!(rig.runner.connector("onprem").is_err());
+    assert_eq!(rig.runner.connector("sim").expect("sim").url, working);
 }
 
 #[tokio::test]

@@ -1,0 +1,38 @@
+//! The base URL of an AppScan server as both clients and connector registration accept
+//! it: absolute, `http` or `https`, with a host.
+
+use reqwest::Url;
+
+/// What a URL without a scheme (`ase.example.com:9443`) or with another one is told.
+const SCHEME: &str = "must start with https:// or http://";
+
+/// Parses `raw` (trimmed) as an AppScan server's base URL; the error says why not.
+pub fn parse(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => SCHEME.to_string(),
+        other => other.to_string(),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(SCHEME.into());
+    }
+    if url.cannot_be_a_base() || url.host_str().is_none() {
+        return Err("not a base URL with a host".into());
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SCHEME, parse};
+
+    #[test]
+    fn http_and_https_with_a_host_only() {
+        assert!(parse(" https://cloud.appscan.com ").is_ok());
+        assert!(parse("http://127.0.0.1:9443/ase").is_ok());
+        // A forgotten scheme: parsed as a scheme `ase.example.com` or as a path.
+        assert_eq!(parse("ase.example.com:9443").unwrap_err(), SCHEME);
+        assert_eq!(parse("cloud.appscan.com").unwrap_err(), SCHEME);
+        assert_eq!(parse("ftp://x").unwrap_err(), SCHEME);
+        assert_eq!(parse("http:").unwrap_err(), "empty host");
+    }
+}
