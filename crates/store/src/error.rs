@@ -94,3 +94,23 @@ impl StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Whether `err` or one of its causes is a full disk under the store: SQLite's
+/// SQLITE_FULL or PostgreSQL's `disk_full` (53100). Callers add where and what to do.
+pub fn is_disk_full(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = e.downcast_ref::<rusqlite::Error>()
+            && f.code == rusqlite::ErrorCode::DiskFull
+        {
+            return true;
+        }
+        if let Some(p) = e.downcast_ref::<postgres::Error>()
+            && p.code() == Some(&postgres::error::SqlState::DISK_FULL)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}

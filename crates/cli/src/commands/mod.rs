@@ -111,52 +111,111 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Validate { file }) => config::validate(file.or(config_file)),
         Command::FilterHelp(a) => filter_help::run(a),
         other => {
-            let ctx = Ctx::open_with(data_dir, quiet, store_url.as_deref())?;
-            config::apply(&ctx, config_file)?;
-            match other {
-                Command::Connector(ConnectorCommand::Add(a)) => connector::add(&ctx, a),
-                Command::Connector(ConnectorCommand::List(a)) => connector::list(&ctx, a.json),
-                Command::Sync(a) => sync::run(&ctx, a).await,
-                Command::Import(a) => import::run(&ctx, a).await,
-                Command::Status(a) => status::status(&ctx, a),
-                Command::Runs(a) => status::runs(&ctx, a),
-                Command::Assets(a) => list::assets(&ctx, a),
-                Command::Findings(a) => list::findings(&ctx, a),
-                Command::Finding(a) => list::finding(&ctx, a),
-                Command::Export(a) => export::run(&ctx, a),
-                Command::Kev(k) => risk::kev(&ctx, k),
-                Command::Rescore(a) => risk::rescore(&ctx, a.json),
-                Command::Serve(a) => serve::run(&ctx, a).await,
-                Command::Token(t) => token::run(&ctx, t),
-                Command::Connector(ConnectorCommand::Show { name, json }) => {
-                    connector::show(&ctx, &name, json)
-                }
-                Command::Connector(ConnectorCommand::Edit(a)) => connector::edit(&ctx, a),
-                Command::Connector(ConnectorCommand::Remove { name }) => {
-                    connector::remove(&ctx, &name)
-                }
-                Command::Connector(ConnectorCommand::RotateKey { name, key_id }) => {
-                    connector::rotate_key(&ctx, &name, key_id).await
-                }
-                Command::Check(a) => check::check(&ctx, a).await,
-                Command::Remap(a) => check::remap(&ctx, a).await,
-                Command::Map(MapCommand::List(a)) => maps::list(&ctx, a.json),
-                Command::Map(MapCommand::Show { name }) => maps::show(&ctx, &name),
-                Command::Map(MapCommand::Clone { from, to }) => maps::clone(&ctx, &from, &to),
-                Command::Map(MapCommand::Set { name, assignments }) => {
-                    maps::set(&ctx, &name, &assignments)
-                }
-                Command::Map(MapCommand::Edit { name }) => maps::edit(&ctx, &name),
-                Command::Map(MapCommand::Validate { file }) => maps::validate(&file),
-                Command::Map(MapCommand::Import { file }) => maps::import(&ctx, &file),
-                Command::Map(MapCommand::Remove { name }) => maps::remove(&ctx, &name),
-                Command::Map(MapCommand::Targets(a)) => maps::targets(a.json),
-                Command::Config(ConfigCommand::Validate { .. }) => unreachable!("handled above"),
-                Command::Migrate(_) | Command::FilterHelp(_) => unreachable!("handled above"),
-                Command::Demo(_) | Command::Sim(_) | Command::Bench(_) => {
-                    unreachable!("handled above")
-                }
+            let store = match &store_url {
+                Some(url) => store::postgres::url::redact(url),
+                None => paths::store_file(&data_dir).display().to_string(),
+            };
+            with_store(other, data_dir, quiet, store_url.as_deref(), config_file)
+                .await
+                .map_err(|e| on_full_disk(e, &store))
+        }
+    }
+}
+
+/// A failure whose cause is a full disk under the store says which store, what to do
+/// and that nothing stored was lost: SQLite rolls the open transaction back, and a sync
+/// that stops moves no cursor, so the next one fetches what this one missed.
+fn on_full_disk(e: anyhow::Error, store: &str) -> anyhow::Error {
+    if !store::error::is_disk_full(e.as_ref()) {
+        return e;
+    }
+    e.context(format!(
+        "the disk under the store {store} is full; free space and run the command again \
+         (what was stored before is kept, and a sync that stopped did not move its cursor)"
+    ))
+}
+
+/// The commands that open the store.
+async fn with_store(
+    command: Command,
+    data_dir: PathBuf,
+    quiet: bool,
+    store_url: Option<&str>,
+    config_file: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let ctx = Ctx::open_with(data_dir, quiet, store_url)?;
+    config::apply(&ctx, config_file)?;
+    match command {
+        Command::Connector(ConnectorCommand::Add(a)) => connector::add(&ctx, a),
+        Command::Connector(ConnectorCommand::List(a)) => connector::list(&ctx, a.json),
+        Command::Sync(a) => sync::run(&ctx, a).await,
+        Command::Import(a) => import::run(&ctx, a).await,
+        Command::Status(a) => status::status(&ctx, a),
+        Command::Runs(a) => status::runs(&ctx, a),
+        Command::Assets(a) => list::assets(&ctx, a),
+        Command::Findings(a) => list::findings(&ctx, a),
+        Command::Finding(a) => list::finding(&ctx, a),
+        Command::Export(a) => export::run(&ctx, a),
+        Command::Kev(k) => risk::kev(&ctx, k),
+        Command::Rescore(a) => risk::rescore(&ctx, a.json),
+        Command::Serve(a) => serve::run(&ctx, a).await,
+        Command::Token(t) => token::run(&ctx, t),
+        Command::Connector(ConnectorCommand::Show { name, json }) => {
+            connector::show(&ctx, &name, json)
+        }
+        Command::Connector(ConnectorCommand::Edit(a)) => connector::edit(&ctx, a),
+        Command::Connector(ConnectorCommand::Remove { name }) => connector::remove(&ctx, &name),
+        Command::Connector(ConnectorCommand::RotateKey { name, key_id }) => {
+            connector::rotate_key(&ctx, &name, key_id).await
+        }
+        Command::Check(a) => check::check(&ctx, a).await,
+        Command::Remap(a) => check::remap(&ctx, a).await,
+        Command::Map(MapCommand::List(a)) => maps::list(&ctx, a.json),
+        Command::Map(MapCommand::Show { name }) => maps::show(&ctx, &name),
+        Command::Map(MapCommand::Clone { from, to }) => maps::clone(&ctx, &from, &to),
+        Command::Map(MapCommand::Set { name, assignments }) => maps::set(&ctx, &name, &assignments),
+        Command::Map(MapCommand::Edit { name }) => maps::edit(&ctx, &name),
+        Command::Map(MapCommand::Validate { file }) => maps::validate(&file),
+        Command::Map(MapCommand::Import { file }) => maps::import(&ctx, &file),
+        Command::Map(MapCommand::Remove { name }) => maps::remove(&ctx, &name),
+        Command::Map(MapCommand::Targets(a)) => maps::targets(a.json),
+        Command::Config(ConfigCommand::Validate { .. }) => unreachable!("handled above"),
+        Command::Migrate(_) | Command::FilterHelp(_) => unreachable!("handled above"),
+        Command::Demo(_) | Command::Sim(_) | Command::Bench(_) => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_full_disk;
+
+    /// A real SQLITE_FULL: a database capped at a few pages, filled.
+    fn full_disk() -> store::StoreError {
+        let conn = rusqlite::Connection::open_in_memory().expect("memory");
+        conn.execute_batch("PRAGMA max_page_count = 8; CREATE TABLE t (v BLOB)")
+            .expect("schema");
+        loop {
+            if let Err(e) = conn.execute("INSERT INTO t VALUES (zeroblob(2000))", []) {
+                return store::StoreError::from(e);
             }
         }
+    }
+
+    #[test]
+    fn a_full_disk_names_the_store_and_what_to_do() {
+        let e = anyhow::Error::from(full_disk()).context("writing run 3");
+        let told = on_full_disk(e, "/data/store.sqlite3");
+        let text = apiclient::text::error_chain(told.as_ref());
+        assert!(
+            text.starts_with("the disk under the store /data/store.sqlite3 is full; free space"),
+            "{text}"
+        );
+        assert!(text.contains("writing run 3"), "{text}");
+        assert!(text.ends_with("database or disk is full"), "{text}");
+
+        let other = on_full_disk(anyhow::anyhow!("connector 'x' does not exist"), "/data");
+        assert_eq!(other.to_string(), "connector 'x' does not exist");
     }
 }
