@@ -253,36 +253,40 @@ async fn a_sync_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run() {
     );
 }
 
+/// Ctrl-C at a terminal, SIGTERM from a service manager or `timeout`: either stops the
+/// sync cleanly, with a summary, the run recorded Cancelled and the cursor unmoved.
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_stops_a_sync_cleanly_with_a_summary() {
-    let sim = sim(6, 200).await;
-    let h = sim.handle();
-    let dir = tempfile::tempdir().expect("tempdir");
-    add_connector(dir.path(), &sim.base_url(), "20");
-    h.inject(sim::Fault::Delay {
-        millis: 30,
-        times: 10_000,
-        endpoint: sim::asoc::Endpoint::Issues,
-    });
-    let child = bin(dir.path())
-        .args(["sync", "cloud"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(Duration::from_millis(700));
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(ok.success());
-    let out = child.wait_with_output().expect("wait");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success());
-    assert!(stdout.contains("Cancelled"), "{stdout}");
-    let status = json(&run(bin(dir.path()).args(["status", "cloud", "--json"])));
-    assert_eq!(status[0]["last_run"]["state"], "Cancelled");
-    assert!(status[0]["cursor"].is_null());
+async fn ctrl_c_or_sigterm_stops_a_sync_cleanly_with_a_summary() {
+    for signal in ["-INT", "-TERM"] {
+        let sim = sim(6, 200).await;
+        let h = sim.handle();
+        let dir = tempfile::tempdir().expect("tempdir");
+        add_connector(dir.path(), &sim.base_url(), "20");
+        h.inject(sim::Fault::Delay {
+            millis: 30,
+            times: 10_000,
+            endpoint: sim::asoc::Endpoint::Issues,
+        });
+        let child = bin(dir.path())
+            .args(["sync", "cloud"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_millis(700));
+        let ok = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let out = child.wait_with_output().expect("wait");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{signal}: {stdout}");
+        assert!(stdout.contains("Cancelled"), "{signal}: {stdout}");
+        let status = json(&run(bin(dir.path()).args(["status", "cloud", "--json"])));
+        assert_eq!(status[0]["last_run"]["state"], "Cancelled", "{signal}");
+        assert!(status[0]["cursor"].is_null());
+    }
 }
 
 /// `sync -vv 2>&1 | head`: whatever reads the sync's report and logs goes away before the

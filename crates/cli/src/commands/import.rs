@@ -1,6 +1,6 @@
 //! `import FILE [--connector NAME] [--app NAME]`: an AppScan XML report (plain or gzip)
 //! as one full run of an `xml` connector, in one transaction. Progress is shown in bytes
-//! read (on a terminal, not with `--quiet`); Ctrl-C stops it and stores nothing.
+//! read (on a terminal, not with `--quiet`); Ctrl-C or SIGTERM stops it and stores nothing.
 //! `--dry-run` reads and maps the report the same way and stores nothing; it says how
 //! the findings compare with what the connector has stored.
 
@@ -43,12 +43,7 @@ impl runner::Progress for ByteBar {
 
 pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
     let opts = SyncOptions::default();
-    let cancel = opts.cancel.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
-        }
-    });
+    let stop = super::cancel_on_stop_signal(opts.cancel.clone());
     let label = a
         .file
         .file_name()
@@ -65,7 +60,7 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
             .dry_run_import(a.connector.as_deref(), input, opts.cancel.clone(), &bar)
             .await;
         bar.0.finish_and_clear();
-        ctrl_c.abort();
+        stop.abort();
         return print_dry_run(&a, &dry?);
     }
     let report = ctx
@@ -73,7 +68,7 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
         .import(a.connector.as_deref(), input, opts, &bar)
         .await;
     bar.0.finish_and_clear();
-    ctrl_c.abort();
+    stop.abort();
     crate::pipe::only_printing_remains();
     let report = report?;
     if a.json {

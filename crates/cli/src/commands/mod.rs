@@ -122,6 +122,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Cancels `cancel` on Ctrl-C or SIGTERM (a service manager stopping the job, `timeout`),
+/// so that a run in progress stops cleanly: what it read is written, it is recorded
+/// Cancelled and its lock is released. Abort the handle once the run is over.
+fn cancel_on_stop_signal(
+    cancel: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        server::shutdown_signal().await;
+        cancel.cancel();
+    })
+}
+
 /// A failure whose cause is a full disk under the store says which store, what to do
 /// and that nothing stored was lost: SQLite rolls the open transaction back, and a sync
 /// that stops moves no cursor, so the next one fetches what this one missed.

@@ -1,4 +1,4 @@
-//! `sync NAME`: one run with a progress bar; Ctrl-C stops it cleanly.
+//! `sync NAME`: one run with a progress bar; Ctrl-C or SIGTERM stops it cleanly.
 
 use super::Ctx;
 use crate::args::SyncArgs;
@@ -13,16 +13,11 @@ pub async fn run(ctx: &Ctx, a: SyncArgs) -> anyhow::Result<ExitCode> {
         full: a.full,
         ..SyncOptions::default()
     };
-    let cancel = opts.cancel.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
-        }
-    });
+    let stop = super::cancel_on_stop_signal(opts.cancel.clone());
     let bar = Bar::new(ctx.quiet || a.json, &a.name);
     let report = ctx.runner.sync(&a.name, opts, &bar).await;
     bar.finish();
-    ctrl_c.abort();
+    stop.abort();
     crate::pipe::only_printing_remains();
     let report = report?;
     if a.json {
