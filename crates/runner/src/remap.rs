@@ -1,16 +1,26 @@
 //! `remap NAME`: maps a connector's stored raw records again with its current map,
 //! without fetching anything. It is recorded as a run of mode `remap`; the sync cursor
-//! does not move.
+//! does not move. Like a sync it holds the connector's lock (renewed while it works),
+//! reports the records it has mapped, stops between records when cancelled (what was
+//! written stays, the run is recorded Cancelled) and records a failure as Errored.
 
 use crate::progress::Progress;
 use crate::sync::{SyncOptions, blocking};
 use crate::{Runner, RunnerError, maps, settings::Settings};
 use model::fingerprint;
-use std::time::Instant;
+use model::map::Map;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use store::{
     AssetRecord, Batch, ConnectorState, FindingRecord, IssueLevel, RawKind, RecordIssue,
-    RunCounters, RunEnd, RunMode, RunState,
+    RunCounters, RunEnd, RunMode, RunState, Store, StoreError,
 };
+use tokio_util::sync::CancellationToken;
+
+/// How often the records mapped so far are reported.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 impl Runner {
     /// Re-maps every stored raw record of a connector.
@@ -24,92 +34,184 @@ impl Runner {
         let connector = self.connector(name)?;
         let settings = Settings::from_json(&connector.settings).map_err(RunnerError::Config)?;
         let map = maps::load(self.store.as_ref(), &settings.map)?;
-        let store = self.store.clone();
-        let (cid, holder, ttl) = (connector.id, opts.holder.clone(), opts.lock_ttl);
-        let run = blocking(move || store.begin_run(cid, RunMode::Remap, &holder, ttl)).await?;
-        let store = self.store.clone();
-        let r = run.clone();
-        let batch_size = opts.batch_size;
-        let (counters, issues) = blocking(move || {
-            let mut counters = RunCounters::default();
-            let mut issues = Vec::new();
-            let mut batch = Batch::default();
-            let mut index = 0u64;
-            store.for_each_raw(cid, &mut |kind, asset, raw| {
-                index += 1;
-                counters.fetched += 1;
-                let location = format!(
-                    "stored raw record {index} ({})",
-                    if kind == RawKind::Asset {
-                        "app"
-                    } else {
-                        "issue"
-                    }
-                );
-                let failed = match kind {
-                    RawKind::Asset => map
-                        .apply_asset(&raw)
-                        .map(|m| batch.assets.push(AssetRecord::new(m.value, raw))),
-                    RawKind::Finding => map.apply_finding(&raw, asset).map(|m| {
-                        let fp = fingerprint(&m.value, &m.value.asset_external_id);
-                        batch.findings.push(FindingRecord::new(m.value, raw, fp));
-                    }),
-                };
-                if let Err(e) = failed {
-                    counters.failed += 1;
-                    let issue = RecordIssue {
-                        level: IssueLevel::Error,
-                        location,
-                        message: e.to_string(),
-                    };
-                    issues.push(issue.clone());
-                    batch.issues.push(issue);
-                }
-                if batch.len() >= batch_size {
-                    let counts = store.write_batch(&r, &std::mem::take(&mut batch), &counters)?;
-                    counters.add(counts);
-                }
-                Ok(())
-            })?;
-            let failed_too_many = counters.fetched > 0
-                && counters.failed as f64 / counters.fetched as f64 > settings.failure_threshold;
-            let (state, reason) = if failed_too_many {
-                (
-                    RunState::Errored,
-                    Some(format!(
-                        "{} of {} stored records do not map with '{}'",
-                        counters.failed, counters.fetched, settings.map
-                    )),
-                )
-            } else {
-                (RunState::Processed, None)
-            };
-            let end = RunEnd {
-                state,
-                connector_state: if state == RunState::Processed {
-                    ConnectorState::Processed
-                } else {
-                    ConnectorState::Errored
-                },
-                reason,
-                counters,
-                cursor: None,
-            };
-            let counts = store.finish_run(&r, &batch, &end)?;
-            counters.add(counts);
-            Ok((counters, issues))
-        })
-        .await?;
-        progress.records(counters.fetched);
+        let run = self.begin_run(connector.id, RunMode::Remap, &opts).await?;
+        let heartbeat = self.heartbeat(run.id, opts.lock_ttl);
+        let mapped = Arc::new(AtomicU64::new(0));
+        let pass = Pass {
+            store: self.store.clone(),
+            run: run.clone(),
+            map,
+            settings,
+            batch_size: opts.batch_size,
+            cancel: opts.cancel.clone(),
+            mapped: mapped.clone(),
+        };
+        let outcome = reporting(blocking(move || pass.run()), &mapped, progress).await;
+        heartbeat.abort();
+        let issues = match outcome {
+            Ok(issues) => issues,
+            Err(e) => {
+                self.fail_run(&run, &e).await;
+                return Err(e);
+            }
+        };
         let store = self.store.clone();
         let id = run.id;
         let run = blocking(move || store.run(id))
             .await?
-            .ok_or(RunnerError::Store(store::StoreError::NoSuchRun(id)))?;
+            .ok_or(RunnerError::Store(StoreError::NoSuchRun(id)))?;
         Ok(crate::RunReport {
             run,
             elapsed: started.elapsed(),
             issues,
         })
+    }
+}
+
+/// Awaits `work`, telling `progress` every [`PROGRESS_EVERY`] how many more records
+/// `done` counts.
+async fn reporting<T>(
+    work: impl Future<Output = T>,
+    done: &AtomicU64,
+    progress: &dyn Progress,
+) -> T {
+    tokio::pin!(work);
+    let mut told = 0;
+    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+    loop {
+        tokio::select! {
+            out = &mut work => {
+                progress.records(done.load(Ordering::Relaxed).saturating_sub(told));
+                return out;
+            }
+            _ = tick.tick() => {
+                let now = done.load(Ordering::Relaxed);
+                progress.records(now.saturating_sub(told));
+                told = now;
+            }
+        }
+    }
+}
+
+/// One pass over a connector's stored raw records, on a blocking thread.
+struct Pass {
+    store: Arc<dyn Store>,
+    run: store::Run,
+    map: Map,
+    settings: Settings,
+    batch_size: usize,
+    cancel: CancellationToken,
+    mapped: Arc<AtomicU64>,
+}
+
+impl Pass {
+    /// Maps and writes every record, then ends the run; returns the record problems.
+    fn run(self) -> Result<Vec<RecordIssue>, StoreError> {
+        let mut counters = RunCounters::default();
+        let mut issues = Vec::new();
+        let mut batch = Batch::default();
+        let mut cancelled = false;
+        let read = self
+            .store
+            .for_each_raw(self.run.connector_id, &mut |kind, asset, raw| {
+                if self.cancel.is_cancelled() {
+                    cancelled = true;
+                    return Err(StoreError::Callback("cancelled".into()));
+                }
+                counters.fetched += 1;
+                if let Err(message) = self.map_one(kind, asset, raw, &mut batch) {
+                    let issue = RecordIssue {
+                        level: IssueLevel::Error,
+                        location: format!(
+                            "stored raw record {} ({})",
+                            counters.fetched,
+                            kind_name(kind)
+                        ),
+                        message,
+                    };
+                    counters.failed += 1;
+                    issues.push(issue.clone());
+                    batch.issues.push(issue);
+                }
+                if batch.len() >= self.batch_size {
+                    let counts = self.store.write_batch(
+                        &self.run,
+                        &std::mem::take(&mut batch),
+                        &counters,
+                    )?;
+                    counters.add(counts);
+                }
+                self.mapped.store(counters.fetched, Ordering::Relaxed);
+                Ok(())
+            });
+        match read {
+            Err(_) if cancelled => {}
+            other => other?,
+        }
+        let end = self.end(counters, cancelled);
+        let counts = self.store.finish_run(&self.run, &batch, &end)?;
+        counters.add(counts);
+        Ok(issues)
+    }
+
+    /// Maps one stored record into `batch`; the error says why it does not map.
+    fn map_one(
+        &self,
+        kind: RawKind,
+        asset: &str,
+        raw: serde_json::Value,
+        batch: &mut Batch,
+    ) -> Result<(), String> {
+        match kind {
+            RawKind::Asset => self
+                .map
+                .apply_asset(&raw)
+                .map(|m| batch.assets.push(AssetRecord::new(m.value, raw))),
+            RawKind::Finding => self.map.apply_finding(&raw, asset).map(|m| {
+                let fp = fingerprint(&m.value, &m.value.asset_external_id);
+                batch.findings.push(FindingRecord::new(m.value, raw, fp));
+            }),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// How the run ends: Cancelled, Errored when too many records failed, else Processed.
+    fn end(&self, counters: RunCounters, cancelled: bool) -> RunEnd {
+        let failed_too_many = counters.fetched > 0
+            && counters.failed as f64 / counters.fetched as f64 > self.settings.failure_threshold;
+        let (state, reason) = if cancelled {
+            (
+                RunState::Cancelled,
+                Some("cancelled by the user; the records remapped so far were kept".to_string()),
+            )
+        } else if failed_too_many {
+            (
+                RunState::Errored,
+                Some(format!(
+                    "{} of {} stored records do not map with '{}'",
+                    counters.failed, counters.fetched, self.settings.map
+                )),
+            )
+        } else {
+            (RunState::Processed, None)
+        };
+        RunEnd {
+            state,
+            connector_state: if state == RunState::Processed {
+                ConnectorState::Processed
+            } else {
+                ConnectorState::Errored
+            },
+            reason,
+            counters,
+            cursor: None,
+        }
+    }
+}
+
+fn kind_name(kind: RawKind) -> &'static str {
+    match kind {
+        RawKind::Asset => "app",
+        RawKind::Finding => "issue",
     }
 }

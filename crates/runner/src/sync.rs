@@ -420,7 +420,7 @@ impl Runner {
 
     /// Ends a run that failed before reading its source as Errored (best effort: the
     /// error that caused it is what the caller reports).
-    async fn fail_run(&self, run: &Run, e: &RunnerError) {
+    pub(crate) async fn fail_run(&self, run: &Run, e: &RunnerError) {
         let end = RunEnd {
             state: RunState::Errored,
             connector_state: ConnectorState::Errored,
@@ -437,7 +437,7 @@ impl Runner {
 
     /// Takes the connector's lock. A lock held by a process of this host that no longer
     /// exists (killed, crashed) is taken over at once instead of waiting for it to expire.
-    async fn begin_run(
+    pub(crate) async fn begin_run(
         &self,
         connector_id: i64,
         mode: RunMode,
@@ -481,7 +481,11 @@ impl Runner {
     }
 
     /// Renews the run's lock every third of its time to live until aborted.
-    fn heartbeat(&self, run_id: i64, ttl: chrono::Duration) -> tokio::task::JoinHandle<()> {
+    pub(crate) fn heartbeat(
+        &self,
+        run_id: i64,
+        ttl: chrono::Duration,
+    ) -> tokio::task::JoinHandle<()> {
         let store: Arc<dyn Store> = self.store.clone();
         let every = (ttl / 3)
             .to_std()

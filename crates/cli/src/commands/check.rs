@@ -39,11 +39,11 @@ pub async fn check(ctx: &Ctx, a: CheckArgs) -> anyhow::Result<ExitCode> {
 
 pub async fn remap(ctx: &Ctx, a: RemapArgs) -> anyhow::Result<ExitCode> {
     let bar = Bar::new(ctx.quiet || a.json, &a.name);
-    let report = ctx
-        .runner
-        .remap(&a.name, runner::SyncOptions::default(), &bar)
-        .await;
+    let opts = runner::SyncOptions::default();
+    let stop = super::cancel_on_stop_signal(opts.cancel.clone());
+    let report = ctx.runner.remap(&a.name, opts, &bar).await;
     bar.finish();
+    stop.abort();
     crate::pipe::only_printing_remains();
     let report = report?;
     if a.json {

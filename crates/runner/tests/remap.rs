@@ -1,0 +1,66 @@
+//! `remap`: a connector's stored raw records mapped again, as a run that reports its
+//! progress, can be cancelled and frees its lock.
+
+mod common;
+
+use common::*;
+use runner::{Progress, SyncOptions};
+use std::sync::atomic::{AtomicU64, Ordering};
+use store::RunState;
+
+/// Counts the records a run reports.
+#[derive(Default)]
+struct Counted(AtomicU64);
+
+impl Progress for Counted {
+    fn records(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+#[tokio::test]
+async fn a_remap_reports_every_record_it_maps() {
+    let rig = rig(config(3, 40, 11), fast_settings()).await;
+    rig.sync().await;
+    let before = rig.findings();
+    let progress = Counted::default();
+    let report = rig
+        .runner
+        .remap("sim", SyncOptions::default(), &progress)
+        .await
+        .expect("remap");
+    assert_eq!(report.run.state, RunState::Processed);
+    let stored = (rig.assets().len() + before.len()) as u64;
+    assert_eq!(report.run.counters.fetched, stored);
+    assert_eq!(progress.0.load(Ordering::Relaxed), stored);
+    assert_eq!(rig.findings().len(), before.len());
+}
+
+/// Cancelled (Ctrl-C, SIGTERM): the run is recorded Cancelled with why, the records
+/// written before stay, and the connector's lock is free for the next run.
+#[tokio::test]
+async fn a_cancelled_remap_is_recorded_and_frees_the_lock() {
+    let rig = rig(config(2, 30, 12), fast_settings()).await;
+    rig.sync().await;
+    let before = rig.findings();
+    let opts = SyncOptions::default();
+    opts.cancel.cancel();
+    let report = rig
+        .runner
+        .remap("sim", opts, &Counted::default())
+        .await
+        .expect("remap");
+    assert_eq!(report.run.state, RunState::Cancelled);
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("cancelled")),
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(rig.findings().len(), before.len());
+    let next = rig.sync().await;
+    assert_eq!(next.run.state, RunState::Processed, "the lock was freed");
+}
