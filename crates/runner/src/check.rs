@@ -7,9 +7,11 @@
 //! 5. Data fetch: one page of apps and of issues parses with the connector's map.
 //!
 //! A check that cannot run because an earlier one failed is skipped with the reason.
-//! Checks 1–2 are the same for every kind; [`ase`] holds 3–5 for ASE connectors.
+//! Checks 1–2 are the same for every kind; [`ase`] holds 3–5 for ASE connectors. A failed
+//! login also asks which product answers at the URL ([`product`]).
 
 mod ase;
+mod product;
 
 use crate::settings::Settings;
 use crate::{Runner, RunnerError, maps};
@@ -265,7 +267,17 @@ impl Runner {
                 ),
                 other => (other.to_string(), "see the reason"),
             };
-            checks.push(t, Outcome::Failed, reason, Some(hint));
+            // A key that is not wrong at all, for another product, fails the same way.
+            let (reason, hint) = match product::asoc_login_at_ase(url.as_str(), &settings).await {
+                Some((what, hint)) => match &e {
+                    AsocError::Auth { status, .. } => {
+                        (format!("{status} at the login: {what}"), hint)
+                    }
+                    _ => (format!("{reason}; {what}"), hint),
+                },
+                None => (reason, hint.to_string()),
+            };
+            checks.push(t, Outcome::Failed, reason, Some(&hint));
             checks.skip_rest("authentication failed");
             return Ok(checks.0);
         }

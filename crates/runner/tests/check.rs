@@ -258,6 +258,90 @@ async fn a_bad_key_fails_authentication_with_401() {
     assert!(checks[2].reason.contains("wrong") && checks[2].reason.contains("revoked"));
 }
 
+/// A connector of the wrong kind fails its login as a wrong key would; the check says
+/// which product answers instead of blaming the key. An `asoc` connector at an ASE
+/// server is told it is ASE (its unauthenticated version), an `ase` connector at an ASoC
+/// tenant that no ASE API answers there; a wrong key at the right product is still a
+/// wrong key.
+#[tokio::test]
+async fn a_connector_of_the_wrong_kind_is_told_which_product_answers() {
+    let rig = rig(config(1, 1, 1), fast_settings()).await;
+    let ase_sim = sim::ase::AseSim::start(
+        sim::ase::AseSimConfig::default(),
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .expect("ASE simulator");
+    let add = |name: &str, kind: &str, url: String| {
+        rig.runner
+            .add_connector(AddConnector {
+                name: name.into(),
+                kind: kind.into(),
+                url: Some(url),
+                key_id: Some("some-key".into()),
+                secret: Some(SecretString::from("some-secret")),
+                settings: fast_settings(),
+            })
+            .expect("add");
+    };
+    add("cloud-at-ase", "asoc", ase_sim.base_url());
+    let cloud_url = rig.runner.connector("sim").expect("sim").url.expect("url");
+    add("ase-at-cloud", "ase", cloud_url);
+    add("ase-bad-key", "ase", ase_sim.base_url());
+
+    let checks = rig
+        .runner
+        .check("cloud-at-ase", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, S, F, S, S], "{checks:#?}");
+    assert!(
+        checks[2].reason.contains("answers as AppScan Enterprise"),
+        "{}",
+        checks[2].reason
+    );
+    assert!(!checks[2].reason.contains("wrong"), "{}", checks[2].reason);
+    assert!(
+        checks[2]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("ase connector"))
+    );
+
+    let checks = rig
+        .runner
+        .check("ase-at-cloud", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, S, F, S, S], "{checks:#?}");
+    assert!(
+        checks[2]
+            .reason
+            .contains("no AppScan Enterprise API answers"),
+        "{}",
+        checks[2].reason
+    );
+    assert!(
+        checks[2]
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("asoc connector"))
+    );
+
+    let checks = rig
+        .runner
+        .check("ase-bad-key", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, S, F, S, S], "{checks:#?}");
+    assert!(checks[2].reason.contains("wrong"), "{}", checks[2].reason);
+    assert!(
+        !checks[2].reason.contains("AppScan Enterprise"),
+        "{}",
+        checks[2].reason
+    );
+}
+
 #[tokio::test]
 async fn a_key_without_permission_fails_authorization_with_403() {
     let rig = rig(config(1, 1, 1), fast_settings()).await;

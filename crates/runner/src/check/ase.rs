@@ -65,7 +65,15 @@ pub(super) async fn checks(
             ),
             other => (other.to_string(), "see the reason"),
         };
-        checks.push(t, Outcome::Failed, reason, Some(hint));
+        // A key that is not wrong at all, at a URL that is no ASE, fails the same way.
+        let (reason, hint) = match super::product::ase_login_elsewhere(url, settings).await {
+            Some((what, hint)) => match &e {
+                AseError::Auth { status, .. } => (format!("{status} at the login: {what}"), hint),
+                _ => (format!("{reason}; {what}"), hint),
+            },
+            None => (reason, hint.to_string()),
+        };
+        checks.push(t, Outcome::Failed, reason, Some(&hint));
         checks.skip_rest("authentication failed");
         return Ok(());
     }

@@ -1,0 +1,48 @@
+//! Which AppScan product answers at a URL, for a login that failed: an `asoc` connector
+//! pointed at an AppScan Enterprise server (or an `ase` connector at something else)
+//! fails its login like a wrong key would, and the check should say which it is. ASE's
+//! `GET /ase/api/version` needs no session, so it tells without any key.
+
+use crate::settings::Settings;
+use ase::{AseClient, AseConfig};
+use secrecy::SecretString;
+use std::time::Duration;
+
+/// The version an AppScan Enterprise API at `url` reports without a session, if one
+/// answers there.
+pub(super) async fn ase_version(url: &str, settings: &Settings) -> Option<String> {
+    // The probe sends no key: any id and secret make a valid configuration.
+    let mut cfg = AseConfig::new(url, "probe", SecretString::from("probe"));
+    cfg.max_retries = 0;
+    cfg.rate_limit_per_minute = 0;
+    cfg.timeout = Duration::from_secs(settings.timeout_seconds.clamp(1, 10));
+    cfg.ca_file = settings.ca_file.as_ref().map(Into::into);
+    let answer = AseClient::new(cfg).ok()?.version().await.ok()?;
+    Some(match answer.get("version").and_then(|v| v.as_str()) {
+        Some(v) => v.to_string(),
+        None => answer.to_string(),
+    })
+}
+
+/// What a failed login of an `asoc` connector adds when an ASE server answers at its URL.
+pub(super) async fn asoc_login_at_ase(url: &str, settings: &Settings) -> Option<(String, String)> {
+    let version = ase_version(url, settings).await?;
+    Some((
+        format!("this URL answers as AppScan Enterprise {version}, not AppScan on Cloud"),
+        "register it as an ase connector (`connector add ase --name NAME --url URL --key-id ID`) and remove this one".to_string(),
+    ))
+}
+
+/// What a failed login of an `ase` connector adds when no ASE API answers at its URL.
+pub(super) async fn ase_login_elsewhere(
+    url: &str,
+    settings: &Settings,
+) -> Option<(String, String)> {
+    if ase_version(url, settings).await.is_some() {
+        return None;
+    }
+    Some((
+        "no AppScan Enterprise API answers at this URL (GET /ase/api/version failed)".to_string(),
+        "check the URL (e.g. https://HOST:9443, where ASE serves /ase/api); an AppScan on Cloud tenant is an asoc connector".to_string(),
+    ))
+}
