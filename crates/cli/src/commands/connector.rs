@@ -73,10 +73,10 @@ pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {
     settings.validate().map_err(anyhow::Error::msg)?;
     let needs_key = a.kind != "xml";
     if needs_key && a.url.is_none() {
-        anyhow::bail!("a {} connector needs --url", a.kind);
+        anyhow::bail!("an {} connector needs --url", a.kind);
     }
     if needs_key && a.key_id.is_none() {
-        anyhow::bail!("a {} connector needs --key-id", a.kind);
+        anyhow::bail!("an {} connector needs --key-id", a.kind);
     }
     let secret = if needs_key {
         Some(read_secret("API key secret: ")?)
