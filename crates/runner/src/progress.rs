@@ -8,6 +8,9 @@ pub trait Progress: Send + Sync {
     fn app_done(&self) {}
     /// `n` more records were fetched.
     fn records(&self, _n: u64) {}
+    /// The number of records the run will go through, when known before it starts (a
+    /// remap reads the stored ones).
+    fn records_total(&self, _n: u64) {}
     /// A file source has read `read` of `total` bytes.
     fn bytes(&self, _read: u64, _total: u64) {}
     /// The source's HTTP counters at the end of the run (sources that keep them).

@@ -36,6 +36,10 @@ impl Runner {
         let map = maps::load(self.store.as_ref(), &settings.map)?;
         let run = self.begin_run(connector.id, RunMode::Remap, &opts).await?;
         let heartbeat = self.heartbeat(run.id, opts.lock_ttl);
+        let store = self.store.clone();
+        if let Ok((assets, findings)) = blocking(move || store.counts(connector.id)).await {
+            progress.records_total(assets + findings);
+        }
         let mapped = Arc::new(AtomicU64::new(0));
         let pass = Pass {
             store: self.store.clone(),

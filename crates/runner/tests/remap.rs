@@ -8,18 +8,21 @@ use runner::{Progress, SyncOptions};
 use std::sync::atomic::{AtomicU64, Ordering};
 use store::RunState;
 
-/// Counts the records a run reports.
+/// Counts the records a run reports, and keeps the total it announced.
 #[derive(Default)]
-struct Counted(AtomicU64);
+struct Counted(AtomicU64, AtomicU64);
 
 impl Progress for Counted {
     fn records(&self, n: u64) {
         self.0.fetch_add(n, Ordering::Relaxed);
     }
+    fn records_total(&self, n: u64) {
+        self.1.store(n, Ordering::Relaxed);
+    }
 }
 
 #[tokio::test]
-async fn a_remap_reports_every_record_it_maps() {
+async fn a_remap_announces_and_reports_every_record_it_maps() {
     let rig = rig(config(3, 40, 11), fast_settings()).await;
     rig.sync().await;
     let before = rig.findings();
@@ -33,6 +36,11 @@ async fn a_remap_reports_every_record_it_maps() {
     let stored = (rig.assets().len() + before.len()) as u64;
     assert_eq!(report.run.counters.fetched, stored);
     assert_eq!(progress.0.load(Ordering::Relaxed), stored);
+    assert_eq!(
+        progress.1.load(Ordering::Relaxed),
+        stored,
+        "announced up front"
+    );
     assert_eq!(rig.findings().len(), before.len());
 }
 
