@@ -139,6 +139,20 @@ async fn sync_then_list_status_runs_and_history_as_json() {
     assert_eq!(assets.as_array().map(Vec::len), Some(h.app_ids().len()));
     let findings = json(&run(bin(dir.path()).args(["findings", "--json"])));
     assert_eq!(findings.as_array().map(Vec::len), Some(h.total_issues()));
+    // A mistyped --connector is an error that names it, not an empty listing.
+    for args in [
+        &["findings", "--connector", "clud"][..],
+        &["assets", "--connector", "clud"],
+        &["export", "--format", "csv", "--connector", "clud"],
+    ] {
+        let out = bin(dir.path()).args(args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("connector 'clud' does not exist"),
+            "{args:?}: {stderr}"
+        );
+    }
 
     h.mutate(0.05, 3);
     let report = json(&run(bin(dir.path()).args(["sync", "cloud", "--json"])));

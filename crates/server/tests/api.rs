@@ -373,8 +373,21 @@ async fn assets_findings_summary_and_metrics() {
         .filter(|f| matches!(f["status"].as_str(), Some("NEW" | "ACTIVE" | "REOPENED")))
         .count() as u64;
     assert_eq!(sum["open"].as_u64(), Some(open));
-    let (s, b) = r.get("/api/summary?connector=nope").await;
-    assert_eq!((s, b["findings"].as_u64()), (200, Some(0)));
+    // A mistyped connector is a 404 that names it, not an empty answer.
+    for path in [
+        "/api/summary?connector=nope",
+        "/api/summary/open?connector=nope",
+        "/api/findings?connector=nope",
+        "/api/assets?connector=nope",
+        "/api/export?format=csv&connector=nope",
+    ] {
+        let (s, b) = r.get(path).await;
+        assert_eq!(s, 404, "{path}: {b}");
+        assert!(
+            b["error"].as_str().is_some_and(|e| e.contains("'nope'")),
+            "{path}: {b}"
+        );
+    }
     let (s, series) = r.get("/api/summary/open").await;
     assert_eq!(s, 200);
     let series = series.as_array().expect("series");

@@ -54,6 +54,16 @@ pub trait Store: Send + Sync {
     fn delete_connector(&self, name: &str) -> Result<bool>;
     fn connector(&self, name: &str) -> Result<Option<Connector>>;
     fn connectors(&self) -> Result<Vec<Connector>>;
+    /// [`StoreError::NoSuchConnector`] when `name` names no connector: a listing, summary
+    /// or export scoped to a mistyped connector says so instead of coming back empty.
+    fn require_connector(&self, name: Option<&str>) -> Result<()> {
+        match name {
+            Some(name) if self.connector(name)?.is_none() => {
+                Err(StoreError::NoSuchConnector(name.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
     fn set_connector_state(
         &self,
         connector_id: i64,

@@ -96,6 +96,7 @@ fn bar(ctx: &Ctx, o: &ExportOptions) -> anyhow::Result<ProgressBar> {
 }
 
 pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
+    ctx.runner.store.require_connector(a.connector.as_deref())?;
     let o = options(&a)?;
     let bar = bar(ctx, &o)?;
     let report = export::export_with_progress(ctx.runner.store.as_ref(), &o, &mut |n| {

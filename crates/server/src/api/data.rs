@@ -17,14 +17,20 @@ fn next_offset(offset: u64, limit: u64, got: usize) -> Option<u64> {
 
 /// Assets (applications), filtered, sorted and paged.
 #[utoipa::path(get, path = "/api/assets", tag = "data", params(ListParams),
-    responses((status = 200, body = AssetPage), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = AssetPage), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "`connector` names no connector")))]
 pub async fn assets(
     State(state): State<AppState>,
     Query(p): Query<ListParams>,
 ) -> Result<Json<AssetPage>, ApiError> {
     let q = p.to_query(Kind::Assets)?;
     let (offset, limit) = (p.offset.unwrap_or(0), p.limit());
-    let items = state.store(move |s| s.assets(&q)).await?;
+    let items = state
+        .store(move |s| {
+            s.require_connector(q.connector.as_deref())?;
+            s.assets(&q)
+        })
+        .await?;
     Ok(Json(AssetPage {
         next_offset: next_offset(offset, limit, items.len()),
         items: items.into_iter().map(AssetView::from).collect(),
@@ -35,14 +41,20 @@ pub async fn assets(
 
 /// Findings, filtered, sorted and paged (by `offset`, or by the `cursor` a page hands out).
 #[utoipa::path(get, path = "/api/findings", tag = "data", params(ListParams),
-    responses((status = 200, body = FindingPage), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = FindingPage), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "`connector` names no connector")))]
 pub async fn findings(
     State(state): State<AppState>,
     Query(p): Query<ListParams>,
 ) -> Result<Json<FindingPage>, ApiError> {
     let q = p.to_query(Kind::Findings)?;
     let (offset, limit) = (p.offset.unwrap_or(0), p.limit());
-    let page = state.store(move |s| s.finding_page(&q)).await?;
+    let page = state
+        .store(move |s| {
+            s.require_connector(q.connector.as_deref())?;
+            s.finding_page(&q)
+        })
+        .await?;
     Ok(Json(FindingPage {
         next_offset: next_offset(offset, limit, page.items.len()).filter(|_| p.cursor.is_none()),
         next_cursor: page.next.map(|c| c.encode()),
@@ -88,26 +100,36 @@ pub struct SummaryParams {
 
 /// Counts: assets, findings, open findings, findings by severity and by status.
 #[utoipa::path(get, path = "/api/summary", tag = "data", params(SummaryParams),
-    responses((status = 200, body = SummaryView)))]
+    responses((status = 200, body = SummaryView),
+        (status = 404, body = ErrorBody, description = "`connector` names no connector")))]
 pub async fn summary(
     State(state): State<AppState>,
     Query(p): Query<SummaryParams>,
 ) -> Result<Json<SummaryView>, ApiError> {
     let summary = state
-        .store(move |s| s.summary(p.connector.as_deref()))
+        .store(move |s| {
+            let connector = p.connector.as_deref().filter(|c| !c.is_empty());
+            s.require_connector(connector)?;
+            s.summary(connector)
+        })
         .await?;
     Ok(Json(summary.into()))
 }
 
 /// Open findings after each run that changed a status, oldest first.
 #[utoipa::path(get, path = "/api/summary/open", tag = "data", params(SummaryParams),
-    responses((status = 200, body = [OpenPointView])))]
+    responses((status = 200, body = [OpenPointView]),
+        (status = 404, body = ErrorBody, description = "`connector` names no connector")))]
 pub async fn open_over_time(
     State(state): State<AppState>,
     Query(p): Query<SummaryParams>,
 ) -> Result<Json<Vec<OpenPointView>>, ApiError> {
     let points = state
-        .store(move |s| s.open_findings_series(p.connector.as_deref()))
+        .store(move |s| {
+            let connector = p.connector.as_deref().filter(|c| !c.is_empty());
+            s.require_connector(connector)?;
+            s.open_findings_series(connector)
+        })
         .await?;
     Ok(Json(points.into_iter().map(OpenPointView::from).collect()))
 }

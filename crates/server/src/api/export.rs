@@ -62,6 +62,7 @@ fn format_of(p: &ExportParams) -> Result<Format, ApiError> {
     responses(
         (status = 200, description = "The export file", content_type = "application/octet-stream"),
         (status = 400, body = super::views::ErrorBody),
+        (status = 404, body = super::views::ErrorBody, description = "`connector` names no connector"),
         (status = 422, body = super::views::ErrorBody,
             description = "KDI would write several files: narrow it to one application")))]
 pub async fn export(
@@ -85,6 +86,10 @@ pub async fn export(
     } else {
         dir.path().join(&name)
     });
+    let connector = opts.connector.clone();
+    state
+        .store(move |s| s.require_connector(connector.as_deref()))
+        .await?;
     let store = state.runner.store.clone();
     let report = tokio::task::spawn_blocking(move || export::export(store.as_ref(), &opts))
         .await
