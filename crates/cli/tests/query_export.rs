@@ -309,6 +309,25 @@ async fn exports_write_every_format_without_secrets() {
     let crit = rows(d, &["findings", "--json", "--filter", "severity:critical"]).len();
     let r = ok(bin(d).args(["export", "-f", "jsonl", "--filter", "severity:critical"]));
     assert_eq!(String::from_utf8_lossy(&r.stdout).lines().count(), crit);
+    // KDI writes a file per application: a filter that matches nothing writes none, and
+    // says so (it used to claim it wrote to standard output).
+    let none = out.join("kdi-none");
+    let r = ok(bin(d)
+        .args([
+            "export",
+            "-f",
+            "kdi",
+            "--filter",
+            "name:\"no such finding\"",
+            "--out",
+        ])
+        .arg(&none));
+    let said = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        said.contains("nothing matched, no file was written"),
+        "{said}"
+    );
+    assert!(std::fs::read_dir(&none).map_or(true, |mut d| d.next().is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -106,7 +106,10 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
     })
     .with_context(|| format!("{} export failed", o.format.name()))?;
     bar.finish_and_clear();
-    if !ctx.quiet {
+    if !ctx.quiet && report.files.is_empty() && o.format.writes_directory() {
+        // KDI writes a file per application: none when nothing matched.
+        eprintln!("Exported 0 findings as kdi: nothing matched, no file was written.");
+    } else if !ctx.quiet {
         let files = match report.files.len() {
             0 => "standard output".to_string(),
             1 => report.files[0].display().to_string(),
