@@ -227,13 +227,17 @@ pub struct SimArgs {
     /// Seconds between mutations
     #[arg(long, default_value_t = 60)]
     pub mutate_every: u64,
+    /// ASE: the server locale's date-time format (strftime), e.g. '%d.%m.%y %H:%M'
+    /// [default: %m/%d/%y %-I:%M %p]
+    #[arg(long, value_name = "FORMAT", requires = "ase")]
+    pub date_format: Option<String>,
 }
 
 #[derive(Subcommand)]
 pub enum ConnectorCommand {
     /// Register a connector; the key secret comes from $APPSCAN_KEY_SECRET, standard input
     /// (when it is not a terminal) or a prompt — never from the command line
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List connectors
     List(JsonArg),
     /// Show one connector (secrets as ••••)
@@ -243,7 +247,7 @@ pub enum ConnectorCommand {
         json: bool,
     },
     /// Change a connector's URL, key id or settings
-    Edit(EditArgs),
+    Edit(Box<EditArgs>),
     /// Remove a connector with its runs and data
     Remove { name: String },
     /// Replace the key id and secret (the secret from $APPSCAN_KEY_SECRET or standard
@@ -345,6 +349,10 @@ pub struct FullRunArgs {
     /// Normalized severity for source severities the map does not know (kept verbatim)
     #[arg(long)]
     pub unknown_severity: Option<String>,
+    /// ASE: the server's date-time format when it is not 11/18/24 6:09 PM, e.g.
+    /// '%d.%m.%y %H:%M' (strftime; an empty value goes back to the default)
+    #[arg(long, value_name = "FORMAT")]
+    pub date_format: Option<String>,
 }
 
 #[derive(Args)]

@@ -30,11 +30,22 @@ fn settings() -> Settings {
 }
 
 async fn rig(apps: usize, issues_per_app: usize, settings: Settings) -> Rig {
+    rig_writing_dates(apps, issues_per_app, settings, sim::ase::data::DATE_FORMAT).await
+}
+
+/// A rig whose server writes dates in `date_format` (its locale's).
+async fn rig_writing_dates(
+    apps: usize,
+    issues_per_app: usize,
+    settings: Settings,
+    date_format: &str,
+) -> Rig {
     let config = AseSimConfig {
         apps,
         issues_per_app,
         seed: 11,
         max_page_size: 25,
+        date_format: date_format.into(),
         ..AseSimConfig::default()
     };
     let sim = AseSim::start(config.clone(), ([127, 0, 0, 1], 0).into())
@@ -96,6 +107,57 @@ fn assert_processed(report: &RunReport) {
         "{:?}",
         report.run.reason
     );
+}
+
+/// A server whose locale writes dates day first (`05/11/24 6:09 PM` for 5 November):
+/// read month first, such a date is unreadable when the day is above 12 (and the warning
+/// says how to fix it) and silently wrong below. With the connector's `date_format`
+/// every finding's last-found time is the server's.
+#[tokio::test]
+async fn a_server_writing_dates_day_first_is_read_with_its_format() {
+    let day_first = "%d/%m/%y %-I:%M %p";
+    let r = rig_writing_dates(3, 40, settings(), day_first).await;
+    let report = r.sync().await;
+    assert_processed(&report);
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("unreadable date") && i.message.contains("--date-format")),
+        "{:?}",
+        report.issues
+    );
+
+    r.runner
+        .edit_connector("ase", Default::default(), |s| {
+            s.full_run.date_format = Some("%d/%m/%y %I:%M %p".into());
+        })
+        .expect("edit");
+    let report = r.sync().await;
+    assert_processed(&report);
+    assert!(
+        !report.issues.iter().any(|i| i.message.contains("date")),
+        "{:?}",
+        report.issues
+    );
+    let mut served: Vec<_> = r
+        .served()
+        .iter()
+        .map(|i| {
+            let text = i["Last Found"].as_str().expect("Last Found");
+            chrono::NaiveDateTime::parse_from_str(text, "%d/%m/%y %I:%M %p")
+                .expect("the server's own format")
+                .and_utc()
+        })
+        .collect();
+    let mut stored: Vec<_> = r
+        .findings()
+        .iter()
+        .map(|f| f.finding.last_found.expect("a last-found time"))
+        .collect();
+    served.sort();
+    stored.sort();
+    assert_eq!(stored, served);
 }
 
 #[tokio::test]

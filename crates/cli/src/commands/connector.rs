@@ -65,6 +65,9 @@ fn apply_full_run(o: &mut runner::FullRunOptions, a: crate::args::FullRunArgs) {
     if let Some(v) = a.unknown_severity {
         o.unknown_severity = v;
     }
+    if let Some(v) = a.date_format {
+        o.date_format = Some(v).filter(|f| !f.trim().is_empty());
+    }
 }
 
 pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {

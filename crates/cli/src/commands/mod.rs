@@ -158,7 +158,7 @@ async fn with_store(
     let ctx = Ctx::open_with(data_dir, quiet, store_url)?;
     config::apply(&ctx, config_file)?;
     match command {
-        Command::Connector(ConnectorCommand::Add(a)) => connector::add(&ctx, a),
+        Command::Connector(ConnectorCommand::Add(a)) => connector::add(&ctx, *a),
         Command::Connector(ConnectorCommand::List(a)) => connector::list(&ctx, a.json),
         Command::Sync(a) => sync::run(&ctx, a).await,
         Command::Import(a) => import::run(&ctx, a).await,
@@ -175,7 +175,7 @@ async fn with_store(
         Command::Connector(ConnectorCommand::Show { name, json }) => {
             connector::show(&ctx, &name, json)
         }
-        Command::Connector(ConnectorCommand::Edit(a)) => connector::edit(&ctx, a),
+        Command::Connector(ConnectorCommand::Edit(a)) => connector::edit(&ctx, *a),
         Command::Connector(ConnectorCommand::Remove { name }) => connector::remove(&ctx, &name),
         Command::Connector(ConnectorCommand::RotateKey { name, key_id }) => {
             connector::rotate_key(&ctx, &name, key_id).await

@@ -88,6 +88,9 @@ async fn run_ase(a: SimArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = a.key_secret {
         config.key_secret = s;
     }
+    if let Some(f) = a.date_format {
+        config.date_format = f;
+    }
     let addr = format!("{}:{}", a.host, a.port)
         .parse()
         .with_context(|| format!("'{}:{}' is not an address to listen on", a.host, a.port))?;

@@ -41,6 +41,10 @@ pub struct FullRunOptions {
     /// The normalized severity given to a severity the map does not know; the source's
     /// value is kept verbatim and the record is warned about.
     pub unknown_severity: String,
+    /// ASE: the server's date-time format (strftime, e.g. `%d.%m.%y %H:%M`) when its
+    /// locale does not write `11/18/24 6:09 PM`. Without it a day-first date such as
+    /// `05/11/24` would be read month first.
+    pub date_format: Option<String>,
 }
 
 impl Default for FullRunOptions {
@@ -53,6 +57,7 @@ impl Default for FullRunOptions {
             locators: default_locators(),
             asset_inactivity_days: None,
             unknown_severity: "Medium".into(),
+            date_format: None,
         }
     }
 }
@@ -83,6 +88,9 @@ impl FullRunOptions {
         self.unknown_severity
             .parse::<Severity>()
             .map_err(|e| format!("unknown_severity: {e}"))?;
+        if let Some(f) = &self.date_format {
+            model::time::check_format(f).map_err(|e| format!("date_format '{f}': {e}"))?;
+        }
         Ok(())
     }
 

@@ -178,7 +178,13 @@ pub async fn sample(
     let now = Utc::now();
     for issue in &issues {
         let id = attr(issue, "id").unwrap_or_default();
-        let mut rec = ase_record(issue, details.get(&id), &app.name, &mut Vec::new());
+        let mut rec = ase_record(
+            issue,
+            details.get(&id),
+            &app.name,
+            options.date_format.as_deref(),
+            &mut Vec::new(),
+        );
         if records::shape_finding(&mut rec, &app.asset, options, now).0 {
             out.findings.push(Value::Object(rec));
         }
@@ -190,26 +196,41 @@ pub async fn sample(
     Ok(out)
 }
 
-/// An ASE date (`11/18/24 6:09 PM`, or RFC 3339) as RFC 3339; a warning when present
-/// but unreadable.
-fn date(issue: &Value, key: &str, warnings: &mut Vec<String>) -> Value {
-    match attr(issue, key) {
-        None => Value::Null,
-        Some(s) => match model::time::parse_datetime(&s) {
-            Some(d) => json!(d.to_rfc3339()),
-            None => {
-                warnings.push(format!("{key}: unreadable date '{s}' left out"));
-                Value::Null
-            }
-        },
+/// An ASE date (`11/18/24 6:09 PM`, the server's own `format`, or RFC 3339) as RFC 3339;
+/// a warning when present but unreadable.
+fn date(issue: &Value, key: &str, format: Option<&str>, warnings: &mut Vec<String>) -> Value {
+    let Some(s) = attr(issue, key) else {
+        return Value::Null;
+    };
+    let read = match format {
+        Some(f) => model::time::parse_datetime_as(&s, f),
+        None => model::time::parse_datetime(&s),
+    };
+    match (read, format) {
+        (Some(d), _) => json!(d.to_rfc3339()),
+        (None, Some(f)) => {
+            warnings.push(format!(
+                "{key}: date '{s}' does not read as '{f}'; left out"
+            ));
+            Value::Null
+        }
+        (None, None) => {
+            warnings.push(format!(
+                "{key}: unreadable date '{s}' left out (give the server's format with \
+                 `connector edit NAME --date-format`, e.g. '%d.%m.%y %H:%M')"
+            ));
+            Value::Null
+        }
     }
 }
 
-/// One ASE issue (display-name keys) and its details as an ASoC-shaped record.
+/// One ASE issue (display-name keys) and its details as an ASoC-shaped record; `dates`
+/// is the server's date-time format when it is not ASE's US default.
 pub fn ase_record(
     issue: &Value,
     details: Option<&Value>,
     app_name: &str,
+    dates: Option<&str>,
     warnings: &mut Vec<String>,
 ) -> Map<String, Value> {
     let d = details.unwrap_or(&Value::Null);
@@ -273,9 +294,18 @@ pub fn ase_record(
     m.insert("Cwe".into(), json!(cwe));
     m.insert("Cvss".into(), json!(cvss));
     m.insert("ThreatClass".into(), json!(threat));
-    m.insert("DateCreated".into(), date(issue, "Date Created", warnings));
-    m.insert("LastUpdated".into(), date(issue, "Last Updated", warnings));
-    m.insert("LastFound".into(), date(issue, "Last Found", warnings));
+    m.insert(
+        "DateCreated".into(),
+        date(issue, "Date Created", dates, warnings),
+    );
+    m.insert(
+        "LastUpdated".into(),
+        date(issue, "Last Updated", dates, warnings),
+    );
+    m.insert(
+        "LastFound".into(),
+        date(issue, "Last Found", dates, warnings),
+    );
     m.insert("ScanName".into(), json!(attr(issue, "Scan Name")));
     m.insert("Scanner".into(), json!(attr(issue, "Scanner")));
     m.insert("DiscoveryMethod".into(), json!(discovery));
@@ -392,7 +422,13 @@ impl Source for AseSource {
                         for (i, issue) in issues.iter().enumerate() {
                             let mut w = Vec::new();
                             let id = attr(issue, "id").unwrap_or_default();
-                            let mut rec = ase_record(issue, details.get(&id), &app.name, &mut w);
+                            let mut rec = ase_record(
+                                issue,
+                                details.get(&id),
+                                &app.name,
+                                options.date_format.as_deref(),
+                                &mut w,
+                            );
                             let (keep, shaped) =
                                 records::shape_finding(&mut rec, &app.asset, &options, run_time);
                             for message in w.into_iter().chain(shaped) {
@@ -481,7 +517,7 @@ mod tests {
             "variants": [{"variantId": "v1", "comments": "seen", "reasoning": "why", "testDifference": "diff"}]
         });
         let mut w = Vec::new();
-        let r = ase_record(&issue, Some(&details), "Shop", &mut w);
+        let r = ase_record(&issue, Some(&details), "Shop", None, &mut w);
         assert_eq!(r["Id"], "1042");
         assert_eq!(
             r["Location"],

@@ -297,11 +297,12 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn date(ms: i64) -> String {
+/// A time as the server writes it in `format` (its locale's; [`DATE_FORMAT`] by default).
+fn date(ms: i64, format: &str) -> String {
     Utc.timestamp_millis_opt(ms)
         .single()
         .unwrap_or_default()
-        .format(DATE_FORMAT)
+        .format(format)
         .to_string()
 }
 
@@ -322,15 +323,15 @@ pub fn threat_class(cwe: i64) -> &'static str {
 }
 
 impl AseApp {
-    /// The application as `GET /ase/api/applications` serves it.
-    pub fn to_json(&self) -> Value {
+    /// The application as `GET /ase/api/applications` serves it, dates in `dates`.
+    pub fn to_json(&self, dates: &str) -> Value {
         json!({
             "id": self.id,
             "name": self.name,
             "url": format!("https://{}", self.host),
             "description": self.description,
-            "dateCreated": date(self.created_ms),
-            "lastUpdated": date(self.issues.iter().map(|i| i.updated_ms).max().unwrap_or(self.created_ms)),
+            "dateCreated": date(self.created_ms, dates),
+            "lastUpdated": date(self.issues.iter().map(|i| i.updated_ms).max().unwrap_or(self.created_ms), dates),
             "businessUnit": self.business_unit,
             "riskRating": if self.issues.iter().any(|i| i.severity == "Critical") { "Critical" } else { "High" },
             "testingStatus": self.testing,
@@ -363,8 +364,8 @@ impl AseApp {
         s
     }
 
-    /// An issue as the issue list serves it (`compactResponse=false`).
-    pub fn issue_json(&self, i: &AseIssue) -> Value {
+    /// An issue as the issue list serves it (`compactResponse=false`), dates in `dates`.
+    pub fn issue_json(&self, i: &AseIssue, dates: &str) -> Value {
         let t = i.issue_type();
         let pool = t.element.pool();
         let cwe = if i.no_ids {
@@ -382,9 +383,9 @@ impl AseApp {
             "Location": self.location(i),
             "Element": escape(pool[usize::from(i.element) % pool.len()]),
             "Element Type": t.element.label(),
-            "Date Created": date(i.created_ms),
-            "Last Updated": date(i.updated_ms),
-            "Last Found": date(i.found_ms),
+            "Date Created": date(i.created_ms, dates),
+            "Last Updated": date(i.updated_ms, dates),
+            "Last Found": date(i.found_ms, dates),
             "Scan Name": escape("Weekly DAST & IAST"),
             "Scanner": "AppScan Enterprise DAST",
             "CVSS": if i.cvss_tenths == 0 { String::new() } else { format!("{:.1}", f64::from(i.cvss_tenths) / 10.0) },
@@ -432,11 +433,11 @@ mod tests {
         let a = AseData::generate(3, 20, 7);
         let b = AseData::generate(3, 20, 7);
         assert_eq!(
-            a.apps[1].issue_json(&a.apps[1].issues[4]),
-            b.apps[1].issue_json(&b.apps[1].issues[4])
+            a.apps[1].issue_json(&a.apps[1].issues[4], DATE_FORMAT),
+            b.apps[1].issue_json(&b.apps[1].issues[4], DATE_FORMAT)
         );
         let app = &a.apps[0];
-        let j = app.issue_json(&app.issues[0]);
+        let j = app.issue_json(&app.issues[0], DATE_FORMAT);
         for key in [
             "id",
             "Issue Type",

@@ -65,6 +65,9 @@ pub struct AseSimConfig {
     pub key_secret: String,
     /// Most items one list answer holds, whatever `Range` asks (ASE caps pages too).
     pub max_page_size: usize,
+    /// How dates are written (strftime): the server's locale; `11/18/24 6:09 PM` by
+    /// default ([`data::DATE_FORMAT`]).
+    pub date_format: String,
 }
 
 impl Default for AseSimConfig {
@@ -76,6 +79,7 @@ impl Default for AseSimConfig {
             key_id: "ase-key-id".into(),
             key_secret: "ase-key-secret-0123456789".into(),
             max_page_size: 1000,
+            date_format: data::DATE_FORMAT.into(),
         }
     }
 }
@@ -85,6 +89,7 @@ pub(crate) struct Shared {
     pub key_id: String,
     pub key_secret: String,
     pub max_page_size: usize,
+    pub date_format: String,
     pub data: RwLock<AseData>,
     pub faults: Mutex<AseFaultState>,
     /// Live session ids.
@@ -126,6 +131,7 @@ impl AseHandle {
                 key_id: config.key_id,
                 key_secret: config.key_secret,
                 max_page_size: config.max_page_size.max(1),
+                date_format: config.date_format,
                 data: RwLock::new(data),
                 faults: Mutex::new(AseFaultState::default()),
                 sessions: Mutex::new(HashMap::new()),
@@ -150,7 +156,7 @@ impl AseHandle {
             .read()
             .apps
             .iter()
-            .map(|a| a.to_json())
+            .map(|a| a.to_json(&self.shared.date_format))
             .collect()
     }
 
@@ -158,7 +164,12 @@ impl AseHandle {
     pub fn issues(&self, app_id: u64) -> Vec<Value> {
         let data = self.shared.read();
         data.app(app_id)
-            .map(|a| a.issues.iter().map(|i| a.issue_json(i)).collect())
+            .map(|a| {
+                a.issues
+                    .iter()
+                    .map(|i| a.issue_json(i, &self.shared.date_format))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -223,7 +223,11 @@ async fn list_apps(State(s): St, headers: HeaderMap) -> Response {
     let apps: Vec<Value> = if s.apps_hidden.load(Ordering::Relaxed) {
         Vec::new()
     } else {
-        s.read().apps.iter().map(AseApp::to_json).collect()
+        s.read()
+            .apps
+            .iter()
+            .map(|a| a.to_json(&s.date_format))
+            .collect()
     };
     ranged(&s, &headers, apps)
 }
@@ -232,7 +236,7 @@ async fn get_app(State(s): St, Path(id): Path<String>) -> Response {
     let data = s.read();
     match id.parse().ok().and_then(|id| data.app(id)) {
         Some(app) if !s.apps_hidden.load(Ordering::Relaxed) => {
-            axum::Json(app.to_json()).into_response()
+            axum::Json(app.to_json(&s.date_format)).into_response()
         }
         _ => error(StatusCode::NOT_FOUND, format!("Application {id} not found")),
     }
@@ -315,7 +319,7 @@ async fn list_issues(State(s): St, headers: HeaderMap, RawQuery(raw): RawQuery) 
             Some(app) => app
                 .issues
                 .iter()
-                .map(|i| app.issue_json(i))
+                .map(|i| app.issue_json(i, &s.date_format))
                 .filter(|j| {
                     filters
                         .iter()
@@ -399,7 +403,7 @@ async fn one_issue(State(s): St, Path((id, app)): Path<(String, String)>) -> Res
     let data = s.read();
     match find_issue(&data, &id, &app) {
         Some((a, i)) => {
-            let mut v = a.issue_json(i);
+            let mut v = a.issue_json(i, &s.date_format);
             if let (Some(obj), Value::Object(d)) = (v.as_object_mut(), a.details_json(i)) {
                 obj.extend(d);
             }
