@@ -244,6 +244,16 @@ async fn a_sync_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run() {
     let partial = count_findings(killed.path());
     assert!(partial < h.total_issues(), "killed too late: {partial}");
     h.clear_faults();
+    // Until the next run takes over, status says the run was interrupted, not running.
+    let status = json(&run(bin(killed.path()).args(["status", "cloud", "--json"])));
+    assert_eq!(status[0]["state"], "Processing");
+    assert_eq!(status[0]["interrupted"], true, "{status}");
+    assert!(
+        status[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("was interrupted") && r.contains("no longer runs")),
+        "{status}"
+    );
 
     // The rerun takes over the dead process's lock at once and finishes the job.
     let rerun = json(&run(bin(killed.path()).args(["sync", "cloud", "--json"])));

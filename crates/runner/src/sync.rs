@@ -64,6 +64,32 @@ impl Default for SyncOptions {
     }
 }
 
+impl Runner {
+    /// Why the connector's Processing run is no longer running, when it is not: the
+    /// process holding its lock (on this host) has exited, or the lock ran out without
+    /// being renewed. `None` while a run goes on, or when none holds the lock.
+    pub fn interruption(&self, connector_id: i64) -> Result<Option<String>, RunnerError> {
+        let Some(lock) = self.store.run_lock(connector_id)? else {
+            return Ok(None);
+        };
+        let why = if holder_is_dead(&lock.holder) {
+            format!("{} no longer runs", lock.holder)
+        } else if lock.expires < Utc::now() {
+            format!(
+                "its lock ran out at {} without renewal ({})",
+                lock.expires.format("%Y-%m-%d %H:%M:%S"),
+                lock.holder
+            )
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(format!(
+            "run {} was interrupted: {why}; the next run takes over and records it",
+            lock.run_id
+        )))
+    }
+}
+
 /// Whether a lock holder (`pid N on HOST`) is a process of this host that has exited.
 fn holder_is_dead(holder: &str) -> bool {
     let Some((pid, host)) = holder

@@ -115,6 +115,28 @@ async fn connectors_sync_runs_and_auth() {
     let (s, b) = r.get("/api/connectors/nope").await;
     assert_error(s, &b, 404);
 
+    // A run of another process whose lock ran out without renewal (it crashed): the
+    // connector is still Processing, and its view says the run was interrupted.
+    let id = r.runner.connector("sim").expect("sim").id;
+    let crashed = r
+        .runner
+        .store
+        .begin_run(
+            id,
+            store::RunMode::Full,
+            "elsewhere",
+            chrono::Duration::seconds(-1),
+        )
+        .expect("begin");
+    let (_, c) = r.get("/api/connectors/sim").await;
+    assert_eq!(c["state"], "Processing");
+    let reason = c["state_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("run {} was interrupted", crashed.id))
+            && reason.contains("ran out"),
+        "{c}"
+    );
+
     // Writes need a live token.
     let (s, b) = r.post("/api/connectors/sim/sync", None).await;
     assert_error(s, &b, 401);

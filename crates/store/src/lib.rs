@@ -83,6 +83,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Run>;
     /// Extends the run's lock; call it more often than the lock's time to live.
     fn renew_lock(&self, run_id: i64, lock_ttl: chrono::Duration) -> Result<()>;
+    /// The lock a run holds on the connector, if any (expired ones included: the next
+    /// run removes them).
+    fn run_lock(&self, connector_id: i64) -> Result<Option<RunLock>>;
     /// Writes one batch in one transaction, records its problems, and saves the run's
     /// counters so far (so a killed run still shows how far it got).
     fn write_batch(&self, run: &Run, batch: &Batch, progress: &RunCounters) -> Result<BatchCounts>;

@@ -184,6 +184,17 @@ impl RunCounters {
     }
 }
 
+/// The lock a running run holds on its connector: who holds it, and until when unless
+/// renewed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunLock {
+    pub run_id: i64,
+    /// `pid N on HOST` for the CLI and `serve`.
+    pub holder: String,
+    pub since: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+}
+
 /// One run of a connector.
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {

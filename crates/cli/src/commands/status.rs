@@ -12,16 +12,25 @@ pub fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<ExitCode> {
         None => store.connectors()?,
     };
     let mut rows = Vec::new();
-    for c in connectors {
+    for mut c in connectors {
         let last = store.last_run(c.id)?;
-        rows.push((c, last));
+        // A Processing run whose process is gone says so instead of "running".
+        let interrupted = match c.state {
+            store::ConnectorState::Processing => ctx.runner.interruption(c.id)?,
+            _ => None,
+        };
+        if interrupted.is_some() {
+            c.state_reason = interrupted.clone();
+        }
+        rows.push((c, last, interrupted.is_some()));
     }
     if a.json {
         let v: Vec<_> = rows
             .iter()
-            .map(|(c, r)| {
+            .map(|(c, r, interrupted)| {
                 serde_json::json!({
                     "name": c.name, "kind": c.kind, "state": c.state, "reason": c.state_reason,
+                    "interrupted": interrupted,
                     "cursor": c.cursor, "last_run": r,
                     "last_run_seconds": r.as_ref().and_then(|r| r.duration()).map(|d| d.num_milliseconds() as f64 / 1000.0),
                 })
@@ -41,7 +50,7 @@ pub fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<ExitCode> {
         "failed",
         "reason",
     ]);
-    for (c, r) in rows {
+    for (c, r, interrupted) in rows {
         let (when, mode, took, fetched, changes, failed) = match &r {
             Some(r) => (
                 output::time(r.started_at),
@@ -49,7 +58,10 @@ pub fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<ExitCode> {
                 r.duration()
                     .and_then(|d| d.to_std().ok())
                     .map(output::duration)
-                    .unwrap_or_else(|| "running".into()),
+                    .unwrap_or_else(|| match interrupted {
+                        true => "interrupted".into(),
+                        false => "running".into(),
+                    }),
                 r.counters.fetched.to_string(),
                 format!(
                     "{}/{}/{}",

@@ -23,7 +23,8 @@ async fn view(state: &AppState, c: store::Connector) -> Result<ConnectorView, Ap
     let last = state.store(move |s| s.last_run(id)).await?;
     let plan = state.plans.get(&c.name);
     let running = state.jobs.is_running(&c.name);
-    Ok(ConnectorView::new(c, last, plan, running))
+    let why = state.interruption(&c).await?;
+    Ok(ConnectorView::new(c, last, plan, running).interrupted(why))
 }
 
 async fn connector(state: &AppState, name: String) -> Result<store::Connector, ApiError> {

@@ -63,6 +63,15 @@ pub struct ConnectorView {
 }
 
 impl ConnectorView {
+    /// Says why a Processing connector's run stopped without finishing (see
+    /// [`crate::state::AppState::interruption`]), in place of a state reason.
+    pub fn interrupted(mut self, why: Option<String>) -> Self {
+        if why.is_some() {
+            self.state_reason = why;
+        }
+        self
+    }
+
     pub fn new(c: Connector, last_run: Option<Run>, plan: Option<Plan>, running: bool) -> Self {
         let settings = runner::Settings::from_json(&c.settings).unwrap_or_default();
         ConnectorView {

@@ -99,7 +99,8 @@ async fn connector_views(state: &AppState) -> Result<Vec<ConnectorView>, ApiErro
         let last = state.store(move |s| s.last_run(id)).await?;
         let plan = state.plans.get(&c.name);
         let running = state.jobs.is_running(&c.name);
-        out.push(ConnectorView::new(c, last, plan, running));
+        let why = state.interruption(&c).await?;
+        out.push(ConnectorView::new(c, last, plan, running).interrupted(why));
     }
     Ok(out)
 }
@@ -174,7 +175,8 @@ async fn connector(
     let last = runs.first().cloned();
     let plan = state.plans.get(&c.name);
     let running = state.jobs.is_running(&c.name);
-    let view = ConnectorView::new(c, last, plan, running);
+    let why = state.interruption(&c).await?;
+    let view = ConnectorView::new(c, last, plan, running).interrupted(why);
     let runs: Vec<RunView> = runs.into_iter().map(RunView::from).collect();
     Ok(Html(pages::connector(&view, &runs).into_string()))
 }

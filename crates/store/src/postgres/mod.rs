@@ -260,6 +260,9 @@ impl Store for PgStore {
     ) -> Result<Run> {
         self.tx(|tx| runs::begin(tx, connector_id, mode, holder, lock_ttl))
     }
+    fn run_lock(&self, connector_id: i64) -> Result<Option<RunLock>> {
+        self.with(|c| runs::lock(c, connector_id))
+    }
     fn renew_lock(&self, run_id: i64, lock_ttl: chrono::Duration) -> Result<()> {
         if let Some(r) = self.with_atomic(run_id, |a| {
             runs::renew_lock(&mut a.client, run_id, lock_ttl)

@@ -104,6 +104,23 @@ pub fn begin(
     by_id(tx, run_id)?.ok_or(StoreError::NoSuchRun(run_id))
 }
 
+/// The connector's lock (see [`crate::Store::run_lock`]).
+pub fn lock(c: &mut impl GenericClient, connector_id: i64) -> Result<Option<RunLock>> {
+    c.query_opt(
+        "SELECT run_id, holder, acquired_at, expires_at FROM connector_locks WHERE connector_id = $1",
+        &[&connector_id],
+    )?
+    .map(|r| {
+        Ok(RunLock {
+            run_id: r.try_get(0)?,
+            holder: r.try_get(1)?,
+            since: r.try_get(2)?,
+            expires: r.try_get(3)?,
+        })
+    })
+    .transpose()
+}
+
 pub fn renew_lock(c: &mut impl GenericClient, run_id: i64, ttl: chrono::Duration) -> Result<()> {
     c.execute(
         "UPDATE connector_locks SET expires_at = $2 WHERE run_id = $1",

@@ -338,6 +338,9 @@ impl Store for SqliteStore {
         }
         Ok(run)
     }
+    fn run_lock(&self, connector_id: i64) -> Result<Option<RunLock>> {
+        runs::lock(&self.r(), connector_id)
+    }
     fn renew_lock(&self, run_id: i64, ttl: chrono::Duration) -> Result<()> {
         if let Some(r) =
             self.with_atomic(run_id, |a| runs::renew_lock(atomic::conn(a), run_id, ttl))

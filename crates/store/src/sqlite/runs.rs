@@ -120,6 +120,26 @@ pub fn begin(
     Ok(run)
 }
 
+/// The connector's lock (see [`crate::Store::run_lock`]).
+pub fn lock(conn: &Connection, connector_id: i64) -> Result<Option<RunLock>> {
+    let row: Option<(i64, String, String, String)> = conn
+        .query_row(
+            "SELECT run_id, holder, acquired_at, expires_at FROM connector_locks WHERE connector_id = ?1",
+            [connector_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    row.map(|(run_id, holder, since, expires)| {
+        Ok(RunLock {
+            run_id,
+            holder,
+            since: parse("connector_locks.acquired_at", &since)?,
+            expires: parse("connector_locks.expires_at", &expires)?,
+        })
+    })
+    .transpose()
+}
+
 pub fn renew_lock(conn: &Connection, run_id: i64, ttl: chrono::Duration) -> Result<()> {
     conn.execute(
         "UPDATE connector_locks SET expires_at = ?2 WHERE run_id = ?1",

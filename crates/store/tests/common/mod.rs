@@ -312,10 +312,18 @@ fn lock_refuses_a_second_run_and_expires(store: &dyn Store) {
         }
         other => panic!("expected Locked, got {other:?}"),
     }
+    let lock = store.run_lock(c.id).expect("lock").expect("held");
+    assert_eq!((lock.run_id, lock.holder.as_str()), (run.id, "first"));
+    assert!(lock.expires > Utc::now() && lock.since <= Utc::now());
     // A crashed holder: its lock expires and the next run takes over, ending the old run.
     store
         .renew_lock(run.id, Duration::seconds(-1))
         .expect("expire");
+    let expired = store.run_lock(c.id).expect("lock").expect("still there");
+    assert!(
+        expired.expires < Utc::now(),
+        "an expired lock is still told"
+    );
     let next = store
         .begin_run(c.id, RunMode::Full, "second", Duration::minutes(5))
         .expect("take over");
@@ -325,6 +333,7 @@ fn lock_refuses_a_second_run_and_expires(store: &dyn Store) {
     store
         .finish_run(&next, &Batch::default(), &end(RunState::Processed, None))
         .expect("finish");
+    assert_eq!(store.run_lock(c.id).expect("lock"), None, "released");
 }
 
 fn full_run_closes_unseen(store: &dyn Store) {
