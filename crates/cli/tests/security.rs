@@ -22,7 +22,19 @@ fn mode(p: &Path) -> u32 {
 fn the_data_directory_and_master_key_are_owner_only() {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = root.path().join("nested").join("data");
-    ok(bin(&dir).args(["connector", "list", "--json"]));
+    // A command that only reads creates nothing where nothing is stored (a mistyped
+    // --data-dir is said, not turned into an empty store).
+    let read = bin(&dir)
+        .args(["connector", "list", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(read.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&read.stderr).contains("there is no store at"));
+    assert!(
+        !root.path().join("nested").exists(),
+        "a listing created the directory"
+    );
+    ok(bin(&dir).args(["map", "list", "--json"]));
     assert_eq!(mode(&dir), 0o700, "data directory");
     assert_eq!(mode(&root.path().join("nested")), 0o700, "created parent");
     assert_eq!(mode(&dir.join("master.key")), 0o600, "master key file");

@@ -19,7 +19,7 @@ mod status;
 mod sync;
 mod token;
 
-use crate::args::{Cli, Command, ConfigCommand, ConnectorCommand, MapCommand};
+use crate::args::{Cli, Command, ConfigCommand, ConnectorCommand, MapCommand, TokenCommand};
 use anyhow::Context;
 use runner::{MasterKey, Runner, paths};
 use std::io::IsTerminal;
@@ -147,6 +147,22 @@ fn on_full_disk(e: anyhow::Error, store: &str) -> anyhow::Error {
     ))
 }
 
+/// Whether a command only reads what is stored: run where nothing was ever stored (a
+/// mistyped `--data-dir`), it says so instead of creating an empty store to list.
+fn only_reads(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Status(_)
+            | Command::Runs(_)
+            | Command::Assets(_)
+            | Command::Findings(_)
+            | Command::Finding(_)
+            | Command::Export(_)
+            | Command::Connector(ConnectorCommand::List(_) | ConnectorCommand::Show { .. })
+            | Command::Token(TokenCommand::List { .. })
+    )
+}
+
 /// The commands that open the store.
 async fn with_store(
     command: Command,
@@ -155,6 +171,14 @@ async fn with_store(
     store_url: Option<&str>,
     config_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
+    let file = paths::store_file(&data_dir);
+    if store_url.is_none() && config_file.is_none() && only_reads(&command) && !file.exists() {
+        anyhow::bail!(
+            "there is no store at {}: nothing was synced into this data directory (add a \
+             connector with `appscan-bridge connector add`, or give the --data-dir that holds one)",
+            file.display()
+        );
+    }
     let ctx = Ctx::open_with(data_dir, quiet, store_url)?;
     config::apply(&ctx, config_file)?;
     match command {
