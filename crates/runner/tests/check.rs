@@ -288,58 +288,33 @@ async fn a_connector_of_the_wrong_kind_is_told_which_product_answers() {
     let cloud_url = rig.runner.connector("sim").expect("sim").url.expect("url");
     add("ase-at-cloud", "ase", cloud_url);
     add("ase-bad-key", "ase", ase_sim.base_url());
+    // Each fails at the login, and only there.
+    let login = async |name: &str| {
+        let checks = rig
+            .runner
+            .check(name, &Resolver::System)
+            .await
+            .expect("check");
+        assert_eq!(outcomes(&checks), [P, S, F, S, S], "{name}: {checks:#?}");
+        let login = checks[2].clone();
+        (login.reason, login.hint.unwrap_or_default())
+    };
 
-    let checks = rig
-        .runner
-        .check("cloud-at-ase", &Resolver::System)
-        .await
-        .expect("check");
-    assert_eq!(outcomes(&checks), [P, S, F, S, S], "{checks:#?}");
-    assert!(
-        checks[2].reason.contains("answers as AppScan Enterprise"),
-        "{}",
-        checks[2].reason
-    );
-    assert!(!checks[2].reason.contains("wrong"), "{}", checks[2].reason);
-    assert!(
-        checks[2]
-            .hint
-            .as_deref()
-            .is_some_and(|h| h.contains("ase connector"))
-    );
+    let (reason, hint) = login("cloud-at-ase").await;
+    assert!(reason.contains("answers as AppScan Enterprise"), "{reason}");
+    assert!(!reason.contains("wrong"), "{reason}");
+    assert!(hint.contains("ase connector"), "{hint}");
 
-    let checks = rig
-        .runner
-        .check("ase-at-cloud", &Resolver::System)
-        .await
-        .expect("check");
-    assert_eq!(outcomes(&checks), [P, S, F, S, S], "{checks:#?}");
+    let (reason, hint) = login("ase-at-cloud").await;
     assert!(
-        checks[2]
-            .reason
-            .contains("no AppScan Enterprise API answers"),
-        "{}",
-        checks[2].reason
+        reason.contains("no AppScan Enterprise API answers"),
+        "{reason}"
     );
-    assert!(
-        checks[2]
-            .hint
-            .as_deref()
-            .is_some_and(|h| h.contains("asoc connector"))
-    );
+    assert!(hint.contains("asoc connector"), "{hint}");
 
-    let checks = rig
-        .runner
-        .check("ase-bad-key", &Resolver::System)
-        .await
-        .expect("check");
-    assert_eq!(outcomes(&checks), [P, S, F, S, S], "{checks:#?}");
-    assert!(checks[2].reason.contains("wrong"), "{}", checks[2].reason);
-    assert!(
-        !checks[2].reason.contains("AppScan Enterprise"),
-        "{}",
-        checks[2].reason
-    );
+    let (reason, _) = login("ase-bad-key").await;
+    assert!(reason.contains("wrong"), "{reason}");
+    assert!(!reason.contains("AppScan Enterprise"), "{reason}");
 }
 
 #[tokio::test]
