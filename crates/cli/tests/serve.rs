@@ -26,11 +26,18 @@ struct Serve {
 impl Serve {
     /// Starts `serve` on a free loopback port with `extra` arguments.
     fn start(dir: &Path, extra: &[&str]) -> Serve {
-        Self::start_logging(dir, extra, "warn", Stdio::inherit())
+        Self::start_logging(dir, extra, "warn", Stdio::inherit(), true)
     }
 
-    /// Like [`start`](Self::start), logging at `level` into `stderr`.
-    fn start_logging(dir: &Path, extra: &[&str], level: &str, stderr: Stdio) -> Serve {
+    /// Like [`start`](Self::start), logging at `level` into `stderr`; without
+    /// `keep_stdout` the reader of its standard output goes away after the address.
+    fn start_logging(
+        dir: &Path,
+        extra: &[&str],
+        level: &str,
+        stderr: Stdio,
+        keep_stdout: bool,
+    ) -> Serve {
         let mut child = bin(dir)
             .args(["serve", "--listen", "127.0.0.1:0", "--shutdown-grace", "30"])
             .args(extra)
@@ -51,7 +58,9 @@ impl Serve {
             .to_string();
         let rest = std::thread::spawn(move || {
             let mut s = String::new();
-            let _ = out.read_to_string(&mut s);
+            if keep_stdout {
+                let _ = out.read_to_string(&mut s);
+            }
             s
         });
         Serve {
@@ -233,16 +242,17 @@ fn serve_syncs_on_schedule_answers_the_api_and_stops_cleanly_on_sigterm() {
     assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
 }
 
-/// A service whose log reader went away (a log collector that restarted) keeps working:
-/// lines it cannot write are dropped. Reporting them used to panic inside the HTTP
-/// client's connection pool, and the scheduled sync died midway, left Processing.
+/// A service whose log and output readers went away (a log collector that restarted)
+/// keeps working and stops cleanly: lines it cannot write are dropped. Reporting them
+/// used to panic inside the HTTP client's connection pool, and the scheduled sync died
+/// midway, left Processing; the "stopping" line panicked at SIGTERM.
 #[test]
 fn serve_keeps_syncing_after_its_log_stream_closes() {
     let sim = start_sim(3, 40, 8);
     let dir = tempfile::tempdir().expect("tempdir");
     add_connector(dir.path(), None, "cloud", &sim.base_url(), "1h");
     let token = create_token(dir.path(), "ci");
-    let serve = Serve::start_logging(dir.path(), &[], "debug", Stdio::piped());
+    let serve = Serve::start_logging(dir.path(), &[], "debug", Stdio::piped(), false);
     let mut view = Value::Null;
     eventually(120, "the scheduled sync to be Processed", || {
         view = serve.get("/api/connectors/cloud").1;

@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::args::ServeArgs;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -41,7 +42,9 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     server::shutdown_signal().await;
     if !ctx.quiet {
-        println!("stopping: cancelling running syncs…");
+        // Not println!: a service's stdout may be gone by now (a restarted log
+        // collector), and a panic here would turn a clean stop into a failure.
+        let _ = writeln!(std::io::stdout(), "stopping: cancelling running syncs…");
     }
     server.shutdown().await?;
     Ok(ExitCode::SUCCESS)
