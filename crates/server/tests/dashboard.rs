@@ -231,6 +231,12 @@ async fn dashboard_in_headless_chromium() {
     let bad = dom(profile.path(), &r.url("/?filter=severity%3E%3Dhgh")).await;
     assert!(bad.contains("id=\"filter-error\""), "{bad}");
     assert!(finding_rows(&bad).is_empty());
+    // So does a connector that does not exist, instead of an empty list.
+    let nope = dom(profile.path(), &r.url("/?connector=nope")).await;
+    assert!(
+        nope.contains("id=\"filter-error\"") && nope.contains("connector 'nope' does not exist"),
+        "{nope}"
+    );
 
     // A finding's page shows its history; the connector's page its runs.
     let changed = all

@@ -124,7 +124,14 @@ async fn index(
         .store(move |s| s.open_findings_series(connector.as_deref()))
         .await?;
     let findings = match params.to_query(Kind::Findings) {
-        Ok(q) => match state.store(move |s| s.findings(&q)).await {
+        Ok(q) => match state
+            .store(move |s| {
+                // A mistyped connector is said where a filter mistake is.
+                s.require_connector(q.connector.as_deref())?;
+                s.findings(&q)
+            })
+            .await
+        {
             Ok(rows) => Ok(rows.into_iter().map(FindingView::from).collect()),
             Err(e) if e.status.is_client_error() => Err(describe(&e)),
             Err(e) => return Err(e.into()),
