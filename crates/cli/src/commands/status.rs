@@ -58,9 +58,13 @@ pub fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<ExitCode> {
                 r.duration()
                     .and_then(|d| d.to_std().ok())
                     .map(output::duration)
-                    .unwrap_or_else(|| match interrupted {
-                        true => "interrupted".into(),
-                        false => "running".into(),
+                    .unwrap_or_else(|| {
+                        if interrupted {
+                            "interrupted"
+                        } else {
+                            "running"
+                        }
+                        .to_string()
                     }),
                 r.counters.fetched.to_string(),
                 format!(
