@@ -293,7 +293,7 @@ pub struct SettingsArgs {
     /// Free text, at most 164 characters
     #[arg(long)]
     pub description: Option<String>,
-    /// Cron expression or interval (e.g. 6h) for `serve`
+    /// Cron expression or interval (e.g. 6h) for `serve`; '' takes it away
     #[arg(long)]
     pub schedule: Option<String>,
     /// Records per request (1..=5000; the vendor documents 50)

@@ -59,6 +59,23 @@ async fn show_edit_check_remap_and_remove_a_connector() {
             .expect("json");
     assert_eq!(v["settings"]["page_size"], 7);
 
+    // A schedule serve could not run is refused at once (the scheduler used to find it);
+    // an empty one takes the schedule away.
+    ok(bin(d).args(["connector", "edit", "cloud", "--schedule", "6h"]));
+    let err = fails(bin(d).args(["connector", "edit", "cloud", "--schedule", "every tuesday"]));
+    assert!(err.contains("invalid schedule 'every tuesday'"), "{err}");
+    let show = |d: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&ok(bin(d).args(["connector", "show", "cloud", "--json"])).stdout)
+            .expect("json")
+    };
+    assert_eq!(
+        show(d)["settings"]["schedule"],
+        "6h",
+        "the refused edit changed nothing"
+    );
+    ok(bin(d).args(["connector", "edit", "cloud", "--schedule", ""]));
+    assert!(show(d)["settings"]["schedule"].is_null());
+
     let check = ok(bin(d).args(["check", "cloud", "--json"]));
     let v: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
     assert_eq!(v["passed"], true);

@@ -7,13 +7,23 @@ use crate::secret_input::read_secret;
 use runner::{AddConnector, Settings};
 use std::process::ExitCode;
 
+/// A `--schedule` `serve` could not run is refused when it is given, as `config validate`
+/// refuses it in a file, not found later by the scheduler. An empty one takes the
+/// schedule away.
+fn check_schedule(a: &SettingsArgs) -> anyhow::Result<()> {
+    if let Some(text) = a.schedule.as_deref().filter(|t| !t.trim().is_empty()) {
+        server::schedule::Schedule::parse(text)?;
+    }
+    Ok(())
+}
+
 /// Applies the flags a user gave onto settings.
 pub fn apply(s: &mut Settings, a: SettingsArgs) {
     if let Some(v) = a.description {
         s.description = Some(v);
     }
     if let Some(v) = a.schedule {
-        s.schedule = Some(v);
+        s.schedule = Some(v).filter(|t| !t.trim().is_empty());
     }
     if let Some(v) = a.page_size {
         s.page_size = v;
@@ -71,6 +81,7 @@ fn apply_full_run(o: &mut runner::FullRunOptions, a: crate::args::FullRunArgs) {
 }
 
 pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {
+    check_schedule(&a.settings)?;
     let mut settings = Settings::default();
     apply(&mut settings, a.settings);
     settings.validate().map_err(anyhow::Error::msg)?;
@@ -185,6 +196,7 @@ pub fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn edit(ctx: &Ctx, a: crate::args::EditArgs) -> anyhow::Result<ExitCode> {
+    check_schedule(&a.settings)?;
     let c = ctx.runner.edit_connector(
         &a.name,
         runner::connectors::EditConnector {
