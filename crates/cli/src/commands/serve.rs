@@ -30,22 +30,29 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = server::start(ctx.runner.clone(), config, Arc::new(server::SystemClock)).await?;
     let addr = server.addr();
     if !ctx.quiet {
-        println!("appscan-bridge serving on http://{addr}");
-        println!("  dashboard  http://{addr}/");
-        println!("  API        http://{addr}/api  (OpenAPI: /api/openapi.json)");
-        println!("  metrics    http://{addr}/metrics");
+        say(&format!("appscan-bridge serving on http://{addr}"));
+        say(&format!("  dashboard  http://{addr}/"));
+        say(&format!(
+            "  API        http://{addr}/api  (OpenAPI: /api/openapi.json)"
+        ));
+        say(&format!("  metrics    http://{addr}/metrics"));
         match &config_worker {
-            Some(w) => println!("  scheduler  on, worker {w}"),
-            None => println!("  scheduler  off"),
+            Some(w) => say(&format!("  scheduler  on, worker {w}")),
+            None => say("  scheduler  off"),
         }
-        println!("Ctrl-C or SIGTERM stops it; running syncs keep what they read.");
+        say("Ctrl-C or SIGTERM stops it; running syncs keep what they read.");
     }
     server::shutdown_signal().await;
     if !ctx.quiet {
-        // Not println!: a service's stdout may be gone by now (a restarted log
-        // collector), and a panic here would turn a clean stop into a failure.
-        let _ = writeln!(std::io::stdout(), "stopping: cancelling running syncs…");
+        say("stopping: cancelling running syncs…");
     }
     server.shutdown().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A line on standard output that cannot panic: a service's stdout may close at any time
+/// (`serve | head -1`, a log collector that restarted), and println! would then take the
+/// service down, at its start or as it stops.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
