@@ -58,18 +58,14 @@ pub fn begin(
         .ok_or_else(|| StoreError::NoSuchConnector(connector_id.to_string()))?;
     let name: String = row.try_get(0)?;
     let cursor: Option<chrono::DateTime<Utc>> = row.try_get(1)?;
-    if let Some(lock) = tx.query_opt(
-        "SELECT run_id, holder, acquired_at, expires_at FROM connector_locks WHERE connector_id = $1",
-        &[&connector_id],
-    )? {
-        let expires: chrono::DateTime<Utc> = lock.try_get(3)?;
-        if expires > now {
+    if let Some(held) = lock(tx, connector_id)? {
+        if held.expires > now {
             return Err(StoreError::Locked {
                 connector: name,
-                run_id: lock.try_get(0)?,
-                holder: lock.try_get(1)?,
-                since: lock.try_get(2)?,
-                expires,
+                run_id: held.run_id,
+                holder: held.holder,
+                since: held.since,
+                expires: held.expires,
             });
         }
         tx.execute(

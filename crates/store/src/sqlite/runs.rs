@@ -62,22 +62,14 @@ pub fn begin(
         )
         .optional()?
         .ok_or_else(|| StoreError::NoSuchConnector(connector_id.to_string()))?;
-    let lock: Option<(i64, String, String, String)> = tx
-        .query_row(
-            "SELECT run_id, holder, acquired_at, expires_at FROM connector_locks WHERE connector_id = ?1",
-            [connector_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    if let Some((run_id, lock_holder, since, expires)) = lock {
-        let expires = parse("connector_locks.expires_at", &expires)?;
-        if expires > now {
+    if let Some(held) = lock(&tx, connector_id)? {
+        if held.expires > now {
             return Err(StoreError::Locked {
                 connector: name,
-                run_id,
-                holder: lock_holder,
-                since: parse("connector_locks.acquired_at", &since)?,
-                expires,
+                run_id: held.run_id,
+                holder: held.holder,
+                since: held.since,
+                expires: held.expires,
             });
         }
         tx.execute(
