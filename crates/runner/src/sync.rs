@@ -65,11 +65,15 @@ impl Default for SyncOptions {
 }
 
 impl Runner {
-    /// Why the connector's Processing run is no longer running, when it is not: the
+    /// Why a Processing connector's run is no longer running, when it is not: the
     /// process holding its lock (on this host) has exited, or the lock ran out without
-    /// being renewed. `None` while a run goes on, or when none holds the lock.
-    pub fn interruption(&self, connector_id: i64) -> Result<Option<String>, RunnerError> {
-        let Some(lock) = self.store.run_lock(connector_id)? else {
+    /// being renewed. `None` for a connector in another state, while a run goes on, or
+    /// when none holds the lock.
+    pub fn interruption(&self, c: &store::Connector) -> Result<Option<String>, RunnerError> {
+        if c.state != ConnectorState::Processing {
+            return Ok(None);
+        }
+        let Some(lock) = self.store.run_lock(c.id)? else {
             return Ok(None);
         };
         let why = if holder_is_dead(&lock.holder) {

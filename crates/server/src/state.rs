@@ -22,11 +22,11 @@ impl AppState {
     /// Why a connector shown Processing is not running any more (its process exited, or
     /// its lock ran out), unless this server runs it; see [`Runner::interruption`].
     pub async fn interruption(&self, c: &store::Connector) -> Result<Option<String>, ApiError> {
-        if c.state != store::ConnectorState::Processing || self.jobs.is_running(&c.name) {
+        if self.jobs.is_running(&c.name) {
             return Ok(None);
         }
-        let (runner, id) = (self.runner.clone(), c.id);
-        tokio::task::spawn_blocking(move || runner.interruption(id))
+        let (runner, c) = (self.runner.clone(), c.clone());
+        tokio::task::spawn_blocking(move || runner.interruption(&c))
             .await
             .map_err(|e| ApiError::internal(format!("a store task failed: {e}")))?
             .map_err(ApiError::from)

@@ -15,10 +15,7 @@ pub fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<ExitCode> {
     for mut c in connectors {
         let last = store.last_run(c.id)?;
         // A Processing run whose process is gone says so instead of "running".
-        let interrupted = match c.state {
-            store::ConnectorState::Processing => ctx.runner.interruption(c.id)?,
-            _ => None,
-        };
+        let interrupted = ctx.runner.interruption(&c)?;
         if interrupted.is_some() {
             c.state_reason = interrupted.clone();
         }
