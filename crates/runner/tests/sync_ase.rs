@@ -158,6 +158,25 @@ async fn a_server_writing_dates_day_first_is_read_with_its_format() {
     served.sort();
     stored.sort();
     assert_eq!(stored, served);
+    // The applications' dates are read the same way.
+    let day_first = |v: &serde_json::Value| {
+        let text = v["lastUpdated"].as_str().expect("lastUpdated");
+        chrono::NaiveDateTime::parse_from_str(text, "%d/%m/%y %I:%M %p")
+            .expect("the server's own format")
+            .and_utc()
+    };
+    let mut apps: Vec<_> = r.handle.apps().iter().map(day_first).collect();
+    let mut assets: Vec<_> = r
+        .runner
+        .store
+        .assets(&ListQuery::default())
+        .expect("assets")
+        .iter()
+        .map(|a| a.asset.last_updated.expect("an application's last update"))
+        .collect();
+    apps.sort();
+    assets.sort();
+    assert_eq!(assets, apps);
 }
 
 #[tokio::test]

@@ -126,7 +126,9 @@ fn asset_of(
         "Description": attr(app, "description"),
         "BusinessUnit": attr(app, "businessUnit"),
         "RiskRating": attr(app, "riskRating"),
-        "LastUpdated": attr(app, "lastUpdated").and_then(|d| model::time::parse_datetime(&d)).map(|d| d.to_rfc3339()),
+        "LastUpdated": attr(app, "lastUpdated")
+            .and_then(|d| read_date(&d, options.date_format.as_deref()))
+            .map(|d| d.to_rfc3339()),
         "Tags": records::asset_tags(options, stored, &asset, now),
         "TestingStatus": attr(app, "testingStatus"),
         "AseApplicationId": id,
@@ -196,17 +198,22 @@ pub async fn sample(
     Ok(out)
 }
 
-/// An ASE date (`11/18/24 6:09 PM`, the server's own `format`, or RFC 3339) as RFC 3339;
-/// a warning when present but unreadable.
+/// An ASE date in the server's own `format` when the connector gives one, else in ASE's
+/// US form (`11/18/24 6:09 PM`); RFC 3339 either way.
+fn read_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
+    match format {
+        Some(f) => model::time::parse_datetime_as(text, f),
+        None => model::time::parse_datetime(text),
+    }
+}
+
+/// An issue's date (see [`read_date`]) as RFC 3339; a warning when present but
+/// unreadable.
 fn date(issue: &Value, key: &str, format: Option<&str>, warnings: &mut Vec<String>) -> Value {
     let Some(s) = attr(issue, key) else {
         return Value::Null;
     };
-    let read = match format {
-        Some(f) => model::time::parse_datetime_as(&s, f),
-        None => model::time::parse_datetime(&s),
-    };
-    match (read, format) {
+    match (read_date(&s, format), format) {
         (Some(d), _) => json!(d.to_rfc3339()),
         (None, Some(f)) => {
             warnings.push(format!(
