@@ -18,16 +18,42 @@ use utoipa::IntoParams;
 /// Runs listed when `limit` is not given.
 const DEFAULT_RUNS: u64 = 20;
 
-async fn view(state: &AppState, c: store::Connector) -> Result<ConnectorView, ApiError> {
-    let id = c.id;
-    let last = state.store(move |s| s.last_run(id)).await?;
+/// A connector as the API and the dashboard show it, `last` being its last run: with its
+/// next scheduled run, whether this server runs it, and why a Processing run stopped
+/// without finishing, if it did.
+pub(crate) async fn view_with(
+    state: &AppState,
+    c: store::Connector,
+    last: Option<store::Run>,
+) -> Result<ConnectorView, ApiError> {
     let plan = state.plans.get(&c.name);
     let running = state.jobs.is_running(&c.name);
     let why = state.interruption(&c).await?;
     Ok(ConnectorView::new(c, last, plan, running).interrupted(why))
 }
 
-async fn connector(state: &AppState, name: String) -> Result<store::Connector, ApiError> {
+/// [`view_with`] its last run.
+async fn view(state: &AppState, c: store::Connector) -> Result<ConnectorView, ApiError> {
+    let id = c.id;
+    let last = state.store(move |s| s.last_run(id)).await?;
+    view_with(state, c, last).await
+}
+
+/// Every connector, as [`view`] shows it.
+pub(crate) async fn views(state: &AppState) -> Result<Vec<ConnectorView>, ApiError> {
+    let all = state.store(|s| s.connectors()).await?;
+    let mut out = Vec::with_capacity(all.len());
+    for c in all {
+        out.push(view(state, c).await?);
+    }
+    Ok(out)
+}
+
+/// The connector `name`, else a 404 that names it.
+pub(crate) async fn connector(
+    state: &AppState,
+    name: String,
+) -> Result<store::Connector, ApiError> {
     let n = name.clone();
     state
         .store(move |s| s.connector(&n))
@@ -39,12 +65,7 @@ async fn connector(state: &AppState, name: String) -> Result<store::Connector, A
 #[utoipa::path(get, path = "/api/connectors", tag = "connectors",
     responses((status = 200, body = [ConnectorView])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ConnectorView>>, ApiError> {
-    let all = state.store(|s| s.connectors()).await?;
-    let mut out = Vec::with_capacity(all.len());
-    for c in all {
-        out.push(view(&state, c).await?);
-    }
-    Ok(Json(out))
+    Ok(Json(views(&state).await?))
 }
 
 /// One connector; its secret is shown as `••••`.

@@ -11,8 +11,9 @@
 pub mod chart;
 pub mod pages;
 
+use crate::api;
 use crate::api::list::{Kind, ListParams};
-use crate::api::views::{ConnectorView, FindingView, RunView};
+use crate::api::views::{FindingView, RunView};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Router;
@@ -91,20 +92,6 @@ pub async fn not_found() -> Response {
         .into_response()
 }
 
-async fn connector_views(state: &AppState) -> Result<Vec<ConnectorView>, ApiError> {
-    let all = state.store(|s| s.connectors()).await?;
-    let mut out = Vec::with_capacity(all.len());
-    for c in all {
-        let id = c.id;
-        let last = state.store(move |s| s.last_run(id)).await?;
-        let plan = state.plans.get(&c.name);
-        let running = state.jobs.is_running(&c.name);
-        let why = state.interruption(&c).await?;
-        out.push(ConnectorView::new(c, last, plan, running).interrupted(why));
-    }
-    Ok(out)
-}
-
 async fn index(
     State(state): State<AppState>,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
@@ -116,7 +103,7 @@ async fn index(
         }
     };
     params.limit = Some(pages::PAGE_SIZE);
-    let connectors = connector_views(&state).await?;
+    let connectors = api::connectors::views(&state).await?;
     let connector = params.connector.clone().filter(|c| !c.is_empty());
     let c2 = connector.clone();
     let summary = state.store(move |s| s.summary(c2.as_deref())).await?;
@@ -172,18 +159,10 @@ async fn connector(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let n = name.clone();
-    let c = state
-        .store(move |s| s.connector(&n))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("connector '{name}' does not exist")))?;
+    let c = api::connectors::connector(&state, name).await?;
     let id = c.id;
     let runs = state.store(move |s| s.runs(id, 50)).await?;
-    let last = runs.first().cloned();
-    let plan = state.plans.get(&c.name);
-    let running = state.jobs.is_running(&c.name);
-    let why = state.interruption(&c).await?;
-    let view = ConnectorView::new(c, last, plan, running).interrupted(why);
+    let view = api::connectors::view_with(&state, c, runs.first().cloned()).await?;
     let runs: Vec<RunView> = runs.into_iter().map(RunView::from).collect();
     Ok(Html(pages::connector(&view, &runs).into_string()))
 }
