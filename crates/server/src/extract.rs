@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 /// Query parameters, parsed into `T`.
 #[derive(Debug, Clone)]
@@ -43,4 +44,10 @@ where
             .map(|p| Path(p.0))
             .map_err(|e| ApiError::bad_request("invalid path parameter", e.body_text()))
     }
+}
+
+/// A query parameter given empty (`connector=`, as a form sends an empty field) is one
+/// not given: `#[serde(default, deserialize_with = "crate::extract::empty_as_none")]`.
+pub fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
 }

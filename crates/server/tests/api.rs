@@ -395,6 +395,19 @@ async fn assets_findings_summary_and_metrics() {
         .filter(|f| matches!(f["status"].as_str(), Some("NEW" | "ACTIVE" | "REOPENED")))
         .count() as u64;
     assert_eq!(sum["open"].as_u64(), Some(open));
+    // An empty connector= (a form's empty field) means every connector.
+    let (s, b) = r.get("/api/summary?connector=").await;
+    assert_eq!(
+        (s, b["findings"].as_u64()),
+        (200, Some(all.len() as u64)),
+        "{b}"
+    );
+    let (s, b) = r.get("/api/findings?connector=&limit=1").await;
+    assert_eq!(
+        (s, b["items"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{b}"
+    );
     // A mistyped connector is a 404 that names it, not an empty answer.
     for path in [
         "/api/summary?connector=nope",

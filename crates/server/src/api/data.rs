@@ -95,6 +95,7 @@ pub async fn finding(
 #[serde(deny_unknown_fields)]
 pub struct SummaryParams {
     /// Only this connector (default: all).
+    #[serde(default, deserialize_with = "crate::extract::empty_as_none")]
     pub connector: Option<String>,
 }
 
@@ -108,7 +109,7 @@ pub async fn summary(
 ) -> Result<Json<SummaryView>, ApiError> {
     let summary = state
         .store(move |s| {
-            let connector = p.connector.as_deref().filter(|c| !c.is_empty());
+            let connector = p.connector.as_deref();
             s.require_connector(connector)?;
             s.summary(connector)
         })
@@ -126,7 +127,7 @@ pub async fn open_over_time(
 ) -> Result<Json<Vec<OpenPointView>>, ApiError> {
     let points = state
         .store(move |s| {
-            let connector = p.connector.as_deref().filter(|c| !c.is_empty());
+            let connector = p.connector.as_deref();
             s.require_connector(connector)?;
             s.open_findings_series(connector)
         })

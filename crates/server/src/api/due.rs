@@ -21,6 +21,7 @@ const DEFAULT_DUE_RUNS: u64 = 50;
 #[serde(deny_unknown_fields)]
 pub struct DueRunsParams {
     /// Only this connector's.
+    #[serde(default, deserialize_with = "crate::extract::empty_as_none")]
     pub connector: Option<String>,
     /// At most this many, newest due time first (default 50, at most 1000).
     pub limit: Option<u64>,
@@ -84,7 +85,7 @@ pub async fn list(
             json!({"parameter": "limit", "value": limit, "allowed": "1..=1000"}),
         ));
     }
-    let name = p.connector.filter(|c| !c.is_empty());
+    let name = p.connector;
     let shown = name.clone().unwrap_or_default();
     let due = state
         .store(move |s| {

@@ -27,6 +27,7 @@ pub struct ExportParams {
     /// writes a file per application).
     pub format: Option<String>,
     /// Only this connector's findings.
+    #[serde(default, deserialize_with = "crate::extract::empty_as_none")]
     pub connector: Option<String>,
     /// A query-language filter of findings, e.g. `severity>=high and status:open`.
     pub filter: Option<String>,
@@ -71,7 +72,7 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let format = format_of(&p)?;
     let mut opts = ExportOptions::new(format);
-    opts.connector = p.connector.clone().filter(|c| !c.is_empty());
+    opts.connector = p.connector.clone();
     opts.filter = parse_filter(Entity::Findings, p.filter.as_deref())?;
     opts.max_file_size = u64::MAX;
     let dir = tempfile::tempdir()

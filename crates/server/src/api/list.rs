@@ -19,6 +19,7 @@ pub const MAX_LIMIT: u64 = 5000;
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Only this connector's records.
+    #[serde(default, deserialize_with = "crate::extract::empty_as_none")]
     pub connector: Option<String>,
     /// A query-language filter, e.g. `severity>=high and status:NEW,REOPENED`.
     pub filter: Option<String>,
@@ -72,7 +73,7 @@ impl ListParams {
         };
         let after = self.cursor()?;
         Ok(ListQuery {
-            connector: self.connector.clone().filter(|c| !c.is_empty()),
+            connector: self.connector.clone(),
             limit: Some(limit),
             offset: self.offset,
             filter,

@@ -104,7 +104,7 @@ async fn index(
     };
     params.limit = Some(pages::PAGE_SIZE);
     let connectors = api::connectors::views(&state).await?;
-    let connector = params.connector.clone().filter(|c| !c.is_empty());
+    let connector = params.connector.clone();
     let c2 = connector.clone();
     let summary = state.store(move |s| s.summary(c2.as_deref())).await?;
     let series = state

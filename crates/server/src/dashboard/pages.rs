@@ -90,7 +90,7 @@ fn link_with(params: &ListParams, offset: u64) -> String {
     if let Some(f) = params.filter.as_deref().filter(|f| !f.is_empty()) {
         q.push(("filter", f.to_string()));
     }
-    if let Some(c) = params.connector.as_deref().filter(|c| !c.is_empty()) {
+    if let Some(c) = params.connector.as_deref() {
         q.push(("connector", c.to_string()));
     }
     if let Some(s) = params.sort.as_deref().filter(|s| !s.is_empty()) {
@@ -212,7 +212,7 @@ pub fn overview(o: &Overview) -> Markup {
             form.filter method="get" action="/#findings" {
                 input type="search" name="filter" value=(o.params.filter.clone().unwrap_or_default())
                     placeholder="severity >= high and status = open" aria-label="Filter findings";
-                @if let Some(c) = o.params.connector.as_deref().filter(|c| !c.is_empty()) {
+                @if let Some(c) = o.params.connector.as_deref() {
                     input type="hidden" name="connector" value=(c);
                 }
                 button type="submit" { "Filter" }
