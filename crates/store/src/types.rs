@@ -195,6 +195,19 @@ pub struct RunLock {
     pub expires: DateTime<Utc>,
 }
 
+impl RunLock {
+    /// The refusal of a second run of `connector` while this lock holds.
+    pub(crate) fn refuse(self, connector: String) -> crate::StoreError {
+        crate::StoreError::Locked {
+            connector,
+            run_id: self.run_id,
+            holder: self.holder,
+            since: self.since,
+            expires: self.expires,
+        }
+    }
+}
+
 /// One run of a connector.
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {

@@ -64,13 +64,7 @@ pub fn begin(
         .ok_or_else(|| StoreError::NoSuchConnector(connector_id.to_string()))?;
     if let Some(held) = lock(&tx, connector_id)? {
         if held.expires > now {
-            return Err(StoreError::Locked {
-                connector: name,
-                run_id: held.run_id,
-                holder: held.holder,
-                since: held.since,
-                expires: held.expires,
-            });
+            return Err(held.refuse(name));
         }
         tx.execute(
             "DELETE FROM connector_locks WHERE connector_id = ?1",
