@@ -268,15 +268,12 @@ impl Runner {
                 other => (other.to_string(), "see the reason"),
             };
             // A key that is not wrong at all, for another product, fails the same way.
-            let (reason, hint) = match product::asoc_login_at_ase(url.as_str(), &settings).await {
-                Some((what, hint)) => match &e {
-                    AsocError::Auth { status, .. } => {
-                        (format!("{status} at the login: {what}"), hint)
-                    }
-                    _ => (format!("{reason}; {what}"), hint),
-                },
-                None => (reason, hint.to_string()),
+            let refused = match &e {
+                AsocError::Auth { status, .. } => Some(*status),
+                _ => None,
             };
+            let found = product::asoc_login_at_ase(url.as_str(), &settings).await;
+            let (reason, hint) = product::login_failure(reason, hint, refused, found);
             checks.push(t, Outcome::Failed, reason, Some(&hint));
             checks.skip_rest("authentication failed");
             return Ok(checks.0);

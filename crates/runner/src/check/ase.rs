@@ -66,13 +66,12 @@ pub(super) async fn checks(
             other => (other.to_string(), "see the reason"),
         };
         // A key that is not wrong at all, at a URL that is no ASE, fails the same way.
-        let (reason, hint) = match super::product::ase_login_elsewhere(url, settings).await {
-            Some((what, hint)) => match &e {
-                AseError::Auth { status, .. } => (format!("{status} at the login: {what}"), hint),
-                _ => (format!("{reason}; {what}"), hint),
-            },
-            None => (reason, hint.to_string()),
+        let refused = match &e {
+            AseError::Auth { status, .. } => Some(*status),
+            _ => None,
         };
+        let found = super::product::ase_login_elsewhere(url, settings).await;
+        let (reason, hint) = super::product::login_failure(reason, hint, refused, found);
         checks.push(t, Outcome::Failed, reason, Some(&hint));
         checks.skip_rest("authentication failed");
         return Ok(());

@@ -46,3 +46,19 @@ pub(super) async fn ase_login_elsewhere(
         "check the URL (e.g. https://HOST:9443, where ASE serves /ase/api); an AppScan on Cloud tenant is an asoc connector".to_string(),
     ))
 }
+
+/// A failed login's reason and hint, told what answers at the URL when [`asoc_login_at_ase`]
+/// or [`ase_login_elsewhere`] found another product (`found`). The login's own reason,
+/// which blames the key, gives way to the refusal's status (`refused`) when there is one.
+pub(super) fn login_failure(
+    reason: String,
+    hint: &str,
+    refused: Option<u16>,
+    found: Option<(String, String)>,
+) -> (String, String) {
+    match (found, refused) {
+        (Some((what, hint)), Some(status)) => (format!("{status} at the login: {what}"), hint),
+        (Some((what, hint)), None) => (format!("{reason}; {what}"), hint),
+        (None, _) => (reason, hint.to_string()),
+    }
+}
