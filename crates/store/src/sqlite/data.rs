@@ -460,7 +460,7 @@ const RAW_PAGE: i64 = 1_000;
 /// Pages of [`RAW_PAGE`] rows are read whole before `f` sees them, so no read is open
 /// while `f` writes: a remap writes every record it reads, and a reader that held one
 /// snapshot (or kept taking new ones) kept the write-ahead log from starting over after
-/// its checkpoints; remapping a million findings grew the log to 8.5 GB beside a 1.5 GB
+/// its checkpoints; remapping a million findings grew the log to 8.5–8.7 GB beside a 1.5 GB
 /// store.
 pub fn for_each_raw(
     conn: &Connection,
