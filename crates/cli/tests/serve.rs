@@ -254,9 +254,11 @@ fn serve_keeps_syncing_after_its_log_stream_closes() {
     let token = create_token(dir.path(), "ci");
     let serve = Serve::start_logging(dir.path(), &[], "debug", Stdio::piped(), false);
     let mut view = Value::Null;
-    eventually(120, "the scheduled sync to be Processed", || {
+    // Processed is stored a moment before the scheduler lets go of the job: wait for
+    // both, or the API sync below is refused as a second one (409).
+    eventually(120, "the scheduled sync to be Processed and over", || {
         view = serve.get("/api/connectors/cloud").1;
-        view["last_run"]["state"] == "Processed"
+        view["last_run"]["state"] == "Processed" && view["running"] == false
     });
     let (s, run) = serve.post("/api/connectors/cloud/sync?wait=true", Some(&token));
     assert_eq!(s, 200, "{run}");
