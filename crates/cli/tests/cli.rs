@@ -278,10 +278,14 @@ async fn a_sync_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run() {
 }
 
 /// Ctrl-C at a terminal, SIGTERM from a service manager or `timeout`: either stops the
-/// sync cleanly, with a summary, the run recorded Cancelled and the cursor unmoved.
+/// sync cleanly, with a summary, the run recorded Cancelled with which signal stopped it
+/// and the cursor unmoved.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_or_sigterm_stops_a_sync_cleanly_with_a_summary() {
-    for signal in ["-INT", "-TERM"] {
+    for (signal, reason) in [
+        ("-INT", "interrupted (Ctrl-C)"),
+        ("-TERM", "stopped by SIGTERM"),
+    ] {
         let sim = sim(6, 200).await;
         let h = sim.handle();
         let dir = tempfile::tempdir().expect("tempdir");
@@ -309,8 +313,70 @@ async fn ctrl_c_or_sigterm_stops_a_sync_cleanly_with_a_summary() {
         assert!(stdout.contains("Cancelled"), "{signal}: {stdout}");
         let status = json(&run(bin(dir.path()).args(["status", "cloud", "--json"])));
         assert_eq!(status[0]["last_run"]["state"], "Cancelled", "{signal}");
+        assert_eq!(
+            status[0]["last_run"]["reason"],
+            format!("{reason}; records read so far were kept")
+        );
         assert!(status[0]["cursor"].is_null());
     }
+}
+
+/// A run whose wind-down hangs (here: another process holds the store's write lock, so
+/// recording the cancelled run waits on it) quits at the second Ctrl-C instead of making
+/// the user wait for the store or reach for `kill -9`. The run is then shown interrupted,
+/// and what was stored before stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_ctrl_c_quits_a_run_that_cannot_finish() {
+    let sim = sim(6, 200).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), &sim.base_url(), "20");
+    sim.handle().inject(sim::Fault::Delay {
+        millis: 30,
+        times: 10_000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let mut child = bin(dir.path())
+        .args(["sync", "cloud"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(700));
+    let blocker = rusqlite::Connection::open(dir.path().join("store.sqlite3")).expect("open");
+    blocker
+        .busy_timeout(Duration::from_secs(60))
+        .expect("busy timeout");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("the write lock");
+    // Ctrl-C until the process is gone: the first stops the run, whose end then waits on
+    // the lock; a later one quits (without the fix, the run waits out the store's 30 s
+    // busy timeout and fails with status 1).
+    let status = loop {
+        let ok = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+    };
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("quitting at once"));
+    blocker.execute_batch("ROLLBACK").expect("rollback");
+    drop(blocker);
+    let status = json(&run(bin(dir.path()).args(["status", "cloud", "--json"])));
+    let shown = status[0].to_string();
+    assert!(shown.contains("interrupted"), "{shown}");
+    assert!(status[0]["cursor"].is_null());
 }
 
 /// `sync -vv 2>&1 | head`: whatever reads the sync's report and logs goes away before the

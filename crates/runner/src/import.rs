@@ -15,7 +15,7 @@ use crate::settings::Settings;
 use crate::source::{Request, Source};
 use crate::sources::xml::XmlSource;
 use crate::sync::{InFlight, RunReport, SyncOptions, blocking, judge};
-use crate::{AddConnector, Progress, Runner, RunnerError, full_run, maps};
+use crate::{AddConnector, Progress, Runner, RunnerError, Stop, full_run, maps};
 use foldhash::fast::{FixedState, FoldHasher};
 use futures::StreamExt;
 use serde::Serialize;
@@ -26,7 +26,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use store::{Connector, FindingRecord, RecordIssue, RunMode, RunState, Store};
-use tokio_util::sync::CancellationToken;
 
 /// The connector imports go to when none is named.
 pub const DEFAULT_XML: &str = "xml";
@@ -90,7 +89,7 @@ impl Runner {
         &self,
         connector: Option<&str>,
         input: ImportInput,
-        cancel: CancellationToken,
+        cancel: Stop,
         progress: &dyn Progress,
     ) -> Result<DryRun, RunnerError> {
         let started = Instant::now();
@@ -123,7 +122,7 @@ impl Runner {
         let mut changes = Changes::default();
         loop {
             let next = tokio::select! {
-                _ = cancel.cancelled() => return Err(RunnerError::Source("cancelled by the user".into())),
+                _ = cancel.stopped() => return Err(RunnerError::Source(cancel.reason().to_string())),
                 next = events.next() => next,
             };
             let Some(ev) = next else { break };

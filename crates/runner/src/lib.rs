@@ -20,7 +20,7 @@
 //! - [`import`]: `import FILE`, an AppScan XML report as a run of an `xml` connector.
 //! - [`check`]: the five connection checks.
 //! - [`remap`]: mapping stored raw records again without fetching.
-//! - [`progress`]: how a run reports progress.
+//! - [`progress`]: how a run reports progress; [`stop`]: how a run is stopped, and why.
 //! - [`paths`]: the data directory.
 
 pub mod check;
@@ -36,6 +36,7 @@ pub mod secrets;
 pub mod settings;
 pub mod source;
 pub mod sources;
+pub mod stop;
 pub mod sync;
 mod writes;
 
@@ -45,6 +46,7 @@ pub use import::ImportInput;
 pub use progress::{Progress, Quiet};
 pub use secrets::{MasterKey, SecretError};
 pub use settings::Settings;
+pub use stop::Stop;
 pub use sync::{RunReport, SyncOptions};
 
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 
 use crate::progress::Progress;
 use crate::sync::{SyncOptions, blocking};
-use crate::{Runner, RunnerError, maps, settings::Settings};
+use crate::{Runner, RunnerError, Stop, maps, settings::Settings};
 use model::fingerprint;
 use model::map::Map;
 use std::future::Future;
@@ -17,7 +17,6 @@ use store::{
     AssetRecord, Batch, ConnectorState, FindingRecord, IssueLevel, RawKind, RecordIssue,
     RunCounters, RunEnd, RunMode, RunState, Store, StoreError,
 };
-use tokio_util::sync::CancellationToken;
 
 /// How often the records mapped so far are reported.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
@@ -104,7 +103,7 @@ struct Pass {
     map: Map,
     settings: Settings,
     batch_size: usize,
-    cancel: CancellationToken,
+    cancel: Stop,
     mapped: Arc<AtomicU64>,
 }
 
@@ -118,7 +117,7 @@ impl Pass {
         let read = self
             .store
             .for_each_raw(self.run.connector_id, &mut |kind, asset, raw| {
-                if self.cancel.is_cancelled() {
+                if self.cancel.is_stopped() {
                     cancelled = true;
                     return Err(StoreError::Callback("cancelled".into()));
                 }
@@ -186,7 +185,10 @@ impl Pass {
         let (state, reason) = if cancelled {
             (
                 RunState::Cancelled,
-                Some("cancelled by the user; the records remapped so far were kept".to_string()),
+                Some(format!(
+                    "{}; the records remapped so far were kept",
+                    self.cancel.reason()
+                )),
             )
         } else if failed_too_many {
             (

@@ -11,7 +11,7 @@ use crate::import::ImportInput;
 use crate::progress::Progress;
 use crate::source::{Event, Request};
 use crate::writes::Writes;
-use crate::{Runner, RunnerError, full_run, maps, settings::Settings, sources};
+use crate::{Runner, RunnerError, Stop, full_run, maps, settings::Settings, sources};
 use chrono::Utc;
 use futures::StreamExt;
 use model::{Map, fingerprint};
@@ -22,7 +22,6 @@ use store::{
     AssetRecord, Batch, ConnectorState, FindingRecord, IssueLevel, RecordIssue, Run, RunCounters,
     RunEnd, RunMode, RunState, Store, StoreError,
 };
-use tokio_util::sync::CancellationToken;
 
 /// How to run a sync.
 #[derive(Clone)]
@@ -39,8 +38,9 @@ pub struct SyncOptions {
     /// slow source still shows progress in the run record and `status`, and a shutdown
     /// loses little.
     pub flush_every: Duration,
-    /// Cancelled by Ctrl-C or shutdown.
-    pub cancel: CancellationToken,
+    /// Thrown by Ctrl-C, SIGTERM, a cancel through the API or a shutdown, with the reason
+    /// the run records.
+    pub cancel: Stop,
     /// The report an `xml` connector reads (set by [`Runner::import`]).
     pub import: Option<ImportInput>,
     /// The global asset inactivity limit in days of full-run sources (a connector's own
@@ -57,7 +57,7 @@ impl Default for SyncOptions {
             lock_ttl: chrono::Duration::seconds(120),
             batch_size: 2_000,
             flush_every: Duration::from_secs(1),
-            cancel: CancellationToken::new(),
+            cancel: Stop::new(),
             import: None,
             asset_inactivity_days: full_run::global_inactivity_days(),
         }
@@ -356,8 +356,8 @@ impl Runner {
         let mut last_write = Instant::now();
         loop {
             let next = tokio::select! {
-                _ = opts.cancel.cancelled() => {
-                    stopped = Some((RunState::Cancelled, "cancelled by the user; records read so far were kept".into()));
+                _ = opts.cancel.stopped() => {
+                    stopped = Some((RunState::Cancelled, format!("{}; records read so far were kept", opts.cancel.reason())));
                     break;
                 }
                 next = events.next() => next,

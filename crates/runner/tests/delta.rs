@@ -258,10 +258,15 @@ async fn cancelling_keeps_what_was_read_and_the_next_run_converges() {
     });
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        cancel.cancel();
+        cancel.stop("interrupted (Ctrl-C)");
     });
     let report = rig.runner.sync("sim", opts, &Quiet).await.expect("runs");
     assert_eq!(report.run.state, RunState::Cancelled);
+    assert_eq!(
+        report.run.reason.as_deref(),
+        Some("interrupted (Ctrl-C); records read so far were kept"),
+        "the run says what stopped it"
+    );
     assert!(rig.runner.connector("sim").expect("c").cursor.is_none());
     let again = rig.sync().await;
     assert_eq!(again.run.mode, RunMode::Full);

@@ -52,7 +52,7 @@ async fn a_cancelled_remap_is_recorded_and_frees_the_lock() {
     rig.sync().await;
     let before = rig.findings();
     let opts = SyncOptions::default();
-    opts.cancel.cancel();
+    opts.cancel.stop("stopped by SIGTERM");
     let report = rig
         .runner
         .remap("sim", opts, &Counted::default())
@@ -64,7 +64,7 @@ async fn a_cancelled_remap_is_recorded_and_frees_the_lock() {
             .run
             .reason
             .as_deref()
-            .is_some_and(|r| r.contains("cancelled")),
+            .is_some_and(|r| r.starts_with("stopped by SIGTERM;")),
         "{:?}",
         report.run.reason
     );

@@ -1,12 +1,13 @@
 //! The syncs running in this process: started by the scheduler or the API, one per
-//! connector at a time, each with its own cancellation token under the server's.
+//! connector at a time, each with its own stop switch under the server's.
 //!
 //! A scheduled sync runs a due run this worker claimed in the store
 //! ([`Jobs::start_claimed`]): its lease is renewed while the sync goes on, and the due
 //! run is completed with the run it became. Should the lease be lost (this worker stalled
-//! past its expiry and another took the due run over), the sync is cancelled.
+//! past its expiry and another took the due run over), the sync is stopped, and its run
+//! says so.
 //!
-//! Shutdown cancels the server's token, which cancels every running sync; the runner then
+//! Shutdown throws the server's switch, which stops every running sync; the runner then
 //! writes the batch it holds, records the run as Cancelled and releases the connector's
 //! lock, and a claimed due run is given back so another worker (or the next start) runs
 //! it. [`Jobs::drain`] waits for that.
@@ -14,14 +15,13 @@
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::scheduler::blocking;
-use runner::{Progress, RunReport, Runner, RunnerError, SyncOptions};
+use runner::{Progress, RunReport, Runner, RunnerError, Stop, SyncOptions};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::due::Claim;
 use store::{RunMode, RunState, StoreError};
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Who started a sync.
@@ -46,7 +46,7 @@ pub struct RunningSync {
     pub trigger: Trigger,
     pub started: chrono::DateTime<chrono::Utc>,
     pub full: bool,
-    cancel: CancellationToken,
+    cancel: Stop,
 }
 
 /// The connector already has a sync running in this process.
@@ -58,7 +58,7 @@ pub struct AlreadyRunning(pub String);
 pub struct Jobs {
     runner: Runner,
     metrics: Arc<Metrics>,
-    root: CancellationToken,
+    root: Stop,
     tracker: TaskTracker,
     running: Mutex<HashMap<String, RunningSync>>,
 }
@@ -96,11 +96,11 @@ impl Progress for MetricsProgress {
 }
 
 impl Jobs {
-    pub fn new(runner: Runner, metrics: Arc<Metrics>, root: CancellationToken) -> Arc<Jobs> {
+    pub fn new(runner: Runner, metrics: Arc<Metrics>) -> Arc<Jobs> {
         Arc::new(Jobs {
             runner,
             metrics,
-            root,
+            root: Stop::new(),
             tracker: TaskTracker::new(),
             running: Mutex::new(HashMap::new()),
         })
@@ -161,15 +161,15 @@ impl Jobs {
         }
     }
 
-    /// Adds `name` to the running table; its cancellation token and the guard that
-    /// removes it again.
+    /// Adds `name` to the running table; its stop switch and the guard that removes it
+    /// again.
     fn register(
         self: &Arc<Self>,
         name: &str,
         full: bool,
         trigger: Trigger,
-    ) -> Result<(CancellationToken, Registered), AlreadyRunning> {
-        let cancel = self.root.child_token();
+    ) -> Result<(Stop, Registered), AlreadyRunning> {
+        let cancel = self.root.child();
         let n = {
             let mut running = self.lock();
             if running.contains_key(name) {
@@ -201,7 +201,7 @@ impl Jobs {
         full: bool,
         trigger: Trigger,
         lock_ttl: Option<chrono::Duration>,
-        cancel: CancellationToken,
+        cancel: Stop,
         guard: Registered,
     ) -> Result<RunReport, RunnerError> {
         let _guard = guard;
@@ -254,7 +254,7 @@ impl Jobs {
         claim: Claim,
         clock: Arc<dyn Clock>,
         lease: Duration,
-        cancel: CancellationToken,
+        cancel: Stop,
     ) {
         let ttl = lease_ttl(lease);
         loop {
@@ -265,7 +265,7 @@ impl Jobs {
                 Ok(false) => {
                     tracing::warn!(connector = %claim.connector, due_run = claim.due_run_id,
                         "lost the due run's lease to another worker; stopping this sync");
-                    cancel.cancel();
+                    cancel.stop("another worker took this run's due run over (its lease ran out)");
                     return;
                 }
                 Err(e) => {
@@ -283,7 +283,7 @@ impl Jobs {
         clock: &dyn Clock,
     ) {
         let (run_id, outcome) = match result {
-            Ok(r) if r.run.state == RunState::Cancelled && self.root.is_cancelled() => {
+            Ok(r) if r.run.state == RunState::Cancelled && self.root.is_stopped() => {
                 let (store, c) = (self.runner.store.clone(), claim.clone());
                 match blocking(move || store.release_claim(&c)).await {
                     Ok(true) => {
@@ -343,21 +343,21 @@ impl Jobs {
         self.lock().get(name).cloned()
     }
 
-    /// Asks the sync of `name` to stop; whether one was running.
-    pub fn cancel(&self, name: &str) -> bool {
+    /// Asks the sync of `name` to stop, saying `why`; whether one was running.
+    pub fn cancel(&self, name: &str, why: &str) -> bool {
         match self.lock().get(name) {
             Some(r) => {
-                r.cancel.cancel();
+                r.cancel.stop(why);
                 true
             }
             None => false,
         }
     }
 
-    /// Cancels every sync (with the server's token) and waits up to `grace` for them to
+    /// Stops every sync (with the server's switch) and waits up to `grace` for them to
     /// record their state; whether they all did.
     pub async fn drain(&self, grace: Duration) -> bool {
-        self.root.cancel();
+        self.root.stop("the service stopped");
         self.tracker.close();
         tokio::time::timeout(grace, self.tracker.wait())
             .await

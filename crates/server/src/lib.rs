@@ -127,7 +127,7 @@ pub async fn start(
         })?;
     let addr = listener.local_addr().map_err(ServeError::Http)?;
     let metrics = Arc::new(metrics::Metrics::new());
-    let jobs = jobs::Jobs::new(runner.clone(), metrics.clone(), CancellationToken::new());
+    let jobs = jobs::Jobs::new(runner.clone(), metrics.clone());
     let plans = Arc::new(scheduler::Plans::default());
     let state = AppState {
         runner: runner.clone(),
@@ -172,8 +172,36 @@ pub async fn start(
     })
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
+/// The signal that asked the process to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT: Ctrl-C at a terminal.
+    Interrupt,
+    /// SIGTERM: a service manager, `kill`, `timeout`.
+    Terminate,
+}
+
+impl StopSignal {
+    /// Why a run it stopped was stopped, as the run's history says.
+    pub fn reason(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "interrupted (Ctrl-C)",
+            StopSignal::Terminate => "stopped by SIGTERM",
+        }
+    }
+
+    /// The exit status of a process that quits on it at once: 128 + the signal's number,
+    /// as a shell reports a process the signal killed.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            StopSignal::Interrupt => 130,
+            StopSignal::Terminate => 143,
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM, with which.
+pub async fn shutdown_signal() -> StopSignal {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -191,8 +219,8 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        _ = ctrl_c => StopSignal::Interrupt,
+        _ = term => StopSignal::Terminate,
     }
 }
 

@@ -227,7 +227,13 @@ async fn connectors_sync_runs_and_auth() {
     assert_eq!((s, b["status"].as_str()), (202, Some("cancelling")), "{b}");
     let jobs = r.server.as_ref().expect("server").state().jobs.clone();
     eventually(30, "the cancelled sync to end", || !jobs.is_running("sim")).await;
-    assert_eq!(r.runs()[0].state, store::RunState::Cancelled);
+    let cancelled = &r.runs()[0];
+    assert_eq!(cancelled.state, store::RunState::Cancelled);
+    assert_eq!(
+        cancelled.reason.as_deref(),
+        Some("cancelled through the API (token 'ci'); records read so far were kept"),
+        "the run says who stopped it"
+    );
     let (s, b) = r.post("/api/connectors/sim/cancel", Some(&token)).await;
     assert_error(s, &b, 409);
     r.handle.clear_faults();

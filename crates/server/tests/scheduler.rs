@@ -151,6 +151,10 @@ async fn shutdown_cancels_a_running_sync_which_records_its_state() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     let run = r.runs().into_iter().next().expect("run");
     assert_eq!(run.state, RunState::Cancelled, "{run:?}");
+    assert_eq!(
+        run.reason.as_deref(),
+        Some("the service stopped; records read so far were kept")
+    );
     assert!(run.ended_at.is_some());
     assert_eq!(r.connector().state, ConnectorState::Errored);
     // The lock was released: a sync can start at once.
@@ -197,4 +201,55 @@ async fn shutdown_gives_an_interrupted_scheduled_run_back_to_the_queue() {
         .expect("claim")
         .expect("the given-back due run");
     assert_eq!(again.due_run_id, claimed[0].id);
+}
+
+/// A worker that stalled past its lease (a long GC pause, a suspended VM) finds its due
+/// run taken over by another worker: it stops its sync, and the run says why, instead of
+/// blaming a user who never cancelled anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_lease_stops_the_sync_and_the_run_says_why() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let lease = std::time::Duration::from_secs(3);
+    let config = server::SchedulerConfig { lease, ..fast() };
+    let mut r = rig(6, 40, Some("1h"), Some(config), clock.clone()).await;
+    r.handle.inject(sim::Fault::Delay {
+        millis: 800,
+        times: 1000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    eventually(30, "the scheduled run to start", || {
+        r.runs()
+            .first()
+            .is_some_and(|run| run.state == RunState::Processing)
+    })
+    .await;
+    // Past the lease on every worker's clock, another worker claims the due run.
+    clock.advance(Duration::minutes(10));
+    let other = r
+        .runner
+        .store
+        .claim_due_run(
+            "other-worker",
+            Duration::minutes(5),
+            server::Clock::now(clock.as_ref()),
+        )
+        .expect("claim")
+        .expect("the expired claim is taken over");
+    assert_eq!(other.connector, "sim");
+    eventually(30, "the stalled worker's sync to stop", || {
+        r.runs()
+            .first()
+            .is_some_and(|run| run.state != RunState::Processing)
+    })
+    .await;
+    let run = r.runs().into_iter().next().expect("run");
+    assert_eq!(run.state, RunState::Cancelled, "{run:?}");
+    assert_eq!(
+        run.reason.as_deref(),
+        Some(
+            "another worker took this run's due run over (its lease ran out); records read so far were kept"
+        )
+    );
+    r.handle.clear_faults();
+    r.shutdown().await;
 }

@@ -22,7 +22,7 @@ mod token;
 use crate::args::{Cli, Command, ConfigCommand, ConnectorCommand, MapCommand, TokenCommand};
 use anyhow::Context;
 use runner::{MasterKey, Runner, paths};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -122,16 +122,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Cancels `cancel` on Ctrl-C or SIGTERM (a service manager stopping the job, `timeout`),
-/// so that a run in progress stops cleanly: what it read is written, it is recorded
-/// Cancelled and its lock is released. Abort the handle once the run is over.
-fn cancel_on_stop_signal(
-    cancel: tokio_util::sync::CancellationToken,
-) -> tokio::task::JoinHandle<()> {
+/// Stops `stop`'s run on Ctrl-C or SIGTERM (a service manager stopping the job,
+/// `timeout`), saying which, so that the run ends cleanly: what it read is written, it is
+/// recorded Cancelled with that reason and its lock is released. A second signal quits at
+/// once, for a wind-down that hangs (a store that does not answer): what was written stays,
+/// and `status` shows the run interrupted. Abort the handle once the run is over.
+fn cancel_on_stop_signal(stop: runner::Stop) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        server::shutdown_signal().await;
-        cancel.cancel();
+        let first = server::shutdown_signal().await;
+        stop.stop(first.reason());
+        quit_on_second_signal().await
     })
+}
+
+/// Waits for another Ctrl-C or SIGTERM and ends the process at once, with the status a
+/// shell gives a process the signal killed.
+async fn quit_on_second_signal() -> ! {
+    let signal = server::shutdown_signal().await;
+    let _ = writeln!(
+        std::io::stderr(),
+        "{} again: quitting at once (a run that had not recorded its end shows as interrupted)",
+        signal.reason()
+    );
+    std::process::exit(signal.exit_code())
 }
 
 /// A failure whose cause is a full disk under the store says which store, what to do

@@ -44,8 +44,9 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     server::shutdown_signal().await;
     if !ctx.quiet {
-        say("stopping: cancelling running syncs…");
+        say("stopping: cancelling running syncs… (Ctrl-C again quits at once)");
     }
+    tokio::spawn(super::quit_on_second_signal());
     server.shutdown().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -136,11 +136,12 @@ pub async fn sync(
         (status = 409, body = ErrorBody, description = "No sync of this connector runs here")))]
 pub async fn cancel(
     State(state): State<AppState>,
-    _auth: Authorized,
+    Authorized(token): Authorized,
     Path(name): Path<String>,
 ) -> Result<(StatusCode, Json<Cancelled>), ApiError> {
     let c = connector(&state, name).await?;
-    if !state.jobs.cancel(&c.name) {
+    let why = format!("cancelled through the API (token '{}')", token.name);
+    if !state.jobs.cancel(&c.name, &why) {
         return Err(ApiError::conflict(
             format!("connector '{}' has no sync running in this server", c.name),
             serde_json::Value::Null,
