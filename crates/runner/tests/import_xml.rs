@@ -209,18 +209,21 @@ async fn appscan_standard_report_with_a_missing_severity() {
     );
     let f = r.findings();
     assert_eq!(f.len(), 4);
-    // The first item's <severity /> is empty: kept as Undetermined, warned about.
+    // The first item's <severity /> is empty: the connector's unknown_severity (Medium
+    // by default), warned about — not Informational, which would hide an unrated finding
+    // from every `severity>=medium` view.
     assert_eq!(
         severities(&f),
-        BTreeMap::from([(Severity::High, 3), (Severity::Informational, 1)])
+        BTreeMap::from([(Severity::High, 3), (Severity::Medium, 1)])
     );
     let first = by_id(&f, "-4714581656683135232");
-    assert_eq!(first.finding.source_severity, "Undetermined");
+    assert_eq!(first.finding.severity, Severity::Medium);
+    assert_eq!(first.finding.source_severity, "");
     assert!(
         report
             .issues
             .iter()
-            .any(|i| i.message.contains("no severity")),
+            .any(|i| i.message.contains("no severity, mapped to Medium")),
         "{:?}",
         report.issues
     );

@@ -250,10 +250,14 @@ impl Map {
                                 (Some((s, t)), _) => Converted::Severity(s, t),
                                 // Kept verbatim as the source severity, warned about.
                                 (None, Some(fallback)) => {
-                                    fields.warnings.push(format!(
-                                        "{}: unknown severity '{text}', kept verbatim and mapped to {fallback}",
-                                        path()
-                                    ));
+                                    fields.warnings.push(if text.trim().is_empty() {
+                                        format!("{}: no severity, mapped to {fallback}", path())
+                                    } else {
+                                        format!(
+                                            "{}: unknown severity '{text}', kept verbatim and mapped to {fallback}",
+                                            path()
+                                        )
+                                    });
                                     Converted::Severity(fallback, text)
                                 }
                                 (None, None) => {
@@ -449,6 +453,19 @@ mod tests {
         assert_eq!(m.value.source_severity, "Severe");
         assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
         assert!(m.warnings[0].contains("unknown severity 'Severe'"));
+    }
+
+    #[test]
+    fn an_empty_severity_with_a_fallback_takes_it_and_says_none_was_given() {
+        let mut map = Map::default_map();
+        map.severity_fallback = Some(Severity::High);
+        let mut raw = issue();
+        raw.as_object_mut().map(|o| o.remove("SeverityValue"));
+        raw["Severity"] = json!("");
+        let m = map.apply_finding(&raw, "a").expect("maps");
+        assert_eq!(m.value.severity, Severity::High);
+        assert_eq!(m.value.source_severity, "");
+        assert_eq!(m.warnings, ["$.Severity: no severity, mapped to High"]);
     }
 
     #[test]

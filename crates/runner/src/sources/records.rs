@@ -107,7 +107,7 @@ pub fn is_informational(rec: &Map<String, Value>) -> bool {
 }
 
 /// Applies the shared rules to one finding record: its asset, open/closed status,
-/// tags, last-found time and a severity when it has none. Returns `false` when the
+/// tags, last-found time and an empty severity when it has none. Returns `false` when the
 /// record is excluded (informational) and the warnings it raised.
 pub fn shape_finding(
     rec: &mut Map<String, Value>,
@@ -137,8 +137,9 @@ pub fn shape_finding(
             .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
     });
     if no_severity {
-        rec.insert("Severity".into(), json!("Undetermined"));
-        warnings.push("no severity: recorded as Undetermined".to_string());
+        // Empty, so that the map gives it the connector's unknown_severity and says so:
+        // a finding nobody rated is not thereby informational.
+        rec.insert("Severity".into(), json!(""));
     }
     let no_type = ["IssueType", "IssueTypeId"].iter().all(|k| {
         rec.get(*k)
@@ -267,9 +268,9 @@ mod tests {
         assert!(keep);
         assert_eq!(rec["Status"], "Closed");
         assert_eq!(rec["SourceStatus"], "Fixed");
-        assert_eq!(rec["Severity"], "Undetermined");
+        assert_eq!(rec["Severity"], "", "left to the map's unknown_severity");
         assert_eq!(rec["ApplicationId"], "app");
-        assert_eq!(w.len(), 1);
+        assert!(w.is_empty(), "the map says it: {w:?}");
         o.ignore_last_seen = true;
         o.skip_tags = true;
         shape_finding(&mut rec, "app", &o, now);
