@@ -305,6 +305,22 @@ async fn exports_write_every_format_without_secrets() {
             }
         }
     }
+    // Exported again into the same directory in fewer, larger parts: the earlier parts it
+    // did not replace would go up with the directory, and the export says so.
+    let kdi = out.join("kdi");
+    let r = ok(bin(d)
+        .args(["export", "--format", "kdi", "--out"])
+        .arg(&kdi));
+    let said = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        said.contains(".json file(s) this export did not write"),
+        "{said}"
+    );
+    let fresh = out.join("kdi-fresh");
+    let r = ok(bin(d)
+        .args(["export", "--format", "kdi", "--out"])
+        .arg(&fresh));
+    assert!(!String::from_utf8_lossy(&r.stderr).contains("warning"));
     // A filter selects what is exported; standard output when there is no --out.
     let crit = rows(d, &["findings", "--json", "--filter", "severity:critical"]).len();
     let r = ok(bin(d).args(["export", "-f", "jsonl", "--filter", "severity:critical"]));

@@ -5,6 +5,9 @@
 //!  "assets": [{"url": ..., "application": ..., "tags": [...], "vulns": [...]}],
 //!  "vuln_defs": [{"scanner_type": ..., "scanner_identifier": ..., "cwe_identifiers": ...}]}
 //! ```
+//! - `skip_autoclose` is `false` (the platform closes what a load no longer has) unless a
+//!   filter selected the findings: a filtered load holds only part of an application's
+//!   findings, and auto-close would close the rest.
 //! - One asset per application: `url` is the application's URL (else `external_id` is the
 //!   locator), `application` its name, `tags` its tags.
 //! - By default each finding is a **vuln**: `scanner_identifier` is the issue type (with
@@ -20,7 +23,8 @@
 //!
 //! Files: one or more per application, `{connector}-{app_id}-{run_id}-{part}.json` (the
 //! run is the connector's last sync; the part counts files of one application split by
-//! size). Each file is a whole KDI document no larger than `max_file_size` unless a single
+//! size; an app id that is not a safe file name is cleaned and gets a hash of itself, so
+//! two applications never share a file). Each file is a whole KDI document no larger than `max_file_size` unless a single
 //! finding is larger. Findings arrive sorted by application, so one file is open at a time
 //! and memory holds only the current file's `vuln_defs`.
 
@@ -29,7 +33,7 @@ use crate::output::{Counting, create, safe_name};
 use crate::registry::{Context, ExportOptions, Exporter, Item, Report, rfc3339};
 use model::{Severity, Status};
 use serde_json::{Map, Value, json};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -85,11 +89,16 @@ pub struct Kdi {
     max: u64,
     scores: [u8; 5],
     findings_mode: bool,
+    /// Whether a filter left findings out: then the platform must not auto-close.
+    partial: bool,
     ctx: Context,
-    /// The application being written: (connector, app id), its asset header, and the part.
+    /// The application being written: (connector, app id), and its asset header.
     group: Option<(String, String)>,
     header: Vec<u8>,
-    part: u32,
+    /// The parts written per file stem: an application met again (two connectors with
+    /// one app id interleave in app-id order) goes on with its next part instead of
+    /// writing over its first.
+    parts: HashMap<String, u32>,
     file: Option<OpenFile>,
     files: Vec<PathBuf>,
     bytes: u64,
@@ -103,10 +112,11 @@ impl Kdi {
             max: opts.max_file_size,
             scores: opts.kdi_scores,
             findings_mode: opts.kdi_findings,
+            partial: opts.filter.is_some(),
             ctx: ctx.clone(),
             group: None,
             header: Vec::new(),
-            part: 0,
+            parts: HashMap::new(),
             file: None,
             files: Vec::new(),
             bytes: 0,
@@ -148,18 +158,17 @@ impl Kdi {
 
     fn open_file(&mut self) -> Result<()> {
         let (connector, app) = self.group.clone().unwrap_or_default();
-        self.part += 1;
         let run = self.ctx.last_runs.get(&connector).copied().unwrap_or(0);
-        let name = format!(
-            "{}-{}-{}-{}.json",
-            safe_name(&connector),
-            safe_name(&app),
-            run,
-            self.part
-        );
-        let path = self.dir.join(name);
+        let stem = format!("{}-{}-{}", safe_name(&connector), safe_name(&app), run);
+        let part = self.parts.entry(stem.clone()).or_default();
+        *part += 1;
+        let path = self.dir.join(format!("{stem}-{part}.json"));
         let mut out = Counting::new(BufWriter::with_capacity(1 << 16, create(&path)?));
-        out.write_all(b"{\"skip_autoclose\":false,\"version\":2,\"assets\":[")?;
+        out.write_all(if self.partial {
+            b"{\"skip_autoclose\":true,\"version\":2,\"assets\":["
+        } else {
+            b"{\"skip_autoclose\":false,\"version\":2,\"assets\":["
+        })?;
         out.write_all(&self.header)?;
         self.files.push(path);
         self.file = Some(OpenFile {
@@ -281,7 +290,6 @@ impl Exporter for Kdi {
         if self.group.as_ref() != Some(&group) {
             self.close_file()?;
             self.group = Some(group);
-            self.part = 0;
             self.header = self.asset_header(item)?;
         }
         let stype = scanner_type(item.kind);

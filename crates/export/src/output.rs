@@ -67,7 +67,10 @@ pub fn create(path: &Path) -> Result<File> {
     })
 }
 
-/// A file name part made safe: letters, digits, `.`, `_` and `-` kept, the rest `_`.
+/// A file name part made safe: letters, digits, `.`, `_` and `-` kept, the rest `_`, at
+/// most 80 characters. A name that had to change also gets a hash of the original, so
+/// that two names never share a file: "支払" and "在庫", "shop a" and "shop/a" each
+/// clean to the same text.
 pub fn safe_name(s: &str) -> String {
     let out: String = s
         .chars()
@@ -80,11 +83,24 @@ pub fn safe_name(s: &str) -> String {
         })
         .collect();
     let trimmed = out.trim_matches('.');
-    if trimmed.is_empty() {
+    let cleaned: String = if trimmed.is_empty() {
         "_".into()
     } else {
         trimmed.chars().take(80).collect()
+    };
+    if cleaned == s {
+        cleaned
+    } else {
+        format!("{cleaned}-{:016x}", fnv1a(s.as_bytes()))
     }
+}
+
+/// FNV-1a, 64 bits: a hash that is the same in every build and on every machine, so an
+/// export names a file the same way each time.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -93,8 +109,22 @@ mod tests {
 
     #[test]
     fn safe_names() {
-        assert_eq!(safe_name("My App/1"), "My_App_1");
-        assert_eq!(safe_name("../.."), "_");
-        assert_eq!(safe_name("a-b_c.d"), "a-b_c.d");
+        assert_eq!(safe_name("a-b_c.d"), "a-b_c.d", "kept as it is");
+        assert!(safe_name("My App/1").starts_with("My_App_1-"));
+        assert!(safe_name("../..").starts_with("_-"));
+        assert_eq!(safe_name("My App/1"), safe_name("My App/1"), "stable");
+    }
+
+    #[test]
+    fn names_that_clean_alike_stay_apart() {
+        let pairs = [
+            ("application:支払", "application:在庫"),
+            ("shop a", "shop/a"),
+            ("shop_a", "shop a"),
+            (&"x".repeat(90), &format!("{}y", "x".repeat(89))),
+        ];
+        for (a, b) in pairs {
+            assert_ne!(safe_name(a), safe_name(b), "{a} / {b}");
+        }
     }
 }

@@ -213,6 +213,88 @@ fn kdi_maps_severities_statuses_and_splits_by_size() {
     assert_eq!(check(&small, [1, 2, 5, 8, 10]), common::FINDINGS);
 }
 
+/// Every finding reaches a file of its own application, and no file is written twice:
+/// application ids that clean to one file name ("支払" and "在庫", "shop a" and "shop/a")
+/// used to share a file, the last one overwriting the first, and so did an application
+/// met again after another connector's application of the same id.
+#[test]
+fn kdi_never_writes_two_applications_into_one_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded_runs(
+        tmp.path(),
+        &[
+            ("reports", &["application:支払", "application:在庫"], 10),
+            ("reports", &["shop a", "shop/a", "app-x"], 12),
+            ("other", &["app-x"], 5),
+            ("reports", &["app-x"], 4),
+        ],
+    );
+    let out = tmp.path().join("kdi");
+    let mut o = ExportOptions::new(Format::Kdi);
+    o.out = Some(out.clone());
+    let summary = export::export(&store, &o).expect("export");
+    let files = common::files(&out);
+    assert_eq!(
+        summary.files.len(),
+        files.len(),
+        "every file named is on disk"
+    );
+    let mut per_app: HashMap<String, usize> = HashMap::new();
+    for file in &files {
+        let doc: Value = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("JSON");
+        let asset = &doc["assets"][0];
+        let app = asset["external_id"]
+            .as_str()
+            .expect("external_id")
+            .to_string();
+        *per_app.entry(app).or_default() += asset["vulns"].as_array().expect("vulns").len();
+    }
+    let want: HashMap<String, usize> = [
+        ("reports:application:支払", 5),
+        ("reports:application:在庫", 5),
+        ("reports:shop a", 4),
+        ("reports:shop/a", 4),
+        ("reports:app-x", 8),
+        ("other:app-x", 5),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(per_app, want, "files: {files:?}");
+}
+
+/// A filtered load holds part of an application's findings: with auto-close on, the
+/// platform would close every vuln the filter left out.
+#[test]
+fn a_filtered_kdi_export_turns_auto_close_off() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded(tmp.path());
+    let skip_autoclose = |dir: &Path| -> Vec<Value> {
+        common::files(dir)
+            .iter()
+            .map(|f| {
+                let doc: Value =
+                    serde_json::from_slice(&std::fs::read(f).expect("read")).expect("JSON");
+                doc["skip_autoclose"].clone()
+            })
+            .collect()
+    };
+    let whole = tmp.path().join("whole");
+    export_to(&store, Format::Kdi, &whole, |o| {
+        o.connector = Some("cloud".into())
+    });
+    assert!(skip_autoclose(&whole).iter().all(|v| v == false));
+    let filtered = tmp.path().join("filtered");
+    export_to(&store, Format::Kdi, &filtered, |o| {
+        o.filter = Some(Filter::parse(Entity::Findings, "severity>=high").expect("filter"));
+    });
+    let flags = skip_autoclose(&filtered);
+    assert!(
+        !flags.is_empty() && flags.iter().all(|v| v == true),
+        "{flags:?}"
+    );
+}
+
 #[test]
 fn sarif_fingerprints_are_stable_and_filters_apply() {
     let tmp = tempfile::tempdir().expect("tmp");

@@ -128,7 +128,39 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
             report.bytes
         );
     }
+    if o.format.writes_directory() {
+        let dir = o.out.as_deref().unwrap_or(std::path::Path::new("."));
+        let others = other_json_files(dir, &report.files);
+        if others > 0 {
+            eprintln!(
+                "warning: {} also holds {others} .json file(s) this export did not write (an \
+                 earlier export's?); uploading the directory would load them too: export into \
+                 an empty directory",
+                dir.display()
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many `.json` files in `dir` are not among `written`: an earlier KDI export's parts
+/// that this one did not replace would be uploaded with it if the directory is.
+fn other_json_files(dir: &std::path::Path, written: &[std::path::PathBuf]) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let written: std::collections::HashSet<_> =
+        written.iter().filter_map(|p| p.file_name()).collect();
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            std::path::Path::new(&name)
+                .extension()
+                .is_some_and(|x| x == "json")
+                && !written.contains(name.as_os_str())
+        })
+        .count()
 }
 
 #[cfg(test)]

@@ -150,6 +150,45 @@ pub fn seeded(dir: &Path) -> SqliteStore {
     store
 }
 
+/// Writes one run per `(connector, app ids, findings)` into a new SQLite store under
+/// `dir` (a connector named again gets another run); the findings are spread over the
+/// apps, which have no URL, and numbered on from the connector's earlier runs.
+pub fn seeded_runs(dir: &Path, runs: &[(&str, &[&str], usize)]) -> SqliteStore {
+    let store = SqliteStore::open(&dir.join("store.sqlite3")).expect("open store");
+    let mut numbered = std::collections::HashMap::new();
+    for (name, apps, n) in runs {
+        let c = match store.connector(name).expect("connector") {
+            Some(c) => c,
+            None => store
+                .create_connector(&NewConnector {
+                    name: (*name).into(),
+                    kind: "xml".into(),
+                    url: None,
+                    key_id: None,
+                    secret: None,
+                    settings: json!({}),
+                })
+                .expect("connector"),
+        };
+        let run = store
+            .begin_run(c.id, RunMode::Full, "test", Duration::minutes(5))
+            .expect("begin run");
+        let first: &mut usize = numbered.entry(*name).or_default();
+        let findings = (*first..*first + n)
+            .map(|i| finding(i, apps[i % apps.len()]))
+            .collect();
+        *first += n;
+        let assets = apps.iter().map(|a| asset(a, a, None)).collect();
+        let batch = Batch {
+            assets,
+            findings,
+            issues: vec![],
+        };
+        store.finish_run(&run, &batch, &end()).expect("write");
+    }
+    store
+}
+
 /// Every file under `dir`, sorted by name.
 pub fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
