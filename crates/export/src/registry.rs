@@ -126,6 +126,9 @@ pub struct ExportOptions {
     pub ocsf_class: OcsfClass,
     /// SARIF: results per run before a new run starts.
     pub sarif_max_results: usize,
+    /// CSV: write a cell that starts with `=`, `+`, `-` or `@` as it is, where by default
+    /// it gets a leading `'` so that a spreadsheet shows it instead of running it.
+    pub csv_keep_formulas: bool,
     /// When the export was made (OCSF event times of findings without dates, file names).
     pub now: DateTime<Utc>,
 }
@@ -142,6 +145,7 @@ impl ExportOptions {
             kdi_findings: false,
             ocsf_class: OcsfClass::VulnerabilityFinding,
             sarif_max_results: 25_000,
+            csv_keep_formulas: false,
             now: Utc::now(),
         }
     }

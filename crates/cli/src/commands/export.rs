@@ -62,7 +62,8 @@ fn options(a: &ExportArgs) -> anyhow::Result<ExportOptions> {
             a.ocsf_class
         )
     })?;
-    o.sarif_max_results = a.sarif_max_results.max(1);
+    o.sarif_max_results = usize::try_from(a.sarif_max_results).unwrap_or(usize::MAX);
+    o.csv_keep_formulas = a.csv_keep_formulas;
     if format.writes_directory()
         && let Some(p) = &o.out
         && p.is_file()
