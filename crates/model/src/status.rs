@@ -47,6 +47,18 @@ impl Status {
     pub fn is_open(self) -> bool {
         matches!(self, Status::New | Status::Active | Status::Reopened)
     }
+
+    /// The status a stored finding takes when its source reports it `reported`: one
+    /// that was fixed or closed (or already reopened) and is reported open as if new is
+    /// REOPENED. Full-run sources (ASE, XML reports) know only open and closed, so a
+    /// weakness that came back would otherwise look like a first sighting; a source's
+    /// own statuses are kept otherwise.
+    pub fn reported_again(self, reported: Status) -> Status {
+        match (self, reported) {
+            (Status::Fixed | Status::Closed | Status::Reopened, Status::New) => Status::Reopened,
+            _ => reported,
+        }
+    }
 }
 
 impl fmt::Display for Status {
@@ -62,5 +74,26 @@ impl FromStr for Status {
             .into_iter()
             .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| format!("unknown normalized status '{s}'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status;
+
+    #[test]
+    fn a_weakness_that_comes_back_is_reopened_not_new() {
+        for stored in [Status::Fixed, Status::Closed, Status::Reopened] {
+            assert_eq!(
+                stored.reported_again(Status::New),
+                Status::Reopened,
+                "{stored}"
+            );
+        }
+        for stored in [Status::New, Status::Active, Status::Ignored, Status::None] {
+            assert_eq!(stored.reported_again(Status::New), Status::New, "{stored}");
+        }
+        assert_eq!(Status::Closed.reported_again(Status::Fixed), Status::Fixed);
+        assert_eq!(Status::Fixed.reported_again(Status::Active), Status::Active);
     }
 }

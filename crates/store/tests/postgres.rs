@@ -116,14 +116,15 @@ fn repeated_records_in_one_batch_match_sqlite() {
             unchanged: 1
         }
     );
-    // The second write moves f New again and back to Fixed: two more history rows.
+    // The second write moves f open again — REOPENED, as it was fixed — and back to
+    // Fixed: two more history rows.
     assert_eq!(
         seen[0].3,
         vec![
             (None, Status::New),
             (Some(Status::New), Status::Fixed),
-            (Some(Status::Fixed), Status::New),
-            (Some(Status::New), Status::Fixed)
+            (Some(Status::Fixed), Status::Reopened),
+            (Some(Status::Reopened), Status::Fixed)
         ]
     );
 }

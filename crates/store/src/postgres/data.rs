@@ -391,9 +391,9 @@ fn write_findings(
         .map(|r| r.finding.external_id.as_str())
         .collect();
     let hashes: Vec<&str> = recs.iter().map(|r| r.encoded().hash.as_str()).collect();
-    let statuses: Vec<Status> = recs.iter().map(|r| r.finding.status).collect();
     let mut stored = HashMap::new();
     let mut was: HashMap<String, (String, Option<u16>)> = HashMap::new();
+    let mut stored_status: HashMap<String, Status> = HashMap::new();
     for row in tx.query(
         &stored_sql("findings", STORED_FINDING_COLUMNS),
         &[&run.connector_id, &ids],
@@ -405,8 +405,18 @@ fn write_findings(
             row.try_get(1)?,
             (row.try_get(5)?, status.is_open().then_some(risk)),
         );
+        stored_status.insert(row.try_get(1)?, status);
         stored.insert(row.try_get(1)?, cur);
     }
+    // What each record's status becomes, given the stored one (a finding that came back
+    // is REOPENED).
+    let statuses: Vec<Status> = recs
+        .iter()
+        .map(|r| match stored_status.get(&r.finding.external_id) {
+            Some(was) => was.reported_again(r.finding.status),
+            None => r.finding.status,
+        })
+        .collect();
     let plan = plan(&ids, &hashes, Some(&statuses), stored, counts);
     touch_findings(tx, run, &plan.touch, risks, now)?;
     record_moves(recs, &plan, &was, risks, moves);
@@ -431,7 +441,7 @@ fn write_findings(
         .iter()
         .map(|r| r.finding.source_severity.as_str())
         .collect();
-    let status: Vec<&str> = w.iter().map(|r| r.finding.status.as_str()).collect();
+    let status: Vec<&str> = plan.write.iter().map(|&k| statuses[k].as_str()).collect();
     let source_status = f(|r| r.finding.source_status.as_deref());
     let cve = f(|r| r.finding.cve.as_deref());
     let cvss: Vec<Option<f64>> = w.iter().map(|r| r.finding.cvss).collect();

@@ -203,6 +203,24 @@ fn upsert_finding(
             Ok(Outcome::Unchanged)
         }
         Some(stored) => {
+            let was = stored
+                .status
+                .parse::<Status>()
+                .map_err(|e| StoreError::Corrupt {
+                    column: "findings.status".into(),
+                    message: e,
+                })?;
+            let reopened;
+            let f = match was.reported_again(f.status) {
+                same if same == f.status => f,
+                status => {
+                    reopened = Finding {
+                        status,
+                        ..f.clone()
+                    };
+                    &reopened
+                }
+            };
             // A finding that moved to another asset takes its risk from the old one.
             moves.finding(stored.place(), now_place);
             let written = finding_update::Written {

@@ -385,6 +385,53 @@ fn full_run_closes_unseen(store: &dyn Store) {
         h.last().map(|e| (e.new_status, e.run_id)),
         Some((Status::Closed, Some(run.id)))
     );
+
+    // y comes back, reported open as a full-run source reports everything open: it is
+    // REOPENED, not a first sighting, and stays so while it stays open, also through a
+    // change of its content; fixed, it is FIXED.
+    let status_of_y = |records: Vec<FindingRecord>| {
+        let run = store
+            .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+            .expect("begin");
+        let batch = Batch {
+            findings: records,
+            ..Batch::default()
+        };
+        store
+            .finish_run(&run, &batch, &end(RunState::Processed, None))
+            .expect("finish");
+        let y = store
+            .findings(&ListQuery {
+                connector: Some("autoclose".into()),
+                ..Default::default()
+            })
+            .expect("list")
+            .into_iter()
+            .find(|f| f.finding.external_id == "y")
+            .expect("y");
+        (
+            y.finding.status,
+            store.finding_history(y.id).expect("history"),
+        )
+    };
+    let back = finding("y", "a", Status::New);
+    let (status, h) = status_of_y(vec![back.clone()]);
+    assert_eq!(status, Status::Reopened);
+    assert_eq!(
+        h.last().map(|e| (e.old_status, e.new_status)),
+        Some((Some(Status::Closed), Status::Reopened))
+    );
+    let (status, _) = status_of_y(vec![back.clone()]);
+    assert_eq!(status, Status::Reopened, "unchanged");
+    let (status, _) = status_of_y(vec![changed(&back, |f| f.severity = Severity::Low)]);
+    assert_eq!(status, Status::Reopened, "changed, still open");
+    let (status, _) = status_of_y(vec![finding("y", "a", Status::Fixed)]);
+    assert_eq!(status, Status::Fixed);
+    let (status, _) = status_of_y(vec![finding("y", "a", Status::New)]);
+    assert_eq!(status, Status::Reopened, "fixed, then back");
+    // Fixed for good (later parts of the contract count asset a's open findings).
+    let (status, _) = status_of_y(vec![finding("y", "a", Status::Fixed)]);
+    assert_eq!(status, Status::Fixed);
 }
 
 fn maps_are_kept(store: &dyn Store) {
