@@ -9,6 +9,12 @@
 //! `not` binds tighter than `and`, which binds tighter than `or`. Keywords are
 //! case-insensitive. Every field and value is checked against the entity's registry here,
 //! so compiling never fails.
+//!
+//! A filter is bounded — [`MAX_DEPTH`] levels of `(` and `not`, [`MAX_CONDITIONS`]
+//! conditions, [`MAX_VALUES`] values in one list — because it arrives from anyone who can
+//! reach the HTTP API: 3,000 nested parentheses overflowed the parser's stack and took the
+//! server down, and a thousand `or`s passed the parser only for the database to refuse
+//! the statement.
 
 use crate::ast::{Cond, Expr, Op};
 use crate::error::QueryError;
@@ -16,6 +22,13 @@ use crate::fields::Entity;
 use crate::lexer::{Tok, Token, lex};
 use crate::value;
 use chrono::{DateTime, Utc};
+
+/// How deep `(` and `not` may nest.
+pub const MAX_DEPTH: usize = 32;
+/// How many conditions one filter may hold (a SQL expression is at most 1,000 deep).
+pub const MAX_CONDITIONS: usize = 200;
+/// How many values one `field:a,b,…` list may hold.
+pub const MAX_VALUES: usize = 1_000;
 
 /// Parses a filter for an entity; `now` anchors relative dates (`-7d`).
 pub fn parse(entity: Entity, input: &str, now: DateTime<Utc>) -> Result<Expr, QueryError> {
@@ -29,6 +42,8 @@ pub fn parse(entity: Entity, input: &str, now: DateTime<Utc>) -> Result<Expr, Qu
         pos: 0,
         end: input.chars().count() + 1,
         now,
+        depth: 0,
+        conditions: 0,
     };
     let e = p.or()?;
     if let Some(t) = p.peek() {
@@ -48,6 +63,10 @@ struct Parser {
     /// Column just past the input, for "unexpected end" errors.
     end: usize,
     now: DateTime<Utc>,
+    /// `(` and `not` open around the current token.
+    depth: usize,
+    /// Conditions read so far.
+    conditions: usize,
 }
 
 fn keyword(t: &Token) -> Option<&'static str> {
@@ -102,11 +121,34 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, QueryError> {
-        if self.peek().and_then(keyword) == Some("not") {
+        if let Some(t) = self.peek()
+            && keyword(t) == Some("not")
+        {
+            let column = t.column;
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            let inner = self.nested(column, Parser::unary)?;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.primary()
+    }
+
+    /// Reads `read` one level deeper (inside a `(` or a `not` at `column`), refusing to go
+    /// past [`MAX_DEPTH`].
+    fn nested(
+        &mut self,
+        column: usize,
+        read: fn(&mut Parser) -> Result<Expr, QueryError>,
+    ) -> Result<Expr, QueryError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(QueryError::new(
+                column,
+                format!("parentheses and 'not' nest more than {MAX_DEPTH} deep here"),
+            ));
+        }
+        self.depth += 1;
+        let e = read(self);
+        self.depth -= 1;
+        e
     }
 
     fn primary(&mut self) -> Result<Expr, QueryError> {
@@ -118,7 +160,7 @@ impl Parser {
         };
         match t.tok {
             Tok::LParen => {
-                let e = self.or()?;
+                let e = self.nested(t.column, Parser::or)?;
                 match self.next() {
                     Some(Token {
                         tok: Tok::RParen, ..
@@ -142,6 +184,16 @@ impl Parser {
     }
 
     fn condition(&mut self, name: String, column: usize) -> Result<Expr, QueryError> {
+        self.conditions += 1;
+        if self.conditions > MAX_CONDITIONS {
+            return Err(QueryError::new(
+                column,
+                format!(
+                    "a filter holds at most {MAX_CONDITIONS} conditions (a list such as \
+                     externalId:a,b,c counts once)"
+                ),
+            ));
+        }
         let Some(field) = self.entity.field(&name) else {
             let hint = match self.entity.closest(&name) {
                 Some(s) => format!(" (did you mean '{s}'?)"),
@@ -180,6 +232,12 @@ impl Parser {
             };
             let v = value::read(field, op, &text, quoted, self.now)
                 .map_err(|m| QueryError::new(vcol, m))?;
+            if values.len() == MAX_VALUES {
+                return Err(QueryError::new(
+                    vcol,
+                    format!("a list holds at most {MAX_VALUES} values"),
+                ));
+            }
             values.push(v);
             match self.peek() {
                 Some(Token {
@@ -331,6 +389,46 @@ mod tests {
         assert_eq!(err("lastFound>yesterday").column, 11);
         let shown = err("cwe:79 and colour:red").caret("cwe:79 and colour:red");
         assert_eq!(shown.lines().nth(1).map(|l| l.find('^')), Some(Some(11)));
+    }
+
+    /// Anyone who reaches the API writes filters: none may exhaust the stack or build a
+    /// statement the database refuses; each is told where it went too far.
+    #[test]
+    fn filters_are_bounded() {
+        let deep = |n: usize| format!("{}cwe:79{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(Entity::Findings, &deep(MAX_DEPTH), now()).is_ok());
+        let e = err(&deep(3_000));
+        assert_eq!(e.column, MAX_DEPTH + 1);
+        assert!(
+            e.message.contains("nest more than 32 deep"),
+            "{}",
+            e.message
+        );
+        let nots = "not ".repeat(10_000) + "cwe:79";
+        assert_eq!(err(&nots).column, 4 * MAX_DEPTH + 1);
+        let ors = |n: usize| {
+            (0..n)
+                .map(|i| format!("id:{i}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        assert!(parse(Entity::Findings, &ors(MAX_CONDITIONS), now()).is_ok());
+        let e = err(&ors(1_000));
+        assert!(
+            e.message.contains("at most 200 conditions"),
+            "{}",
+            e.message
+        );
+        let list = |n: usize| {
+            let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+            format!("id:{}", ids.join(","))
+        };
+        assert!(parse(Entity::Findings, &list(MAX_VALUES), now()).is_ok());
+        assert!(
+            err(&list(MAX_VALUES + 1))
+                .message
+                .contains("at most 1000 values")
+        );
     }
 
     #[test]
