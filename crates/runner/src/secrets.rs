@@ -55,15 +55,7 @@ impl MasterKey {
         let path = dir.join(KEY_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => MasterKey::from_hex(text.trim(), &path.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = XChaCha20Poly1305::generate_key(&mut OsRng);
-                let text = Zeroizing::new(hex::encode(key));
-                write_private(&path, text.as_bytes()).map_err(|source| SecretError::KeyFile {
-                    path: path.clone(),
-                    source,
-                })?;
-                MasterKey::from_hex(&text, &path.display().to_string())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(&path),
             Err(source) => Err(SecretError::KeyFile { path, source }),
         }
     }
@@ -119,6 +111,40 @@ impl MasterKey {
     }
 }
 
+/// Creates the key file with a new key, unless another process gets there first: then its
+/// key is the one. Two commands starting on a new data directory at once (a service and a
+/// setup script) each made a key, and the second either failed or sealed secrets with a
+/// key that was not the file's. The key is written whole to a file of this process and
+/// linked into place, which fails when the file exists, so nobody reads half a key.
+fn create_key_file(path: &Path) -> Result<MasterKey, SecretError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static ATTEMPT: AtomicU64 = AtomicU64::new(0);
+    let file_error = |source| SecretError::KeyFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+    let text = Zeroizing::new(hex::encode(key));
+    let mut own = path.as_os_str().to_owned();
+    own.push(format!(
+        ".{}-{}.new",
+        std::process::id(),
+        ATTEMPT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let own = std::path::PathBuf::from(own);
+    write_private(&own, text.as_bytes()).map_err(file_error)?;
+    let linked = std::fs::hard_link(&own, path);
+    let _ = std::fs::remove_file(&own);
+    match linked {
+        Ok(()) => MasterKey::from_hex(&text, &path.display().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let theirs = std::fs::read_to_string(path).map_err(file_error)?;
+            MasterKey::from_hex(theirs.trim(), &path.display().to_string())
+        }
+        Err(e) => Err(file_error(e)),
+    }
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(parent) = path.parent() {
@@ -139,6 +165,28 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Commands starting at once on a new data directory end up with one key.
+    #[test]
+    fn concurrent_first_starts_agree_on_one_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let keys: Vec<[u8; 32]> = std::thread::scope(|s| {
+                let starts: Vec<_> = (0..6)
+                    .map(|_| s.spawn(|| MasterKey::load_or_create(dir.path()).expect("key")))
+                    .collect();
+                starts
+                    .into_iter()
+                    .map(|t| *t.join().expect("thread").key)
+                    .collect()
+            });
+            assert!(keys.windows(2).all(|w| w[0] == w[1]), "one key for all");
+            let on_disk = MasterKey::load_or_create(dir.path()).expect("key");
+            assert_eq!(*on_disk.key, keys[0]);
+            let files = std::fs::read_dir(dir.path()).expect("dir").count();
+            assert_eq!(files, 1, "no file of a start left behind");
+        }
+    }
 
     #[test]
     fn round_trip_and_wrong_key() {

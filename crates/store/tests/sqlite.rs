@@ -17,6 +17,49 @@ fn sqlite_store_meets_the_contract() {
     );
 }
 
+/// Commands opening a new store at once (a service starting while a setup script adds a
+/// connector) each bring it up to date once: the version was read outside the migrations'
+/// transactions, so the second ran the first's migrations again and failed ("table
+/// connectors already exists") or left a store no command could open.
+#[test]
+fn concurrent_first_opens_migrate_once() {
+    use store::{NewConnector, SqliteStore, Store};
+    for round in 0..10 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("store.sqlite3");
+        std::thread::scope(|s| {
+            let opens: Vec<_> = (0..6)
+                .map(|i| {
+                    let path = &path;
+                    s.spawn(move || {
+                        let store = SqliteStore::open(path)
+                            .unwrap_or_else(|e| panic!("round {round}, open {i}: {e}"));
+                        store
+                            .create_connector(&NewConnector {
+                                name: format!("c{i}"),
+                                kind: "xml".into(),
+                                url: None,
+                                key_id: None,
+                                secret: None,
+                                settings: serde_json::json!({}),
+                            })
+                            .unwrap_or_else(|e| panic!("round {round}, connector {i}: {e}"));
+                    })
+                })
+                .collect();
+            for open in opens {
+                open.join().expect("thread");
+            }
+        });
+        let store = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(
+            store.connectors().expect("connectors").len(),
+            6,
+            "none lost"
+        );
+    }
+}
+
 /// A process that dies mid-run leaves its batches stored but not the assets' risk its
 /// run's end would have set; the connector's next run sets it as it begins.
 #[test]

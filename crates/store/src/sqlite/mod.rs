@@ -269,15 +269,25 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     // would cascade into the rows that refer to it. They are off while migrating, and
     // each migration is checked before it commits.
     conn.pragma_update(None, "foreign_keys", "OFF")?;
-    let migrated = run_migrations(conn, version as usize);
+    let migrated = run_migrations(conn);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     migrated
 }
 
-fn run_migrations(conn: &mut Connection, from: usize) -> Result<()> {
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from) {
-        let version = (i + 1) as i64;
+/// Runs the migrations the store has not had, one exclusive transaction each. The version
+/// is read inside that transaction: two commands opening a new store at once (a service
+/// starting while a setup script adds a connector) each read version 0 before either
+/// wrote, and the second ran the first's migrations again ("table connectors already
+/// exists", "duplicate column name"), failing or, worse, leaving a store no command could
+/// open.
+fn run_migrations(conn: &mut Connection) -> Result<()> {
+    loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+        let done: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let Some(sql) = usize::try_from(done).ok().and_then(|d| MIGRATIONS.get(d)) else {
+            return Ok(());
+        };
+        let version = done + 1;
         tx.execute_batch(sql)?;
         let broken: Option<String> = tx
             .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
@@ -291,7 +301,6 @@ fn run_migrations(conn: &mut Connection, from: usize) -> Result<()> {
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 impl Store for SqliteStore {
