@@ -276,8 +276,25 @@ pub fn parse(
                 continue;
             }
         };
-        if let Err(e) = settings.validate() {
-            problems.push(problem(block_line, format!("connector '{name}': {e}")));
+        for p in settings.problems() {
+            problems.push(problem(
+                key_line(p.key),
+                format!("connector '{name}': {}", p.message),
+            ));
+        }
+        if let Some(ca) = &settings.ca_file
+            && let Err(e) = std::fs::metadata(ca)
+        {
+            problems.push(problem(
+                key_line("ca_file"),
+                format!("connector '{name}': ca_file '{ca}' cannot be read: {e}"),
+            ));
+        }
+        if let Err(e) = crate::connectors::check_schedule(&kind, &settings) {
+            problems.push(problem(
+                key_line("schedule"),
+                format!("connector '{name}': {e}"),
+            ));
         }
         if out.iter().any(|d: &Declared| d.name == name) {
             problems.push(problem(
@@ -397,6 +414,31 @@ mod tests {
                 .any(|l| l.starts_with("c.toml:13:") && l.contains("`kind` must be one of")),
             "{lines:#?}"
         );
+    }
+
+    /// Every value out of range is reported at its own line, also beside a type error,
+    /// and so are a schedule an xml connector cannot have and a CA file that is not there.
+    #[test]
+    fn every_value_out_of_range_at_its_line() {
+        let text = "[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"SECRET\"\npage_size = 0\nconcurrency = 0\nfailure_threshold = 2.0\ntimeout_seconds = \"long\"\nlocators = \"url,ip\"\nca_file = \"/nonexistent/ca.pem\"\n\n[[connector]]\nname = \"r\"\nkind = \"xml\"\nschedule = \"6h\"\n";
+        let problems = parse(text, "c.toml", &env).unwrap_err();
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        for (line, what) in [
+            (7, "page size 0 is outside"),
+            (8, "concurrency 0 is outside"),
+            (9, "failure threshold 2 is outside"),
+            (10, "timeout_seconds"),
+            (11, "unknown locator 'ip'"),
+            (12, "ca_file '/nonexistent/ca.pem' cannot be read"),
+            (17, "an xml connector has no schedule"),
+        ] {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with(&format!("c.toml:{line}:")) && l.contains(what)),
+                "{what} at line {line}: {lines:#?}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::settings::Settings;
 use crate::{Runner, RunnerError};
 use secrecy::SecretString;
-use store::{Connector, NewConnector};
+use store::{Connector, ConnectorState, NewConnector};
 
 /// The source kinds a connector can have.
 pub const KINDS: &[&str] = &["asoc", "ase", "xml"];
@@ -43,6 +43,7 @@ impl Runner {
             )));
         }
         check_url(&add.kind, add.url.as_deref())
+            .and_then(|()| check_schedule(&add.kind, &add.settings))
             .map_err(|why| RunnerError::Config(format!("connector '{name}': {why}")))?;
         add.settings.validate().map_err(RunnerError::Config)?;
         crate::maps::load(self.store.as_ref(), &add.settings.map)?;
@@ -84,6 +85,8 @@ impl Runner {
         let mut c = self.connector(name)?;
         let mut settings = Settings::from_json(&c.settings).map_err(RunnerError::Config)?;
         change(&mut settings);
+        check_schedule(&c.kind, &settings)
+            .map_err(|why| RunnerError::Config(format!("connector '{name}': {why}")))?;
         settings.validate().map_err(RunnerError::Config)?;
         crate::maps::load(self.store.as_ref(), &settings.map)?;
         if let Some(url) = edit.url {
@@ -96,7 +99,26 @@ impl Runner {
         }
         c.settings = settings.to_json();
         self.store.update_connector(&c)?;
+        if settings.schedule.is_none() {
+            self.unschedule(&c)?;
+        }
         Ok(c)
+    }
+
+    /// Takes a connector out of Scheduled once nothing schedules it (its schedule was
+    /// removed, or it cannot have one): it shows how its last run ended again, or
+    /// Registered, instead of a "next run" that will never come.
+    pub fn unschedule(&self, c: &Connector) -> Result<(), RunnerError> {
+        if c.state != ConnectorState::Scheduled {
+            return Ok(());
+        }
+        let (state, reason) = match self.store.last_run(c.id)? {
+            Some(run) => (ConnectorState::after(run.state), run.reason),
+            None => (ConnectorState::Registered, None),
+        };
+        self.store
+            .set_connector_state(c.id, state, reason.as_deref())?;
+        Ok(())
     }
 
     /// Removes a connector with its runs, assets and findings.
@@ -157,6 +179,28 @@ impl Runner {
         c.secret = Some(self.key.seal(&secret)?);
         self.store.update_connector(&c)?;
         Ok(c)
+    }
+}
+
+/// Why a connector of `kind` cannot be synced, when it cannot: an xml connector is fed
+/// by `import` and has nothing to fetch.
+pub fn import_only(kind: &str, name: &str) -> Option<String> {
+    (kind == "xml").then(|| {
+        format!(
+            "connector '{name}' reads AppScan XML reports: feed it with `appscan-bridge import FILE --connector {name}`"
+        )
+    })
+}
+
+/// A schedule only a connector that fetches can keep: an xml connector's would fail at
+/// every slot while it showed Scheduled.
+pub(crate) fn check_schedule(kind: &str, settings: &Settings) -> Result<(), String> {
+    match (&settings.schedule, kind) {
+        (Some(_), "xml") => Err(
+            "an xml connector has no schedule: it runs when a report is imported (`import FILE`)"
+                .into(),
+        ),
+        _ => Ok(()),
     }
 }
 

@@ -203,11 +203,7 @@ impl Pass {
         };
         RunEnd {
             state,
-            connector_state: if state == RunState::Processed {
-                ConnectorState::Processed
-            } else {
-                ConnectorState::Errored
-            },
+            connector_state: ConnectorState::after(state),
             reason,
             counters,
             cursor: None,

@@ -9,6 +9,25 @@ use serde::{Deserialize, Serialize};
 /// The longest description a connector may have.
 pub const MAX_DESCRIPTION: usize = 164;
 
+/// A setting whose value is out of range: its key (as a config file writes it) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingProblem {
+    pub key: &'static str,
+    pub message: String,
+}
+
+/// Problems as one message, for `connector add/edit`.
+pub(crate) fn joined(problems: Vec<SettingProblem>) -> Result<(), String> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(problems
+        .into_iter()
+        .map(|p| p.message)
+        .collect::<Vec<_>>()
+        .join("; "))
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -63,35 +82,52 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Checks values a user typed; the message says which one is wrong.
+    /// Checks values a user typed; the message says which ones are wrong.
     pub fn validate(&self) -> Result<(), String> {
+        joined(self.problems())
+    }
+
+    /// Every value out of range, each with its key (a config file points at its line).
+    pub fn problems(&self) -> Vec<SettingProblem> {
+        let mut out = Vec::new();
+        let mut bad = |key, message: String| out.push(SettingProblem { key, message });
         if let Some(d) = &self.description
             && d.chars().count() > MAX_DESCRIPTION
         {
-            return Err(format!(
-                "description is {} characters long; at most {MAX_DESCRIPTION} are allowed",
-                d.chars().count()
-            ));
+            bad(
+                "description",
+                format!(
+                    "description is {} characters long; at most {MAX_DESCRIPTION} are allowed",
+                    d.chars().count()
+                ),
+            );
         }
         if self.page_size == 0 || self.page_size > 5000 {
-            return Err(format!("page size {} is outside 1..=5000", self.page_size));
+            bad(
+                "page_size",
+                format!("page size {} is outside 1..=5000", self.page_size),
+            );
         }
         if self.concurrency == 0 || self.concurrency > 64 {
-            return Err(format!(
-                "concurrency {} is outside 1..=64",
-                self.concurrency
-            ));
+            bad(
+                "concurrency",
+                format!("concurrency {} is outside 1..=64", self.concurrency),
+            );
         }
         if !(0.0..=1.0).contains(&self.failure_threshold) {
-            return Err(format!(
-                "failure threshold {} is outside 0..=1 (0.01 means 1 %)",
-                self.failure_threshold
-            ));
+            bad(
+                "failure_threshold",
+                format!(
+                    "failure threshold {} is outside 0..=1 (0.01 means 1 %)",
+                    self.failure_threshold
+                ),
+            );
         }
         if self.overlap_seconds < 0 {
-            return Err("overlap must not be negative".into());
+            bad("overlap_seconds", "overlap must not be negative".into());
         }
-        self.full_run.validate()
+        out.extend(self.full_run.problems());
+        out
     }
 
     pub fn from_json(v: &serde_json::Value) -> Result<Settings, String> {

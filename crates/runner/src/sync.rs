@@ -418,13 +418,9 @@ impl Runner {
             st.counters.closed = blocking(move || store.close_unseen(&r, &apps)).await?;
             full_run::after_close(self, &run, &settings.full_run, &opts).await?;
         }
-        let connector_state = match state {
-            RunState::Processed | RunState::Aborted => ConnectorState::Processed,
-            _ => ConnectorState::Errored,
-        };
         let end = RunEnd {
             state,
-            connector_state,
+            connector_state: ConnectorState::after(state),
             reason: reason.clone(),
             counters: st.counters,
             cursor: (state == RunState::Processed).then_some(run_start),

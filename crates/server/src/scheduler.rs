@@ -109,6 +109,8 @@ pub struct Scheduler {
 pub enum SchedulerError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Runner(#[from] runner::RunnerError),
     #[error("a store task failed: {0}")]
     Task(String),
 }
@@ -245,9 +247,20 @@ impl Scheduler {
             .filter(|s| !s.is_empty());
         let Some(text) = text else {
             self.plans.lock().remove(&c.name);
+            if c.state == ConnectorState::Scheduled {
+                // Its schedule was taken away (by an edit while this server ran, or a
+                // config file): it no longer waits for a run.
+                let (runner, c) = (self.runner.clone(), c.clone());
+                blocking(move || Ok(runner.unschedule(&c))).await??;
+            }
             return Ok(None);
         };
-        match Schedule::parse(&text) {
+        // An xml connector stored with a schedule before schedules were refused for it.
+        let parsed = match runner::connectors::import_only(&c.kind, &c.name) {
+            Some(why) => Err(format!("not scheduled: {why}")),
+            None => Schedule::parse(&text).map_err(|e| e.to_string()),
+        };
+        match parsed {
             Ok(s) => {
                 self.invalid.remove(&c.name);
                 Ok(Some((text, s)))
@@ -257,7 +270,7 @@ impl Scheduler {
                 if self.invalid.get(&c.name) != Some(&text) {
                     tracing::warn!(connector = %c.name, error = %e, "not scheduled");
                     self.invalid.insert(c.name.clone(), text);
-                    let (store, id, reason) = (self.runner.store.clone(), c.id, e.to_string());
+                    let (store, id, reason) = (self.runner.store.clone(), c.id, e);
                     blocking(move || {
                         store.set_connector_state(id, ConnectorState::Errored, Some(&reason))
                     })

@@ -253,3 +253,111 @@ async fn a_lost_lease_stops_the_sync_and_the_run_says_why() {
     r.handle.clear_faults();
     r.shutdown().await;
 }
+
+/// A schedule taken away (`connector edit --schedule ''`, a config file) leaves nothing
+/// waiting: the connector shows how its last run ended again, not a "next run" that never
+/// comes — when edited, and when the scheduler finds it so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_schedule_leaves_scheduled() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let mut r = rig(2, 5, Some("1h"), Some(fast()), clock).await;
+    let jobs = r.server.as_ref().expect("server").state().jobs.clone();
+    let waiting = || {
+        let c = r.connector();
+        c.state == ConnectorState::Scheduled && !jobs.is_running("sim")
+    };
+    eventually(30, "the connector to wait Scheduled", waiting).await;
+    r.runner
+        .edit_connector("sim", runner::connectors::EditConnector::default(), |s| {
+            s.schedule = None
+        })
+        .expect("edit");
+    let c = r.connector();
+    assert_eq!(c.state, ConnectorState::Processed, "{:?}", c.state_reason);
+    ticks().await;
+    assert_eq!(r.connector().state, ConnectorState::Processed);
+
+    // Scheduled with no schedule (a store written by an earlier version): the scheduler
+    // puts it right.
+    let id = r.connector().id;
+    r.runner
+        .store
+        .set_connector_state(id, ConnectorState::Scheduled, Some("next run soon"))
+        .expect("state");
+    eventually(10, "the scheduler to take it out of Scheduled", || {
+        r.connector().state == ConnectorState::Processed
+    })
+    .await;
+    r.shutdown().await;
+}
+
+/// An xml connector runs when a report is imported: one stored with a schedule (before
+/// they were refused) is not scheduled, and says why, instead of failing every slot while
+/// it showed Scheduled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_xml_connector_is_never_scheduled() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let mut r = rig(2, 5, None, Some(fast()), clock).await;
+    r.runner
+        .store
+        .create_connector(&store::NewConnector {
+            name: "reports".into(),
+            kind: "xml".into(),
+            url: None,
+            key_id: None,
+            secret: None,
+            settings: serde_json::json!({"schedule": "1m"}),
+        })
+        .expect("connector");
+    eventually(10, "the xml connector to be marked", || {
+        r.runner
+            .store
+            .connector("reports")
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.state == ConnectorState::Errored)
+    })
+    .await;
+    let c = r
+        .runner
+        .store
+        .connector("reports")
+        .expect("get")
+        .expect("c");
+    assert!(
+        c.state_reason
+            .as_deref()
+            .is_some_and(|w| w.contains("reads AppScan XML reports")),
+        "{:?}",
+        c.state_reason
+    );
+    ticks().await;
+    let due = r.runner.store.due_runs(Some(c.id), 10).expect("due runs");
+    assert!(due.is_empty(), "{due:?}");
+    // Nor can one be given a schedule now.
+    let refused = r
+        .runner
+        .edit_connector(
+            "reports",
+            runner::connectors::EditConnector::default(),
+            |s| s.schedule = Some("6h".into()),
+        )
+        .expect_err("refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("an xml connector has no schedule"),
+        "{refused}"
+    );
+    // And a sync asked through the API is refused at once, not accepted and dropped.
+    let token = r.token("ci");
+    let (s, b) = r.post("/api/connectors/reports/sync", Some(&token)).await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("import FILE")),
+        "{b}"
+    );
+    r.shutdown().await;
+}

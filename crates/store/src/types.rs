@@ -37,6 +37,15 @@ impl ConnectorState {
         .into_iter()
         .find(|st| st.as_str() == s)
     }
+
+    /// The state a run that ended `run` leaves its connector in: Processed after a
+    /// finished run or one aborted for no data, Errored after any other.
+    pub fn after(run: RunState) -> ConnectorState {
+        match run {
+            RunState::Processed | RunState::Aborted => ConnectorState::Processed,
+            _ => ConnectorState::Errored,
+        }
+    }
 }
 
 impl fmt::Display for ConnectorState {

@@ -5,6 +5,7 @@
 //! They live flattened in a connector's [`crate::Settings`] (so `exclude_informational =
 //! true` sits beside `page_size` in a config file) and every field has a default.
 
+use crate::settings::SettingProblem;
 use model::Severity;
 use serde::{Deserialize, Serialize};
 
@@ -65,33 +66,44 @@ impl Default for FullRunOptions {
 impl FullRunOptions {
     /// Checks what a user typed; the message names the option.
     pub fn validate(&self) -> Result<(), String> {
+        crate::settings::joined(self.problems())
+    }
+
+    /// Every value out of range, each with its key.
+    pub fn problems(&self) -> Vec<SettingProblem> {
+        let mut out = Vec::new();
+        let mut bad = |key, message: String| out.push(SettingProblem { key, message });
         if self.locators.is_empty() {
-            return Err(format!(
-                "locators must name at least one of {}",
-                LOCATORS.join(", ")
-            ));
+            bad(
+                "locators",
+                format!("locators must name at least one of {}", LOCATORS.join(", ")),
+            );
         }
         for (i, l) in self.locators.iter().enumerate() {
             if !LOCATORS.contains(&l.as_str()) {
-                return Err(format!(
-                    "unknown locator '{l}' (one of {})",
-                    LOCATORS.join(", ")
-                ));
-            }
-            if self.locators[..i].contains(l) {
-                return Err(format!("locator '{l}' is listed twice"));
+                bad(
+                    "locators",
+                    format!("unknown locator '{l}' (one of {})", LOCATORS.join(", ")),
+                );
+            } else if self.locators[..i].contains(l) {
+                bad("locators", format!("locator '{l}' is listed twice"));
             }
         }
         if self.asset_inactivity_days == Some(0) {
-            return Err("asset inactivity must be at least one day".into());
+            bad(
+                "asset_inactivity_days",
+                "asset inactivity must be at least one day".into(),
+            );
         }
-        self.unknown_severity
-            .parse::<Severity>()
-            .map_err(|e| format!("unknown_severity: {e}"))?;
-        if let Some(f) = &self.date_format {
-            model::time::check_format(f).map_err(|e| format!("date_format '{f}': {e}"))?;
+        if let Err(e) = self.unknown_severity.parse::<Severity>() {
+            bad("unknown_severity", format!("unknown_severity: {e}"));
         }
-        Ok(())
+        if let Some(f) = &self.date_format
+            && let Err(e) = model::time::check_format(f)
+        {
+            bad("date_format", format!("date_format '{f}': {e}"));
+        }
+        out
     }
 
     /// The normalized severity for unknown source severities.

@@ -59,9 +59,7 @@ impl XmlSource {
         input: Option<&ImportInput>,
     ) -> Result<XmlSource, RunnerError> {
         let input = input.ok_or_else(|| {
-            RunnerError::Config(format!(
-                "connector '{name}' reads AppScan XML reports: feed it with `appscan-bridge import FILE --connector {name}`"
-            ))
+            RunnerError::Config(crate::connectors::import_only("xml", name).unwrap_or_default())
         })?;
         // A file that cannot be read fails in pass 1 with its own error.
         let size = std::fs::metadata(&input.path).map_or(0, |m| m.len());

@@ -100,6 +100,7 @@ pub struct SyncParams {
     responses(
         (status = 202, body = SyncStarted, description = "The sync started"),
         (status = 200, body = RunView, description = "With wait=true: the finished run"),
+        (status = 400, body = ErrorBody, description = "An xml connector: it is fed by import"),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "A sync of this connector is running")))]
 pub async fn sync(
@@ -109,6 +110,10 @@ pub async fn sync(
     Query(p): Query<SyncParams>,
 ) -> Result<Response, ApiError> {
     let c = connector(&state, name).await?;
+    // Refused here, not in the background after a 202 nobody would hear back from.
+    if let Some(why) = runner::connectors::import_only(&c.kind, &c.name) {
+        return Err(ApiError::bad_request(why, json!({"connector": c.name})));
+    }
     let handle = state
         .jobs
         .start(&c.name, p.full, Trigger::Api)
