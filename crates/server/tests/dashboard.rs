@@ -42,6 +42,8 @@ async fn chromium(profile: &Path, url: &str, extra: &[&str]) -> (String, Vec<Str
         "--virtual-time-budget=5000",
     ])
     .arg(format!("--user-data-dir={}", profile.display()))
+    // A reader far from UTC: the page shows their zone and says so.
+    .env("TZ", "Asia/Tokyo")
     .args(extra)
     .arg(url)
     .kill_on_drop(true);
@@ -77,6 +79,12 @@ async fn dom(profile: &Path, url: &str) -> String {
         "the page script did not run on {url}:\n{dom}"
     );
     dom
+}
+
+/// Whether a page's footer names the zone its times are shown in (the test's reader is in
+/// Tokyo): it said "times in UTC" while the script showed local times.
+fn says_its_zone(dom: &str) -> bool {
+    dom.contains("times in Asia/Tokyo")
 }
 
 /// The findings table's rows: (id, severity) pairs.
@@ -228,8 +236,19 @@ async fn dashboard_in_headless_chromium() {
     assert_eq!(rows, want.len(), "{csv}");
 
     // A filter with a mistake says where, and the page still loads cleanly.
+    assert!(
+        says_its_zone(&dom(profile.path(), &r.url("/")).await),
+        "the footer names the reader's zone"
+    );
+    // The caret sits under the mistake in a preformatted line, not in a dump of the
+    // API's JSON detail.
     let bad = dom(profile.path(), &r.url("/?filter=severity%3E%3Dhgh")).await;
     assert!(bad.contains("id=\"filter-error\""), "{bad}");
+    assert!(
+        bad.contains("<pre class=\"caret\">severity&gt;=hgh\n          ^ unknown severity"),
+        "{bad}"
+    );
+    assert!(!bad.contains("\"caret\":"), "no JSON on the page: {bad}");
     assert!(finding_rows(&bad).is_empty());
     // So does a connector that does not exist, instead of an empty list.
     let nope = dom(profile.path(), &r.url("/?connector=nope")).await;

@@ -135,13 +135,18 @@ async fn index(
     Ok(Html(pages::overview(&page).into_string()))
 }
 
-/// An API error as one line for a page.
-fn describe(e: &ApiError) -> String {
-    match &e.detail {
-        serde_json::Value::String(d) => format!("{}: {d}", e.error),
-        serde_json::Value::Null => e.error.clone(),
-        other => format!("{}: {other}", e.error),
-    }
+/// An API error as a page shows it: one line, and under it the filter with a caret at
+/// the mistake when it has a place (the API's detail, dumped as JSON, used to be the line).
+fn describe(e: &ApiError) -> pages::Problem {
+    let (line, caret) = match &e.detail {
+        serde_json::Value::String(d) => (format!("{}: {d}", e.error), None),
+        serde_json::Value::Object(d) => (
+            e.error.clone(),
+            d.get("caret").and_then(|c| c.as_str()).map(str::to_string),
+        ),
+        _ => (e.error.clone(), None),
+    };
+    pages::Problem { line, caret }
 }
 
 async fn finding(

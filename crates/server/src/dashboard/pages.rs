@@ -37,7 +37,8 @@ pub fn layout(title: &str, body: Markup) -> Markup {
                     }
                 }
                 main { (body) }
-                footer { "appscan-bridge " (env!("CARGO_PKG_VERSION")) " · times in UTC" }
+                // The page script shows times in the reader's zone and says which.
+                footer { "appscan-bridge " (env!("CARGO_PKG_VERSION")) " · " span id="time-zone" { "times in UTC" } }
             }
         }
     }
@@ -76,12 +77,19 @@ fn run_summary(r: &RunView) -> Markup {
     }
 }
 
+/// A mistake a page shows: one line, and the input with a caret under its place.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub line: String,
+    pub caret: Option<String>,
+}
+
 /// Everything the overview shows.
 pub struct Overview {
     pub connectors: Vec<ConnectorView>,
     pub summary: SummaryView,
     pub series: Vec<OpenPoint>,
-    pub findings: Result<Vec<FindingView>, String>,
+    pub findings: Result<Vec<FindingView>, Problem>,
     pub params: ListParams,
 }
 
@@ -220,7 +228,12 @@ pub fn overview(o: &Overview) -> Markup {
                 a.clear id="export-csv" href=(export_link(o.params.filter.as_deref(), o.params.connector.as_deref())) { "Export CSV" }
             }
             @match &o.findings {
-                Err(e) => { p.error id="filter-error" { (e) } }
+                Err(e) => {
+                    div.error id="filter-error" {
+                        p { (e.line) }
+                        @if let Some(c) = &e.caret { pre.caret { (c) } }
+                    }
+                }
                 Ok(rows) if rows.is_empty() => { p.empty id="no-findings" { "No findings match." } }
                 Ok(rows) => {
                     table.list id="findings-table" {

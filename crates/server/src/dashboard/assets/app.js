@@ -13,6 +13,13 @@ document.addEventListener("DOMContentLoaded", () => {
       el.textContent = fmt.format(t);
     }
   }
+  // The footer says which zone the times are in; texts the server wrote (a connector's
+  // "next run …Z") stay in UTC.
+  const zone = document.getElementById("time-zone");
+  if (zone) {
+    const name = fmt.resolvedOptions().timeZone || "your time zone";
+    zone.textContent = `times in ${name} (UTC on hover; state texts in UTC)`;
+  }
   for (const row of document.querySelectorAll("#findings-table tbody tr")) {
     const link = row.querySelector("a[href]");
     if (!link) continue;
