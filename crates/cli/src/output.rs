@@ -29,6 +29,14 @@ pub fn time_opt(t: Option<DateTime<Utc>>) -> String {
 }
 
 /// `1.2 s`, `3 min 4 s`.
+/// What a run wrote and asked, in words: `5 inserted, 0 updated, … ; 3 requests, 0 retries`.
+pub fn counters(c: &store::RunCounters) -> String {
+    format!(
+        "{} inserted, {} updated, {} unchanged, {} failed, {} warnings, {} closed; {} requests, {} retries",
+        c.inserted, c.updated, c.unchanged, c.failed, c.warnings, c.closed, c.requests, c.retries
+    )
+}
+
 pub fn duration(d: std::time::Duration) -> String {
     let s = d.as_secs_f64();
     if s < 60.0 {

@@ -140,6 +140,14 @@ async fn every_bad_input_fails_clearly_and_changes_nothing() {
     for (case, fragments) in corpus("xml") {
         must_fail(&case, &fragments, bin(d).arg("import").arg(&case));
     }
+    // An empty --app was taken as none, and the application named after the file.
+    let report = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/appscan-xml/sast-one_issue.xml");
+    must_fail(
+        Path::new("--app ''"),
+        &["--app is empty".to_string()],
+        bin(d).args(["import", "--app", " "]).arg(&report),
+    );
     assert_eq!(
         snapshot(d),
         before,

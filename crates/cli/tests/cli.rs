@@ -163,6 +163,14 @@ async fn sync_then_list_status_runs_and_history_as_json() {
     assert_eq!(status[0]["last_run"]["mode"], "delta");
     let runs = json(&run(bin(dir.path()).args(["runs", "cloud", "--json"])));
     assert_eq!(runs.as_array().map(Vec::len), Some(2));
+    // One run for people: its counts in words (it printed `RunCounters { fetched: … }`).
+    let one = run(bin(dir.path()).args(["runs", "cloud", "--run", "2", "--errors"]));
+    let text = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        text.contains("inserted,") && text.contains("requests,"),
+        "{text}"
+    );
+    assert!(!text.contains("RunCounters"), "{text}");
 
     // A finding whose status changed has two history entries, the second from run 2.
     let changed = json(&run(bin(dir.path()).args(["findings", "--json"])))

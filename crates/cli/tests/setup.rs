@@ -96,6 +96,12 @@ async fn show_edit_check_remap_and_remove_a_connector() {
     assert!(text(&ok(bin(d).args(["map", "list"]))).contains("default"));
     assert!(text(&ok(bin(d).args(["map", "show", "default"]))).contains("findingName"));
     ok(bin(d).args(["map", "clone", "default", "by-id"]));
+    // A name that could not be typed back or shown is refused at once (an empty one was
+    // saved, and `map show ''` then failed).
+    for bad in ["", "bad name", "x/../y"] {
+        let err = fails(bin(d).args(["map", "clone", "default", bad]));
+        assert!(err.contains("map name"), "{bad:?}: {err}");
+    }
     ok(bin(d).args(["map", "set", "by-id", "findingName=IssueTypeId"]));
     let err = fails(bin(d).args(["map", "set", "by-id", "bogusField=X"]));
     assert!(err.contains("unknown target field 'bogusField'"), "{err}");

@@ -237,10 +237,12 @@ pub fn app(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), count))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
+        .layer(middleware::map_response(body_limit_as_json))
+        // Outside the body limit, so that its 413 carries the headers too.
+        .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -283,20 +285,52 @@ async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
-async fn fallback(method: Method, req: Request) -> Response {
+/// The body limit's 413 in the API's error shape (it was plain text).
+async fn body_limit_as_json(res: Response) -> Response {
+    if res.status() != StatusCode::PAYLOAD_TOO_LARGE
+        || res.headers().get(header::CONTENT_TYPE)
+            == Some(&HeaderValue::from_static("application/json"))
+    {
+        return res;
+    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        serde_json::Value::Null,
+    )
+    .into_response()
+}
+
+/// Requests no route answers are counted too, under one `unmatched` route (a probe or a
+/// misconfigured client would otherwise be invisible in the metrics).
+async fn fallback(State(state): State<AppState>, method: Method, req: Request) -> Response {
     let path = req.uri().path();
-    if path.starts_with("/api") || method != Method::GET {
+    let res = if path.starts_with("/api") || method != Method::GET {
         ApiError::not_found(format!("no route for {method} {path}")).into_response()
     } else {
         dashboard::not_found().await
-    }
+    };
+    unmatched(&state, &method, res)
 }
 
-async fn method_not_allowed(method: Method, req: Request) -> Response {
-    ApiError::new(
+async fn method_not_allowed(
+    State(state): State<AppState>,
+    method: Method,
+    req: Request,
+) -> Response {
+    let res = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{method} is not allowed on {}", req.uri().path()),
         serde_json::Value::Null,
     )
-    .into_response()
+    .into_response();
+    unmatched(&state, &method, res)
+}
+
+/// Counts an answer no route gave.
+fn unmatched(state: &AppState, method: &Method, res: Response) -> Response {
+    state
+        .metrics
+        .http_request(method.as_str(), "unmatched", res.status().as_u16());
+    res
 }

@@ -45,15 +45,26 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates a token named `name` (a default name from the time when `None`).
+/// Creates a token named `name` (a default name from the time when `None` or blank: a
+/// token named '' could not be told apart in `token list` nor revoked by name).
 pub fn create(store: &dyn Store, name: Option<&str>) -> Result<NewToken, StoreError> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
     let hint = format!("{}…", &secret[..TOKEN_PREFIX.len() + 6]);
-    let name = match name {
-        Some(n) => n.trim().to_string(),
-        None => format!("token-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")),
+    let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => n.to_string(),
+        // The time, and a few random characters (not the secret's) so that two made in
+        // one second differ.
+        None => {
+            let mut tag = [0u8; 3];
+            rand::rng().fill_bytes(&mut tag);
+            format!(
+                "token-{}-{}",
+                chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+                hex::encode(tag)
+            )
+        }
     };
     let token = store.create_token(&name, &hash(&secret), &hint)?;
     Ok(NewToken { token, secret })
@@ -69,6 +80,12 @@ mod tests {
         let store = store::SqliteStore::open(&dir.path().join("s.db")).expect("open");
         let a = create(&store, Some("ci")).expect("create");
         let b = create(&store, None).expect("create");
+        let blank = create(&store, Some("  ")).expect("create");
+        assert!(
+            blank.token.name.starts_with("token-"),
+            "{}",
+            blank.token.name
+        );
         assert_ne!(a.secret(), b.secret());
         assert!(a.secret().starts_with(TOKEN_PREFIX) && a.secret().len() == 68);
         assert!(a.token.hint.starts_with(&a.secret()[..10]));

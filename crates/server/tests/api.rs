@@ -85,6 +85,38 @@ async fn health_openapi_and_errors() {
     let s = res.status().as_u16();
     let b: Value = res.json().await.expect("json 405");
     assert_error(s, &b, 405);
+    // A body over the limit: 413 in the API's error shape, with the security headers.
+    let res = r
+        .http
+        .post(r.url("/api/connectors/sim/sync"))
+        .body(vec![b'x'; 100_000])
+        .send()
+        .await
+        .expect("POST");
+    assert!(res.headers().get("content-security-policy").is_some());
+    let s = res.status().as_u16();
+    let b: Value = res.json().await.expect("json 413");
+    assert_error(s, &b, 413);
+    // Answers no route gave are counted too.
+    let metrics = r
+        .http
+        .get(r.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for status in ["404", "405"] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("appscan_bridge_http_requests_total")
+                    && l.contains("route=\"unmatched\"")
+                    && l.contains(&format!("status=\"{status}\""))),
+            "{status}: {metrics}"
+        );
+    }
     // Security headers on every answer.
     let res = r.http.get(r.url("/healthz")).send().await.expect("GET");
     assert!(

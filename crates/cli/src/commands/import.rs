@@ -42,6 +42,12 @@ impl runner::Progress for ByteBar {
 }
 
 pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
+    // An empty name was taken as none, and the application was named after the file.
+    if a.app.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        anyhow::bail!(
+            "--app is empty: name the application, or leave the flag out to use the report's"
+        );
+    }
     let opts = SyncOptions::default();
     let stop = super::cancel_on_stop_signal(opts.cancel.clone());
     let label = a

@@ -72,6 +72,7 @@ pub fn show(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 }
 
 pub fn clone(ctx: &Ctx, from: &str, to: &str) -> anyhow::Result<ExitCode> {
+    model::map::check_name(to).map_err(anyhow::Error::msg)?;
     if ctx.runner.store.map_text(to)?.is_some() || to == DEFAULT {
         bail!("a map named '{to}' already exists");
     }

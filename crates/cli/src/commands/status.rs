@@ -106,13 +106,14 @@ pub fn runs(ctx: &Ctx, a: RunsArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         println!(
-            "run {} ({}) {} from {} to {}: {:?}",
+            "run {} ({}) {} from {} to {} — fetched {}: {}",
             run.id,
             run.mode.as_str(),
             run.state,
             output::time(run.started_at),
             output::time_opt(run.ended_at),
-            run.counters
+            run.counters.fetched,
+            output::counters(&run.counters)
         );
         if let Some(r) = &run.reason {
             println!("  {r}");

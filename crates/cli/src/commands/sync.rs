@@ -38,24 +38,16 @@ pub async fn run(ctx: &Ctx, a: SyncArgs) -> anyhow::Result<ExitCode> {
 
 /// A run in a few lines, for people.
 pub fn print_report(r: &RunReport) {
-    let c = &r.run.counters;
     println!(
-        "{} run {} of '{}' {} in {} — fetched {} ({:.0} records/s): {} inserted, {} updated, {} unchanged, {} failed, {} warnings, {} closed; {} requests, {} retries",
+        "{} run {} of '{}' {} in {} — fetched {} ({:.0} records/s): {}",
         r.run.mode.as_str(),
         r.run.id,
         r.run.connector,
         r.run.state,
         output::duration(r.elapsed),
-        c.fetched,
+        r.run.counters.fetched,
         r.rate(),
-        c.inserted,
-        c.updated,
-        c.unchanged,
-        c.failed,
-        c.warnings,
-        c.closed,
-        c.requests,
-        c.retries
+        output::counters(&r.run.counters)
     );
     if let Some(reason) = &r.run.reason {
         println!("  {reason}");

@@ -116,8 +116,8 @@ impl Map {
             MapLoadError(vec![err(offset, e.message().to_string())])
         })?;
         let mut errors = Vec::new();
-        if file.name.get_ref().trim().is_empty() {
-            errors.push(err(file.name.span().start, "map name is empty".into()));
+        if let Err(why) = check_name(file.name.get_ref()) {
+            errors.push(err(file.name.span().start, why));
         }
         let mut rules_of = |kind: Kind, rules: Vec<RuleFile>| -> Vec<Rule> {
             let mut out: Vec<Rule> = Vec::new();
@@ -356,6 +356,24 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Asset => "asset",
         Kind::Finding => "finding",
     }
+}
+
+/// A map's name, as `map clone`, `map import` and a map file give it: not empty, and with
+/// no spaces or `/`, like a connector's (a name is typed on command lines and shown in
+/// listings).
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("map name is empty".into());
+    }
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || c == '/' || c.is_control())
+    {
+        return Err(format!(
+            "map name '{name}' must be without spaces, '/' or control characters"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
