@@ -144,10 +144,7 @@ impl Writer {
                     format!("(NOT ({col}))")
                 };
             }
-            (_, Value::Text(t)) => {
-                let p = self.bind(Param::Text(like_pattern(t)));
-                format!("{col} {} {p} ESCAPE '\\'", self.like())
-            }
+            (_, Value::Text(t)) => self.text_match(col, t),
             (_, Value::Status(list)) => {
                 let ps: Vec<String> = list
                     .iter()
@@ -212,6 +209,18 @@ impl Writer {
         self.bind(p)
     }
 
+    /// `col` matches the pattern `t`, ignoring case. SQLite's LIKE folds ASCII only, so a
+    /// pattern with other letters (`Übersicht`) is matched against the column folded by
+    /// [`UNICODE_LOWER`]; an ASCII pattern keeps the plain LIKE an index can serve.
+    fn text_match(&mut self, col: &str, t: &str) -> String {
+        if self.dialect == Dialect::Sqlite && !t.is_ascii() {
+            let p = self.bind(Param::Text(like_pattern(&t.to_lowercase())));
+            return format!("{UNICODE_LOWER}({col}) LIKE {p} ESCAPE '\\'");
+        }
+        let p = self.bind(Param::Text(like_pattern(t)));
+        format!("{col} {} {p} ESCAPE '\\'", self.like())
+    }
+
     fn like(&self) -> &'static str {
         match self.dialect {
             Dialect::Sqlite => "LIKE",
@@ -227,16 +236,17 @@ impl Writer {
         };
         match pattern {
             None => format!("EXISTS (SELECT 1 FROM {from})"),
-            Some(t) => {
-                let p = self.bind(Param::Text(like_pattern(t)));
-                format!(
-                    "EXISTS (SELECT 1 FROM {from} WHERE {value} {} {p} ESCAPE '\\')",
-                    self.like()
-                )
-            }
+            Some(t) => format!(
+                "EXISTS (SELECT 1 FROM {from} WHERE {})",
+                self.text_match(value, t)
+            ),
         }
     }
 }
+
+/// The SQL function a SQLite store registers on its connections: its text argument in
+/// Unicode lower case (SQLite's own `lower` and `LIKE` fold ASCII only).
+pub const UNICODE_LOWER: &str = "unicode_lower";
 
 /// A user's text with `*` wildcards as a LIKE pattern with `\` escapes.
 pub fn like_pattern(text: &str) -> String {

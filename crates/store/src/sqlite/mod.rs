@@ -237,6 +237,14 @@ const BULK_LOAD_CACHE_KIB: i64 = 4 * 1024;
 
 fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Filters with letters beyond ASCII compare through it (`query::sql`).
+    conn.create_scalar_function(
+        query::sql::UNICODE_LOWER,
+        1,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8
+            | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| t.to_lowercase())),
+    )?;
     // Updates of findings are prepared per set of changed columns (`finding_update`).
     conn.set_prepared_statement_cache_capacity(64);
     conn.pragma_update(None, "journal_mode", "WAL")?;

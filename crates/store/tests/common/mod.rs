@@ -149,6 +149,52 @@ pub fn contract(store: &dyn Store) {
     a_preview_compares_without_writing(store);
     the_summary_counts_what_is_stored(store);
     paging_by_cursor_is_one_listing(store);
+    text_beyond_ascii_ignores_case(store);
+}
+
+/// "Text is case-insensitive" also beyond ASCII: an application named Übersicht is found
+/// by `app:übersicht` (SQLite's LIKE folds ASCII only), and tags and wildcards alike.
+fn text_beyond_ascii_ignores_case(store: &dyn Store) {
+    let c = connector(store, "unicode");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let mut app = asset("ü1");
+    app.asset.name = Some("Übersicht Ärzte".into());
+    let mut f = finding("u1", "ü1", Status::New);
+    f.finding.tags = vec!["Größe".into()];
+    f.finding.name = "Schwäche im Login".into();
+    let batch = Batch {
+        assets: vec![app],
+        findings: vec![f],
+        issues: vec![],
+    };
+    store
+        .finish_run(&run, &batch, &end(RunState::Processed, None))
+        .expect("finish");
+    let count = |text: &str| {
+        store
+            .findings(&ListQuery {
+                connector: Some("unicode".into()),
+                filter: Some(query::Filter::parse(query::Entity::Findings, text).expect("filter")),
+                ..Default::default()
+            })
+            .expect("findings")
+            .len()
+    };
+    for text in [
+        "app:\"übersicht ärzte\"",
+        "app:\"ÜBERSICHT ÄRZTE\"",
+        "app:über*",
+        "tag:GRÖSSE",
+        "tag:größe",
+        "name:*SCHWÄCHE*",
+    ] {
+        let want = usize::from(text != "tag:GRÖSSE");
+        assert_eq!(count(text), want, "{text}");
+    }
+    assert_eq!(count("app:\"Übersicht Ärzte\""), 1, "as written");
+    assert_eq!(count("app:zürich"), 0);
 }
 
 fn connectors_crud(store: &dyn Store) {
