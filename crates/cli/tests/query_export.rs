@@ -316,6 +316,20 @@ async fn exports_write_every_format_without_secrets() {
         said.contains(".json file(s) this export did not write"),
         "{said}"
     );
+    // A limit below one finding's size cannot be kept, and the export says so.
+    let tiny = out.join("kdi-tiny");
+    let r = ok(bin(d)
+        .args([
+            "export",
+            "--format",
+            "kdi",
+            "--max-file-size",
+            "100B",
+            "--out",
+        ])
+        .arg(&tiny));
+    let said = String::from_utf8_lossy(&r.stderr);
+    assert!(said.contains("larger than --max-file-size"), "{said}");
     let fresh = out.join("kdi-fresh");
     let r = ok(bin(d)
         .args(["export", "--format", "kdi", "--out"])

@@ -147,6 +147,7 @@ impl Exporter for Csv {
             findings,
             files: path.into_iter().collect(),
             bytes: sink.bytes,
+            ..Report::default()
         })
     }
 }

@@ -38,6 +38,7 @@ impl Exporter for Jsonl {
             findings: self.findings,
             files: self.path.into_iter().collect(),
             bytes: self.out.bytes,
+            ..Report::default()
         })
     }
 }

@@ -101,6 +101,8 @@ pub struct Kdi {
     parts: HashMap<String, u32>,
     file: Option<OpenFile>,
     files: Vec<PathBuf>,
+    /// Files past `max` (a single finding too large to split).
+    oversized: Vec<PathBuf>,
     bytes: u64,
     findings: u64,
 }
@@ -119,6 +121,7 @@ impl Kdi {
             parts: HashMap::new(),
             file: None,
             files: Vec::new(),
+            oversized: Vec::new(),
             bytes: 0,
             findings: 0,
         })
@@ -187,6 +190,11 @@ impl Kdi {
             f.out.write_all(b"]}\n")?;
             f.out.flush()?;
             self.bytes += f.out.bytes;
+            if f.out.bytes > self.max
+                && let Some(path) = self.files.last()
+            {
+                self.oversized.push(path.clone());
+            }
         }
         Ok(())
     }
@@ -343,6 +351,7 @@ impl Exporter for Kdi {
             findings: self.findings,
             files: self.files,
             bytes: self.bytes,
+            oversized: self.oversized,
         })
     }
 }

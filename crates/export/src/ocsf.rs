@@ -290,6 +290,7 @@ impl Exporter for Ocsf {
             findings: self.findings,
             files: self.path.into_iter().collect(),
             bytes: self.out.bytes,
+            ..Report::default()
         })
     }
 }

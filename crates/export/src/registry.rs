@@ -183,6 +183,9 @@ pub struct Report {
     /// Files written (empty when writing to standard output).
     pub files: Vec<PathBuf>,
     pub bytes: u64,
+    /// KDI: files larger than `max_file_size`, because one finding with its vuln_def
+    /// alone is larger.
+    pub oversized: Vec<PathBuf>,
 }
 
 /// Exports the findings `opts` selects from `store`.

@@ -283,6 +283,7 @@ impl Exporter for Sarif {
             findings: self.findings,
             files: self.path.into_iter().collect(),
             bytes: self.out.bytes,
+            ..Report::default()
         })
     }
 }

@@ -129,6 +129,15 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
             report.bytes
         );
     }
+    if let Some(first) = report.oversized.first() {
+        eprintln!(
+            "warning: {} file(s) are larger than --max-file-size ({} is {} bytes): one finding \
+             with its vuln_def alone is larger, and a finding is never split",
+            report.oversized.len(),
+            first.display(),
+            std::fs::metadata(first).map_or(0, |m| m.len())
+        );
+    }
     if o.format.writes_directory() {
         let dir = o.out.as_deref().unwrap_or(std::path::Path::new("."));
         let others = other_json_files(dir, &report.files);
