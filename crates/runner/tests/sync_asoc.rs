@@ -61,6 +61,24 @@ async fn full_sync_stores_exactly_the_simulators_apps_and_issues() {
         again.run.counters.unchanged as usize,
         sim_apps.len() + sim_issues.len()
     );
+
+    // An application deleted in ASoC: a full run closes nothing (only ASE and XML runs
+    // do), but says which stored application it no longer saw.
+    let gone = (1..100)
+        .find_map(|seed| {
+            let summary = rig.handle.mutate_now(0.05, seed);
+            summary.removed_app_ids.first().cloned()
+        })
+        .expect("a mutation removes an app");
+    let after = rig.sync_full().await;
+    assert_eq!(after.run.state, RunState::Processed);
+    assert_eq!(after.run.counters.closed, 0);
+    let said = after
+        .issues
+        .iter()
+        .find(|i| i.message.contains("no longer listed"))
+        .unwrap_or_else(|| panic!("no warning: {:?}", after.issues));
+    assert!(said.location.contains(&gone), "{said:?} names {gone}");
 }
 
 #[tokio::test]

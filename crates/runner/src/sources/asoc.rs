@@ -126,6 +126,21 @@ impl Source for AsocSource {
             }
             if delta {
                 app_ids.extend(known);
+            } else {
+                // A full run of ASoC closes nothing (only full-run sources do): an app the
+                // store has that the server no longer lists keeps its findings as they
+                // were, and the run says so instead of leaving them silently open.
+                for gone in known.iter().filter(|id| !app_ids.contains(*id)) {
+                    tx.send(Ok(Event::BadPage {
+                        location: format!("GET /api/v4/Apps (application {gone})"),
+                        message: "a stored application is no longer listed (deleted, outside \
+                                  the app filter, or the key lost access to it): its \
+                                  findings are kept as they were"
+                            .into(),
+                        lost: 0,
+                    }))
+                    .await?;
+                }
             }
             tx.send(Ok(Event::AppsTotal(app_ids.len() as u64))).await?;
             let mut done: std::collections::HashMap<String, u64> = Default::default();
