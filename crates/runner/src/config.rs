@@ -78,8 +78,17 @@ pub fn store_of(path: &Path) -> Option<String> {
         .filter(|s| !s.trim().is_empty())
 }
 
+/// How a schedule is checked: the scheduler's parser, which lives with `serve`.
+pub type ScheduleCheck<'a> = &'a dyn Fn(&str) -> Result<(), String>;
+
 /// Reads and validates a config file; the error lists every problem.
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigProblem>> {
+    load_with(path, &|_| Ok(()))
+}
+
+/// [`load`], also checking each schedule with `schedule`, each problem at its line beside
+/// the others.
+pub fn load_with(path: &Path, schedule: ScheduleCheck<'_>) -> Result<Config, Vec<ConfigProblem>> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![ConfigProblem {
@@ -88,7 +97,7 @@ pub fn load(path: &Path) -> Result<Config, Vec<ConfigProblem>> {
             message: format!("cannot read: {e}"),
         }]
     })?;
-    parse(&text, &file, &|k| std::env::var(k).ok()).map(|connectors| Config {
+    parse_with(&text, &file, &|k| std::env::var(k).ok(), schedule).map(|connectors| Config {
         path: path.to_path_buf(),
         connectors,
     })
@@ -99,6 +108,16 @@ pub fn parse(
     text: &str,
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Declared>, Vec<ConfigProblem>> {
+    parse_with(text, file, env, &|_| Ok(()))
+}
+
+/// [`parse`], checking each schedule with `schedule`.
+pub fn parse_with(
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    schedule: ScheduleCheck<'_>,
 ) -> Result<Vec<Declared>, Vec<ConfigProblem>> {
     let line_at = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
     let problem = |line: usize, message: String| ConfigProblem {
@@ -290,7 +309,9 @@ pub fn parse(
                 format!("connector '{name}': ca_file '{ca}' cannot be read: {e}"),
             ));
         }
-        if let Err(e) = crate::connectors::check_schedule(&kind, &settings) {
+        let scheduled = crate::connectors::check_schedule(&kind, &settings)
+            .and_then(|()| settings.schedule.as_deref().map_or(Ok(()), schedule));
+        if let Err(e) = scheduled {
             problems.push(problem(
                 key_line("schedule"),
                 format!("connector '{name}': {e}"),

@@ -20,14 +20,7 @@ pub fn validate(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let Some(file) = file else {
         bail!("no config file: give one (`config validate FILE`), set --config or ${CONFIG_ENV}");
     };
-    let loaded = config::load(&file).and_then(|c| {
-        let problems = schedule_problems(&file, &c);
-        if problems.is_empty() {
-            Ok(c)
-        } else {
-            Err(problems)
-        }
-    });
+    let loaded = config::load_with(&file, &check_schedule);
     match loaded {
         Ok(c) => {
             println!(
@@ -52,26 +45,12 @@ pub fn validate(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Schedules `serve` could not run, checked here so `config validate` finds them before
-/// `serve` does; the line is the first `schedule` line holding the text.
-fn schedule_problems(file: &Path, c: &config::Config) -> Vec<config::ConfigProblem> {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    c.connectors
-        .iter()
-        .filter_map(|d| {
-            let schedule = d.settings.schedule.as_deref()?;
-            let err = server::schedule::Schedule::parse(schedule).err()?;
-            let line = text
-                .lines()
-                .position(|l| l.trim_start().starts_with("schedule") && l.contains(schedule))
-                .map_or(1, |i| i + 1);
-            Some(config::ConfigProblem {
-                file: file.display().to_string(),
-                line,
-                message: format!("connector '{}': {err}", d.name),
-            })
-        })
-        .collect()
+/// A schedule `serve` could not run, found by `config validate` (and when the file is
+/// applied) rather than by the scheduler.
+fn check_schedule(text: &str) -> Result<(), String> {
+    server::schedule::Schedule::parse(text)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// Registers or updates the connectors the config file declares.
@@ -79,7 +58,7 @@ pub fn apply(ctx: &Ctx, file: Option<PathBuf>) -> anyhow::Result<()> {
     let Some(file) = file else {
         return Ok(());
     };
-    let c = config::load(&file).map_err(|problems| {
+    let c = config::load_with(&file, &check_schedule).map_err(|problems| {
         anyhow::anyhow!(
             "the config file has {} problem(s):\n{}",
             problems.len(),
