@@ -19,6 +19,22 @@ fn fast() -> server::SchedulerConfig {
     }
 }
 
+/// Slows AppScan down and waits for the scheduled run to start, so that it is still
+/// going when the test interrupts it.
+async fn a_slow_scheduled_run_starts(r: &common::Rig) {
+    r.handle.inject(sim::Fault::Delay {
+        millis: 800,
+        times: 1000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    eventually(30, "the scheduled run to start", || {
+        r.runs()
+            .first()
+            .is_some_and(|run| run.state == RunState::Processing)
+    })
+    .await;
+}
+
 /// Lets the loop tick a few times.
 async fn ticks() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -170,17 +186,7 @@ async fn shutdown_cancels_a_running_sync_which_records_its_state() {
 async fn shutdown_gives_an_interrupted_scheduled_run_back_to_the_queue() {
     let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
     let mut r = rig(6, 40, Some("1h"), Some(fast()), clock).await;
-    r.handle.inject(sim::Fault::Delay {
-        millis: 800,
-        times: 1000,
-        endpoint: sim::asoc::Endpoint::Issues,
-    });
-    eventually(30, "the scheduled run to start", || {
-        r.runs()
-            .first()
-            .is_some_and(|run| run.state == RunState::Processing)
-    })
-    .await;
+    a_slow_scheduled_run_starts(&r).await;
     let claimed = r.runner.store.due_runs(None, 10).expect("due runs");
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].state, store::due::DueState::Claimed);
@@ -212,17 +218,7 @@ async fn a_lost_lease_stops_the_sync_and_the_run_says_why() {
     let lease = std::time::Duration::from_secs(3);
     let config = server::SchedulerConfig { lease, ..fast() };
     let mut r = rig(6, 40, Some("1h"), Some(config), clock.clone()).await;
-    r.handle.inject(sim::Fault::Delay {
-        millis: 800,
-        times: 1000,
-        endpoint: sim::asoc::Endpoint::Issues,
-    });
-    eventually(30, "the scheduled run to start", || {
-        r.runs()
-            .first()
-            .is_some_and(|run| run.state == RunState::Processing)
-    })
-    .await;
+    a_slow_scheduled_run_starts(&r).await;
     // Past the lease on every worker's clock, another worker claims the due run.
     clock.advance(Duration::minutes(10));
     let other = r

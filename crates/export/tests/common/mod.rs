@@ -135,19 +135,29 @@ pub fn seeded(dir: &Path) -> SqliteStore {
                 settings: json!({}),
             })
             .expect("connector");
-        let run = store
-            .begin_run(c.id, RunMode::Full, "test", Duration::minutes(5))
-            .expect("begin run");
         let apps: Vec<String> = assets.iter().map(|a| a.asset.external_id.clone()).collect();
         let findings = range.map(|i| finding(i, &apps[i % apps.len()])).collect();
-        let batch = Batch {
-            assets,
-            findings,
-            issues: vec![],
-        };
-        store.finish_run(&run, &batch, &end()).expect("write");
+        write_run(&store, &c, assets, findings);
     }
     store
+}
+
+/// One full run of `c` that writes `assets` and `findings`.
+fn write_run(
+    store: &SqliteStore,
+    c: &Connector,
+    assets: Vec<AssetRecord>,
+    findings: Vec<FindingRecord>,
+) {
+    let run = store
+        .begin_run(c.id, RunMode::Full, "test", Duration::minutes(5))
+        .expect("begin run");
+    let batch = Batch {
+        assets,
+        findings,
+        issues: vec![],
+    };
+    store.finish_run(&run, &batch, &end()).expect("write");
 }
 
 /// Writes one run per `(connector, app ids, findings)` into a new SQLite store under
@@ -170,21 +180,13 @@ pub fn seeded_runs(dir: &Path, runs: &[(&str, &[&str], usize)]) -> SqliteStore {
                 })
                 .expect("connector"),
         };
-        let run = store
-            .begin_run(c.id, RunMode::Full, "test", Duration::minutes(5))
-            .expect("begin run");
         let first: &mut usize = numbered.entry(*name).or_default();
         let findings = (*first..*first + n)
             .map(|i| finding(i, apps[i % apps.len()]))
             .collect();
         *first += n;
         let assets = apps.iter().map(|a| asset(a, a, None)).collect();
-        let batch = Batch {
-            assets,
-            findings,
-            issues: vec![],
-        };
-        store.finish_run(&run, &batch, &end()).expect("write");
+        write_run(&store, &c, assets, findings);
     }
     store
 }
