@@ -133,13 +133,21 @@ fn create_key_file(path: &Path) -> Result<MasterKey, SecretError> {
     ));
     let own = std::path::PathBuf::from(own);
     write_private(&own, text.as_bytes()).map_err(file_error)?;
-    let linked = std::fs::hard_link(&own, path);
+    let linked = std::fs::hard_link(&own, path).or_else(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            return Err(e);
+        }
+        // A file system without hard links: created in place, which a start racing this
+        // one could read half-written (rare, and it then says the key file is bad).
+        write_private(path, text.as_bytes())
+    });
     let _ = std::fs::remove_file(&own);
+    let origin = path.display().to_string();
     match linked {
-        Ok(()) => MasterKey::from_hex(&text, &path.display().to_string()),
+        Ok(()) => MasterKey::from_hex(&text, &origin),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let theirs = std::fs::read_to_string(path).map_err(file_error)?;
-            MasterKey::from_hex(theirs.trim(), &path.display().to_string())
+            MasterKey::from_hex(theirs.trim(), &origin)
         }
         Err(e) => Err(file_error(e)),
     }
