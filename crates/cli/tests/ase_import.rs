@@ -144,7 +144,23 @@ fn import_reports_then_dedupe() {
 
     // The same report, gzip-compressed, into a second xml connector: every weakness is
     // then seen by two sources.
-    run(bin(dir.path()).args(["connector", "add", "xml", "--name", "reports-gz"]));
+    let added = run(bin(dir.path()).args(["connector", "add", "xml", "--name", "reports-gz"]));
+    let said = String::from_utf8_lossy(&added.stdout);
+    assert!(
+        said.contains("Next: appscan-bridge import FILE --connector reports-gz"),
+        "an xml connector is fed by import, not sync: {said}"
+    );
+    // `check` has no server to reach for it, and says what to do instead.
+    let out = bin(dir.path())
+        .args(["check", "reports-gz"])
+        .output()
+        .expect("check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("there is no server to check") && err.contains("--dry-run"),
+        "{err}"
+    );
     let raw = std::fs::read(fixture("dast-many_findings.xml")).expect("read");
     let gz = gzip_stored(&raw);
     let gz_path = dir.path().join("report.xml.gz");

@@ -115,10 +115,11 @@ impl Runner {
     pub async fn check(&self, name: &str, resolver: &Resolver) -> Result<Vec<Check>, RunnerError> {
         let connector = self.connector(name)?;
         let settings = Settings::from_json(&connector.settings).map_err(RunnerError::Config)?;
-        if connector.kind != "asoc" && connector.kind != "ase" {
+        if let Some(why) = crate::connectors::import_only(&connector.kind, &connector.name) {
+            // No server to reach; what can be checked is a report, by reading it.
             return Err(RunnerError::Unsupported(format!(
-                "`check` does not support {} connectors yet",
-                connector.kind
+                "{why}; there is no server to check (`import FILE --connector {} --dry-run` reads a report without storing it)",
+                connector.name
             )));
         }
         let mut checks = Checks(Vec::new());

@@ -106,12 +106,15 @@ pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {
         settings,
     })?;
     if !ctx.quiet {
+        let next = match runner::connectors::import_only(&c.kind, &c.name) {
+            Some(_) => format!("appscan-bridge import FILE --connector {}", c.name),
+            None => format!("appscan-bridge sync {}", c.name),
+        };
         println!(
-            "Registered {} connector '{}' ({}). Next: appscan-bridge sync {}",
+            "Registered {} connector '{}' ({}). Next: {next}",
             c.kind,
             c.name,
             c.url.as_deref().unwrap_or("no URL"),
-            c.name
         );
     }
     Ok(ExitCode::SUCCESS)
