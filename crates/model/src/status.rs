@@ -59,6 +59,28 @@ impl Status {
             _ => reported,
         }
     }
+
+    /// The status a stored finding takes when `remap` maps its stored raw record to
+    /// `mapped`. A finding a full run closed because it was no longer seen stays CLOSED
+    /// when its record (the source's last word, from before) maps to an open status:
+    /// remapping changes fields, not what the runs found. Otherwise as
+    /// [`Status::reported_again`].
+    pub fn remapped(self, mapped: Status) -> Status {
+        if self == Status::Closed && mapped.is_open() {
+            return Status::Closed;
+        }
+        self.reported_again(mapped)
+    }
+
+    /// [`Status::remapped`] for a remap, else [`Status::reported_again`]: what a writer
+    /// stores over `self`.
+    pub fn written_over(self, incoming: Status, remap: bool) -> Status {
+        if remap {
+            self.remapped(incoming)
+        } else {
+            self.reported_again(incoming)
+        }
+    }
 }
 
 impl fmt::Display for Status {
@@ -95,5 +117,18 @@ mod tests {
         }
         assert_eq!(Status::Closed.reported_again(Status::Fixed), Status::Fixed);
         assert_eq!(Status::Fixed.reported_again(Status::Active), Status::Active);
+    }
+
+    #[test]
+    fn a_remap_keeps_what_the_runs_closed() {
+        assert_eq!(Status::Closed.remapped(Status::New), Status::Closed);
+        assert_eq!(Status::Closed.remapped(Status::Active), Status::Closed);
+        assert_eq!(
+            Status::Closed.remapped(Status::Fixed),
+            Status::Fixed,
+            "a new map's word"
+        );
+        assert_eq!(Status::Reopened.remapped(Status::New), Status::Reopened);
+        assert_eq!(Status::New.remapped(Status::Active), Status::Active);
     }
 }

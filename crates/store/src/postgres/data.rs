@@ -409,11 +409,11 @@ fn write_findings(
         stored.insert(row.try_get(1)?, cur);
     }
     // What each record's status becomes, given the stored one (a finding that came back
-    // is REOPENED).
+    // is REOPENED; a remap keeps what full runs closed).
     let statuses: Vec<Status> = recs
         .iter()
         .map(|r| match stored_status.get(&r.finding.external_id) {
-            Some(was) => was.reported_again(r.finding.status),
+            Some(was) => was.written_over(r.finding.status, run.mode == RunMode::Remap),
             None => r.finding.status,
         })
         .collect();

@@ -211,7 +211,7 @@ fn upsert_finding(
                     message: e,
                 })?;
             let reopened;
-            let f = match was.reported_again(f.status) {
+            let f = match was.written_over(f.status, run.mode == RunMode::Remap) {
                 same if same == f.status => f,
                 status => {
                     reopened = Finding {

@@ -435,9 +435,9 @@ fn full_run_closes_unseen(store: &dyn Store) {
     // y comes back, reported open as a full-run source reports everything open: it is
     // REOPENED, not a first sighting, and stays so while it stays open, also through a
     // change of its content; fixed, it is FIXED.
-    let status_of_y = |records: Vec<FindingRecord>| {
+    let run_writing_y = |mode: RunMode, records: Vec<FindingRecord>| {
         let run = store
-            .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+            .begin_run(c.id, mode, "t", Duration::minutes(5))
             .expect("begin");
         let batch = Batch {
             findings: records,
@@ -460,6 +460,16 @@ fn full_run_closes_unseen(store: &dyn Store) {
             store.finding_history(y.id).expect("history"),
         )
     };
+    let status_of_y = |records| run_writing_y(RunMode::Full, records);
+    // A remap maps y's stored record — the source's last word, "open" — again: what the
+    // full run found (y gone) stands.
+    let (status, _) = run_writing_y(
+        RunMode::Remap,
+        vec![changed(&finding("y", "a", Status::New), |f| {
+            f.name = "Renamed by a map".into()
+        })],
+    );
+    assert_eq!(status, Status::Closed, "a remap does not reopen");
     let back = finding("y", "a", Status::New);
     let (status, h) = status_of_y(vec![back.clone()]);
     assert_eq!(status, Status::Reopened);
