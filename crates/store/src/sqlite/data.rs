@@ -301,13 +301,19 @@ fn add_history(
     Ok(())
 }
 
-/// Closes open findings of the given assets that this run did not see, and takes their
-/// risks out of their assets' kept totals: only the assets that lost a finding are
-/// written, and only those whose top finding closed read their findings again.
-pub fn close_unseen(tx: &Connection, run: &Run, asset_ids: &[String]) -> Result<u64> {
+/// Closes open findings of the given assets that this run did not see, and notes their
+/// risks leaving their assets in the run's `moves`, which its end applies with what its
+/// batches brought: applied here, an asset whose top finding closed read its findings
+/// again — those this run reopened included — and the run's end then added the reopened
+/// ones a second time.
+pub fn close_unseen(
+    tx: &Connection,
+    run: &Run,
+    asset_ids: &[String],
+    moves: &mut Moves,
+) -> Result<u64> {
     let now = ts(Utc::now());
     let mut closed = 0u64;
-    let mut moves = Moves::default();
     let mut pick = tx.prepare_cached(
         "SELECT id, status, risk FROM findings
          WHERE connector_id = ?1 AND asset_external_id = ?2 AND status <> 'CLOSED'
@@ -334,7 +340,6 @@ pub fn close_unseen(tx: &Connection, run: &Run, asset_ids: &[String]) -> Result<
             closed += 1;
         }
     }
-    super::risk::update_assets(tx, run.connector_id, &BTreeSet::new(), &moves)?;
     Ok(closed)
 }
 

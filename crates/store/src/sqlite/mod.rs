@@ -396,22 +396,33 @@ impl Store for SqliteStore {
         counts
     }
     fn close_unseen(&self, run: &Run, asset_external_ids: &[String]) -> Result<u64> {
-        if let Some(r) = self.with_atomic(run.id, |a| {
-            data::close_unseen(atomic::conn(a), run, asset_external_ids)
-        }) {
-            return r;
-        }
         if self.began_empty(run.id) {
             // The search for unseen findings would read every row of the connector (a
             // second or more per million) to find none; the run's end refreshes the
             // risk of the assets it wrote.
             return Ok(0);
         }
-        let mut conn = self.w();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let n = data::close_unseen(&tx, run, asset_external_ids)?;
-        tx.commit()?;
-        Ok(n)
+        // What closing takes from the assets joins what the run's batches brought, for
+        // its end to apply at once.
+        let mut memory = self.forget_run(run.id);
+        let closed = match self.with_atomic(run.id, |a| {
+            data::close_unseen(atomic::conn(a), run, asset_external_ids, &mut memory.moves)
+        }) {
+            Some(r) => r,
+            None => {
+                let mut conn = self.w();
+                conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(StoreError::from)
+                    .and_then(|tx| {
+                        let n =
+                            data::close_unseen(&tx, run, asset_external_ids, &mut memory.moves)?;
+                        tx.commit()?;
+                        Ok(n)
+                    })
+            }
+        };
+        self.open_runs().insert(run.id, memory);
+        closed
     }
     fn begin_atomic(&self, run: &Run) -> Result<()> {
         self.atomic_begin(run)

@@ -150,6 +150,53 @@ pub fn contract(store: &dyn Store) {
     the_summary_counts_what_is_stored(store);
     paging_by_cursor_is_one_listing(store);
     text_beyond_ascii_ignores_case(store);
+    a_run_that_reopens_one_and_closes_the_top_keeps_the_asset_right(store);
+}
+
+/// One full run reopens a finding and closes the asset's top one. Closing the top made the
+/// asset read its open findings again — the reopened one included — and the run's end then
+/// added the reopened one a second time (SQLite: 379 where the formula gives 344).
+fn a_run_that_reopens_one_and_closes_the_top_keeps_the_asset_right(store: &dyn Store) {
+    let c = connector(store, "reopen-top");
+    let medium = |id: &str| {
+        changed(&finding(id, "a", Status::New), |f| {
+            f.severity = Severity::Medium
+        })
+    };
+    let top = changed(&finding("t", "a", Status::New), |f| {
+        f.severity = Severity::Critical;
+        f.cvss = Some(10.0);
+    });
+    full_run_seeing(store, &c, vec![medium("f10"), medium("f20")]);
+    assert_eq!(
+        full_run_seeing(store, &c, vec![medium("f10"), top]),
+        1,
+        "f20 closed"
+    );
+    assert_eq!(
+        full_run_seeing(store, &c, vec![medium("f10"), medium("f20")]),
+        1,
+        "t closed"
+    );
+    let scope = |q: ListQuery| ListQuery {
+        connector: Some("reopen-top".into()),
+        ..q
+    };
+    let open: Vec<u16> = store
+        .findings(&scope(ListQuery::default()))
+        .expect("findings")
+        .into_iter()
+        .filter(|f| f.finding.status.is_open())
+        .map(|f| f.risk)
+        .collect();
+    assert_eq!(open.len(), 2, "f10, and f20 reopened");
+    let asset = store
+        .assets(&scope(ListQuery::default()))
+        .expect("assets")
+        .into_iter()
+        .find(|a| a.asset.external_id == "a")
+        .expect("asset a");
+    assert_eq!(asset.risk, model::risk::asset_risk(open));
 }
 
 /// "Text is case-insensitive" also beyond ASCII: an application named Übersicht is found
