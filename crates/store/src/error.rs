@@ -53,7 +53,9 @@ pub enum StoreError {
     BadUrl { url: String, message: String },
     #[error("no free connection to {url} after {waited_secs} s")]
     PoolTimeout { url: String, waited_secs: u64 },
-    #[error("the target store is not empty ({rows} rows); pass --force to replace its contents")]
+    #[error(
+        "the target store is not empty ({rows} rows); pass --force to replace its contents (also what an interrupted migrate left there)"
+    )]
     TargetNotEmpty { rows: u64 },
     #[error(
         "copy of {table} incomplete: {source_rows} rows in the source, {target_rows} in the target"

@@ -262,6 +262,19 @@ pub fn next_key<T>(rows: &[T], id: impl Fn(&T) -> i64, after: i64) -> i64 {
     rows.last().map(id).unwrap_or(after)
 }
 
+/// What an interrupted copy's connectors say in `status`.
+pub const COPY_IN_PROGRESS: &str = "copied by `migrate`, which has not finished: if it was interrupted, run it again with --force (until then a sync is a full one)";
+
+/// A connector as a copy writes it before its last table: no cursor, marked.
+fn in_copy(c: Connector) -> Connector {
+    Connector {
+        cursor: None,
+        state: ConnectorState::Errored,
+        state_reason: Some(COPY_IN_PROGRESS.to_string()),
+        ..c
+    }
+}
+
 /// Copies every table of `from` into `to`, keeping ids; returns the rows copied.
 ///
 /// Refuses a non-empty target with [`StoreError::TargetNotEmpty`] unless `force`, which
@@ -284,18 +297,35 @@ pub fn copy(
     }
     let totals = from.table_counts()?;
     let batch = opts.batch_size.max(1);
+    // Connectors are copied first (everything refers to them) but without their cursors,
+    // and marked, until the last table is in: a copy that stops midway leaves a store
+    // whose next sync is a full one and whose status says what happened, not one that
+    // looks whole and never fetches what was not copied.
+    let mut connectors = Vec::new();
     for table in Table::ALL {
         let total = totals.get(table);
         let mut done = 0u64;
         progress(table, 0, total);
         from.export_table(table, batch, &mut |rows| {
+            let rows = match rows {
+                Rows::Connectors(list) => {
+                    connectors.extend(list.iter().cloned());
+                    Rows::Connectors(list.into_iter().map(in_copy).collect())
+                }
+                other => other,
+            };
             to.import_rows(&rows)?;
             done += rows.len() as u64;
             progress(table, done, total.max(done));
             Ok(())
         })?;
+        // Id generators follow each table as it lands, so that a store left by an
+        // interrupted copy can still be written to.
+        to.finish_import()?;
     }
-    to.finish_import()?;
+    if !connectors.is_empty() {
+        to.import_rows(&Rows::Connectors(connectors))?;
+    }
     let copied = to.table_counts()?;
     let now = from.table_counts()?;
     for table in Table::ALL {

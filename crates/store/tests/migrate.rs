@@ -234,3 +234,67 @@ fn sqlite_to_postgres_keeps_every_row_and_field() {
     copy(&pg, &back, &opts, &mut |_, _, _| {}).expect("copy back");
     assert_eq!(dump(&back), a);
 }
+
+/// A copy that stops midway (Ctrl-C, a lost connection) left a target that looked whole:
+/// its connectors had their cursors, so the next sync was a delta that never fetched what
+/// was not copied, and on PostgreSQL every run collided with a copied one's id. Now the
+/// connectors say the copy did not finish and have no cursor until it does, ids go on
+/// after what landed, and copying again with `force` makes it whole.
+#[test]
+fn an_interrupted_copy_says_so_and_can_be_written_to() {
+    let Some(db) = pgtest::TestDb::new("migrate_cut") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = SqliteStore::open(&dir.path().join("s.sqlite3")).expect("sqlite");
+    seed(&lite);
+    let pg = db.open();
+    let opts = CopyOptions {
+        batch_size: 40,
+        force: false,
+    };
+    let cut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        copy(&lite, &pg, &opts, &mut |t, done, _| {
+            assert!(!(t == Table::Findings && done >= 80), "the copy stops here");
+        })
+    }));
+    assert!(cut.is_err(), "the copy was cut");
+    let copied = pg.table_counts().expect("counts");
+    assert!(copied.findings < 250, "{copied:?}");
+    for c in pg.connectors().expect("connectors") {
+        assert!(c.cursor.is_none(), "{c:?}");
+        assert_eq!(c.state, ConnectorState::Errored);
+        assert_eq!(c.state_reason.as_deref(), Some(transfer::COPY_IN_PROGRESS));
+    }
+    // Runs can begin: ids go on after the copied ones.
+    let cloud = pg.connector("cloud").expect("get").expect("cloud");
+    let run = pg
+        .begin_run(
+            cloud.id,
+            RunMode::Full,
+            "after the cut",
+            Duration::minutes(5),
+        )
+        .expect("a run begins on the cut copy");
+    let last_copied = lite
+        .runs(cloud.id, 10)
+        .expect("runs")
+        .iter()
+        .map(|r| r.id)
+        .max()
+        .expect("runs");
+    assert!(run.id > last_copied, "{} after {last_copied}", run.id);
+    pg.finish_run(
+        &run,
+        &Batch::default(),
+        &common::end(RunState::Cancelled, None),
+    )
+    .expect("finish");
+    // Again, with force: whole, connectors as in the source.
+    let again = CopyOptions {
+        batch_size: 40,
+        force: true,
+    };
+    copy(&lite, &pg, &again, &mut |_, _, _| {}).expect("copy again");
+    assert_eq!(dump(&lite), dump(&pg));
+}

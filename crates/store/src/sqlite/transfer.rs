@@ -332,7 +332,9 @@ pub fn import(conn: &mut Connection, rows: &Rows) -> Result<()> {
             let mut st = tx.prepare_cached(
                 "INSERT INTO connectors(id, name, kind, url, key_id, secret, settings, state, state_reason,
                      cursor, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT(id) DO UPDATE SET state = excluded.state,
+                     state_reason = excluded.state_reason, cursor = excluded.cursor",
             )?;
             for c in rows {
                 st.execute(params![
