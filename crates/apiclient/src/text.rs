@@ -7,19 +7,38 @@ use std::error::Error as StdError;
 /// How many bytes of a body an error quotes when the server gave no message.
 pub const EXCERPT_BYTES: usize = 200;
 
-/// The first [`EXCERPT_BYTES`] bytes of `body` as text, cut on a character
-/// boundary, with `…` when cut.
+/// The first [`EXCERPT_BYTES`] bytes of `body` as one line of text, cut on a character
+/// boundary, with `…` when cut. An HTML page (a proxy's or a web server's error page) is
+/// its `<title>`, and line breaks become spaces: the excerpt goes into one-line reasons.
 pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
+    let raw = String::from_utf8_lossy(body);
+    let text = match html_title(&raw) {
+        Some(title) => format!("an HTML page: {title}"),
+        None => raw.split_whitespace().collect::<Vec<_>>().join(" "),
+    };
     if text.len() <= EXCERPT_BYTES {
-        return text.to_string();
+        return text;
     }
     let mut end = EXCERPT_BYTES;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+/// The title of an HTML page, whitespace collapsed; `None` when `text` is no HTML page or
+/// has no title.
+fn html_title(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let start = lower.trim_start();
+    if !(start.starts_with("<!doctype html") || start.starts_with("<html")) {
+        return None;
+    }
+    let open = lower.find("<title")?;
+    let from = open + lower[open..].find('>')? + 1;
+    let to = from + lower[from..].find("</title")?;
+    let title: Vec<&str> = text.get(from..to)?.split_whitespace().collect();
+    (!title.is_empty()).then(|| title.join(" "))
 }
 
 /// An error and its sources joined with `: `, leaving out a source whose text an
@@ -48,6 +67,17 @@ pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_excerpt_is_one_line_and_an_html_page_its_title() {
+        let page = b"<!DOCTYPE HTML>\n<html lang=\"en\">\n<head>\n<title>Error response</title>\n</head>\n<body><h1>Error 501</h1></body></html>\n";
+        assert_eq!(excerpt(page), "an HTML page: Error response");
+        assert_eq!(excerpt(b"line one\r\n  line two\n"), "line one line two");
+        assert_eq!(
+            excerpt(b"<html><body>no title</body></html>"),
+            "<html><body>no title</body></html>"
+        );
+    }
 
     #[test]
     fn excerpt_cuts_on_char_boundary() {

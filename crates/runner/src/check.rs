@@ -431,6 +431,17 @@ fn describe_tls(e: &std::io::Error, host: &str) -> (String, String) {
                 "certificate revoked".into(),
                 "replace the server's certificate".into(),
             ),
+            // OpenSSL's `req -x509` makes a CA certificate by default; TLS libraries refuse
+            // a CA certificate as a server's own one, trusted or not.
+            other if format!("{other:?}").contains("CaUsedAsEndEntity") => (
+                "the server's certificate is itself a CA certificate (basicConstraints CA:TRUE, \
+                 as `openssl req -x509` makes by default), which is refused as a server's own \
+                 certificate even when trusted"
+                    .into(),
+                "give the server a certificate signed by a CA (CA:FALSE, with the host in \
+                 subjectAltName) and trust that CA with `connector edit NAME --ca-file ca.pem`"
+                    .into(),
+            ),
             other => (format!("certificate rejected: {other:?}"), ca_hint),
         },
         Some(other) => (

@@ -242,6 +242,33 @@ async fn tls_problems_are_named_and_a_trusted_ca_file_passes() {
         "{}",
         checks[1].reason
     );
+
+    // Self-signed with CA:TRUE, as `openssl req -x509` makes it: refused even when
+    // trusted, and the check says why and what to do (it printed a Rust debug string and
+    // the --ca-file hint, which cannot help).
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let k = rcgen::KeyPair::generate().expect("key");
+    let c = params.self_signed(&k).expect("cert");
+    let port = tls_listener(&c, &k).await;
+    point_at(
+        &rig,
+        &format!("https://127.0.0.1:{port}"),
+        Some(ca_file(&rig, &c)),
+    )
+    .await;
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, F, S, S, S]);
+    assert!(
+        checks[1].reason.contains("itself a CA certificate"),
+        "{}",
+        checks[1].reason
+    );
+    assert!(!checks[1].reason.contains("Other("), "{}", checks[1].reason);
 }
 
 #[tokio::test]

@@ -18,10 +18,16 @@ pub(super) async fn ase_version(url: &str, settings: &Settings) -> Option<String
     cfg.timeout = Duration::from_secs(settings.timeout_seconds.clamp(1, 10));
     cfg.ca_file = settings.ca_file.as_ref().map(Into::into);
     let answer = AseClient::new(cfg).ok()?.version().await.ok()?;
-    Some(match answer.get("version").and_then(|v| v.as_str()) {
-        Some(v) => v.to_string(),
-        None => answer.to_string(),
-    })
+    // Any JSON is not enough (a stub answering `{}` everywhere is no ASE): the answer
+    // must name a version.
+    let object = answer.as_object()?;
+    object
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("version"))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 /// What a failed login of an `asoc` connector adds when an ASE server answers at its URL.
