@@ -72,5 +72,8 @@ fn init_logging(verbose: u8) {
         // -v 2>&1 | head`, a log collector that restarted): the panic, inside the HTTP
         // client's connection pool, killed a sync in the middle of its run.
         .log_internal_errors(false)
+        // Colours only for a person at a terminal: a file, journald or a log collector got
+        // the escape codes as text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

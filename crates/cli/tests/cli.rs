@@ -329,6 +329,47 @@ async fn ctrl_c_or_sigterm_stops_a_sync_cleanly_with_a_summary() {
     }
 }
 
+/// GNU `timeout` sends its SIGTERM to the command and then to the command's process
+/// group: one stop arrives twice at once. It must stop the run cleanly, not count as the
+/// second signal that quits at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_stop_delivered_twice_at_once_still_stops_cleanly() {
+    let sim = sim(6, 200).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), &sim.base_url(), "20");
+    sim.handle().inject(sim::Fault::Delay {
+        millis: 30,
+        times: 10_000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let child = bin(dir.path())
+        .args(["sync", "cloud"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(700));
+    // Two deliveries, the second after the first was taken (signals that arrive together
+    // merge into one).
+    for _ in 0..2 {
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Cancelled"), "{stdout}");
+}
+
 /// A run whose wind-down hangs (here: another process holds the store's write lock, so
 /// recording the cancelled run waits on it) quits at the second Ctrl-C instead of making
 /// the user wait for the store or reach for `kill -9`. The run is then shown interrupted,

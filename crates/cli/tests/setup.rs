@@ -88,6 +88,10 @@ async fn show_edit_check_remap_and_remove_a_connector() {
     let logs = text(&sync);
     assert!(!logs.contains(SECRET), "the secret leaked into the logs");
     assert!(
+        !logs.contains('\u{1b}'),
+        "no colour codes in logs that go to a pipe"
+    );
+    assert!(
         logs.contains("TRACE") || logs.contains("DEBUG"),
         "trace logging was on"
     );

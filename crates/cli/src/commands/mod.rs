@@ -135,10 +135,21 @@ fn cancel_on_stop_signal(stop: runner::Stop) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Waits for another Ctrl-C or SIGTERM and ends the process at once, with the status a
-/// shell gives a process the signal killed.
+/// A signal this soon after the first is the same request: GNU `timeout` sends SIGTERM to
+/// the command and then to its process group, so one stop arrives twice at once.
+const SAME_STOP: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits for another Ctrl-C or SIGTERM — one that comes later than [`SAME_STOP`] after
+/// the first — and ends the process at once, with the status a shell gives a process the
+/// signal killed.
 async fn quit_on_second_signal() -> ! {
-    let signal = server::shutdown_signal().await;
+    let first = tokio::time::Instant::now();
+    let signal = loop {
+        let signal = server::shutdown_signal().await;
+        if first.elapsed() >= SAME_STOP {
+            break signal;
+        }
+    };
     let _ = writeln!(
         std::io::stderr(),
         "{} again: quitting at once (a run that had not recorded its end shows as interrupted)",
