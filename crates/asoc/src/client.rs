@@ -209,35 +209,49 @@ impl AsocClient {
         futures::stream::unfold(start, |mut l| async move {
             let skip = l.pager.next_skip()?;
             let params = l.query.params(l.pager.page_size(), skip);
-            let item = match l.client.get_authed(&l.url, &l.endpoint, &params).await {
-                Err(e) => {
-                    l.pager.on_error();
-                    Err(e)
-                }
-                Ok(body) => match parse_envelope(&body) {
+            // A body cut short or replaced by a proxy's page is usually passing: the page
+            // is fetched again (as many times as a failed request is retried, with its
+            // backoff) before it counts as unreadable.
+            let mut refetches = 0;
+            let item = loop {
+                let body = match l.client.get_authed(&l.url, &l.endpoint, &params).await {
+                    Err(e) => {
+                        l.pager.on_error();
+                        break Err(e);
+                    }
+                    Ok(body) => body,
+                };
+                match parse_envelope(&body) {
                     Ok((items, count)) => {
                         l.pager.on_page(items.len(), count);
                         l.client.inner.stats.page(items.len());
-                        Ok(Page {
+                        break Ok(Page {
                             app_id: l.app_id.clone(),
                             skip,
                             count,
                             items,
-                        })
+                        });
+                    }
+                    Err(message) if refetches < l.client.inner.cfg.max_retries => {
+                        refetches += 1;
+                        l.client.inner.stats.retry();
+                        tracing::warn!(endpoint = %l.endpoint, skip, %message, refetches, "unreadable page, fetching it again");
+                        tokio::time::sleep(l.client.inner.cfg.retry_base_delay * refetches as u32)
+                            .await;
                     }
                     Err(message) => {
                         l.pager.on_bad_page();
                         l.client.inner.stats.bad_page();
                         tracing::warn!(endpoint = %l.endpoint, skip, %message, "unreadable page skipped");
-                        Err(AsocError::BadPage {
+                        break Err(AsocError::BadPage {
                             endpoint: l.endpoint.clone(),
                             app_id: l.app_id.clone(),
                             skip,
                             message,
                             excerpt: excerpt(&body),
-                        })
+                        });
                     }
-                },
+                }
             };
             Some((item, l))
         })

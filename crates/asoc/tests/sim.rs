@@ -396,10 +396,22 @@ async fn non_json_page_is_reported_and_the_other_pages_kept() {
     assert!(n > 30, "{n}");
     let page_size = 10;
     let c = client(&sim, page_size);
+    // Once, a proxy's page instead of the JSON: the page is fetched again, nothing lost.
     let mut s = std::pin::pin!(c.issues(&id, ListQuery::all()));
     let first = s.next().await.unwrap().unwrap();
-    // The next page comes back as HTML.
     h.inject(Fault::NonJsonPage { times: 1 });
+    let mut rest = pages(s).await;
+    rest.insert(0, first);
+    assert_eq!(items(&rest), h.issues(&id), "the page was fetched again");
+    let cs = c.stats();
+    assert_eq!((cs.bad_pages, cs.retries), (0, 1), "{cs:?}");
+
+    // Every time: after the retries the page is reported and skipped.
+    let mut s = std::pin::pin!(c.issues(&id, ListQuery::all()));
+    let first = s.next().await.unwrap().unwrap();
+    h.inject(Fault::NonJsonPage {
+        times: asoc::config::DEFAULT_MAX_RETRIES + 1,
+    });
     let mut good = vec![first];
     let mut bad = Vec::new();
     while let Some(p) = s.next().await {

@@ -320,6 +320,15 @@ pub struct SettingsArgs {
     /// Extra CA certificate (PEM) to trust
     #[arg(long)]
     pub ca_file: Option<PathBuf>,
+    /// Retries of a failed request (or an unreadable page) after the first attempt
+    #[arg(long)]
+    pub max_retries: Option<usize>,
+    /// First retry delay in milliseconds; later ones grow
+    #[arg(long)]
+    pub retry_base_ms: Option<u64>,
+    /// Seconds a whole request may take
+    #[arg(long)]
+    pub timeout_seconds: Option<u64>,
     #[command(flatten)]
     pub full_run: FullRunArgs,
 }

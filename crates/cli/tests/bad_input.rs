@@ -89,7 +89,15 @@ async fn populated() -> (sim::RunningSim, tempfile::TempDir) {
     ok(bin(dir.path())
         .args(["connector", "add", "asoc", "--name", "cloud", "--url"])
         .arg(sim.base_url())
-        .args(["--key-id", "sim-key-id", "--rate-limit", "0"])
+        // Unreadable pages are fetched again before they count; quickly here.
+        .args([
+            "--key-id",
+            "sim-key-id",
+            "--rate-limit",
+            "0",
+            "--retry-base-ms",
+            "1",
+        ])
         .env("APPSCAN_KEY_SECRET", SECRET));
     ok(bin(dir.path()).args(["sync", "cloud", "--quiet"]));
     (sim, dir)

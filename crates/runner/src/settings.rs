@@ -126,6 +126,12 @@ impl Settings {
         if self.overlap_seconds < 0 {
             bad("overlap_seconds", "overlap must not be negative".into());
         }
+        if self.timeout_seconds == 0 {
+            bad(
+                "timeout_seconds",
+                "timeout must be at least one second (every request would fail)".into(),
+            );
+        }
         out.extend(self.full_run.problems());
         out
     }

@@ -423,7 +423,9 @@ impl Runner {
             connector_state: ConnectorState::after(state),
             reason: reason.clone(),
             counters: st.counters,
-            cursor: (state == RunState::Processed).then_some(run_start),
+            // Records on pages that could not be read are not here: the cursor stays, so
+            // that the next sync asks for them again (a partial run never moves it).
+            cursor: (state == RunState::Processed && st.lost == 0).then_some(run_start),
         };
         let store = self.store.clone();
         let batch = std::mem::take(&mut st.batch);
@@ -565,10 +567,17 @@ pub(crate) fn judge(
         );
     }
     let reason = (c.failed + c.warnings > 0).then(|| {
-        format!(
+        let mut r = format!(
             "processed with {} failed records and {} warnings",
             c.failed, c.warnings
-        )
+        );
+        if st.lost > 0 {
+            r.push_str(&format!(
+                "; about {} records on pages that could not be read are missing, so the cursor did not move and the next sync asks for them again",
+                st.lost
+            ));
+        }
+        r
     });
     (RunState::Processed, reason)
 }

@@ -214,7 +214,25 @@ async fn a_non_json_page_is_a_page_error_and_the_rest_is_kept() {
     let mut settings = fast_settings();
     settings.failure_threshold = 0.5;
     let rig = rig(config(4, 50, 2), settings).await;
+    // Once (a proxy's page, a body cut short): the page is fetched again, nothing lost.
     rig.handle.inject(sim::Fault::NonJsonPage { times: 1 });
+    let report = rig.sync().await;
+    assert_eq!(report.run.state, RunState::Processed);
+    assert_eq!(report.run.counters.failed, 0, "{:?}", report.issues);
+    assert!(report.run.counters.retries > 0);
+    assert_eq!(rig.findings().len(), rig.handle.total_issues());
+
+    // Every time: after the retries the page is an error, the rest is kept, and the
+    // cursor does not move, so the next sync asks for the missing issues again (it
+    // moved, and a delta never fetched them).
+    let mut settings = fast_settings();
+    settings.failure_threshold = 0.5;
+    // One app at a time, so that every bad answer goes to the same page.
+    settings.concurrency = 1;
+    let rig = common::rig(config(4, 50, 2), settings.clone()).await;
+    rig.handle.inject(sim::Fault::NonJsonPage {
+        times: settings.max_retries + 1,
+    });
     let report = rig.sync().await;
     assert_eq!(
         report.run.state,
@@ -231,6 +249,46 @@ async fn a_non_json_page_is_a_page_error_and_the_rest_is_kept() {
     assert!(issue.message.to_lowercase().contains("json"), "{issue:?}");
     let stored = rig.findings().len();
     assert!(stored > 0 && stored < rig.handle.total_issues());
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("the cursor did not move")),
+        "{:?}",
+        report.run.reason
+    );
+    assert!(rig.runner.connector("sim").expect("c").cursor.is_none());
+    rig.handle.clear_faults();
+    let next = rig.sync().await;
+    assert_eq!(next.run.state, RunState::Processed);
+    assert_eq!(rig.findings().len(), rig.handle.total_issues());
+}
+
+/// A server that answers an empty page where its Count says there is more ends that
+/// application's listing; what it did not list is said, and the cursor stays so that the
+/// next sync asks again (it ended quietly, Processed with nothing to show).
+#[tokio::test]
+async fn an_empty_page_short_of_count_is_said_and_keeps_the_cursor() {
+    let mut settings = fast_settings();
+    settings.concurrency = 1;
+    let rig = rig(config(4, 50, 2), settings).await;
+    rig.handle.inject(sim::Fault::Body {
+        body: r#"{"Items":[],"Count":452}"#.into(),
+        times: 1,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let report = rig.sync().await;
+    let said = report
+        .issues
+        .iter()
+        .find(|i| i.message.contains("an empty page where Count says 452"))
+        .unwrap_or_else(|| panic!("{:?}", report.issues));
+    assert!(said.location.contains("/Issues/Application/"), "{said:?}");
+    assert!(rig.runner.connector("sim").expect("c").cursor.is_none());
+    let next = rig.sync().await;
+    assert_eq!(next.run.state, RunState::Processed);
+    assert_eq!(rig.findings().len(), rig.handle.total_issues());
 }
 
 #[tokio::test]

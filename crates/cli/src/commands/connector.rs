@@ -49,6 +49,15 @@ pub fn apply(s: &mut Settings, a: SettingsArgs) {
     if let Some(v) = a.ca_file {
         s.ca_file = Some(v.display().to_string());
     }
+    if let Some(v) = a.max_retries {
+        s.max_retries = v;
+    }
+    if let Some(v) = a.retry_base_ms {
+        s.retry_base_ms = v;
+    }
+    if let Some(v) = a.timeout_seconds {
+        s.timeout_seconds = v;
+    }
     apply_full_run(&mut s.full_run, a.full_run);
 }
 

@@ -121,6 +121,21 @@ impl Source for AsocSource {
                         }))
                         .await?;
                     }
+                    // A page of the application list that cannot be read hides every
+                    // issue of its applications: no count of lost records would say so,
+                    // and a delta would never ask for them. The run stops.
+                    Err(AsocError::BadPage {
+                        endpoint,
+                        skip,
+                        message,
+                        ..
+                    }) => {
+                        tx.send(Err(SourceError(format!(
+                            "{endpoint} $skip={skip}: {message}: the application list could not be read, and the run stops rather than miss those applications' issues"
+                        ))))
+                        .await?;
+                        return Ok(());
+                    }
                     Err(e) => tx.send(on_error(e, page_size)).await?,
                 }
             }
@@ -158,6 +173,23 @@ impl Source for AsocSource {
                         let complete =
                             page.count.is_none_or(|c| page.skip as u64 + n >= c) || n == 0;
                         let records = *seen;
+                        // An empty page where Count says there is more ends the listing
+                        // (Count may be stale), but what it did not list is said.
+                        let unlisted = page
+                            .count
+                            .filter(|_| n == 0)
+                            .map_or(0, |c| c.saturating_sub(page.skip as u64));
+                        if unlisted > 0 {
+                            tx.send(Ok(Event::BadPage {
+                                location: location(&endpoint, &page),
+                                message: format!(
+                                    "an empty page where Count says {} issues: the listing ended there",
+                                    page.count.unwrap_or_default()
+                                ),
+                                lost: unlisted,
+                            }))
+                            .await?;
+                        }
                         tx.send(Ok(Event::Findings {
                             app_id: app_id.clone(),
                             location: location(&endpoint, &page),
