@@ -40,6 +40,42 @@ fn the_data_directory_and_master_key_are_owner_only() {
     assert_eq!(mode(&dir.join("master.key")), 0o600, "master key file");
 }
 
+/// A key file that went missing is not replaced while the store holds secrets sealed with
+/// it: a new key made the old secrets unreadable and sealed new ones under a second key
+/// (a second worker on a shared store did exactly that). Listings go on; a command that
+/// needs the secret says what is missing.
+#[test]
+fn a_lost_master_key_is_not_silently_replaced() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path();
+    ok(bin(dir)
+        .args(["connector", "add", "asoc", "--name", "cloud"])
+        .args(["--url", "http://127.0.0.1:9", "--key-id", "kid"])
+        .env("APPSCAN_KEY_SECRET", SECRET));
+    std::fs::rename(dir.join("master.key"), dir.join("master.key.lost")).expect("lose it");
+    ok(bin(dir).args(["connector", "list", "--json"]));
+    let sync = bin(dir).args(["sync", "cloud"]).output().expect("runs");
+    let said = text(&sync);
+    assert_eq!(sync.status.code(), Some(1), "{said}");
+    assert!(said.contains("there is no master key"), "{said}");
+    assert!(!dir.join("master.key").exists(), "a new key was made");
+    let add = bin(dir)
+        .args(["connector", "add", "asoc", "--name", "second"])
+        .args(["--url", "http://127.0.0.1:9", "--key-id", "kid"])
+        .env("APPSCAN_KEY_SECRET", SECRET)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        add.status.code(),
+        Some(1),
+        "sealed under no key: {}",
+        text(&add)
+    );
+    // The key back: everything works again.
+    std::fs::rename(dir.join("master.key.lost"), dir.join("master.key")).expect("restore");
+    ok(bin(dir).args(["connector", "show", "cloud", "--json"]));
+}
+
 /// Every file under `dir`, as bytes.
 fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();

@@ -1,7 +1,8 @@
 //! Secrets at rest: API key secrets are sealed with XChaCha20-Poly1305 under a master key.
 //!
 //! The master key comes from `APPSCAN_BRIDGE_MASTER_KEY` (64 hex characters) or from the
-//! key file `master.key` in the data directory, created with mode `0600` on first use.
+//! key file `master.key` in the data directory, created with mode `0600` on first use —
+//! never for a store that already holds secrets sealed with another key.
 //! The database only ever holds `nonce || ciphertext`. A wrong or missing key fails the
 //! AEAD tag check and yields a clear error, never garbage.
 
@@ -32,11 +33,16 @@ pub enum SecretError {
     },
     #[error("encryption failed")]
     Encrypt,
+    #[error(
+        "there is no master key ({path} does not exist and ${MASTER_KEY_ENV} is not set), and the store holds secrets sealed with one: restore the key file from where the store was first used (every worker on a shared store needs the same key) or set ${MASTER_KEY_ENV}"
+    )]
+    NoKey { path: PathBuf },
 }
 
 /// The master key. Its bytes are zeroed when dropped and never printed.
 pub struct MasterKey {
-    key: Zeroizing<[u8; 32]>,
+    /// `Err(path)`: there is none, and none may be made there (see [`MasterKey::for_store`]).
+    key: Result<Zeroizing<[u8; 32]>, PathBuf>,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -72,19 +78,36 @@ impl MasterKey {
                 origin: origin.to_string(),
             })?;
         Ok(MasterKey {
-            key: Zeroizing::new(key),
+            key: Ok(Zeroizing::new(key)),
         })
     }
 
-    fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(self.key.as_ref().into())
+    /// The key for a store: from the environment or `dir/master.key`; when there is none,
+    /// a new one only if the store holds no sealed secret yet. A store whose secrets were
+    /// sealed with a key this machine lacks (a second worker on a shared PostgreSQL store,
+    /// a key file lost) would otherwise get a new key silently, and its secrets would end
+    /// up sealed under two keys that each open only some. Without it, reading findings
+    /// works; using or sealing a secret says what is missing.
+    pub fn for_store(dir: &Path, sealed_secrets: bool) -> Result<MasterKey, SecretError> {
+        let path = dir.join(KEY_FILE);
+        if sealed_secrets && std::env::var_os(MASTER_KEY_ENV).is_none() && !path.exists() {
+            return Ok(MasterKey { key: Err(path) });
+        }
+        MasterKey::load_or_create(dir)
+    }
+
+    fn cipher(&self) -> Result<XChaCha20Poly1305, SecretError> {
+        match &self.key {
+            Ok(key) => Ok(XChaCha20Poly1305::new(key.as_ref().into())),
+            Err(path) => Err(SecretError::NoKey { path: path.clone() }),
+        }
     }
 
     /// Seals a secret: `nonce || ciphertext`.
     pub fn seal(&self, secret: &SecretString) -> Result<Vec<u8>, SecretError> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let ct = self
-            .cipher()
+            .cipher()?
             .encrypt(&nonce, secret.expose_secret().as_bytes())
             .map_err(|_| SecretError::Encrypt)?;
         let mut out = nonce.to_vec();
@@ -102,7 +125,7 @@ impl MasterKey {
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         let plain = Zeroizing::new(
-            self.cipher()
+            self.cipher()?
                 .decrypt(XNonce::from_slice(nonce), ct)
                 .map_err(|_| wrong())?,
         );
@@ -174,6 +197,31 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    impl MasterKey {
+        fn bytes(&self) -> [u8; 32] {
+            **self.key.as_ref().expect("a key")
+        }
+    }
+
+    /// A store that holds sealed secrets gets no new key when its key is missing: read
+    /// commands work, and sealing or opening a secret says what is missing.
+    #[test]
+    fn a_missing_key_is_not_replaced_when_secrets_are_sealed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = MasterKey::for_store(dir.path(), true).expect("placeholder");
+        assert!(!dir.path().join(KEY_FILE).exists(), "no key file made");
+        let secret = SecretString::from("s3cr3t".to_string());
+        let err = key.seal(&secret).expect_err("no key to seal with");
+        assert!(err.to_string().contains("there is no master key"), "{err}");
+        assert!(matches!(
+            key.open(&[0u8; 40], "c"),
+            Err(SecretError::NoKey { .. })
+        ));
+        // A store with nothing sealed yet gets its key.
+        MasterKey::for_store(dir.path(), false).expect("new key");
+        assert!(dir.path().join(KEY_FILE).exists());
+    }
+
     /// Commands starting at once on a new data directory end up with one key.
     #[test]
     fn concurrent_first_starts_agree_on_one_key() {
@@ -185,12 +233,12 @@ mod tests {
                     .collect();
                 starts
                     .into_iter()
-                    .map(|t| *t.join().expect("thread").key)
+                    .map(|t| t.join().expect("thread").bytes())
                     .collect()
             });
             assert!(keys.windows(2).all(|w| w[0] == w[1]), "one key for all");
             let on_disk = MasterKey::load_or_create(dir.path()).expect("key");
-            assert_eq!(*on_disk.key, keys[0]);
+            assert_eq!(on_disk.bytes(), keys[0]);
             let files = std::fs::read_dir(dir.path()).expect("dir").count();
             assert_eq!(files, 1, "no file of a start left behind");
         }

@@ -61,7 +61,9 @@ impl Ctx {
             announce_upgrade(&file);
         }
         let store = open_store(&data_dir, store_url)?;
-        let key = MasterKey::load_or_create(&data_dir)?;
+        // No new key for a store whose secrets are sealed with one this machine lacks.
+        let sealed = store.connectors()?.iter().any(|c| c.secret.is_some());
+        let key = MasterKey::for_store(&data_dir, sealed)?;
         Ok(Ctx {
             data_dir,
             quiet,
