@@ -169,7 +169,9 @@ fn on_full_disk(e: anyhow::Error, store: &str) -> anyhow::Error {
     }
     e.context(format!(
         "the disk under the store {store} is full; free space and run the command again \
-         (what was stored before is kept, and a sync that stopped did not move its cursor)"
+         (what was stored is kept, and `status` shows how the last run ended: one that did \
+         not finish moved no cursor; a first sync can also fill the disk when its indexes \
+         are built after it finished)"
     ))
 }
 

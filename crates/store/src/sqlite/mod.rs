@@ -85,8 +85,16 @@ impl SqliteStore {
             risk::rescore_all(&tx, Utc::now())?;
             tx.commit()?;
         }
-        // A bulk load that never reached its end left its indexes unbuilt.
-        indexes::ensure(&writer)?;
+        // A bulk load that never reached its end left its indexes unbuilt. Without the
+        // room to build them the store still opens, slower, so that a full disk does not
+        // also keep `status` from saying what happened; the next open or run's end builds
+        // them.
+        if let Err(e) = indexes::ensure(&writer) {
+            if !crate::error::is_disk_full(&e) {
+                return Err(e);
+            }
+            tracing::warn!(error = %e, "the disk is full: the store's query indexes are not built yet");
+        }
         let reader = open(path)?;
         configure(&reader, SIDE_CACHE_KIB)?;
         Ok(SqliteStore {
