@@ -43,18 +43,14 @@ fn bench_small_writes_a_table_and_json_for_every_scenario() {
             "a row without a median: {r}"
         );
     }
-    // Peers were not run: their targets say so instead of claiming anything.
+    // The targets are the large scale's: shown here, judged there (a thousand findings
+    // synced in no time were said to meet "1M findings under 60 s").
     let targets = report["targets"].as_array().expect("targets");
     assert!(!targets.is_empty(), "{report}");
-    assert!(
-        targets
-            .iter()
-            .filter(|t| t["what"].as_str().is_some_and(|w| w.contains("Python")))
-            .all(|t| t["met"].is_null()),
-        "{report}"
-    );
+    assert!(targets.iter().all(|t| t["met"].is_null()), "{report}");
 
     let table = std::fs::read_to_string(out.join("bench-small.md")).expect("bench-small.md");
     assert!(table.contains("| Scenario | Measure | Median |"), "{table}");
     assert!(table.contains("Machine:"), "{table}");
+    assert!(table.contains("not judged at this scale"), "{table}");
 }

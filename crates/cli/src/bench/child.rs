@@ -16,8 +16,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// How often the child's high-water mark is read.
+/// How often the child's high-water mark is read: often at first, so that a short child
+/// is read at all, then every [`POLL`].
 const POLL: Duration = Duration::from_millis(20);
+const FIRST_POLLS: u32 = 50;
+const FIRST_POLL: Duration = Duration::from_millis(2);
 
 /// What one child run measured.
 #[derive(Debug, Clone)]
@@ -108,6 +111,7 @@ impl HighWater {
         let (d, p) = (done.clone(), peak_kib.clone());
         let path = format!("/proc/{pid}/status");
         let thread = std::thread::spawn(move || {
+            let mut polls = 0u32;
             while !d.load(Ordering::Relaxed) {
                 if let Some(kib) = std::fs::read_to_string(&path)
                     .ok()
@@ -116,7 +120,12 @@ impl HighWater {
                 {
                     p.fetch_max(kib, Ordering::Relaxed);
                 }
-                std::thread::sleep(POLL);
+                polls += 1;
+                std::thread::sleep(if polls < FIRST_POLLS {
+                    FIRST_POLL
+                } else {
+                    POLL
+                });
             }
         });
         HighWater {

@@ -289,7 +289,7 @@ fn run_scenarios(
             }
         ),
         peers: peer_versions,
-        targets: report::targets(&b.rows),
+        targets: report::targets(&b.rows, b.scale == Scale::Large),
         rows: in_scenario_order(std::mem::take(&mut b.rows)),
     };
     write(b, &report)?;

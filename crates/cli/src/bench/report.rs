@@ -73,12 +73,20 @@ impl Report {
             );
         }
         if !self.targets.is_empty() {
+            let judged = self.scale == Scale::Large;
+            if !judged {
+                md.push_str(
+                    "\nThe targets are set for the large scale (1M findings); at this scale they \
+                     are shown, not judged.\n",
+                );
+            }
             md.push_str("\n| Target | Measured | Met |\n|---|---|---|\n");
             for t in &self.targets {
                 let met = match t.met {
                     Some(true) => "yes",
                     Some(false) => "**no**",
-                    None => "not measured",
+                    None if judged => "not measured",
+                    None => "not judged at this scale",
                 };
                 let _ = writeln!(md, "| {} | {} | {met} |", t.what, t.measured);
             }
@@ -107,8 +115,10 @@ fn median(rows: &[Row], scenario: &str, measure: &str) -> Option<f64> {
         .map(|r| r.summary.median)
 }
 
-/// The issue's targets (set for the large scale on a 2-core machine) against this run.
-pub fn targets(rows: &[Row]) -> Vec<Target> {
+/// The issue's targets (set for the large scale on a 2-core machine) against this run;
+/// judged only when `judged` (a large run): a thousand findings synced in 0.06 s say
+/// nothing about "1M findings under 60 s".
+pub fn targets(rows: &[Row], judged: bool) -> Vec<Target> {
     let full = median(rows, "1.", "wall time");
     let raw = median(rows, "2.", "wall time");
     let rss = median(rows, "1.", "peak RSS of the syncing process");
@@ -136,7 +146,7 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
             t.push(Target {
                 what: what.into(),
                 measured: value.map(show).unwrap_or_else(|| "–".into()),
-                met: value.map(ok),
+                met: value.filter(|_| judged).map(ok),
             });
         };
     add(
