@@ -62,6 +62,13 @@ async fn show_edit_check_remap_and_remove_a_connector() {
     // A schedule serve could not run is refused at once (the scheduler used to find it);
     // an empty one takes the schedule away.
     ok(bin(d).args(["connector", "edit", "cloud", "--schedule", "6h"]));
+    // Options of ASE and XML runs are refused for an asoc connector (they were stored
+    // and ignored).
+    let err = fails(bin(d).args(["connector", "edit", "cloud", "--unknown-severity", "High"]));
+    assert!(
+        err.contains("--unknown-severity: options of ASE and XML runs"),
+        "{err}"
+    );
     let err = fails(bin(d).args(["connector", "edit", "cloud", "--schedule", "every tuesday"]));
     assert!(err.contains("invalid schedule 'every tuesday'"), "{err}");
     let show = |d: &std::path::Path| -> serde_json::Value {

@@ -89,8 +89,33 @@ fn apply_full_run(o: &mut runner::FullRunOptions, a: crate::args::FullRunArgs) {
     }
 }
 
+/// The full-run options (`--exclude-informational` … `--date-format`) shape ASE and XML
+/// runs only; given for an asoc connector they were stored and silently ignored.
+fn check_full_run_flags(kind: &str, a: &SettingsArgs) -> anyhow::Result<()> {
+    let f = &a.full_run;
+    let given = [
+        ("--exclude-informational", f.exclude_informational.is_some()),
+        ("--skip-tags", f.skip_tags.is_some()),
+        ("--ignore-last-seen", f.ignore_last_seen.is_some()),
+        ("--reset-tags", f.reset_tags.is_some()),
+        ("--locators", f.locators.is_some()),
+        ("--asset-inactivity-days", f.asset_inactivity_days.is_some()),
+        ("--unknown-severity", f.unknown_severity.is_some()),
+        ("--date-format", f.date_format.is_some()),
+    ];
+    let named: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect();
+    if kind == "asoc" && !named.is_empty() {
+        anyhow::bail!(
+            "{}: options of ASE and XML runs, which an asoc connector does not use (AppScan on Cloud reports statuses and severities itself)",
+            named.join(", ")
+        );
+    }
+    Ok(())
+}
+
 pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {
     check_schedule(&a.settings)?;
+    check_full_run_flags(&a.kind, &a.settings)?;
     let mut settings = Settings::default();
     apply(&mut settings, a.settings);
     settings.validate().map_err(anyhow::Error::msg)?;
@@ -209,6 +234,7 @@ pub fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<ExitCode> {
 
 pub fn edit(ctx: &Ctx, a: crate::args::EditArgs) -> anyhow::Result<ExitCode> {
     check_schedule(&a.settings)?;
+    check_full_run_flags(&ctx.runner.connector(&a.name)?.kind, &a.settings)?;
     let c = ctx.runner.edit_connector(
         &a.name,
         runner::connectors::EditConnector {
