@@ -7,10 +7,15 @@
 //! grown (a 100 MB report's issues parse ~20% faster than with a `String` per node under
 //! glibc's allocator). Building is bounded: named heavy subtrees (HTTP
 //! traffic, change history) are skipped, each text node is cut at a per-field cap, and the
-//! whole item has a byte budget; whatever is dropped is flagged.
+//! whole item has a byte budget; whatever is dropped is flagged. The item's own fields
+//! (its direct children: ids, URL, location, dates) have a small reserve beyond the
+//! budget, so that a huge variant list before them cannot drop what identifies the issue.
 
 /// Bytes a node costs against an item's budget on top of its text.
 const NODE_COST: usize = 96;
+/// What the item's direct children may take once the budget is spent: a few dozen small
+/// fields fit, a flood of them does not.
+const FIELD_RESERVE: usize = 256 * 1024;
 /// "No entry" in the child lists.
 const NONE: usize = usize::MAX;
 
@@ -283,6 +288,8 @@ pub(crate) struct TreeBuilder {
     max_node_text: usize,
     /// Remaining byte budget for the whole tree.
     budget: usize,
+    /// Remaining [`FIELD_RESERVE`] for the root's direct children.
+    reserve: usize,
 }
 
 impl TreeBuilder {
@@ -309,7 +316,31 @@ impl TreeBuilder {
             skip,
             max_node_text,
             budget: budget.saturating_sub(NODE_COST),
+            reserve: FIELD_RESERVE,
         }
+    }
+
+    /// Whether the node being built is the root or one of its direct children, which may
+    /// draw on the reserve.
+    fn in_a_field(&self) -> bool {
+        self.stack.len() <= 2
+    }
+
+    /// Takes up to `want` bytes from the budget, else (for the item's own fields) from
+    /// the reserve; how many it got.
+    fn spend(&mut self, want: usize, field: bool) -> usize {
+        if self.budget >= want {
+            self.budget -= want;
+            return want;
+        }
+        if field {
+            let got = want.min(self.reserve);
+            self.reserve -= got;
+            return got;
+        }
+        let got = self.budget;
+        self.budget = 0;
+        got
     }
 
     /// An element opened inside the captured one.
@@ -324,7 +355,10 @@ impl TreeBuilder {
         }
         let attrs = attrs.into_iter();
         let attr_cost: usize = attrs.clone().map(|(k, v)| k.len() + v.len()).sum();
-        if self.skip.contains(&name) || self.budget < NODE_COST + attr_cost {
+        let cost = NODE_COST + attr_cost;
+        let field = self.stack.len() == 1;
+        let affordable = self.budget >= cost || (field && self.reserve >= cost);
+        if self.skip.contains(&name) || !affordable {
             if !self.skip.contains(&name) {
                 self.tree.truncated = true;
             }
@@ -332,7 +366,7 @@ impl TreeBuilder {
             self.stack.push(usize::MAX);
             return;
         }
-        self.budget -= NODE_COST + attr_cost;
+        self.spend(cost, field);
         let parent = *self
             .stack
             .last()
@@ -351,10 +385,16 @@ impl TreeBuilder {
             return;
         };
         let open = self.tree.open_text(at);
+        let field = self.in_a_field();
+        let purse = if field {
+            self.budget.max(self.reserve)
+        } else {
+            self.budget
+        };
         let room = self
             .max_node_text
             .saturating_sub(open.unwrap_or(0))
-            .min(self.budget);
+            .min(purse);
         let take = floor_char_boundary(s, room);
         if take < s.len() {
             self.tree.truncated = true;
@@ -363,7 +403,7 @@ impl TreeBuilder {
             return;
         }
         let span = self.tree.push_str(&s[..take]);
-        self.budget -= take;
+        self.spend(take, field);
         match open {
             Some(_) => self.tree.grow_text(at),
             None => self.tree.push_child(at, Slot::Text(span)),
@@ -498,6 +538,54 @@ mod tests {
         let v = t.child(Tree::ROOT, "v").unwrap();
         assert_eq!(t.contents(v).count(), 1);
         assert_eq!(t.value(v).as_deref(), Some("abcd"));
+    }
+
+    /// A variant list that spends the whole budget must not drop the item's own fields
+    /// after it: without them an issue lost its id, URL and location, and an import closed
+    /// the real finding and stored a second one.
+    #[test]
+    fn the_items_own_fields_survive_a_spent_budget() {
+        let mut b = TreeBuilder::new(Tree::default(), "item", [("id", "9")], &[], 4096, 10_000);
+        b.start("variant-group", []);
+        for _ in 0..20 {
+            b.start("item", []);
+            b.text(&"x".repeat(1000));
+            b.end();
+        }
+        b.end();
+        b.start("asoc-issue-id", []);
+        b.text("b0479dc1-ec61-ee11-8457-14cb65725114");
+        b.end();
+        b.start("url", []);
+        b.text("https://shop.example.com/login");
+        b.end();
+        assert!(b.end());
+        let t = b.finish();
+        assert!(t.truncated, "the variants were cut");
+        assert_eq!(
+            t.child_value(Tree::ROOT, "asoc-issue-id").as_deref(),
+            Some("b0479dc1-ec61-ee11-8457-14cb65725114")
+        );
+        assert_eq!(
+            t.child_value(Tree::ROOT, "url").as_deref(),
+            Some("https://shop.example.com/login")
+        );
+    }
+
+    /// The reserve is for a few fields, not a way around the budget.
+    #[test]
+    fn the_reserve_is_bounded() {
+        let mut b = TreeBuilder::new(Tree::default(), "item", [], &[], 1 << 20, 1_000);
+        for _ in 0..100 {
+            b.start("field", []);
+            b.text(&"y".repeat(10_000));
+            b.end();
+        }
+        assert!(b.end());
+        let t = b.finish();
+        let kept: usize = t.elems(Tree::ROOT).map(|e| t.raw_text(e).len()).sum();
+        assert!(kept <= 1_000 + FIELD_RESERVE, "{kept}");
+        assert!(t.truncated);
     }
 
     #[test]
