@@ -438,6 +438,46 @@ async fn more_than_one_percent_failing_closes_nothing() {
     r.sim.shutdown().await;
 }
 
+/// A server in a locale the connector does not know: every date of a run would be left
+/// out, and `check`, which fetched and mapped a sample, passed. Its data fetch now fails
+/// and names the fix; with the server's format it passes.
+#[tokio::test]
+async fn check_finds_dates_the_connector_cannot_read() {
+    use runner::check::{Outcome, Resolver};
+    let r = rig_writing_dates(2, 15, settings(), "%d.%m.%y %H:%M").await;
+    let checks = r
+        .runner
+        .check("ase", &Resolver::System)
+        .await
+        .expect("check runs");
+    assert_eq!(checks[4].outcome, Outcome::Failed, "{checks:#?}");
+    assert!(
+        checks[4].reason.contains("have dates that do not read"),
+        "{}",
+        checks[4].reason
+    );
+    assert!(
+        checks[4]
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("--date-format"),
+        "{:?}",
+        checks[4].hint
+    );
+    r.runner
+        .edit_connector("ase", Default::default(), |s| {
+            s.full_run.date_format = Some("%d.%m.%y %H:%M".into());
+        })
+        .expect("edit");
+    let checks = r
+        .runner
+        .check("ase", &Resolver::System)
+        .await
+        .expect("check runs");
+    assert_eq!(checks[4].outcome, Outcome::Passed, "{checks:#?}");
+}
+
 #[tokio::test]
 async fn check_runs_the_five_checks_against_ase() {
     use runner::check::{Outcome, Resolver};

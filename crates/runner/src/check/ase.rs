@@ -178,6 +178,22 @@ async fn scope_and_fetch(
         }
     }
     let total = s.assets.len() + s.findings.len();
+    // Dates a run would leave out: most of them unreadable is a server locale the
+    // connector does not know (every firstFound and lastFound would be empty).
+    if s.bad_dates * 2 > s.findings.len().max(1) {
+        checks.push(
+            t,
+            Outcome::Failed,
+            format!(
+                "{} of {} issues have dates that do not read; first: {}",
+                s.bad_dates,
+                s.findings.len(),
+                s.first_bad_date.as_deref().unwrap_or("")
+            ),
+            Some("give the server's date format: `connector edit NAME --date-format '%d.%m.%y %H:%M'`"),
+        );
+        return Ok(());
+    }
     if failures.is_empty() {
         checks.push(
             t,

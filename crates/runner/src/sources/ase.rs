@@ -145,6 +145,10 @@ pub struct Sample {
     /// The asset id of the first application and where its issues came from.
     pub app: Option<(String, String)>,
     pub findings: Vec<Value>,
+    /// Issues with a date that does not read (a server locale the connector's date format
+    /// does not match), and the first such warning.
+    pub bad_dates: usize,
+    pub first_bad_date: Option<String>,
 }
 
 /// Builds a [`Sample`] from a page of applications (the connector check's data fetch).
@@ -180,13 +184,18 @@ pub async fn sample(
     let now = Utc::now();
     for issue in &issues {
         let id = attr(issue, "id").unwrap_or_default();
+        let mut warnings = Vec::new();
         let mut rec = ase_record(
             issue,
             details.get(&id),
             &app.name,
             options.date_format.as_deref(),
-            &mut Vec::new(),
+            &mut warnings,
         );
+        if let Some(w) = warnings.into_iter().find(|w| w.contains("date")) {
+            out.bad_dates += 1;
+            out.first_bad_date.get_or_insert(w);
+        }
         if records::shape_finding(&mut rec, &app.asset, options, now).0 {
             out.findings.push(Value::Object(rec));
         }
