@@ -79,6 +79,16 @@ pub fn parse(url: &str) -> Result<PgUrl> {
         kept.join(" ")
     };
     let mut config = Config::from_str(&rest).map_err(|e| bad(e.to_string()))?;
+    // This build speaks to PostgreSQL without TLS. Asked for it, the connection failed
+    // with "no TLS implementation configured"; said here, before anything is tried.
+    if config.get_ssl_mode() == postgres::config::SslMode::Require {
+        return Err(bad(
+            "sslmode=require: this build connects to PostgreSQL without TLS; reach the \
+             server over loopback or a private network, or through a TLS tunnel (stunnel, \
+             ssh -L), and leave sslmode out"
+                .into(),
+        ));
+    }
     if config.get_application_name().is_none() {
         config.application_name("appscan-bridge");
     }
@@ -211,6 +221,15 @@ mod tests {
             redact("host=h password = plain dbname=d"),
             "host=h password=*** dbname=d"
         );
+    }
+
+    #[test]
+    fn tls_is_refused_up_front() {
+        let err = parse("postgres://bridge@db.example/appscan?sslmode=require")
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("without TLS"), "{err}");
+        assert!(parse("postgres://bridge@db.example/appscan?sslmode=disable").is_ok());
     }
 
     #[test]
