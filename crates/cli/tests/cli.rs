@@ -285,6 +285,27 @@ async fn a_sync_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run() {
     );
 }
 
+/// A `sync` under way against a simulator slowed down enough that a signal finds it
+/// running: the simulator, the data directory and the process.
+async fn a_slow_sync_under_way() -> (sim::RunningSim, tempfile::TempDir, std::process::Child) {
+    let sim = sim(6, 200).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), &sim.base_url(), "20");
+    sim.handle().inject(sim::Fault::Delay {
+        millis: 30,
+        times: 10_000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let child = bin(dir.path())
+        .args(["sync", "cloud"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(700));
+    (sim, dir, child)
+}
+
 /// Ctrl-C at a terminal, SIGTERM from a service manager or `timeout`: either stops the
 /// sync cleanly, with a summary, the run recorded Cancelled with which signal stopped it
 /// and the cursor unmoved.
@@ -294,22 +315,7 @@ async fn ctrl_c_or_sigterm_stops_a_sync_cleanly_with_a_summary() {
         ("-INT", "interrupted (Ctrl-C)"),
         ("-TERM", "stopped by SIGTERM"),
     ] {
-        let sim = sim(6, 200).await;
-        let h = sim.handle();
-        let dir = tempfile::tempdir().expect("tempdir");
-        add_connector(dir.path(), &sim.base_url(), "20");
-        h.inject(sim::Fault::Delay {
-            millis: 30,
-            times: 10_000,
-            endpoint: sim::asoc::Endpoint::Issues,
-        });
-        let child = bin(dir.path())
-            .args(["sync", "cloud"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(Duration::from_millis(700));
+        let (_sim, dir, child) = a_slow_sync_under_way().await;
         let ok = Command::new("kill")
             .args([signal, &child.id().to_string()])
             .status()
@@ -334,21 +340,7 @@ async fn ctrl_c_or_sigterm_stops_a_sync_cleanly_with_a_summary() {
 /// second signal that quits at once.
 #[tokio::test(flavor = "multi_thread")]
 async fn one_stop_delivered_twice_at_once_still_stops_cleanly() {
-    let sim = sim(6, 200).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    add_connector(dir.path(), &sim.base_url(), "20");
-    sim.handle().inject(sim::Fault::Delay {
-        millis: 30,
-        times: 10_000,
-        endpoint: sim::asoc::Endpoint::Issues,
-    });
-    let child = bin(dir.path())
-        .args(["sync", "cloud"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(Duration::from_millis(700));
+    let (_sim, _dir, child) = a_slow_sync_under_way().await;
     // Two deliveries, the second after the first was taken (signals that arrive together
     // merge into one).
     for _ in 0..2 {
@@ -376,21 +368,7 @@ async fn one_stop_delivered_twice_at_once_still_stops_cleanly() {
 /// and what was stored before stays.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_ctrl_c_quits_a_run_that_cannot_finish() {
-    let sim = sim(6, 200).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    add_connector(dir.path(), &sim.base_url(), "20");
-    sim.handle().inject(sim::Fault::Delay {
-        millis: 30,
-        times: 10_000,
-        endpoint: sim::asoc::Endpoint::Issues,
-    });
-    let mut child = bin(dir.path())
-        .args(["sync", "cloud"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(Duration::from_millis(700));
+    let (_sim, dir, mut child) = a_slow_sync_under_way().await;
     let blocker = rusqlite::Connection::open(dir.path().join("store.sqlite3")).expect("open");
     blocker
         .busy_timeout(Duration::from_secs(60))

@@ -157,6 +157,15 @@ fn cert(names: &[&str], expired: bool) -> (rcgen::Certificate, rcgen::KeyPair) {
     (cert, key)
 }
 
+/// The checks of the connector pointed at the TLS listener on `port`, trusting `ca_file`.
+async fn checks_at(rig: &Rig, port: u16, ca_file: Option<String>) -> Vec<Check> {
+    point_at(rig, &format!("https://127.0.0.1:{port}"), ca_file).await;
+    rig.runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check")
+}
+
 fn ca_file(rig: &Rig, cert: &rcgen::Certificate) -> String {
     let path = rig.dir.path().join("ca.pem");
     std::fs::write(&path, cert.pem()).expect("write ca");
@@ -170,12 +179,7 @@ async fn tls_problems_are_named_and_a_trusted_ca_file_passes() {
     // Self-signed, not trusted.
     let (c, k) = cert(&["127.0.0.1"], false);
     let port = tls_listener(&c, &k).await;
-    point_at(&rig, &format!("https://127.0.0.1:{port}"), None).await;
-    let checks = rig
-        .runner
-        .check("sim", &Resolver::System)
-        .await
-        .expect("check");
+    let checks = checks_at(&rig, port, None).await;
     assert_eq!(outcomes(&checks), [P, F, S, S, S]);
     assert!(
         checks[1].reason.contains("self-signed"),
@@ -192,50 +196,20 @@ async fn tls_problems_are_named_and_a_trusted_ca_file_passes() {
 
     // The same certificate trusted through the CA file: the handshake passes (the listener
     // is no AppScan, so authentication then fails).
-    point_at(
-        &rig,
-        &format!("https://127.0.0.1:{port}"),
-        Some(ca_file(&rig, &c)),
-    )
-    .await;
-    let checks = rig
-        .runner
-        .check("sim", &Resolver::System)
-        .await
-        .expect("check");
+    let checks = checks_at(&rig, port, Some(ca_file(&rig, &c))).await;
     assert_eq!(outcomes(&checks)[..3], [P, P, F], "{checks:#?}");
 
     // Expired.
     let (c, k) = cert(&["127.0.0.1"], true);
     let port = tls_listener(&c, &k).await;
-    point_at(
-        &rig,
-        &format!("https://127.0.0.1:{port}"),
-        Some(ca_file(&rig, &c)),
-    )
-    .await;
-    let checks = rig
-        .runner
-        .check("sim", &Resolver::System)
-        .await
-        .expect("check");
+    let checks = checks_at(&rig, port, Some(ca_file(&rig, &c))).await;
     assert_eq!(outcomes(&checks), [P, F, S, S, S]);
     assert_eq!(checks[1].reason, "certificate expired");
 
     // Issued for another host.
     let (c, k) = cert(&["appscan.other.example"], false);
     let port = tls_listener(&c, &k).await;
-    point_at(
-        &rig,
-        &format!("https://127.0.0.1:{port}"),
-        Some(ca_file(&rig, &c)),
-    )
-    .await;
-    let checks = rig
-        .runner
-        .check("sim", &Resolver::System)
-        .await
-        .expect("check");
+    let checks = checks_at(&rig, port, Some(ca_file(&rig, &c))).await;
     assert_eq!(outcomes(&checks), [P, F, S, S, S]);
     assert!(
         checks[1].reason.contains("wrong host"),
@@ -251,17 +225,7 @@ async fn tls_problems_are_named_and_a_trusted_ca_file_passes() {
     let k = rcgen::KeyPair::generate().expect("key");
     let c = params.self_signed(&k).expect("cert");
     let port = tls_listener(&c, &k).await;
-    point_at(
-        &rig,
-        &format!("https://127.0.0.1:{port}"),
-        Some(ca_file(&rig, &c)),
-    )
-    .await;
-    let checks = rig
-        .runner
-        .check("sim", &Resolver::System)
-        .await
-        .expect("check");
+    let checks = checks_at(&rig, port, Some(ca_file(&rig, &c))).await;
     assert_eq!(outcomes(&checks), [P, F, S, S, S]);
     assert!(
         checks[1].reason.contains("itself a CA certificate"),
