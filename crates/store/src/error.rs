@@ -76,6 +76,10 @@ pub enum StoreError {
     },
     #[error("bad cursor: {0}")]
     Cursor(#[from] query::CursorError),
+    #[error(
+        "the store file {path} was removed or replaced while this process had it open: restart the process (what it wrote since went into the removed file)"
+    )]
+    FileGone { path: std::path::PathBuf },
     /// An error of the caller's callback in a streaming read (e.g. an export's write
     /// failed), carried out unchanged.
     #[error("{0}")]

@@ -54,6 +54,11 @@ pub trait Store: Send + Sync {
     fn delete_connector(&self, name: &str) -> Result<bool>;
     fn connector(&self, name: &str) -> Result<Option<Connector>>;
     fn connectors(&self) -> Result<Vec<Connector>>;
+    /// Whether the store answers (a readiness probe): one read of a small table, and for
+    /// a file store, that its file is still the one opened.
+    fn check_reachable(&self) -> Result<()> {
+        self.connectors().map(drop)
+    }
     /// [`StoreError::NoSuchConnector`] when `name` names no connector: a listing, summary
     /// or export scoped to a mistyped connector says so instead of coming back empty.
     fn require_connector(&self, name: Option<&str>) -> Result<()> {

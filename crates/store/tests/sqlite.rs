@@ -17,6 +17,31 @@ fn sqlite_store_meets_the_contract() {
     );
 }
 
+/// The store file deleted (or replaced by a restore) under a running process: a readiness
+/// probe said ready and scheduled syncs wrote into a file nobody could open again. Now
+/// both say the file is gone.
+#[test]
+fn a_store_file_removed_under_the_process_is_noticed() {
+    use chrono::Duration;
+    use store::{RunMode, SqliteStore, Store, StoreError};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.sqlite3");
+    let store = SqliteStore::open(&path).expect("open");
+    let c = common::connector(&store, "gone");
+    store.check_reachable().expect("reachable");
+    for f in ["store.sqlite3", "store.sqlite3-wal", "store.sqlite3-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(f));
+    }
+    assert!(matches!(
+        store.check_reachable(),
+        Err(StoreError::FileGone { .. })
+    ));
+    assert!(matches!(
+        store.begin_run(c.id, RunMode::Full, "t", Duration::minutes(1)),
+        Err(StoreError::FileGone { .. })
+    ));
+}
+
 /// Commands opening a new store at once (a service starting while a setup script adds a
 /// connector) each bring it up to date once: the version was read outside the migrations'
 /// transactions, so the second ran the first's migrations again and failed ("table

@@ -26,7 +26,7 @@ pub async fn healthz() -> Json<Health> {
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     // A read of one small table: the whole store's counts took seconds at 1M findings,
     // longer than a readiness probe waits.
-    match state.store(|s| s.connectors().map(|_| ())).await {
+    match state.store(|s| s.check_reachable()).await {
         Ok(()) => Ok(Json(Health {
             status: "ready".into(),
         })),

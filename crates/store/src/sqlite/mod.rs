@@ -57,6 +57,22 @@ pub struct SqliteStore {
     open_runs: Mutex<HashMap<i64, data::RunMemory>>,
     /// What the reader last saw of the planner statistics.
     reader_seen: Mutex<statistics::Seen>,
+    /// The file opened (device and inode), to notice it removed or replaced under us.
+    identity: Option<(u64, u64)>,
+}
+
+/// A file's device and inode, where the platform has them.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -105,6 +121,7 @@ impl SqliteStore {
             atomic: Mutex::new(atomic::Atomics::new()),
             open_runs: Mutex::new(HashMap::new()),
             reader_seen: Mutex::new(statistics::Seen::default()),
+            identity: identity(path),
         })
     }
 
@@ -132,6 +149,18 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// [`StoreError::FileGone`] when the file at the store's path is no longer the one
+    /// opened (deleted, or replaced by a restore): everything written would go into a
+    /// file nobody can open again.
+    fn still_there(&self) -> Result<()> {
+        if self.identity.is_some() && identity(&self.path) != self.identity {
+            return Err(StoreError::FileGone {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// SQLite's query plan for a findings listing, one line per step (benchmarks, tests).
@@ -335,6 +364,10 @@ impl Store for SqliteStore {
     fn connectors(&self) -> Result<Vec<Connector>> {
         connectors::all(&self.r())
     }
+    fn check_reachable(&self) -> Result<()> {
+        self.still_there()?;
+        self.connectors().map(drop)
+    }
     fn set_connector_state(
         &self,
         id: i64,
@@ -351,6 +384,7 @@ impl Store for SqliteStore {
         holder: &str,
         ttl: chrono::Duration,
     ) -> Result<Run> {
+        self.still_there()?;
         let mut conn = self.w();
         let run = runs::begin(&mut conn, connector_id, mode, holder, ttl)?;
         if indexes::begin_bulk_load(&conn)? {
