@@ -14,6 +14,10 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error(
+        "cannot open the store at {path}: its directory cannot be written ({why}); SQLite writes its -wal and -shm files beside the store, even to read it"
+    )]
+    DirNotWritable { path: String, why: String },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error(
@@ -90,12 +94,44 @@ impl StoreError {
     /// A SQLite error met while opening the store at `path`, said with the path.
     pub(crate) fn opening(self, path: &std::path::Path) -> StoreError {
         match self {
-            StoreError::Sqlite(source) => StoreError::Open {
-                path: path.display().to_string(),
-                source,
-            },
+            StoreError::Sqlite(source) => {
+                // SQLite's "unable to open database file" says nothing of why; a
+                // directory it cannot write in (a read-only mount, another owner) is the
+                // common case, and says what to do.
+                if let Some(why) = path.parent().and_then(unwritable) {
+                    return StoreError::DirNotWritable {
+                        path: path.display().to_string(),
+                        why,
+                    };
+                }
+                StoreError::Open {
+                    path: path.display().to_string(),
+                    source,
+                }
+            }
             other => other,
         }
+    }
+}
+
+/// Why `dir` cannot be written in, when it cannot (found by creating and removing a file:
+/// a read-only mount and permissions both show that way).
+fn unwritable(dir: &std::path::Path) -> Option<String> {
+    if !dir.is_dir() {
+        return None;
+    }
+    let probe = dir.join(format!(".appscan-bridge-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+        Err(e) => Some(e.to_string()),
     }
 }
 
@@ -119,4 +155,20 @@ pub fn is_disk_full(err: &(dyn std::error::Error + 'static)) -> bool {
         cur = e.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store in a directory nobody may write in (here /sys, which refuses even root) is
+    /// refused with that reason, not SQLite's "unable to open database file".
+    #[test]
+    fn a_directory_that_cannot_be_written_is_named() {
+        let err = crate::SqliteStore::open(std::path::Path::new("/sys/store.sqlite3"))
+            .expect_err("refused");
+        let text = err.to_string();
+        assert!(text.contains("its directory cannot be written"), "{text}");
+        assert!(unwritable(&std::env::temp_dir()).is_none());
+    }
 }
