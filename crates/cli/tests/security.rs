@@ -38,6 +38,16 @@ fn the_data_directory_and_master_key_are_owner_only() {
     assert_eq!(mode(&dir), 0o700, "data directory");
     assert_eq!(mode(&root.path().join("nested")), 0o700, "created parent");
     assert_eq!(mode(&dir.join("master.key")), 0o600, "master key file");
+    // A data directory that existed with a looser mode: the store made in it is still
+    // owner-only (it was created with the umask's 0644).
+    let loose = root.path().join("shared");
+    std::fs::create_dir(&loose).expect("mkdir");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    ok(bin(&loose).args(["map", "list", "--json"]));
+    assert_eq!(mode(&loose.join("store.sqlite3")), 0o600, "store file");
 }
 
 /// A key file that went missing is not replaced while the store holds secrets sealed with

@@ -61,6 +61,19 @@ pub struct SqliteStore {
     identity: Option<(u64, u64)>,
 }
 
+/// Makes a store file this process created readable by its owner only (SQLite creates
+/// it, and its -wal and -shm after it, with the umask's mode: world-readable findings in
+/// a data directory that was not made owner-only). A store that existed keeps its mode.
+fn owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 /// A file's device and inode, where the platform has them.
 fn identity(path: &Path) -> Option<(u64, u64)> {
     #[cfg(unix)]
@@ -92,7 +105,11 @@ impl SqliteStore {
 
     fn open_unnamed(path: &Path) -> Result<SqliteStore> {
         let open = |p: &Path| Connection::open(p).map_err(StoreError::from);
+        let new = !path.exists();
         let mut writer = open(path)?;
+        if new {
+            owner_only(path);
+        }
         configure(&writer, WRITER_CACHE_KIB)?;
         migrate(&mut writer)?;
         // Rows from before risk scores existed (or written by another backend) get theirs.
