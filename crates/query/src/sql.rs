@@ -98,11 +98,7 @@ impl Writer {
         match c.op {
             Op::Eq | Op::Ne => {
                 let parts: Vec<String> = c.values.iter().map(|v| self.matches(c, col, v)).collect();
-                let any = if parts.len() == 1 {
-                    parts.into_iter().next().unwrap_or_default()
-                } else {
-                    format!("({})", parts.join(" OR "))
-                };
+                let any = any_of(&parts);
                 if c.op == Op::Ne {
                     format!("(NOT {any})")
                 } else {
@@ -240,6 +236,21 @@ impl Writer {
                 "EXISTS (SELECT 1 FROM {from} WHERE {})",
                 self.text_match(value, t)
             ),
+        }
+    }
+}
+
+/// `parts` joined by `OR` as a balanced tree of parentheses: a flat chain of a thousand
+/// values was an expression a thousand deep, past SQLite's limit ("Expression tree is too
+/// large"); halves nest only log2(n) deep.
+fn any_of(parts: &[String]) -> String {
+    match parts {
+        [] => "(1 = 0)".to_string(),
+        [one] => one.clone(),
+        _ if parts.len() <= 8 => format!("({})", parts.join(" OR ")),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            format!("({} OR {})", any_of(left), any_of(right))
         }
     }
 }
