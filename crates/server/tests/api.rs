@@ -314,6 +314,19 @@ async fn assets_findings_summary_and_metrics() {
     let all = all["items"].as_array().expect("items").clone();
     assert!(all.len() >= 100);
     assert!(all[0]["severity"].is_string() && all[0]["status"].is_string());
+    // Risk and KEV, as the CLI's --json has them (the API's views left them out).
+    let stored = r
+        .runner
+        .store
+        .findings(&store::ListQuery::default())
+        .expect("findings");
+    for f in &all {
+        let id = f["id"].as_i64().expect("id");
+        let s = stored.iter().find(|s| s.id == id).expect("stored");
+        assert_eq!(f["risk"].as_u64(), Some(u64::from(s.risk)), "{f}");
+        assert_eq!(f["kev"].as_bool(), Some(s.kev), "{f}");
+    }
+    assert!(items.iter().all(|a| a["risk"].is_u64()), "{assets}");
 
     // The query language narrows and sorts.
     let (s, high) = r

@@ -222,6 +222,8 @@ pub struct AssetView {
     pub active: bool,
     pub findings: u64,
     pub open_findings: u64,
+    /// Risk 0–1000 from its open findings (as `assets --json` has it).
+    pub risk: u16,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
 }
@@ -242,6 +244,7 @@ impl From<StoredAsset> for AssetView {
             active: a.active,
             findings: a.findings,
             open_findings: a.open_findings,
+            risk: a.risk,
             first_seen: a.first_seen,
             last_seen: a.last_seen,
         }
@@ -283,6 +286,10 @@ pub struct FindingView {
     pub active: bool,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
+    /// Risk 0–1000, as of the last sync or `rescore` (as `findings --json` has it).
+    pub risk: u16,
+    /// Whether its CVE is on the known-exploited list.
+    pub kev: bool,
 }
 
 impl From<StoredFinding> for FindingView {
@@ -319,6 +326,8 @@ impl From<StoredFinding> for FindingView {
             active: s.active,
             first_seen: s.first_seen,
             last_seen: s.last_seen,
+            risk: s.risk,
+            kev: s.kev,
         }
     }
 }
