@@ -30,6 +30,20 @@ fn the_data_directory_and_master_key_are_owner_only() {
         .expect("runs");
     assert_eq!(read.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&read.stderr).contains("there is no store at"));
+    // The same for a store named with --store: a listing created it, empty.
+    let named = root.path().join("elsewhere.sqlite3");
+    let read = bin(&root.path().join("other-data"))
+        .arg("--store")
+        .arg(&named)
+        .args(["findings", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(read.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&read.stderr).contains("there is no store at"));
+    assert!(
+        !named.exists(),
+        "a listing created the store it was pointed at"
+    );
     assert!(
         !root.path().join("nested").exists(),
         "a listing created the directory"

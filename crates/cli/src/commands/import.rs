@@ -139,7 +139,9 @@ fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if dry.failed == 0 && dry.outcome == RunState::Processed {
+    // As the import itself would exit: a report with no data is Aborted, not a failure.
+    let would_succeed = matches!(dry.outcome, RunState::Processed | RunState::Aborted);
+    Ok(if dry.failed == 0 && would_succeed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

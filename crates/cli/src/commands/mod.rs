@@ -199,11 +199,20 @@ async fn with_store(
     store_url: Option<&str>,
     config_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let file = paths::store_file(&data_dir);
-    if store_url.is_none() && config_file.is_none() && only_reads(&command) && !file.exists() {
+    // The SQLite file the command would open: the data directory's, or one `--store` names.
+    let file = match store_url {
+        None => Some(paths::store_file(&data_dir)),
+        Some(url) => store::open::backend(url)
+            .ok()
+            .and_then(|(_, path)| path.map(PathBuf::from)),
+    };
+    if let Some(file) = file.filter(|f| !f.exists())
+        && config_file.is_none()
+        && only_reads(&command)
+    {
         anyhow::bail!(
-            "there is no store at {}: nothing was synced into this data directory (add a \
-             connector with `appscan-bridge connector add`, or give the --data-dir that holds one)",
+            "there is no store at {}: nothing was synced into it (add a connector with \
+             `appscan-bridge connector add`, or give the --data-dir or --store that holds one)",
             file.display()
         );
     }
