@@ -64,6 +64,17 @@ async fn show_edit_check_remap_and_remove_a_connector() {
     ok(bin(d).args(["connector", "edit", "cloud", "--schedule", "6h"]));
     // Options of ASE and XML runs are refused for an asoc connector (they were stored
     // and ignored).
+    let err = fails(bin(d).args([
+        "connector",
+        "edit",
+        "cloud",
+        "--ca-file",
+        "/nonexistent/ca.pem",
+    ]));
+    assert!(
+        err.contains("--ca-file /nonexistent/ca.pem: cannot be read"),
+        "{err}"
+    );
     let err = fails(bin(d).args(["connector", "edit", "cloud", "--unknown-severity", "High"]));
     assert!(
         err.contains("--unknown-severity: options of ASE and XML runs"),

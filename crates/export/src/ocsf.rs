@@ -4,7 +4,8 @@
 //! Finding* (`--ocsf-class 2007`, which adds `application` and top-level `remediation`).
 //! Activity follows the status: NEW → 1 Create, ACTIVE/REOPENED → 2 Update, anything
 //! closed → 3 Close; `type_uid` = class × 100 + activity. Times are epoch milliseconds.
-//! Fields OCSF has no place for (risk, fingerprint, location, element) go in `unmapped`.
+//! The store's fingerprint is `finding_info.uid_alt`; fields OCSF has no place for (risk,
+//! location, element) go in `unmapped`.
 //! A vulnerability carries exactly one reference, as 1.8 requires: the CVE (with the CWE
 //! inside it), else the CWE, else an advisory named after the issue type.
 
