@@ -196,7 +196,20 @@ fn serve_syncs_on_schedule_answers_the_api_and_stops_cleanly_on_sigterm() {
     let text = String::from_utf8_lossy(&listed.stdout).to_string();
     assert!(!text.contains(&token) && !text.contains(&spare), "{text}");
     assert_eq!(json(&listed).as_array().map(Vec::len), Some(2));
-    run(bin(dir.path()).args(["token", "revoke", "spare"]));
+    let ids: Vec<i64> = json(&listed)
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .filter(|t| t["name"] == "spare")
+        .filter_map(|t| t["id"].as_i64())
+        .collect();
+    // By id, and told which token that was.
+    let revoked = run(bin(dir.path()).args(["token", "revoke", &ids[0].to_string()]));
+    let said = String::from_utf8_lossy(&revoked.stdout);
+    assert!(
+        said.contains(&format!("token 'spare' (id {}) revoked", ids[0])),
+        "{said}"
+    );
 
     let serve = Serve::start(dir.path(), &[]);
     // Never ran, on an interval: the scheduler syncs it at once, then it waits Scheduled.

@@ -53,9 +53,18 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
             }
         }
         TokenCommand::Revoke { token } => {
+            // Named as `token list` shows it, whether given by id or by name.
+            let shown = store
+                .tokens()?
+                .into_iter()
+                .find(|t| t.revoked_at.is_none() && (t.name == token || t.id.to_string() == token))
+                .map_or_else(
+                    || format!("'{token}'"),
+                    |t| format!("'{}' (id {})", t.name, t.id),
+                );
             if store.revoke_token(&token)? {
                 if !ctx.quiet {
-                    println!("token '{token}' revoked");
+                    println!("token {shown} revoked");
                 }
             } else {
                 anyhow::bail!("no live token has the id or name '{token}' (see `token list`)");
