@@ -72,7 +72,7 @@ async fn show_edit_check_remap_and_remove_a_connector() {
         "/nonexistent/ca.pem",
     ]));
     assert!(
-        err.contains("--ca-file /nonexistent/ca.pem: cannot be read"),
+        err.contains("ca_file '/nonexistent/ca.pem' cannot be read"),
         "{err}"
     );
     let err = fails(bin(d).args(["connector", "edit", "cloud", "--unknown-severity", "High"]));

@@ -301,12 +301,10 @@ pub fn parse_with(
                 format!("connector '{name}': {}", p.message),
             ));
         }
-        if let Some(ca) = &settings.ca_file
-            && let Err(e) = std::fs::metadata(ca)
-        {
+        if let Err(e) = crate::connectors::check_ca_file(&settings) {
             problems.push(problem(
                 key_line("ca_file"),
-                format!("connector '{name}': ca_file '{ca}' cannot be read: {e}"),
+                format!("connector '{name}': {e}"),
             ));
         }
         let scheduled = crate::connectors::check_schedule(&kind, &settings)

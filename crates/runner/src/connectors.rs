@@ -44,6 +44,7 @@ impl Runner {
         }
         check_url(&add.kind, add.url.as_deref())
             .and_then(|()| check_schedule(&add.kind, &add.settings))
+            .and_then(|()| check_ca_file(&add.settings))
             .map_err(|why| RunnerError::Config(format!("connector '{name}': {why}")))?;
         add.settings.validate().map_err(RunnerError::Config)?;
         crate::maps::load(self.store.as_ref(), &add.settings.map)?;
@@ -84,8 +85,15 @@ impl Runner {
     ) -> Result<Connector, RunnerError> {
         let mut c = self.connector(name)?;
         let mut settings = Settings::from_json(&c.settings).map_err(RunnerError::Config)?;
+        let ca_before = settings.ca_file.clone();
         change(&mut settings);
+        // A CA file is checked when it is given, so that one gone since does not block
+        // unrelated edits.
         check_schedule(&c.kind, &settings)
+            .and_then(|()| match settings.ca_file != ca_before {
+                true => check_ca_file(&settings),
+                false => Ok(()),
+            })
             .map_err(|why| RunnerError::Config(format!("connector '{name}': {why}")))?;
         settings.validate().map_err(RunnerError::Config)?;
         crate::maps::load(self.store.as_ref(), &settings.map)?;
@@ -201,6 +209,17 @@ pub(crate) fn check_schedule(kind: &str, settings: &Settings) -> Result<(), Stri
                 .into(),
         ),
         _ => Ok(()),
+    }
+}
+
+/// A CA file that cannot be read is refused where it is given (`connector add/edit`, a
+/// config file), not found by the first sync.
+pub(crate) fn check_ca_file(settings: &Settings) -> Result<(), String> {
+    match &settings.ca_file {
+        Some(ca) => std::fs::File::open(ca)
+            .map(drop)
+            .map_err(|e| format!("ca_file '{ca}' cannot be read: {e}")),
+        None => Ok(()),
     }
 }
 

@@ -4,7 +4,6 @@ use super::Ctx;
 use crate::args::{AddArgs, SettingsArgs};
 use crate::output;
 use crate::secret_input::read_secret;
-use anyhow::Context;
 use runner::{AddConnector, Settings};
 use std::process::ExitCode;
 
@@ -14,17 +13,6 @@ use std::process::ExitCode;
 fn check_schedule(a: &SettingsArgs) -> anyhow::Result<()> {
     if let Some(text) = a.schedule.as_deref().filter(|t| !t.trim().is_empty()) {
         server::schedule::Schedule::parse(text)?;
-    }
-    Ok(())
-}
-
-/// A `--ca-file` that cannot be read is refused when it is given (as `config validate`
-/// refuses it in a file), not found at the first sync.
-fn check_ca_file(a: &SettingsArgs) -> anyhow::Result<()> {
-    if let Some(path) = &a.ca_file {
-        std::fs::read(path)
-            .map(drop)
-            .with_context(|| format!("--ca-file {}: cannot be read", path.display()))?;
     }
     Ok(())
 }
@@ -127,7 +115,6 @@ fn check_full_run_flags(kind: &str, a: &SettingsArgs) -> anyhow::Result<()> {
 
 pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {
     check_schedule(&a.settings)?;
-    check_ca_file(&a.settings)?;
     check_full_run_flags(&a.kind, &a.settings)?;
     let mut settings = Settings::default();
     apply(&mut settings, a.settings);
@@ -247,7 +234,6 @@ pub fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<ExitCode> {
 
 pub fn edit(ctx: &Ctx, a: crate::args::EditArgs) -> anyhow::Result<ExitCode> {
     check_schedule(&a.settings)?;
-    check_ca_file(&a.settings)?;
     check_full_run_flags(&ctx.runner.connector(&a.name)?.kind, &a.settings)?;
     let c = ctx.runner.edit_connector(
         &a.name,
