@@ -180,6 +180,13 @@ pub fn backoff(base: Duration, max_retries: usize) -> ExponentialBuilder {
         .with_jitter()
 }
 
+/// The waits of [`backoff`] one after another (`max_retries` of them), for a caller that
+/// retries something [`with_retries`] does not see: a page that arrived but cannot be
+/// read.
+pub fn delays(base: Duration, max_retries: usize) -> impl Iterator<Item = Duration> {
+    backon::BackoffBuilder::build(backoff(base, max_retries))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

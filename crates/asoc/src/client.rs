@@ -212,7 +212,8 @@ impl AsocClient {
             // A body cut short or replaced by a proxy's page is usually passing: the page
             // is fetched again (as many times as a failed request is retried, with its
             // backoff) before it counts as unreadable.
-            let mut refetches = 0;
+            let cfg = &l.client.inner.cfg;
+            let mut waits = retry::delays(cfg.retry_base_delay, cfg.max_retries);
             let item = loop {
                 let body = match l.client.get_authed(&l.url, &l.endpoint, &params).await {
                     Err(e) => {
@@ -232,12 +233,10 @@ impl AsocClient {
                             items,
                         });
                     }
-                    Err(message) if refetches < l.client.inner.cfg.max_retries => {
-                        refetches += 1;
+                    Err(message) if let Some(wait) = waits.next() => {
                         l.client.inner.stats.retry();
-                        tracing::warn!(endpoint = %l.endpoint, skip, %message, refetches, "unreadable page, fetching it again");
-                        tokio::time::sleep(l.client.inner.cfg.retry_base_delay * refetches as u32)
-                            .await;
+                        tracing::warn!(endpoint = %l.endpoint, skip, %message, delay_ms = wait.as_millis() as u64, "unreadable page, fetching it again");
+                        tokio::time::sleep(wait).await;
                     }
                     Err(message) => {
                         l.pager.on_bad_page();
