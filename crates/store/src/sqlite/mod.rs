@@ -289,8 +289,11 @@ const SIDE_CACHE_KIB: i64 = 16 * 1024;
 /// fast again with 4 MiB (peak ~10 MB lower still).
 const BULK_LOAD_CACHE_KIB: i64 = 4 * 1024;
 
+/// How long a statement waits for another connection's lock before it fails.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Filters with letters beyond ASCII compare through it (`query::sql`).
     conn.create_scalar_function(
         query::sql::UNICODE_LOWER,
@@ -301,7 +304,7 @@ fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
     )?;
     // Updates of findings are prepared per set of changed columns (`finding_update`).
     conn.set_prepared_statement_cache_capacity(64);
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    enter_wal_mode(conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -cache_kib)?;
@@ -313,6 +316,26 @@ fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
     // are copied into the database once.
     conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
     Ok(())
+}
+
+/// Puts a new database file in WAL mode; on one that is, this changes nothing. The
+/// switch needs the file to itself, and SQLite fails it at once, without waiting, when
+/// another connection holds a lock (its busy handler would deadlock): commands opening a
+/// new store at once (a service starting while a setup script adds a connector) failed
+/// with "database is locked". It is tried again until the busy timeout.
+fn enter_wal_mode(conn: &Connection) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            done => return Ok(done?),
+        }
+    }
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
