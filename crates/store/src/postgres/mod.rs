@@ -33,6 +33,7 @@ pub mod pool;
 pub mod read;
 pub mod risk;
 pub mod runs;
+pub mod tls;
 pub mod tokens;
 pub mod transfer;
 pub mod trend;
@@ -84,7 +85,7 @@ impl PgStore {
         let store = PgStore {
             shown: u.shown.clone(),
             schema: u.schema.clone(),
-            pool: Pool::new(u.config, u.schema, u.pool_size, u.shown),
+            pool: Pool::new(u.config, u.tls, u.schema, u.pool_size, u.shown),
             atomics: atomic::Atomics::default(),
         };
         let schema = store.schema.clone();

@@ -6,6 +6,7 @@
 //! be neither used nor dropped on a thread that runs async tasks: [`drop_clients`] moves
 //! them to a plain thread when needed.
 
+use super::tls::Tls;
 use crate::{Result, StoreError};
 use postgres::{Client, Config, NoTls};
 use std::ops::{Deref, DerefMut};
@@ -17,6 +18,7 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Pool {
     config: Config,
+    tls: Tls,
     schema: Option<String>,
     size: usize,
     shown: String,
@@ -30,9 +32,16 @@ struct State {
 }
 
 impl Pool {
-    pub fn new(config: Config, schema: Option<String>, size: usize, shown: String) -> Pool {
+    pub fn new(
+        config: Config,
+        tls: Tls,
+        schema: Option<String>,
+        size: usize,
+        shown: String,
+    ) -> Pool {
         Pool {
             config,
+            tls,
             schema,
             size: size.max(1),
             shown,
@@ -102,13 +111,14 @@ impl Pool {
 
     /// Opens a client and puts the store's schema first on its search path.
     pub fn connect(&self) -> Result<Client> {
-        let mut client = self
-            .config
-            .connect(NoTls)
-            .map_err(|source| StoreError::OpenPostgres {
-                url: self.shown.clone(),
-                source,
-            })?;
+        let connected = match &self.tls {
+            Tls::Off => self.config.connect(NoTls),
+            Tls::On(tls) => self.config.connect(tls.clone()),
+        };
+        let mut client = connected.map_err(|source| StoreError::OpenPostgres {
+            url: self.shown.clone(),
+            source,
+        })?;
         if let Some(schema) = &self.schema {
             client.batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))?;
         }

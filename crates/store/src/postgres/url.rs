@@ -1,9 +1,11 @@
-//! Connection URLs: the parameters that are ours (`schema`, `pool_size`) are taken out
-//! before the rest goes to the driver, and the password is hidden wherever a URL is shown.
+//! Connection URLs: the parameters that are ours (`schema`, `pool_size`, and the TLS ones
+//! the driver does not know, see `tls`) are taken out before the rest goes to the driver,
+//! and the password is hidden wherever a URL is shown.
 //!
 //! Both forms the driver knows are accepted: `postgres://user:pass@host:port/db?k=v` and
 //! `host=... user=... dbname=...`.
 
+use super::tls::{self, Tls, TlsParams};
 use crate::{Result, StoreError};
 use postgres::Config;
 use std::str::FromStr;
@@ -17,6 +19,8 @@ pub struct PgUrl {
     /// The schema to create if needed and to put first on every connection's search path.
     pub schema: Option<String>,
     pub pool_size: usize,
+    /// How connections are encrypted.
+    pub tls: Tls,
     /// The URL with its password hidden, for messages and `Debug`.
     pub shown: String,
 }
@@ -30,7 +34,11 @@ pub fn parse(url: &str) -> Result<PgUrl> {
     };
     let mut schema = None;
     let mut pool_size = DEFAULT_POOL_SIZE;
+    let mut tls_params = TlsParams::default();
     let mut take = |key: &str, value: &str| -> Result<bool> {
+        if tls_params.take(key, value) {
+            return Ok(true);
+        }
         match key {
             "schema" => {
                 if value.is_empty() {
@@ -79,16 +87,8 @@ pub fn parse(url: &str) -> Result<PgUrl> {
         kept.join(" ")
     };
     let mut config = Config::from_str(&rest).map_err(|e| bad(e.to_string()))?;
-    // This build speaks to PostgreSQL without TLS. Asked for it, the connection failed
-    // with "no TLS implementation configured"; said here, before anything is tried.
-    if config.get_ssl_mode() == postgres::config::SslMode::Require {
-        return Err(bad(
-            "sslmode=require: this build connects to PostgreSQL without TLS; reach the \
-             server over loopback or a private network, or through a TLS tunnel (stunnel, \
-             ssh -L), and leave sslmode out"
-                .into(),
-        ));
-    }
+    let (ssl_mode, tls) = tls::configure(&tls_params).map_err(bad)?;
+    config.ssl_mode(ssl_mode);
     if config.get_application_name().is_none() {
         config.application_name("appscan-bridge");
     }
@@ -99,6 +99,7 @@ pub fn parse(url: &str) -> Result<PgUrl> {
         config,
         schema,
         pool_size,
+        tls,
         shown,
     })
 }
@@ -224,12 +225,37 @@ mod tests {
     }
 
     #[test]
-    fn tls_is_refused_up_front() {
-        let err = parse("postgres://bridge@db.example/appscan?sslmode=require")
-            .err()
-            .expect("refused");
-        assert!(err.to_string().contains("without TLS"), "{err}");
-        assert!(parse("postgres://bridge@db.example/appscan?sslmode=disable").is_ok());
+    fn tls_parameters_are_ours() {
+        use postgres::config::SslMode;
+        let mode = |url: &str| parse(url).map(|u| u.config.get_ssl_mode());
+        assert_eq!(mode("postgres://u@h/db").ok(), Some(SslMode::Prefer));
+        assert_eq!(
+            mode("postgres://u@h/db?sslmode=disable").ok(),
+            Some(SslMode::Disable)
+        );
+        assert_eq!(
+            mode("postgres://u@h/db?sslmode=require").ok(),
+            Some(SslMode::Require)
+        );
+        assert_eq!(
+            mode("postgres://u@h/db?sslmode=verify-full").ok(),
+            Some(SslMode::Require)
+        );
+        assert_eq!(
+            mode("host=h user=u sslmode=verify-ca").ok(),
+            Some(SslMode::Require)
+        );
+        let err = |url: &str| parse(url).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err("postgres://u@h/db?sslmode=verify").contains("is not one of"));
+        assert!(
+            err("postgres://u:pw@h/db?sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem")
+                .contains("sslrootcert /nonexistent/ca.pem: No such file"),
+        );
+        assert!(
+            !err("postgres://u:pw@h/db?sslrootcert=/nonexistent&sslmode=verify-ca").contains("pw")
+        );
+        assert!(err("postgres://u@h/db?sslmode=require&sslcert=/a.pem").contains("give both"));
+        assert!(err("postgres://u@h/db?sslmode=disable&sslrootcert=/a.pem").contains("pick one"));
     }
 
     #[test]

@@ -73,6 +73,11 @@ impl TestDb {
         store::PgStore::open(&self.url()).expect("open the PostgreSQL store")
     }
 
+    /// The server's connection parameters (host, port, user, database).
+    pub fn server(&self) -> postgres::Config {
+        self.base.parse().expect("the test server's URL")
+    }
+
     /// A plain client on the server with the test's schema on its search path.
     pub fn client(&self) -> postgres::Client {
         let mut c = connect(&self.base).expect("connect");
