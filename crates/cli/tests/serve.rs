@@ -452,6 +452,18 @@ fn migrate_moves_a_sqlite_store_into_postgres() {
     run_cli(dir.path(), &["sync", "cloud", "--quiet"]);
     let token = create_token(dir.path(), "moved");
     let before = json(&run_cli(dir.path(), &["findings", "--json"]));
+    // Before the migration the schema holds no store: a listing says so, creating none.
+    let missing = common::fails(bin(dir.path()).args(["--store", &url, "findings", "--json"]));
+    assert!(missing.contains("there is no store at"), "{missing}");
+    let schemas: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1",
+            &[&db.schema],
+        )
+        .expect("schemata")
+        .get(0);
+    assert_eq!(schemas, 0, "a listing created the schema it was pointed at");
     let out = run_cli(dir.path(), &["migrate", "--to", &url]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains("copied"), "{text}");

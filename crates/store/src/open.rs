@@ -55,6 +55,14 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>> {
     }
 }
 
+/// Whether the store `url` names is there already (opening it would not create it).
+pub fn exists(url: &str) -> Result<bool> {
+    match backend(url)? {
+        (Backend::Postgres, _) => PgStore::exists(url),
+        (Backend::Sqlite, path) => Ok(path.is_some_and(|p| Path::new(p).exists())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

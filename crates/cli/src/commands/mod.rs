@@ -199,22 +199,22 @@ async fn with_store(
     store_url: Option<&str>,
     config_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    // The SQLite file the command would open: the data directory's, or one `--store` names.
-    let file = match store_url {
-        None => Some(paths::store_file(&data_dir)),
-        Some(url) => store::open::backend(url)
-            .ok()
-            .and_then(|(_, path)| path.map(PathBuf::from)),
-    };
-    if let Some(file) = file.filter(|f| !f.exists())
-        && config_file.is_none()
-        && only_reads(&command)
-    {
-        anyhow::bail!(
-            "there is no store at {}: nothing was synced into it (add a connector with \
-             `appscan-bridge connector add`, or give the --data-dir or --store that holds one)",
-            file.display()
-        );
+    if config_file.is_none() && only_reads(&command) {
+        let default_file;
+        let url = match store_url {
+            Some(url) => url,
+            None => {
+                default_file = paths::store_file(&data_dir).display().to_string();
+                &default_file
+            }
+        };
+        if !store::open::exists(url)? {
+            anyhow::bail!(
+                "there is no store at {}: nothing was synced into it (add a connector with \
+                 `appscan-bridge connector add`, or give the --data-dir or --store that holds one)",
+                store::postgres::url::redact(url)
+            );
+        }
     }
     let ctx = Ctx::open_with(data_dir, quiet, store_url)?;
     config::apply(&ctx, config_file)?;

@@ -105,6 +105,25 @@ impl PgStore {
         Ok(store)
     }
 
+    /// Whether the URL's schema (or, without `schema=`, the user's search path) holds a
+    /// store, without creating one: a command that only reads, pointed at a mistyped
+    /// schema, says so instead of creating an empty store to list.
+    pub fn exists(url: &str) -> Result<bool> {
+        let u = url::parse(url)?;
+        let table = match &u.schema {
+            Some(schema) => format!("{}.connectors", quote_ident(schema)),
+            None => "connectors".to_string(),
+        };
+        let pool = Pool::new(u.config, u.tls, None, 1, u.shown);
+        hop(|| {
+            let found: Option<String> = pool
+                .get()?
+                .query_one("SELECT to_regclass($1)::text", &[&table])?
+                .get(0);
+            Ok(found.is_some())
+        })
+    }
+
     /// The URL, password hidden.
     pub fn url(&self) -> &str {
         &self.shown
