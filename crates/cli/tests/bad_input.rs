@@ -207,3 +207,31 @@ fn a_store_file_that_is_no_database_is_named_in_the_error() {
     }
     assert_eq!(std::fs::read(&file).expect("read"), text);
 }
+
+/// `migrate --force` onto the store it reads, spelled another way (`sqlite://` and a plain
+/// path, a detour through `..`), is refused and the store kept: it used to empty the
+/// target, which was the source, and copy nothing back ("copied 0 rows", exit 0).
+#[test]
+fn migrate_onto_the_same_store_spelled_another_way_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::ok(bin(dir.path()).args(["connector", "add", "xml", "--name", "kept"]));
+    let file = dir.path().join("store.sqlite3");
+    let detour = dir
+        .path()
+        .join("..")
+        .join(dir.path().file_name().expect("name"))
+        .join("store.sqlite3");
+    for to in [
+        format!("sqlite://{}", file.display()),
+        detour.display().to_string(),
+    ] {
+        let err = common::fails(bin(dir.path()).args(["migrate", "--to", &to, "--force"]));
+        assert!(err.contains("name the same store"), "{to}: {err}");
+    }
+    let listed = common::json(&common::ok(bin(dir.path()).args([
+        "connector",
+        "list",
+        "--json",
+    ])));
+    assert_eq!(listed[0]["name"], "kept", "{listed}");
+}

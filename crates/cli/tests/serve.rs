@@ -512,5 +512,18 @@ fn migrate_moves_a_sqlite_store_into_postgres() {
 
     let again = common::fails(bin(dir.path()).args(["migrate", "--to", &url]));
     assert!(again.contains("--force"), "{again}");
+    // The same schema reached by another host name is the same store, not a target.
+    let other_name = url.replacen("127.0.0.1", "localhost", 1);
+    assert_ne!(other_name, url);
+    let onto_itself = common::fails(bin(dir.path()).args([
+        "migrate",
+        "--from",
+        &url,
+        "--to",
+        &other_name,
+        "--force",
+    ]));
+    assert!(onto_itself.contains("name the same store"), "{onto_itself}");
+    assert_eq!(on_pg(&["findings", "--json"]), before);
     assert!(!token.is_empty());
 }

@@ -59,6 +59,12 @@ pub trait Store: Send + Sync {
     fn check_reachable(&self) -> Result<()> {
         self.connectors().map(drop)
     }
+    /// What tells this store from every other whatever URL opened it: SQLite's file
+    /// (device and inode, else its canonical path), PostgreSQL's server (its start time),
+    /// database and schema. `migrate` refuses to copy a store onto itself spelled another
+    /// way (`sqlite://` and a plain path, `localhost` and `127.0.0.1`): with `--force`
+    /// it emptied the target first, which was the source.
+    fn identity(&self) -> Result<String>;
     /// [`StoreError::NoSuchConnector`] when `name` names no connector: a listing, summary
     /// or export scoped to a mistyped connector says so instead of coming back empty.
     fn require_connector(&self, name: Option<&str>) -> Result<()> {

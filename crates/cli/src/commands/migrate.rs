@@ -42,6 +42,12 @@ fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow:
     }
     let source = store::open(from).with_context(|| "cannot open the source store")?;
     let target = store::open(to).with_context(|| "cannot open the target store")?;
+    if source.identity()? == target.identity()? {
+        bail!(
+            "--from and --to name the same store ({}), spelled two ways",
+            source.identity()?
+        );
+    }
     let shown_to = store::postgres::url::redact(to);
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     if quiet || !std::io::stderr().is_terminal() {

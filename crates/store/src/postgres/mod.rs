@@ -262,6 +262,23 @@ impl Store for PgStore {
     fn connectors(&self) -> Result<Vec<Connector>> {
         self.with(connectors::all)
     }
+    fn identity(&self) -> Result<String> {
+        // The server's start time tells servers apart (host names and addresses do not:
+        // one server answers at several); the schema is the first on the search path.
+        self.with(|c| {
+            let row = c.query_one(
+                "SELECT pg_postmaster_start_time()::text, current_database()::text, \
+                 current_schema()::text",
+                &[],
+            )?;
+            let (started, database, schema): (String, String, Option<String>) =
+                (row.get(0), row.get(1), row.get(2));
+            Ok(format!(
+                "postgres server started {started}, database {database}, schema {}",
+                schema.unwrap_or_default()
+            ))
+        })
+    }
     fn set_connector_state(
         &self,
         connector_id: i64,

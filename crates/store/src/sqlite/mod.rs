@@ -408,6 +408,17 @@ impl Store for SqliteStore {
         self.still_there()?;
         self.connectors().map(drop)
     }
+    fn identity(&self) -> Result<String> {
+        Ok(match self.identity {
+            Some((dev, ino)) => format!("sqlite file {dev}:{ino}"),
+            None => format!(
+                "sqlite file {}",
+                std::fs::canonicalize(&self.path)
+                    .unwrap_or_else(|_| self.path.clone())
+                    .display()
+            ),
+        })
+    }
     fn set_connector_state(
         &self,
         id: i64,
