@@ -113,10 +113,10 @@ pub fn date(text: &str, now: DateTime<Utc>) -> Result<Value, String> {
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc())
             .ok_or("bad date")?;
-        return Ok(Value::Time {
-            from,
-            to: from + Duration::days(1),
-        });
+        let to = from
+            .checked_add_signed(Duration::days(1))
+            .ok_or_else(|| format!("'{text}' is too far in the future"))?;
+        return Ok(Value::Time { from, to });
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(instant(t.with_timezone(&Utc)));
@@ -133,15 +133,17 @@ pub fn date(text: &str, now: DateTime<Utc>) -> Result<Value, String> {
         let n: i64 = num.parse().map_err(|_| {
             format!("'{text}' is not a date (expected 2026-01-01, an RFC 3339 time, now, or -7d)")
         })?;
-        let span = match unit {
-            "m" => Duration::try_minutes(n),
-            "h" => Duration::try_hours(n),
-            "d" => Duration::try_days(n),
-            "w" => Duration::try_weeks(n),
-            _ => None,
-        }
-        .ok_or_else(|| format!("'{text}': the unit is m, h, d or w (e.g. -30d)"))?;
-        return Ok(instant(now - span));
+        let span: fn(i64) -> Option<Duration> = match unit {
+            "m" => Duration::try_minutes,
+            "h" => Duration::try_hours,
+            "d" => Duration::try_days,
+            "w" => Duration::try_weeks,
+            _ => return Err(format!("'{text}': the unit is m, h, d or w (e.g. -30d)")),
+        };
+        let then = span(n)
+            .and_then(|span| now.checked_sub_signed(span))
+            .ok_or_else(|| format!("'{text}' is too far back"))?;
+        return Ok(instant(then));
     }
     Err(format!(
         "'{text}' is not a date (expected 2026-01-01, an RFC 3339 time, now, or -7d)"
@@ -173,6 +175,17 @@ mod tests {
             Ok(Value::Float(7.5))
         );
         assert!(read(f("cvss"), Op::Ge, "NaN", false, now()).is_err());
+        // An offset past chrono's range is an error, not a panic (it was one, and `serve`
+        // dropped the connection of an unauthenticated request that sent it).
+        for far in [
+            "-99999999999d",
+            "-100000000d",
+            "now-10000000000000h",
+            "-99999999999999999w",
+        ] {
+            let err = read(f("lastFound"), Op::Gt, far, false, now()).unwrap_err();
+            assert!(err.contains("too far back"), "{far}: {err}");
+        }
         assert_eq!(
             read(f("severity"), Op::Ge, "HIGH", false, now()),
             Ok(Value::Severity(Severity::High))

@@ -241,10 +241,22 @@ pub fn app(state: AppState) -> Router {
             MAX_BODY_BYTES,
         ))
         .layer(middleware::map_response(body_limit_as_json))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         // Outside the body limit, so that its 413 carries the headers too.
         .layer(middleware::from_fn(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A handler that panicked answers 500 (the panic is logged by the hook): without this
+/// the connection closed with no answer at all, as one filter value once made it do.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error: the request stopped unexpectedly (see the service's log)",
+        serde_json::Value::Null,
+    )
+    .into_response()
 }
 
 /// Counts requests by route and status.
