@@ -24,7 +24,7 @@ pub struct Cli {
     /// <data dir>/config.toml when it exists]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The store: sqlite://PATH, a path, or postgres://USER@HOST/DB[?schema=NAME]
+    /// The store: sqlite://PATH, a path, postgres://USER@HOST/DB[?schema=NAME], or libpq's "host=H user=U dbname=D schema=NAME"
     /// [default: $APPSCAN_BRIDGE_STORE, else <data dir>/store.sqlite3]
     #[arg(
         long,

@@ -14,8 +14,18 @@ pub enum Backend {
 
 /// Which backend `url` names, and the SQLite path when it is one.
 pub fn backend(url: &str) -> Result<(Backend, Option<&str>)> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") || is_key_value(url) {
         return Ok((Backend::Postgres, None));
+    }
+    // `postgres:/h/db`, `postgresql:h`: a mistyped URL, not a file to create.
+    if let Some((scheme, _)) = url.split_once(':')
+        && matches!(scheme, "postgres" | "postgresql")
+    {
+        // Not shown: without `//` the password cannot be told from the host to hide it.
+        return Err(StoreError::BadUrl {
+            url: format!("{scheme}:..."),
+            message: format!("a PostgreSQL URL starts {scheme}://"),
+        });
     }
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.is_empty() {
@@ -41,6 +51,20 @@ pub fn backend(url: &str) -> Result<(Backend, Option<&str>)> {
         });
     }
     Ok((Backend::Sqlite, Some(url)))
+}
+
+/// Whether `text` is libpq's key-value form (`host=db user=bridge dbname=appscan`): every
+/// word a `key=value` and one of them a connection key. It was taken for a file name,
+/// and a SQLite store was created under it, password and all.
+fn is_key_value(text: &str) -> bool {
+    const KEYS: [&str; 6] = ["host", "hostaddr", "port", "user", "dbname", "password"];
+    let mut words = text.split_whitespace().peekable();
+    words.peek().is_some()
+        && text.split_whitespace().all(|w| w.contains('='))
+        && words.any(|w| {
+            w.split_once('=')
+                .is_some_and(|(k, _)| KEYS.contains(&k.trim()))
+        })
 }
 
 /// Opens (creating and migrating as needed) the store `url` names.
@@ -84,5 +108,19 @@ mod tests {
         let err = backend("mysql://u:secret@h/db").expect_err("unknown");
         assert!(!err.to_string().contains("secret"), "{err}");
         assert!(backend("sqlite://").is_err());
+        // libpq's key-value form is PostgreSQL, not a file named after it.
+        assert_eq!(
+            backend("host=127.0.0.1 port=5432 user=postgres password=hunter2 dbname=test")
+                .expect("kv")
+                .0,
+            Backend::Postgres
+        );
+        assert_eq!(
+            backend("a=b.sqlite3").expect("a file"),
+            (Backend::Sqlite, Some("a=b.sqlite3"))
+        );
+        let err = backend("postgres:/postgres:hunter2@127.0.0.1/test").expect_err("typo");
+        assert!(err.to_string().contains("starts postgres://"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }
