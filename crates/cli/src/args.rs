@@ -263,6 +263,7 @@ pub enum ConnectorCommand {
 #[derive(Args)]
 pub struct EditArgs {
     pub name: String,
+    /// Another server's URL (the next sync is then a full one)
     #[arg(long)]
     pub url: Option<String>,
     #[arg(long)]
@@ -311,7 +312,8 @@ pub struct SettingsArgs {
     /// The map to use
     #[arg(long)]
     pub map: Option<String>,
-    /// OData filter selecting applications, e.g. "Name eq 'Shop'"
+    /// OData filter selecting applications, e.g. "Name eq 'Shop'" (an empty value removes
+    /// it; changing it makes the next sync a full one)
     #[arg(long)]
     pub app_filter: Option<String>,
     /// Seconds subtracted from the delta cursor

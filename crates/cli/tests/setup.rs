@@ -217,6 +217,45 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
         v["settings"]["page_size"], 25,
         "the environment overrides the file"
     );
+    // A declared connector is changed in the file: an edit here was reported "updated"
+    // and undone by the next command, which re-applied the file.
+    for args in [
+        &["connector", "edit", "cloud", "--map", "mine"][..],
+        &["connector", "remove", "cloud"],
+        &["connector", "rotate-key", "cloud"],
+    ] {
+        let mut cmd = bin(d);
+        cmd.args(args);
+        run(&mut cmd);
+        let err = fails(&mut cmd);
+        assert!(
+            err.contains("connector 'cloud' is declared in the config file")
+                && err.contains("bridge.toml"),
+            "{args:?}: {err}"
+        );
+    }
+    // The file cannot turn a stored connector into another kind (it kept the old kind's
+    // findings under the new kind's URL and key, and the next sync failed to log in).
+    let ase = config.with_file_name("ase.toml");
+    std::fs::write(
+        &ase,
+        format!(
+            "[[connector]]\nname = \"cloud\"\nkind = \"ase\"\nurl = \"{}\"\nkey_id = \"k\"\nkey_secret_env = \"MY_ASOC_SECRET\"\n",
+            sim.base_url()
+        ),
+    )
+    .expect("write");
+    let err = fails(
+        bin(d)
+            .arg("--config")
+            .arg(&ase)
+            .args(["status"])
+            .env("MY_ASOC_SECRET", SECRET),
+    );
+    assert!(
+        err.contains("is an asoc connector in the store, and the config file declares it ase"),
+        "{err}"
+    );
 
     std::fs::write(
         &config,
@@ -229,4 +268,63 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
         "{err}"
     );
     assert!(err.contains("page size 0 is outside"), "{err}");
+}
+
+/// What a connector fetches changes with its URL or its application filter: the next sync
+/// is a full one. A delta asked the new scope for what changed since the old one's
+/// cursor, fetched nothing and never brought the rest. An empty filter removes it (it
+/// was stored as "" and every sync failed with the server's 400).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_url_or_app_filter_makes_the_next_sync_full() {
+    let sim = sim().await;
+    let other = common::sim(2, 10, 7).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(bin(d)
+        .args([
+            "connector",
+            "add",
+            "asoc",
+            "--name",
+            "cloud",
+            "--url",
+            &sim.base_url(),
+            "--key-id",
+            "sim-key-id",
+            "--rate-limit",
+            "0",
+            "--app-filter",
+            "Name eq 'no such application'",
+        ])
+        .env("APPSCAN_KEY_SECRET", SECRET));
+    let sync = |d: &std::path::Path| {
+        common::json(&ok(bin(d)
+            .args(["sync", "cloud", "--json"])
+            .env("APPSCAN_KEY_SECRET", SECRET)))
+    };
+    let assets = |d: &std::path::Path| {
+        common::json(&ok(bin(d).args(["assets", "--json"])))
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0)
+    };
+    assert_eq!(sync(d)["run"]["mode"], "full");
+    assert_eq!(assets(d), 0, "the filter matched nothing");
+    assert_eq!(sync(d)["run"]["mode"], "delta");
+
+    ok(bin(d).args(["connector", "edit", "cloud", "--app-filter", ""]));
+    let shown = common::json(&ok(bin(d).args(["connector", "show", "cloud", "--json"])));
+    assert!(shown["settings"]["app_filter"].is_null(), "{shown}");
+    let run = sync(d);
+    assert_eq!(run["run"]["mode"], "full", "{run}");
+    assert_eq!(assets(d), 3, "every application once the filter is gone");
+    assert_eq!(sync(d)["run"]["mode"], "delta");
+
+    ok(bin(d).args(["connector", "edit", "cloud", "--url", &other.base_url()]));
+    let run = sync(d);
+    assert_eq!(run["run"]["mode"], "full", "{run}");
+    assert_eq!(assets(d), 5, "the other server's two applications too");
+    // Editing anything else keeps the cursor.
+    ok(bin(d).args(["connector", "edit", "cloud", "--page-size", "9"]));
+    assert_eq!(sync(d)["run"]["mode"], "delta");
 }

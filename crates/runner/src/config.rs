@@ -359,14 +359,23 @@ impl Runner {
                         settings: d.settings.clone(),
                     })?;
                 }
-                Some(mut c) => {
+                Some(before) => {
+                    if before.kind != d.kind {
+                        return Err(RunnerError::Config(format!(
+                            "connector '{}' is an {} connector in the store, and the config \
+                             file declares it {}: give it another name, or remove the stored \
+                             one first (connector remove {0}, which drops its findings)",
+                            d.name, before.kind, d.kind
+                        )));
+                    }
+                    let mut c = before.clone();
                     c.url = d.url.clone();
                     c.key_id = d.key_id.clone();
                     c.settings = d.settings.to_json();
                     if let Some(s) = secret {
                         c.secret = Some(self.key.seal(&s)?);
                     }
-                    self.store.update_connector(&c)?;
+                    self.save_connector(&before, &mut c)?;
                 }
             }
             names.push(d.name.clone());

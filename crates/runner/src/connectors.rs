@@ -83,7 +83,8 @@ impl Runner {
         edit: EditConnector,
         change: impl FnOnce(&mut Settings),
     ) -> Result<Connector, RunnerError> {
-        let mut c = self.connector(name)?;
+        let before = self.connector(name)?;
+        let mut c = before.clone();
         let mut settings = Settings::from_json(&c.settings).map_err(RunnerError::Config)?;
         let ca_before = settings.ca_file.clone();
         change(&mut settings);
@@ -106,11 +107,34 @@ impl Runner {
             c.key_id = Some(k);
         }
         c.settings = settings.to_json();
-        self.store.update_connector(&c)?;
+        self.save_connector(&before, &mut c)?;
         if settings.schedule.is_none() {
             self.unschedule(&c)?;
         }
         Ok(c)
+    }
+
+    /// Saves `after`, an edit of `before`. When it fetches from elsewhere (another server,
+    /// another application filter) its cursor goes: a delta run asks for what changed
+    /// since the cursor, and of the new scope it would fetch nothing that was there
+    /// before, silently. The next sync is a full one.
+    pub(crate) fn save_connector(
+        &self,
+        before: &Connector,
+        after: &mut Connector,
+    ) -> Result<(), RunnerError> {
+        let filter = |c: &Connector| {
+            Settings::from_json(&c.settings)
+                .ok()
+                .and_then(|s| s.app_filter)
+                .filter(|f| !f.trim().is_empty())
+        };
+        self.store.update_connector(after)?;
+        if after.cursor.is_some() && (before.url != after.url || filter(before) != filter(after)) {
+            self.store.clear_cursor(after.id)?;
+            after.cursor = None;
+        }
+        Ok(())
     }
 
     /// Takes a connector out of Scheduled once nothing schedules it (its schedule was

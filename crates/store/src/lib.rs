@@ -81,6 +81,9 @@ pub trait Store: Send + Sync {
         state: ConnectorState,
         reason: Option<&str>,
     ) -> Result<()>;
+    /// Forgets the connector's delta cursor, so that its next sync is a full one (what it
+    /// fetches changed: another server, another application filter).
+    fn clear_cursor(&self, connector_id: i64) -> Result<()>;
 
     // --- runs ---
     /// Starts a run: takes the connector's lock (refusing with [`StoreError::Locked`] while

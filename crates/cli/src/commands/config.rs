@@ -54,9 +54,10 @@ fn check_schedule(text: &str) -> Result<(), String> {
 }
 
 /// Registers or updates the connectors the config file declares.
-pub fn apply(ctx: &Ctx, file: Option<PathBuf>) -> anyhow::Result<()> {
+/// Applies the config file's connectors to the store; returns their names.
+pub fn apply(ctx: &Ctx, file: Option<&Path>) -> anyhow::Result<Vec<String>> {
     let Some(file) = file else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let c = config::load_with(&file, &check_schedule).map_err(|problems| {
         anyhow::anyhow!(
@@ -69,6 +70,5 @@ pub fn apply(ctx: &Ctx, file: Option<PathBuf>) -> anyhow::Result<()> {
                 .join("\n")
         )
     })?;
-    ctx.runner.apply_config(&c)?;
-    Ok(())
+    Ok(ctx.runner.apply_config(&c)?)
 }

@@ -41,7 +41,8 @@ pub fn apply(s: &mut Settings, a: SettingsArgs) {
         s.map = v;
     }
     if let Some(v) = a.app_filter {
-        s.app_filter = Some(v);
+        // An empty value removes the filter (as for --schedule).
+        s.app_filter = Some(v).filter(|f| !f.trim().is_empty());
     }
     if let Some(v) = a.overlap {
         s.overlap_seconds = v;

@@ -191,6 +191,18 @@ fn only_reads(command: &Command) -> bool {
     )
 }
 
+/// The connector a command changes the stored declaration of (its URL, key, settings),
+/// or removes.
+fn changes_connector(command: &Command) -> Option<&str> {
+    match command {
+        Command::Connector(ConnectorCommand::Edit(a)) => Some(&a.name),
+        Command::Connector(
+            ConnectorCommand::Remove { name } | ConnectorCommand::RotateKey { name, .. },
+        ) => Some(name),
+        _ => None,
+    }
+}
+
 /// The commands that open the store.
 async fn with_store(
     command: Command,
@@ -217,7 +229,16 @@ async fn with_store(
         }
     }
     let ctx = Ctx::open_with(data_dir, quiet, store_url)?;
-    config::apply(&ctx, config_file)?;
+    let declared = config::apply(&ctx, config_file.as_deref())?;
+    if let (Some(name), Some(file)) = (changes_connector(&command), &config_file)
+        && declared.iter().any(|d| d == name)
+    {
+        anyhow::bail!(
+            "connector '{name}' is declared in the config file {}: change it there (the file \
+             is applied at every command, so a change made here would be undone by the next)",
+            file.display()
+        );
+    }
     match command {
         Command::Connector(ConnectorCommand::Add(a)) => connector::add(&ctx, *a),
         Command::Connector(ConnectorCommand::List(a)) => connector::list(&ctx, a.json),

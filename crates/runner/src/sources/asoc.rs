@@ -45,7 +45,8 @@ impl AsocSource {
         let client = AsocClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
         Ok(AsocSource {
             client,
-            app_filter: settings.app_filter.clone(),
+            // A blank filter (a config file's `app_filter = ""`) selects every application.
+            app_filter: settings.app_filter.clone().filter(|f| !f.trim().is_empty()),
             page_size: settings.page_size,
         })
     }

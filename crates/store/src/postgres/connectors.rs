@@ -79,6 +79,14 @@ pub fn all(c: &mut impl GenericClient) -> Result<Vec<Connector>> {
     .collect()
 }
 
+pub fn clear_cursor(c: &mut impl GenericClient, id: i64) -> Result<()> {
+    c.execute(
+        "UPDATE connectors SET cursor = NULL, updated_at = $2 WHERE id = $1",
+        &[&id, &Utc::now()],
+    )?;
+    Ok(())
+}
+
 pub fn set_state(
     c: &mut impl GenericClient,
     id: i64,

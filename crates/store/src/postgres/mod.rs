@@ -287,6 +287,9 @@ impl Store for PgStore {
     ) -> Result<()> {
         self.with(|c| connectors::set_state(c, connector_id, state, reason))
     }
+    fn clear_cursor(&self, connector_id: i64) -> Result<()> {
+        self.with(|c| connectors::clear_cursor(c, connector_id))
+    }
 
     fn begin_run(
         &self,

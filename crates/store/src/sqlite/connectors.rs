@@ -86,6 +86,14 @@ pub fn all(conn: &Connection) -> Result<Vec<Connector>> {
     Ok(rows)
 }
 
+pub fn clear_cursor(conn: &Connection, id: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE connectors SET cursor = NULL, updated_at = ?2 WHERE id = ?1",
+        params![id, ts(Utc::now())],
+    )?;
+    Ok(())
+}
+
 pub fn set_state(
     conn: &Connection,
     id: i64,

@@ -427,6 +427,9 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         connectors::set_state(&self.w(), id, state, reason)
     }
+    fn clear_cursor(&self, connector_id: i64) -> Result<()> {
+        connectors::clear_cursor(&self.w(), connector_id)
+    }
 
     fn begin_run(
         &self,
