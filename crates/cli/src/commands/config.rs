@@ -59,7 +59,7 @@ pub fn apply(ctx: &Ctx, file: Option<&Path>) -> anyhow::Result<Vec<String>> {
     let Some(file) = file else {
         return Ok(Vec::new());
     };
-    let c = config::load_with(&file, &check_schedule).map_err(|problems| {
+    let c = config::load_with(file, &check_schedule).map_err(|problems| {
         anyhow::anyhow!(
             "the config file has {} problem(s):\n{}",
             problems.len(),
