@@ -61,22 +61,25 @@ impl Status {
     }
 
     /// The status a stored finding takes when `remap` maps its stored raw record to
-    /// `mapped`. A finding a full run closed because it was no longer seen stays CLOSED
-    /// when its record (the source's last word, from before) maps to an open status:
-    /// remapping changes fields, not what the runs found. Otherwise as
-    /// [`Status::reported_again`].
+    /// `mapped`: the map's word, except for what the runs found. A finding a full run
+    /// closed because it was no longer seen stays CLOSED when its record (the source's
+    /// last word, from before) maps to an open status, and one a run saw come back stays
+    /// REOPENED. A map's change is no sighting: a finding an earlier map called FIXED
+    /// is NEW again under a map that calls it open, not REOPENED.
     pub fn remapped(self, mapped: Status) -> Status {
-        if self == Status::Closed && mapped.is_open() {
-            return Status::Closed;
+        match (self, mapped) {
+            (Status::Closed, m) if m.is_open() => Status::Closed,
+            (Status::Reopened, Status::New) => Status::Reopened,
+            _ => mapped,
         }
-        self.reported_again(mapped)
     }
 
-    /// [`Status::remapped`] for a remap, else [`Status::reported_again`]: what a writer
-    /// stores over `self`.
+    /// What a writer stores over `self`: a remap's status as given (the remap applied
+    /// [`Status::remapped`], knowing the stored status), a run's as
+    /// [`Status::reported_again`].
     pub fn written_over(self, incoming: Status, remap: bool) -> Status {
         if remap {
-            self.remapped(incoming)
+            incoming
         } else {
             self.reported_again(incoming)
         }
@@ -130,5 +133,14 @@ mod tests {
         );
         assert_eq!(Status::Reopened.remapped(Status::New), Status::Reopened);
         assert_eq!(Status::New.remapped(Status::Active), Status::Active);
+        // A map that called open findings FIXED, then the default again: NEW, not
+        // REOPENED (no run saw them come back).
+        assert_eq!(Status::Fixed.remapped(Status::New), Status::New);
+        for stored in Status::ALL {
+            for mapped in Status::ALL {
+                let once = stored.remapped(mapped);
+                assert_eq!(stored.remapped(once), once, "{stored} {mapped}: idempotent");
+            }
+        }
     }
 }

@@ -7,8 +7,8 @@
 use crate::progress::Progress;
 use crate::sync::{SyncOptions, blocking};
 use crate::{Runner, RunnerError, Stop, maps, settings::Settings};
-use model::fingerprint;
 use model::map::Map;
+use model::{Status, fingerprint};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +32,12 @@ impl Runner {
         let started = Instant::now();
         let connector = self.connector(name)?;
         let settings = Settings::from_json(&connector.settings).map_err(RunnerError::Config)?;
-        let map = maps::load(self.store.as_ref(), &settings.map)?;
+        // Full-run sources' records keep severities the map may not know; their runs map
+        // them with the connector's unknown_severity, and so does a remap.
+        let fallback = matches!(connector.kind.as_str(), "ase" | "xml")
+            .then(|| settings.full_run.unknown_severity());
+        let map =
+            crate::full_run::map_for(maps::load(self.store.as_ref(), &settings.map)?, fallback);
         let run = self.begin_run(connector.id, RunMode::Remap, &opts).await?;
         let heartbeat = self.heartbeat(run.id, opts.lock_ttl);
         let store = self.store.clone();
@@ -114,39 +119,39 @@ impl Pass {
         let mut issues = Vec::new();
         let mut batch = Batch::default();
         let mut cancelled = false;
-        let read = self
-            .store
-            .for_each_raw(self.run.connector_id, &mut |kind, asset, raw| {
-                if self.cancel.is_stopped() {
-                    cancelled = true;
-                    return Err(StoreError::Callback("cancelled".into()));
-                }
-                counters.fetched += 1;
-                if let Err(message) = self.map_one(kind, asset, raw, &mut batch) {
-                    let issue = RecordIssue {
-                        level: IssueLevel::Error,
-                        location: format!(
-                            "stored raw record {} ({})",
-                            counters.fetched,
-                            kind_name(kind)
-                        ),
-                        message,
-                    };
-                    counters.failed += 1;
-                    issues.push(issue.clone());
-                    batch.issues.push(issue);
-                }
-                if batch.len() >= self.batch_size {
-                    let counts = self.store.write_batch(
-                        &self.run,
-                        &std::mem::take(&mut batch),
-                        &counters,
-                    )?;
-                    counters.add(counts);
-                }
-                self.mapped.store(counters.fetched, Ordering::Relaxed);
-                Ok(())
-            });
+        let read =
+            self.store
+                .for_each_raw(self.run.connector_id, &mut |kind, asset, raw, stored| {
+                    if self.cancel.is_stopped() {
+                        cancelled = true;
+                        return Err(StoreError::Callback("cancelled".into()));
+                    }
+                    counters.fetched += 1;
+                    if let Err(message) = self.map_one(kind, asset, raw, stored, &mut batch) {
+                        let issue = RecordIssue {
+                            level: IssueLevel::Error,
+                            location: format!(
+                                "stored raw record {} ({})",
+                                counters.fetched,
+                                kind_name(kind)
+                            ),
+                            message,
+                        };
+                        counters.failed += 1;
+                        issues.push(issue.clone());
+                        batch.issues.push(issue);
+                    }
+                    if batch.len() >= self.batch_size {
+                        let counts = self.store.write_batch(
+                            &self.run,
+                            &std::mem::take(&mut batch),
+                            &counters,
+                        )?;
+                        counters.add(counts);
+                    }
+                    self.mapped.store(counters.fetched, Ordering::Relaxed);
+                    Ok(())
+                });
         match read {
             Err(_) if cancelled => {}
             other => other?,
@@ -157,12 +162,17 @@ impl Pass {
         Ok(issues)
     }
 
-    /// Maps one stored record into `batch`; the error says why it does not map.
+    /// Maps one stored record into `batch`; the error says why it does not map. A
+    /// finding's status is settled here, against the `stored` one, so that its risk, its
+    /// asset's and its content hash follow the status it keeps: a finding kept CLOSED
+    /// was scored, counted in its asset and hashed as the open one its record maps to,
+    /// so the next run's same record looked unchanged and never reopened it.
     fn map_one(
         &self,
         kind: RawKind,
         asset: &str,
         raw: serde_json::Value,
+        stored: Option<Status>,
         batch: &mut Batch,
     ) -> Result<(), String> {
         match kind {
@@ -171,8 +181,12 @@ impl Pass {
                 .apply_asset(&raw)
                 .map(|m| batch.assets.push(AssetRecord::new(m.value, raw))),
             RawKind::Finding => self.map.apply_finding(&raw, asset).map(|m| {
-                let fp = fingerprint(&m.value, &m.value.asset_external_id);
-                batch.findings.push(FindingRecord::new(m.value, raw, fp));
+                let mut finding = m.value;
+                if let Some(stored) = stored {
+                    finding.status = stored.remapped(finding.status);
+                }
+                let fp = fingerprint(&finding, &finding.asset_external_id);
+                batch.findings.push(FindingRecord::new(finding, raw, fp));
             }),
         }
         .map_err(|e| e.to_string())

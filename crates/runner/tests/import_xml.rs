@@ -60,6 +60,13 @@ impl Rig {
             .expect("the import runs")
     }
 
+    async fn remap(&self, connector: &str) -> RunReport {
+        self.runner
+            .remap(connector, SyncOptions::default(), &Quiet)
+            .await
+            .expect("the remap runs")
+    }
+
     fn findings(&self) -> Vec<StoredFinding> {
         self.runner
             .store
@@ -434,4 +441,128 @@ async fn bad_files_store_nothing() {
     );
     refused(&r, "v9.xml", &v9, "9.0").await;
     assert_eq!(r.findings().len(), 60);
+}
+
+/// `remap` after imports: what the runs found stands, and a map's change is no sighting.
+/// A finding a re-import closed stays CLOSED through a remap with the risk of a closed
+/// finding (it was scored and counted in its asset as open), and the next import that
+/// reports it reopens it (the remap's row looked unchanged beside the open record, so it
+/// stayed CLOSED for good). A map that calls open findings FIXED, and the default again,
+/// leave them NEW, not REOPENED.
+#[tokio::test]
+async fn remap_keeps_what_imports_found_and_a_map_change_reopens_nothing() {
+    let r = rig();
+    let full = fixture("dast-many_findings.xml");
+    r.import(&full, None).await;
+    let text = std::fs::read_to_string(&full).expect("read");
+    let start = text
+        .find("<item id=\"-7884510270036130816\"")
+        .expect("item start");
+    let end =
+        start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
+    let smaller = r.write("smaller.xml", format!("{}{}", &text[..start], &text[end..]));
+    r.import(&smaller, None).await;
+    let gone_id = "b0479dc1-ec61-ee11-8457-14cb65725114";
+    let closed = by_id(&r.findings(), gone_id).clone();
+    assert_eq!(closed.finding.status, Status::Closed);
+    let asset_risk = |r: &Rig| {
+        r.runner
+            .store
+            .assets(&ListQuery::default())
+            .expect("assets")
+            .iter()
+            .map(|a| a.risk)
+            .collect::<Vec<_>>()
+    };
+    let risks_before = asset_risk(&r);
+    let name = r.runner.store.connectors().expect("connectors")[0]
+        .name
+        .clone();
+
+    assert_eq!(r.remap(&name).await.run.state, RunState::Processed);
+    let after = by_id(&r.findings(), gone_id).clone();
+    assert_eq!(after.finding.status, Status::Closed);
+    assert_eq!(
+        after.risk, closed.risk,
+        "scored as the closed finding it is"
+    );
+    assert_eq!(
+        asset_risk(&r),
+        risks_before,
+        "no closed finding counted in its asset"
+    );
+
+    let back = r.import(&full, None).await;
+    assert_eq!(back.run.state, RunState::Processed);
+    let reopened = by_id(&r.findings(), gone_id).clone();
+    assert_eq!(reopened.finding.status, Status::Reopened, "reported again");
+
+    // A map that calls open findings FIXED, then the default again.
+    let fixing = model::map::DEFAULT_MAP_TOML
+        .replacen("name = \"default\"", "name = \"fixing\"", 1)
+        .replacen("Open = \"NEW\"", "Open = \"FIXED\"", 1)
+        .replacen("New = \"NEW\"", "New = \"FIXED\"", 1);
+    r.runner
+        .store
+        .save_map("fixing", &fixing)
+        .expect("save map");
+    let use_map = |map: &str| {
+        r.runner
+            .edit_connector(&name, runner::connectors::EditConnector::default(), |s| {
+                s.map = map.to_string()
+            })
+            .expect("edit")
+    };
+    let open_before: Vec<String> = r
+        .findings()
+        .iter()
+        .filter(|f| f.finding.status == Status::New)
+        .map(|f| f.finding.external_id.clone())
+        .collect();
+    assert!(!open_before.is_empty());
+    use_map("fixing");
+    r.remap(&name).await;
+    let findings = r.findings();
+    for id in &open_before {
+        assert_eq!(by_id(&findings, id).finding.status, Status::Fixed, "{id}");
+    }
+    use_map("default");
+    r.remap(&name).await;
+    let findings = r.findings();
+    for id in &open_before {
+        let f = by_id(&findings, id);
+        assert_eq!(
+            f.finding.status,
+            Status::New,
+            "{id}: a map's change is no sighting"
+        );
+        let history = r.runner.store.finding_history(f.id).expect("history");
+        assert!(
+            history.iter().all(|h| h.new_status != Status::Reopened),
+            "{id}: {history:?}"
+        );
+    }
+    assert!(by_id(&findings, gone_id).finding.status.is_open());
+}
+
+/// A report item without a severity imports with the connector's unknown_severity; a
+/// remap of its stored record maps it the same way (it failed: "unknown severity ''").
+#[tokio::test]
+async fn remap_maps_a_missing_severity_as_the_import_did() {
+    let r = rig();
+    let report = r.import(&fixture("dast-issue_10074.xml"), None).await;
+    assert_eq!(report.run.state, RunState::Processed);
+    let before: Vec<_> = r.findings().iter().map(|f| f.finding.severity).collect();
+    let name = r.runner.store.connectors().expect("connectors")[0]
+        .name
+        .clone();
+    let remapped = r.remap(&name).await;
+    assert_eq!(
+        remapped.run.state,
+        RunState::Processed,
+        "{:?}",
+        remapped.issues
+    );
+    let after: Vec<_> = r.findings().iter().map(|f| f.finding.severity).collect();
+    assert_eq!(after, before);
 }

@@ -203,13 +203,13 @@ pub trait Store: Send + Sync {
     fn rescore(&self) -> Result<RescoreCounts> {
         Err(StoreError::Unsupported("risk rescoring"))
     }
-    /// Calls `f(kind, asset external id, raw)` with every raw record of a connector (assets
-    /// first, then findings), for
-    /// re-mapping without re-fetching.
+    /// Calls `f(kind, asset external id, raw, stored status)` with every raw record of a
+    /// connector (assets first, with no status, then findings), for re-mapping without
+    /// re-fetching.
     fn for_each_raw(
         &self,
         connector_id: i64,
-        f: &mut dyn FnMut(RawKind, &str, serde_json::Value) -> Result<()>,
+        f: &mut dyn FnMut(RawKind, &str, serde_json::Value, Option<model::Status>) -> Result<()>,
     ) -> Result<()>;
     fn summary(&self, connector: Option<&str>) -> Result<Summary>;
     /// Count of assets and findings the connector has stored.

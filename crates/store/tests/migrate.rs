@@ -189,7 +189,7 @@ fn sqlite_to_postgres_keeps_every_row_and_field() {
     let raws = |s: &dyn Store| {
         let c = s.connector("cloud").expect("get").expect("cloud");
         let mut v = Vec::new();
-        s.for_each_raw(c.id, &mut |k, a, raw| {
+        s.for_each_raw(c.id, &mut |k, a, raw, _| {
             v.push(format!("{k:?} {a} {raw}"));
             Ok(())
         })

@@ -180,7 +180,7 @@ fn reading_raw_records_holds_no_read_while_the_caller_works() {
     };
     let mut seen = Vec::new();
     store
-        .for_each_raw(c.id, &mut |_, _, raw| {
+        .for_each_raw(c.id, &mut |_, _, raw, _| {
             seen.push(raw["Id"].as_str().unwrap_or_default().to_string());
             if [1, 2, 1_500].contains(&seen.len()) {
                 // Something to checkpoint, as a remap's own writes would leave.

@@ -414,16 +414,16 @@ impl Store for PgStore {
     fn for_each_raw(
         &self,
         connector_id: i64,
-        f: &mut dyn FnMut(RawKind, &str, serde_json::Value) -> Result<()>,
+        f: &mut dyn FnMut(RawKind, &str, serde_json::Value, Option<model::Status>) -> Result<()>,
     ) -> Result<()> {
         for kind in [RawKind::Asset, RawKind::Finding] {
             let mut after = 0i64;
             loop {
                 let page = self.with(|c| read::raw_page(c, kind, connector_id, after))?;
                 let full = page.len() as i64 >= read::RAW_PAGE;
-                for (id, asset, raw) in page {
+                for (id, asset, raw, status) in page {
                     after = id;
-                    f(kind, &asset, raw)?;
+                    f(kind, &asset, raw, status)?;
                 }
                 if !full {
                     break;

@@ -159,14 +159,14 @@ pub fn raw_page(
     kind: RawKind,
     connector_id: i64,
     after: i64,
-) -> Result<Vec<(i64, String, serde_json::Value)>> {
+) -> Result<Vec<(i64, String, serde_json::Value, Option<Status>)>> {
     let sql = match kind {
         RawKind::Asset => {
-            "SELECT id, external_id, raw FROM assets
+            "SELECT id, external_id, raw, NULL::text FROM assets
              WHERE connector_id = $1 AND id > $2 AND raw IS NOT NULL ORDER BY id LIMIT $3"
         }
         RawKind::Finding => {
-            "SELECT id, asset_external_id, raw FROM findings
+            "SELECT id, asset_external_id, raw, status FROM findings
              WHERE connector_id = $1 AND id > $2 AND raw IS NOT NULL ORDER BY id LIMIT $3"
         }
     };
@@ -178,7 +178,15 @@ pub fn raw_page(
                 column: "raw".into(),
                 message,
             })?;
-            Ok((r.try_get(0)?, r.try_get(1)?, raw))
+            let status = r
+                .try_get::<_, Option<&str>>(3)?
+                .map(str::parse::<Status>)
+                .transpose()
+                .map_err(|message| StoreError::Corrupt {
+                    column: "findings.status".into(),
+                    message,
+                })?;
+            Ok((r.try_get(0)?, r.try_get(1)?, raw, status))
         })
         .collect()
 }

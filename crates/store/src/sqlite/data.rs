@@ -488,17 +488,17 @@ const RAW_PAGE: i64 = 1_000;
 pub fn for_each_raw(
     conn: &Connection,
     connector_id: i64,
-    f: &mut dyn FnMut(RawKind, &str, serde_json::Value) -> Result<()>,
+    f: &mut dyn FnMut(RawKind, &str, serde_json::Value, Option<Status>) -> Result<()>,
 ) -> Result<()> {
-    for (kind, table, asset_column) in [
-        (RawKind::Asset, "assets", "external_id"),
-        (RawKind::Finding, "findings", "asset_external_id"),
+    for (kind, table, asset_column, status) in [
+        (RawKind::Asset, "assets", "external_id", "NULL"),
+        (RawKind::Finding, "findings", "asset_external_id", "status"),
     ] {
         // NOT INDEXED: the rows in id order, read in place. With planner statistics,
         // SQLite took the (connector, severity) index instead and sorted every row of the
         // connector, raw records and all, before the first.
         let mut st = conn.prepare(&format!(
-            "SELECT id, {asset_column}, raw FROM {table} NOT INDEXED
+            "SELECT id, {asset_column}, raw, {status} FROM {table} NOT INDEXED
              WHERE connector_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
         ))?;
         let mut after = 0i64;
@@ -509,19 +509,25 @@ pub fn for_each_raw(
                         row.get::<_, i64>(0)?,
                         row.get::<_, String>(1)?,
                         row.get::<_, Option<Vec<u8>>>(2)?,
+                        row.get::<_, Option<String>>(3)?,
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            for (_, asset, bytes) in &page {
+            for (_, asset, bytes, status) in &page {
                 let Some(bytes) = bytes else { continue };
+                let status = status
+                    .as_deref()
+                    .map(str::parse::<Status>)
+                    .transpose()
+                    .map_err(|e: String| corrupt("findings.status", e))?;
                 let raw = decompress(bytes).map_err(|message| StoreError::Corrupt {
                     column: "raw".into(),
                     message,
                 })?;
-                f(kind, asset, raw)?;
+                f(kind, asset, raw, status)?;
             }
             match page.last() {
-                Some((id, _, _)) if page.len() as i64 == RAW_PAGE => after = *id,
+                Some((id, ..)) if page.len() as i64 == RAW_PAGE => after = *id,
                 _ => break,
             }
         }

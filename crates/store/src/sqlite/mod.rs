@@ -588,7 +588,7 @@ impl Store for SqliteStore {
     fn for_each_raw(
         &self,
         connector_id: i64,
-        f: &mut dyn FnMut(RawKind, &str, serde_json::Value) -> Result<()>,
+        f: &mut dyn FnMut(RawKind, &str, serde_json::Value, Option<model::Status>) -> Result<()>,
     ) -> Result<()> {
         data::for_each_raw(&self.r(), connector_id, f)
     }
