@@ -206,11 +206,7 @@ pub trait Store: Send + Sync {
     /// Calls `f(kind, asset external id, raw, stored status)` with every raw record of a
     /// connector (assets first, with no status, then findings), for re-mapping without
     /// re-fetching.
-    fn for_each_raw(
-        &self,
-        connector_id: i64,
-        f: &mut dyn FnMut(RawKind, &str, serde_json::Value, Option<model::Status>) -> Result<()>,
-    ) -> Result<()>;
+    fn for_each_raw(&self, connector_id: i64, f: &mut RawVisitor<'_>) -> Result<()>;
     fn summary(&self, connector: Option<&str>) -> Result<Summary>;
     /// Count of assets and findings the connector has stored.
     fn counts(&self, connector_id: i64) -> Result<(u64, u64)>;

@@ -553,6 +553,11 @@ pub enum RawKind {
     Finding,
 }
 
+/// What [`crate::Store::for_each_raw`] calls with each stored record: its kind, its
+/// asset's external id, the raw record and, for a finding, its stored status.
+pub type RawVisitor<'a> =
+    dyn FnMut(RawKind, &str, serde_json::Value, Option<model::Status>) -> crate::Result<()> + 'a;
+
 /// An API token of `serve` as stored: a name and the SHA-256 of its secret, never the
 /// secret itself (it is shown once, when created).
 #[derive(Debug, Clone, PartialEq, Serialize)]

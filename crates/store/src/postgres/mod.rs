@@ -411,11 +411,7 @@ impl Store for PgStore {
     fn finding_history(&self, finding_id: i64) -> Result<Vec<HistoryEntry>> {
         self.with(|c| read::history(c, finding_id))
     }
-    fn for_each_raw(
-        &self,
-        connector_id: i64,
-        f: &mut dyn FnMut(RawKind, &str, serde_json::Value, Option<model::Status>) -> Result<()>,
-    ) -> Result<()> {
+    fn for_each_raw(&self, connector_id: i64, f: &mut RawVisitor<'_>) -> Result<()> {
         for kind in [RawKind::Asset, RawKind::Finding] {
             let mut after = 0i64;
             loop {

@@ -154,12 +154,16 @@ pub const RAW_PAGE: i64 = 1000;
 
 /// One page of a connector's raw records of one kind after row id `after`:
 /// `(id, asset external id, raw)`.
+/// One stored record: its row id, its asset's external id, the raw record and, for a
+/// finding, its status.
+pub type RawRow = (i64, String, serde_json::Value, Option<Status>);
+
 pub fn raw_page(
     c: &mut impl GenericClient,
     kind: RawKind,
     connector_id: i64,
     after: i64,
-) -> Result<Vec<(i64, String, serde_json::Value, Option<Status>)>> {
+) -> Result<Vec<RawRow>> {
     let sql = match kind {
         RawKind::Asset => {
             "SELECT id, external_id, raw, NULL::text FROM assets

@@ -485,11 +485,7 @@ const RAW_PAGE: i64 = 1_000;
 /// snapshot (or kept taking new ones) kept the write-ahead log from starting over after
 /// its checkpoints; remapping a million findings grew the log to 8.5–8.7 GB beside a 1.5 GB
 /// store.
-pub fn for_each_raw(
-    conn: &Connection,
-    connector_id: i64,
-    f: &mut dyn FnMut(RawKind, &str, serde_json::Value, Option<Status>) -> Result<()>,
-) -> Result<()> {
+pub fn for_each_raw(conn: &Connection, connector_id: i64, f: &mut RawVisitor<'_>) -> Result<()> {
     for (kind, table, asset_column, status) in [
         (RawKind::Asset, "assets", "external_id", "NULL"),
         (RawKind::Finding, "findings", "asset_external_id", "status"),

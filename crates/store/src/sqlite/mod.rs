@@ -585,11 +585,7 @@ impl Store for SqliteStore {
     fn finding_history(&self, finding_id: i64) -> Result<Vec<HistoryEntry>> {
         data::history(&self.r(), finding_id)
     }
-    fn for_each_raw(
-        &self,
-        connector_id: i64,
-        f: &mut dyn FnMut(RawKind, &str, serde_json::Value, Option<model::Status>) -> Result<()>,
-    ) -> Result<()> {
+    fn for_each_raw(&self, connector_id: i64, f: &mut RawVisitor<'_>) -> Result<()> {
         data::for_each_raw(&self.r(), connector_id, f)
     }
     fn summary(&self, connector: Option<&str>) -> Result<Summary> {
