@@ -48,6 +48,25 @@ fn the_data_directory_and_master_key_are_owner_only() {
         !root.path().join("nested").exists(),
         "a listing created the directory"
     );
+    // Nor does a command that works on a connector: it made a store and a master key,
+    // then said "connector 'cloud' does not exist", not where it had looked.
+    for args in [
+        &["sync", "cloud"][..],
+        &["check", "cloud"],
+        &["remap", "cloud"],
+        &["rescore"],
+        &["connector", "remove", "cloud"],
+        &["token", "revoke", "1"],
+    ] {
+        let out = bin(&dir).args(args).output().expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("there is no store at"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!dir.exists(), "{args:?} created the data directory");
+    }
     ok(bin(&dir).args(["map", "list", "--json"]));
     assert_eq!(mode(&dir), 0o700, "data directory");
     assert_eq!(mode(&root.path().join("nested")), 0o700, "created parent");

@@ -175,9 +175,11 @@ fn on_full_disk(e: anyhow::Error, store: &str) -> anyhow::Error {
     ))
 }
 
-/// Whether a command only reads what is stored: run where nothing was ever stored (a
-/// mistyped `--data-dir`), it says so instead of creating an empty store to list.
-fn only_reads(command: &Command) -> bool {
+/// Whether a command needs what is already stored (it lists, or works on a connector):
+/// run where nothing was ever stored (a mistyped `--data-dir`), it says so instead of
+/// creating an empty store and a master key to list nothing or report "connector 'x'
+/// does not exist" of a store nobody meant.
+fn needs_a_store(command: &Command) -> bool {
     matches!(
         command,
         Command::Status(_)
@@ -186,8 +188,18 @@ fn only_reads(command: &Command) -> bool {
             | Command::Findings(_)
             | Command::Finding(_)
             | Command::Export(_)
-            | Command::Connector(ConnectorCommand::List(_) | ConnectorCommand::Show { .. })
-            | Command::Token(TokenCommand::List { .. })
+            | Command::Sync(_)
+            | Command::Check(_)
+            | Command::Remap(_)
+            | Command::Rescore(_)
+            | Command::Connector(
+                ConnectorCommand::List(_)
+                    | ConnectorCommand::Show { .. }
+                    | ConnectorCommand::Edit(_)
+                    | ConnectorCommand::Remove { .. }
+                    | ConnectorCommand::RotateKey { .. }
+            )
+            | Command::Token(TokenCommand::List { .. } | TokenCommand::Revoke { .. })
     )
 }
 
@@ -211,7 +223,7 @@ async fn with_store(
     store_url: Option<&str>,
     config_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    if config_file.is_none() && only_reads(&command) {
+    if config_file.is_none() && needs_a_store(&command) {
         let default_file;
         let url = match store_url {
             Some(url) => url,
