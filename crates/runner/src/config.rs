@@ -469,6 +469,29 @@ mod tests {
         }
     }
 
+    /// Values past what any use needs were valid: an overlap of 99999999999999 s made the
+    /// next sync panic (the cursor's arithmetic overflowed), a first retry delay of u64::MAX
+    /// ms hung it.
+    #[test]
+    fn overlap_retries_and_timeout_have_upper_bounds() {
+        let text = "[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"SECRET\"\noverlap_seconds = 99999999999999\nmax_retries = 4000000000\nretry_base_ms = 9999999999\ntimeout_seconds = 86400\n";
+        let problems = parse(text, "c.toml", &env).unwrap_err();
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        for (line, what) in [
+            (7, "overlap 99999999999999 s is outside 0..=2592000"),
+            (8, "4000000000 retries is more than 100"),
+            (9, "is more than 60000"),
+            (10, "timeout 86400 s is outside 1..=3600"),
+        ] {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with(&format!("c.toml:{line}:")) && l.contains(what)),
+                "{what} at line {line}: {lines:#?}"
+            );
+        }
+    }
+
     #[test]
     fn syntax_errors_name_the_line() {
         let p = parse("[[connector]\nname = 1", "c.toml", &env).unwrap_err();

@@ -28,6 +28,15 @@ pub(crate) fn joined(problems: Vec<SettingProblem>) -> Result<(), String> {
         .join("; "))
 }
 
+/// The largest delta overlap: 30 days.
+pub const MAX_OVERLAP_SECONDS: i64 = 30 * 24 * 3600;
+/// The most retries of one request.
+pub const MAX_RETRIES: usize = 100;
+/// The longest first retry delay: a minute.
+pub const MAX_RETRY_BASE_MS: u64 = 60_000;
+/// The longest request timeout: an hour.
+pub const MAX_TIMEOUT_SECONDS: u64 = 3600;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -123,13 +132,40 @@ impl Settings {
                 ),
             );
         }
-        if self.overlap_seconds < 0 {
-            bad("overlap_seconds", "overlap must not be negative".into());
+        // Upper bounds well beyond any use: a value past them overflowed the cursor's
+        // arithmetic (a panic mid-sync) or made a retry wait for centuries.
+        if !(0..=MAX_OVERLAP_SECONDS).contains(&self.overlap_seconds) {
+            bad(
+                "overlap_seconds",
+                format!(
+                    "overlap {} s is outside 0..={MAX_OVERLAP_SECONDS} (30 days)",
+                    self.overlap_seconds
+                ),
+            );
         }
-        if self.timeout_seconds == 0 {
+        if self.max_retries > MAX_RETRIES {
+            bad(
+                "max_retries",
+                format!("{} retries is more than {MAX_RETRIES}", self.max_retries),
+            );
+        }
+        if self.retry_base_ms > MAX_RETRY_BASE_MS {
+            bad(
+                "retry_base_ms",
+                format!(
+                    "a first retry delay of {} ms is more than {MAX_RETRY_BASE_MS} (a minute)",
+                    self.retry_base_ms
+                ),
+            );
+        }
+        if self.timeout_seconds == 0 || self.timeout_seconds > MAX_TIMEOUT_SECONDS {
             bad(
                 "timeout_seconds",
-                "timeout must be at least one second (every request would fail)".into(),
+                format!(
+                    "timeout {} s is outside 1..={MAX_TIMEOUT_SECONDS} (0 would fail every \
+                     request)",
+                    self.timeout_seconds
+                ),
             );
         }
         out.extend(self.full_run.problems());

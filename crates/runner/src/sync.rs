@@ -340,9 +340,13 @@ impl Runner {
         let store = self.store.clone();
         let cname = connector.name.clone();
         let known: Vec<String> = blocking(move || store.asset_ids(&cname)).await?;
+        // Clamped: a store written before the bound was checked may hold any value.
+        let overlap = settings
+            .overlap_seconds
+            .clamp(0, crate::settings::MAX_OVERLAP_SECONDS);
         let since = connector
             .cursor
-            .map(|c| c - chrono::Duration::seconds(settings.overlap_seconds));
+            .map(|c| c - chrono::Duration::seconds(overlap));
         let mut events = source.events(Request {
             mode,
             since,
