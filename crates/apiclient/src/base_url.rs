@@ -18,12 +18,32 @@ pub fn parse(raw: &str) -> Result<Url, String> {
     if url.cannot_be_a_base() || url.host_str().is_none() {
         return Err("not a base URL with a host".into());
     }
+    // A URL is shown in listings, logs and the dashboard; a password in it was shown
+    // everywhere. AppScan logs in with the API key, never with URL credentials.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "holds a user name or password (user:pass@): AppScan logs in with the \
+                    API key, and a URL is shown in listings and logs; take them out"
+                .into(),
+        );
+    }
     Ok(url)
+}
+
+/// `raw` as messages show it: a password in it (`user:pass@host`) as `***`.
+pub fn shown(raw: &str) -> String {
+    match Url::parse(raw.trim()) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{SCHEME, parse};
+    use super::{SCHEME, parse, shown};
 
     #[test]
     fn http_and_https_with_a_host_only() {
@@ -34,5 +54,11 @@ mod tests {
         assert_eq!(parse("cloud.appscan.com").unwrap_err(), SCHEME);
         assert_eq!(parse("ftp://x").unwrap_err(), SCHEME);
         assert_eq!(parse("http:").unwrap_err(), "empty host");
+        for with_credentials in ["http://user:URLPASS@127.0.0.1:9", "https://user@h"] {
+            let err = parse(with_credentials).unwrap_err();
+            assert!(err.contains("user name or password"), "{err}");
+            assert!(!err.contains("URLPASS"), "{err}");
+            assert!(!shown(with_credentials).contains("URLPASS"));
+        }
     }
 }

@@ -97,7 +97,12 @@ impl AseConfig {
     /// The API root, `…/ase/api`, without a trailing slash.
     pub(crate) fn api_base(&self) -> Result<reqwest::Url, AseError> {
         let raw = self.base_url.trim().trim_end_matches('/');
-        let bad = |why: String| AseError::Config(format!("base_url {:?}: {why}", self.base_url));
+        let bad = |why: String| {
+            AseError::Config(format!(
+                "base_url {:?}: {why}",
+                apiclient::base_url::shown(&self.base_url)
+            ))
+        };
         apiclient::base_url::parse(raw).map_err(bad)?;
         let root = if raw.ends_with("/ase/api") {
             raw.to_string()

@@ -94,8 +94,12 @@ impl ClientConfig {
 
     /// Checks every field; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<(), AsocError> {
-        apiclient::base_url::parse(&self.base_url)
-            .map_err(|why| AsocError::Config(format!("base_url {:?}: {why}", self.base_url)))?;
+        apiclient::base_url::parse(&self.base_url).map_err(|why| {
+            AsocError::Config(format!(
+                "base_url {:?}: {why}",
+                apiclient::base_url::shown(&self.base_url)
+            ))
+        })?;
         if self.key_id.trim().is_empty() {
             return Err(AsocError::Config("key_id is empty".into()));
         }

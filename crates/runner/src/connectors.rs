@@ -256,5 +256,5 @@ pub(crate) fn check_url(kind: &str, url: Option<&str>) -> Result<(), String> {
     let url = url.ok_or_else(|| format!("an {kind} connector needs a URL"))?;
     apiclient::base_url::parse(url)
         .map(drop)
-        .map_err(|why| format!("url {url:?}: {why}"))
+        .map_err(|why| format!("url {:?}: {why}", apiclient::base_url::shown(url)))
 }
