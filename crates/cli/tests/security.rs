@@ -114,9 +114,36 @@ fn a_lost_master_key_is_not_silently_replaced() {
         "sealed under no key: {}",
         text(&add)
     );
+    // Another key (a data directory set up apart, pointed at this store): listings work,
+    // and no secret is sealed under it beside the ones sealed with the store's own key.
+    let other = root.path().join("other");
+    ok(bin(&other).args(["map", "list"]));
+    let store = dir.join("store.sqlite3");
+    ok(bin(&other)
+        .arg("--store")
+        .arg(&store)
+        .args(["connector", "list", "--json"]));
+    let second = bin(&other)
+        .arg("--store")
+        .arg(&store)
+        .args(["connector", "add", "asoc", "--name", "second"])
+        .args(["--url", "http://127.0.0.1:9", "--key-id", "kid"])
+        .env("APPSCAN_KEY_SECRET", SECRET)
+        .output()
+        .expect("runs");
+    let said = text(&second);
+    assert_eq!(second.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("this master key does not open the secret of connector cloud"),
+        "{said}"
+    );
     // The key back: everything works again.
     std::fs::rename(dir.join("master.key.lost"), dir.join("master.key")).expect("restore");
     ok(bin(dir).args(["connector", "show", "cloud", "--json"]));
+    ok(bin(dir)
+        .args(["connector", "add", "asoc", "--name", "second"])
+        .args(["--url", "http://127.0.0.1:9", "--key-id", "kid"])
+        .env("APPSCAN_KEY_SECRET", SECRET));
 }
 
 /// Every file under `dir`, as bytes.

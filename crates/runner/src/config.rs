@@ -373,7 +373,7 @@ impl Runner {
                     c.key_id = d.key_id.clone();
                     c.settings = d.settings.to_json();
                     if let Some(s) = secret {
-                        c.secret = Some(self.key.seal(&s)?);
+                        c.secret = Some(self.seal(&s)?);
                     }
                     self.save_connector(&before, &mut c)?;
                 }

@@ -1,7 +1,7 @@
 //! Registering connectors and opening their secrets.
 
 use crate::settings::Settings;
-use crate::{Runner, RunnerError};
+use crate::{Runner, RunnerError, SecretError};
 use secrecy::SecretString;
 use store::{Connector, ConnectorState, NewConnector};
 
@@ -48,7 +48,7 @@ impl Runner {
             .map_err(|why| RunnerError::Config(format!("connector '{name}': {why}")))?;
         add.settings.validate().map_err(RunnerError::Config)?;
         crate::maps::load(self.store.as_ref(), &add.settings.map)?;
-        let secret = add.secret.as_ref().map(|s| self.key.seal(s)).transpose()?;
+        let secret = add.secret.as_ref().map(|s| self.seal(s)).transpose()?;
         Ok(self.store.create_connector(&NewConnector {
             name: name.to_string(),
             kind: add.kind,
@@ -57,6 +57,29 @@ impl Runner {
             secret,
             settings: add.settings.to_json(),
         })?)
+    }
+
+    /// Seals a new secret, once the master key is known to open the secrets already
+    /// stored: a data directory with another key (a copy set up apart, a second worker
+    /// started with its own) sealed new secrets under it, and no one key then opened
+    /// every connector's.
+    pub(crate) fn seal(&self, secret: &SecretString) -> Result<Vec<u8>, RunnerError> {
+        let stored = self.store.connectors()?;
+        let sealed: Vec<(&str, &[u8])> = stored
+            .iter()
+            .filter_map(|c| Some((c.name.as_str(), c.secret.as_deref()?)))
+            .collect();
+        if let Some((first, _)) = sealed.first()
+            && sealed.iter().all(|(name, s)| {
+                matches!(self.key.open(s, name), Err(SecretError::WrongKey { .. }))
+            })
+        {
+            return Err(SecretError::KeyMismatch {
+                connector: first.to_string(),
+            }
+            .into());
+        }
+        Ok(self.key.seal(secret)?)
     }
 
     /// Opens a connector's sealed secret.
@@ -208,7 +231,7 @@ impl Runner {
             _ => {}
         }
         c.key_id = Some(key_id);
-        c.secret = Some(self.key.seal(&secret)?);
+        c.secret = Some(self.seal(&secret)?);
         self.store.update_connector(&c)?;
         Ok(c)
     }

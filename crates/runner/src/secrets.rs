@@ -37,6 +37,10 @@ pub enum SecretError {
         "there is no master key ({path} does not exist and ${MASTER_KEY_ENV} is not set), and the store holds secrets sealed with one: restore the key file from where the store was first used (every worker on a shared store needs the same key) or set ${MASTER_KEY_ENV}"
     )]
     NoKey { path: PathBuf },
+    #[error(
+        "this master key does not open the secret of connector {connector} already in the store, so a new secret sealed with it would leave the store's secrets under two keys: use the key the store's secrets were sealed with (the master.key of the data directory that set it up, or ${MASTER_KEY_ENV})"
+    )]
+    KeyMismatch { connector: String },
 }
 
 /// The master key. Its bytes are zeroed when dropped and never printed.
