@@ -121,6 +121,9 @@ async fn filters_sorts_and_columns_on_findings_and_assets() {
     assert!(err.contains("sorted by '+name'"), "{err}");
     let err = fails(bin(d).args(["assets", "--after", &cursor]));
     assert!(err.contains("findings only"), "{err}");
+    // --dedupe is a findings option too (assets ran, ignoring it, exit 0).
+    let err = fails(bin(d).args(["assets", "--dedupe"]));
+    assert!(err.contains("--dedupe groups findings only"), "{err}");
 
     // The table shows the chosen columns as headers.
     let table = ok(bin(d).args(["findings", "--columns", "id,cwe,lastFound", "--limit", "3"]));

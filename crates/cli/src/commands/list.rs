@@ -22,6 +22,9 @@ fn query(a: &ListArgs, entity: Entity) -> anyhow::Result<ListQuery> {
         })?,
         None => Vec::new(),
     };
+    if a.dedupe && entity != Entity::Findings {
+        anyhow::bail!("--dedupe groups findings only");
+    }
     let after = match a.after.as_deref() {
         Some(_) if entity != Entity::Findings => anyhow::bail!("--after pages findings only"),
         Some(token) => Some(Cursor::decode(token).context("invalid --after")?),
