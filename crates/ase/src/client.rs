@@ -264,57 +264,67 @@ impl AseClient {
         };
         futures::stream::unfold(start, |mut l| async move {
             let (first, last) = l.pager.next_range()?;
-            let answer = l
-                .client
-                .get_authed(
-                    &l.url,
-                    &l.endpoint,
-                    &l.query,
-                    Some(range_header(first, last)),
-                )
-                .await;
-            let item = match answer {
-                Err(e) => {
-                    l.pager.on_unsatisfiable();
-                    Err(e)
-                }
-                Ok(a) if a.status == 416 => {
-                    l.pager.on_unsatisfiable();
-                    Ok(Page {
-                        app: l.app.clone(),
-                        first,
-                        total: None,
-                        items: Vec::new(),
-                    })
-                }
-                Ok(a) if !(200..300).contains(&a.status) => {
-                    l.pager.on_unsatisfiable();
-                    Err(http_error("GET", &l.endpoint, &a))
-                }
-                Ok(a) => match serde_json::from_slice::<Value>(&a.body) {
+            // A body cut short or replaced by a proxy's page is usually passing: the page
+            // is fetched again (as many times as a failed request is retried, with its
+            // backoff) before the listing fails on it.
+            let cfg = &l.client.inner.cfg;
+            let mut waits = apiclient::retry::delays(cfg.retry_base_delay, cfg.max_retries);
+            let item = loop {
+                let answer = l
+                    .client
+                    .get_authed(
+                        &l.url,
+                        &l.endpoint,
+                        &l.query,
+                        Some(range_header(first, last)),
+                    )
+                    .await;
+                let a = match answer {
+                    Err(e) => {
+                        l.pager.on_unsatisfiable();
+                        break Err(e);
+                    }
+                    Ok(a) if a.status == 416 => {
+                        l.pager.on_unsatisfiable();
+                        break Ok(Page {
+                            app: l.app.clone(),
+                            first,
+                            total: None,
+                            items: Vec::new(),
+                        });
+                    }
+                    Ok(a) if !(200..300).contains(&a.status) => {
+                        l.pager.on_unsatisfiable();
+                        break Err(http_error("GET", &l.endpoint, &a));
+                    }
+                    Ok(a) => a,
+                };
+                let what = match serde_json::from_slice::<Value>(&a.body) {
                     Ok(Value::Array(items)) => {
                         let cr = a.content_range.as_deref().and_then(parse_content_range);
                         let total = l.pager.on_page(items.len(), cr);
                         l.client.inner.stats.page(items.len());
-                        Ok(Page {
+                        break Ok(Page {
                             app: l.app.clone(),
                             first,
                             total,
                             items,
-                        })
+                        });
                     }
-                    other => {
-                        l.pager.on_unsatisfiable();
-                        let what = match other {
-                            Ok(_) => "a JSON array was expected".to_string(),
-                            Err(e) => format!("body is not JSON: {e}"),
-                        };
-                        Err(AseError::InvalidResponse {
-                            endpoint: format!("{} (items {first}-{last})", l.endpoint),
-                            message: format!("{what}; body starts: {:?}", excerpt(&a.body)),
-                        })
-                    }
-                },
+                    Ok(_) => "a JSON array was expected".to_string(),
+                    Err(e) => format!("body is not JSON: {e}"),
+                };
+                if let Some(wait) = waits.next() {
+                    l.client.inner.stats.retry();
+                    tracing::warn!(endpoint = %l.endpoint, first, message = %what, delay_ms = wait.as_millis() as u64, "unreadable page, fetching it again");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                l.pager.on_unsatisfiable();
+                break Err(AseError::InvalidResponse {
+                    endpoint: format!("{} (items {first}-{last})", l.endpoint),
+                    message: format!("{what}; body starts: {:?}", excerpt(&a.body)),
+                });
             };
             Some((item, l))
         })

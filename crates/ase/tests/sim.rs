@@ -223,3 +223,31 @@ async fn a_bad_key_is_an_authentication_error_without_the_secret() {
     c.logout().await;
     assert_eq!(s.handle().stats().logouts, 0);
 }
+
+/// An issues page answered 200 with an HTML body (a proxy's page) is fetched again
+/// within the retry budget: one such page ended the whole run Errored, "0 retries", where
+/// the ASoC client fetched the page again. Past the budget the listing fails, naming the
+/// page.
+#[tokio::test]
+async fn an_unreadable_page_is_fetched_again_before_it_fails() {
+    let s = sim(1, 12, 1000).await;
+    let c = client(&s, 5);
+    let name = c.applications().await.expect("apps")[0]["name"]
+        .as_str()
+        .expect("name")
+        .to_string();
+    s.handle().inject(AseFault::NonJsonPage { times: 2 });
+    assert_eq!(all_issues(&c, &name).await.len(), 12, "nothing lost");
+    assert_eq!(c.stats().retries, 2, "{:?}", c.stats());
+
+    s.handle().inject(AseFault::NonJsonPage { times: 10 });
+    let err = c
+        .issues(&name)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect_err("past the retry budget");
+    assert!(
+        matches!(&err, AseError::InvalidResponse { message, .. } if message.contains("not JSON")),
+        "{err}"
+    );
+}
