@@ -290,8 +290,10 @@ fn run_cli(dir: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn sigterm_during_a_scheduled_sync_records_its_state() {
     let sim = start_sim(6, 200, 6);
+    // Slow enough that the run is still under way when the signal comes on a loaded
+    // machine (at 200 ms a page CI once saw it finish first, in 2.7 s).
     sim.handle().inject(sim::Fault::Delay {
-        millis: 200,
+        millis: 1_000,
         times: 100_000,
         endpoint: sim::asoc::Endpoint::Issues,
     });
