@@ -406,11 +406,46 @@ async fn tls_handshake(
 }
 
 fn describe_tls(e: &std::io::Error, host: &str) -> (String, String) {
+    match rustls_in(e) {
+        Some(inner) => describe_rustls(inner, Some(host)),
+        None => (
+            format!("TLS handshake failed: {e}"),
+            "check that the port speaks TLS".into(),
+        ),
+    }
+}
+
+/// A failed run's reason: the error, and when TLS refused the server, what that means
+/// and what to do, in `check`'s words (a run said only
+/// "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))").
+pub fn run_failure(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(tls) = rustls_in(c) {
+            let (what, fix) = describe_rustls(tls, None);
+            return format!("{e} ({what}; {fix})");
+        }
+        cause = c.source();
+    }
+    e.to_string()
+}
+
+/// The TLS error `e` is or wraps in io::Errors (whose source() skips what they wrap;
+/// hyper wraps rustls's error in two).
+fn rustls_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_in(inner)
+}
+
+/// What a TLS refusal means and what to do about it; `host` is the name connected to.
+fn describe_rustls(inner: &rustls::Error, host: Option<&str>) -> (String, String) {
     use rustls::CertificateError as C;
-    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     let ca_hint = "trust the server's CA with `connector edit NAME --ca-file ca.pem`".to_string();
     match inner {
-        Some(rustls::Error::InvalidCertificate(c)) => match c {
+        rustls::Error::InvalidCertificate(c) => match c {
             C::Expired | C::ExpiredContext { .. } => (
                 "certificate expired".into(),
                 "renew the server's certificate".into(),
@@ -424,7 +459,12 @@ fn describe_tls(e: &std::io::Error, host: &str) -> (String, String) {
                 ca_hint,
             ),
             C::NotValidForName | C::NotValidForNameContext { .. } => (
-                format!("certificate is not valid for the host name '{host}' (wrong host)"),
+                match host {
+                    Some(host) => {
+                        format!("certificate is not valid for the host name '{host}' (wrong host)")
+                    }
+                    None => "certificate is not valid for the URL's host name (wrong host)".into(),
+                },
                 "use the host name the certificate was issued for".into(),
             ),
             C::Revoked => (
@@ -444,12 +484,8 @@ fn describe_tls(e: &std::io::Error, host: &str) -> (String, String) {
             ),
             other => (format!("certificate rejected: {other:?}"), ca_hint),
         },
-        Some(other) => (
+        other => (
             format!("TLS handshake failed: {other}"),
-            "check that the port speaks TLS".into(),
-        ),
-        None => (
-            format!("TLS handshake failed: {e}"),
             "check that the port speaks TLS".into(),
         ),
     }

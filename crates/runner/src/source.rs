@@ -49,6 +49,14 @@ pub struct Request {
 #[error("{0}")]
 pub struct SourceError(pub String);
 
+impl SourceError {
+    /// A client's error, with what a TLS refusal among its causes means (see
+    /// [`crate::check::run_failure`]).
+    pub fn of(e: &(dyn std::error::Error + 'static)) -> SourceError {
+        SourceError(crate::check::run_failure(e))
+    }
+}
+
 /// Counters a source keeps about its requests.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SourceStats {

@@ -456,7 +456,7 @@ impl Runner {
         let end = RunEnd {
             state: RunState::Errored,
             connector_state: ConnectorState::Errored,
-            reason: Some(e.to_string()),
+            reason: Some(crate::check::run_failure(e)),
             counters: RunCounters::default(),
             cursor: None,
         };

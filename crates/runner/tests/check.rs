@@ -233,6 +233,17 @@ async fn tls_problems_are_named_and_a_trusted_ca_file_passes() {
         checks[1].reason
     );
     assert!(!checks[1].reason.contains("Other("), "{}", checks[1].reason);
+    // A sync against it fails, and its run says the same (it said only
+    // "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))").
+    let report = rig
+        .runner
+        .sync("sim", runner::SyncOptions::default(), &runner::Quiet)
+        .await
+        .expect("the run is recorded");
+    assert_eq!(report.run.state, store::RunState::Errored);
+    let reason = report.run.reason.unwrap_or_default();
+    assert!(reason.contains("itself a CA certificate"), "{reason}");
+    assert!(reason.contains("--ca-file"), "{reason}");
 }
 
 #[tokio::test]

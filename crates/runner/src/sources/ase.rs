@@ -10,7 +10,7 @@
 //! fails the run: a partial listing must not close anything. The session is closed
 //! in [`Source::close`], which the runner calls after every run, failed ones included.
 
-use super::records::{self, Candidates, Warnings, source_error};
+use super::records::{self, Candidates, Warnings};
 use crate::RunnerError;
 use crate::full_run::FullRunOptions;
 use crate::settings::Settings;
@@ -382,8 +382,11 @@ impl Source for AseSource {
         let stored = std::mem::take(&mut self.stored_tags);
         channel_stream(move |tx| async move {
             let run_time: DateTime<Utc> = Utc::now();
-            client.login().await.map_err(source_error)?;
-            let list = client.applications().await.map_err(source_error)?;
+            client.login().await.map_err(|e| SourceError::of(&e))?;
+            let list = client
+                .applications()
+                .await
+                .map_err(|e| SourceError::of(&e))?;
             let mut apps = Vec::new();
             let mut assets: Vec<Value> = Vec::new();
             // Assets fed by more than one application close only when all are done.
@@ -419,7 +422,7 @@ impl Source for AseSource {
                 .map(|app| app_stream(client.clone(), app))
                 .flatten_unordered(concurrency);
             while let Some(item) = items.next().await {
-                match item.map_err(source_error)? {
+                match item.map_err(|e| SourceError::of(&e))? {
                     Item::Page {
                         app,
                         first,

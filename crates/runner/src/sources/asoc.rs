@@ -81,7 +81,7 @@ fn on_error(e: AsocError, page_size: usize) -> Result<Event, SourceError> {
             message,
             lost: page_size as u64,
         }),
-        other => Err(SourceError(other.to_string())),
+        other => Err(SourceError::of(&other)),
     }
 }
 
@@ -101,10 +101,7 @@ impl Source for AsocSource {
         let known = request.known_assets;
         let delta = request.mode == RunMode::Delta;
         let stream = channel_stream(move |tx| async move {
-            client
-                .login()
-                .await
-                .map_err(|e| SourceError(e.to_string()))?;
+            client.login().await.map_err(|e| SourceError::of(&e))?;
             let mut app_ids: BTreeSet<String> = BTreeSet::new();
             let mut apps = std::pin::pin!(client.apps(app_query));
             while let Some(page) = apps.next().await {
