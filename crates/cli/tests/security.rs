@@ -102,6 +102,18 @@ fn a_lost_master_key_is_not_silently_replaced() {
     assert_eq!(sync.status.code(), Some(1), "{said}");
     assert!(said.contains("there is no master key"), "{said}");
     assert!(!dir.join("master.key").exists(), "a new key was made");
+    // A worker without the key does not start its scheduler: it claimed due runs and
+    // dropped each, recorded nowhere.
+    let serve = bin(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .expect("runs");
+    let said = text(&serve);
+    assert_eq!(serve.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("there is no master key") && said.contains("--no-scheduler"),
+        "{said}"
+    );
     let add = bin(dir)
         .args(["connector", "add", "asoc", "--name", "second"])
         .args(["--url", "http://127.0.0.1:9", "--key-id", "kid"])

@@ -100,6 +100,11 @@ impl MasterKey {
         MasterKey::load_or_create(dir)
     }
 
+    /// [`SecretError::NoKey`] when there is no key (see [`MasterKey::for_store`]).
+    pub fn require(&self) -> Result<(), SecretError> {
+        self.cipher().map(drop)
+    }
+
     fn cipher(&self) -> Result<XChaCha20Poly1305, SecretError> {
         match &self.key {
             Ok(key) => Ok(XChaCha20Poly1305::new(key.as_ref().into())),
