@@ -349,3 +349,37 @@ fn a_cursor_page_seeks_instead_of_sorting_the_cursors_severity() {
     );
     assert!(plan.contains("Index Cond: (id > "), "{plan}");
 }
+
+/// Connections the server closed while they sat idle in the pool (an idle timeout, a
+/// pooler, a failover, `pg_terminate_backend`) are noticed before use: the next call
+/// failed with "connection closed", a scheduled run with it, and `/readyz` said 503
+/// once per dead connection.
+#[test]
+fn connections_closed_while_idle_are_replaced_before_use() {
+    let Some(db) = pgtest::TestDb::new("idle_closed") else {
+        return;
+    };
+    let app = format!("ab_{}", db.schema);
+    let store = PgStore::open(&format!("{}&application_name={app}", db.url())).expect("open");
+    common::connector(&store, "before");
+    let mut admin = db.client();
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1) t",
+            &[&app],
+        )
+        .expect("terminate")
+        .get(0);
+    assert!(killed >= 1, "the store's idle connections were closed");
+    // Idle past the check's threshold.
+    std::thread::sleep(std::time::Duration::from_millis(2_200));
+    let names: Vec<String> = store
+        .connectors()
+        .expect("a fresh connection answers")
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["before"]);
+    common::connector(&store, "after");
+}

@@ -2,7 +2,9 @@
 //!
 //! A new client gets the store's schema first on its search path. A client found closed
 //! (the server restarted, the network dropped) is not put back, so the next caller
-//! connects afresh. The sync `postgres` client drives its own tokio runtime, so it must
+//! connects afresh; one idle for a while is asked first whether it still answers (an
+//! idle timeout, a pooler or a failover closes connections nobody uses, and the client
+//! learns it only from its next statement, which then failed). The sync `postgres` client drives its own tokio runtime, so it must
 //! be neither used nor dropped on a thread that runs async tasks: [`drop_clients`] moves
 //! them to a plain thread when needed.
 
@@ -11,10 +13,16 @@ use crate::{Result, StoreError};
 use postgres::{Client, Config, NoTls};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a caller waits for a free connection before giving up.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An idle client older than this is checked with a round trip before it is handed out.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
+
+/// How long that check waits for the server.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Pool {
     config: Config,
@@ -27,7 +35,8 @@ pub struct Pool {
 }
 
 struct State {
-    idle: Vec<Client>,
+    /// Clients given back, with when.
+    idle: Vec<(Client, Instant)>,
     open: usize,
 }
 
@@ -67,12 +76,15 @@ impl Pool {
     pub fn get(&self) -> Result<Pooled<'_>> {
         let mut state = self.lock();
         loop {
-            if let Some(client) = state.idle.pop() {
-                if client.is_closed() {
-                    state.open -= 1;
-                    drop(state);
+            if let Some((mut client, since)) = state.idle.pop() {
+                drop(state);
+                let gone = client.is_closed()
+                    || (since.elapsed() >= CHECK_AFTER_IDLE
+                        && client.is_valid(CHECK_TIMEOUT).is_err());
+                if gone {
                     drop_clients(vec![client]);
                     state = self.lock();
+                    state.open -= 1;
                     continue;
                 }
                 return Ok(Pooled {
@@ -132,7 +144,7 @@ impl Pool {
             drop(state);
             drop_clients(vec![client]);
         } else {
-            state.idle.push(client);
+            state.idle.push((client, Instant::now()));
             drop(state);
         }
         self.freed.notify_one();
@@ -142,7 +154,7 @@ impl Pool {
 impl Drop for Pool {
     fn drop(&mut self) {
         let idle = std::mem::take(&mut self.lock().idle);
-        drop_clients(idle);
+        drop_clients(idle.into_iter().map(|(client, _)| client).collect());
     }
 }
 
