@@ -53,7 +53,7 @@ impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
             full: false,
-            holder: format!("pid {} on {}", std::process::id(), hostname()),
+            holder: this_holder(),
             lock_ttl: chrono::Duration::seconds(120),
             batch_size: 2_000,
             flush_every: Duration::from_secs(1),
@@ -65,6 +65,16 @@ impl Default for SyncOptions {
 }
 
 impl Runner {
+    /// The lock of a run of the connector that is under way, in this process or another
+    /// (another worker, a CLI sync): neither expired nor held by a process known to have
+    /// exited, which the next run takes over.
+    pub fn running_lock(&self, connector_id: i64) -> Result<Option<store::RunLock>, RunnerError> {
+        Ok(self
+            .store
+            .run_lock(connector_id)?
+            .filter(|lock| lock.expires > Utc::now() && !holder_is_dead(&lock.holder)))
+    }
+
     /// Why a Processing connector's run is no longer running, when it is not: the
     /// process holding its lock (on this host) has exited, or the lock ran out without
     /// being renewed. `None` for a connector in another state, while a run goes on, or
@@ -94,9 +104,30 @@ impl Runner {
     }
 }
 
-/// Whether a lock holder (`pid N on HOST`) is a process of this host that has exited.
+/// This process as a lock holder: `pid N on HOST in pid:[NS]`. The PID namespace tells
+/// containers sharing a host name apart (host networking, Kubernetes `hostNetwork`):
+/// without it a live run's lock was taken over because its PID was not found in the
+/// namespace of the process that looked.
+fn this_holder() -> String {
+    let host = hostname();
+    match pid_namespace() {
+        Some(ns) => format!("pid {} on {host} in {ns}", std::process::id()),
+        None => format!("pid {} on {host}", std::process::id()),
+    }
+}
+
+/// This process's PID namespace (`pid:[4026531836]`), where the system says.
+fn pid_namespace() -> Option<String> {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|p| p.display().to_string())
+}
+
+/// Whether a lock holder (`pid N on HOST[ in NS]`) is a process of this host and PID
+/// namespace that has exited. A holder in another namespace, or on another host, is
+/// judged by its lock's expiry alone.
 fn holder_is_dead(holder: &str) -> bool {
-    let Some((pid, host)) = holder
+    let Some((pid, place)) = holder
         .strip_prefix("pid ")
         .and_then(|rest| rest.split_once(" on "))
     else {
@@ -105,7 +136,12 @@ fn holder_is_dead(holder: &str) -> bool {
     let Ok(pid) = pid.parse::<u32>() else {
         return false;
     };
+    let (host, namespace) = match place.split_once(" in ") {
+        Some((host, ns)) => (host, Some(ns)),
+        None => (place, None),
+    };
     host == hostname()
+        && (namespace.is_none() || namespace.map(str::to_string) == pid_namespace())
         && pid != std::process::id()
         && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -584,4 +620,34 @@ pub(crate) fn judge(
         r
     });
     (RunState::Processed, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{holder_is_dead, hostname, pid_namespace, this_holder};
+
+    /// A PID that no process has: a child's, once it has been waited for.
+    fn exited_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = child.id();
+        child.wait().expect("wait");
+        pid
+    }
+
+    /// A lock's holder is judged dead only in this host's and this PID namespace's terms:
+    /// a container on the same host name (host networking) had its live run taken over
+    /// because its PID was not found here.
+    #[test]
+    fn a_holder_in_another_pid_namespace_is_not_judged_dead() {
+        let pid = exited_pid();
+        let host = hostname();
+        assert!(holder_is_dead(&format!("pid {pid} on {host}")), "old form");
+        if let Some(ns) = pid_namespace() {
+            assert!(holder_is_dead(&format!("pid {pid} on {host} in {ns}")));
+            assert!(!holder_is_dead(&format!("pid {pid} on {host} in pid:[1]")));
+            assert!(this_holder().ends_with(&format!(" in {ns}")));
+        }
+        assert!(!holder_is_dead(&format!("pid {pid} on another-host")));
+        assert!(!holder_is_dead(&this_holder()), "this process is alive");
+    }
 }

@@ -32,6 +32,19 @@ impl AppState {
             .map_err(ApiError::from)
     }
 
+    /// The lock of a run of the connector under way anywhere (another worker, a CLI
+    /// sync); see [`Runner::running_lock`].
+    pub async fn running_lock(
+        &self,
+        connector_id: i64,
+    ) -> Result<Option<store::RunLock>, ApiError> {
+        let runner = self.runner.clone();
+        tokio::task::spawn_blocking(move || runner.running_lock(connector_id))
+            .await
+            .map_err(|e| ApiError::internal(format!("a store task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+
     /// Runs a store call on a blocking thread (store calls block).
     pub async fn store<T, F>(&self, f: F) -> Result<T, ApiError>
     where

@@ -270,6 +270,43 @@ async fn connectors_sync_runs_and_auth() {
     assert_error(s, &b, 409);
     r.handle.clear_faults();
 
+    // A run under way in another process (another worker, a CLI sync): 409 naming it
+    // now, not a 202 and a refusal only in the log.
+    let id = r.runner.connector("sim").expect("connector").id;
+    let elsewhere = r
+        .runner
+        .store
+        .begin_run(
+            id,
+            store::RunMode::Delta,
+            "pid 4242 on another-host",
+            chrono::Duration::minutes(5),
+        )
+        .expect("another process's run");
+    let (s, b) = r.post("/api/connectors/sim/sync", Some(&token)).await;
+    assert_error(s, &b, 409);
+    assert!(
+        b["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pid 4242 on another-host"),
+        "{b}"
+    );
+    r.runner
+        .store
+        .finish_run(
+            &elsewhere,
+            &store::Batch::default(),
+            &store::RunEnd {
+                state: store::RunState::Cancelled,
+                connector_state: store::ConnectorState::Registered,
+                reason: None,
+                counters: store::RunCounters::default(),
+                cursor: None,
+            },
+        )
+        .expect("its end");
+
     // A revoked token no longer writes.
     assert!(r.runner.store.revoke_token("ci").expect("revoke"));
     let (s, b) = r.post("/api/connectors/sim/sync", Some(&token)).await;

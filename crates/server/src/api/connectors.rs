@@ -114,6 +114,20 @@ pub async fn sync(
     if let Some(why) = runner::connectors::import_only(&c.kind, &c.name) {
         return Err(ApiError::bad_request(why, json!({"connector": c.name})));
     }
+    // A run under way in another process (another worker behind the same address, a
+    // CLI sync) is said now: a 202 was answered and the sync then refused in the log.
+    if let Some(lock) = state.running_lock(c.id).await? {
+        return Err(ApiError::conflict(
+            format!(
+                "a sync of connector '{}' is running (run {}, held by {} until {})",
+                c.name,
+                lock.run_id,
+                lock.holder,
+                lock.expires.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            json!({"connector": c.name, "run": lock.run_id, "holder": lock.holder}),
+        ));
+    }
     let handle = state
         .jobs
         .start(&c.name, p.full, Trigger::Api)
