@@ -529,3 +529,40 @@ fn migrate_moves_a_sqlite_store_into_postgres() {
     assert_eq!(on_pg(&["findings", "--json"]), before);
     assert!(!token.is_empty());
 }
+
+/// `/readyz` answers within its bound when the store hangs (here a table lock held by
+/// another session): it waited as long as the store did (24 s seen) and then said
+/// "ready", longer than any probe waits.
+#[test]
+fn readyz_says_503_when_the_store_does_not_answer() {
+    let Some(db) = pgtest::TestDb::new("cli_readyz") else {
+        return;
+    };
+    let url = db.url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(bin(dir.path()).args([
+        "--store",
+        &url,
+        "connector",
+        "add",
+        "xml",
+        "--name",
+        "reports",
+    ]));
+    let serve = Serve::start(dir.path(), &["--store", &url, "--no-scheduler"]);
+    assert_eq!(serve.get("/readyz").0, 200);
+    let mut admin = db.client();
+    let mut tx = admin.transaction().expect("begin");
+    tx.batch_execute(&format!(
+        "LOCK TABLE \"{}\".connectors IN ACCESS EXCLUSIVE MODE",
+        db.schema
+    ))
+    .expect("lock");
+    let (status, body) = serve.get("/readyz");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.to_string().contains("did not answer within"), "{body}");
+    tx.rollback().expect("release");
+    eventually(30, "ready again", || serve.get("/readyz").0 == 200);
+    let (status, out) = serve.stop("-TERM");
+    assert!(status.success(), "{status:?}: {out}");
+}

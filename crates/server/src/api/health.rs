@@ -26,16 +26,29 @@ pub async fn healthz() -> Json<Health> {
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     // A read of one small table: the whole store's counts took seconds at 1M findings,
     // longer than a readiness probe waits.
-    match state.store(|s| s.check_reachable()).await {
-        Ok(()) => Ok(Json(Health {
+    // Bounded: a store that hangs (a table lock, a server that stopped answering) made
+    // the probe wait as long as the store did (24 s seen), and then say "ready".
+    let reachable = tokio::time::timeout(READY_TIMEOUT, state.store(|s| s.check_reachable()));
+    match reachable.await {
+        Ok(Ok(())) => Ok(Json(Health {
             status: "ready".into(),
         })),
-        Err(e) => Err(ApiError::unavailable(
+        Ok(Err(e)) => Err(ApiError::unavailable(
             "the store is not reachable",
             serde_json::json!(e.detail.as_str().unwrap_or(&e.error)),
         )),
+        Err(_) => Err(ApiError::unavailable(
+            "the store is not reachable",
+            serde_json::json!(format!(
+                "it did not answer within {} s",
+                READY_TIMEOUT.as_secs()
+            )),
+        )),
     }
 }
+
+/// How long `/readyz` waits for the store (probes commonly give up after 1–5 s).
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", tag = "health",
