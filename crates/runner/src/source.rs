@@ -98,7 +98,11 @@ pub trait Source: Send {
 
 /// Runs `body` as a producer feeding a stream through a small bounded channel, so the
 /// source pauses while the runner writes (back-pressure, flat memory). A send fails only
-/// when the consumer has gone, which ends the producer.
+/// when the consumer has gone, which ends the producer; dropping the stream also stops
+/// the producer where it waits. A stopped run (Ctrl-C, SIGTERM) left it retrying an
+/// unreachable server in the background, holding the client's login, and the run's
+/// logout waited for it: 25 s before a SIGTERMed sync exited, past a container's stop
+/// timeout.
 pub fn channel_stream<F, Fut>(body: F) -> impl futures::Stream<Item = Result<Event, SourceError>>
 where
     F: FnOnce(Sender) -> Fut + Send + 'static,
@@ -106,19 +110,29 @@ where
 {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let err_tx = tx.clone();
-    tokio::spawn(async move {
+    let producer = tokio::spawn(async move {
         if let Err(e) = body(Sender(tx)).await {
             let _ = err_tx.send(Err(e)).await;
         }
     });
-    tokio_stream_from(rx)
+    tokio_stream_from(rx, AbortOnDrop(producer.abort_handle()))
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn tokio_stream_from(
     rx: tokio::sync::mpsc::Receiver<Result<Event, SourceError>>,
+    producer: AbortOnDrop,
 ) -> impl futures::Stream<Item = Result<Event, SourceError>> {
-    futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+    futures::stream::unfold((rx, producer), |(mut rx, producer)| async move {
+        rx.recv().await.map(|item| (item, (rx, producer)))
     })
 }
 
@@ -132,5 +146,44 @@ impl Sender {
             .send(item)
             .await
             .map_err(|_| SourceError("the run stopped reading".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::channel_stream;
+    use futures::StreamExt;
+
+    /// Tells, when dropped, that the producer's future is gone.
+    struct Gone(Option<tokio::sync::oneshot::Sender<()>>);
+
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            if let Some(tx) = self.0.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+
+    /// A stream dropped by its consumer (a stopped run) stops its producer where it
+    /// waits (a retry's backoff against a server that is down): it went on in the
+    /// background, holding the client's login, and the run's logout waited for it.
+    #[tokio::test]
+    async fn dropping_the_stream_stops_a_waiting_producer() {
+        let (tx, gone) = tokio::sync::oneshot::channel();
+        let mut events = Box::pin(channel_stream(move |_sender| async move {
+            let _guard = Gone(Some(tx));
+            std::future::pending::<()>().await;
+            Ok(())
+        }));
+        // Nothing comes; the consumer gives up.
+        let nothing =
+            tokio::time::timeout(std::time::Duration::from_millis(50), events.next()).await;
+        assert!(nothing.is_err(), "the producer sent nothing");
+        drop(events);
+        tokio::time::timeout(std::time::Duration::from_secs(30), gone)
+            .await
+            .expect("the producer was stopped")
+            .expect("its guard said so");
     }
 }
