@@ -158,16 +158,27 @@ pub fn finish(
         "UPDATE runs SET state = $2, ended_at = $3, reason = $4 WHERE id = $1",
         &[&run.id, &end.state.as_str(), &now, &end.reason],
     )?;
-    tx.execute(
-        "UPDATE connectors SET state = $2, state_reason = $3, updated_at = $4 WHERE id = $1",
-        &[
-            &run.connector_id,
-            &end.connector_state.as_str(),
-            &end.reason,
-            &now,
-        ],
-    )?;
-    if end.state == RunState::Processed
+    // The connector is another run's once that run took the lock over (this one's lease
+    // ran out while it stalled): its state and cursor are that run's to set.
+    let taken_over: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM connector_locks WHERE connector_id = $1 AND run_id <> $2)",
+            &[&run.connector_id, &run.id],
+        )?
+        .try_get(0)?;
+    if !taken_over {
+        tx.execute(
+            "UPDATE connectors SET state = $2, state_reason = $3, updated_at = $4 WHERE id = $1",
+            &[
+                &run.connector_id,
+                &end.connector_state.as_str(),
+                &end.reason,
+                &now,
+            ],
+        )?;
+    }
+    if !taken_over
+        && end.state == RunState::Processed
         && let Some(cursor) = end.cursor
     {
         tx.execute(

@@ -164,16 +164,26 @@ pub fn finish(tx: &Connection, run: &Run, end: &RunEnd, counters: &RunCounters) 
         "UPDATE runs SET state = ?2, ended_at = ?3, reason = ?4 WHERE id = ?1",
         params![run.id, end.state.as_str(), now, end.reason],
     )?;
-    tx.execute(
-        "UPDATE connectors SET state = ?2, state_reason = ?3, updated_at = ?4 WHERE id = ?1",
-        params![
-            run.connector_id,
-            end.connector_state.as_str(),
-            end.reason,
-            now
-        ],
+    // The connector is another run's once that run took the lock over (this one's lease
+    // ran out while it stalled): its state and cursor are that run's to set.
+    let taken_over: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM connector_locks WHERE connector_id = ?1 AND run_id <> ?2)",
+        params![run.connector_id, run.id],
+        |r| r.get(0),
     )?;
-    if end.state == RunState::Processed
+    if !taken_over {
+        tx.execute(
+            "UPDATE connectors SET state = ?2, state_reason = ?3, updated_at = ?4 WHERE id = ?1",
+            params![
+                run.connector_id,
+                end.connector_state.as_str(),
+                end.reason,
+                now
+            ],
+        )?;
+    }
+    if !taken_over
+        && end.state == RunState::Processed
         && let Some(cursor) = end.cursor
     {
         tx.execute(

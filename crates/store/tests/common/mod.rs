@@ -456,10 +456,37 @@ fn lock_refuses_a_second_run_and_expires(store: &dyn Store) {
     let old = store.run(run.id).expect("run").expect("exists");
     assert_eq!(old.state, RunState::Errored);
     assert!(old.reason.unwrap_or_default().contains("interrupted"));
+    // The old holder was only stalled (a worker paused past its lease): it resumes and
+    // ends its run. The connector is the new run's now: its state and cursor stay (the
+    // connector showed Errored while the new run was under way).
+    store
+        .set_connector_state(c.id, ConnectorState::Processing, None)
+        .expect("the new run's state");
+    let stale_cursor = Utc::now() - Duration::days(3);
+    store
+        .finish_run(
+            &run,
+            &Batch::default(),
+            &end(RunState::Processed, Some(stale_cursor)),
+        )
+        .expect("the stalled run ends");
+    let now_c = store.connector("lock").expect("get").expect("exists");
+    assert_eq!(now_c.state, ConnectorState::Processing, "the new run's");
+    assert_eq!(
+        now_c.cursor, None,
+        "no cursor from a run that lost its lock"
+    );
+    assert_eq!(
+        store.run_lock(c.id).expect("lock").map(|l| l.run_id),
+        Some(next.id),
+        "the new run keeps its lock"
+    );
     store
         .finish_run(&next, &Batch::default(), &end(RunState::Processed, None))
         .expect("finish");
     assert_eq!(store.run_lock(c.id).expect("lock"), None, "released");
+    let now_c = store.connector("lock").expect("get").expect("exists");
+    assert_eq!(now_c.state, ConnectorState::Processed);
 }
 
 fn full_run_closes_unseen(store: &dyn Store) {
