@@ -165,7 +165,9 @@ fn plan<'a>(
 }
 
 /// `INSERT INTO table(connector_id, cols..., active, first_seen, last_seen, last_run_id)
-/// SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE ... RETURNING external_id, id`.
+/// SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE ... RETURNING external_id, id`. A stored
+/// row keeps its `last_seen` and `active` when the seen time (the last parameter) is
+/// NULL: a remap (see [`seen_by`]).
 fn upsert_sql(table: &str, cols: &[(&str, &str)]) -> String {
     let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
     let arrays: Vec<String> = cols
@@ -182,15 +184,24 @@ fn upsert_sql(table: &str, cols: &[(&str, &str)]) -> String {
     format!(
         "INSERT INTO {table}(connector_id, {cols}, active, first_seen, last_seen, last_run_id)
          SELECT $1, {cols}, TRUE, ${now}, ${now}, ${run} FROM UNNEST({arrays}) AS t({cols})
-         ON CONFLICT (connector_id, external_id) DO UPDATE SET {sets}, active = TRUE,
-             last_seen = EXCLUDED.last_seen, last_run_id = EXCLUDED.last_run_id
+         ON CONFLICT (connector_id, external_id) DO UPDATE SET {sets},
+             active = CASE WHEN ${seen}::timestamptz IS NULL THEN {table}.active ELSE TRUE END,
+             last_seen = COALESCE(${seen}::timestamptz, {table}.last_seen),
+             last_run_id = EXCLUDED.last_run_id
          RETURNING external_id, id",
         cols = names.join(", "),
         arrays = arrays.join(", "),
         sets = sets.join(", "),
         now = n + 2,
         run = n + 3,
+        seen = n + 4,
     )
+}
+
+/// When a run's records were seen: now, except in a remap, which fetched nothing and
+/// keeps when each was last reported (and whether it is still active).
+fn seen_by(run: &Run, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (run.mode != RunMode::Remap).then_some(now)
 }
 
 /// Assets seen unchanged: when and by which run.
@@ -205,8 +216,8 @@ fn touch_assets(
     }
     let rows: Vec<i64> = touched.iter().map(|t| t.1).collect();
     tx.execute(
-        "UPDATE assets SET last_seen = $2, last_run_id = $3 WHERE id = ANY($1)",
-        &[&rows, &now, &run.id],
+        "UPDATE assets SET last_seen = COALESCE($2, last_seen), last_run_id = $3 WHERE id = ANY($1)",
+        &[&rows, &seen_by(run, now), &run.id],
     )?;
     Ok(())
 }
@@ -226,10 +237,10 @@ fn touch_findings(
     let rows: Vec<i64> = touched.iter().map(|t| t.1).collect();
     let risk: Vec<i32> = touched.iter().map(|t| risk_of(risks, t.0)).collect();
     tx.execute(
-        "UPDATE findings f SET last_seen = $2, last_run_id = $3, risk = t.r
+        "UPDATE findings f SET last_seen = COALESCE($2, f.last_seen), last_run_id = $3, risk = t.r
          FROM UNNEST($1::int8[], $4::int4[]) AS t(id, r)
          WHERE f.id = t.id",
-        &[&rows, &now, &run.id, &risk],
+        &[&rows, &seen_by(run, now), &run.id, &risk],
     )?;
     Ok(())
 }
@@ -326,7 +337,8 @@ fn write_assets(
         .map(|r| r.encoded().compressed.as_slice())
         .collect();
     let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k]).collect();
-    let params: [&(dyn ToSql + Sync); 13] = [
+    let seen = seen_by(run, now);
+    let params: [&(dyn ToSql + Sync); 14] = [
         &run.connector_id,
         &ext,
         &name,
@@ -340,6 +352,7 @@ fn write_assets(
         &hash,
         &now,
         &run.id,
+        &seen,
     ];
     tx.query(&upsert_sql("assets", ASSET_COLS), &params)?;
     Ok(())
@@ -469,7 +482,8 @@ fn write_findings(
         .collect();
     let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k]).collect();
     let risk: Vec<i32> = ext.iter().map(|e| risk_of(risks, e)).collect();
-    let params: [&(dyn ToSql + Sync); 29] = [
+    let seen = seen_by(run, now);
+    let params: [&(dyn ToSql + Sync); 30] = [
         &run.connector_id,
         &ext,
         &asset,
@@ -499,6 +513,7 @@ fn write_findings(
         &risk,
         &now,
         &run.id,
+        &seen,
     ];
     let mut finding_ids: HashMap<String, i64> = HashMap::new();
     for row in tx.query(&upsert_sql("findings", FINDING_COLS), &params)? {

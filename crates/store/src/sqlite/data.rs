@@ -102,7 +102,16 @@ fn tally(c: &mut BatchCounts, o: Outcome) {
     }
 }
 
+/// When a run's records were seen: now, except in a remap, which fetched nothing and
+/// keeps when each was last reported (and whether it is still active): a remap made
+/// every finding and asset look seen that moment, defeating `lastSeen` filters and the
+/// inactivity of assets no run reports any more.
+fn seen_by(run: &Run, now: &str) -> Option<String> {
+    (run.mode != RunMode::Remap).then(|| now.to_string())
+}
+
 fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Result<Outcome> {
+    let seen = seen_by(run, now);
     let a = &rec.asset;
     let encoded = rec.encoded();
     let hash = &encoded.hash;
@@ -114,15 +123,18 @@ fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Res
     let last_updated = a.last_updated.map(ts);
     match existing {
         Some((id, old_hash, active)) if unchanged(active == 1, &old_hash, hash) => {
-            tx.prepare_cached("UPDATE assets SET last_seen = ?2, last_run_id = ?3 WHERE id = ?1")?
-                .execute(params![id, now, run.id])?;
+            tx.prepare_cached(
+                "UPDATE assets SET last_seen = COALESCE(?2, last_seen), last_run_id = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, seen, run.id])?;
             Ok(Outcome::Unchanged)
         }
         Some((id, _, _)) => {
             tx.prepare_cached(
                 "UPDATE assets SET name = ?2, url = ?3, description = ?4, business_unit = ?5, risk_rating = ?6,
-                     last_updated = ?7, tags = ?8, raw = ?9, content_hash = ?10, active = 1, last_seen = ?11,
-                     last_run_id = ?12
+                     last_updated = ?7, tags = ?8, raw = ?9, content_hash = ?10,
+                     active = CASE WHEN ?11 IS NULL THEN active ELSE 1 END,
+                     last_seen = COALESCE(?11, last_seen), last_run_id = ?12
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -136,7 +148,7 @@ fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Res
                 tags,
                 encoded.compressed,
                 hash,
-                now,
+                seen,
                 run.id
             ])?;
             Ok(Outcome::Updated)
@@ -191,7 +203,7 @@ fn upsert_finding(
     };
     match existing {
         Some(stored) if unchanged(stored.active, &stored.content_hash, hash) => {
-            finding_update::touch(tx, &stored, now, run.id, risk)?;
+            finding_update::touch(tx, &stored, seen_by(run, now).as_deref(), run.id, risk)?;
             // Same asset and status as stored; only the score may have moved (with age).
             if let Some(was) = stored.place() {
                 let rescored = Place {
@@ -223,12 +235,13 @@ fn upsert_finding(
             };
             // A finding that moved to another asset takes its risk from the old one.
             moves.finding(stored.place(), now_place);
+            let seen = seen_by(run, now);
             let written = finding_update::Written {
                 tags: tags(),
                 fingerprint: &rec.fingerprint,
                 raw: &encoded.compressed,
                 content_hash: hash,
-                now,
+                seen: seen.as_deref(),
                 run_id: run.id,
                 risk,
             };

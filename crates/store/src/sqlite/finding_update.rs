@@ -98,15 +98,24 @@ pub fn stored(tx: &Connection, connector_id: i64, external_id: &str) -> Result<O
 
 /// A finding seen again unchanged: when and by which run, and its score (which changes
 /// with age; its indexes are touched only when it did).
-pub fn touch(tx: &Connection, stored: &Stored, now: &str, run_id: i64, risk: u16) -> Result<()> {
+pub fn touch(
+    tx: &Connection,
+    stored: &Stored,
+    seen: Option<&str>,
+    run_id: i64,
+    risk: u16,
+) -> Result<()> {
     if stored.risk() == Some(&Value::from(risk)) {
-        tx.prepare_cached("UPDATE findings SET last_seen = ?2, last_run_id = ?3 WHERE id = ?1")?
-            .execute(params![stored.id, now, run_id])?;
+        tx.prepare_cached(
+            "UPDATE findings SET last_seen = COALESCE(?2, last_seen), last_run_id = ?3 WHERE id = ?1",
+        )?
+        .execute(params![stored.id, seen, run_id])?;
     } else {
         tx.prepare_cached(
-            "UPDATE findings SET last_seen = ?2, last_run_id = ?3, risk = ?4 WHERE id = ?1",
+            "UPDATE findings SET last_seen = COALESCE(?2, last_seen), last_run_id = ?3, risk = ?4
+             WHERE id = ?1",
         )?
-        .execute(params![stored.id, now, run_id, risk])?;
+        .execute(params![stored.id, seen, run_id, risk])?;
     }
     Ok(())
 }
@@ -117,7 +126,9 @@ pub struct Written<'a> {
     pub fingerprint: &'a str,
     pub raw: &'a [u8],
     pub content_hash: &'a str,
-    pub now: &'a str,
+    /// When the source last reported it: now for a run, `None` for a remap (which
+    /// fetched nothing, so it keeps when the finding was seen and whether it was).
+    pub seen: Option<&'a str>,
     pub run_id: i64,
     pub risk: u16,
 }
@@ -153,10 +164,14 @@ pub fn update(tx: &Connection, stored: &Stored, f: &Finding, w: Written<'_>) -> 
         ("tags", w.tags.into()),
         ("raw", w.raw.to_vec().into()),
         ("content_hash", w.content_hash.to_string().into()),
-        ("active", 1i64.into()),
-        ("last_seen", w.now.to_string().into()),
         ("last_run_id", w.run_id.into()),
     ];
+    if let Some(seen) = w.seen {
+        columns.extend([
+            ("active", 1i64.into()),
+            ("last_seen", seen.to_string().into()),
+        ]);
+    }
     columns.extend(
         INDEXED
             .iter()

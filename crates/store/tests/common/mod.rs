@@ -152,6 +152,65 @@ pub fn contract(store: &dyn Store) {
     text_beyond_ascii_ignores_case(store);
     a_run_that_reopens_one_and_closes_the_top_keeps_the_asset_right(store);
     a_list_of_a_thousand_values_runs(store);
+    a_remap_keeps_when_things_were_seen(store);
+}
+
+/// A remap fetches nothing: what it writes keeps when each record was last seen, and
+/// whether it is active. It set every finding and asset seen that moment.
+fn a_remap_keeps_when_things_were_seen(store: &dyn Store) {
+    let c = connector(store, "seen");
+    let run_with = |mode: RunMode, batch: Batch| {
+        let run = store
+            .begin_run(c.id, mode, "t", Duration::minutes(5))
+            .expect("begin");
+        store
+            .finish_run(&run, &batch, &end(RunState::Processed, None))
+            .expect("finish");
+    };
+    let x = finding("x", "a", Status::New);
+    let z = finding("z", "a", Status::New);
+    run_with(
+        RunMode::Full,
+        Batch {
+            assets: vec![asset("a")],
+            findings: vec![x.clone(), z.clone()],
+            ..Batch::default()
+        },
+    );
+    let q = ListQuery {
+        connector: Some("seen".into()),
+        ..Default::default()
+    };
+    let seen = |store: &dyn Store| {
+        let mut findings: Vec<_> = store
+            .findings(&q)
+            .expect("findings")
+            .into_iter()
+            .map(|f| (f.finding.external_id.clone(), f.last_seen))
+            .collect();
+        findings.sort();
+        let assets: Vec<_> = store
+            .assets(&q)
+            .expect("assets")
+            .into_iter()
+            .map(|a| a.last_seen)
+            .collect();
+        (findings, assets)
+    };
+    let before = seen(store);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // x changed by the new map, z the same.
+    run_with(
+        RunMode::Remap,
+        Batch {
+            assets: vec![asset("a")],
+            findings: vec![changed(&x, |f| f.name = "Renamed by a map".into()), z],
+            ..Batch::default()
+        },
+    );
+    assert_eq!(seen(store), before, "a remap saw nothing");
+    let renamed = store.findings(&q).expect("findings");
+    assert!(renamed.iter().any(|f| f.finding.name == "Renamed by a map"));
 }
 
 /// The parser allows 1,000 values in one list; as a flat chain of `OR`s SQLite refused
