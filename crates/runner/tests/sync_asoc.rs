@@ -355,3 +355,34 @@ async fn a_batch_the_store_rejects_ends_the_run_errored_and_nothing_after_it_is_
     );
     assert_eq!(rig.findings().len(), issues.len());
 }
+
+/// An application deleted between the application list and its issues (404) is a
+/// warning in a full run as in a delta: the full run ended Errored on it, and its other
+/// applications' findings were not counted as a success.
+#[tokio::test]
+async fn an_application_deleted_during_a_full_run_is_a_warning() {
+    let rig = rig(config(3, 10, 4), fast_settings()).await;
+    rig.handle.inject(sim::Fault::Status {
+        status: 404,
+        times: 1,
+        endpoint: sim::asoc::Endpoint::Issues,
+        retry_after: None,
+    });
+    let report = rig.sync().await;
+    assert_eq!(report.run.mode, store::RunMode::Full);
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("application no longer exists (404)")),
+        "{:?}",
+        report.issues
+    );
+    assert_eq!(report.run.counters.failed, 0);
+}

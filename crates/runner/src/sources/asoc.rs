@@ -202,8 +202,10 @@ impl Source for AsocSource {
                         status: 404,
                         endpoint,
                         ..
-                    }) if delta => {
-                        // An app the store knew has been removed from ASoC.
+                    }) => {
+                        // An app removed from ASoC: one the store knew (a delta), or one
+                        // deleted between the application list and its issues (any
+                        // run; a full run ended Errored on it).
                         tx.send(Ok(Event::BadPage {
                             location: endpoint,
                             message: "application no longer exists (404)".into(),
