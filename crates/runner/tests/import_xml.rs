@@ -329,19 +329,24 @@ async fn every_fixture_imports() {
     assert_eq!(r.findings().len(), total);
 }
 
-#[tokio::test]
-async fn reimport_closes_what_is_gone_with_the_run_in_history() {
-    let r = rig();
-    let full = fixture("dast-many_findings.xml");
-    assert_eq!(r.import(&full, None).await.run.state, RunState::Processed);
-    // The same report without the Unencrypted Login Request item.
-    let text = std::fs::read_to_string(&full).expect("read");
+/// `full` without its Unencrypted Login Request item (finding
+/// b0479dc1-ec61-ee11-8457-14cb65725114), written beside the store.
+fn without_login_request(r: &Rig, full: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(full).expect("read");
     let start = text
         .find("<item id=\"-7884510270036130816\"")
         .expect("item start");
     let end =
         start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
-    let smaller = r.write("smaller.xml", format!("{}{}", &text[..start], &text[end..]));
+    r.write("smaller.xml", format!("{}{}", &text[..start], &text[end..]))
+}
+
+#[tokio::test]
+async fn reimport_closes_what_is_gone_with_the_run_in_history() {
+    let r = rig();
+    let full = fixture("dast-many_findings.xml");
+    assert_eq!(r.import(&full, None).await.run.state, RunState::Processed);
+    let smaller = without_login_request(&r, &full);
     let second = r.import(&smaller, None).await;
     assert_eq!(
         second.run.state,
@@ -454,13 +459,7 @@ async fn remap_keeps_what_imports_found_and_a_map_change_reopens_nothing() {
     let r = rig();
     let full = fixture("dast-many_findings.xml");
     r.import(&full, None).await;
-    let text = std::fs::read_to_string(&full).expect("read");
-    let start = text
-        .find("<item id=\"-7884510270036130816\"")
-        .expect("item start");
-    let end =
-        start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
-    let smaller = r.write("smaller.xml", format!("{}{}", &text[..start], &text[end..]));
+    let smaller = without_login_request(&r, &full);
     r.import(&smaller, None).await;
     let gone_id = "b0479dc1-ec61-ee11-8457-14cb65725114";
     let closed = by_id(&r.findings(), gone_id).clone();
