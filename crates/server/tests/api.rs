@@ -292,6 +292,16 @@ async fn connectors_sync_runs_and_auth() {
             .contains("pid 4242 on another-host"),
         "{b}"
     );
+    // Cancelling it here cannot reach it; the answer says where it runs.
+    let (s, b) = r.post("/api/connectors/sim/cancel", Some(&token)).await;
+    assert_error(s, &b, 409);
+    assert!(
+        b["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("runs in another process (pid 4242 on another-host"),
+        "{b}"
+    );
     r.runner
         .store
         .finish_run(

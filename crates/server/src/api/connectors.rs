@@ -161,10 +161,17 @@ pub async fn cancel(
     let c = connector(&state, name).await?;
     let why = format!("cancelled through the API (token '{}')", token.name);
     if !state.jobs.cancel(&c.name, &why) {
-        return Err(ApiError::conflict(
-            format!("connector '{}' has no sync running in this server", c.name),
-            serde_json::Value::Null,
-        ));
+        // Run by another process (another worker behind the same address, a CLI sync):
+        // said with its holder, so the caller knows whom to ask.
+        let message = match state.running_lock(c.id).await? {
+            Some(lock) => format!(
+                "the sync of connector '{}' runs in another process ({}, run {}); ask the \
+                 worker that runs it, or stop that process",
+                c.name, lock.holder, lock.run_id
+            ),
+            None => format!("connector '{}' has no sync running", c.name),
+        };
+        return Err(ApiError::conflict(message, json!({"connector": c.name})));
     }
     Ok((
         StatusCode::ACCEPTED,
