@@ -228,6 +228,22 @@ fn migrate_onto_the_same_store_spelled_another_way_is_refused() {
         let err = common::fails(bin(dir.path()).args(["migrate", "--to", &to, "--force"]));
         assert!(err.contains("name the same store"), "{to}: {err}");
     }
+    // A trailing slash opened the same file under a name that compared unequal.
+    let slash = format!("{}/", file.display());
+    let err = common::fails(bin(dir.path()).args(["migrate", "--to", &slash, "--force"]));
+    assert!(err.contains("this path ends with /"), "{err}");
+    // A missing source was created empty and copied over the target.
+    let missing = dir.path().join("typo.sqlite3");
+    let err = common::fails(
+        bin(dir.path())
+            .args(["migrate", "--from"])
+            .arg(&missing)
+            .arg("--to")
+            .arg(&file)
+            .arg("--force"),
+    );
+    assert!(err.contains("there is no store at"), "{err}");
+    assert!(!missing.exists());
     let listed = common::json(&common::ok(bin(dir.path()).args([
         "connector",
         "list",

@@ -526,6 +526,11 @@ fn migrate_moves_a_sqlite_store_into_postgres() {
         "--force",
     ]));
     assert!(onto_itself.contains("name the same store"), "{onto_itself}");
+    // A mistyped source schema was created empty and copied over the target.
+    let typo = url.replacen("schema=", "schema=typo_", 1);
+    let missing =
+        common::fails(bin(dir.path()).args(["migrate", "--from", &typo, "--to", &url, "--force"]));
+    assert!(missing.contains("there is no store at"), "{missing}");
     assert_eq!(on_pg(&["findings", "--json"]), before);
     assert!(!token.is_empty());
 }

@@ -34,7 +34,7 @@ pub fn backend(url: &str) -> Result<(Backend, Option<&str>)> {
                 message: "no file after sqlite://".into(),
             });
         }
-        return Ok((Backend::Sqlite, Some(path)));
+        return sqlite_file(url, path);
     }
     if let Some((scheme, _)) = url.split_once("://") {
         return Err(StoreError::BadUrl {
@@ -50,21 +50,28 @@ pub fn backend(url: &str) -> Result<(Backend, Option<&str>)> {
             message: "empty".into(),
         });
     }
-    Ok((Backend::Sqlite, Some(url)))
+    sqlite_file(url, url)
 }
 
-/// Whether `text` is libpq's key-value form (`host=db user=bridge dbname=appscan`): every
-/// word a `key=value` and one of them a connection key. It was taken for a file name,
-/// and a SQLite store was created under it, password and all.
+/// A SQLite store is a file: a path ending in `/` opened the file before it anyway,
+/// under a name that compared unequal to it (`migrate --force` onto it emptied it).
+fn sqlite_file<'a>(url: &str, path: &'a str) -> Result<(Backend, Option<&'a str>)> {
+    if path.ends_with('/') {
+        return Err(StoreError::BadUrl {
+            url: url.to_string(),
+            message: "a SQLite store is a file; this path ends with /".into(),
+        });
+    }
+    Ok((Backend::Sqlite, Some(path)))
+}
+
+/// Whether `text` is libpq's key-value form (`host=db user=bridge dbname=appscan`,
+/// values quoted or not): one of its keys a connection key. It was taken for a file
+/// name, and a SQLite store was created under it, password and all.
 fn is_key_value(text: &str) -> bool {
     const KEYS: [&str; 6] = ["host", "hostaddr", "port", "user", "dbname", "password"];
-    let mut words = text.split_whitespace().peekable();
-    words.peek().is_some()
-        && text.split_whitespace().all(|w| w.contains('='))
-        && words.any(|w| {
-            w.split_once('=')
-                .is_some_and(|(k, _)| KEYS.contains(&k.trim()))
-        })
+    crate::postgres::url::key_values(text)
+        .is_some_and(|pairs| pairs.iter().any(|(k, _)| KEYS.contains(&k.as_str())))
 }
 
 /// Opens (creating and migrating as needed) the store `url` names.
@@ -108,6 +115,11 @@ mod tests {
         let err = backend("mysql://u:secret@h/db").expect_err("unknown");
         assert!(!err.to_string().contains("secret"), "{err}");
         assert!(backend("sqlite://").is_err());
+        assert!(
+            backend("/tmp/store.sqlite3/").is_err(),
+            "a directory's form"
+        );
+        assert!(backend("sqlite:///tmp/store.sqlite3/").is_err());
         // libpq's key-value form is PostgreSQL, not a file named after it.
         assert_eq!(
             backend("host=127.0.0.1 port=5432 user=postgres password=hunter2 dbname=test")

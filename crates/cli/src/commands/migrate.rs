@@ -35,10 +35,12 @@ pub async fn run(
 }
 
 fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow::Result<ExitCode> {
-    if let (store::open::Backend::Sqlite, Some(path)) = store::open::backend(from)?
-        && !Path::new(path).exists()
-    {
-        bail!("there is no store at {path}");
+    // Opening a missing source would create it, empty, and copy that over the target.
+    if !store::open::exists(from)? {
+        bail!(
+            "there is no store at {}",
+            store::postgres::url::redact(from)
+        );
     }
     let source = store::open(from).with_context(|| "cannot open the source store")?;
     let target = store::open(to).with_context(|| "cannot open the target store")?;

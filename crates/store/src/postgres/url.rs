@@ -77,11 +77,19 @@ pub fn parse(url: &str) -> Result<PgUrl> {
             None => url.to_string(),
         }
     } else {
+        let pairs = key_values(url).ok_or_else(|| {
+            bad(
+                "not a key=value connection string (quote values with spaces: password='a b')"
+                    .into(),
+            )
+        })?;
         let mut kept = Vec::new();
-        for token in url.split_whitespace() {
-            let (k, v) = token.split_once('=').unwrap_or((token, ""));
-            if !take(k, v)? {
-                kept.push(token);
+        for (k, v) in pairs {
+            if !take(&k, &v)? {
+                kept.push(format!(
+                    "{k}='{}'",
+                    v.replace('\\', "\\\\").replace('\'', "\\'")
+                ));
             }
         }
         kept.join(" ")
@@ -102,6 +110,51 @@ pub fn parse(url: &str) -> Result<PgUrl> {
         tls,
         shown,
     })
+}
+
+/// libpq's key-value form as (key, value) pairs: `key = value` with optional spaces
+/// around `=`, a value single-quoted (`\'` and `\\` escaped) or a run without spaces.
+/// `None` when `text` is not that form (every key a word of letters, digits and `_`).
+pub fn key_values(text: &str) -> Option<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let eq = rest.find('=')?;
+        let key = rest[..eq].trim_end();
+        let is_word = !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !key.starts_with(|c: char| c.is_ascii_digit());
+        if !is_word {
+            return None;
+        }
+        rest = rest[eq + 1..].trim_start();
+        let mut value = String::new();
+        if let Some(quoted) = rest.strip_prefix('\'') {
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => value.push(chars.next()?.1),
+                    '\'' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            rest = &quoted[end?..];
+            if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+                return None;
+            }
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            value.push_str(&rest[..end]);
+            rest = &rest[end..];
+        }
+        pairs.push((key.to_string(), value));
+        rest = rest.trim_start();
+    }
+    (!pairs.is_empty()).then_some(pairs)
 }
 
 fn is_url_form(url: &str) -> bool {
@@ -273,6 +326,24 @@ mod tests {
         );
         let u = parse("host=127.0.0.1 user=postgres dbname=test schema=s").expect("kv");
         assert_eq!(u.schema.as_deref(), Some("s"));
+        // Quoted values (with spaces) and spaces around `=`, as libpq takes them.
+        let u = parse(
+            "host=127.0.0.1 password='hunter 2' dbname = test schema='s 1' sslmode = 'disable'",
+        )
+        .expect("kv with quotes");
+        assert_eq!(u.schema.as_deref(), Some("s 1"));
+        assert_eq!(u.config.get_dbname(), Some("test"));
+        assert_eq!(u.config.get_password(), Some(&b"hunter 2"[..]));
+        assert_eq!(u.config.get_ssl_mode(), postgres::config::SslMode::Disable);
+        assert_eq!(
+            key_values(r"a='it\'s' b=2").expect("pairs"),
+            [
+                ("a".to_string(), "it's".to_string()),
+                ("b".into(), "2".into())
+            ]
+        );
+        assert!(key_values("/tmp/host=1").is_none());
+        assert!(key_values("a='unterminated").is_none());
         assert_eq!(u.pool_size, DEFAULT_POOL_SIZE);
         assert!(parse("postgres://h/db?pool_size=0").is_err());
         assert!(parse("postgres://h/db?nonsense_option=1").is_err());
