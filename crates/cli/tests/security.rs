@@ -149,6 +149,16 @@ fn a_lost_master_key_is_not_silently_replaced() {
         said.contains("this master key does not open the secret of connector cloud"),
         "{said}"
     );
+    // Nor does `serve` schedule with it (it claimed due runs and dropped each).
+    let serve = bin(&other)
+        .arg("--store")
+        .arg(&store)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .expect("runs");
+    let said = text(&serve);
+    assert_eq!(serve.status.code(), Some(1), "{said}");
+    assert!(said.contains("is not the store's key"), "{said}");
     // The key back: everything works again.
     std::fs::rename(dir.join("master.key.lost"), dir.join("master.key")).expect("restore");
     ok(bin(dir).args(["connector", "show", "cloud", "--json"]));

@@ -64,6 +64,15 @@ impl Runner {
     /// started with its own) sealed new secrets under it, and no one key then opened
     /// every connector's.
     pub(crate) fn seal(&self, secret: &SecretString) -> Result<Vec<u8>, RunnerError> {
+        self.check_key()?;
+        Ok(self.key.seal(secret)?)
+    }
+
+    /// Whether the master key is the store's: there is one, and it opens one of the
+    /// secrets stored (when any is). [`SecretError::NoKey`] or
+    /// [`SecretError::KeyMismatch`] otherwise.
+    pub fn check_key(&self) -> Result<(), RunnerError> {
+        self.key.require()?;
         let stored = self.store.connectors()?;
         let sealed: Vec<(&str, &[u8])> = stored
             .iter()
@@ -79,7 +88,7 @@ impl Runner {
             }
             .into());
         }
-        Ok(self.key.seal(secret)?)
+        Ok(())
     }
 
     /// Opens a connector's sealed secret.

@@ -38,7 +38,7 @@ pub enum SecretError {
     )]
     NoKey { path: PathBuf },
     #[error(
-        "this master key does not open the secret of connector {connector} already in the store, so a new secret sealed with it would leave the store's secrets under two keys: use the key the store's secrets were sealed with (the master.key of the data directory that set it up, or ${MASTER_KEY_ENV})"
+        "this master key does not open the secret of connector {connector}, nor any other in the store: it is not the store's key (a secret sealed with it would leave the store's secrets under two keys, and no sync could open them); use the key they were sealed with (the master.key of the data directory that set the store up, or ${MASTER_KEY_ENV})"
     )]
     KeyMismatch { connector: String },
 }

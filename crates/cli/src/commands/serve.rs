@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<ExitCode> {
-    // A scheduler without the key claims due runs it cannot do: each failed before it
-    // began, recorded nowhere but the due-run table, and the slot was lost for every
-    // worker until the next one.
+    // A scheduler without the store's key (none, or another) claims due runs it cannot
+    // do: each failed before it began, recorded nowhere but the due-run table, and the
+    // slot was lost for every worker until the next one.
     if !a.no_scheduler {
-        ctx.runner.key.require().map_err(|e| {
+        ctx.runner.check_key().map_err(|e| {
             anyhow::anyhow!("{e} (serve --no-scheduler serves the API and dashboard without it)")
         })?;
     }
