@@ -113,9 +113,16 @@ pub fn date(text: &str, now: DateTime<Utc>) -> Result<Value, String> {
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc())
             .ok_or("bad date")?;
+        // The day's end, at most the last instant of year 9999: past it a time is no
+        // longer four-digit-year text, and SQLite, comparing stored times as text, found
+        // every finding after "+10000-01-01" (`lastFound>9999-12-31` matched all).
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 999_999_999))
+            .map(|t| t.and_utc())
+            .ok_or("bad date")?;
         let to = from
             .checked_add_signed(Duration::days(1))
-            .ok_or_else(|| format!("'{text}' is too far in the future"))?;
+            .map_or(last, |to| to.min(last));
         return Ok(Value::Time { from, to });
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
@@ -177,6 +184,13 @@ mod tests {
         assert!(read(f("cvss"), Op::Ge, "NaN", false, now()).is_err());
         // An offset past chrono's range is an error, not a panic (it was one, and `serve`
         // dropped the connection of an unauthenticated request that sent it).
+        // The last day there is: its end is the last instant of year 9999.
+        match read(f("lastFound"), Op::Gt, "9999-12-31", false, now()) {
+            Ok(Value::Time { to, .. }) => {
+                assert_eq!(to.to_rfc3339(), "9999-12-31T23:59:59.999999999+00:00")
+            }
+            other => panic!("{other:?}"),
+        }
         for far in [
             "-99999999999d",
             "-100000000d",

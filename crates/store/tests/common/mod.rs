@@ -758,6 +758,10 @@ pub fn query_risk_and_kev(store: &dyn Store) {
     );
     assert_eq!(ids("cvss>=9 and port:443"), ["q1", "q2", "q4"]);
     assert_eq!(ids("lastFound>-30d"), ["q1"]);
+    // After the last day there is: nothing (SQLite found everything, comparing its
+    // times as text with "+10000-01-01").
+    assert!(ids("lastFound>9999-12-31").is_empty());
+    assert!(ids("firstFound>9999-12-31").is_empty());
     assert_eq!(
         ids("lastFound<2026-01-01 and lastFound>2000-01-01"),
         ["q2", "q3"]
