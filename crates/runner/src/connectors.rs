@@ -185,8 +185,18 @@ impl Runner {
         Ok(())
     }
 
-    /// Removes a connector with its runs, assets and findings.
+    /// Removes a connector with its runs, assets and findings; not while a run of it is
+    /// under way (that run then failed on rows that were gone).
     pub fn remove_connector(&self, name: &str) -> Result<(), RunnerError> {
+        if let Some(c) = self.store.connector(name)?
+            && let Some(lock) = self.running_lock(c.id)?
+        {
+            return Err(RunnerError::Config(format!(
+                "a sync of connector '{name}' is running (run {}, held by {}): stop it first, \
+                 or remove the connector once it has ended",
+                lock.run_id, lock.holder
+            )));
+        }
         if self.store.delete_connector(name)? {
             Ok(())
         } else {

@@ -72,3 +72,47 @@ async fn a_cancelled_remap_is_recorded_and_frees_the_lock() {
     let next = rig.sync().await;
     assert_eq!(next.run.state, RunState::Processed, "the lock was freed");
 }
+
+/// A connector is not removed while a run of it is under way in another process (a
+/// worker, a CLI sync): that run then failed on rows that were gone ("FOREIGN KEY
+/// constraint failed").
+#[tokio::test]
+async fn a_connector_is_not_removed_while_another_process_runs_it() {
+    let rig = rig(config(1, 2, 1), fast_settings()).await;
+    let id = rig.runner.connector("sim").expect("connector").id;
+    let elsewhere = rig
+        .runner
+        .store
+        .begin_run(
+            id,
+            store::RunMode::Delta,
+            "pid 4242 on another-host",
+            chrono::Duration::minutes(5),
+        )
+        .expect("another process's run");
+    let err = rig
+        .runner
+        .remove_connector("sim")
+        .expect_err("refused while it runs");
+    assert!(
+        err.to_string().contains("is running") && err.to_string().contains("pid 4242"),
+        "{err}"
+    );
+    rig.runner
+        .store
+        .finish_run(
+            &elsewhere,
+            &store::Batch::default(),
+            &store::RunEnd {
+                state: RunState::Cancelled,
+                connector_state: store::ConnectorState::Registered,
+                reason: None,
+                counters: store::RunCounters::default(),
+                cursor: None,
+            },
+        )
+        .expect("its end");
+    rig.runner
+        .remove_connector("sim")
+        .expect("removed once it ended");
+}
