@@ -238,6 +238,15 @@ impl Run {
     pub fn duration(&self) -> Option<chrono::Duration> {
         self.ended_at.map(|e| e - self.started_at)
     }
+
+    /// When this run's records were seen: `now`, except in a remap, which fetched
+    /// nothing and keeps when each was last reported (and whether it is still active): a
+    /// remap made every finding and asset look seen that moment, defeating `lastSeen`
+    /// filters and the inactivity of assets no run reports any more. The stores write a
+    /// `None` as "keep the stored value".
+    pub fn seen_at<T>(&self, now: T) -> Option<T> {
+        (self.mode != RunMode::Remap).then_some(now)
+    }
 }
 
 /// Whether a recorded problem failed its record or only warned about it.

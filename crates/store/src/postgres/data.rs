@@ -167,7 +167,7 @@ fn plan<'a>(
 /// `INSERT INTO table(connector_id, cols..., active, first_seen, last_seen, last_run_id)
 /// SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE ... RETURNING external_id, id`. A stored
 /// row keeps its `last_seen` and `active` when the seen time (the last parameter) is
-/// NULL: a remap (see [`seen_by`]).
+/// NULL: a remap (see [`Run::seen_at`]).
 fn upsert_sql(table: &str, cols: &[(&str, &str)]) -> String {
     let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
     let arrays: Vec<String> = cols
@@ -198,12 +198,6 @@ fn upsert_sql(table: &str, cols: &[(&str, &str)]) -> String {
     )
 }
 
-/// When a run's records were seen: now, except in a remap, which fetched nothing and
-/// keeps when each was last reported (and whether it is still active).
-fn seen_by(run: &Run, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    (run.mode != RunMode::Remap).then_some(now)
-}
-
 /// Assets seen unchanged: when and by which run.
 fn touch_assets(
     tx: &mut impl GenericClient,
@@ -217,7 +211,7 @@ fn touch_assets(
     let rows: Vec<i64> = touched.iter().map(|t| t.1).collect();
     tx.execute(
         "UPDATE assets SET last_seen = COALESCE($2, last_seen), last_run_id = $3 WHERE id = ANY($1)",
-        &[&rows, &seen_by(run, now), &run.id],
+        &[&rows, &run.seen_at(now), &run.id],
     )?;
     Ok(())
 }
@@ -240,7 +234,7 @@ fn touch_findings(
         "UPDATE findings f SET last_seen = COALESCE($2, f.last_seen), last_run_id = $3, risk = t.r
          FROM UNNEST($1::int8[], $4::int4[]) AS t(id, r)
          WHERE f.id = t.id",
-        &[&rows, &seen_by(run, now), &run.id, &risk],
+        &[&rows, &run.seen_at(now), &run.id, &risk],
     )?;
     Ok(())
 }
@@ -337,7 +331,7 @@ fn write_assets(
         .map(|r| r.encoded().compressed.as_slice())
         .collect();
     let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k]).collect();
-    let seen = seen_by(run, now);
+    let seen = run.seen_at(now);
     let params: [&(dyn ToSql + Sync); 14] = [
         &run.connector_id,
         &ext,
@@ -482,7 +476,7 @@ fn write_findings(
         .collect();
     let hash: Vec<&str> = plan.write.iter().map(|&k| hashes[k]).collect();
     let risk: Vec<i32> = ext.iter().map(|e| risk_of(risks, e)).collect();
-    let seen = seen_by(run, now);
+    let seen = run.seen_at(now);
     let params: [&(dyn ToSql + Sync); 30] = [
         &run.connector_id,
         &ext,

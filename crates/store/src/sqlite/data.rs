@@ -102,16 +102,8 @@ fn tally(c: &mut BatchCounts, o: Outcome) {
     }
 }
 
-/// When a run's records were seen: now, except in a remap, which fetched nothing and
-/// keeps when each was last reported (and whether it is still active): a remap made
-/// every finding and asset look seen that moment, defeating `lastSeen` filters and the
-/// inactivity of assets no run reports any more.
-fn seen_by(run: &Run, now: &str) -> Option<String> {
-    (run.mode != RunMode::Remap).then(|| now.to_string())
-}
-
 fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Result<Outcome> {
-    let seen = seen_by(run, now);
+    let seen = run.seen_at(now);
     let a = &rec.asset;
     let encoded = rec.encoded();
     let hash = &encoded.hash;
@@ -203,7 +195,7 @@ fn upsert_finding(
     };
     match existing {
         Some(stored) if unchanged(stored.active, &stored.content_hash, hash) => {
-            finding_update::touch(tx, &stored, seen_by(run, now).as_deref(), run.id, risk)?;
+            finding_update::touch(tx, &stored, run.seen_at(now), run.id, risk)?;
             // Same asset and status as stored; only the score may have moved (with age).
             if let Some(was) = stored.place() {
                 let rescored = Place {
@@ -235,13 +227,12 @@ fn upsert_finding(
             };
             // A finding that moved to another asset takes its risk from the old one.
             moves.finding(stored.place(), now_place);
-            let seen = seen_by(run, now);
             let written = finding_update::Written {
                 tags: tags(),
                 fingerprint: &rec.fingerprint,
                 raw: &encoded.compressed,
                 content_hash: hash,
-                seen: seen.as_deref(),
+                seen: run.seen_at(now),
                 run_id: run.id,
                 risk,
             };
