@@ -197,6 +197,26 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
         .args(["config", "validate"])
         .arg(&config)
         .env("MY_ASOC_SECRET", SECRET));
+    // Elsewhere an unset secret variable is a warning, not a failure of every command: the
+    // connector is registered without a secret, and only what needs one fails.
+    let unset = bin(d)
+        .arg("--config")
+        .arg(&config)
+        .args(["connector", "list", "--json"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&unset.stderr);
+    assert!(unset.status.success(), "{err}");
+    assert!(
+        err.contains("warning: ")
+            && err.contains("bridge.toml:6: connector 'cloud': environment variable MY_ASOC_SECRET is not set: the connector has no key secret"),
+        "{err}"
+    );
+    let err = fails(bin(d).arg("--config").arg(&config).args(["sync", "cloud"]));
+    assert!(
+        err.contains("MY_ASOC_SECRET is not set") && err.contains("has no key secret"),
+        "{err}"
+    );
 
     let run = |c: &mut Command| {
         c.arg("--config")
@@ -209,6 +229,15 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
     run(&mut sync);
     let v: serde_json::Value = serde_json::from_slice(&ok(&mut sync).stdout).expect("json");
     assert_eq!(v["run"]["state"], "Processed");
+    // Once the secret is stored, a shell without the variable keeps it, quietly.
+    let kept = bin(d)
+        .arg("--config")
+        .arg(&config)
+        .args(["sync", "cloud", "--json"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&kept.stderr);
+    assert!(kept.status.success() && !err.contains("warning"), "{err}");
     let mut show = bin(d);
     show.args(["connector", "show", "cloud", "--json"]);
     run(&mut show);

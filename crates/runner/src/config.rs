@@ -48,6 +48,10 @@ pub struct Declared {
     pub key_id: Option<String>,
     pub key_secret_env: Option<String>,
     pub settings: Settings,
+    /// The variable `key_secret_env` names was not set when the file was read.
+    /// `config validate` reports it; before other commands the connector is registered
+    /// or kept without a new secret, so that listings work in a shell without it.
+    pub secret_unset: Option<ConfigProblem>,
 }
 
 /// A loaded config file.
@@ -137,6 +141,8 @@ pub fn parse_with(
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
     let mut problems = Vec::new();
+    // Unset secret variables: problems only when the file has others (see Declared).
+    let mut unset = Vec::new();
     let mut out = Vec::new();
     for spanned in parsed.connector {
         let span = spanned.span();
@@ -219,6 +225,7 @@ pub fn parse_with(
         let url = text_of(&table, "url", &mut problems);
         let key_id = text_of(&table, "key_id", &mut problems);
         let key_secret_env = text_of(&table, "key_secret_env", &mut problems);
+        let mut secret_unset = None;
         if kind != "xml" {
             match &url {
                 None => problems.push(problem(
@@ -245,10 +252,14 @@ pub fn parse_with(
                     block_line,
                     format!("connector '{name}': `key_secret_env` is missing (the secret comes from an environment variable, never the file)"),
                 )),
-                Some(var) if env(var).is_none() => problems.push(problem(
-                    key_line("key_secret_env"),
-                    format!("connector '{name}': environment variable {var} is not set"),
-                )),
+                Some(var) if env(var).is_none() => {
+                    let p = problem(
+                        key_line("key_secret_env"),
+                        format!("connector '{name}': environment variable {var} is not set"),
+                    );
+                    unset.push(p.clone());
+                    secret_unset = Some(p);
+                }
                 Some(_) => {}
             }
         }
@@ -328,20 +339,45 @@ pub fn parse_with(
             key_id,
             key_secret_env,
             settings,
+            secret_unset,
         });
     }
     if problems.is_empty() {
         Ok(out)
     } else {
+        // Listed beside the file's own problems, which fail the file anyway.
+        problems.extend(unset);
         problems.sort_by_key(|p| p.line);
         Err(problems)
     }
 }
 
+impl Config {
+    /// The declared secret variables that are not set: problems for `config validate`,
+    /// warnings elsewhere.
+    pub fn unset_secrets(&self) -> impl Iterator<Item = &ConfigProblem> {
+        self.connectors
+            .iter()
+            .filter_map(|d| d.secret_unset.as_ref())
+    }
+}
+
+/// What applying a config file did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The connectors the file declares.
+    pub names: Vec<String>,
+    /// Connectors left without a key secret, because the variable that holds it is not
+    /// set: their syncs and checks fail until it is.
+    pub warnings: Vec<String>,
+}
+
 impl Runner {
-    /// Registers or updates the connectors a config declares; returns their names.
-    pub fn apply_config(&self, config: &Config) -> Result<Vec<String>, RunnerError> {
-        let mut names = Vec::new();
+    /// Registers or updates the connectors a config declares. A declared secret whose
+    /// variable is not set leaves the stored secret as it is (a listing in a shell
+    /// without it works); a connector left with none is named in the warnings.
+    pub fn apply_config(&self, config: &Config) -> Result<Applied, RunnerError> {
+        let mut applied = Applied::default();
         // Whether the key was found to be the store's: once per application of the file,
         // not once per connector (every command applies it).
         let mut key_checked = false;
@@ -351,8 +387,9 @@ impl Runner {
                 .as_ref()
                 .and_then(|v| std::env::var(v).ok())
                 .map(SecretString::from);
-            match self.store.connector(&d.name)? {
+            let has_secret = match self.store.connector(&d.name)? {
                 None => {
+                    let has_secret = secret.is_some();
                     self.add_connector(AddConnector {
                         name: d.name.clone(),
                         kind: d.kind.clone(),
@@ -361,6 +398,7 @@ impl Runner {
                         secret,
                         settings: d.settings.clone(),
                     })?;
+                    has_secret
                 }
                 Some(before) => {
                     if before.kind != d.kind {
@@ -383,11 +421,20 @@ impl Runner {
                         c.secret = Some(self.key.seal(&s)?);
                     }
                     self.save_connector(&before, &mut c)?;
+                    c.secret.is_some()
                 }
+            };
+            if let Some(unset) = &d.secret_unset
+                && !has_secret
+            {
+                applied.warnings.push(format!(
+                    "{unset}: the connector has no key secret, so its syncs and checks fail \
+                     until the variable is set"
+                ));
             }
-            names.push(d.name.clone());
+            applied.names.push(d.name.clone());
         }
-        Ok(names)
+        Ok(applied)
     }
 }
 
@@ -412,6 +459,21 @@ mod tests {
             "the environment overrides the file"
         );
         assert_eq!(c[0].settings.map, "default");
+    }
+
+    /// An unset secret variable alone does not fail the file (listings must work in a
+    /// shell without it); it is kept, with its line, for `config validate` and warnings.
+    #[test]
+    fn an_unset_secret_variable_alone_is_kept_aside() {
+        let text = "[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"MISSING\"\n";
+        let declared = parse(text, "c.toml", &env).expect("only the variable is missing");
+        let unset = declared[0].secret_unset.as_ref().expect("kept aside");
+        assert_eq!(
+            unset.to_string(),
+            "c.toml:6: connector 'a': environment variable MISSING is not set"
+        );
+        let set = parse(&text.replace("MISSING", "SECRET"), "c.toml", &env).expect("valid");
+        assert!(set[0].secret_unset.is_none());
     }
 
     #[test]

@@ -20,7 +20,11 @@ pub fn validate(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let Some(file) = file else {
         bail!("no config file: give one (`config validate FILE`), set --config or ${CONFIG_ENV}");
     };
-    let loaded = config::load_with(&file, &check_schedule);
+    // A secret variable that is not set is a problem here: the connector could not sync.
+    let loaded = config::load_with(&file, &check_schedule).and_then(|c| {
+        let unset: Vec<_> = c.unset_secrets().cloned().collect();
+        if unset.is_empty() { Ok(c) } else { Err(unset) }
+    });
     match loaded {
         Ok(c) => {
             println!(
@@ -53,8 +57,8 @@ fn check_schedule(text: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Registers or updates the connectors the config file declares.
-/// Applies the config file's connectors to the store; returns their names.
+/// Applies the config file's connectors to the store; returns their names. A connector
+/// left without a key secret (its variable is not set in this shell) is warned about.
 pub fn apply(ctx: &Ctx, file: Option<&Path>) -> anyhow::Result<Vec<String>> {
     let Some(file) = file else {
         return Ok(Vec::new());
@@ -70,5 +74,9 @@ pub fn apply(ctx: &Ctx, file: Option<&Path>) -> anyhow::Result<Vec<String>> {
                 .join("\n")
         )
     })?;
-    Ok(ctx.runner.apply_config(&c)?)
+    let applied = ctx.runner.apply_config(&c)?;
+    for w in &applied.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(applied.names)
 }
