@@ -67,7 +67,22 @@ fn the_data_directory_and_master_key_are_owner_only() {
         );
         assert!(!dir.exists(), "{args:?} created the data directory");
     }
-    ok(bin(&dir).args(["map", "list", "--json"]));
+    // Looking at the maps of a new install shows the built-in one without making a store.
+    let maps: serde_json::Value =
+        serde_json::from_slice(&ok(bin(&dir).args(["map", "list", "--json"])).stdout)
+            .expect("json");
+    assert_eq!(maps[0]["name"], "default");
+    let default = text(&ok(bin(&dir).args(["map", "show", "default"])));
+    assert!(default.contains("[[finding]]"), "{default}");
+    ok(bin(&dir).args(["map", "targets"]));
+    let out = bin(&dir)
+        .args(["map", "set", "mine", "cveId=CveId"])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no store at"));
+    assert!(!dir.exists(), "a map listing created the data directory");
+    // A new map makes the store.
+    ok(bin(&dir).args(["map", "clone", "default", "mine"]));
     assert_eq!(mode(&dir), 0o700, "data directory");
     assert_eq!(mode(&root.path().join("nested")), 0o700, "created parent");
     assert_eq!(mode(&dir.join("master.key")), 0o600, "master key file");
@@ -79,7 +94,7 @@ fn the_data_directory_and_master_key_are_owner_only() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    ok(bin(&loose).args(["map", "list", "--json"]));
+    ok(bin(&loose).args(["map", "clone", "default", "mine"]));
     assert_eq!(mode(&loose.join("store.sqlite3")), 0o600, "store file");
 }
 
@@ -129,7 +144,7 @@ fn a_lost_master_key_is_not_silently_replaced() {
     // Another key (a data directory set up apart, pointed at this store): listings work,
     // and no secret is sealed under it beside the ones sealed with the store's own key.
     let other = root.path().join("other");
-    ok(bin(&other).args(["map", "list"]));
+    ok(bin(&other).args(["map", "clone", "default", "own"]));
     let store = dir.join("store.sqlite3");
     ok(bin(&other)
         .arg("--store")

@@ -1,6 +1,7 @@
 //! `map list|show|clone|set|edit|validate|import|remove|targets`.
 
 use super::Ctx;
+use crate::args::MapCommand;
 use crate::output;
 use anyhow::{Context, bail};
 use model::Map;
@@ -8,6 +9,7 @@ use model::map::targets::{Kind, TARGETS};
 use runner::maps::{self, DEFAULT};
 use std::path::Path;
 use std::process::ExitCode;
+use store::Connector;
 
 fn load(ctx: &Ctx, name: &str) -> anyhow::Result<Map> {
     Ok(maps::load(ctx.runner.store.as_ref(), name)?)
@@ -26,6 +28,24 @@ fn save(ctx: &Ctx, map: &Map) -> anyhow::Result<()> {
 pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<ExitCode> {
     let names = maps::names(ctx.runner.store.as_ref())?;
     let connectors = ctx.runner.store.connectors()?;
+    print_list(&names, &connectors, json)
+}
+
+/// `map list` and `map show default` where nothing was stored yet (a first look at a new
+/// install): the built-in map, without creating a store to show it. `None` for the map
+/// commands that need one.
+pub fn without_a_store(command: &MapCommand) -> anyhow::Result<Option<ExitCode>> {
+    match command {
+        MapCommand::List(a) => print_list(&[DEFAULT.to_string()], &[], a.json).map(Some),
+        MapCommand::Show { name } if name == DEFAULT => {
+            print!("{}", model::map::DEFAULT_MAP_TOML);
+            Ok(Some(ExitCode::SUCCESS))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn print_list(names: &[String], connectors: &[Connector], json: bool) -> anyhow::Result<ExitCode> {
     let used_by = |name: &str| -> Vec<String> {
         connectors
             .iter()
@@ -50,7 +70,7 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = output::table(&["map", "built in", "used by"]);
-    for n in &names {
+    for n in names {
         t.add_row(vec![
             n.clone(),
             (n == DEFAULT).to_string(),

@@ -112,6 +112,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(a) => crate::bench::run(a, quiet).await,
         Command::Config(ConfigCommand::Validate { file }) => config::validate(file.or(config_file)),
         Command::FilterHelp(a) => filter_help::run(a),
+        // They read a file or the built-in targets, not the store.
+        Command::Map(MapCommand::Validate { file }) => maps::validate(&file),
+        Command::Map(MapCommand::Targets(a)) => maps::targets(a.json),
         other => {
             let store = match &store_url {
                 Some(url) => store::postgres::url::redact(url),
@@ -223,7 +226,11 @@ async fn with_store(
     store_url: Option<&str>,
     config_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    if config_file.is_none() && needs_a_store(&command) {
+    let map_command = match &command {
+        Command::Map(m) => Some(m),
+        _ => None,
+    };
+    if config_file.is_none() && (needs_a_store(&command) || map_command.is_some()) {
         let default_file;
         let url = match store_url {
             Some(url) => url,
@@ -232,7 +239,16 @@ async fn with_store(
                 &default_file
             }
         };
-        if !store::open::exists(url)? {
+        // A new map makes the store; a listing shows the built-in map without one; a
+        // change needs a stored map.
+        let makes_one = map_command
+            .is_some_and(|m| matches!(m, MapCommand::Clone { .. } | MapCommand::Import { .. }));
+        if !makes_one && !store::open::exists(url)? {
+            if let Some(m) = map_command
+                && let Some(code) = maps::without_a_store(m)?
+            {
+                return Ok(code);
+            }
             anyhow::bail!(
                 "there is no store at {}: nothing was synced into it (add a connector with \
                  `appscan-bridge connector add`, or give the --data-dir or --store that holds one)",
@@ -281,11 +297,10 @@ async fn with_store(
         Command::Map(MapCommand::Clone { from, to }) => maps::clone(&ctx, &from, &to),
         Command::Map(MapCommand::Set { name, assignments }) => maps::set(&ctx, &name, &assignments),
         Command::Map(MapCommand::Edit { name }) => maps::edit(&ctx, &name),
-        Command::Map(MapCommand::Validate { file }) => maps::validate(&file),
         Command::Map(MapCommand::Import { file }) => maps::import(&ctx, &file),
         Command::Map(MapCommand::Remove { name }) => maps::remove(&ctx, &name),
-        Command::Map(MapCommand::Targets(a)) => maps::targets(a.json),
-        Command::Config(ConfigCommand::Validate { .. }) => unreachable!("handled above"),
+        Command::Map(MapCommand::Validate { .. } | MapCommand::Targets(_))
+        | Command::Config(ConfigCommand::Validate { .. }) => unreachable!("handled above"),
         Command::Migrate(_) | Command::FilterHelp(_) => unreachable!("handled above"),
         Command::Demo(_) | Command::Sim(_) | Command::Bench(_) => {
             unreachable!("handled above")
