@@ -14,6 +14,7 @@
 //!   not all call AppScan in the same second. It never makes a run early.
 
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 use std::str::FromStr;
 
 /// The largest jitter added to a due time (5 minutes); used by [`Schedule::max_jitter`].
@@ -101,7 +102,7 @@ impl Schedule {
     }
 
     /// When the next run is due, given the start of the last run (`None`: never ran), the
-    /// current time and a jitter fraction in `0.0..1.0` (drawn by the caller).
+    /// current time and a jitter fraction in `0.0..1.0` ([`jitter_fraction`]).
     pub fn due(
         &self,
         last_start: Option<DateTime<Utc>>,
@@ -198,6 +199,24 @@ pub fn format_interval(d: Duration) -> String {
     if out.is_empty() { "0s".into() } else { out }
 }
 
+/// The jitter fraction (`0.0..1.0`) of a connector's next slot, from its name and the
+/// start of its last run: the same in every worker of a shared store (each drew its own,
+/// so the next run a connector showed depended on the worker that planned it last), and
+/// spread across connectors and from one slot to the next.
+pub fn jitter_fraction(connector: &str, last_start: Option<DateTime<Utc>>) -> f64 {
+    let mut h = Sha256::new();
+    h.update(connector.as_bytes());
+    h.update([0]);
+    if let Some(t) = last_start {
+        h.update(t.timestamp_millis().to_be_bytes());
+    }
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    // 53 bits: every value is exact in an f64, and the largest stays below 1.
+    (u64::from_be_bytes(first) >> 11) as f64 / (1u64 << 53) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +227,33 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0)
             .single()
             .expect("valid time")
+    }
+
+    /// Every worker plans a connector's slot with the same jitter; connectors and slots
+    /// are spread over the whole range.
+    #[test]
+    fn jitter_is_the_same_in_every_worker_and_spread() {
+        let last = Some(at(12, 0));
+        assert_eq!(
+            jitter_fraction("cloud", last),
+            jitter_fraction("cloud", last)
+        );
+        assert_ne!(
+            jitter_fraction("cloud", last),
+            jitter_fraction("cloud", Some(at(18, 0)))
+        );
+        assert_ne!(
+            jitter_fraction("cloud", last),
+            jitter_fraction("cloud", None)
+        );
+        let fractions: Vec<f64> = (0..1000)
+            .map(|i| jitter_fraction(&format!("c{i}"), last))
+            .collect();
+        assert!(fractions.iter().all(|f| (0.0..1.0).contains(f)));
+        let mean = fractions.iter().sum::<f64>() / fractions.len() as f64;
+        assert!((0.45..0.55).contains(&mean), "{mean}");
+        let below_a_tenth = fractions.iter().filter(|f| **f < 0.1).count();
+        assert!((60..140).contains(&below_a_tenth), "{below_a_tenth}");
     }
 
     #[test]

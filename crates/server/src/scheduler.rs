@@ -7,7 +7,8 @@
 //! *claims* due runs from that queue — with a lease, up to
 //! [`SchedulerConfig::max_running`] at a time — and runs them through
 //! [`crate::jobs::Jobs::start_claimed`]. A plan is kept until the last run or the
-//! schedule changes, so its jitter is drawn once per slot.
+//! schedule changes; its jitter comes from the connector and its last start, so every
+//! worker plans the same time.
 //!
 //! Several `serve` processes on one database share the work this way: every scheduler
 //! records the same slot, the store keeps it once, and exactly one worker claims it
@@ -56,7 +57,7 @@ impl Plans {
 pub struct SchedulerConfig {
     /// How often the loop looks at the connectors.
     pub tick: Duration,
-    /// Draw jitter (off in tests that need exact times).
+    /// Add jitter (off in tests that need exact times).
     pub jitter: bool,
     /// This worker's name in the due runs it claims (unique per process).
     pub worker: String,
@@ -318,7 +319,7 @@ impl Scheduler {
             return Some(p.clone());
         }
         let jitter = if self.config.jitter {
-            rand::random::<f64>()
+            crate::schedule::jitter_fraction(name, last_start)
         } else {
             0.0
         };
