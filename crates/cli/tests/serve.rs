@@ -344,6 +344,17 @@ fn three_serve_workers_on_postgres_run_twenty_due_runs_exactly_once() {
     });
     // A few more scheduler ticks: nothing runs again.
     std::thread::sleep(Duration::from_secs(3));
+    // Each worker compares its clock with the database server's (leases are judged by
+    // each worker's clock): here they share the machine's.
+    let metrics = workers[0].get("/metrics").1;
+    let skew: f64 = metrics
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("appscan_bridge_clock_skew_seconds "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no clock skew gauge in {metrics}"));
+    assert!(skew.abs() < 5.0, "{skew}");
     for w in workers {
         let (status, out) = w.stop("-TERM");
         assert!(status.success(), "{status:?}: {out}");

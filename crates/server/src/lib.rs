@@ -27,6 +27,7 @@
 //!   document.
 //! - [`dashboard`]: the HTML pages and their built-in CSS, script and chart.
 //! - [`metrics`]: the Prometheus recorder and what it counts.
+//! - [`skew`]: this worker's clock against a shared store server's (leases depend on it).
 //! - [`tokens`]: API tokens (created, hashed); [`auth`]: the bearer check on writes.
 //! - [`extract`]: query/path extractors with JSON errors; [`error`]: error types.
 //! - [`state`]: what handlers share.
@@ -41,6 +42,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod schedule;
 pub mod scheduler;
+pub mod skew;
 pub mod state;
 pub mod tokens;
 
@@ -136,6 +138,11 @@ pub async fn start(
         metrics,
     };
     let stop = CancellationToken::new();
+    tokio::spawn(skew::watch(
+        runner.store.clone(),
+        state.metrics.clone(),
+        stop.clone(),
+    ));
     let scheduler_task = config.scheduler.clone().map(|sc| {
         let s = scheduler::Scheduler::new(runner, jobs.clone(), clock, plans, sc);
         tokio::spawn(s.run(stop.clone()))

@@ -36,6 +36,8 @@ pub const FINDINGS_BY_STATUS: &str = "appscan_bridge_findings_by_status";
 pub const ASSETS: &str = "appscan_bridge_assets";
 pub const RUNNING: &str = "appscan_bridge_syncs_running";
 pub const HTTP_REQUESTS: &str = "appscan_bridge_http_requests_total";
+/// This worker's clock minus the shared store server's (only on PostgreSQL).
+pub const CLOCK_SKEW: &str = "appscan_bridge_clock_skew_seconds";
 
 /// Buckets of the run duration histogram, in seconds (a few seconds to two hours).
 const DURATION_BUCKETS: &[f64] = &[
@@ -145,6 +147,10 @@ impl Metrics {
         g(FINDINGS_BY_STATUS, "Stored findings by normalized status");
         g(ASSETS, "Stored assets (applications)");
         g(RUNNING, "Syncs running in this process");
+        g(
+            CLOCK_SKEW,
+            "This worker's clock minus the store's database server's (leases are judged by each worker's clock)",
+        );
     }
 
     fn counter(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Counter {
@@ -160,6 +166,12 @@ impl Metrics {
     fn histogram(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Histogram {
         self.recorder
             .register_histogram(&Key::from_parts(name, labels(pairs)), &METADATA)
+    }
+
+    /// The latest comparison of this worker's clock with the store server's.
+    pub fn clock_skew(&self, skew: chrono::Duration) {
+        self.gauge(CLOCK_SKEW, &[])
+            .set(skew.num_milliseconds() as f64 / 1000.0);
     }
 
     /// `n` more records were fetched for `connector` (called while the run goes).

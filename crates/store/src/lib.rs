@@ -65,6 +65,13 @@ pub trait Store: Send + Sync {
     /// way (`sqlite://` and a plain path, `localhost` and `127.0.0.1`): with `--force`
     /// it emptied the target first, which was the source.
     fn identity(&self) -> Result<String>;
+    /// The clock of the server that holds a shared store (PostgreSQL's), to compare with
+    /// this worker's: leases and run locks are judged by each worker's own clock, so
+    /// workers whose clocks disagree take each other's live runs over. `None` for a
+    /// store on this machine (SQLite), which has the machine's clock.
+    fn server_time(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(None)
+    }
     /// [`StoreError::NoSuchConnector`] when `name` names no connector: a listing, summary
     /// or export scoped to a mistyped connector says so instead of coming back empty.
     fn require_connector(&self, name: Option<&str>) -> Result<()> {

@@ -22,6 +22,25 @@ fn postgres_store_meets_the_contract() {
     assert!(again.connector("upserts").expect("get").is_some());
 }
 
+/// The server's clock, which workers compare theirs with (leases depend on it): here the
+/// server runs on this machine. A SQLite store has none of its own.
+#[test]
+fn the_server_clock_is_read() {
+    let Some(db) = pgtest::TestDb::new("clock") else {
+        return;
+    };
+    let server = db
+        .open()
+        .server_time()
+        .expect("read")
+        .expect("a server clock");
+    let apart = (chrono::Utc::now() - server).abs();
+    assert!(apart < Duration::seconds(5), "{apart}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteStore::open(&dir.path().join("s.sqlite3")).expect("open");
+    assert_eq!(sqlite.server_time().expect("read"), None);
+}
+
 #[test]
 fn debug_and_errors_hide_the_password() {
     let Some(db) = pgtest::TestDb::new("password") else {

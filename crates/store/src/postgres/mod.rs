@@ -279,6 +279,14 @@ impl Store for PgStore {
             ))
         })
     }
+    fn server_time(&self) -> Result<Option<DateTime<Utc>>> {
+        // clock_timestamp(), not now(): the time of the reading, not of a transaction.
+        self.with(|c| {
+            Ok(Some(
+                c.query_one("SELECT clock_timestamp()", &[])?.try_get(0)?,
+            ))
+        })
+    }
     fn set_connector_state(
         &self,
         connector_id: i64,
