@@ -12,6 +12,7 @@
 
 mod ase;
 mod product;
+mod proxy;
 
 use crate::settings::Settings;
 use crate::{Runner, RunnerError, maps};
@@ -141,17 +142,29 @@ impl Runner {
         let host = url.host_str().unwrap_or_default().to_string();
         let port = url.port_or_known_default().unwrap_or(443);
 
-        // 1. Network reachability.
+        // 1. Network reachability: of the server, or of the proxy the environment puts in
+        // front of it (the path the syncs take).
+        let proxy = apiclient::proxy::for_url(url.as_str());
+        let (to_host, to_port) = match &proxy {
+            Some(p) => (p.host.clone(), p.port),
+            None => (host.clone(), port),
+        };
         let t = Instant::now();
-        let addrs = match resolver.resolve(&host, port).await {
+        let addrs = match resolver.resolve(&to_host, to_port).await {
             Ok(a) if !a.is_empty() => a,
             _ => {
-                checks.push(
-                    t,
-                    Outcome::Failed,
-                    format!("Unknown Host: {host}"),
-                    Some("check the host name in the connector's URL and this machine's DNS"),
-                );
+                let (reason, hint) = match &proxy {
+                    Some(p) => (
+                        format!("Unknown Host: {to_host}, the host of {}", p.shown()),
+                        proxy::fix(p, &host),
+                    ),
+                    None => (
+                        format!("Unknown Host: {host}"),
+                        "check the host name in the connector's URL and this machine's DNS"
+                            .to_string(),
+                    ),
+                };
+                checks.push(t, Outcome::Failed, reason, Some(&hint));
                 checks.skip_rest("network reachability failed");
                 return Ok(checks.0);
             }
@@ -159,59 +172,92 @@ impl Runner {
         let stream = match connect(&addrs).await {
             Ok(s) => s,
             Err(e) => {
-                let (reason, hint) = match e.kind() {
+                let (mut reason, mut hint) = match e.kind() {
                     std::io::ErrorKind::ConnectionRefused => (
-                        format!("Connection refused: nothing listens on {host}:{port}"),
-                        "check the port in the URL and that the service is running",
+                        format!("Connection refused: nothing listens on {to_host}:{to_port}"),
+                        "check the port in the URL and that the service is running".to_string(),
                     ),
                     std::io::ErrorKind::TimedOut => (
                         format!(
-                            "No answer from {host}:{port} within {} s",
+                            "No answer from {to_host}:{to_port} within {} s",
                             CONNECT_TIMEOUT.as_secs()
                         ),
-                        "a firewall or proxy may drop the traffic",
+                        "a firewall or proxy may drop the traffic".to_string(),
                     ),
                     _ => (
-                        format!("Cannot connect to {host}:{port}: {e}"),
-                        "check the network path",
+                        format!("Cannot connect to {to_host}:{to_port}: {e}"),
+                        "check the network path".to_string(),
                     ),
                 };
-                checks.push(t, Outcome::Failed, reason, Some(hint));
+                if let Some(p) = &proxy {
+                    reason = format!("{reason}, which is {}", p.shown());
+                    hint = proxy::fix(p, &host);
+                }
+                checks.push(t, Outcome::Failed, reason, Some(&hint));
                 checks.skip_rest("network reachability failed");
                 return Ok(checks.0);
             }
         };
-        checks.push(
-            t,
-            Outcome::Passed,
-            format!("{host} resolves and {host}:{port} accepts connections"),
-            None,
-        );
+        let reached = match &proxy {
+            Some(p) => format!(
+                "{} accepts connections; {host} is reached through it",
+                p.shown()
+            ),
+            None => format!("{host} resolves and {host}:{port} accepts connections"),
+        };
+        checks.push(t, Outcome::Passed, reached, None);
 
-        // 2. TLS handshake.
+        // 2. TLS handshake (through the proxy's tunnel when there is one).
         let t = Instant::now();
-        if url.scheme() == "https" {
-            match tls_handshake(stream, &host, settings.ca_file.as_deref()).await {
-                Ok(()) => checks.push(
+        let stream = match &proxy {
+            Some(p) if url.scheme() == "https" && p.socks => {
+                checks.push(
                     t,
-                    Outcome::Passed,
-                    "the certificate is valid and trusted",
+                    Outcome::Skipped,
+                    format!(
+                        "skipped: {host} is reached through a SOCKS proxy ({}); the login \
+                         below goes through it",
+                        p.shown()
+                    ),
                     None,
-                ),
+                );
+                None
+            }
+            Some(p) if url.scheme() == "https" => match proxy::tunnel(stream, &host, port, p).await
+            {
+                Ok(s) => Some(s),
                 Err((reason, hint)) => {
                     checks.push(t, Outcome::Failed, reason, Some(&hint));
-                    checks.skip_rest("the TLS handshake failed");
+                    checks.skip_rest("the proxy did not open a tunnel to the server");
                     return Ok(checks.0);
                 }
+            },
+            _ => Some(stream),
+        };
+        match (url.scheme() == "https", stream) {
+            (true, Some(stream)) => {
+                match tls_handshake(stream, &host, settings.ca_file.as_deref()).await {
+                    Ok(()) => checks.push(
+                        t,
+                        Outcome::Passed,
+                        "the certificate is valid and trusted",
+                        None,
+                    ),
+                    Err((reason, hint)) => {
+                        checks.push(t, Outcome::Failed, reason, Some(&hint));
+                        checks.skip_rest("the TLS handshake failed");
+                        return Ok(checks.0);
+                    }
+                }
             }
-        } else {
-            drop(stream);
-            checks.push(
+            // Through a SOCKS proxy: said above.
+            (true, None) => {}
+            (false, _) => checks.push(
                 t,
                 Outcome::Skipped,
                 "skipped: the URL is plain http, there is no TLS to check",
                 Some("use https for a real tenant"),
-            );
+            ),
         }
 
         if connector.kind == "ase" {
@@ -275,6 +321,7 @@ impl Runner {
             };
             let found = product::asoc_login_at_ase(url.as_str(), &settings).await;
             let (reason, hint) = product::login_failure(reason, hint, refused, found);
+            let (reason, hint) = proxy::at_login(proxy.as_ref(), e.status(), reason, hint);
             checks.push(t, Outcome::Failed, reason, Some(&hint));
             checks.skip_rest("authentication failed");
             return Ok(checks.0);

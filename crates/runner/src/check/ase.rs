@@ -72,6 +72,8 @@ pub(super) async fn checks(
         };
         let found = super::product::ase_login_elsewhere(url, settings).await;
         let (reason, hint) = super::product::login_failure(reason, hint, refused, found);
+        let proxy = apiclient::proxy::for_url(url);
+        let (reason, hint) = super::proxy::at_login(proxy.as_ref(), e.status(), reason, hint);
         checks.push(t, Outcome::Failed, reason, Some(&hint));
         checks.skip_rest("authentication failed");
         return Ok(());
