@@ -13,6 +13,7 @@
 //! - [`risk`]: the risk score (0–1000) of a finding and of an asset, a pure function.
 //! - [`kev`]: parsing known-exploited CVE lists (CISA KEV JSON or a text list).
 //! - [`time`]: parsing the date-time forms AppScan writes.
+//! - [`text`]: text as every store can hold it (no NUL).
 
 pub mod asset;
 pub mod finding;
@@ -22,6 +23,7 @@ pub mod map;
 pub mod risk;
 pub mod severity;
 pub mod status;
+pub mod text;
 pub mod time;
 
 pub use asset::Asset;

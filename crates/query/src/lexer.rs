@@ -31,7 +31,8 @@ pub struct Token {
 
 /// Splits a filter into tokens.
 pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
-    let chars: Vec<char> = input.chars().collect();
+    // A NUL is looked for as the stores keep it (PostgreSQL refused the whole statement).
+    let chars: Vec<char> = model::text::storable(input).chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
     // Whether the previous token was an operator or a comma inside a value list.

@@ -371,109 +371,123 @@ impl Runner {
                     return Err(e);
                 }
             };
-        source.known_asset_tags(guard.take_asset_tags());
+        // Everything up to the recorded end: a failure in it (a store that refuses a
+        // record, a lost connection) rolls an atomic run's writes back first, then records
+        // the run Errored with the reason. It was left Processing, its cause lost, until
+        // the next run took it over as "interrupted".
+        let outcome: Result<Vec<RecordIssue>, RunnerError> = async {
+            source.known_asset_tags(guard.take_asset_tags());
 
-        let store = self.store.clone();
-        let cname = connector.name.clone();
-        let known: Vec<String> = blocking(move || store.asset_ids(&cname)).await?;
-        // Clamped: a store written before the bound was checked may hold any value.
-        let overlap = settings
-            .overlap_seconds
-            .clamp(0, crate::settings::MAX_OVERLAP_SECONDS);
-        let since = connector
-            .cursor
-            .map(|c| c - chrono::Duration::seconds(overlap));
-        let mut events = source.events(Request {
-            mode,
-            since,
-            known_assets: known.clone(),
-        });
+            let store = self.store.clone();
+            let cname = connector.name.clone();
+            let known: Vec<String> = blocking(move || store.asset_ids(&cname)).await?;
+            // Clamped: a store written before the bound was checked may hold any value.
+            let overlap = settings
+                .overlap_seconds
+                .clamp(0, crate::settings::MAX_OVERLAP_SECONDS);
+            let since = connector
+                .cursor
+                .map(|c| c - chrono::Duration::seconds(overlap));
+            let mut events = source.events(Request {
+                mode,
+                since,
+                known_assets: known.clone(),
+            });
 
-        let mut st = InFlight::new(map);
-        let mut stopped: Option<(RunState, String)> = None;
-        // The batches being encoded and written while the next one is read and mapped.
-        let mut writes = Writes::default();
-        let mut last_write = Instant::now();
-        loop {
-            let next = tokio::select! {
-                _ = opts.cancel.stopped() => {
-                    stopped = Some((RunState::Cancelled, format!("{}; records read so far were kept", opts.cancel.reason())));
-                    break;
+            let mut st = InFlight::new(map);
+            let mut stopped: Option<(RunState, String)> = None;
+            // The batches being encoded and written while the next one is read and mapped.
+            let mut writes = Writes::default();
+            let mut last_write = Instant::now();
+            loop {
+                let next = tokio::select! {
+                    _ = opts.cancel.stopped() => {
+                        stopped = Some((RunState::Cancelled, format!("{}; records read so far were kept", opts.cancel.reason())));
+                        break;
+                    }
+                    next = events.next() => next,
+                };
+                match next {
+                    None => break,
+                    Some(Err(e)) => {
+                        stopped = Some((RunState::Errored, e.0));
+                        break;
+                    }
+                    Some(Ok(ev)) => st.on_event(ev, progress),
                 }
-                next = events.next() => next,
+                let due = st.batch.len() >= opts.batch_size
+                    || (!st.batch.is_empty() && last_write.elapsed() >= opts.flush_every);
+                if due {
+                    last_write = Instant::now();
+                    if let Err(e) = self.write(&run, &mut st, source.stats(), &mut writes).await {
+                        stopped = Some((RunState::Errored, e.to_string()));
+                        break;
+                    }
+                }
+            }
+            if let Err(e) = writes.settle(&mut st.counters).await
+                && stopped.is_none()
+            {
+                stopped = Some((RunState::Errored, e.to_string()));
+            }
+            drop(events);
+            source.close().await;
+            let stats = source.stats();
+            st.counters.requests = stats.requests;
+            st.counters.retries = stats.retries;
+            if let Some(client) = source.client_stats() {
+                progress.client_stats(&client);
+            }
+
+            let (state, reason) = match stopped {
+                Some((s, r)) => (s, Some(r)),
+                None => full_run::no_data(closes, &st.apps_with_data).unwrap_or_else(|| {
+                    let (state, reason) = judge(&st, mode, &known, &settings);
+                    match state {
+                        RunState::Aborted => (state, reason),
+                        _ => (state, reason.map(|r| format!("{r}; see `runs --errors`"))),
+                    }
+                }),
             };
-            match next {
-                None => break,
-                Some(Err(e)) => {
-                    stopped = Some((RunState::Errored, e.0));
-                    break;
-                }
-                Some(Ok(ev)) => st.on_event(ev, progress),
+            if state == RunState::Processed && closes {
+                let store = self.store.clone();
+                let apps = full_run::closable(&st.apps_with_data, &st.apps_with_errors);
+                let r = run.clone();
+                let batch = std::mem::take(&mut st.batch);
+                let progress_counters = st.counters;
+                let r2 = r.clone();
+                let counts =
+                    blocking(move || store.write_batch(&r2, &batch, &progress_counters)).await?;
+                st.counters.add(counts);
+                let store = self.store.clone();
+                st.counters.closed = blocking(move || store.close_unseen(&r, &apps)).await?;
+                full_run::after_close(self, &run, &settings.full_run, &opts).await?;
             }
-            let due = st.batch.len() >= opts.batch_size
-                || (!st.batch.is_empty() && last_write.elapsed() >= opts.flush_every);
-            if due {
-                last_write = Instant::now();
-                if let Err(e) = self.write(&run, &mut st, source.stats(), &mut writes).await {
-                    stopped = Some((RunState::Errored, e.to_string()));
-                    break;
-                }
-            }
-        }
-        if let Err(e) = writes.settle(&mut st.counters).await
-            && stopped.is_none()
-        {
-            stopped = Some((RunState::Errored, e.to_string()));
-        }
-        drop(events);
-        source.close().await;
-        let stats = source.stats();
-        st.counters.requests = stats.requests;
-        st.counters.retries = stats.retries;
-        if let Some(client) = source.client_stats() {
-            progress.client_stats(&client);
-        }
-
-        let (state, reason) = match stopped {
-            Some((s, r)) => (s, Some(r)),
-            None => full_run::no_data(closes, &st.apps_with_data).unwrap_or_else(|| {
-                let (state, reason) = judge(&st, mode, &known, &settings);
-                match state {
-                    RunState::Aborted => (state, reason),
-                    _ => (state, reason.map(|r| format!("{r}; see `runs --errors`"))),
-                }
-            }),
-        };
-        if state == RunState::Processed && closes {
+            let end = RunEnd {
+                state,
+                connector_state: ConnectorState::after(state),
+                reason: reason.clone(),
+                counters: st.counters,
+                // Records on pages that could not be read are not here: the cursor stays, so
+                // that the next sync asks for them again (a partial run never moves it).
+                cursor: (state == RunState::Processed && st.lost == 0).then_some(run_start),
+            };
             let store = self.store.clone();
-            let apps = full_run::closable(&st.apps_with_data, &st.apps_with_errors);
-            let r = run.clone();
             let batch = std::mem::take(&mut st.batch);
-            let progress_counters = st.counters;
-            let r2 = r.clone();
-            let counts =
-                blocking(move || store.write_batch(&r2, &batch, &progress_counters)).await?;
-            st.counters.add(counts);
-            let store = self.store.clone();
-            st.counters.closed = blocking(move || store.close_unseen(&r, &apps)).await?;
-            full_run::after_close(self, &run, &settings.full_run, &opts).await?;
+            let r = run.clone();
+            blocking(move || store.finish_run(&r, &batch, &end)).await?;
+            Ok(st.issues)
         }
-        let end = RunEnd {
-            state,
-            connector_state: ConnectorState::after(state),
-            reason: reason.clone(),
-            counters: st.counters,
-            // Records on pages that could not be read are not here: the cursor stays, so
-            // that the next sync asks for them again (a partial run never moves it).
-            cursor: (state == RunState::Processed && st.lost == 0).then_some(run_start),
-        };
-        let store = self.store.clone();
-        let batch = std::mem::take(&mut st.batch);
-        let r = run.clone();
-        let finished = blocking(move || store.finish_run(&r, &batch, &end)).await;
+        .await;
         heartbeat.abort();
-        finished?;
         drop(guard);
+        let issues = match outcome {
+            Ok(issues) => issues,
+            Err(e) => {
+                self.fail_run(&run, &e).await;
+                return Err(e);
+            }
+        };
         let store = self.store.clone();
         let id = run.id;
         let run = blocking(move || store.run(id))
@@ -482,7 +496,7 @@ impl Runner {
         Ok(RunReport {
             run,
             elapsed: started.elapsed(),
-            issues: st.issues,
+            issues,
         })
     }
 

@@ -51,8 +51,11 @@ pub enum StoreError {
         #[source]
         source: postgres::Error,
     },
-    #[error("database error: {0}")]
-    Postgres(#[from] postgres::Error),
+    /// Said with the server's own message ("ERROR: …"), which `postgres::Error` only
+    /// carries as its cause ("db error"): a run's reason and the API's detail are one
+    /// line of text, not a chain.
+    #[error("database error: {}", postgres_text(.0))]
+    Postgres(postgres::Error),
     #[error("bad store URL '{url}': {message}")]
     BadUrl { url: String, message: String },
     #[error("no free connection to {url} after {waited_secs} s")]
@@ -137,6 +140,27 @@ fn unwritable(dir: &std::path::Path) -> Option<String> {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> StoreError {
+        StoreError::Postgres(e)
+    }
+}
+
+/// A PostgreSQL error with its causes, on one line: the server's message (and detail)
+/// for an error the server sent, else the client's words and the underlying cause.
+fn postgres_text(e: &postgres::Error) -> String {
+    let mut parts = Vec::new();
+    if e.as_db_error().is_none() {
+        parts.push(e.to_string());
+    }
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        parts.push(c.to_string());
+        cause = c.source();
+    }
+    parts.join(": ").replace('\n', "; ")
+}
+
 /// Whether `err` or one of its causes is a full disk under the store: SQLite's
 /// SQLITE_FULL or PostgreSQL's `disk_full` (53100). Callers add where and what to do.
 pub fn is_disk_full(err: &(dyn std::error::Error + 'static)) -> bool {
@@ -147,9 +171,11 @@ pub fn is_disk_full(err: &(dyn std::error::Error + 'static)) -> bool {
         {
             return true;
         }
-        if let Some(p) = e.downcast_ref::<postgres::Error>()
-            && p.code() == Some(&postgres::error::SqlState::DISK_FULL)
-        {
+        let pg = match e.downcast_ref::<StoreError>() {
+            Some(StoreError::Postgres(p)) => Some(p),
+            _ => e.downcast_ref::<postgres::Error>(),
+        };
+        if pg.is_some_and(|p| p.code() == Some(&postgres::error::SqlState::DISK_FULL)) {
             return true;
         }
         cur = e.source();

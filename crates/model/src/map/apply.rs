@@ -5,6 +5,7 @@
 
 use super::targets::{self, Kind, ValueType};
 use super::{Map, Rule};
+use crate::text::storable;
 use crate::{Asset, Finding, Severity, Status, time::parse_datetime};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -146,7 +147,7 @@ impl Map {
             external_id,
             asset_external_id: f
                 .text("findingAssetId")
-                .unwrap_or_else(|| app_id.to_string()),
+                .unwrap_or_else(|| storable(app_id).into_owned()),
             name,
             severity,
             source_severity,
@@ -207,7 +208,7 @@ impl Map {
             };
             let converted = match target.value_type {
                 ValueType::Text => match value {
-                    Value::String(s) => Converted::Text(s.clone()),
+                    Value::String(s) => Converted::Text(storable(s).into_owned()),
                     Value::Number(n) => Converted::Text(n.to_string()),
                     Value::Bool(b) => Converted::Text(b.to_string()),
                     other => Converted::Text(other.to_string()),
@@ -226,7 +227,9 @@ impl Map {
                     Some(s) if s.trim().is_empty() => continue,
                     Some(s) => match parse_datetime(s) {
                         Some(d) => Converted::Date(d),
-                        None => return Err(bad(format!("malformed date-time '{s}'"))),
+                        None => {
+                            return Err(bad(format!("malformed date-time '{}'", storable(s))));
+                        }
                     },
                     None => return Err(bad(format!("expected a date-time string, found {value}"))),
                 },
@@ -305,7 +308,7 @@ fn lookup<'a>(raw: &'a Value, path: &str) -> Option<&'a Value> {
 
 fn scalar_text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => storable(s).into_owned(),
         other => other.to_string(),
     }
 }
@@ -386,6 +389,29 @@ mod tests {
             "Location": "https://shop.example.com/search?q=1", "Element": "q", "ApplicationId": "app-1",
             "Unknown": {"kept": true}
         })
+    }
+
+    /// A NUL in a scanned page's text (which PostgreSQL cannot store, failing every run
+    /// of the connector) reaches no field: it becomes U+FFFD, in warnings too.
+    #[test]
+    fn no_field_holds_a_nul() {
+        let mut raw = issue();
+        raw["IssueType"] = json!("Cross\u{0}Site");
+        raw["Status"] = json!("Od\u{0}d");
+        raw["ApplicationId"] = json!("app\u{0}1");
+        let m = Map::default_map().apply_finding(&raw, "x").expect("maps");
+        assert_eq!(m.value.name, "Cross\u{FFFD}Site");
+        assert_eq!(m.value.asset_external_id, "app\u{FFFD}1");
+        assert!(
+            m.warnings.iter().all(|w| !w.contains('\0')),
+            "{:?}",
+            m.warnings
+        );
+        assert!(
+            m.warnings.iter().any(|w| w.contains("Od\u{FFFD}d")),
+            "{:?}",
+            m.warnings
+        );
     }
 
     #[test]

@@ -95,7 +95,12 @@ pub fn set_state(
 ) -> Result<()> {
     c.execute(
         "UPDATE connectors SET state = $2, state_reason = $3, updated_at = $4 WHERE id = $1",
-        &[&id, &state.as_str(), &reason, &Utc::now()],
+        &[
+            &id,
+            &state.as_str(),
+            &reason.map(model::text::storable),
+            &Utc::now(),
+        ],
     )?;
     Ok(())
 }

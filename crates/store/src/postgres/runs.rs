@@ -4,7 +4,9 @@ use super::corrupt;
 use crate::types::*;
 use crate::{Result, StoreError};
 use chrono::Utc;
+use model::text::storable;
 use postgres::{GenericClient, Row};
+use std::borrow::Cow;
 
 pub const COLUMNS: &str = "r.id, r.connector_id, c.name, r.mode, r.state, r.started_at, r.ended_at, \
      r.fetched, r.inserted, r.updated, r.unchanged, r.failed, r.warnings, r.retries, r.requests, r.closed, \
@@ -153,10 +155,11 @@ pub fn finish(
     counters: &RunCounters,
 ) -> Result<()> {
     let now = Utc::now();
+    let reason = end.reason.as_deref().map(storable);
     save_counters(tx, run.id, counters)?;
     tx.execute(
         "UPDATE runs SET state = $2, ended_at = $3, reason = $4 WHERE id = $1",
-        &[&run.id, &end.state.as_str(), &now, &end.reason],
+        &[&run.id, &end.state.as_str(), &now, &reason],
     )?;
     // The connector is another run's once that run took the lock over (this one's lease
     // ran out while it stalled): its state and cursor are that run's to set.
@@ -172,7 +175,7 @@ pub fn finish(
             &[
                 &run.connector_id,
                 &end.connector_state.as_str(),
-                &end.reason,
+                &reason,
                 &now,
             ],
         )?;
@@ -215,8 +218,9 @@ pub fn insert_issues(
         return Ok(());
     }
     let levels: Vec<&str> = issues.iter().map(|i| level_str(i.level)).collect();
-    let locations: Vec<&str> = issues.iter().map(|i| i.location.as_str()).collect();
-    let messages: Vec<&str> = issues.iter().map(|i| i.message.as_str()).collect();
+    // Quoted from records and answers: no NUL, which text cannot hold (model::text).
+    let locations: Vec<Cow<str>> = issues.iter().map(|i| storable(&i.location)).collect();
+    let messages: Vec<Cow<str>> = issues.iter().map(|i| storable(&i.message)).collect();
     tx.execute(
         "INSERT INTO run_issues(run_id, level, location, message)
          SELECT $1, l, loc, m FROM UNNEST($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(l, loc, m, n)
