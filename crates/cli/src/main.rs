@@ -49,7 +49,9 @@ fn main() -> ExitCode {
         Err(e) => {
             // Each cause once: wrappers that print their source (thiserror's `{0}`)
             // would otherwise say it twice, SQLite's three times.
-            eprintln!("error: {}", apiclient::text::error_chain(e.as_ref()));
+            // Errors quote servers and files (an error page's title, a record's value).
+            let said = apiclient::text::error_chain(e.as_ref());
+            eprintln!("error: {}", output::text(&said));
             ExitCode::FAILURE
         }
     }

@@ -1,8 +1,59 @@
 //! Printing: tables for people, JSON for scripts, and the formats both share.
+//!
+//! Text that comes from scanned sites, AppScan or files (names, URLs, reasons, record
+//! issues, error pages) goes through [`line`] or [`text`] before it reaches a terminal:
+//! an escape sequence in an issue name cleared the screen, set the window title or hid a
+//! link, and a newline in a severity forged a line of the import's warnings.
 
 use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// A one-line value made safe to print: every control character (ESC, BEL, BS, CR, LF,
+/// NUL, DEL, C1) is shown escaped (`\x1b`), as are the invisible bidirectional
+/// controls that reorder what is shown (`<U+202E>`).
+pub fn line(s: &str) -> Cow<'_, str> {
+    visible(s, false)
+}
+
+/// [`line`] for a text of several lines: its line breaks and tabs are kept.
+pub fn text(s: &str) -> Cow<'_, str> {
+    visible(s, true)
+}
+
+fn visible(s: &str, keep_lines: bool) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        let kept = keep_lines && (c == '\n' || c == '\t');
+        (c.is_control() && !kept) || is_bidi_control(c)
+    };
+    if !s.chars().any(hidden) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !hidden(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(out, "<U+{:04X}>", c as u32);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The formatting characters of Unicode's bidirectional algorithm (marks, embeddings,
+/// overrides, isolates).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Prints a table; its cells' text is made visible by [`text`] (cells may hold lines).
+pub fn print_table(t: &Table) {
+    println!("{}", text(&t.to_string()));
+}
 
 /// A table with the project's look.
 pub fn table(headers: &[&str]) -> Table {
@@ -46,13 +97,31 @@ pub fn duration(d: std::time::Duration) -> String {
     }
 }
 
-/// Cuts text to `n` characters for a table cell.
+/// Cuts text to `n` characters for a table cell, made visible first ([`line`]).
 pub fn cut(s: &str, n: usize) -> String {
+    let s = line(s);
     if s.chars().count() <= n {
         s.to_string()
     } else {
         let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
         out.push('…');
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_shown_not_acted_on() {
+        let hostile = "CTL\u{1b}[2J\u{1b}]0;PWNED\u{7}\r\u{8}x\nforged\u{202E}gpj.exe\u{9b}";
+        assert_eq!(
+            line(hostile),
+            "CTL\\x1b[2J\\x1b]0;PWNED\\x07\\x0d\\x08x\\x0aforged<U+202E>gpj.exe\\x9b"
+        );
+        assert_eq!(text("a\nb\tc\u{1b}"), "a\nb\tc\\x1b");
+        assert!(matches!(line("plain — ü"), Cow::Borrowed(_)));
+        assert_eq!(cut("\u{1b}[31mred", 6), "\\x1b[…");
     }
 }

@@ -297,3 +297,59 @@ async fn secrets_stay_out_of_logs_errors_exports_and_the_store() {
         assert_clean(what, bytes, &needles);
     }
 }
+
+/// Text from a scanned site reaches a terminal as text: escape sequences (clear the
+/// screen, set the window title, hide a link), BEL, carriage returns and bidirectional
+/// overrides are shown escaped in tables, a finding's page, the import's warnings and
+/// the run's record issues; a newline in a value cannot forge a line of output.
+#[test]
+fn escape_sequences_from_scanned_data_do_not_reach_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/appscan-xml/sast-one_issue.xml");
+    let report = std::fs::read_to_string(fixture)
+        .expect("fixture")
+        .replace(
+            "<issue-type-name>PrivilegeEscalation</issue-type-name>",
+            "<issue-type-name>CTL\u{1b}[2J&#x1b;]0;PWNED&#7;\u{202e}gpj.exe</issue-type-name>",
+        )
+        .replace(
+            "<location>sample-web\\Dockerfile:1</location>",
+            "<location>a\rb\u{1b}]8;;http://evil.example/\u{7}click</location>",
+        )
+        .replace(
+            "<severity>High</severity>",
+            "<severity>Weird&#10;2026-12-07T00:00:00Z ERROR forged line</severity>",
+        );
+    let file = d.join("hostile.xml");
+    std::fs::write(&file, report).expect("write");
+    let imported = bin(d).args(["import"]).arg(&file).output().expect("runs");
+    let shown = [
+        imported,
+        ok(bin(d).args(["findings"])),
+        ok(bin(d).args(["assets"])),
+        ok(bin(d).args(["finding", "1", "--history"])),
+        ok(bin(d).args(["runs", "xml", "--run", "1", "--errors"])),
+        ok(bin(d).args(["status"])),
+    ];
+    for out in &shown {
+        for bytes in [&out.stdout, &out.stderr] {
+            let said = String::from_utf8_lossy(bytes);
+            assert!(
+                !bytes.iter().any(|b| [0x1b, 0x07, b'\r'].contains(b)),
+                "a control character reached the terminal: {said:?}"
+            );
+            assert!(!said.contains('\u{202e}'), "{said:?}");
+            assert!(
+                !said.lines().any(|l| l.starts_with("2026-12-07T00:00:00Z")),
+                "a value forged a line: {said}"
+            );
+        }
+    }
+    let page = text(&shown[3]);
+    assert!(
+        page.contains("CTL\\x1b[2J\\x1b]0;PWNED\\x07<U+202E>gpj.exe"),
+        "{page}"
+    );
+}

@@ -22,11 +22,16 @@ pub async fn check(ctx: &Ctx, a: CheckArgs) -> anyhow::Result<ExitCode> {
                 Outcome::Failed => "FAILED ",
                 Outcome::Skipped => "skipped",
             };
-            println!("{}. {mark}  {:<34} {}", i + 1, c.name, c.reason);
+            println!(
+                "{}. {mark}  {:<34} {}",
+                i + 1,
+                c.name,
+                output::line(&c.reason)
+            );
             if c.outcome == Outcome::Failed
                 && let Some(h) = &c.hint
             {
-                println!("             hint: {h}");
+                println!("             hint: {}", output::line(h));
             }
         }
     }

@@ -193,7 +193,7 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<ExitCode> {
             output::cut(&desc, 40),
         ]);
     }
-    println!("{t}");
+    output::print_table(&t);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -211,22 +211,28 @@ pub fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("{} ({})", c.name, c.kind);
-    println!("  url:        {}", c.url.as_deref().unwrap_or("-"));
-    println!("  key id:     {}", c.key_id.as_deref().unwrap_or("-"));
+    println!(
+        "  url:        {}",
+        output::line(c.url.as_deref().unwrap_or("-"))
+    );
+    println!(
+        "  key id:     {}",
+        output::line(c.key_id.as_deref().unwrap_or("-"))
+    );
     println!("  key secret: {secret}");
     println!(
         "  state:      {}{}",
         c.state,
         c.state_reason
             .as_deref()
-            .map(|r| format!(" — {r}"))
+            .map(|r| format!(" — {}", output::line(r)))
             .unwrap_or_default()
     );
     println!("  cursor:     {}", output::time_opt(c.cursor));
     if let Some(settings) = c.settings.as_object() {
         for (k, v) in settings {
             if !v.is_null() {
-                println!("  {k:<22}{v}");
+                println!("  {k:<22}{}", output::line(&v.to_string()));
             }
         }
     }

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, q: &ListQuery, json: bool) -> anyhow::Result<ExitCode> {
             g.sources.join(", "),
         ]);
     }
-    println!("{t}");
+    output::print_table(&t);
     let multi = groups.iter().filter(|g| g.sources.len() > 1).count();
     eprintln!(
         "{} weaknesses ({} findings); {multi} seen by more than one source",

@@ -87,7 +87,7 @@ pub async fn run(a: DemoArgs, data_dir: &Path, quiet: bool) -> anyhow::Result<Ex
     for (s, n) in &summary.by_status {
         u.add_row(vec![s.to_string(), n.to_string()]);
     }
-    println!("{t}");
+    output::print_table(&t);
     println!("{u}");
     let d = &delta.run.counters;
     println!(

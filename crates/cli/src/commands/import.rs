@@ -120,7 +120,11 @@ fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
             dry.warnings
         );
         match &dry.reason {
-            Some(reason) => println!("  the import would end {:?}: {reason}", dry.outcome),
+            Some(reason) => println!(
+                "  the import would end {:?}: {}",
+                dry.outcome,
+                output::line(reason)
+            ),
             None => println!("  the import would end {:?}", dry.outcome),
         }
         let c = &dry.changes;
@@ -129,7 +133,12 @@ fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
             c.inserted, c.updated, c.unchanged, c.closed
         );
         for i in dry.issues.iter().take(DRY_RUN_SHOWN) {
-            println!("  {:?}: {}: {}", i.level, i.location, i.message);
+            println!(
+                "  {:?}: {}: {}",
+                i.level,
+                output::line(&i.location),
+                output::line(&i.message)
+            );
         }
         let more = (dry.failed + dry.warnings).saturating_sub(DRY_RUN_SHOWN as u64);
         if dry.issues.len() > DRY_RUN_SHOWN && more > 0 {

@@ -97,7 +97,7 @@ fn print_rows<T: serde::Serialize>(
                 .collect::<Vec<_>>(),
         );
     }
-    println!("{t}");
+    output::print_table(&t);
     eprintln!("{} {noun}", rows.len());
     Ok(ExitCode::SUCCESS)
 }
@@ -117,13 +117,26 @@ pub fn finding(ctx: &Ctx, a: FindingArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let x = &f.finding;
-    println!("Finding {} ({} / {})", f.id, f.connector, x.external_id);
-    println!("  {} — {} — {}", x.name, x.severity, x.status);
+    println!(
+        "Finding {} ({} / {})",
+        f.id,
+        f.connector,
+        output::line(&x.external_id)
+    );
+    println!(
+        "  {} — {} — {}",
+        output::line(&x.name),
+        x.severity,
+        x.status
+    );
     println!(
         "  app:      {}",
-        f.asset_name.as_deref().unwrap_or(&x.asset_external_id)
+        output::line(f.asset_name.as_deref().unwrap_or(&x.asset_external_id))
     );
-    println!("  location: {}", x.location.as_deref().unwrap_or("-"));
+    println!(
+        "  location: {}",
+        output::line(x.location.as_deref().unwrap_or("-"))
+    );
     if let Some(cwe) = x.cwe {
         println!("  CWE:      {cwe}");
     }
@@ -131,7 +144,7 @@ pub fn finding(ctx: &Ctx, a: FindingArgs) -> anyhow::Result<ExitCode> {
         println!("  CVSS:     {cvss}");
     }
     if let Some(cve) = &x.cve {
-        println!("  CVE:      {cve}");
+        println!("  CVE:      {}", output::line(cve));
     }
     println!(
         "  first found {}, last found {}",

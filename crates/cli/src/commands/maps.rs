@@ -77,7 +77,7 @@ fn print_list(names: &[String], connectors: &[Connector], json: bool) -> anyhow:
             used_by(n).join(", "),
         ]);
     }
-    println!("{t}");
+    output::print_table(&t);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -242,6 +242,6 @@ pub fn targets(json: bool) -> anyhow::Result<ExitCode> {
             t.doc.to_string(),
         ]);
     }
-    println!("{table}");
+    output::print_table(&table);
     Ok(ExitCode::SUCCESS)
 }

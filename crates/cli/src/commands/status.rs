@@ -84,7 +84,7 @@ pub fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<ExitCode> {
             output::cut(c.state_reason.as_deref().unwrap_or(""), 60),
         ]);
     }
-    println!("{t}");
+    output::print_table(&t);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -116,14 +116,19 @@ pub fn runs(ctx: &Ctx, a: RunsArgs) -> anyhow::Result<ExitCode> {
             output::counters(&run.counters)
         );
         if let Some(r) = &run.reason {
-            println!("  {r}");
+            println!("  {}", output::line(r));
         }
         if a.errors {
             if issues.is_empty() {
                 println!("  no record errors or warnings");
             }
             for i in issues {
-                println!("  {:?}\t{}\t{}", i.level, i.location, i.message);
+                println!(
+                    "  {:?}\t{}\t{}",
+                    i.level,
+                    output::line(&i.location),
+                    output::line(&i.message)
+                );
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -164,6 +169,6 @@ pub fn runs(ctx: &Ctx, a: RunsArgs) -> anyhow::Result<ExitCode> {
             output::cut(r.reason.as_deref().unwrap_or(""), 50),
         ]);
     }
-    println!("{t}");
+    output::print_table(&t);
     Ok(ExitCode::SUCCESS)
 }

@@ -50,10 +50,15 @@ pub fn print_report(r: &RunReport) {
         output::counters(&r.run.counters)
     );
     if let Some(reason) = &r.run.reason {
-        println!("  {reason}");
+        println!("  {}", output::line(reason));
     }
     for i in r.issues.iter().take(5) {
-        println!("  {:?}: {}: {}", i.level, i.location, i.message);
+        println!(
+            "  {:?}: {}: {}",
+            i.level,
+            output::line(&i.location),
+            output::line(&i.message)
+        );
     }
     if r.issues.len() > 5 {
         println!(

@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
                         output::time_opt(t.revoked_at),
                     ]);
                 }
-                println!("{table}");
+                output::print_table(&table);
             }
         }
         TokenCommand::Revoke { token } => {
