@@ -31,6 +31,7 @@
 use crate::error::Result;
 use crate::output::{Counting, create, safe_name};
 use crate::registry::{Context, ExportOptions, Exporter, Item, Report, rfc3339};
+use chrono::{DateTime, Utc};
 use model::{Severity, Status};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
@@ -58,6 +59,20 @@ pub fn vuln_status(s: Status) -> &'static str {
         Status::Fixed | Status::Closed => "closed",
         Status::Ignored | Status::None => "false_positive",
     }
+}
+
+/// When a closed finding closed, as KDI's `closed_at`: the source's last update, never
+/// before `last_seen_at` (the source's last-found date, else the last sync that saw it).
+/// A source's last update can be older than its last-found date (an ASE or XML finding a
+/// full run closed because it was gone keeps its old dates), and a close before the last
+/// sighting skews the platform's remediation times.
+pub fn closed_at(
+    last_updated: Option<DateTime<Utc>>,
+    last_found: Option<DateTime<Utc>>,
+    last_seen: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let seen = last_found.unwrap_or(last_seen);
+    last_updated.unwrap_or(last_seen).max(seen)
 }
 
 /// KDI finding `triage_state` (the toolkit's AppScan Enterprise mapping).
@@ -244,10 +259,8 @@ impl Kdi {
             let status = vuln_status(f.status);
             m.insert("status".into(), json!(status));
             if status == "closed" {
-                m.insert(
-                    "closed_at".into(),
-                    json!(rfc3339(f.last_updated.unwrap_or(s.last_seen))),
-                );
+                let closed = closed_at(f.last_updated, f.last_found, s.last_seen);
+                m.insert("closed_at".into(), json!(rfc3339(closed)));
             }
             if let Some(p) = f.port {
                 m.insert("port".into(), json!(p));
@@ -371,5 +384,20 @@ mod tests {
         assert_eq!(vuln_status(Status::None), "false_positive");
         assert_eq!(triage_state(Status::Active), "in_progress");
         assert_eq!(scanner_type(Some("ase")), "AppScanEnterprise");
+    }
+
+    #[test]
+    fn a_finding_never_closes_before_it_was_last_seen() {
+        let day = |d: u32| {
+            chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, d, 0, 0, 0)
+                .single()
+                .expect("date")
+        };
+        // Closed by absence: the source's old last update, seen later.
+        assert_eq!(closed_at(Some(day(1)), Some(day(20)), day(25)), day(20));
+        // Fixed at the source after it was last found.
+        assert_eq!(closed_at(Some(day(22)), Some(day(20)), day(25)), day(22));
+        // No source dates: the last sync that saw it.
+        assert_eq!(closed_at(None, None, day(25)), day(25));
     }
 }
