@@ -535,7 +535,7 @@ impl AseClient {
 }
 
 fn json_of(endpoint: &str, body: &[u8]) -> Result<Value, AseError> {
-    serde_json::from_slice(body).map_err(|e| AseError::InvalidResponse {
+    apiclient::json::from_slice(body).map_err(|e| AseError::InvalidResponse {
         endpoint: endpoint.to_string(),
         message: format!("not JSON ({e}); body starts: {:?}", excerpt(body)),
     })

@@ -138,7 +138,7 @@ impl AsocClient {
     pub async fn tenant_info(&self) -> Result<Value, AsocError> {
         let (url, endpoint) = self.url(&["api", "v4", "Account", "TenantInfo"]);
         let body = self.get_authed(&url, &endpoint, &[]).await?;
-        serde_json::from_slice(&body).map_err(|e| AsocError::InvalidResponse {
+        apiclient::json::from_slice(&body).map_err(|e| AsocError::InvalidResponse {
             message: format!("not JSON ({e}); body starts: {:?}", excerpt(&body)),
             endpoint,
         })

@@ -110,7 +110,7 @@ pub(crate) struct Envelope {
 /// is unreadable (not JSON, not an object, no `Items` array). Public so the
 /// fuzz target and the bad-input corpus can drive it without a server.
 pub fn parse_envelope(body: &[u8]) -> Result<(Vec<Value>, Option<u64>), String> {
-    let env: Envelope = serde_json::from_slice(body).map_err(|e| {
+    let env: Envelope = apiclient::json::from_slice(body).map_err(|e| {
         if e.is_data() {
             format!("unexpected JSON shape: {e}")
         } else {

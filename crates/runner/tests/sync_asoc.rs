@@ -291,6 +291,46 @@ async fn an_empty_page_short_of_count_is_said_and_keeps_the_cursor() {
     assert_eq!(rig.findings().len(), rig.handle.total_issues());
 }
 
+/// A lone UTF-16 surrogate escape in one issue (`"\ud800"`, which .NET serializers write
+/// for a string cut mid-character) is valid JSON syntax that no Rust string holds: the
+/// whole page was refused, its fifty records lost on every sync and the run Errored.
+/// It reads as U+FFFD, and the page is stored.
+#[tokio::test]
+async fn a_lone_surrogate_in_one_issue_loses_nothing() {
+    let rig = rig(config(1, 5, 3), fast_settings()).await;
+    let app = rig.handle.app_ids()[0].clone();
+    let mut items = rig.handle.issues(&app);
+    items[0]["Element"] = serde_json::json!("el LONE x");
+    let page = serde_json::json!({"Items": items, "Count": items.len()})
+        .to_string()
+        .replace("LONE", "\\ud800");
+    rig.handle.inject(sim::Fault::Body {
+        body: page,
+        times: 1,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let report = rig.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(report.run.counters.failed, 0);
+    let findings = rig.findings();
+    assert_eq!(findings.len(), 5);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.finding.element.as_deref() == Some("el \u{FFFD} x")),
+        "{:?}",
+        findings
+            .iter()
+            .map(|f| &f.finding.element)
+            .collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test]
 async fn a_batch_the_store_rejects_ends_the_run_errored_and_nothing_after_it_is_written() {
     let rig = rig(config(6, 40, 7), fast_settings()).await;
