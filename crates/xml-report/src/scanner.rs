@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use quick_xml::XmlVersion;
+use quick_xml::encoding::EncodingError;
 use quick_xml::errors::{Error as QxError, SyntaxError};
 use quick_xml::escape::resolve_xml_entity;
 use quick_xml::events::Event;
@@ -292,7 +293,24 @@ impl Scanner {
                 }
                 // Never produced: empty elements are expanded into Start + End.
                 Event::Empty(_) => unreachable!("expand_empty_elements is set"),
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
+                Event::Decl(d) => {
+                    if let Some(Ok(declared)) = d.encoding() {
+                        let name = declared.trim().to_ascii_lowercase();
+                        // What is read is UTF-8 (ASCII is part of it): a report in another
+                        // encoding failed later, at its first byte beyond ASCII, saying
+                        // only that it was not UTF-8.
+                        if !matches!(name.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii") {
+                            return Err(malformed(
+                                &self.origin,
+                                event_start,
+                                &format!(
+                                    "the report declares encoding=\"{name}\", and only UTF-8 reports are read (AppScan writes UTF-8): convert it first, e.g. `iconv -f {name} -t UTF-8 report.xml > report-utf8.xml`"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
                 Event::Eof => {
                     let end = self.reader.buffer_position();
                     if !self.ends.is_empty() {
@@ -410,6 +428,13 @@ fn parse_error(
                 ),
             }
         }
+        // The parser does not say where in the event the bad bytes are: the event's start
+        // and the valid bytes before them do.
+        QxError::Encoding(EncodingError::Utf8(u)) => malformed(
+            origin,
+            guard.event_start.saturating_sub(bom) + u.valid_up_to() as u64,
+            "bytes that are not UTF-8 (a report must be UTF-8)",
+        ),
         other => malformed(origin, error_offset, &other.to_string()),
     }
 }
