@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 
 /// The columns, in order.
-pub const HEADER: [&str; 31] = [
+pub const HEADER: [&str; 32] = [
     "id",
     "connector",
     "app",
@@ -47,6 +47,8 @@ pub const HEADER: [&str; 31] = [
     "active",
     "first_seen",
     "last_seen",
+    // Last: columns added later go at the end, where readers by position do not see them.
+    "kev",
 ];
 
 pub struct Csv {
@@ -91,7 +93,7 @@ impl Exporter for Csv {
     fn write(&mut self, item: &Item<'_>) -> Result<()> {
         let s = item.finding;
         let f = &s.finding;
-        let mut row: [String; 31] = [
+        let mut row: [String; 32] = [
             s.id.to_string(),
             s.connector.clone(),
             opt(&s.asset_name),
@@ -123,6 +125,7 @@ impl Exporter for Csv {
             s.active.to_string(),
             rfc3339(s.first_seen),
             rfc3339(s.last_seen),
+            s.kev.to_string(),
         ];
         if !self.keep_formulas {
             for cell in row.iter_mut().filter(|c| is_formula(c)) {

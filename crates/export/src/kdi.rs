@@ -262,7 +262,8 @@ impl Kdi {
                 let closed = closed_at(f.last_updated, f.last_found, s.last_seen);
                 m.insert("closed_at".into(), json!(rfc3339(closed)));
             }
-            if let Some(p) = f.port {
+            // Port 0 is a report's "no port" (AppScan writes it for SAST findings).
+            if let Some(p) = f.port.filter(|p| *p > 0) {
                 m.insert("port".into(), json!(p));
             }
             m.insert("vuln_def_name".into(), json!(identifier));

@@ -12,7 +12,8 @@
 //! - [`kdi`]: Cisco Vulnerability Management (Kenna) KDI JSON, split into files by size.
 //! - [`ocsf`]: OCSF 1.8 Vulnerability Finding (2002) or Application Security Posture
 //!   Finding (2007) events, one JSON object per line.
-//! - [`sarif`]: SARIF 2.1.0, one rule per issue type, runs split at 25,000 results.
+//! - [`sarif`]: SARIF 2.1.0, one rule per issue type, a run per application (split by
+//!   fingerprint past `--sarif-max-results`), at most 20 runs a file.
 //! - [`csv`]: every normalized field with a header (the `csv` crate does the escaping).
 //! - [`jsonl`]: one stored finding per line as JSON.
 //! - [`output`]: where bytes go (file, standard output, directory) and how many went.

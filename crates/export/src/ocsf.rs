@@ -142,7 +142,8 @@ pub fn event(item: &Item<'_>, class: OcsfClass) -> Value {
         "modified_time",
         f.last_updated.map(|t| json!(ms(t))),
     );
-    put(&mut info, "src_url", f.location.as_ref().map(|l| json!(l)));
+    let (src_url, affected_code) = place(f.location.as_deref());
+    put(&mut info, "src_url", src_url);
     info.insert(
         "data_sources".into(),
         json!([item.kind.unwrap_or("appscan")]),
@@ -164,6 +165,7 @@ pub fn event(item: &Item<'_>, class: OcsfClass) -> Value {
     let remediation = f.solution.as_ref().map(|d| json!({ "desc": d }));
     put(&mut vuln, "remediation", remediation.clone());
     vuln.insert("vendor_name".into(), json!("HCL"));
+    put(&mut vuln, "affected_code", affected_code);
 
     let app_name = s
         .asset_name
@@ -294,4 +296,31 @@ impl Exporter for Ocsf {
             ..Report::default()
         })
     }
+}
+
+/// Where a finding is, as OCSF has it: a web address is `finding_info.src_url` (a
+/// `url_t`); a file path with its line (a SAST finding's `src/Login.java:42`) is the
+/// vulnerability's `affected_code`, where consumers that index `src_url` as a URL
+/// observable found file paths.
+fn place(location: Option<&str>) -> (Option<Value>, Option<Value>) {
+    let Some(loc) = location.map(str::trim).filter(|l| !l.is_empty()) else {
+        return (None, None);
+    };
+    if let Ok(u) = url::Url::parse(loc)
+        && matches!(u.scheme(), "http" | "https")
+    {
+        // Serialized: what a URL may not hold as it is (a space) comes encoded.
+        return (Some(json!(u.as_str())), None);
+    }
+    let (path, line, column) = crate::sarif::uri::split_position(loc);
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    // type_id 1: a regular file.
+    let mut code = json!({ "file": { "name": name, "path": path, "type_id": 1 } });
+    if let Some(l) = line.filter(|l| *l > 0) {
+        code["start_line"] = json!(l);
+    }
+    if let Some(c) = column.filter(|c| *c > 0) {
+        code["start_column"] = json!(c);
+    }
+    (None, Some(json!([code])))
 }

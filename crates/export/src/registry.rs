@@ -47,7 +47,9 @@ impl Format {
             Format::Ocsf => {
                 "OCSF 1.8 Vulnerability Finding (2002) or App Security Posture Finding (2007), JSON lines"
             }
-            Format::Sarif => "SARIF 2.1.0, one rule per issue type, runs of at most 25,000 results",
+            Format::Sarif => {
+                "SARIF 2.1.0, one rule per issue type, a run per application, 20 runs a file"
+            }
             Format::Csv => "every normalized field, with a header",
             Format::Jsonl => "one stored finding per line as JSON",
         }
@@ -67,8 +69,10 @@ impl Format {
     /// The order the exporter needs findings in, if any (KDI groups by application).
     fn order(self) -> &'static str {
         match self {
-            Format::Kdi => "appId:asc",
-            _ => "",
+            // Grouped by application: KDI writes an application's file at a time, SARIF
+            // keeps one stretch of its spooled results per run.
+            Format::Kdi | Format::Sarif => "appId:asc",
+            Format::Ocsf | Format::Csv | Format::Jsonl => "",
         }
     }
 

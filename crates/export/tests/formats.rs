@@ -62,6 +62,7 @@ fn csv_round_trips_through_a_csv_reader() {
         assert_eq!(&rec[col("severity")], f.finding.severity.as_str());
         assert_eq!(&rec[col("status")], f.finding.status.as_str());
         assert_eq!(&rec[col("risk")], f.risk.to_string());
+        assert_eq!(&rec[col("kev")], f.kev.to_string());
         assert_eq!(&rec[col("tags")], f.finding.tags.join("; "));
         assert_eq!(&rec[col("fingerprint")], f.fingerprint);
         assert_eq!(
@@ -334,10 +335,12 @@ fn sarif_fingerprints_are_stable_and_filters_apply() {
     let store = common::seeded(tmp.path());
     let read = |p: &Path| -> Vec<(String, String)> {
         let doc: Value = serde_json::from_slice(&std::fs::read(p).expect("read")).expect("JSON");
-        let mut v: Vec<(String, String)> = doc["runs"][0]["results"]
+        // One run per application: every run's results.
+        let mut v: Vec<(String, String)> = doc["runs"]
             .as_array()
-            .expect("results")
+            .expect("runs")
             .iter()
+            .flat_map(|run| run["results"].as_array().expect("results"))
             .map(|r| {
                 (
                     r["properties"]["externalId"]

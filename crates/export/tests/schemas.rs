@@ -116,6 +116,28 @@ fn ocsf_events_validate_against_the_ocsf_1_8_0_class_schemas() {
             let type_uid = e["type_uid"].as_u64().expect("type_uid");
             let activity = e["activity_id"].as_u64().expect("activity");
             assert_eq!(type_uid, u64::from(class.uid()) * 100 + activity);
+            // A web address is `src_url` (a url_t, encoded); a file with its line (SAST)
+            // is the vulnerability's affected code, never `src_url`.
+            match e["finding_info"]["src_url"].as_str() {
+                Some(url) => {
+                    assert!(url.starts_with("https://") && !url.contains(' '), "{url}");
+                    assert!(e["vulnerabilities"][0].get("affected_code").is_none());
+                }
+                None => {
+                    let code = &e["vulnerabilities"][0]["affected_code"][0];
+                    let path = code["file"]["path"].as_str().expect("a file path");
+                    assert!(path.starts_with("src\\main\\java\\Login "), "{path}");
+                    assert!(
+                        code["file"]["name"]
+                            .as_str()
+                            .is_some_and(|n| n.ends_with(".java"))
+                    );
+                    assert!(
+                        code["start_line"].as_u64().is_some_and(|l| l >= 10),
+                        "{code}"
+                    );
+                }
+            }
         }
     }
 }

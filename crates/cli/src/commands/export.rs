@@ -114,6 +114,17 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
         let files = match report.files.len() {
             0 => "standard output".to_string(),
             1 => report.files[0].display().to_string(),
+            n if o.format == export::Format::Sarif => format!(
+                "{n} files: {} (a file holds at most {} runs, as GitHub takes; upload each \
+                 on its own)",
+                report
+                    .files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                export::sarif::MAX_RUNS_PER_FILE
+            ),
             n => format!(
                 "{n} files in {}",
                 o.out

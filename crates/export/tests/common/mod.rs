@@ -17,7 +17,7 @@ pub const SECRET: &str = "connector-key-secret-DO-NOT-EXPORT";
 /// Findings in the seeded store.
 pub const FINDINGS: usize = 40;
 
-fn asset(id: &str, name: &str, url: Option<&str>) -> AssetRecord {
+pub fn asset(id: &str, name: &str, url: Option<&str>) -> AssetRecord {
     AssetRecord {
         asset: Asset {
             external_id: id.into(),
@@ -34,7 +34,7 @@ fn asset(id: &str, name: &str, url: Option<&str>) -> AssetRecord {
     }
 }
 
-fn finding(i: usize, app: &str) -> FindingRecord {
+pub fn finding(i: usize, app: &str) -> FindingRecord {
     let severity = Severity::ALL[i % 5];
     let status = Status::ALL[i % Status::ALL.len()];
     let base = Utc
@@ -143,7 +143,7 @@ pub fn seeded(dir: &Path) -> SqliteStore {
 }
 
 /// One full run of `c` that writes `assets` and `findings`.
-fn write_run(
+pub fn write_run(
     store: &SqliteStore,
     c: &Connector,
     assets: Vec<AssetRecord>,
@@ -199,4 +199,27 @@ pub fn files(dir: &Path) -> Vec<std::path::PathBuf> {
         .collect();
     v.sort();
     v
+}
+
+/// A new SQLite store under `dir` with one `xml` connector `connector` holding `assets`
+/// and `findings` (built with [`asset`] and [`finding`], changed as a test needs).
+pub fn store_with(
+    dir: &Path,
+    connector: &str,
+    assets: Vec<AssetRecord>,
+    findings: Vec<FindingRecord>,
+) -> SqliteStore {
+    let store = SqliteStore::open(&dir.join("store.sqlite3")).expect("open store");
+    let c = store
+        .create_connector(&NewConnector {
+            name: connector.into(),
+            kind: "xml".into(),
+            url: None,
+            key_id: None,
+            secret: None,
+            settings: json!({}),
+        })
+        .expect("connector");
+    write_run(&store, &c, assets, findings);
+    store
 }

@@ -1,0 +1,331 @@
+//! Locations as SARIF `artifactLocation.uri` values: RFC 3986 URI references that the
+//! SARIF schema (`format: uri-reference`), Microsoft's validator and GitHub accept.
+//!
+//! - A URL with a host (a DAST finding's attacked URL) stays an absolute URI: what the
+//!   WHATWG parser of the `url` crate leaves that RFC 3986 forbids (`[`, `]`, `|`, `{`,
+//!   `^`, a `%` without two hex digits, a second `#`) is percent-encoded; an already
+//!   valid URI is kept as it is.
+//! - A file path (SAST) is a path, never a URI: every segment is percent-encoded as RFC
+//!   3986 `segment` (so `%41` stays those three characters, `%2541`), `/` and `\` both
+//!   separate segments, and a trailing `:LINE` or `:LINE:COLUMN` becomes the region.
+//!   A relative path stays a relative reference (its first segment's `:` encoded, so it
+//!   cannot read as a scheme); an absolute one — `/opt/app/…`, `C:/…`, `\\server\share\…`
+//!   — becomes a `file:` URI, since SARIF forbids relative references that start with
+//!   `/` (SARIF1004).
+
+use serde_json::{Value, json};
+
+/// Bytes RFC 3986 allows unencoded in a path segment (`pchar` minus `%`): unreserved,
+/// sub-delims, `:` and `@`.
+fn is_pchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'@'
+        )
+}
+
+fn push_encoded(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(HEX[usize::from(b >> 4)] as char);
+    out.push(HEX[usize::from(b & 15)] as char);
+}
+
+/// `s` as one RFC 3986 path segment: everything but `pchar` percent-encoded (UTF-8),
+/// `:` too when `colon` is false (the first segment of a relative reference, or a
+/// component that must not be read as a scheme or split).
+pub fn encode_segment(s: &str, colon: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if is_pchar(b) && (colon || b != b':') {
+            out.push(b as char);
+        } else {
+            push_encoded(&mut out, b);
+        }
+    }
+    out
+}
+
+/// A URL with a host as a valid absolute RFC 3986 URI, or `None` when `text` is not one.
+pub fn absolute_url(text: &str) -> Option<String> {
+    let u = url::Url::parse(text.trim()).ok()?;
+    if !u.has_host() || u.scheme().len() < 2 {
+        // `C:/x` parses as scheme `c`: a Windows path, not a URL.
+        return None;
+    }
+    let s = u.as_str();
+    let split = u[..url::Position::BeforePath].len();
+    let (head, rest) = s.split_at(split);
+    let mut out = String::with_capacity(s.len() + 8);
+    out.push_str(head);
+    let bytes = rest.as_bytes();
+    let mut in_fragment = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'/' | b'?' => out.push(b as char),
+            b'#' if !in_fragment => {
+                in_fragment = true;
+                out.push('#');
+            }
+            b'%' if bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
+            {
+                out.push('%')
+            }
+            b if is_pchar(b) => out.push(b as char),
+            b => push_encoded(&mut out, b),
+        }
+    }
+    Some(out)
+}
+
+/// Splits a trailing `:LINE` or `:LINE:COLUMN` off a path.
+pub(crate) fn split_position(loc: &str) -> (&str, Option<u64>, Option<u64>) {
+    fn number(s: &str) -> Option<u64> {
+        (!s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    }
+    let Some((head, last)) = loc.rsplit_once(':') else {
+        return (loc, None, None);
+    };
+    let Some(n) = number(last) else {
+        return (loc, None, None);
+    };
+    if let Some((path, line)) = head.rsplit_once(':')
+        && let Some(l) = number(line)
+        && !is_drive(path)
+        && !path.is_empty()
+    {
+        return (path, Some(l), Some(n));
+    }
+    if head.is_empty() || is_drive(head) {
+        // `C:12`, `:12`: no path to put a line on.
+        return (loc, None, None);
+    }
+    (head, Some(n), None)
+}
+
+/// `C` of `C:…` alone.
+fn is_drive(s: &str) -> bool {
+    s.len() == 1 && s.as_bytes()[0].is_ascii_alphabetic()
+}
+
+/// Segments of an absolute path with `.` dropped and `..` applied (SARIF forbids `..`
+/// in `file:` URIs, SARIF1002), each encoded.
+fn absolute_segments(path: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                kept.pop();
+            }
+            s => kept.push(s),
+        }
+    }
+    let mut out = String::new();
+    for s in &kept {
+        out.push('/');
+        out.push_str(&encode_segment(s, true));
+    }
+    if path.ends_with('/') && !kept.is_empty() {
+        out.push('/');
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// A file path (`/` or `\` separated) as a URI reference, or `None` when empty.
+pub fn path_uri(path: &str) -> Option<String> {
+    let p = path.trim().replace('\\', "/");
+    if p.is_empty() {
+        return None;
+    }
+    let b = p.as_bytes();
+    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b.len() == 2 || b[2] == b'/')
+    {
+        // A Windows drive: file:///C:/…
+        let drive = &p[..1];
+        return Some(format!(
+            "file:///{}:{}",
+            drive.to_ascii_uppercase(),
+            absolute_segments(&p[2..])
+        ));
+    }
+    if let Some(unc) = p.strip_prefix("//") {
+        // \\server\share\… : file://server/share/…
+        let (host, rest) = unc.split_once('/').unwrap_or((unc, ""));
+        if !host.is_empty() {
+            let host: String = encode_segment(host, false);
+            return Some(format!("file://{host}{}", absolute_segments(rest)));
+        }
+    }
+    if p.starts_with('/') {
+        return Some(format!("file://{}", absolute_segments(&p)));
+    }
+    let mut rel = p.as_str();
+    while let Some(r) = rel.strip_prefix("./") {
+        rel = r;
+    }
+    if rel.is_empty() || rel == "." {
+        return None;
+    }
+    let mut out = String::with_capacity(rel.len() + 8);
+    for (i, seg) in rel.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(&encode_segment(seg, i > 0));
+    }
+    Some(out)
+}
+
+/// A finding's location as a SARIF `physicalLocation`: a URL whole, a file path encoded,
+/// with `region.startLine` (and `startColumn`) from a `:LINE[:COLUMN]` suffix. `None`
+/// when nothing usable is left.
+pub fn physical_location(loc: &str) -> Option<Value> {
+    let loc = loc.trim();
+    if let Some(u) = absolute_url(loc) {
+        return Some(json!({ "artifactLocation": { "uri": u } }));
+    }
+    let (path, line, column) = split_position(loc);
+    let uri = path_uri(path)?;
+    let mut v = json!({ "artifactLocation": { "uri": uri } });
+    if let Some(l) = line.filter(|n| *n > 0) {
+        let mut region = json!({ "startLine": l });
+        if let Some(c) = column.filter(|n| *n > 0) {
+            region["startColumn"] = json!(c);
+        }
+        v["region"] = region;
+    }
+    Some(v)
+}
+
+/// Where a result without a usable location points: the application's URL when it has
+/// one, else a relative reference naming the application (its id, as one encoded
+/// segment), so that every result has the location GitHub requires.
+pub fn application_location(app_url: Option<&str>, app_id: &str) -> Value {
+    let uri =
+        app_url
+            .and_then(absolute_url)
+            .unwrap_or_else(|| match encode_segment(app_id, false) {
+                s if s.is_empty() || s == "." || s == ".." => format!("application-{s}"),
+                s => s,
+            });
+    json!({ "artifactLocation": { "uri": uri } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(loc: &str) -> String {
+        physical_location(loc).expect("location")["artifactLocation"]["uri"]
+            .as_str()
+            .expect("uri")
+            .to_string()
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            uri("https://shop.example.com/a b?q=1"),
+            "https://shop.example.com/a%20b?q=1"
+        );
+        assert_eq!(
+            uri("https://shop.example.com/a%20b?q=1"),
+            "https://shop.example.com/a%20b?q=1"
+        );
+        assert_eq!(
+            uri("https://x.example/p|[1]^?q={a}&r=%zz#f#g"),
+            "https://x.example/p%7C%5B1%5D%5E?q=%7Ba%7D&r=%25zz#f%23g"
+        );
+        assert_eq!(uri("http://[::1]:8080/a"), "http://[::1]:8080/a");
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            uri("src/über/Straße.java"),
+            "src/%C3%BCber/Stra%C3%9Fe.java"
+        );
+        assert_eq!(uri("src/100%/a.java"), "src/100%25/a.java");
+        assert_eq!(uri("src/%41.java"), "src/%2541.java");
+        assert_eq!(uri("pages/[id].tsx"), "pages/%5Bid%5D.tsx");
+        assert_eq!(uri("src\\main\\Login.java"), "src/main/Login.java");
+        assert_eq!(
+            uri("C:/Users/dev/My Project/src/Login.java"),
+            "file:///C:/Users/dev/My%20Project/src/Login.java"
+        );
+        assert_eq!(
+            uri("c:\\Users\\dev\\Login.java"),
+            "file:///C:/Users/dev/Login.java"
+        );
+        assert_eq!(
+            uri("/opt/app/src/Main.java"),
+            "file:///opt/app/src/Main.java"
+        );
+        assert_eq!(uri("/opt/app/../x/./Main.java"), "file:///opt/x/Main.java");
+        assert_eq!(uri("\\\\srv\\share\\a b.c"), "file://srv/share/a%20b.c");
+        assert_eq!(uri("./src/a.java"), "src/a.java");
+        assert_eq!(uri("C:x"), "C%3Ax");
+        assert_eq!(uri("a:b/c:d"), "a%3Ab/c:d");
+    }
+
+    #[test]
+    fn lines_and_columns() {
+        assert_eq!(
+            physical_location("src\\main\\Login.java:42"),
+            Some(
+                json!({"artifactLocation": {"uri": "src/main/Login.java"}, "region": {"startLine": 42}})
+            )
+        );
+        assert_eq!(
+            physical_location("src/Main.java:12:5"),
+            Some(json!({"artifactLocation": {"uri": "src/Main.java"},
+                "region": {"startLine": 12, "startColumn": 5}}))
+        );
+        assert_eq!(
+            physical_location("C:/a/Main.java:7"),
+            Some(
+                json!({"artifactLocation": {"uri": "file:///C:/a/Main.java"}, "region": {"startLine": 7}})
+            )
+        );
+        assert_eq!(
+            physical_location("C:12"),
+            Some(json!({"artifactLocation": {"uri": "C%3A12"}}))
+        );
+        assert_eq!(physical_location("  "), None);
+    }
+
+    #[test]
+    fn applications() {
+        assert_eq!(
+            application_location(Some("https://shop.example.com"), "app-1"),
+            json!({"artifactLocation": {"uri": "https://shop.example.com/"}})
+        );
+        assert_eq!(
+            application_location(None, "application:支払/x"),
+            json!({"artifactLocation": {"uri": "application%3A%E6%94%AF%E6%89%95%2Fx"}})
+        );
+    }
+}
