@@ -200,3 +200,106 @@ fn reading_raw_records_holds_no_read_while_the_caller_works() {
     seen.dedup();
     assert_eq!(seen.len(), 2_501, "each record once");
 }
+
+/// An export streams every finding it selects, for minutes on a large store: on the
+/// shared read connection it kept `serve`'s listings, summaries and readiness probe
+/// waiting until it ended. Long reads have a connection of their own; while one is in
+/// the middle of its rows, the others answer.
+#[test]
+fn a_long_read_does_not_hold_the_other_reads() {
+    use std::sync::mpsc;
+    use store::{ListQuery, SqliteStore, Store};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store =
+        std::sync::Arc::new(SqliteStore::open(&dir.path().join("s.sqlite3")).expect("open"));
+    let c = common::connector(store.as_ref(), "long");
+    common::full_run_seeing(
+        store.as_ref(),
+        &c,
+        (0..20)
+            .map(|i| common::finding(&format!("f{i}"), "a", model::Status::New))
+            .collect(),
+    );
+    let (started, in_the_middle) = mpsc::channel();
+    let (go_on, release) = mpsc::channel::<()>();
+    let streaming = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let mut first = true;
+            store.for_each_finding(&ListQuery::default(), &mut |_| {
+                if std::mem::take(&mut first) {
+                    let _ = started.send(());
+                    let _ = release.recv();
+                }
+                Ok(())
+            })
+        })
+    };
+    in_the_middle.recv().expect("the export started");
+    let (done, answered) = mpsc::channel();
+    {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let listed = store.findings(&ListQuery::default()).map(|f| f.len());
+            let ready = store.check_reachable();
+            let summary = store.summary(None).map(|s| s.findings);
+            let _ = done.send((listed, ready.is_ok(), summary));
+        });
+    }
+    // A deadlock detector, not a timing: before, these waited for the export forever.
+    let (listed, ready, summary) = answered
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the other reads answered while the export was in the middle of its rows");
+    assert_eq!(listed.expect("listing"), 20);
+    assert!(ready);
+    assert_eq!(summary.expect("summary"), 20);
+    go_on.send(()).expect("release");
+    streaming.join().expect("join").expect("export");
+}
+
+/// The summary's counts are one snapshot: while a sync wrote, its separate statements
+/// saw different rows (statuses summing to more findings than there were).
+#[test]
+fn the_summary_is_one_snapshot_while_a_run_writes() {
+    use chrono::Duration;
+    use store::{Batch, RunCounters, RunMode, RunState, SqliteStore, Store};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store =
+        std::sync::Arc::new(SqliteStore::open(&dir.path().join("s.sqlite3")).expect("open"));
+    let c = common::connector(store.as_ref(), "busy");
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let run = store
+                .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+                .expect("begin");
+            for b in 0..150 {
+                let batch = Batch {
+                    assets: vec![common::asset("a")],
+                    findings: (0..20)
+                        .map(|i| common::finding(&format!("f{b}-{i}"), "a", model::Status::New))
+                        .collect(),
+                    issues: vec![],
+                };
+                store
+                    .write_batch(&run, &batch, &RunCounters::default())
+                    .expect("write");
+            }
+            store
+                .finish_run(
+                    &run,
+                    &Batch::default(),
+                    &common::end(RunState::Processed, None),
+                )
+                .expect("finish");
+        })
+    };
+    while !writer.is_finished() {
+        let s = store.summary(None).expect("summary");
+        let by_status: u64 = s.by_status.iter().map(|(_, n)| n).sum();
+        let by_severity: u64 = s.by_severity.iter().map(|(_, n)| n).sum();
+        assert_eq!(by_status, s.findings, "{s:?}");
+        assert_eq!(by_severity, s.findings, "{s:?}");
+    }
+    writer.join().expect("writer");
+}

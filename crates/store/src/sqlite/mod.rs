@@ -203,6 +203,16 @@ impl SqliteStore {
         conn
     }
 
+    /// A read connection of its own, for reads that last (an export streams for minutes,
+    /// a remap reads every raw record): on the shared reader they kept every listing,
+    /// summary and readiness probe of `serve` waiting until they ended. A new connection
+    /// loads the planner statistics as they are.
+    fn own_reader(&self) -> Result<Connection> {
+        let conn = Connection::open(&self.path)?;
+        configure(&conn, SIDE_CACHE_KIB)?;
+        Ok(conn)
+    }
+
     fn open_runs(&self) -> MutexGuard<'_, HashMap<i64, data::RunMemory>> {
         self.open_runs.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -406,7 +416,9 @@ impl Store for SqliteStore {
     }
     fn check_reachable(&self) -> Result<()> {
         self.still_there()?;
-        self.connectors().map(drop)
+        // Not on the shared reader: behind a queue of listings a healthy store was said
+        // to be unready. A connection of its own answers whether the file can be read.
+        connectors::all(&self.own_reader()?).map(drop)
     }
     fn identity(&self) -> Result<String> {
         Ok(match self.identity {
@@ -586,10 +598,16 @@ impl Store for SqliteStore {
         data::history(&self.r(), finding_id)
     }
     fn for_each_raw(&self, connector_id: i64, f: &mut RawVisitor<'_>) -> Result<()> {
-        data::for_each_raw(&self.r(), connector_id, f)
+        data::for_each_raw(&self.own_reader()?, connector_id, f)
     }
     fn summary(&self, connector: Option<&str>) -> Result<Summary> {
-        summary::summary(&self.r(), connector)
+        // Its counts come from several statements: one read transaction makes them one
+        // snapshot (while a sync wrote, the statuses summed to more than the findings).
+        let conn = self.r();
+        let tx = conn.unchecked_transaction()?;
+        let summary = summary::summary(&tx, connector)?;
+        tx.commit()?;
+        Ok(summary)
     }
     fn counts(&self, connector_id: i64) -> Result<(u64, u64)> {
         data::counts(&self.r(), connector_id)
@@ -599,7 +617,7 @@ impl Store for SqliteStore {
         q: &ListQuery,
         f: &mut dyn FnMut(StoredFinding) -> Result<()>,
     ) -> Result<()> {
-        listing::for_each_finding(&self.r(), q, f)
+        listing::for_each_finding(&self.own_reader()?, q, f)
     }
     fn count_findings(&self, q: &ListQuery) -> Result<u64> {
         listing::count_findings(&self.r(), q)
