@@ -12,19 +12,6 @@ use std::path::{Path, PathBuf};
 use store::SqliteStore;
 use store::types::FindingRecord;
 
-fn sarif_validator() -> jsonschema::Validator {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-2.1.0-rtm.5.schema.json");
-    let text = std::fs::read_to_string(path).expect("schema file");
-    // See schemas.rs: the `language` pattern's stray `]?` escaped for Rust's regex engine.
-    let text = text.replace("[a-zA-Z]{2}]?$", r"[a-zA-Z]{2}\\]?$");
-    let schema: Value = serde_json::from_str(&text).expect("schema JSON");
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("schema compiles")
-}
-
 fn format_validator(format: &str) -> jsonschema::Validator {
     jsonschema::options()
         .should_validate_formats(true)
@@ -33,16 +20,10 @@ fn format_validator(format: &str) -> jsonschema::Validator {
 }
 
 fn assert_valid(doc: &Value, what: &str) {
-    let v = sarif_validator();
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .take(20)
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what} is invalid:\n{}",
-        errors.join("\n")
+    common::assert_valid(
+        &common::validator("sarif-2.1.0-rtm.5.schema.json"),
+        doc,
+        what,
     );
 }
 

@@ -18,19 +18,6 @@ fn outcomes(checks: &[Check]) -> Vec<Outcome> {
 
 use Outcome::{Failed as F, Passed as P, Skipped as S};
 
-async fn point_at(rig: &Rig, url: &str, ca_file: Option<String>) {
-    rig.runner
-        .edit_connector(
-            "sim",
-            EditConnector {
-                url: Some(url.into()),
-                key_id: None,
-            },
-            |s| s.ca_file = ca_file,
-        )
-        .expect("edit");
-}
-
 /// A URL its client would refuse (a forgotten scheme, another scheme, no URL at all)
 /// fails registration and edits with the connector's name and the URL, instead of the
 /// first sync; the connector keeps the URL it had.

@@ -12,7 +12,6 @@ mod tls;
 
 use common::*;
 use runner::check::{Check, Outcome, Resolver};
-use runner::connectors::EditConnector;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -145,19 +144,6 @@ async fn check(rig: &Rig) -> Vec<Check> {
         .check("sim", &Resolver::System)
         .await
         .expect("check")
-}
-
-async fn point_at(rig: &Rig, url: &str, ca_file: Option<String>) {
-    rig.runner
-        .edit_connector(
-            "sim",
-            EditConnector {
-                url: Some(url.into()),
-                key_id: None,
-            },
-            |s| s.ca_file = ca_file,
-        )
-        .expect("edit");
 }
 
 #[test]

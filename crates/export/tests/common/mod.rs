@@ -6,7 +6,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use model::{Asset, Finding, Severity, Status};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::path::Path;
 use store::types::*;
 use store::{SqliteStore, Store};
@@ -222,4 +222,35 @@ pub fn store_with(
         .expect("connector");
     write_run(&store, &c, assets, findings);
     store
+}
+
+/// The validator of a vendored schema in `tests/data`, with format checks.
+pub fn validator(file: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file);
+    let text = std::fs::read_to_string(&path).expect("schema file");
+    // The SARIF schema's `language` pattern ends in a stray `]?`: a literal `]` in
+    // ECMA-262 (which JSON Schema patterns follow), an error in Rust's regex engines.
+    // Escaping it keeps the meaning; the vendored file stays as published.
+    let text = text.replace("[a-zA-Z]{2}]?$", r"[a-zA-Z]{2}\\]?$");
+    let schema: Value = serde_json::from_str(&text).expect("schema JSON");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{file} does not compile: {e}"))
+}
+
+/// Fails with the first errors of `doc` against `v`, naming `what`.
+pub fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .take(20)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} is invalid:\n{}",
+        errors.join("\n")
+    );
 }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use runner::connectors::EditConnector;
 use runner::{AddConnector, MasterKey, Quiet, RunReport, Runner, Settings, SyncOptions};
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -109,4 +110,18 @@ impl Rig {
             })
             .collect()
     }
+}
+
+/// Points the rig's connector at `url`, trusting `ca_file`.
+pub async fn point_at(rig: &Rig, url: &str, ca_file: Option<String>) {
+    rig.runner
+        .edit_connector(
+            "sim",
+            EditConnector {
+                url: Some(url.into()),
+                key_id: None,
+            },
+            |s| s.ca_file = ca_file,
+        )
+        .expect("edit");
 }
