@@ -552,9 +552,18 @@ pub struct ServeArgs {
     /// Serve the API and dashboard only; run no scheduled syncs
     #[arg(long)]
     pub no_scheduler: bool,
-    /// Seconds to wait at shutdown for cancelled syncs to record their state
+    /// Seconds to wait at shutdown for cancelled syncs to record their state, then for
+    /// open HTTP connections; connections still open after it are closed
     #[arg(long, default_value_t = 60)]
     pub shutdown_grace: u64,
+    /// HTTP connections open at once; more wait until one closes (lowered to fit the
+    /// open-file limit)
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_connections: u64,
+    /// Seconds a client may take to send a request's headers, and may keep a connection
+    /// idle between requests, before it is closed
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
     /// Seconds a claimed due run stays this worker's without renewal; another worker on
     /// the same store takes it over after that if this one dies
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(3..))]

@@ -31,6 +31,8 @@
 //! - [`tokens`]: API tokens (created, hashed); [`auth`]: the bearer check on writes.
 //! - [`extract`]: query/path extractors with JSON errors; [`error`]: error types.
 //! - [`state`]: what handlers share.
+//! - [`listen`]: the HTTP accept loop and its limits (header/idle and send timeouts,
+//!   connection cap, bounded graceful shutdown).
 
 pub mod api;
 pub mod auth;
@@ -39,6 +41,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod jobs;
+pub mod listen;
 pub mod metrics;
 pub mod schedule;
 pub mod scheduler;
@@ -48,6 +51,7 @@ pub mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, ServeError};
+pub use listen::ConnectionLimits;
 pub use scheduler::SchedulerConfig;
 pub use state::AppState;
 
@@ -72,7 +76,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// The scheduler's settings; `None` serves the API and dashboard without scheduling.
     pub scheduler: Option<SchedulerConfig>,
-    /// How long shutdown waits for cancelled syncs to write their batch and state.
+    /// How long shutdown waits for cancelled syncs to write their batch and state, then
+    /// (with what is left of it, at least a second) for open HTTP connections.
     pub shutdown_grace: Duration,
 }
 
@@ -106,7 +111,9 @@ impl Server {
     }
 
     /// Stops the scheduler, cancels running syncs and waits for them to record their
-    /// state (up to the grace period), then stops answering HTTP.
+    /// state (up to the grace period), then stops answering HTTP: the listener closes,
+    /// requests in flight get what is left of the grace period, and connections still
+    /// open after it are dropped.
     pub async fn shutdown(self) -> Result<(), ServeError> {
         self.stop.cancel();
         self.task
@@ -115,10 +122,21 @@ impl Server {
     }
 }
 
-/// Binds, starts the scheduler and the HTTP server, and returns at once.
+/// Binds, starts the scheduler and the HTTP server, and returns at once, with the default
+/// [`ConnectionLimits`].
 pub async fn start(
     runner: Runner,
     config: ServeConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<Server, ServeError> {
+    start_with_limits(runner, config, ConnectionLimits::default(), clock).await
+}
+
+/// [`start`] with the given limits on HTTP connections.
+pub async fn start_with_limits(
+    runner: Runner,
+    config: ServeConfig,
+    limits: ConnectionLimits,
     clock: Arc<dyn Clock>,
 ) -> Result<Server, ServeError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -136,6 +154,7 @@ pub async fn start(
         jobs: jobs.clone(),
         plans: plans.clone(),
         metrics,
+        exports: Arc::new(tokio::sync::Semaphore::new(state::EXPORTS_AT_ONCE)),
     };
     let stop = CancellationToken::new();
     tokio::spawn(skew::watch(
@@ -147,18 +166,23 @@ pub async fn start(
         let s = scheduler::Scheduler::new(runner, jobs.clone(), clock, plans, sc);
         tokio::spawn(s.run(stop.clone()))
     });
-    let http_stop = CancellationToken::new();
-    let app = app(state.clone());
-    let http = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(http_stop.clone().cancelled_owned())
-            .into_future(),
+    let http = listen::serve(listener, app(state.clone()), &limits);
+    tracing::info!(
+        %addr,
+        scheduler = config.scheduler.is_some(),
+        max_connections = http.max_connections,
+        header_timeout = ?limits.header_timeout,
+        send_timeout = ?limits.send_timeout,
+        "serving"
     );
-    tracing::info!(%addr, scheduler = config.scheduler.is_some(), "serving");
     let grace = config.shutdown_grace;
     let stopped = stop.clone();
     let task = tokio::spawn(async move {
         stopped.cancelled().await;
+        // The grace period bounds the whole shutdown: syncs first (HTTP is answered
+        // meanwhile), then the open connections get what is left of it — at least a
+        // second, for answers about to be sent — and are dropped after that.
+        let deadline = tokio::time::Instant::now() + grace;
         tracing::info!("shutting down: stopping the scheduler and cancelling running syncs");
         if let Some(t) = scheduler_task {
             let _ = t.await;
@@ -166,10 +190,11 @@ pub async fn start(
         if !jobs.drain(grace).await {
             tracing::warn!(?grace, "some syncs did not finish within the grace period");
         }
-        http_stop.cancel();
-        http.await
-            .map_err(|e| ServeError::Task(e.to_string()))?
-            .map_err(ServeError::Http)
+        let left = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .max(grace.min(HTTP_GRACE_FLOOR));
+        http.shutdown(left).await;
+        Ok(())
     });
     Ok(Server {
         addr,
@@ -178,6 +203,10 @@ pub async fn start(
         task,
     })
 }
+
+/// The least time open HTTP connections get at shutdown (unless the grace period is
+/// shorter), even when the syncs took the whole grace period.
+const HTTP_GRACE_FLOOR: Duration = Duration::from_secs(1);
 
 /// The signal that asked the process to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! What every request handler shares: the runner (store and key), the running syncs, the
-//! scheduler's plans and the metrics.
+//! scheduler's plans, the metrics and the turns of exports.
 
 use crate::error::ApiError;
 use crate::jobs::Jobs;
@@ -16,7 +16,12 @@ pub struct AppState {
     pub jobs: Arc<Jobs>,
     pub plans: Arc<Plans>,
     pub metrics: Arc<Metrics>,
+    /// Turns of `/api/export`: [`EXPORTS_AT_ONCE`] run at a time, the others wait.
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
+
+/// Exports `/api/export` runs at once.
+pub const EXPORTS_AT_ONCE: usize = 2;
 
 impl AppState {
     /// Why a connector shown Processing is not running any more (its process exited, or

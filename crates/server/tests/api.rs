@@ -89,6 +89,9 @@ async fn health_openapi_and_errors() {
     let res = r
         .http
         .post(r.url("/api/connectors/sim/sync"))
+        // The server stops reading the body and closes the connection: reused by the
+        // next request, the pool's connection could be the closed one.
+        .header("connection", "close")
         .body(vec![b'x'; 100_000])
         .send()
         .await

@@ -35,7 +35,18 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<ExitCode> {
             a.listen
         );
     }
-    let server = server::start(ctx.runner.clone(), config, Arc::new(server::SystemClock)).await?;
+    let limits = server::ConnectionLimits {
+        max_connections: a.max_connections as usize,
+        header_timeout: std::time::Duration::from_secs(a.header_timeout),
+        ..server::ConnectionLimits::default()
+    };
+    let server = server::start_with_limits(
+        ctx.runner.clone(),
+        config,
+        limits,
+        Arc::new(server::SystemClock),
+    )
+    .await?;
     let addr = server.addr();
     if !ctx.quiet {
         say(&format!("appscan-bridge serving on http://{addr}"));

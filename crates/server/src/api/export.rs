@@ -65,7 +65,7 @@ fn format_of(p: &ExportParams) -> Result<Format, ApiError> {
         (status = 400, body = super::views::ErrorBody),
         (status = 404, body = super::views::ErrorBody, description = "`connector` names no connector"),
         (status = 422, body = super::views::ErrorBody,
-            description = "KDI would write several files: narrow it to one application")))]
+            description = "KDI or SARIF would write several files: narrow the selection")))]
 pub async fn export(
     State(state): State<AppState>,
     Query(p): Query<ExportParams>,
@@ -92,24 +92,44 @@ pub async fn export(
         .store(move |s| s.require_connector(connector.as_deref()))
         .await?;
     let store = state.runner.store.clone();
-    let report = tokio::task::spawn_blocking(move || export::export(store.as_ref(), &opts))
+    // At most a few at once (the turn goes with the task): each reads every finding it
+    // selects, and a client that went away does not stop the export it asked for.
+    let turn = state
+        .exports
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(|e| ApiError::internal(format!("the export task failed: {e}")))?
-        .map_err(|e| {
-            ApiError::bad_request(
-                format!("{} export failed: {e}", format.name()),
-                json!({"format": format.name()}),
-            )
-        })?;
+        .map_err(|e| ApiError::internal(format!("the export queue is closed: {e}")))?;
+    // The temporary directory goes with the task: when the client leaves while the
+    // export runs, the directory is removed once the export ends (it stayed, with the
+    // whole export in it, re-created world-readable by the writer).
+    let (report, dir) = tokio::task::spawn_blocking(move || {
+        let report = export::export(store.as_ref(), &opts);
+        drop(turn);
+        (report, dir)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the export task failed: {e}")))?;
+    let report = report.map_err(|e| {
+        ApiError::bad_request(
+            format!("{} export failed: {e}", format.name()),
+            json!({"format": format.name()}),
+        )
+    })?;
     let file = match report.files.as_slice() {
         [one] => one.clone(),
         [] => dir.path().join(&name),
         many => {
+            let why = match format {
+                Format::Kdi => "one per application",
+                _ => "a SARIF file holds at most 20 runs, one per application",
+            };
             return Err(ApiError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 format!(
-                    "a KDI export of this selection writes {} files (one per application); \
-                     narrow it with connector= or filter= to one application, or use `appscan-bridge export`",
+                    "a {} export of this selection writes {} files ({why}); narrow it with \
+                     connector= or filter=, or use `appscan-bridge export`",
+                    format.name(),
                     many.len()
                 ),
                 json!({"files": many.len()}),
