@@ -29,7 +29,17 @@ pub enum CursorError {
     OtherSort { made_for: String, asked: String },
     #[error("cursors page findings only")]
     NotFindings,
+    #[error(
+        "the finding this cursor continues after is gone (removed since); start again without it"
+    )]
+    Gone,
 }
+
+/// The most bytes of sort-key values a cursor carries itself. Past it (a 60,000-character
+/// name as the sort key made an 80 KB token, and the API's URL limit answered 414) it
+/// carries only the row's id, and the store reads the row's values back
+/// ([`Cursor::by_reference`]).
+pub const MAX_INLINE_VALUES: usize = 512;
 
 /// The Rust type a sort key's value is read back as from PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,15 +140,32 @@ pub struct Cursor {
     /// The last row's id.
     #[serde(rename = "i")]
     pub id: i64,
+    /// Whether the values were left out for their size: the store reads them back from
+    /// the row `id` before it continues ([`Cursor::with_values`]).
+    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_reference: bool,
 }
 
 impl Cursor {
     pub fn new(keys: &[Sort], values: Vec<Option<Param>>, id: i64) -> Cursor {
+        let size = serde_json::to_vec(&values).map_or(usize::MAX, |v| v.len());
+        let by_reference = size > MAX_INLINE_VALUES;
         Cursor {
             sort: signature(keys),
-            keys: values,
+            keys: if by_reference { Vec::new() } else { values },
             id,
+            by_reference,
         }
+    }
+
+    /// A cursor by reference given its row's sort-key values, read back by the store;
+    /// `None` (the row is gone) is [`CursorError::Gone`].
+    pub fn with_values(&self, values: Option<Vec<Option<Param>>>) -> Result<Cursor, CursorError> {
+        Ok(Cursor {
+            keys: values.ok_or(CursorError::Gone)?,
+            by_reference: false,
+            ..self.clone()
+        })
     }
 
     /// The token clients hand back.
@@ -274,6 +301,33 @@ mod tests {
         assert_eq!(
             Cursor::decode(&token[..token.len() - 4]),
             Err(CursorError::Malformed)
+        );
+    }
+
+    /// Sort-key values too large for a URL (a 60,000-character name) are left out: the
+    /// token carries the row's id, and the store reads the values back.
+    #[test]
+    fn large_values_are_carried_by_reference() {
+        let k = keys("name");
+        let long = "x".repeat(60_000);
+        let c = Cursor::new(&k, vec![Some(Param::Text(long.clone()))], 9);
+        assert!(c.by_reference && c.keys.is_empty());
+        assert!(c.encode().len() < 200, "{}", c.encode().len());
+        let back = Cursor::decode(&c.encode()).expect("decode");
+        assert_eq!(back, c);
+        let resolved = back
+            .with_values(Some(vec![Some(Param::Text(long))]))
+            .expect("resolved");
+        assert!(!resolved.by_reference);
+        assert!(resolved.after(&k, "f.id", Dialect::Sqlite, 1).is_ok());
+        assert_eq!(back.with_values(None), Err(CursorError::Gone));
+        // Small values stay in the token, which says nothing of a reference.
+        let small = Cursor::new(&k, vec![Some(Param::Text("XSS".into()))], 9);
+        assert!(!small.by_reference);
+        assert!(
+            !String::from_utf8(URL_SAFE_NO_PAD.decode(small.encode()).expect("b64"))
+                .expect("utf8")
+                .contains("\"r\"")
         );
     }
 

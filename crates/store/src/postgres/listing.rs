@@ -232,6 +232,8 @@ pub fn findings(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<StoredF
 /// One page of findings, with the cursor of the next when it is full: the sort keys'
 /// values are selected after the row's columns, and the last row's make the cursor.
 pub fn finding_page(c: &mut impl GenericClient, q: &ListQuery) -> Result<FindingPage> {
+    let resolved = by_reference(c, q)?;
+    let q = resolved.as_ref().unwrap_or(q);
     let keys = q.finding_keys();
     let cl = finding_select(q, true)?;
     let rows = c.query(&cl.sql, &cl.refs())?;
@@ -252,6 +254,36 @@ pub fn finding_page(c: &mut impl GenericClient, q: &ListQuery) -> Result<Finding
         _ => None,
     };
     Ok(FindingPage { items, next })
+}
+
+/// `q` with its cursor by reference ([`Cursor::by_reference`]) given the sort-key values
+/// of the row it names, read back from the store; `None` when it has no such cursor.
+fn by_reference(c: &mut impl GenericClient, q: &ListQuery) -> Result<Option<ListQuery>> {
+    let Some(cursor) = q.after.as_ref().filter(|c| c.by_reference) else {
+        return Ok(None);
+    };
+    let keys = q.finding_keys();
+    let columns: Vec<String> = keys
+        .iter()
+        .map(|k| query::cursor::key_select(k.field, Dialect::Postgres))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {FINDING_FROM} WHERE f.id = $1",
+        columns.join(", ")
+    );
+    let values = match c.query_opt(&sql, &[&cursor.id])? {
+        Some(row) => Some(
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| key_value(&row, i, KeyKind::of(k.field)))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    Ok(Some(ListQuery {
+        after: Some(cursor.with_values(values)?),
+        ..q.clone()
+    }))
 }
 
 /// Streams matching findings in order through a server-side cursor, [`FETCH`] rows at a

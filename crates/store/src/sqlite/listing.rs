@@ -10,7 +10,7 @@ use crate::Result;
 use crate::types::*;
 use query::{Cursor, Dialect, Entity, Param};
 use rusqlite::types::{ToSql, Value};
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 /// The WHERE, ORDER BY and LIMIT of a listing, with its parameters (`?1` is the connector).
 struct Clause {
@@ -167,6 +167,8 @@ fn finding_select(q: &ListQuery, with_keys: bool) -> Result<Clause> {
 /// One page of findings, with the cursor of the next when it is full: the sort keys'
 /// values are selected after the row's columns, and the last row's make the cursor.
 pub fn finding_page(conn: &Connection, q: &ListQuery) -> Result<FindingPage> {
+    let resolved = by_reference(conn, q)?;
+    let q = resolved.as_ref().unwrap_or(q);
     let keys = q.finding_keys();
     let c = finding_select(q, true)?;
     let mut st = conn.prepare(&c.sql)?;
@@ -186,6 +188,34 @@ pub fn finding_page(conn: &Connection, q: &ListQuery) -> Result<FindingPage> {
         _ => None,
     };
     Ok(FindingPage { items, next })
+}
+
+/// `q` with its cursor by reference ([`Cursor::by_reference`]) given the sort-key values
+/// of the row it names, read back from the store; `None` when it has no such cursor.
+fn by_reference(conn: &Connection, q: &ListQuery) -> Result<Option<ListQuery>> {
+    let Some(cursor) = q.after.as_ref().filter(|c| c.by_reference) else {
+        return Ok(None);
+    };
+    let keys = q.finding_keys();
+    let columns: Vec<String> = keys
+        .iter()
+        .map(|k| query::cursor::key_select(k.field, Dialect::Sqlite))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {FINDING_FROM} WHERE f.id = ?1",
+        columns.join(", ")
+    );
+    let values = conn
+        .query_row(&sql, [cursor.id], |row| {
+            (0..keys.len())
+                .map(|i| row.get::<_, Value>(i).map(param))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .optional()?;
+    Ok(Some(ListQuery {
+        after: Some(cursor.with_values(values)?),
+        ..q.clone()
+    }))
 }
 
 /// How many findings match (limit and offset ignored).

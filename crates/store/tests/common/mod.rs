@@ -1148,7 +1148,9 @@ fn paging_by_cursor_is_one_listing(store: &dyn Store) {
         .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
         .expect("begin");
     let day = Utc::now() - Duration::days(30);
-    let names = ["XSS", "xss", "SQL Injection", "Open Redirect"];
+    // One name too long for a cursor to carry: its pages' cursors name the row instead.
+    let long = format!("Open Redirect {}", "r".repeat(600));
+    let names = ["XSS", "xss", "SQL Injection", long.as_str()];
     let statuses = [Status::New, Status::Fixed, Status::Reopened, Status::Active];
     let findings = (0..61)
         .map(|i: i64| {
@@ -1200,6 +1202,7 @@ fn paging_by_cursor_is_one_listing(store: &dyn Store) {
             .map(|f| f.id)
             .collect();
         let (mut paged, mut after, mut pages) = (Vec::new(), None, 0);
+        let mut by_reference = 0;
         loop {
             let page = store
                 .finding_page(&ListQuery {
@@ -1213,11 +1216,17 @@ fn paging_by_cursor_is_one_listing(store: &dyn Store) {
             assert_eq!(page.next.is_some(), page.items.len() == 7, "{sort:?}");
             paged.extend(page.items.iter().map(|f| f.id));
             match page.next {
-                Some(next) => after = Some(next),
+                Some(next) => {
+                    by_reference += usize::from(next.by_reference);
+                    after = Some(next);
+                }
                 None => break,
             }
         }
         assert_eq!(paged, whole, "sort {sort:?}, filter {filter:?}");
+        if sort == "name" {
+            assert!(by_reference > 0, "no page ended on the long name");
+        }
     }
 
     let by_risk = ListQuery {
