@@ -379,6 +379,10 @@ pub struct ImportArgs {
     /// Read and map the report, say what an import would store, and store nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Import a report older than the last one imported for its application (refused
+    /// otherwise: it would close what the newer one found)
+    #[arg(long)]
+    pub allow_older: bool,
     /// Print the run's report as JSON
     #[arg(long)]
     pub json: bool,

@@ -42,6 +42,9 @@ pub struct ImportInput {
     pub path: PathBuf,
     /// The application the report is about (else the report's own application name).
     pub app: Option<String>,
+    /// Import a report older than the last one imported for its application (refused
+    /// otherwise: it would close what the newer one found and reopen what it fixed).
+    pub allow_older: bool,
 }
 
 impl Runner {
@@ -94,7 +97,9 @@ impl Runner {
     ) -> Result<DryRun, RunnerError> {
         let started = Instant::now();
         readable(&input)?;
-        let (name, settings, known, stored) = match self.existing_import_connector(connector)? {
+        let existing = self.existing_import_connector(connector)?;
+        let connector_exists = existing.is_some();
+        let (name, settings, known, stored) = match existing {
             Some(c) => {
                 let settings = Settings::from_json(&c.settings).map_err(RunnerError::Config)?;
                 let known = self.store.asset_ids(&c.name)?;
@@ -111,6 +116,12 @@ impl Runner {
         };
         let map = maps::load(self.store.as_ref(), &settings.map)?;
         let mut source = XmlSource::new(&name, &settings, Some(&input))?;
+        if connector_exists {
+            let store = self.store.clone();
+            let n = name.clone();
+            let known = blocking(move || full_run::known_assets(store.as_ref(), &n)).await?;
+            source.known_report_dates(known.report_dates);
+        }
         let map = full_run::map_for(map, source.unknown_severity());
         let mut events = source.events(Request {
             mode: RunMode::Full,

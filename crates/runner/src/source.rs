@@ -92,6 +92,13 @@ pub trait Source: Send {
     /// The tags the store holds for the connector's assets, given before
     /// [`Source::events`] (sources whose tags accumulate over runs).
     fn known_asset_tags(&mut self, _tags: std::collections::HashMap<String, Vec<String>>) {}
+    /// The report dates the store holds for the connector's assets (their last update),
+    /// given before [`Source::events`] (a report source refuses one older than the last).
+    fn known_report_dates(
+        &mut self,
+        _dates: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>,
+    ) {
+    }
     /// Ends the session (logout); called at the end of every run, failed runs included.
     fn close(&mut self) -> BoxFuture<'static, ()>;
 }

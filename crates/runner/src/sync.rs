@@ -376,7 +376,9 @@ impl Runner {
         // the run Errored with the reason. It was left Processing, its cause lost, until
         // the next run took it over as "interrupted".
         let outcome: Result<Vec<RecordIssue>, RunnerError> = async {
-            source.known_asset_tags(guard.take_asset_tags());
+            let known = guard.take_known_assets();
+            source.known_asset_tags(known.tags);
+            source.known_report_dates(known.report_dates);
 
             let store = self.store.clone();
             let cname = connector.name.clone();

@@ -50,6 +50,7 @@ impl Rig {
             .import(
                 connector,
                 ImportInput {
+                    allow_older: false,
                     path: path.to_path_buf(),
                     app: app.map(str::to_string),
                 },
@@ -339,6 +340,63 @@ fn without_login_request(r: &Rig, full: &Path) -> PathBuf {
     let end =
         start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
     r.write("smaller.xml", format!("{}{}", &text[..start], &text[end..]))
+}
+
+/// A report older than the last one imported for its application is refused: as a full
+/// run it would close what the newer report found (and bring back what that one no
+/// longer had), silently. `allow_older` imports it; an undated report is not compared.
+#[tokio::test]
+async fn an_older_report_is_refused_unless_allowed() {
+    let r = rig();
+    let full = fixture("dast-many_findings.xml");
+    assert_eq!(r.import(&full, None).await.run.state, RunState::Processed);
+    let text = std::fs::read_to_string(without_login_request(&r, &full)).expect("read");
+    let older = r.write(
+        "older.xml",
+        text.replace(
+            "<report-date>Tuesday, October 3, 2023</report-date>",
+            "<report-date>Monday, October 2, 2023</report-date>",
+        ),
+    );
+    let refused = r.import(&older, None).await;
+    assert_eq!(refused.run.state, RunState::Errored);
+    let reason = refused.run.reason.unwrap_or_default();
+    assert!(
+        reason.contains("older.xml is dated 2023-10-02")
+            && reason.contains("older than the last report imported")
+            && reason.contains("--allow-older"),
+        "{reason}"
+    );
+    let kept = by_id(&r.findings(), "b0479dc1-ec61-ee11-8457-14cb65725114").clone();
+    assert_ne!(
+        kept.finding.status,
+        Status::Closed,
+        "the refused report closed it"
+    );
+    // Asked for, it is imported, and closes what it no longer has.
+    let allowed = r
+        .runner
+        .import(
+            None,
+            ImportInput {
+                allow_older: true,
+                path: older.clone(),
+                app: None,
+            },
+            SyncOptions::default(),
+            &Quiet,
+        )
+        .await
+        .expect("the import runs");
+    assert_eq!(
+        allowed.run.state,
+        RunState::Processed,
+        "{:?}",
+        allowed.run.reason
+    );
+    assert_eq!(allowed.run.counters.closed, 1);
+    // The same date again is not older.
+    assert_eq!(r.import(&older, None).await.run.state, RunState::Processed);
 }
 
 #[tokio::test]

@@ -59,6 +59,7 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
     let input = ImportInput {
         path: a.file.clone(),
         app: a.app.clone(),
+        allow_older: a.allow_older,
     };
     if a.dry_run {
         let dry = ctx

@@ -23,6 +23,7 @@ pub use options::FullRunOptions;
 
 use crate::sync::blocking;
 use crate::{Runner, RunnerError, SyncOptions};
+use chrono::{DateTime, Utc};
 use model::{Map, Severity};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -45,14 +46,39 @@ pub struct RunGuard {
     store: Arc<dyn Store>,
     run_id: i64,
     atomic: bool,
-    asset_tags: HashMap<String, Vec<String>>,
+    known: KnownAssets,
 }
 
 impl RunGuard {
-    /// The tags the store holds for the connector's assets (full-run sources only).
-    pub fn take_asset_tags(&mut self) -> HashMap<String, Vec<String>> {
-        std::mem::take(&mut self.asset_tags)
+    /// What the store holds of the connector's assets (full-run sources only).
+    pub fn take_known_assets(&mut self) -> KnownAssets {
+        std::mem::take(&mut self.known)
     }
+}
+
+/// What a full-run source is told of the connector's stored assets, by asset id.
+#[derive(Debug, Default)]
+pub struct KnownAssets {
+    /// Their tags (tags accumulate over runs).
+    pub tags: HashMap<String, Vec<String>>,
+    /// Their last update: for a report's application, the date of the last report
+    /// imported (a report older than it is refused).
+    pub report_dates: HashMap<String, DateTime<Utc>>,
+}
+
+/// The connector's stored assets as [`KnownAssets`].
+pub fn known_assets(store: &dyn Store, connector: &str) -> Result<KnownAssets, store::StoreError> {
+    let mut known = KnownAssets::default();
+    for a in store.assets(&ListQuery {
+        connector: Some(connector.to_string()),
+        ..Default::default()
+    })? {
+        if let Some(d) = a.asset.last_updated {
+            known.report_dates.insert(a.asset.external_id.clone(), d);
+        }
+        known.tags.insert(a.asset.external_id, a.asset.tags);
+    }
+    Ok(known)
 }
 
 impl Drop for RunGuard {
@@ -82,22 +108,12 @@ pub async fn begin(
         store: runner.store.clone(),
         run_id: run.id,
         atomic: false,
-        asset_tags: HashMap::new(),
+        known: KnownAssets::default(),
     };
     if closes_unseen {
         let store = runner.store.clone();
         let name = connector.to_string();
-        guard.asset_tags = blocking(move || {
-            Ok(store
-                .assets(&ListQuery {
-                    connector: Some(name),
-                    ..Default::default()
-                })?
-                .into_iter()
-                .map(|a| (a.asset.external_id, a.asset.tags))
-                .collect())
-        })
-        .await?;
+        guard.known = blocking(move || known_assets(store.as_ref(), &name)).await?;
     }
     if atomic {
         let store = runner.store.clone();

@@ -26,7 +26,7 @@ use crate::full_run::FullRunOptions;
 use crate::import::ImportInput;
 use crate::settings::Settings;
 use crate::source::{Event, Request, Sender, Source, SourceError, SourceStats, channel_stream};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
 use serde_json::{Value, json};
@@ -47,6 +47,9 @@ pub struct XmlSource {
     app: Option<String>,
     options: FullRunOptions,
     stored_tags: HashMap<String, Vec<String>>,
+    /// The date of the last report imported, by application (asset id).
+    stored_dates: HashMap<String, DateTime<Utc>>,
+    allow_older: bool,
     /// Whether the run is one store transaction (small enough a report).
     atomic: bool,
 }
@@ -69,6 +72,8 @@ impl XmlSource {
             app: input.app.clone(),
             options: settings.full_run.clone(),
             stored_tags: HashMap::new(),
+            stored_dates: HashMap::new(),
+            allow_older: input.allow_older,
         })
     }
 }
@@ -134,13 +139,49 @@ fn asset_record(
 }
 
 /// Reads the report and sends its events; runs on a blocking thread.
+/// What the store knows of the connector's applications, for [`produce`].
+struct Stored {
+    tags: HashMap<String, Vec<String>>,
+    /// The date of the last report imported, by application.
+    dates: HashMap<String, DateTime<Utc>>,
+    allow_older: bool,
+}
+
+/// Refuses a report older than the last one imported for its application: as a full run
+/// it would close what the newer report found and bring back what that one no longer
+/// had. Reports without a date are not compared.
+fn not_older(
+    meta: &ReportMeta,
+    file: &str,
+    asset_id: &str,
+    stored: &Stored,
+) -> Result<(), SourceError> {
+    let (Some(new), Some(last)) = (
+        meta.report_date.as_ref().and_then(|d| d.utc),
+        stored.dates.get(asset_id),
+    ) else {
+        return Ok(());
+    };
+    if stored.allow_older || new >= *last {
+        return Ok(());
+    }
+    Err(source_error(format!(
+        "{file} is dated {}, older than the last report imported for application '{asset_id}' \
+         ({}): as a full run it would close what the newer report found and bring back what \
+         that one no longer had; nothing was stored (import it with --allow-older if that is \
+         what you want)",
+        new.format("%Y-%m-%d %H:%M:%S UTC"),
+        last.format("%Y-%m-%d %H:%M:%S UTC")
+    )))
+}
+
 fn produce(
     rt: Handle,
     tx: Sender,
     path: PathBuf,
     app: Option<String>,
     options: FullRunOptions,
-    stored: HashMap<String, Vec<String>>,
+    stored: Stored,
 ) -> Result<(), SourceError> {
     let file = path
         .file_name()
@@ -158,7 +199,8 @@ fn produce(
     };
     let meta = report.meta().clone();
     let total = meta.file_bytes;
-    let (asset_id, asset) = asset_record(&meta, &file, app.as_deref(), &options, &stored)?;
+    let (asset_id, asset) = asset_record(&meta, &file, app.as_deref(), &options, &stored.tags)?;
+    not_older(&meta, &file, &asset_id, &stored)?;
     send(&rt, &tx, Ok(Event::AppsTotal(1)))?;
     send(
         &rt,
@@ -318,7 +360,11 @@ impl Source for XmlSource {
         let path = self.path.clone();
         let app = self.app.clone();
         let options = self.options.clone();
-        let stored = std::mem::take(&mut self.stored_tags);
+        let stored = Stored {
+            tags: std::mem::take(&mut self.stored_tags),
+            dates: std::mem::take(&mut self.stored_dates),
+            allow_older: self.allow_older,
+        };
         channel_stream(move |tx| async move {
             let rt = Handle::current();
             tokio::task::spawn_blocking(move || produce(rt, tx, path, app, options, stored))
@@ -346,6 +392,10 @@ impl Source for XmlSource {
 
     fn known_asset_tags(&mut self, tags: HashMap<String, Vec<String>>) {
         self.stored_tags = tags;
+    }
+
+    fn known_report_dates(&mut self, dates: HashMap<String, DateTime<Utc>>) {
+        self.stored_dates = dates;
     }
 
     fn close(&mut self) -> BoxFuture<'static, ()> {
