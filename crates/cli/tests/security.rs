@@ -353,3 +353,31 @@ fn escape_sequences_from_scanned_data_do_not_reach_the_terminal() {
         "{page}"
     );
 }
+
+/// A connector URL with a password, stored by a version that did not refuse one, is shown
+/// with the password as `***` in every listing of connectors.
+#[test]
+fn a_stored_url_password_is_not_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(bin(d)
+        .args(["connector", "add", "asoc", "--name", "legacy"])
+        .args(["--url", "http://127.0.0.1:9", "--key-id", "kid"])
+        .env("APPSCAN_KEY_SECRET", SECRET));
+    let db = rusqlite::Connection::open(d.join("store.sqlite3")).expect("open");
+    db.execute(
+        "UPDATE connectors SET url = 'http://admin:hunter2@127.0.0.1:9' WHERE name = 'legacy'",
+        [],
+    )
+    .expect("update");
+    for args in [
+        &["connector", "list"][..],
+        &["connector", "list", "--json"],
+        &["connector", "show", "legacy"],
+        &["connector", "show", "legacy", "--json"],
+    ] {
+        let said = text(&ok(bin(d).args(args)));
+        assert!(!said.contains("hunter2"), "{args:?}: {said}");
+        assert!(said.contains("admin:***@127.0.0.1"), "{args:?}: {said}");
+    }
+}

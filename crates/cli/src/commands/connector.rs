@@ -155,8 +155,21 @@ pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A stored connector as it is shown: a password in its URL (`user:pass@host`, which
+/// registration refuses now but older versions stored) as `***`.
+fn shown(mut c: store::Connector) -> store::Connector {
+    c.url = c.url.map(|u| apiclient::base_url::shown(&u));
+    c
+}
+
 pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<ExitCode> {
-    let connectors = ctx.runner.store.connectors()?;
+    let connectors: Vec<_> = ctx
+        .runner
+        .store
+        .connectors()?
+        .into_iter()
+        .map(shown)
+        .collect();
     if json {
         output::json(&connectors)?;
         return Ok(ExitCode::SUCCESS);
@@ -198,7 +211,7 @@ pub fn list(ctx: &Ctx, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let c = ctx.runner.connector(name)?;
+    let c = shown(ctx.runner.connector(name)?);
     let secret = if c.secret.is_some() {
         "••••"
     } else {

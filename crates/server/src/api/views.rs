@@ -89,7 +89,8 @@ impl ConnectorView {
             updated_at: c.updated_at,
             name: c.name,
             kind: c.kind,
-            url: c.url,
+            // A password in it (stored by older versions) as `***`.
+            url: c.url.map(|u| apiclient::base_url::shown(&u)),
             key_id: c.key_id,
         }
     }
