@@ -9,8 +9,24 @@ pub const DATA_DIR_ENV: &str = "APPSCAN_BRIDGE_DATA_DIR";
 /// data directory (`~/.local/share/appscan-bridge` on Linux).
 pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
     flag.or_else(|| std::env::var_os(DATA_DIR_ENV).map(PathBuf::from))
+        .map(home_relative)
         .or_else(|| dirs::data_dir().map(|d| d.join("appscan-bridge")))
         .unwrap_or_else(|| PathBuf::from(".appscan-bridge"))
+}
+
+/// `~/x` as the home directory's `x`. A shell does that to a word it sees unquoted, not
+/// to `--data-dir="~/x"`, a service unit's `Environment=` or a variable set in a file:
+/// those made a directory named `~` in the current directory, a store nobody found again.
+pub fn home_relative(path: PathBuf) -> PathBuf {
+    let rest = match path.to_str() {
+        Some("~") => "",
+        Some(p) if p.starts_with("~/") => &p[2..],
+        _ => return path,
+    };
+    match dirs::home_dir() {
+        Some(home) => home.join(rest),
+        None => path,
+    }
 }
 
 /// The SQLite database file inside a data directory.
@@ -30,4 +46,18 @@ pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
         b.mode(0o700);
     }
     b.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leading_tilde_is_the_home_directory() {
+        let home = dirs::home_dir().expect("a home directory");
+        assert_eq!(home_relative("~/data".into()), home.join("data"));
+        assert_eq!(home_relative("~".into()), home);
+        assert_eq!(home_relative("/srv/~x".into()), PathBuf::from("/srv/~x"));
+        assert_eq!(home_relative("~other/x".into()), PathBuf::from("~other/x"));
+    }
 }

@@ -13,6 +13,7 @@ pub const CONFIG_ENV: &str = "APPSCAN_BRIDGE_CONFIG";
 /// `<data dir>/config.toml` when it exists.
 pub fn locate(flag: Option<PathBuf>, data_dir: &Path) -> Option<PathBuf> {
     flag.or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from))
+        .map(runner::paths::home_relative)
         .or_else(|| Some(data_dir.join("config.toml")).filter(|p| p.exists()))
 }
 
