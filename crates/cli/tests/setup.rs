@@ -357,3 +357,49 @@ async fn a_new_url_or_app_filter_makes_the_next_sync_full() {
     ok(bin(d).args(["connector", "edit", "cloud", "--page-size", "9"]));
     assert_eq!(sync(d)["run"]["mode"], "delta");
 }
+
+/// `~/` at the start of a quoted `--data-dir` or `--store` (no shell expanded it: a
+/// service unit, a variable set in a file) is the home directory, not a directory named
+/// `~` under the current one.
+#[test]
+fn a_leading_tilde_is_the_home_directory() {
+    let home = tempfile::tempdir().expect("home");
+    let cwd = tempfile::tempdir().expect("cwd");
+    let run = |args: &[&str]| {
+        // Not `bin`, which gives --data-dir itself.
+        let out = Command::new(env!("CARGO_BIN_EXE_appscan-bridge"))
+            .env_remove("APPSCAN_BRIDGE_DATA_DIR")
+            .env_remove("APPSCAN_BRIDGE_STORE")
+            .env_remove("APPSCAN_BRIDGE_CONFIG")
+            .env("HOME", home.path())
+            .current_dir(cwd.path())
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    };
+    run(&[
+        "--data-dir",
+        "~/bridge-data",
+        "map",
+        "clone",
+        "default",
+        "m",
+    ]);
+    assert!(home.path().join("bridge-data/store.sqlite3").is_file());
+    run(&[
+        "--data-dir",
+        "~/bridge-data",
+        "--store",
+        "~/other.sqlite3",
+        "map",
+        "clone",
+        "default",
+        "m",
+    ]);
+    assert!(home.path().join("other.sqlite3").is_file());
+    assert!(
+        !cwd.path().join("~").exists(),
+        "a directory named ~ was made"
+    );
+}

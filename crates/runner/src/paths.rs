@@ -48,6 +48,20 @@ pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
+/// A store named by a path (`~/x.sqlite3`, `sqlite://~/x.sqlite3`) with a leading `~/`
+/// as the home directory ([`home_relative`]); other store URLs as they are.
+pub fn home_relative_store(url: String) -> String {
+    let (scheme, path) = match url.strip_prefix("sqlite://") {
+        Some(path) => ("sqlite://", path),
+        None => ("", url.as_str()),
+    };
+    if path != "~" && !path.starts_with("~/") {
+        return url;
+    }
+    let expanded = home_relative(PathBuf::from(path));
+    format!("{scheme}{}", expanded.display())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +73,13 @@ mod tests {
         assert_eq!(home_relative("~".into()), home);
         assert_eq!(home_relative("/srv/~x".into()), PathBuf::from("/srv/~x"));
         assert_eq!(home_relative("~other/x".into()), PathBuf::from("~other/x"));
+        let at_home = |p: &str| home.join(p).display().to_string();
+        assert_eq!(home_relative_store("~/s.db".into()), at_home("s.db"));
+        assert_eq!(
+            home_relative_store("sqlite://~/s.db".into()),
+            format!("sqlite://{}", at_home("s.db"))
+        );
+        let pg = "postgres://u@h/db?schema=~x".to_string();
+        assert_eq!(home_relative_store(pg.clone()), pg);
     }
 }

@@ -18,13 +18,13 @@ pub async fn run(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let from = match a.from.or_else(|| store_flag.map(str::to_string)) {
-        Some(url) => url,
+        Some(url) => paths::home_relative_store(url),
         None => paths::store_file(data_dir).display().to_string(),
     };
-    if from == a.to {
+    let to = paths::home_relative_store(a.to);
+    if from == to {
         bail!("--from and --to name the same store");
     }
-    let to = a.to;
     let opts = CopyOptions {
         batch_size: a.batch_size.max(1),
         force: a.force,

@@ -104,7 +104,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // --store (or $APPSCAN_BRIDGE_STORE), else the config file's `store`.
     let store_url = cli
         .store
-        .or_else(|| config_file.as_deref().and_then(runner::config::store_of));
+        .or_else(|| config_file.as_deref().and_then(runner::config::store_of))
+        .map(paths::home_relative_store);
     match cli.command {
         Command::Migrate(a) => migrate::run(a, &data_dir, store_url.as_deref(), quiet).await,
         Command::Demo(a) => demo::run(a, &data_dir, quiet).await,
