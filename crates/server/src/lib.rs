@@ -166,7 +166,13 @@ pub async fn start_with_limits(
         let s = scheduler::Scheduler::new(runner, jobs.clone(), clock, plans, sc);
         tokio::spawn(s.run(stop.clone()))
     });
-    let http = listen::serve(listener, app(state.clone()), &limits);
+    let gauge = state.metrics.clone();
+    let http = listen::serve(
+        listener,
+        app(state.clone()),
+        &limits,
+        Arc::new(move |open| gauge.http_connections(open)),
+    );
     tracing::info!(
         %addr,
         scheduler = config.scheduler.is_some(),

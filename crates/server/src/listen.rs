@@ -93,8 +93,16 @@ pub(crate) struct Http {
     accept: JoinHandle<GracefulShutdown>,
 }
 
+/// Told the number of open connections whenever it changes (a metric).
+pub(crate) type OpenConnections = Arc<dyn Fn(usize) + Send + Sync>;
+
 /// Starts accepting connections on `listener` for `app`; returns at once.
-pub(crate) fn serve(listener: TcpListener, app: Router, limits: &ConnectionLimits) -> Http {
+pub(crate) fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: &ConnectionLimits,
+    open: OpenConnections,
+) -> Http {
     let stop = CancellationToken::new();
     let kill = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -111,6 +119,7 @@ pub(crate) fn serve(listener: TcpListener, app: Router, limits: &ConnectionLimit
         permits: Arc::new(Semaphore::new(max)),
         max,
         send_timeout: limits.send_timeout,
+        open,
         stop: stop.clone(),
         kill: kill.clone(),
         tracker: tracker.clone(),
@@ -164,6 +173,7 @@ struct Accept {
     permits: Arc<Semaphore>,
     max: usize,
     send_timeout: Duration,
+    open: OpenConnections,
     stop: CancellationToken,
     kill: CancellationToken,
     tracker: TaskTracker,
@@ -222,8 +232,11 @@ async fn accept_loop(a: Accept) -> GracefulShutdown {
         let watcher = graceful.watcher();
         let kill = a.kill.clone();
         let send_timeout = a.send_timeout;
+        let (open, permits, max) = (a.open.clone(), a.permits.clone(), a.max);
+        open(max - permits.available_permits());
         a.tracker.spawn(async move {
-            let _permit = permit;
+            // Given back before the count is said, so that it counts this one out.
+            let permit = permit;
             let io = TokioIo::new(SendTimeout::new(stream, send_timeout));
             let conn = watcher.watch(builder.serve_connection(io, service));
             tokio::select! {
@@ -236,6 +249,8 @@ async fn accept_loop(a: Accept) -> GracefulShutdown {
                     tracing::debug!(%peer, "HTTP connection dropped at shutdown");
                 }
             }
+            drop(permit);
+            open(max - permits.available_permits());
         });
     }
     tracing::debug!("no longer accepting HTTP connections");

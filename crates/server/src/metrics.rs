@@ -36,6 +36,8 @@ pub const FINDINGS_BY_STATUS: &str = "appscan_bridge_findings_by_status";
 pub const ASSETS: &str = "appscan_bridge_assets";
 pub const RUNNING: &str = "appscan_bridge_syncs_running";
 pub const HTTP_REQUESTS: &str = "appscan_bridge_http_requests_total";
+/// HTTP connections open to this server.
+pub const HTTP_CONNECTIONS: &str = "appscan_bridge_http_connections";
 /// This worker's clock minus the shared store server's (only on PostgreSQL).
 pub const CLOCK_SKEW: &str = "appscan_bridge_clock_skew_seconds";
 
@@ -148,6 +150,10 @@ impl Metrics {
         g(ASSETS, "Stored assets (applications)");
         g(RUNNING, "Syncs running in this process");
         g(
+            HTTP_CONNECTIONS,
+            "HTTP connections open to this server (at most --max-connections)",
+        );
+        g(
             CLOCK_SKEW,
             "This worker's clock minus the store's database server's (leases are judged by each worker's clock)",
         );
@@ -166,6 +172,11 @@ impl Metrics {
     fn histogram(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Histogram {
         self.recorder
             .register_histogram(&Key::from_parts(name, labels(pairs)), &METADATA)
+    }
+
+    /// How many HTTP connections are open now.
+    pub fn http_connections(&self, open: usize) {
+        self.gauge(HTTP_CONNECTIONS, &[]).set(open as f64);
     }
 
     /// The latest comparison of this worker's clock with the store server's.

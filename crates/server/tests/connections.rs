@@ -221,3 +221,44 @@ async fn shutdown_ends_within_the_grace_period_whatever_clients_hold_open() {
         "still listening after shutdown"
     );
 }
+
+/// The open connections are a gauge on /metrics: two clients holding half a request and
+/// the one asking make three; once the two are closed, one.
+#[tokio::test(flavor = "multi_thread")]
+async fn open_connections_are_counted_on_metrics() {
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(30),
+        ..ConnectionLimits::default()
+    };
+    let (server, _dir) = serve(limits, Duration::from_secs(5)).await;
+    let addr = server.addr();
+    let gauge = || async move {
+        let mut s = connect(addr).await;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("send");
+        let mut body = String::new();
+        s.read_to_string(&mut body).await.expect("metrics");
+        body.lines()
+            .find_map(|l| l.strip_prefix("appscan_bridge_http_connections "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(-1.0)
+    };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect(addr).await;
+        s.write_all(HALF_REQUEST).await.expect("send");
+        held.push(s);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gauge().await != 3.0 {
+        assert!(Instant::now() < deadline, "the gauge never said 3");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(held);
+    while gauge().await != 1.0 {
+        assert!(Instant::now() < deadline, "the gauge never went back to 1");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.shutdown().await.expect("stops");
+}
