@@ -2,9 +2,6 @@
 
 use std::borrow::Cow;
 
-/// What stands for a NUL character.
-pub const NUL_STANDS_FOR: char = '\u{FFFD}';
-
 /// `s` without NUL characters, which PostgreSQL's text cannot hold: one NUL in a scanned
 /// page's text failed the whole write, and with it every sync of the connector. Each
 /// becomes U+FFFD, so that something visibly stood there, the same on both backends.
@@ -16,15 +13,6 @@ pub fn storable(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// [`storable`] of an owned string, which is kept when it holds no NUL.
-pub fn into_storable(s: String) -> String {
-    if s.contains('\0') {
-        s.replace('\0', "\u{FFFD}")
-    } else {
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,6 +21,5 @@ mod tests {
     fn nul_becomes_a_replacement_character_and_the_rest_stays() {
         assert_eq!(storable("a\0b\0"), "a\u{FFFD}b\u{FFFD}");
         assert!(matches!(storable("plain"), Cow::Borrowed("plain")));
-        assert_eq!(into_storable("x\0".to_string()), "x\u{FFFD}");
     }
 }

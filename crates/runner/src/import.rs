@@ -120,7 +120,7 @@ impl Runner {
             let store = self.store.clone();
             let n = name.clone();
             let known = blocking(move || full_run::known_assets(store.as_ref(), &n)).await?;
-            source.known_report_dates(known.report_dates);
+            source.known_assets(known);
         }
         let map = full_run::map_for(map, source.unknown_severity());
         let mut events = source.events(Request {

@@ -89,16 +89,10 @@ pub trait Source: Send {
     fn unknown_severity(&self) -> Option<model::Severity> {
         None
     }
-    /// The tags the store holds for the connector's assets, given before
-    /// [`Source::events`] (sources whose tags accumulate over runs).
-    fn known_asset_tags(&mut self, _tags: std::collections::HashMap<String, Vec<String>>) {}
-    /// The report dates the store holds for the connector's assets (their last update),
-    /// given before [`Source::events`] (a report source refuses one older than the last).
-    fn known_report_dates(
-        &mut self,
-        _dates: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>,
-    ) {
-    }
+    /// What the store holds of the connector's assets, given before [`Source::events`]
+    /// to full-run sources: their tags (which accumulate over runs) and report dates (a
+    /// report older than the last one imported is refused).
+    fn known_assets(&mut self, _known: crate::full_run::KnownAssets) {}
     /// Ends the session (logout); called at the end of every run, failed runs included.
     fn close(&mut self) -> BoxFuture<'static, ()>;
 }

@@ -376,9 +376,7 @@ impl Runner {
         // the run Errored with the reason. It was left Processing, its cause lost, until
         // the next run took it over as "interrupted".
         let outcome: Result<Vec<RecordIssue>, RunnerError> = async {
-            let known = guard.take_known_assets();
-            source.known_asset_tags(known.tags);
-            source.known_report_dates(known.report_dates);
+            source.known_assets(guard.take_known_assets());
 
             let store = self.store.clone();
             let cname = connector.name.clone();

@@ -508,8 +508,8 @@ impl Source for AseSource {
         Some(self.options.unknown_severity())
     }
 
-    fn known_asset_tags(&mut self, tags: HashMap<String, Vec<String>>) {
-        self.stored_tags = tags;
+    fn known_assets(&mut self, known: crate::full_run::KnownAssets) {
+        self.stored_tags = known.tags;
     }
 
     fn close(&mut self) -> BoxFuture<'static, ()> {

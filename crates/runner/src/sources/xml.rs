@@ -22,7 +22,7 @@
 
 use super::records::{self, Candidates, Warnings, source_error};
 use crate::RunnerError;
-use crate::full_run::FullRunOptions;
+use crate::full_run::{FullRunOptions, KnownAssets};
 use crate::import::ImportInput;
 use crate::settings::Settings;
 use crate::source::{Event, Request, Sender, Source, SourceError, SourceStats, channel_stream};
@@ -46,9 +46,8 @@ pub struct XmlSource {
     path: PathBuf,
     app: Option<String>,
     options: FullRunOptions,
-    stored_tags: HashMap<String, Vec<String>>,
-    /// The date of the last report imported, by application (asset id).
-    stored_dates: HashMap<String, DateTime<Utc>>,
+    /// What the store holds of the connector's applications (tags, report dates).
+    known: KnownAssets,
     allow_older: bool,
     /// Whether the run is one store transaction (small enough a report).
     atomic: bool,
@@ -71,8 +70,7 @@ impl XmlSource {
             path: input.path.clone(),
             app: input.app.clone(),
             options: settings.full_run.clone(),
-            stored_tags: HashMap::new(),
-            stored_dates: HashMap::new(),
+            known: KnownAssets::default(),
             allow_older: input.allow_older,
         })
     }
@@ -138,31 +136,23 @@ fn asset_record(
     Ok((id, record))
 }
 
-/// Reads the report and sends its events; runs on a blocking thread.
-/// What the store knows of the connector's applications, for [`produce`].
-struct Stored {
-    tags: HashMap<String, Vec<String>>,
-    /// The date of the last report imported, by application.
-    dates: HashMap<String, DateTime<Utc>>,
-    allow_older: bool,
-}
-
-/// Refuses a report older than the last one imported for its application: as a full run
-/// it would close what the newer report found and bring back what that one no longer
-/// had. Reports without a date are not compared.
+/// Refuses a report older than the last one imported for its application (`dates`, by
+/// asset id): as a full run it would close what the newer report found and bring back
+/// what that one no longer had. Reports without a date are not compared.
 fn not_older(
     meta: &ReportMeta,
     file: &str,
     asset_id: &str,
-    stored: &Stored,
+    dates: &HashMap<String, DateTime<Utc>>,
+    allow_older: bool,
 ) -> Result<(), SourceError> {
     let (Some(new), Some(last)) = (
         meta.report_date.as_ref().and_then(|d| d.utc),
-        stored.dates.get(asset_id),
+        dates.get(asset_id),
     ) else {
         return Ok(());
     };
-    if stored.allow_older || new >= *last {
+    if allow_older || new >= *last {
         return Ok(());
     }
     Err(source_error(format!(
@@ -175,13 +165,15 @@ fn not_older(
     )))
 }
 
+/// Reads the report and sends its events; runs on a blocking thread.
 fn produce(
     rt: Handle,
     tx: Sender,
     path: PathBuf,
     app: Option<String>,
     options: FullRunOptions,
-    stored: Stored,
+    known: KnownAssets,
+    allow_older: bool,
 ) -> Result<(), SourceError> {
     let file = path
         .file_name()
@@ -199,8 +191,8 @@ fn produce(
     };
     let meta = report.meta().clone();
     let total = meta.file_bytes;
-    let (asset_id, asset) = asset_record(&meta, &file, app.as_deref(), &options, &stored.tags)?;
-    not_older(&meta, &file, &asset_id, &stored)?;
+    let (asset_id, asset) = asset_record(&meta, &file, app.as_deref(), &options, &known.tags)?;
+    not_older(&meta, &file, &asset_id, &known.report_dates, allow_older)?;
     send(&rt, &tx, Ok(Event::AppsTotal(1)))?;
     send(
         &rt,
@@ -360,16 +352,15 @@ impl Source for XmlSource {
         let path = self.path.clone();
         let app = self.app.clone();
         let options = self.options.clone();
-        let stored = Stored {
-            tags: std::mem::take(&mut self.stored_tags),
-            dates: std::mem::take(&mut self.stored_dates),
-            allow_older: self.allow_older,
-        };
+        let known = std::mem::take(&mut self.known);
+        let allow_older = self.allow_older;
         channel_stream(move |tx| async move {
             let rt = Handle::current();
-            tokio::task::spawn_blocking(move || produce(rt, tx, path, app, options, stored))
-                .await
-                .map_err(|e| source_error(format!("the report reader stopped: {e}")))?
+            tokio::task::spawn_blocking(move || {
+                produce(rt, tx, path, app, options, known, allow_older)
+            })
+            .await
+            .map_err(|e| source_error(format!("the report reader stopped: {e}")))?
         })
         .boxed()
     }
@@ -390,12 +381,8 @@ impl Source for XmlSource {
         Some(self.options.unknown_severity())
     }
 
-    fn known_asset_tags(&mut self, tags: HashMap<String, Vec<String>>) {
-        self.stored_tags = tags;
-    }
-
-    fn known_report_dates(&mut self, dates: HashMap<String, DateTime<Utc>>) {
-        self.stored_dates = dates;
+    fn known_assets(&mut self, known: KnownAssets) {
+        self.known = known;
     }
 
     fn close(&mut self) -> BoxFuture<'static, ()> {
