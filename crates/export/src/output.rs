@@ -2,6 +2,7 @@
 
 use crate::error::{ExportError, Result};
 use std::fs::File;
+use std::hash::Hasher;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -91,16 +92,16 @@ pub fn safe_name(s: &str) -> String {
     if cleaned == s {
         cleaned
     } else {
-        format!("{cleaned}-{:016x}", fnv1a(s.as_bytes()))
+        format!("{cleaned}-{:016x}", stable_hash(s.as_bytes()))
     }
 }
 
 /// FNV-1a, 64 bits: a hash that is the same in every build and on every machine, so an
-/// export names a file the same way each time.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// export names its files, SARIF categories and parts the same way each time.
+pub(crate) fn stable_hash(bytes: &[u8]) -> u64 {
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
 }
 
 #[cfg(test)]
@@ -113,6 +114,14 @@ mod tests {
         assert!(safe_name("My App/1").starts_with("My_App_1-"));
         assert!(safe_name("../..").starts_with("_-"));
         assert_eq!(safe_name("My App/1"), safe_name("My App/1"), "stable");
+    }
+
+    #[test]
+    fn the_stable_hash_is_fnv1a() {
+        // File names and SARIF categories hold it: a change renames them for users.
+        assert_eq!(stable_hash(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(stable_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(stable_hash(b"foobar"), 0x8594_4171_f739_67e8);
     }
 
     #[test]

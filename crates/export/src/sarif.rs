@@ -35,7 +35,7 @@
 pub mod uri;
 
 use crate::error::{ExportError, Result};
-use crate::output::Sink;
+use crate::output::{Sink, stable_hash};
 use crate::registry::{ExportOptions, Exporter, Item, Report, single_output};
 use model::Severity;
 use serde_json::{Map, Value, json};
@@ -96,19 +96,15 @@ pub fn category(
         uri::encode_segment(app, false)
     );
     if let Some(f) = filter {
-        s.push_str(&format!("filter-{:016x}/", fnv1a(f.trim().as_bytes())));
+        s.push_str(&format!(
+            "filter-{:016x}/",
+            stable_hash(f.trim().as_bytes())
+        ));
     }
     if let Some((i, n)) = part {
         s.push_str(&format!("part-{i}-of-{n}/"));
     }
     s
-}
-
-/// FNV-1a, 64 bits: the same in every build, so categories and parts are stable.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 struct Rule {
@@ -285,7 +281,10 @@ impl Sarif {
                 // An empty export: a run all the same, as the schema requires a tool.
                 let mut s = String::from("appscan-bridge/");
                 if let Some(f) = filter {
-                    s.push_str(&format!("filter-{:016x}/", fnv1a(f.trim().as_bytes())));
+                    s.push_str(&format!(
+                        "filter-{:016x}/",
+                        stable_hash(f.trim().as_bytes())
+                    ));
                 }
                 s.push_str("empty/");
                 s
@@ -540,7 +539,7 @@ impl Exporter for Sarif {
         })?;
         let start = self.spilled;
         self.spill
-            .write_all(&fnv1a(s.fingerprint.as_bytes()).to_le_bytes())?;
+            .write_all(&stable_hash(s.fingerprint.as_bytes()).to_le_bytes())?;
         self.spill.write_all(&len.to_le_bytes())?;
         self.spill.write_all(&bytes)?;
         self.spilled += 12 + u64::from(len);

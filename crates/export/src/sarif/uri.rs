@@ -13,53 +13,39 @@
 //!   — becomes a `file:` URI, since SARIF forbids relative references that start with
 //!   `/` (SARIF1004).
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode, utf8_percent_encode};
 use serde_json::{Value, json};
 
-/// Bytes RFC 3986 allows unencoded in a path segment (`pchar` minus `%`): unreserved,
-/// sub-delims, `:` and `@`.
-fn is_pchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'@'
-        )
-}
+/// What RFC 3986 encodes in a path segment: everything but `pchar` minus `%`
+/// (unreserved, sub-delims, `:` and `@`); bytes past ASCII are always encoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
 
-fn push_encoded(out: &mut String, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.push('%');
-    out.push(HEX[usize::from(b >> 4)] as char);
-    out.push(HEX[usize::from(b & 15)] as char);
-}
+/// [`SEGMENT`] with `:` encoded too.
+const SEGMENT_NO_COLON: &AsciiSet = &SEGMENT.add(b':');
 
 /// `s` as one RFC 3986 path segment: everything but `pchar` percent-encoded (UTF-8),
 /// `:` too when `colon` is false (the first segment of a relative reference, or a
 /// component that must not be read as a scheme or split).
 pub fn encode_segment(s: &str, colon: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if is_pchar(b) && (colon || b != b':') {
-            out.push(b as char);
-        } else {
-            push_encoded(&mut out, b);
-        }
-    }
-    out
+    let set = if colon { SEGMENT } else { SEGMENT_NO_COLON };
+    utf8_percent_encode(s, set).to_string()
 }
 
 /// A URL with a host as a valid absolute RFC 3986 URI, or `None` when `text` is not one.
@@ -88,8 +74,7 @@ pub fn absolute_url(text: &str) -> Option<String> {
             {
                 out.push('%')
             }
-            b if is_pchar(b) => out.push(b as char),
-            b => push_encoded(&mut out, b),
+            b => out.extend(percent_encode(std::slice::from_ref(&b), SEGMENT)),
         }
     }
     Some(out)
