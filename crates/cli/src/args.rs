@@ -490,8 +490,12 @@ pub struct ExportArgs {
     /// kdi: the 0-10 scores of Informational,Low,Medium,High,Critical
     #[arg(long, default_value = "0,3,6,9,10", value_name = "I,L,M,H,C")]
     pub kdi_scores: String,
-    /// kdi: write version-2 `findings` (with triage states) instead of `vulns`
+    /// kdi: write version-1 `vulns` keyed by issue type instead of version-2 `findings`
+    /// keyed by issue id (the platform keeps one vuln per application and issue type)
     #[arg(long)]
+    pub kdi_vulns: bool,
+    /// kdi: version-2 `findings` (the default; kept for scripts that name it)
+    #[arg(long, hide = true, conflicts_with = "kdi_vulns")]
     pub kdi_findings: bool,
     /// ocsf: 2002 (Vulnerability Finding) or 2007 (Application Security Posture Finding)
     #[arg(long, default_value_t = 2002)]

@@ -10,16 +10,20 @@
 //!   findings, and auto-close would close the rest.
 //! - One asset per application: `url` is the application's URL (else `external_id` is the
 //!   locator), `application` its name, `tags` its tags.
-//! - By default each finding is a **vuln**: `scanner_identifier` is the issue type (with
-//!   the CVE when there is one: `type/CVE-…`), `scanner_type` from the connector kind
-//!   (`AppScanCloud`, `AppScanEnterprise`, `AppScanStandard`), `scanner_score` from the
-//!   severity map (Informational 0, Low 3, Medium 6, High 9, Critical 10 — changeable),
-//!   `status` open/closed (Passed and Noise are `false_positive`), `created_at`,
-//!   `last_seen_at`, `closed_at`, `port`, `details`.
-//! - With `kdi_findings`, each finding is a version-2 **finding** instead (its own id as
-//!   `scanner_identifier`, `severity` 0–10, `triage_state`, `additional_fields`).
-//! - `vuln_defs` has one entry per identifier used in the file, with `cwe_identifiers`,
-//!   `cve_identifiers`, `description` and `solution`.
+//! - By default each finding is a version-2 **finding**, as the platform's AppScan
+//!   connectors load them: its own id as `scanner_identifier`, `scanner_type` from the
+//!   connector kind (`AppScanCloud`, `AppScanEnterprise`, `AppScanStandard`),
+//!   `vuln_def_name` (its issue type, with the CVE when there is one: `type/CVE-…`),
+//!   `severity` from the severity map (Informational 0, Low 3, Medium 6, High 9,
+//!   Critical 10 — changeable), `triage_state`, `created_at`, `last_seen_at`,
+//!   `additional_fields` (name, status, risk, fingerprint, location, element, …).
+//! - With `kdi_vulns`, each finding is a version-1 **vuln** instead: `scanner_identifier`
+//!   is the issue type (`type/CVE-…`), which the platform keeps once per asset — issues
+//!   of one type on one application become one vuln there —, `scanner_score`, `status`
+//!   open/closed (Passed and Noise are `false_positive`), `closed_at`, `port`, `details`.
+//! - `vuln_defs` has one entry per issue type used in the file (`name` and
+//!   `scanner_identifier` are the type), with `cwe_identifiers`, `cve_identifiers`,
+//!   `description` and `solution`.
 //!
 //! Files: one or more per application, `{connector}-{app_id}-{run_id}-{part}.json` (the
 //! run is the connector's last sync; the part counts files of one application split by
@@ -128,7 +132,7 @@ impl Kdi {
             dir: opts.out.clone().unwrap_or_else(|| PathBuf::from(".")),
             max: opts.max_file_size,
             scores: opts.kdi_scores,
-            findings_mode: opts.kdi_findings,
+            findings_mode: !opts.kdi_vulns,
             partial: opts.filter.is_some(),
             ctx: ctx.clone(),
             group: None,

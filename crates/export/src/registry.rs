@@ -125,8 +125,11 @@ pub struct ExportOptions {
     pub max_file_size: u64,
     /// KDI: the 0–10 score of Informational, Low, Medium, High, Critical.
     pub kdi_scores: [u8; 5],
-    /// KDI: write version-2 `findings` (with triage states) instead of `vulns`.
-    pub kdi_findings: bool,
+    /// KDI: write each finding as a version-1 `vuln` keyed by its issue type instead of
+    /// a version-2 `finding` keyed by its own id (the default, as the platform's AppScan
+    /// connectors load them). The platform keeps one vuln per asset and identifier, so
+    /// issues of one type on one application become one vuln there.
+    pub kdi_vulns: bool,
     pub ocsf_class: OcsfClass,
     /// SARIF: results per run before a new run starts.
     pub sarif_max_results: usize,
@@ -146,7 +149,7 @@ impl ExportOptions {
             out: None,
             max_file_size: 100 * 1000 * 1000,
             kdi_scores: [0, 3, 6, 9, 10],
-            kdi_findings: false,
+            kdi_vulns: false,
             ocsf_class: OcsfClass::VulnerabilityFinding,
             sarif_max_results: 25_000,
             csv_keep_formulas: false,

@@ -101,8 +101,58 @@ fn jsonl_has_every_normalized_field() {
     }
 }
 
+/// The default: every stored finding is a version-2 finding of its own (its issue id as
+/// `scanner_identifier`), as the platform's AppScan connectors load them. Vulns keyed by
+/// issue type (the old default) became one vuln per application and type there.
 #[test]
-fn kdi_maps_severities_statuses_and_splits_by_size() {
+fn kdi_writes_each_issue_as_a_finding_of_its_own() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded(tmp.path());
+    let stored = all(&store);
+    let by_id: HashMap<&str, &StoredFinding> = stored
+        .values()
+        .map(|f| (f.finding.external_id.as_str(), f))
+        .collect();
+    let dir = tmp.path().join("kdi");
+    export_to(&store, Format::Kdi, &dir, |_| {});
+    let mut seen = std::collections::HashSet::new();
+    for file in common::files(&dir) {
+        let doc: Value =
+            serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("JSON");
+        let asset = &doc["assets"][0];
+        assert_eq!(asset["vulns"], serde_json::json!([]), "{}", file.display());
+        let defs: Vec<&str> = doc["vuln_defs"]
+            .as_array()
+            .expect("defs")
+            .iter()
+            .map(|d| d["name"].as_str().expect("name"))
+            .collect();
+        for item in asset["findings"].as_array().expect("findings") {
+            let id = item["scanner_identifier"].as_str().expect("id");
+            assert!(seen.insert(id.to_string()), "{id} written once");
+            let f = by_id[id];
+            let sev = usize::from(f.finding.severity.score() - 1);
+            assert_eq!(item["severity"], [0, 3, 6, 9, 10][sev]);
+            assert_eq!(
+                item["triage_state"],
+                export::kdi::triage_state(f.finding.status)
+            );
+            let def = item["vuln_def_name"].as_str().expect("vuln_def_name");
+            assert!(
+                defs.contains(&def),
+                "{def} has its vuln_def in the same file"
+            );
+            assert_eq!(
+                item["additional_fields"]["fingerprint"],
+                f.fingerprint.as_str()
+            );
+        }
+    }
+    assert_eq!(seen.len(), common::FINDINGS, "every finding, none merged");
+}
+
+#[test]
+fn kdi_vulns_map_severities_statuses_and_split_by_size() {
     let tmp = tempfile::tempdir().expect("tmp");
     let store = common::seeded(tmp.path());
     let stored = all(&store);
@@ -182,12 +232,13 @@ fn kdi_maps_severities_statuses_and_splits_by_size() {
         n
     };
     let one = tmp.path().join("one");
-    export_to(&store, Format::Kdi, &one, |_| {});
+    export_to(&store, Format::Kdi, &one, |o| o.kdi_vulns = true);
     assert_eq!(common::files(&one).len(), 3, "one file per application");
     assert_eq!(check(&one, [0, 3, 6, 9, 10]), common::FINDINGS);
 
     let small = tmp.path().join("small");
     export_to(&store, Format::Kdi, &small, |o| {
+        o.kdi_vulns = true;
         o.max_file_size = 6_000;
         o.kdi_scores = [1, 2, 5, 8, 10];
     });
@@ -248,7 +299,7 @@ fn kdi_never_writes_two_applications_into_one_file() {
             .as_str()
             .expect("external_id")
             .to_string();
-        *per_app.entry(app).or_default() += asset["vulns"].as_array().expect("vulns").len();
+        *per_app.entry(app).or_default() += asset["findings"].as_array().expect("findings").len();
     }
     let want: HashMap<String, usize> = [
         ("reports:application:支払", 5),

@@ -122,7 +122,7 @@ fn kdi_files_validate_against_the_documented_structure() {
         let dir = tmp.path().join(format!("kdi-{findings_mode}"));
         // Small files, so splitting is exercised as well.
         let r = run(Format::Kdi, &dir, |o| {
-            o.kdi_findings = findings_mode;
+            o.kdi_vulns = !findings_mode;
             o.max_file_size = 8_000;
         });
         assert!(r.files.len() > 3, "{:?}", r.files);

@@ -55,7 +55,7 @@ fn options(a: &ExportArgs) -> anyhow::Result<ExportOptions> {
     o.max_file_size = export::parse_size(&a.max_file_size)
         .map_err(|e| anyhow::anyhow!("--max-file-size: {e}"))?;
     o.kdi_scores = kdi_scores(&a.kdi_scores)?;
-    o.kdi_findings = a.kdi_findings;
+    o.kdi_vulns = a.kdi_vulns;
     o.ocsf_class = OcsfClass::from_uid(a.ocsf_class).with_context(|| {
         format!(
             "--ocsf-class: {} is not 2002 (Vulnerability Finding) or 2007 (Application Security Posture Finding)",
