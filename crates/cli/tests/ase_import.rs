@@ -257,13 +257,13 @@ fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
     assert_eq!(connectors.as_array().map(Vec::len), Some(0), "{connectors}");
     assert_eq!(count(&run(bin(d).args(["findings", "--json"]))), 0);
 
-    // A report with no data: the import would end Aborted and exit 0, and so does the
-    // dry run (it exited 1).
+    // A report without issues is its application's latest run: the import would end
+    // Processed and exit 0, and so does the dry run (it exited 1 when such a run aborted).
     let out = run(bin(d)
         .args(["import", "--dry-run"])
         .arg(fixture("sast-no_issues.xml")));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("would end Aborted"), "{text}");
+    assert!(text.contains("would end Processed"), "{text}");
 
     // A bad file fails as the import would, with where.
     let text = std::fs::read_to_string(fixture("sast-many_issues.xml")).expect("read");

@@ -29,7 +29,14 @@ pub enum Event {
         lost: u64,
     },
     /// Every record of this application has been delivered (`records` of them).
-    AppComplete { app_id: String, records: u64 },
+    /// `empty_means_clean`: none means the application has no finding now — a whole
+    /// report of it was read (XML) —, where a server that lists none (ASE) may only have
+    /// no scan of it, so its stored findings are left as they are.
+    AppComplete {
+        app_id: String,
+        records: u64,
+        empty_means_clean: bool,
+    },
     /// Progress in bytes of a file source (`read` of `total`).
     Bytes { read: u64, total: u64 },
 }

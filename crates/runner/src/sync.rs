@@ -319,9 +319,13 @@ impl InFlight {
                 self.issues.push(i.clone());
                 self.batch.issues.push(i);
             }
-            Event::AppComplete { app_id, records } => {
+            Event::AppComplete {
+                app_id,
+                records,
+                empty_means_clean,
+            } => {
                 progress.app_done();
-                if records > 0 {
+                if records > 0 || empty_means_clean {
                     self.apps_with_data.push(app_id);
                 }
             }

@@ -242,27 +242,41 @@ async fn appscan_standard_report_with_a_missing_severity() {
     assert!(report.run.counters.warnings > 0);
 }
 
+/// A report read whole is its application's latest full run even with no issue in it:
+/// what the application had is closed. (An empty report was "no data" and aborted, so an
+/// application that became clean kept its findings open for ever.)
 #[tokio::test]
-async fn reports_without_findings_abort_and_store_nothing() {
+async fn a_report_without_findings_closes_what_its_application_had() {
     for name in ["dast-no_findings.xml", "sast-no_issues.xml"] {
         let r = rig();
         let report = r.import(&fixture(name), None).await;
         assert_eq!(
             report.run.state,
-            RunState::Aborted,
+            RunState::Processed,
             "{name}: {:?}",
             report.run.reason
         );
-        assert!(
-            report
-                .run
-                .reason
-                .as_deref()
-                .unwrap_or_default()
-                .contains("no data")
-        );
-        assert_eq!((r.findings().len(), r.assets()), (0, 0), "{name}");
+        assert_eq!((r.findings().len(), r.assets()), (0, 1), "{name}");
     }
+
+    let r = rig();
+    r.import(&fixture("sast-one_issue.xml"), Some("sample-web"))
+        .await;
+    let before = r.findings();
+    assert_eq!(before.len(), 1);
+    assert!(before[0].finding.status.is_open());
+    let report = r
+        .import(&fixture("sast-no_issues.xml"), Some("sample-web"))
+        .await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let after = r.findings();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].finding.status, Status::Closed, "{after:?}");
 }
 
 #[tokio::test]
@@ -310,12 +324,12 @@ async fn every_fixture_imports() {
         let report = r
             .import_into(Some(&connector), &dir.join(&name), None)
             .await;
-        let state = if want == 0 {
-            RunState::Aborted
-        } else {
-            RunState::Processed
-        };
-        assert_eq!(report.run.state, state, "{name}: {:?}", report.run.reason);
+        assert_eq!(
+            report.run.state,
+            RunState::Processed,
+            "{name}: {:?}",
+            report.run.reason
+        );
         total += want;
         let stored = r
             .runner

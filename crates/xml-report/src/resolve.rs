@@ -463,18 +463,18 @@ fn resolve_texts(
     if fallback.is_some() {
         return fallback;
     }
-    if !refs.is_empty() {
-        let ids = refs
-            .iter()
-            .map(|r| format!("\"{r}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        w.push(if table.is_empty() {
-            format!("{field}: {ids} cannot be resolved (the report has no {table_name})")
-        } else {
-            format!("{field}: {ids} not in {table_name}")
-        });
+    if refs.is_empty() {
+        return None;
     }
+    // A report without the section at all (ASoC SAST exports have no cause- or
+    // security-risk-group) says so in the same words on every issue, so that the run
+    // lists it once with a count.
+    w.push(if table.is_empty() {
+        format!("{field}: not known (the report has no {table_name})")
+    } else {
+        let ids: Vec<String> = refs.iter().map(|r| format!("\"{r}\"")).collect();
+        format!("{field}: {} not in {table_name}", ids.join(", "))
+    });
     None
 }
 

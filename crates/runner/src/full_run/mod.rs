@@ -4,11 +4,13 @@
 //! application's latest successful run is closed (its history names the run). The
 //! hooks make sure that is the *only* way anything is closed:
 //! - [`no_data`]: a run in which no application delivered a record is Aborted and
-//!   closes nothing (a report or server that returned nothing is not "everything was
-//!   fixed");
+//!   closes nothing (a server that returned nothing is not "everything was fixed"); a
+//!   report read whole delivers its application even when it holds no issue, so a
+//!   clean report closes what its application had;
 //! - [`closable`]: an application with a record that failed to map is not closed
-//!   either (its missing findings may be the failed ones); one with no record this run
-//!   is left as it is; a run over the failure threshold is Errored before any close;
+//!   either (its missing findings may be the failed ones); an ASE application with no
+//!   issue this run is left as it is; a run over the failure threshold is Errored
+//!   before any close;
 //! - [`begin`]: an XML import of a report up to `ATOMIC_MAX_BYTES` is one transaction
 //!   ([`store::Store::begin_atomic`]), so a failed run stores nothing; the guard it
 //!   returns rolls back a run abandoned on an error path;
@@ -133,8 +135,8 @@ pub fn map_for(mut map: Map, unknown_severity: Option<Severity>) -> Map {
     map
 }
 
-/// A full-run source that delivered no record for any application: Aborted, nothing
-/// closed.
+/// A full-run source that delivered no application with data (a record, or a whole
+/// report even without one): Aborted, nothing closed.
 pub fn no_data(
     closes_unseen: bool,
     apps_with_data: &[String],
@@ -150,8 +152,8 @@ pub fn no_data(
     })
 }
 
-/// The applications whose unseen findings may be closed: those with data this run and
-/// no record that failed to map.
+/// The applications whose unseen findings may be closed: those with data this run (a
+/// record, or a whole report without one) and no record that failed to map.
 pub fn closable(apps_with_data: &[String], apps_with_errors: &HashSet<String>) -> Vec<String> {
     apps_with_data
         .iter()

@@ -478,13 +478,14 @@ impl Source for AseSource {
                             tx.send(Ok(Event::AppComplete {
                                 app_id: app.asset.clone(),
                                 records,
+                                empty_means_clean: false,
                             }))
                             .await?;
                         }
                     }
                 }
             }
-            if let Some(ev) = warnings.summary("GET /ase/api/issues") {
+            for ev in warnings.summary("GET /ase/api/issues") {
                 tx.send(Ok(ev)).await?;
             }
             Ok(())

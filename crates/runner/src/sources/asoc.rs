@@ -195,7 +195,12 @@ impl Source for AsocSource {
                         }))
                         .await?;
                         if complete {
-                            tx.send(Ok(Event::AppComplete { app_id, records })).await?;
+                            tx.send(Ok(Event::AppComplete {
+                                app_id,
+                                records,
+                                empty_means_clean: false,
+                            }))
+                            .await?;
                         }
                     }
                     Err(AsocError::Http {

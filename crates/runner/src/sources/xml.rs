@@ -337,12 +337,13 @@ impl Shape<'_> {
         if excluded > 0 {
             tracing::info!(excluded, "findings without CVE, CWE or WASC id left out");
         }
-        if let Some(ev) = warnings.summary(file) {
+        for ev in warnings.summary(file) {
             self.send(ev)?;
         }
         self.send(Event::AppComplete {
             app_id: self.asset_id.to_string(),
             records: seen,
+            empty_means_clean: true,
         })
     }
 }
