@@ -253,6 +253,8 @@ impl AseClient {
             query: Vec<(&'static str, String)>,
             app: Option<String>,
             pager: Pager,
+            /// The first item of the last page, to tell a server that ignores `Range`.
+            last_first: Option<Value>,
         }
         let start = Listing {
             client: self.clone(),
@@ -261,6 +263,7 @@ impl AseClient {
             query,
             app,
             pager: Pager::new(self.inner.cfg.page_size),
+            last_first: None,
         };
         futures::stream::unfold(start, |mut l| async move {
             let (first, last) = l.pager.next_range()?;
@@ -302,6 +305,21 @@ impl AseClient {
                 let what = match serde_json::from_slice::<Value>(&a.body) {
                     Ok(Value::Array(items)) => {
                         let cr = a.content_range.as_deref().and_then(parse_content_range);
+                        // A server (or proxy) that ignores `Range` answers the whole list
+                        // every time; when that list is exactly a page long, the page
+                        // after it repeats it and, with no `Content-Range` to end it,
+                        // the listing asked for the same page for ever.
+                        if cr.is_none() && first > 0 && items.first() == l.last_first.as_ref() {
+                            tracing::warn!(endpoint = %l.endpoint, first, "the server answered the first page again: it ignores Range; the listing ends here");
+                            l.pager.on_unsatisfiable();
+                            break Ok(Page {
+                                app: l.app.clone(),
+                                first,
+                                total: None,
+                                items: Vec::new(),
+                            });
+                        }
+                        l.last_first = items.first().cloned();
                         let total = l.pager.on_page(items.len(), cr);
                         l.client.inner.stats.page(items.len());
                         break Ok(Page {
@@ -362,9 +380,15 @@ impl AseClient {
             };
             let a = self.send(Method::GET, url, endpoint, req).await?;
             match a.status {
-                401 if !relogged => {
+                // ASE refuses a session it no longer knows with 401 or 403: one fresh
+                // login tells an expired session from a missing permission.
+                401 | 403 if !relogged => {
                     relogged = true;
-                    tracing::info!(endpoint, "session rejected (401); logging in again");
+                    tracing::info!(
+                        endpoint,
+                        status = a.status,
+                        "session rejected; logging in again"
+                    );
                     self.inner.session.reject(session.generation).await;
                 }
                 401 => {

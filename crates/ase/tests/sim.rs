@@ -82,6 +82,40 @@ async fn without_content_range_a_short_page_ends_the_listing() {
     assert_eq!(s.handle().stats().count(AseEndpoint::Issues, 200), 4);
 }
 
+/// An expired session may be refused with 403 as well as 401: the client logs in again
+/// once (it failed the run as "forbidden").
+#[tokio::test]
+async fn a_session_refused_with_403_is_renewed_once() {
+    let s = sim(1, 4, 1000).await;
+    s.handle().inject(AseFault::ExpiredSession403);
+    let c = client(&s, 100);
+    c.login().await.expect("login");
+    s.handle().inject(AseFault::DropSessions);
+    let apps = c.applications().await.expect("apps after a new login");
+    assert_eq!(apps.len(), 1);
+    assert_eq!(s.handle().stats().logins, 2);
+}
+
+/// A server (or a proxy) that ignores `Range` answers the whole list each time: read
+/// once, whatever the page size. A list exactly one page long was asked for again and
+/// again without end.
+#[tokio::test]
+async fn a_server_that_ignores_range_is_read_once() {
+    let s = sim(1, 12, 1000).await;
+    s.handle().inject(AseFault::IgnoreRange);
+    for page_size in [12, 5, 50] {
+        let c = client(&s, page_size);
+        let name = c.applications().await.expect("apps")[0]["name"]
+            .as_str()
+            .expect("name")
+            .to_string();
+        let issues = tokio::time::timeout(Duration::from_secs(20), all_issues(&c, &name))
+            .await
+            .unwrap_or_else(|_| panic!("page size {page_size}: the listing never ends"));
+        assert_eq!(issues.len(), 12, "page size {page_size}");
+    }
+}
+
 #[tokio::test]
 async fn the_session_needs_the_cookie_and_the_xsrf_header() {
     let s = sim(1, 3, 1000).await;

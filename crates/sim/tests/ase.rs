@@ -29,6 +29,38 @@ async fn logged_in() -> (sim::RunningAseSim, reqwest::Client, String) {
     (s, http, id)
 }
 
+/// A client that keeps the cookies the server sets, as a `requests` session does
+/// (pyappscan, the spec's real ASE client), stays logged in: the session cookie was
+/// `Secure` over plain HTTP, so such a client never sent it and every call was 401.
+#[tokio::test]
+async fn a_cookie_keeping_client_stays_logged_in() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let s = AseSim::start(AseSimConfig::default(), ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("starts");
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let v: Value = http
+        .post(format!("{}/ase/api/keylogin/apikeylogin", s.base_url()))
+        .json(&serde_json::json!({"keyId": "ase-key-id", "keySecret": "ase-key-secret-0123456789"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let id = v["sessionId"].as_str().expect("id");
+    let r = http
+        .get(format!("{}/ase/api/applications", s.base_url()))
+        .header("asc_xsrf_token", id)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 200, "the jar sent the session cookie");
+}
+
 fn get(http: &reqwest::Client, id: &str, url: String) -> reqwest::RequestBuilder {
     http.get(url)
         .header("Cookie", format!("asc_session_id={id}"))

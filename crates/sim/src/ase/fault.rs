@@ -91,8 +91,14 @@ pub enum AseFault {
     },
     /// Lists answer without `Content-Range` (older servers); sticky.
     NoContentRange,
+    /// Lists answer the whole list whatever `Range` asks, without `Content-Range` (a
+    /// proxy that drops the header); sticky.
+    IgnoreRange,
     /// `details_v2` answers 404 (older servers: details per issue); sticky.
     NoDetailsV2,
+    /// A session the server does not know (expired, forgotten) is refused with `403`
+    /// instead of `401`, as the API allows; sticky.
+    ExpiredSession403,
     /// Every session is forgotten now (as after a server restart): the next call gets a
     /// 401 and must log in again.
     DropSessions,
@@ -108,8 +114,12 @@ pub struct AseFaultState {
     pub bad_key: bool,
     /// Lists omit `Content-Range`.
     pub no_content_range: bool,
+    /// Lists ignore `Range` (and omit `Content-Range`).
+    pub ignore_range: bool,
     /// `details_v2` is missing.
     pub no_details_v2: bool,
+    /// Unknown sessions get `403`.
+    pub expired_session_403: bool,
 }
 
 impl AseFaultState {
@@ -130,7 +140,9 @@ impl AseFaultState {
             AseFault::NonJsonPage { times } => self.non_json += times,
             AseFault::BadKey => self.bad_key = true,
             AseFault::NoContentRange => self.no_content_range = true,
+            AseFault::IgnoreRange => self.ignore_range = true,
             AseFault::NoDetailsV2 => self.no_details_v2 = true,
+            AseFault::ExpiredSession403 => self.expired_session_403 = true,
             _ => {}
         }
     }

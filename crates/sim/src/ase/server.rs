@@ -100,7 +100,12 @@ async fn gate(State(s): St, req: Request, next: Next) -> Response {
         match session_of(&s, req.headers()) {
             None => {
                 lock(&s.stats).refused_no_session += 1;
-                error(StatusCode::UNAUTHORIZED, "Session expired or not logged in")
+                let status = if lock(&s.faults).expired_session_403 {
+                    StatusCode::FORBIDDEN
+                } else {
+                    StatusCode::UNAUTHORIZED
+                };
+                error(status, "Session expired or not logged in")
             }
             Some(id) => {
                 let xsrf_ok = req
@@ -149,7 +154,9 @@ async fn login(State(s): St, body: Bytes) -> Response {
     lock(&s.sessions).insert(id.clone(), ());
     lock(&s.stats).logins += 1;
     let mut r = axum::Json(json!({ "sessionId": id, "userId": "ase-sim-user" })).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{COOKIE}={id}; Path=/ase; Secure; HttpOnly")) {
+    // No `Secure`: the simulator serves plain HTTP, over which a client that keeps
+    // cookies (a `requests` session, as pyappscan's) never sends a Secure one back.
+    if let Ok(v) = HeaderValue::from_str(&format!("{COOKIE}={id}; Path=/ase; HttpOnly")) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
@@ -170,6 +177,10 @@ async fn version() -> Response {
 /// Answers one page of `items` for the request's `Range`.
 fn ranged(s: &Shared, headers: &HeaderMap, items: Vec<Value>) -> Response {
     let total = items.len();
+    if lock(&s.faults).ignore_range {
+        lock(&s.stats).pages += 1;
+        return axum::Json(Value::Array(items)).into_response();
+    }
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
