@@ -5,8 +5,13 @@
 //! The burst is a tenth of the per-minute rate: any 60-second window then
 //! sees at most `rate + rate / 10` requests (495 for ASoC's default 450), where
 //! a full-minute burst would allow nearly twice the rate in the first minute.
+//!
+//! The server counts per user, so clients of one user in one process (two connectors
+//! on the same API key under `serve`) share one pace: [`RateLimiter::shared`].
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter as Governor};
@@ -14,17 +19,45 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter as Governor};
 /// A request pace, or none. Every attempt (retries and logins included)
 /// passes through [`RateLimiter::acquire`].
 pub struct RateLimiter {
-    inner: Option<DefaultDirectRateLimiter>,
+    inner: Option<Arc<DefaultDirectRateLimiter>>,
+}
+
+/// The paces in use, by who the server counts (e.g. base URL and key id) and rate.
+type Paces = HashMap<(String, u32), Weak<DefaultDirectRateLimiter>>;
+static SHARED: LazyLock<Mutex<Paces>> = LazyLock::new(Mutex::default);
+
+fn governor(rate: NonZeroU32) -> DefaultDirectRateLimiter {
+    let burst = NonZeroU32::new(rate.get() / 10).unwrap_or(NonZeroU32::MIN);
+    Governor::direct(Quota::per_minute(rate).allow_burst(burst))
 }
 
 impl RateLimiter {
-    /// `per_minute == 0` turns pacing off.
+    /// A pace of its own; `per_minute == 0` turns pacing off.
     pub fn new(per_minute: u32) -> Self {
-        let inner = NonZeroU32::new(per_minute).map(|rate| {
-            let burst = NonZeroU32::new(per_minute / 10).unwrap_or(NonZeroU32::MIN);
-            Governor::direct(Quota::per_minute(rate).allow_burst(burst))
-        });
-        Self { inner }
+        Self {
+            inner: NonZeroU32::new(per_minute).map(|rate| Arc::new(governor(rate))),
+        }
+    }
+
+    /// The pace of everything in this process that the server counts as `who` (at this
+    /// rate): every client of one user draws from one budget, as the server's limit
+    /// does, where each client pacing itself let two of them send twice the limit.
+    pub fn shared(who: &str, per_minute: u32) -> Self {
+        let Some(rate) = NonZeroU32::new(per_minute) else {
+            return Self { inner: None };
+        };
+        let mut paces = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+        paces.retain(|_, pace| pace.strong_count() > 0);
+        let key = (who.to_string(), per_minute);
+        let pace = match paces.get(&key).and_then(Weak::upgrade) {
+            Some(pace) => pace,
+            None => {
+                let pace = Arc::new(governor(rate));
+                paces.insert(key, Arc::downgrade(&pace));
+                pace
+            }
+        };
+        Self { inner: Some(pace) }
     }
 
     /// Waits for a slot; returns how long it waited (`None`: no wait).
@@ -60,6 +93,27 @@ mod tests {
         }
         let waited = l.acquire().await.expect("61st request waits");
         assert!(waited >= Duration::from_millis(50), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn clients_of_one_user_share_a_pace() {
+        let a = RateLimiter::shared("https://one user", 600);
+        let b = RateLimiter::shared("https://one user", 600);
+        let other = RateLimiter::shared("https://another user", 600);
+        for _ in 0..60 {
+            assert!(a.acquire().await.is_none());
+        }
+        assert!(
+            b.inner.as_ref().unwrap().check().is_err(),
+            "a's burst is b's too"
+        );
+        assert!(other.inner.as_ref().unwrap().check().is_ok());
+        drop((a, b));
+        let fresh = RateLimiter::shared("https://one user", 600);
+        assert!(
+            fresh.inner.as_ref().unwrap().check().is_ok(),
+            "a pace nobody holds any more is gone"
+        );
     }
 
     #[tokio::test]

@@ -83,7 +83,9 @@ impl AsocClient {
         let http = builder.build().map_err(|e| {
             AsocError::Tls(format!("building the HTTP client: {}", error_chain(&e)))
         })?;
-        let limiter = RateLimiter::new(cfg.rate_limit_per_minute);
+        // ASoC limits requests per user: every client of this key shares the pace.
+        let limiter =
+            RateLimiter::shared(&format!("{base} {}", cfg.key_id), cfg.rate_limit_per_minute);
         Ok(Self {
             inner: Arc::new(Inner {
                 cfg,

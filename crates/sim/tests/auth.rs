@@ -170,9 +170,22 @@ async fn optional_rate_limit() {
     let r = api.get("Apps", &[("$top", "1")]).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.text().await.unwrap(), "Too many requests.");
+    // The limit is the user's: another token of the same key, or a new login after the
+    // first token was revoked, does not start it over (it did, per token).
+    let second = Api::login(&sim).await;
+    assert_eq!(
+        second.get("Apps", &[("$top", "1")]).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    sim.handle().revoke_tokens();
+    let third = Api::login(&sim).await;
+    assert_eq!(
+        third.get("Apps", &[("$top", "1")]).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
     sim.handle().advance_time(chrono::Duration::seconds(61));
     assert_eq!(
-        api.get("Apps", &[("$top", "1")]).await.status(),
+        third.get("Apps", &[("$top", "1")]).await.status(),
         StatusCode::OK
     );
     sim.shutdown().await;

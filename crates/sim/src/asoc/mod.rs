@@ -81,8 +81,10 @@ pub(crate) struct Shared {
     pub faults: Mutex<FaultState>,
     /// Token → expiry (ms, simulated clock).
     pub tokens: Mutex<HashMap<String, i64>>,
-    /// Token → request instants in the last minute (rate limit).
-    pub windows: Mutex<HashMap<String, VecDeque<i64>>>,
+    /// The authenticated user's request instants in the last minute (the rate limit is
+    /// per user, as ASoC's: every token of the key shares it, and a new login does not
+    /// start it over; the simulator has one user, its key).
+    pub window: Mutex<VecDeque<i64>>,
     pub stats: Mutex<SimStats>,
     /// Simulated clock = real clock + this.
     pub offset_ms: AtomicI64,
@@ -156,7 +158,7 @@ impl SimHandle {
                 data: RwLock::new(data),
                 faults: Mutex::new(FaultState::default()),
                 tokens: Mutex::new(HashMap::new()),
-                windows: Mutex::new(HashMap::new()),
+                window: Mutex::new(VecDeque::new()),
                 stats: Mutex::new(SimStats::default()),
                 offset_ms: AtomicI64::new(0),
                 ttl_ms: AtomicI64::new(ttl),
@@ -269,7 +271,6 @@ impl SimHandle {
     /// Invalidates every issued token (clients must log in again).
     pub fn revoke_tokens(&self) {
         lock(&self.shared.tokens).clear();
-        lock(&self.shared.windows).clear();
     }
 
     /// Moves the simulated clock (which otherwise follows the real one).

@@ -217,7 +217,7 @@ async fn gate(State(s): St, req: Request, next: Next) -> Response {
             Some(t) if s.token_valid(&t) => {
                 if lock(&s.faults).forbidden(kind) {
                     forbidden()
-                } else if rate_limited(&s, &t) {
+                } else if rate_limited(&s) {
                     too_many(None)
                 } else {
                     let body_fault = lock(&s.faults).take_body(kind);
@@ -266,14 +266,14 @@ async fn spoil_body(resp: Response, fault: BodyFault) -> Response {
     resp
 }
 
-/// Sliding one-minute window per token; only when a limit is configured.
-fn rate_limited(s: &Shared, token: &str) -> bool {
+/// Sliding one-minute window of the user's requests, whichever token they carry; only
+/// when a limit is configured.
+fn rate_limited(s: &Shared) -> bool {
     let Some(limit) = s.rate_limit else {
         return false;
     };
     let now = s.now_ms();
-    let mut windows = lock(&s.windows);
-    let w = windows.entry(token.to_string()).or_default();
+    let mut w = lock(&s.window);
     while w.front().is_some_and(|&t| t <= now - 60_000) {
         w.pop_front();
     }
@@ -351,7 +351,6 @@ async fn login(State(s): St, body: Bytes) -> Response {
 async fn logout(State(s): St, headers: HeaderMap) -> Response {
     if let Some(t) = bearer(&headers) {
         lock(&s.tokens).remove(t);
-        lock(&s.windows).remove(t);
     }
     StatusCode::OK.into_response()
 }
@@ -758,7 +757,6 @@ async fn admin_now(State(s): St) -> Response {
 
 async fn admin_revoke(State(s): St) -> StatusCode {
     lock(&s.tokens).clear();
-    lock(&s.windows).clear();
     StatusCode::NO_CONTENT
 }
 
