@@ -299,6 +299,20 @@ async fn admin_api_drives_a_sim_over_http() {
     assert!(!summary.changed_issue_ids.is_empty());
     assert!(summary.at.signed_duration_since(before).num_seconds() < 30);
 
+    // `{"on": …}` as the ASE simulator takes it (only `hidden` was), and the old name.
+    let api = Api::login(&sim).await; // the clock moved past the first token's life
+    let all = api.items("Apps", &[]).await.len();
+    for (body, apps) in [(json!({"on": true}), 0), (json!({"hidden": false}), all)] {
+        let r = c
+            .post(format!("{base}/sim/apps-hidden"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{body}");
+        assert_eq!(api.items("Apps", &[]).await.len(), apps, "{body}");
+    }
+
     let r = c.post(format!("{base}/sim/revoke")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(

@@ -476,8 +476,10 @@ async fn admin_reset_stats(State(s): St) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// `{"on": true}` (`hidden` is taken too, for `/sim/apps-hidden`).
 #[derive(Deserialize)]
 struct Toggle {
+    #[serde(alias = "hidden")]
     on: bool,
 }
 

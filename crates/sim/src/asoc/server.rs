@@ -774,14 +774,16 @@ async fn admin_token_ttl(State(s): St, body: Bytes) -> Result<StatusCode, ApiErr
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `{"on": true}`, as the ASE simulator's toggles take it (`hidden` is the older name).
 #[derive(Deserialize)]
 struct HiddenBody {
-    hidden: bool,
+    #[serde(alias = "hidden")]
+    on: bool,
 }
 
 async fn admin_apps_hidden(State(s): St, body: Bytes) -> Result<StatusCode, ApiError> {
     let h: HiddenBody = admin_body(&body)?;
-    s.apps_hidden.store(h.hidden, Ordering::Relaxed);
+    s.apps_hidden.store(h.on, Ordering::Relaxed);
     Ok(StatusCode::NO_CONTENT)
 }
 
