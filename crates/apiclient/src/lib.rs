@@ -6,6 +6,7 @@
 //! request loop and turns the last failure into its own error type.
 
 pub mod base_url;
+pub mod ca_file;
 pub mod json;
 pub mod proxy;
 pub mod ratelimit;

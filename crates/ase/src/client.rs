@@ -93,17 +93,7 @@ impl AseClient {
             .connect_timeout(cfg.timeout.min(std::time::Duration::from_secs(30)))
             .user_agent(USER_AGENT);
         if let Some(path) = &cfg.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| AseError::Tls(format!("reading CA file {}: {e}", path.display())))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                AseError::Tls(format!("CA file {}: {}", path.display(), error_chain(&e)))
-            })?;
-            if certs.is_empty() {
-                return Err(AseError::Tls(format!(
-                    "CA file {}: no PEM certificate in it",
-                    path.display()
-                )));
-            }
+            let certs = apiclient::ca_file::read(path).map_err(AseError::Tls)?;
             builder = builder.tls_certs_merge(certs);
         }
         let http = builder

@@ -59,6 +59,8 @@ pub enum Command {
     /// A connector's run history
     Runs(RunsArgs),
     /// List stored assets (applications)
+    // --after and --dedupe are findings' (refused here with why; not shown in the help).
+    #[command(mut_arg("after", |a| a.hide(true)), mut_arg("dedupe", |a| a.hide(true)))]
     Assets(ListArgs),
     /// List stored findings
     Findings(ListArgs),
@@ -319,9 +321,9 @@ pub struct SettingsArgs {
     /// Seconds subtracted from the delta cursor
     #[arg(long)]
     pub overlap: Option<i64>,
-    /// Extra CA certificate (PEM) to trust
-    #[arg(long)]
-    pub ca_file: Option<PathBuf>,
+    /// Extra CA certificate (PEM) to trust (an empty value removes it)
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<String>,
     /// Retries of a failed request (or an unreadable page) after the first attempt
     #[arg(long)]
     pub max_retries: Option<usize>,
@@ -604,4 +606,29 @@ pub enum TokenCommand {
     },
     /// Revoke a token by id or name
     Revoke { token: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// `assets --help` offered --after and --dedupe, which `assets` refuses.
+    #[test]
+    fn assets_help_shows_only_what_assets_take() {
+        let mut cli = Cli::command();
+        let help = |cli: &mut clap::Command, name: &str| {
+            cli.find_subcommand_mut(name)
+                .expect("subcommand")
+                .render_long_help()
+                .to_string()
+        };
+        let assets = help(&mut cli, "assets");
+        assert!(
+            !assets.contains("--after") && !assets.contains("--dedupe"),
+            "{assets}"
+        );
+        let findings = help(&mut cli, "findings");
+        assert!(findings.contains("--after") && findings.contains("--dedupe"));
+    }
 }

@@ -9,7 +9,7 @@
 //! their work is stored and only their report is left to print, those that end (`sync`,
 //! `import`, `remap`, `check`, `migrate`, `demo`) restore it too ([`only_printing_remains`]).
 
-use crate::args::Command;
+use crate::args::{Command, ConnectorCommand};
 
 /// Restores SIGPIPE's default action for commands whose job is to print.
 pub fn die_quietly_on_closed_stdout(command: &Command) {
@@ -36,9 +36,14 @@ pub fn only_printing_remains() {
 }
 
 fn prints_only(command: &Command) -> bool {
-    if let Command::Import(a) = command {
+    match command {
         // A dry run reads a file and prints what it found.
-        return a.dry_run;
+        Command::Import(a) => return a.dry_run,
+        // Listing and showing connectors only print; the other connector commands write.
+        Command::Connector(c) => {
+            return matches!(c, ConnectorCommand::List(_) | ConnectorCommand::Show { .. });
+        }
+        _ => {}
     }
     !matches!(
         command,
@@ -50,7 +55,6 @@ fn prints_only(command: &Command) -> bool {
             | Command::Migrate(_)
             | Command::Check(_)
             | Command::Remap(_)
-            | Command::Connector(_)
     )
 }
 
@@ -70,5 +74,9 @@ mod tests {
         assert!(prints_only(&command(&["import", "--dry-run", "r.xml"])));
         assert!(prints_only(&command(&["findings"])));
         assert!(!prints_only(&command(&["sync", "c"])));
+        // `connector list | head -1` panicked on the closed pipe.
+        assert!(prints_only(&command(&["connector", "list"])));
+        assert!(prints_only(&command(&["connector", "show", "c"])));
+        assert!(!prints_only(&command(&["connector", "remove", "c"])));
     }
 }

@@ -208,6 +208,20 @@ fn a_store_file_that_is_no_database_is_named_in_the_error() {
     assert_eq!(std::fs::read(&file).expect("read"), text);
 }
 
+/// A file that is no KEV list fails `kev import` before anything is made: a new data
+/// directory (a mistyped --data-dir) got a store and a master key all the same.
+#[test]
+fn a_bad_kev_list_leaves_a_new_data_directory_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().join("data");
+    let err = common::fails(bin(&d).args(["kev", "import", "/dev/null"]));
+    assert!(err.contains("is not a KEV list"), "{err}");
+    let made: Vec<_> = std::fs::read_dir(&d)
+        .map(|r| r.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(made.is_empty(), "{made:?}");
+}
+
 /// `migrate --force` onto the store it reads, spelled another way (`sqlite://` and a plain
 /// path, a detour through `..`), is refused and the store kept: it used to empty the
 /// target, which was the source, and copy nothing back ("copied 0 rows", exit 0).

@@ -72,9 +72,20 @@ async fn show_edit_check_remap_and_remove_a_connector() {
         "/nonexistent/ca.pem",
     ]));
     assert!(
-        err.contains("ca_file '/nonexistent/ca.pem' cannot be read"),
+        err.contains("CA file /nonexistent/ca.pem cannot be read"),
         "{err}"
     );
+    // A readable file without a certificate is refused too: it was stored, and every
+    // sync and check failed on it. An empty value goes back to the system's CAs.
+    let not_pem = d.join("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello\n").expect("write");
+    let err = fails(
+        bin(d)
+            .args(["connector", "edit", "cloud", "--ca-file"])
+            .arg(&not_pem),
+    );
+    assert!(err.contains("no PEM certificate"), "{err}");
+    ok(bin(d).args(["connector", "edit", "cloud", "--ca-file", ""]));
     let err = fails(bin(d).args(["connector", "edit", "cloud", "--unknown-severity", "High"]));
     assert!(
         err.contains("--unknown-severity: options of ASE and XML runs"),
@@ -149,6 +160,20 @@ async fn show_edit_check_remap_and_remove_a_connector() {
     ok(bin(d).args(["connector", "remove", "cloud"]));
     let err = fails(bin(d).args(["connector", "show", "cloud"]));
     assert!(err.contains("does not exist"), "{err}");
+}
+
+/// `$EDITOR` often holds arguments ("code --wait", "emacs -nw"): it runs as the shell
+/// would run it (it was taken as one program name, "No such file or directory").
+#[test]
+fn map_edit_runs_an_editor_with_arguments() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    ok(bin(d).args(["map", "clone", "default", "mine"]));
+    ok(bin(d)
+        .args(["map", "edit", "mine"])
+        .env_remove("VISUAL")
+        .env("EDITOR", "sed -i -e s/IssueTypeId/IssueTypeGuid/"));
+    assert!(text(&ok(bin(d).args(["map", "show", "mine"]))).contains("IssueTypeGuid"));
 }
 
 #[test]

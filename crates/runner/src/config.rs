@@ -22,6 +22,7 @@ use crate::settings::Settings;
 use crate::{AddConnector, Runner, RunnerError};
 use secrecy::SecretString;
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
@@ -180,30 +181,41 @@ pub fn parse_with(
                 continue;
             }
         };
-        // Environment overrides.
+        // Environment overrides; a problem with an overridden value names its variable
+        // (it was blamed on the file's line alone).
         let env_name = name.to_uppercase().replace('-', "_");
+        let mut from_env: HashMap<String, String> = HashMap::new();
         for key in IDENTITY_KEYS
             .iter()
             .map(|k| k.to_string())
             .chain(setting_keys.iter().cloned())
         {
-            if let Some(v) = env(&format!("{ENV_PREFIX}{env_name}_{}", key.to_uppercase())) {
+            let var = format!("{ENV_PREFIX}{env_name}_{}", key.to_uppercase());
+            if let Some(v) = env(&var) {
                 let value = v
                     .parse::<i64>()
                     .map(toml::Value::Integer)
                     .or_else(|_| v.parse::<f64>().map(toml::Value::Float))
                     .or_else(|_| v.parse::<bool>().map(toml::Value::Boolean))
                     .unwrap_or(toml::Value::String(v));
-                table.insert(key, value);
+                table.insert(key.clone(), value);
+                from_env.insert(key, var);
             }
         }
+        let problem_at = |key: &str, message: String| match from_env.get(key) {
+            Some(var) => problem(
+                key_line(key),
+                format!("{message} (the value comes from ${var})"),
+            ),
+            None => problem(key_line(key), message),
+        };
         let text_of =
             |t: &toml::Table, key: &str, problems: &mut Vec<ConfigProblem>| match t.get(key) {
                 None => None,
                 Some(toml::Value::String(s)) => Some(s.clone()),
                 Some(other) => {
-                    problems.push(problem(
-                        key_line(key),
+                    problems.push(problem_at(
+                        key,
                         format!(
                             "connector '{name}': `{key}` must be a string, found {}",
                             other.type_str()
@@ -214,8 +226,8 @@ pub fn parse_with(
             };
         let kind = text_of(&table, "kind", &mut problems).unwrap_or_default();
         if !KINDS.contains(&kind.as_str()) {
-            problems.push(problem(
-                key_line("kind"),
+            problems.push(problem_at(
+                "kind",
                 format!(
                     "connector '{name}': `kind` must be one of {}, found '{kind}'",
                     KINDS.join(", ")
@@ -234,10 +246,7 @@ pub fn parse_with(
                 )),
                 Some(u) => {
                     if let Err(why) = crate::connectors::check_url(&kind, Some(u)) {
-                        problems.push(problem(
-                            key_line("url"),
-                            format!("connector '{name}': {why}"),
-                        ));
+                        problems.push(problem_at("url", format!("connector '{name}': {why}")));
                     }
                 }
             }
@@ -253,8 +262,7 @@ pub fn parse_with(
                     format!("connector '{name}': `key_secret_env` is missing (the secret comes from an environment variable, never the file)"),
                 )),
                 Some(var) if env(var).is_none() => {
-                    let p = problem(
-                        key_line("key_secret_env"),
+                    let p = problem_at("key_secret_env",
                         format!("connector '{name}': environment variable {var} is not set"),
                     );
                     unset.push(p.clone());
@@ -269,15 +277,14 @@ pub fn parse_with(
                 continue;
             }
             if key.contains("secret") {
-                problems.push(problem(
-                    key_line(&key),
+                problems.push(problem_at(&key,
                     format!("connector '{name}': `{key}`: secrets do not belong in the config file; use key_secret_env"),
                 ));
                 continue;
             }
             if !setting_keys.contains(&key) {
-                problems.push(problem(
-                    key_line(&key),
+                problems.push(problem_at(
+                    &key,
                     format!(
                         "connector '{name}': unknown setting `{key}` (known: {})",
                         setting_keys.join(", ")
@@ -288,8 +295,8 @@ pub fn parse_with(
             let mut one = toml::Table::new();
             one.insert(key.clone(), value.clone());
             if let Err(e) = toml::Value::Table(one).try_into::<Settings>() {
-                problems.push(problem(
-                    key_line(&key),
+                problems.push(problem_at(
+                    &key,
                     format!("connector '{name}': `{key}`: {}", e.message()),
                 ));
                 continue;
@@ -307,24 +314,18 @@ pub fn parse_with(
             }
         };
         for p in settings.problems() {
-            problems.push(problem(
-                key_line(p.key),
+            problems.push(problem_at(
+                p.key,
                 format!("connector '{name}': {}", p.message),
             ));
         }
         if let Err(e) = crate::connectors::check_ca_file(&settings) {
-            problems.push(problem(
-                key_line("ca_file"),
-                format!("connector '{name}': {e}"),
-            ));
+            problems.push(problem_at("ca_file", format!("connector '{name}': {e}")));
         }
         let scheduled = crate::connectors::check_schedule(&kind, &settings)
             .and_then(|()| settings.schedule.as_deref().map_or(Ok(()), schedule));
         if let Err(e) = scheduled {
-            problems.push(problem(
-                key_line("schedule"),
-                format!("connector '{name}': {e}"),
-            ));
+            problems.push(problem_at("schedule", format!("connector '{name}': {e}")));
         }
         if out.iter().any(|d: &Declared| d.name == name) {
             problems.push(problem(
@@ -461,6 +462,24 @@ mod tests {
         assert_eq!(c[0].settings.map, "default");
     }
 
+    /// A bad value from the environment names its variable: it was blamed on the file's
+    /// line alone, where the file's value was fine.
+    #[test]
+    fn a_bad_override_names_its_variable() {
+        let text = "[[connector]]\nname = \"cloud\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"SECRET\"\npage_size = 20\n";
+        let env = |k: &str| match k {
+            "APPSCAN_BRIDGE_CONNECTOR_CLOUD_PAGE_SIZE" => Some("0".into()),
+            other => env(other),
+        };
+        let problems = parse(text, "c.toml", &env).expect_err("page size 0");
+        let text = problems[0].to_string();
+        assert!(text.starts_with("c.toml:7: "), "{text}");
+        assert!(
+            text.ends_with("(the value comes from $APPSCAN_BRIDGE_CONNECTOR_CLOUD_PAGE_SIZE)"),
+            "{text}"
+        );
+    }
+
     /// An unset secret variable alone does not fail the file (listings must work in a
     /// shell without it); it is kept, with its line, for `config validate` and warnings.
     #[test]
@@ -541,7 +560,7 @@ mod tests {
                 (9, "failure threshold 2 is outside"),
                 (10, "timeout_seconds"),
                 (11, "unknown locator 'ip'"),
-                (12, "ca_file '/nonexistent/ca.pem' cannot be read"),
+                (12, "CA file /nonexistent/ca.pem cannot be read"),
                 (17, "an xml connector has no schedule"),
             ],
         );

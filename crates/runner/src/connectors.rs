@@ -278,13 +278,11 @@ pub(crate) fn check_schedule(kind: &str, settings: &Settings) -> Result<(), Stri
     }
 }
 
-/// A CA file that cannot be read is refused where it is given (`connector add/edit`, a
-/// config file), not found by the first sync.
+/// A CA file that cannot be read or holds no certificate is refused where it is given
+/// (`connector add/edit`, a config file), not found by the first sync.
 pub(crate) fn check_ca_file(settings: &Settings) -> Result<(), String> {
     match &settings.ca_file {
-        Some(ca) => std::fs::File::open(ca)
-            .map(drop)
-            .map_err(|e| format!("ca_file '{ca}' cannot be read: {e}")),
+        Some(ca) => apiclient::ca_file::read(std::path::Path::new(ca)).map(drop),
         None => Ok(()),
     }
 }

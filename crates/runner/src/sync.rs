@@ -449,7 +449,15 @@ impl Runner {
                     let (state, reason) = judge(&st, mode, &known, &settings);
                     match state {
                         RunState::Aborted => (state, reason),
-                        _ => (state, reason.map(|r| format!("{r}; see `runs --errors`"))),
+                        _ => (
+                            state,
+                            reason.map(|r| {
+                                format!(
+                                    "{r}; see `appscan-bridge runs {} --run {} --errors`",
+                                    connector.name, run.id
+                                )
+                            }),
+                        ),
                     }
                 }),
             };

@@ -200,6 +200,16 @@ async fn half_a_percent_malformed_is_processed_with_warnings() {
             .unwrap_or("")
             .contains("failed records")
     );
+    // The hint is a command that runs (`runs --errors` alone needs --run).
+    let hint = format!(
+        "see `appscan-bridge runs sim --run {} --errors`",
+        report.run.id
+    );
+    assert!(
+        report.run.reason.as_deref().unwrap_or("").ends_with(&hint),
+        "{:?}",
+        report.run.reason
+    );
     assert!(rig.runner.connector("sim").expect("c").cursor.is_some());
 }
 

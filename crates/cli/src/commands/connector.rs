@@ -48,7 +48,8 @@ pub fn apply(s: &mut Settings, a: SettingsArgs) {
         s.overlap_seconds = v;
     }
     if let Some(v) = a.ca_file {
-        s.ca_file = Some(v.display().to_string());
+        // An empty value goes back to the system's CAs alone (as for --schedule).
+        s.ca_file = Some(v).filter(|f| !f.trim().is_empty());
     }
     if let Some(v) = a.max_retries {
         s.max_retries = v;

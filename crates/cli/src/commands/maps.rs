@@ -132,7 +132,12 @@ pub fn edit(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let path = dir.path().join(format!("{name}.toml"));
     std::fs::write(&path, map.to_toml())?;
     loop {
-        let status = std::process::Command::new(&editor)
+        // Through the shell, as git runs it: `$EDITOR` may hold arguments
+        // ("code --wait", "emacs -nw"), which one program name could not.
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$@\""))
+            .arg(&editor)
             .arg(&path)
             .status()
             .with_context(|| format!("cannot run the editor '{editor}' (set $EDITOR)"))?;

@@ -257,6 +257,10 @@ async fn with_store(
             );
         }
     }
+    let kev = match &command {
+        Command::Kev(k) => risk::read_kev(k)?,
+        _ => Vec::new(),
+    };
     let ctx = Ctx::open_with(data_dir, quiet, store_url)?;
     let declared = config::apply(&ctx, config_file.as_deref())?;
     if let (Some(name), Some(file)) = (changes_connector(&command), &config_file)
@@ -279,7 +283,7 @@ async fn with_store(
         Command::Findings(a) => list::findings(&ctx, a),
         Command::Finding(a) => list::finding(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
-        Command::Kev(k) => risk::kev(&ctx, k),
+        Command::Kev(k) => risk::kev(&ctx, k, kev),
         Command::Rescore(a) => risk::rescore(&ctx, a.json),
         Command::Serve(a) => serve::run(&ctx, a).await,
         Command::Token(t) => token::run(&ctx, t),

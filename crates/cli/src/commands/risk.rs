@@ -7,17 +7,26 @@ use anyhow::Context;
 use serde_json::json;
 use std::process::ExitCode;
 
-pub fn kev(ctx: &Ctx, cmd: KevCommand) -> anyhow::Result<ExitCode> {
+/// The list a `kev import` names, read before the store is opened: a file that is no
+/// KEV list leaves a new data directory as it was (it made a store and a master key).
+pub fn read_kev(cmd: &KevCommand) -> anyhow::Result<Vec<model::kev::KevEntry>> {
+    let KevCommand::Import { file, .. } = cmd;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    model::kev::parse(&text).with_context(|| format!("{} is not a KEV list", file.display()))
+}
+
+pub fn kev(
+    ctx: &Ctx,
+    cmd: KevCommand,
+    entries: Vec<model::kev::KevEntry>,
+) -> anyhow::Result<ExitCode> {
     let KevCommand::Import {
         file,
         replace,
         no_rescore,
         json,
     } = cmd;
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    let entries = model::kev::parse(&text)
-        .with_context(|| format!("{} is not a KEV list", file.display()))?;
     let store = &ctx.runner.store;
     let imported = store.import_kev(&entries, replace)?;
     let rescored = if no_rescore {

@@ -219,7 +219,7 @@ pub fn overview(o: &Overview) -> Markup {
             h2 { "Findings" }
             form.filter method="get" action="/#findings" {
                 input type="search" name="filter" value=(o.params.filter.clone().unwrap_or_default())
-                    placeholder="severity >= high and status = open" aria-label="Filter findings";
+                    placeholder="severity>=high and status:open" aria-label="Filter findings";
                 @if let Some(c) = o.params.connector.as_deref() {
                     input type="hidden" name="connector" value=(c);
                 }
