@@ -246,6 +246,18 @@ impl AseClient {
             /// The first item of the last page, to tell a server that ignores `Range`.
             last_first: Option<Value>,
         }
+        impl Listing {
+            /// An empty page that ends the listing.
+            fn end(&mut self, first: u64) -> Page {
+                self.pager.on_unsatisfiable();
+                Page {
+                    app: self.app.clone(),
+                    first,
+                    total: None,
+                    items: Vec::new(),
+                }
+            }
+        }
         let start = Listing {
             client: self.clone(),
             url,
@@ -277,15 +289,7 @@ impl AseClient {
                         l.pager.on_unsatisfiable();
                         break Err(e);
                     }
-                    Ok(a) if a.status == 416 => {
-                        l.pager.on_unsatisfiable();
-                        break Ok(Page {
-                            app: l.app.clone(),
-                            first,
-                            total: None,
-                            items: Vec::new(),
-                        });
-                    }
+                    Ok(a) if a.status == 416 => break Ok(l.end(first)),
                     Ok(a) if !(200..300).contains(&a.status) => {
                         l.pager.on_unsatisfiable();
                         break Err(http_error("GET", &l.endpoint, &a));
@@ -301,13 +305,7 @@ impl AseClient {
                         // the listing asked for the same page for ever.
                         if cr.is_none() && first > 0 && items.first() == l.last_first.as_ref() {
                             tracing::warn!(endpoint = %l.endpoint, first, "the server answered the first page again: it ignores Range; the listing ends here");
-                            l.pager.on_unsatisfiable();
-                            break Ok(Page {
-                                app: l.app.clone(),
-                                first,
-                                total: None,
-                                items: Vec::new(),
-                            });
+                            break Ok(l.end(first));
                         }
                         l.last_first = items.first().cloned();
                         let total = l.pager.on_page(items.len(), cr);

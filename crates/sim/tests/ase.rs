@@ -3,9 +3,9 @@
 use serde_json::Value;
 use sim::ase::{AseSim, AseSimConfig};
 
-async fn logged_in() -> (sim::RunningAseSim, reqwest::Client, String) {
+async fn started() -> sim::RunningAseSim {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let s = AseSim::start(
+    AseSim::start(
         AseSimConfig {
             apps: 2,
             issues_per_app: 30,
@@ -14,8 +14,11 @@ async fn logged_in() -> (sim::RunningAseSim, reqwest::Client, String) {
         ([127, 0, 0, 1], 0).into(),
     )
     .await
-    .expect("starts");
-    let http = reqwest::Client::new();
+    .expect("starts")
+}
+
+/// Logs `http` in; the session id.
+async fn login(s: &sim::RunningAseSim, http: &reqwest::Client) -> String {
     let v: Value = http
         .post(format!("{}/ase/api/keylogin/apikeylogin", s.base_url()))
         .json(&serde_json::json!({"keyId": "ase-key-id", "keySecret": "ase-key-secret-0123456789"}))
@@ -25,7 +28,13 @@ async fn logged_in() -> (sim::RunningAseSim, reqwest::Client, String) {
         .json()
         .await
         .expect("json");
-    let id = v["sessionId"].as_str().expect("id").to_string();
+    v["sessionId"].as_str().expect("id").to_string()
+}
+
+async fn logged_in() -> (sim::RunningAseSim, reqwest::Client, String) {
+    let s = started().await;
+    let http = reqwest::Client::new();
+    let id = login(&s, &http).await;
     (s, http, id)
 }
 
@@ -34,24 +43,12 @@ async fn logged_in() -> (sim::RunningAseSim, reqwest::Client, String) {
 /// `Secure` over plain HTTP, so such a client never sent it and every call was 401.
 #[tokio::test]
 async fn a_cookie_keeping_client_stays_logged_in() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let s = AseSim::start(AseSimConfig::default(), ([127, 0, 0, 1], 0).into())
-        .await
-        .expect("starts");
+    let s = started().await;
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .expect("client");
-    let v: Value = http
-        .post(format!("{}/ase/api/keylogin/apikeylogin", s.base_url()))
-        .json(&serde_json::json!({"keyId": "ase-key-id", "keySecret": "ase-key-secret-0123456789"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let id = v["sessionId"].as_str().expect("id");
+    let id = login(&s, &http).await;
     let r = http
         .get(format!("{}/ase/api/applications", s.base_url()))
         .header("asc_xsrf_token", id)
