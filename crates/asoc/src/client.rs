@@ -136,6 +136,19 @@ impl AsocClient {
         })
     }
 
+    /// `GET /api/v4/Issues/{issue_id}/Details?format=xml`: the issue's long detail
+    /// document, which list answers may leave out (their `IssueXml`).
+    pub async fn issue_details(&self, issue_id: &str) -> Result<String, AsocError> {
+        let (url, endpoint) = self.url(&["api", "v4", "Issues", issue_id, "Details"]);
+        let body = self
+            .get_authed(&url, &endpoint, &[("format", "xml".to_string())])
+            .await?;
+        String::from_utf8(body.to_vec()).map_err(|e| AsocError::InvalidResponse {
+            message: format!("the detail document is not UTF-8: {e}"),
+            endpoint,
+        })
+    }
+
     /// `GET /api/v4/Apps`, page by page.
     pub fn apps(
         &self,

@@ -333,6 +333,10 @@ pub struct SettingsArgs {
     /// Seconds a whole request may take
     #[arg(long)]
     pub timeout_seconds: Option<u64>,
+    /// asoc: fetch each new or changed issue's detail document when the list has none
+    /// (one request more per issue; true/false)
+    #[arg(long, value_name = "BOOL")]
+    pub fetch_details: Option<bool>,
     #[command(flatten)]
     pub full_run: FullRunArgs,
 }

@@ -86,6 +86,18 @@ async fn show_edit_check_remap_and_remove_a_connector() {
     );
     assert!(err.contains("no PEM certificate"), "{err}");
     ok(bin(d).args(["connector", "edit", "cloud", "--ca-file", ""]));
+    // And asoc's own option is refused for the others.
+    let err = fails(bin(d).args([
+        "connector",
+        "add",
+        "xml",
+        "--name",
+        "rep",
+        "--fetch-details",
+        "true",
+    ]));
+    assert!(err.contains("an option of asoc connectors"), "{err}");
+    ok(bin(d).args(["connector", "edit", "cloud", "--fetch-details", "true"]));
     let err = fails(bin(d).args(["connector", "edit", "cloud", "--unknown-severity", "High"]));
     assert!(
         err.contains("--unknown-severity: options of ASE and XML runs"),

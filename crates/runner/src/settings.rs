@@ -63,6 +63,10 @@ pub struct Settings {
     /// First retry delay in milliseconds; later ones grow exponentially with jitter.
     pub retry_base_ms: u64,
     pub timeout_seconds: u64,
+    /// ASoC: fetch the detail document (`/Issues/{id}/Details?format=xml`) of every
+    /// listed issue whose list answer has no `IssueXml`, for the map's `detectionResult`:
+    /// one request more per new or changed issue, so off by default.
+    pub fetch_details: bool,
     /// Options of the full-run sources (ASE, XML reports); flattened, so
     /// `exclude_informational = true` sits beside `page_size`.
     #[serde(flatten)]
@@ -85,6 +89,7 @@ impl Default for Settings {
             max_retries: 5,
             retry_base_ms: 500,
             timeout_seconds: 60,
+            fetch_details: false,
             full_run: FullRunOptions::default(),
         }
     }

@@ -426,3 +426,61 @@ async fn an_application_deleted_during_a_full_run_is_a_warning() {
     );
     assert_eq!(report.run.counters.failed, 0);
 }
+
+/// `fetch_details`: each issue the list gave without `IssueXml` gets its detail document
+/// (`/Issues/{id}/Details?format=xml`) as `detectionResult` — ASoC findings had none —;
+/// a delta asks for the changed issues' documents only. Off (the default), nothing more
+/// is asked.
+#[tokio::test]
+async fn fetch_details_fills_the_detail_document() {
+    let plain = rig(config(3, 25, 7), fast_settings()).await;
+    let detailed = rig(
+        config(3, 25, 7),
+        runner::Settings {
+            fetch_details: true,
+            ..fast_settings()
+        },
+    )
+    .await;
+    let issues = |r: &Rig| r.handle.stats().count(sim::asoc::Endpoint::Issues, 200);
+    let (p, d) = (plain.sync().await, detailed.sync().await);
+    assert_eq!(d.run.state, RunState::Processed, "{:?}", d.run.reason);
+    assert!(
+        plain
+            .findings()
+            .iter()
+            .all(|f| f.finding.detection.is_none())
+    );
+    let findings = detailed.findings();
+    for f in &findings {
+        let doc = f.finding.detection.as_deref().unwrap_or_default();
+        assert!(
+            doc.contains(&format!("<issue id=\"{}\"", f.finding.external_id)),
+            "{}: {doc:?}",
+            f.finding.external_id
+        );
+    }
+    assert_eq!(
+        d.run.counters.requests,
+        p.run.counters.requests + findings.len() as u64
+    );
+
+    let before = (issues(&plain), issues(&detailed));
+    plain.handle.mutate_now(0.1, 3);
+    detailed.handle.mutate_now(0.1, 3);
+    let (p, d) = (plain.sync().await, detailed.sync().await);
+    assert_eq!(d.run.state, RunState::Processed, "{:?}", d.run.reason);
+    let documents = (issues(&detailed) - before.1) - (issues(&plain) - before.0);
+    assert_eq!(p.run.counters.fetched, d.run.counters.fetched);
+    assert!(
+        documents > 0 && documents < findings.len() as u64,
+        "a delta fetched {documents} documents for {} stored findings",
+        findings.len()
+    );
+    assert!(
+        detailed
+            .findings()
+            .iter()
+            .all(|f| f.finding.detection.is_some())
+    );
+}

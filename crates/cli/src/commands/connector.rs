@@ -60,6 +60,9 @@ pub fn apply(s: &mut Settings, a: SettingsArgs) {
     if let Some(v) = a.timeout_seconds {
         s.timeout_seconds = v;
     }
+    if let Some(v) = a.fetch_details {
+        s.fetch_details = v;
+    }
     apply_full_run(&mut s.full_run, a.full_run);
 }
 
@@ -92,8 +95,9 @@ fn apply_full_run(o: &mut runner::FullRunOptions, a: crate::args::FullRunArgs) {
 }
 
 /// The full-run options (`--exclude-informational` … `--date-format`) shape ASE and XML
-/// runs only; given for an asoc connector they were stored and silently ignored.
-fn check_full_run_flags(kind: &str, a: &SettingsArgs) -> anyhow::Result<()> {
+/// runs only; given for an asoc connector they were stored and silently ignored. And
+/// `--fetch-details` is asoc's.
+fn check_flags_for_kind(kind: &str, a: &SettingsArgs) -> anyhow::Result<()> {
     let f = &a.full_run;
     let given = [
         ("--exclude-informational", f.exclude_informational.is_some()),
@@ -112,12 +116,17 @@ fn check_full_run_flags(kind: &str, a: &SettingsArgs) -> anyhow::Result<()> {
             named.join(", ")
         );
     }
+    if kind != "asoc" && a.fetch_details.is_some() {
+        anyhow::bail!(
+            "--fetch-details: an option of asoc connectors (an {kind} connector's records carry their details)"
+        );
+    }
     Ok(())
 }
 
 pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {
     check_schedule(&a.settings)?;
-    check_full_run_flags(&a.kind, &a.settings)?;
+    check_flags_for_kind(&a.kind, &a.settings)?;
     let mut settings = Settings::default();
     apply(&mut settings, a.settings);
     settings.validate().map_err(anyhow::Error::msg)?;
@@ -255,7 +264,7 @@ pub fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<ExitCode> {
 
 pub fn edit(ctx: &Ctx, a: crate::args::EditArgs) -> anyhow::Result<ExitCode> {
     check_schedule(&a.settings)?;
-    check_full_run_flags(&ctx.runner.connector(&a.name)?.kind, &a.settings)?;
+    check_flags_for_kind(&ctx.runner.connector(&a.name)?.kind, &a.settings)?;
     let c = ctx.runner.edit_connector(
         &a.name,
         runner::connectors::EditConnector {

@@ -7,10 +7,12 @@
 use crate::RunnerError;
 use crate::settings::Settings;
 use crate::source::{Event, Request, Source, SourceError, SourceStats, channel_stream};
+use crate::sources::records::Warnings;
 use asoc::{AsocClient, AsocError, ClientConfig, ListQuery, Page, odata_datetime};
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
 use secrecy::SecretString;
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use store::{Connector, RunMode};
@@ -19,6 +21,9 @@ pub struct AsocSource {
     client: AsocClient,
     app_filter: Option<String>,
     page_size: usize,
+    /// Fetch the detail document of each issue the list gave without one.
+    fetch_details: bool,
+    concurrency: usize,
 }
 
 impl AsocSource {
@@ -48,6 +53,8 @@ impl AsocSource {
             // A blank filter (a config file's `app_filter = ""`) selects every application.
             app_filter: settings.app_filter.clone().filter(|f| !f.trim().is_empty()),
             page_size: settings.page_size,
+            fetch_details: settings.fetch_details,
+            concurrency: settings.concurrency.max(1),
         })
     }
 
@@ -62,6 +69,48 @@ fn and(a: Option<String>, b: Option<String>) -> Option<String> {
         (Some(a), Some(b)) => Some(format!("({a}) and ({b})")),
         (a, b) => a.or(b),
     }
+}
+
+/// Fills in the `IssueXml` of each issue the list answer gave without one, from its
+/// detail document, `concurrency` at a time. A document that cannot be fetched is a
+/// warning (returned), and its issue is stored without it.
+async fn fill_details(
+    client: &AsocClient,
+    items: &mut [Value],
+    concurrency: usize,
+    warnings: &mut Warnings,
+) -> Vec<Event> {
+    let wanted: Vec<(usize, String)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.get("IssueXml").is_none_or(Value::is_null))
+        .filter_map(|(n, item)| Some((n, item.get("Id")?.as_str()?.to_string())))
+        .collect();
+    let fetched: Vec<_> = futures::stream::iter(wanted)
+        .map(|(n, id)| async move {
+            let doc = client.issue_details(&id).await;
+            (n, id, doc)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut events = Vec::new();
+    for (n, id, doc) in fetched {
+        match doc {
+            Ok(doc) => {
+                if let Some(Value::Object(item)) = items.get_mut(n) {
+                    item.insert("IssueXml".into(), Value::String(doc));
+                }
+            }
+            Err(e) => events.extend(warnings.event(
+                format!("GET /api/v4/Issues/{id}/Details"),
+                format!(
+                    "the detail document could not be fetched ({e}); the issue is stored without it"
+                ),
+            )),
+        }
+    }
+    events
 }
 
 fn location(endpoint: &str, page: &Page) -> String {
@@ -100,7 +149,9 @@ impl Source for AsocSource {
         let issue_query = ListQuery::all().with_filter_opt(since);
         let known = request.known_assets;
         let delta = request.mode == RunMode::Delta;
+        let (fetch_details, concurrency) = (self.fetch_details, self.concurrency);
         let stream = channel_stream(move |tx| async move {
+            let mut warnings = Warnings::default();
             client.login().await.map_err(|e| SourceError::of(&e))?;
             let mut app_ids: BTreeSet<String> = BTreeSet::new();
             let mut apps = std::pin::pin!(client.apps(app_query));
@@ -188,10 +239,19 @@ impl Source for AsocSource {
                             }))
                             .await?;
                         }
+                        let here = location(&endpoint, &page);
+                        let mut items = page.items;
+                        if fetch_details {
+                            for ev in
+                                fill_details(&client, &mut items, concurrency, &mut warnings).await
+                            {
+                                tx.send(Ok(ev)).await?;
+                            }
+                        }
                         tx.send(Ok(Event::Findings {
                             app_id: app_id.clone(),
-                            location: location(&endpoint, &page),
-                            items: page.items,
+                            location: here,
+                            items,
                         }))
                         .await?;
                         if complete {
@@ -220,6 +280,9 @@ impl Source for AsocSource {
                     }
                     Err(e) => tx.send(on_error(e, page_size)).await?,
                 }
+            }
+            for ev in warnings.summary("GET /api/v4/Issues/{id}/Details") {
+                tx.send(Ok(ev)).await?;
             }
             Ok(())
         });
