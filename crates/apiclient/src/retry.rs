@@ -23,6 +23,11 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// answers 429 again if it was serious, and the retry budget still applies).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
+/// A rate-limit answer without `Retry-After` waits at least this many base delays (10 s
+/// by default): ASoC counts a sliding minute, and the plain backoff's first retries
+/// (0.5, 1, 2 s) came back into the same full window and spent the retries in ~15 s.
+pub const RATE_LIMIT_WAIT_IN_BASES: u32 = 20;
+
 /// One failed attempt of a request, as seen by the retry loop.
 #[derive(Debug)]
 pub enum AttemptError {
@@ -42,6 +47,27 @@ impl AttemptError {
         match self {
             AttemptError::Status { retry_after, .. } => *retry_after,
             AttemptError::Transport(_) => None,
+        }
+    }
+
+    /// Whether the server said "too many requests" (`429`, or a `403` saying so).
+    pub fn is_rate_limit(&self) -> bool {
+        match self {
+            AttemptError::Status { status, body, .. } => {
+                *status == 429 || (*status == 403 && looks_like_rate_limit(body))
+            }
+            AttemptError::Transport(_) => false,
+        }
+    }
+
+    /// The wait before the next try, where the backoff computed `computed`: the
+    /// server's `Retry-After` when it sent one, else at least
+    /// [`RATE_LIMIT_WAIT_IN_BASES`] base delays after a rate-limit answer.
+    pub fn wait(&self, computed: Duration, base: Duration) -> Duration {
+        match self.retry_after() {
+            Some(d) => d,
+            None if self.is_rate_limit() => computed.max(base * RATE_LIMIT_WAIT_IN_BASES),
+            None => computed,
         }
     }
 
@@ -139,7 +165,8 @@ pub fn retry_after_of(headers: &HeaderMap) -> Option<Duration> {
 
 /// Runs `attempt` until it succeeds, fails for good or the retries run out: the
 /// schedule of [`backoff`], each wait replaced by the server's `Retry-After` when it
-/// sent one, and before each new try `on_retry` and a warning naming the request.
+/// sent one (a rate-limit answer without one waits longer: [`AttemptError::wait`]), and
+/// before each new try `on_retry` and a warning naming the request.
 /// The error is the last attempt's.
 pub async fn with_retries<T, Fut>(
     attempt: impl FnMut() -> Fut,
@@ -155,7 +182,7 @@ where
     attempt
         .retry(backoff(base, max_retries))
         .when(is_retryable)
-        .adjust(|err, delay| delay.map(|d| err.retry_after().unwrap_or(d)))
+        .adjust(|err, delay| delay.map(|d| err.wait(d, base)))
         .notify(|err, delay| {
             on_retry();
             tracing::warn!(
@@ -263,6 +290,26 @@ mod tests {
         // Capped.
         let last = backoff(Duration::from_secs(10), 10).build().last().unwrap();
         assert!(last <= MAX_RETRY_DELAY * 2, "{last:?}");
+    }
+
+    #[test]
+    fn a_rate_limit_without_retry_after_waits_longer() {
+        let base = Duration::from_millis(500);
+        let short = Duration::from_millis(700);
+        assert_eq!(status(429, None).wait(short, base), Duration::from_secs(10));
+        assert_eq!(
+            status(429, Some(Duration::from_secs(2))).wait(short, base),
+            Duration::from_secs(2),
+            "the server's word wins"
+        );
+        assert_eq!(status(503, None).wait(short, base), short);
+        let forbidden = |body: &'static str| AttemptError::Status {
+            status: 403,
+            retry_after: None,
+            body: bytes::Bytes::from_static(body.as_bytes()),
+        };
+        assert!(forbidden("Too many requests.").is_rate_limit());
+        assert!(!forbidden("No permission").is_rate_limit());
     }
 
     fn status(status: u16, retry_after: Option<Duration>) -> AttemptError {
