@@ -190,9 +190,18 @@ impl Map {
             let Some(target) = targets::find(kind, &rule.target) else {
                 continue;
             };
+            let excluded = rule.unless.iter().any(|(field, values)| {
+                lookup(raw, field)
+                    .filter(|v| !v.is_null())
+                    .is_some_and(|v| {
+                        let text = scalar_text(v);
+                        values.iter().any(|x| x.eq_ignore_ascii_case(&text))
+                    })
+            });
             let found = rule
                 .source
                 .iter()
+                .filter(|_| !excluded)
                 .find_map(|s| lookup(raw, s).filter(|v| !v.is_null()).map(|v| (s, v)));
             let Some((source, value)) = found else {
                 if target.required && rule.required && target.kind == Kind::Finding {
@@ -412,6 +421,34 @@ mod tests {
             "{:?}",
             m.warnings
         );
+    }
+
+    /// `Cvss` / `CvssVersion` → `cvss3Base` (the spec's default map): a CVSS 2 score is
+    /// not taken for a CVSS 3 base score, which risk and SARIF read.
+    #[test]
+    fn a_cvss_2_score_is_no_cvss_3_base() {
+        let map = Map::default_map();
+        let cvss = |version: Option<&str>| {
+            let mut raw = issue();
+            if let Some(v) = version {
+                raw["CvssVersion"] = json!(v);
+            }
+            map.apply_finding(&raw, "x").expect("maps").value.cvss
+        };
+        assert_eq!(cvss(None), Some(7.5));
+        assert_eq!(cvss(Some("Cvss31")), Some(7.5));
+        assert_eq!(cvss(Some("Cvss20")), None);
+        assert_eq!(cvss(Some("cvss20")), None, "without regard to case");
+        // A map keeps the condition through `map show` and back.
+        let again = Map::from_toml(&map.to_toml(), "x.toml").expect("round trip");
+        assert_eq!(again.finding, map.finding);
+        let bad = Map::from_toml(
+            &map.to_toml()
+                .replace("CvssVersion = [\"Cvss20\"]", "CvssVersion = []"),
+            "x.toml",
+        )
+        .expect_err("an empty value list");
+        assert!(bad.to_string().contains("`unless` needs"), "{bad}");
     }
 
     #[test]

@@ -18,13 +18,19 @@ use toml::Spanned;
 /// The built-in default map, as TOML.
 pub const DEFAULT_MAP_TOML: &str = include_str!("default.toml");
 
-/// One field rule: fill `target` from the first of `source` that is present and not null.
+/// One field rule: fill `target` from the first of `source` that is present and not null,
+/// unless a field of `unless` holds one of its values (e.g. no `cvss3Base` from `Cvss`
+/// when `CvssVersion` is `Cvss20`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
     pub target: String,
     pub source: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
+    /// Source field → values (compared without regard to case) that leave the target
+    /// unfilled.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unless: BTreeMap<String, Vec<String>>,
 }
 
 /// A validated map.
@@ -83,6 +89,8 @@ struct RuleFile {
     source: Spanned<OneOrMany>,
     #[serde(default)]
     required: bool,
+    #[serde(default)]
+    unless: Option<Spanned<BTreeMap<String, Vec<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -155,10 +163,23 @@ impl Map {
                     ));
                     continue;
                 }
+                let unless_at = r.unless.as_ref().map_or(at, |u| u.span().start);
+                let unless = r.unless.map(Spanned::into_inner).unwrap_or_default();
+                if unless
+                    .iter()
+                    .any(|(field, values)| field.trim().is_empty() || values.is_empty())
+                {
+                    errors.push(err(
+                        unless_at,
+                        format!("target '{target}': `unless` needs a field and at least one value"),
+                    ));
+                    continue;
+                }
                 out.push(Rule {
                     target,
                     source,
                     required: r.required,
+                    unless,
                 });
             }
             out
@@ -321,6 +342,7 @@ impl Map {
                 target: target.to_string(),
                 source,
                 required,
+                unless: BTreeMap::new(),
             }),
         }
         Ok(())
