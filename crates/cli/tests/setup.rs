@@ -402,7 +402,7 @@ async fn a_new_url_or_app_filter_makes_the_next_sync_full() {
 fn a_leading_tilde_is_the_home_directory() {
     let home = tempfile::tempdir().expect("home");
     let cwd = tempfile::tempdir().expect("cwd");
-    let run = |args: &[&str]| {
+    let run = |args: &[&str]| -> String {
         // Not `bin`, which gives --data-dir itself.
         let out = Command::new(env!("CARGO_BIN_EXE_appscan-bridge"))
             .env_remove("APPSCAN_BRIDGE_DATA_DIR")
@@ -414,6 +414,7 @@ fn a_leading_tilde_is_the_home_directory() {
             .output()
             .expect("runs");
         assert!(out.status.success(), "{args:?}: {}", text(&out));
+        text(&out)
     };
     run(&[
         "--data-dir",
@@ -439,4 +440,8 @@ fn a_leading_tilde_is_the_home_directory() {
         !cwd.path().join("~").exists(),
         "a directory named ~ was made"
     );
+    // Data an older version left in `./~/…` (it read the `~` literally) is pointed at.
+    std::fs::create_dir_all(cwd.path().join("~/old-data")).expect("mkdir");
+    let said = run(&["--data-dir", "~/old-data", "map", "list"]);
+    assert!(said.contains("made by an older version"), "{said}");
 }

@@ -24,7 +24,22 @@ pub fn home_relative(path: PathBuf) -> PathBuf {
         _ => return path,
     };
     match dirs::home_dir() {
-        Some(home) => home.join(rest),
+        Some(home) => {
+            let expanded = home.join(rest);
+            // Versions before this reading left their data in `./~/x`: say where it is
+            // rather than let it look lost.
+            if path.exists() && !expanded.exists() {
+                tracing::warn!(
+                    "'{}' now means {}; the directory ./{} beside it was made by an older version: move it there (mv './{}' '{}')",
+                    path.display(),
+                    expanded.display(),
+                    path.display(),
+                    path.display(),
+                    expanded.display()
+                );
+            }
+            expanded
+        }
         None => path,
     }
 }

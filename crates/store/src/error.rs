@@ -8,6 +8,10 @@ use chrono::{DateTime, Utc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error(
+        "cannot open the store at {path}: another process held it for the whole 30 s wait (a long write, or a store upgrade: a large store takes about a minute per million findings); try again when it is done"
+    )]
+    Busy { path: String },
     #[error("cannot open the store at {path}: {source}")]
     Open {
         path: String,
@@ -24,6 +28,10 @@ pub enum StoreError {
         "the store's schema is version {found}, newer than this binary understands ({known}); upgrade appscan-bridge"
     )]
     SchemaTooNew { found: i64, known: i64 },
+    #[error(
+        "a newer appscan-bridge upgraded the store to schema {found} while this process ran (it knows {known}): restart it with the new binary"
+    )]
+    UpgradedUnderUs { found: i64, known: i64 },
     #[error("schema migration {version} would break the store: {message}")]
     Migration { version: i64, message: String },
     #[error("connector '{0}' does not exist")]
@@ -97,6 +105,13 @@ impl StoreError {
     /// A SQLite error met while opening the store at `path`, said with the path.
     pub(crate) fn opening(self, path: &std::path::Path) -> StoreError {
         match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                StoreError::Busy {
+                    path: path.display().to_string(),
+                }
+            }
             StoreError::Sqlite(source) => {
                 // SQLite's "unable to open database file" says nothing of why; a
                 // directory it cannot write in (a read-only mount, another owner) is the
@@ -196,5 +211,22 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("its directory cannot be written"), "{text}");
         assert!(unwritable(&std::env::temp_dir()).is_none());
+    }
+
+    /// A store held past the busy wait (another process's long write, or its upgrade)
+    /// says so; it was a bare "database is locked".
+    #[test]
+    fn a_busy_store_says_what_holds_it() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        let e = StoreError::Sqlite(busy).opening(std::path::Path::new("/data/store.sqlite3"));
+        let text = e.to_string();
+        assert!(matches!(e, StoreError::Busy { .. }), "{text}");
+        assert!(
+            text.contains("/data/store.sqlite3") && text.contains("upgrade"),
+            "{text}"
+        );
     }
 }

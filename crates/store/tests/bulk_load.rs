@@ -237,7 +237,7 @@ fn a_store_from_before_the_separate_index_keeps_its_findings_and_history() {
     }
     assert_eq!(
         SqliteStore::pending_upgrade(&path).expect("read version"),
-        Some((6, 10)),
+        Some((6, 11)),
         "a caller can tell an upgrade is coming"
     );
     let store = SqliteStore::open(&path).expect("migrate");
@@ -253,7 +253,7 @@ fn a_store_from_before_the_separate_index_keeps_its_findings_and_history() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 10);
+    assert_eq!(version, 11);
     let (id, risk): (i64, i64) = conn
         .query_row(
             "SELECT id, risk FROM findings WHERE external_id = 'kept'",

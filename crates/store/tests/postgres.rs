@@ -79,6 +79,24 @@ fn concurrent_opens_migrate_once() {
     }
 }
 
+/// A newer binary migrates the schema while this worker runs: its next run is refused
+/// (its writes would miss what the newer schema keeps).
+#[test]
+fn a_run_after_a_newer_binary_upgraded_the_schema_is_refused() {
+    let Some(db) = pgtest::TestDb::new("upgraded") else {
+        return;
+    };
+    let store = db.open();
+    let c = common::connector(&store, "old");
+    db.client()
+        .batch_execute("INSERT INTO schema_migrations(version, name) VALUES (1000, 'future')")
+        .expect("a newer binary's migration");
+    let err = store
+        .begin_run(c.id, RunMode::Delta, "old", Duration::minutes(5))
+        .expect_err("refused");
+    assert!(matches!(err, StoreError::UpgradedUnderUs { .. }), "{err}");
+}
+
 /// A record repeated within one batch counts and keeps history as if written one by one.
 #[test]
 fn repeated_records_in_one_batch_match_sqlite() {

@@ -89,6 +89,52 @@ fn concurrent_first_opens_migrate_once() {
 
 /// A process that dies mid-run leaves its batches stored but not the assets' risk its
 /// run's end would have set; the connector's next run sets it as it begins.
+/// A newer binary upgrades the store while this process runs (a service left running
+/// through an upgrade): the process's next run is refused, where an old service kept
+/// syncing and left the assets' kept risk totals stale.
+#[test]
+fn a_run_after_a_newer_binary_upgraded_the_store_is_refused() {
+    use store::{RunMode, SqliteStore, Store, StoreError};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.sqlite3");
+    let store = SqliteStore::open(&path).expect("open");
+    let c = common::connector(&store, "old");
+    let newer = rusqlite::Connection::open(&path).expect("another connection");
+    let known: i64 = newer
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("version");
+    newer
+        .pragma_update(None, "user_version", known + 1)
+        .expect("a newer binary's migration");
+    let err = store
+        .begin_run(c.id, RunMode::Delta, "old", chrono::Duration::minutes(5))
+        .expect_err("refused");
+    assert!(matches!(err, StoreError::UpgradedUnderUs { .. }), "{err}");
+    assert!(err.to_string().contains("restart it"), "{err}");
+}
+
+/// A store file others may read (as versions before 0600 stores left them) is made the
+/// owner's alone when it is opened, its write-ahead log too.
+#[cfg(unix)]
+#[test]
+fn an_existing_store_readable_by_others_is_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.sqlite3");
+    drop(store::SqliteStore::open(&path).expect("open"));
+    let open = std::fs::Permissions::from_mode(0o644);
+    std::fs::set_permissions(&path, open).expect("chmod");
+    let store = store::SqliteStore::open(&path).expect("reopen");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    let wal = dir.path().join("store.sqlite3-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600, "SQLite makes it with the store's mode");
+    }
+    drop(store);
+}
+
 #[test]
 fn the_run_after_an_interrupted_one_refreshes_asset_risk() {
     use chrono::Duration;

@@ -22,7 +22,7 @@ mod token;
 use crate::args::{Cli, Command, ConfigCommand, ConnectorCommand, MapCommand, TokenCommand};
 use anyhow::Context;
 use runner::{MasterKey, Runner, paths};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -72,12 +72,10 @@ impl Ctx {
     }
 }
 
-/// Says on a terminal that opening the SQLite store at `file` upgrades its schema first
-/// (a rebuild of a million findings takes the better part of a minute).
+/// Says (on stderr, a service's log included) that opening the SQLite store at `file`
+/// upgrades its schema first: a rebuild of a million findings takes the better part of a
+/// minute, during which other commands wait for the store.
 fn announce_upgrade(file: &std::path::Path) {
-    if !std::io::stderr().is_terminal() {
-        return;
-    }
     if let Ok(Some((from, to))) = store::SqliteStore::pending_upgrade(file) {
         eprintln!(
             "Upgrading the store {} from schema {from} to {to} (a large store can take a minute)...",

@@ -44,7 +44,27 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "severity_id_index",
         include_str!("../../migrations/postgres/0007_severity_id_index.sql"),
     ),
+    (
+        8,
+        "rules_of_this_version",
+        include_str!("../../migrations/postgres/0008_rules_of_this_version.sql"),
+    ),
 ];
+
+/// Refuses a run once a newer binary has upgraded the schema under this process (a
+/// worker left running through an upgrade): its writes would miss what the newer
+/// schema keeps.
+pub fn still_known(client: &mut impl postgres::GenericClient) -> Result<()> {
+    let found = version(client)?;
+    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if found > known {
+        return Err(StoreError::UpgradedUnderUs {
+            found: i64::from(found),
+            known: i64::from(known),
+        });
+    }
+    Ok(())
+}
 
 /// A fixed first key for `pg_advisory_xact_lock(key, schema hash)`.
 const LOCK_KEY: i32 = 0x4150_5342; // "APSB"
@@ -88,7 +108,7 @@ pub fn run(client: &mut Client) -> Result<()> {
 }
 
 /// The schema version recorded in the database.
-pub fn version(client: &mut Client) -> Result<i32> {
+pub fn version(client: &mut impl postgres::GenericClient) -> Result<i32> {
     Ok(client
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",

@@ -306,7 +306,10 @@ impl Store for PgStore {
         holder: &str,
         lock_ttl: chrono::Duration,
     ) -> Result<Run> {
-        self.tx(|tx| runs::begin(tx, connector_id, mode, holder, lock_ttl))
+        self.tx(|tx| {
+            migrate::still_known(tx)?;
+            runs::begin(tx, connector_id, mode, holder, lock_ttl)
+        })
     }
     fn run_lock(&self, connector_id: i64) -> Result<Option<RunLock>> {
         self.with(|c| runs::lock(c, connector_id))

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0008_raw_dictionary.sql"),
     include_str!("../../migrations/sqlite/0009_asset_open_risks.sql"),
     include_str!("../../migrations/sqlite/0010_connector_severity_index.sql"),
+    include_str!("../../migrations/sqlite/0011_rules_of_this_version.sql"),
 ];
 
 /// The SQLite store.
@@ -69,6 +70,30 @@ fn owner_only(path: &Path) {
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// An existing store file (and its -wal and -shm files, which SQLite creates with the
+/// store's permissions) that others may read is made the owner's alone, as a new one is:
+/// stores made by versions before that stayed 0644.
+fn tighten(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            let Ok(meta) = std::fs::metadata(file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(file = %file.display(), "the store file was readable by others; it is now the owner's alone (0600)");
+                owner_only(file);
+            }
+        }
     }
     #[cfg(not(unix))]
     let _ = path;
@@ -109,6 +134,8 @@ impl SqliteStore {
         let mut writer = open(path)?;
         if new {
             owner_only(path);
+        } else {
+            tighten(path);
         }
         configure(&writer, WRITER_CACHE_KIB)?;
         migrate(&mut writer)?;
@@ -348,6 +375,21 @@ fn enter_wal_mode(conn: &Connection) -> Result<()> {
     }
 }
 
+/// Refuses a run once a newer binary has upgraded the store under this process (a
+/// service left running through an upgrade): its writes would miss what the newer
+/// schema keeps (an asset's open-risk totals went stale that way).
+fn still_known_schema(conn: &Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::UpgradedUnderUs {
+            found: version,
+            known,
+        });
+    }
+    Ok(())
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
@@ -452,6 +494,7 @@ impl Store for SqliteStore {
     ) -> Result<Run> {
         self.still_there()?;
         let mut conn = self.w();
+        still_known_schema(&conn)?;
         let run = runs::begin(&mut conn, connector_id, mode, holder, ttl)?;
         if indexes::begin_bulk_load(&conn)? {
             self.open_runs()
