@@ -102,7 +102,8 @@ pub struct BenchArgs {
     /// Where bench-<scale>.md and bench-<scale>.json go (and the peers' venv)
     #[arg(long, default_value = "bench/results")]
     pub out: PathBuf,
-    /// Runs of each scenario (median and spread are reported)
+    /// Runs of each scenario, 3 by default; queries run at least 5 times (median and
+    /// spread are reported)
     #[arg(long)]
     pub runs: Option<usize>,
     /// Runs of each peer (they are slow)
