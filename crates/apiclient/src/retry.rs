@@ -62,11 +62,15 @@ impl AttemptError {
 
     /// The wait before the next try, where the backoff computed `computed`: the
     /// server's `Retry-After` when it sent one, else at least
-    /// [`RATE_LIMIT_WAIT_IN_BASES`] base delays after a rate-limit answer.
+    /// [`RATE_LIMIT_WAIT_IN_BASES`] base delays (at most [`MAX_RETRY_AFTER`]) after a
+    /// rate-limit answer.
     pub fn wait(&self, computed: Duration, base: Duration) -> Duration {
         match self.retry_after() {
             Some(d) => d,
-            None if self.is_rate_limit() => computed.max(base * RATE_LIMIT_WAIT_IN_BASES),
+            None if self.is_rate_limit() => computed.max(
+                base.saturating_mul(RATE_LIMIT_WAIT_IN_BASES)
+                    .min(MAX_RETRY_AFTER),
+            ),
             None => computed,
         }
     }
