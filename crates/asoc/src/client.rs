@@ -143,10 +143,25 @@ impl AsocClient {
         let body = self
             .get_authed(&url, &endpoint, &[("format", "xml".to_string())])
             .await?;
-        String::from_utf8(body.to_vec()).map_err(|e| AsocError::InvalidResponse {
+        let doc = String::from_utf8(body.to_vec()).map_err(|e| AsocError::InvalidResponse {
             message: format!("the detail document is not UTF-8: {e}"),
-            endpoint,
-        })
+            endpoint: endpoint.clone(),
+        })?;
+        // A proxy's error page or a cut answer, not the XML document asked for.
+        let head: String = doc
+            .trim_start()
+            .chars()
+            .take(15)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if !head.starts_with('<') || head.starts_with("<!doctype html") || head.starts_with("<html")
+        {
+            return Err(AsocError::InvalidResponse {
+                message: format!("not an XML document; body starts: {:?}", excerpt(&body)),
+                endpoint,
+            });
+        }
+        Ok(doc)
     }
 
     /// `GET /api/v4/Apps`, page by page.

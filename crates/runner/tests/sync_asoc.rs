@@ -442,7 +442,7 @@ async fn fetch_details_fills_the_detail_document() {
         },
     )
     .await;
-    let issues = |r: &Rig| r.handle.stats().count(sim::asoc::Endpoint::Issues, 200);
+    let documents = |r: &Rig| r.handle.stats().count(sim::asoc::Endpoint::Details, 200);
     let (p, d) = (plain.sync().await, detailed.sync().await);
     assert_eq!(d.run.state, RunState::Processed, "{:?}", d.run.reason);
     assert!(
@@ -465,12 +465,14 @@ async fn fetch_details_fills_the_detail_document() {
         p.run.counters.requests + findings.len() as u64
     );
 
-    let before = (issues(&plain), issues(&detailed));
+    let before = documents(&detailed);
+    assert_eq!(before, findings.len() as u64);
+    assert_eq!(documents(&plain), 0);
     plain.handle.mutate_now(0.1, 3);
     detailed.handle.mutate_now(0.1, 3);
     let (p, d) = (plain.sync().await, detailed.sync().await);
     assert_eq!(d.run.state, RunState::Processed, "{:?}", d.run.reason);
-    let documents = (issues(&detailed) - before.1) - (issues(&plain) - before.0);
+    let documents = documents(&detailed) - before;
     assert_eq!(p.run.counters.fetched, d.run.counters.fetched);
     assert!(
         documents > 0 && documents < findings.len() as u64,
@@ -482,5 +484,47 @@ async fn fetch_details_fills_the_detail_document() {
             .findings()
             .iter()
             .all(|f| f.finding.detection.is_some())
+    );
+}
+
+/// A detail document that cannot be fetched (a failing endpoint, a proxy's HTML page)
+/// leaves the issue as stored: its record without the document had replaced the stored
+/// one, erasing its detection, and the delta after it never asked again.
+#[tokio::test]
+async fn a_detail_document_that_fails_keeps_what_was_stored() {
+    let rig = rig(
+        config(2, 10, 7),
+        runner::Settings {
+            fetch_details: true,
+            max_retries: 0,
+            failure_threshold: 1.0,
+            ..fast_settings()
+        },
+    )
+    .await;
+    rig.sync().await;
+    assert!(rig.findings().iter().all(|f| f.finding.detection.is_some()));
+    let cursor = rig.runner.connector("sim").expect("c").cursor;
+    rig.handle.mutate_now(0.5, 4);
+    // Every detail document answers a proxy's page; lists are served as before.
+    rig.handle.inject(sim::Fault::Body {
+        body: "<!DOCTYPE html><html><body>Proxy error</body></html>".into(),
+        times: 1000,
+        endpoint: sim::asoc::Endpoint::Details,
+    });
+    let report = rig.sync().await;
+    assert!(report.run.counters.failed > 0, "{:?}", report.run.counters);
+    assert!(
+        rig.findings().iter().all(|f| f
+            .finding
+            .detection
+            .as_deref()
+            .is_some_and(|d| d.contains("<issue "))),
+        "a stored document was erased or replaced"
+    );
+    assert_eq!(
+        rig.runner.connector("sim").expect("c").cursor,
+        cursor,
+        "the next sync asks for them again"
     );
 }

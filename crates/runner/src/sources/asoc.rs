@@ -7,7 +7,6 @@
 use crate::RunnerError;
 use crate::settings::Settings;
 use crate::source::{Event, Request, Source, SourceError, SourceStats, channel_stream};
-use crate::sources::records::Warnings;
 use asoc::{AsocClient, AsocError, ClientConfig, ListQuery, Page, odata_datetime};
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
@@ -72,13 +71,14 @@ fn and(a: Option<String>, b: Option<String>) -> Option<String> {
 }
 
 /// Fills in the `IssueXml` of each issue the list answer gave without one, from its
-/// detail document, `concurrency` at a time. A document that cannot be fetched is a
-/// warning (returned), and its issue is stored without it.
+/// detail document, `concurrency` at a time. An issue whose document cannot be fetched
+/// (or is no XML document) is taken out of the page as a lost record: the store keeps
+/// what it had of it (a record without the document would erase the stored one), and the
+/// run keeps its cursor so that the next sync asks again.
 async fn fill_details(
     client: &AsocClient,
-    items: &mut [Value],
+    items: &mut Vec<Value>,
     concurrency: usize,
-    warnings: &mut Warnings,
 ) -> Vec<Event> {
     let wanted: Vec<(usize, String)> = items
         .iter()
@@ -95,6 +95,7 @@ async fn fill_details(
         .collect()
         .await;
     let mut events = Vec::new();
+    let mut failed = std::collections::HashSet::new();
     for (n, id, doc) in fetched {
         match doc {
             Ok(doc) => {
@@ -102,13 +103,24 @@ async fn fill_details(
                     item.insert("IssueXml".into(), Value::String(doc));
                 }
             }
-            Err(e) => events.extend(warnings.event(
-                format!("GET /api/v4/Issues/{id}/Details"),
-                format!(
-                    "the detail document could not be fetched ({e}); the issue is stored without it"
-                ),
-            )),
+            Err(e) => {
+                failed.insert(n);
+                events.push(Event::BadPage {
+                    location: format!("GET /api/v4/Issues/{id}/Details"),
+                    message: format!(
+                        "the detail document could not be fetched ({e}); the issue is left as stored until the next sync"
+                    ),
+                    lost: 1,
+                });
+            }
         }
+    }
+    if !failed.is_empty() {
+        let mut n = 0;
+        items.retain(|_| {
+            n += 1;
+            !failed.contains(&(n - 1))
+        });
     }
     events
 }
@@ -151,7 +163,6 @@ impl Source for AsocSource {
         let delta = request.mode == RunMode::Delta;
         let (fetch_details, concurrency) = (self.fetch_details, self.concurrency);
         let stream = channel_stream(move |tx| async move {
-            let mut warnings = Warnings::default();
             client.login().await.map_err(|e| SourceError::of(&e))?;
             let mut app_ids: BTreeSet<String> = BTreeSet::new();
             let mut apps = std::pin::pin!(client.apps(app_query));
@@ -242,9 +253,7 @@ impl Source for AsocSource {
                         let here = location(&endpoint, &page);
                         let mut items = page.items;
                         if fetch_details {
-                            for ev in
-                                fill_details(&client, &mut items, concurrency, &mut warnings).await
-                            {
+                            for ev in fill_details(&client, &mut items, concurrency).await {
                                 tx.send(Ok(ev)).await?;
                             }
                         }
@@ -280,9 +289,6 @@ impl Source for AsocSource {
                     }
                     Err(e) => tx.send(on_error(e, page_size)).await?,
                 }
-            }
-            for ev in warnings.summary("GET /api/v4/Issues/{id}/Details") {
-                tx.send(Ok(ev)).await?;
             }
             Ok(())
         });

@@ -14,8 +14,10 @@ pub enum Endpoint {
     Login,
     /// `/api/v4/Apps…`.
     Apps,
-    /// `/api/v4/Issues…`.
+    /// `/api/v4/Issues…` (but an issue's detail document).
     Issues,
+    /// `/api/v4/Issues/{id}/Details`: an issue's detail document.
+    Details,
     /// Every other `/api/v4` path (Logout, TenantInfo, IsAuthenticated, …).
     Other,
     /// Any of the above (faults only; never a statistics key).
@@ -36,12 +38,20 @@ impl Endpoint {
             Endpoint::Login
         } else if starts_with_ci(p, "/api/v4/Apps") {
             Endpoint::Apps
+        } else if starts_with_ci(p, "/api/v4/Issues") && ends_with_ci(p, "/Details") {
+            Endpoint::Details
         } else if starts_with_ci(p, "/api/v4/Issues") {
             Endpoint::Issues
         } else {
             Endpoint::Other
         }
     }
+}
+
+fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.is_char_boundary(s.len() - suffix.len())
+        && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
