@@ -144,6 +144,7 @@ impl Runner {
             changes.compare(&self.store, stored, batch.findings).await?;
             st.issues.truncate(DRY_RUN_ISSUES);
         }
+        st.close_issues();
         let (outcome, reason) = full_run::no_data(true, &st.apps_with_data)
             .unwrap_or_else(|| judge(&st, RunMode::Full, &known, &settings));
         if outcome == RunState::Processed

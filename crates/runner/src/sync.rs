@@ -193,7 +193,18 @@ pub(crate) struct InFlight {
     pub apps_with_errors: HashSet<String>,
     assets_fetched: u64,
     lost: u64,
+    /// Warnings listed, by message, with how many more times each came (a map's warning
+    /// about one new status value comes with every record: a million rows, in memory
+    /// and in the store, for one fact).
+    repeats: HashMap<String, u64>,
+    repeated_in_order: Vec<String>,
+    /// Problems listed, and those past [`MAX_LISTED`] only counted.
+    listed: usize,
+    unlisted: u64,
 }
+
+/// The most record problems a run lists one by one (its counters count them all).
+const MAX_LISTED: usize = 1_000;
 
 impl InFlight {
     pub fn new(map: Map) -> InFlight {
@@ -207,6 +218,10 @@ impl InFlight {
             apps_with_errors: HashSet::new(),
             assets_fetched: 0,
             lost: 0,
+            repeats: HashMap::new(),
+            repeated_in_order: Vec::new(),
+            listed: 0,
+            unlisted: 0,
         }
     }
 
@@ -220,8 +235,59 @@ impl InFlight {
             IssueLevel::Error => self.counters.failed += 1,
             IssueLevel::Warning => self.counters.warnings += 1,
         }
+        if level == IssueLevel::Warning {
+            if let Some(more) = self.repeats.get_mut(&i.message) {
+                *more += 1;
+                return;
+            }
+            if self.listed < MAX_LISTED {
+                self.repeats.insert(i.message.clone(), 0);
+                self.repeated_in_order.push(i.message.clone());
+            }
+        }
+        self.list(i);
+    }
+
+    /// Lists a record problem, up to [`MAX_LISTED`] of them.
+    fn list(&mut self, i: RecordIssue) {
+        if self.listed >= MAX_LISTED {
+            self.unlisted += 1;
+            return;
+        }
+        self.listed += 1;
         self.issues.push(i.clone());
         self.batch.issues.push(i);
+    }
+
+    /// At the end of the run: each repeated warning once more with its count, and how
+    /// many problems were only counted.
+    pub fn close_issues(&mut self) {
+        let mut closing = Vec::new();
+        for message in std::mem::take(&mut self.repeated_in_order) {
+            let more = self.repeats.get(&message).copied().unwrap_or(0);
+            if more > 0 {
+                let times = if more == 1 { "time" } else { "times" };
+                closing.push(RecordIssue {
+                    level: IssueLevel::Warning,
+                    location: "(this run)".into(),
+                    message: format!("{message} (and {more} more {times})"),
+                });
+            }
+        }
+        if self.unlisted > 0 {
+            closing.push(RecordIssue {
+                level: IssueLevel::Warning,
+                location: "(this run)".into(),
+                message: format!(
+                    "{} more record problems were counted, not listed one by one",
+                    self.unlisted
+                ),
+            });
+        }
+        for i in closing {
+            self.issues.push(i.clone());
+            self.batch.issues.push(i);
+        }
     }
 
     pub fn on_event(&mut self, ev: Event, progress: &dyn Progress) {
@@ -316,8 +382,7 @@ impl InFlight {
                 if lost == 0 {
                     self.counters.warnings += 1;
                 }
-                self.issues.push(i.clone());
-                self.batch.issues.push(i);
+                self.list(i);
             }
             Event::AppComplete {
                 app_id,
@@ -435,6 +500,7 @@ impl Runner {
                 stopped = Some((RunState::Errored, e.to_string()));
             }
             drop(events);
+            st.close_issues();
             source.close().await;
             let stats = source.stats();
             st.counters.requests = stats.requests;

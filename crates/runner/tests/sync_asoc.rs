@@ -528,3 +528,38 @@ async fn a_detail_document_that_fails_keeps_what_was_stored() {
         "the next sync asks for them again"
     );
 }
+
+/// A map that does not know a status the server sends warns about every record: the
+/// warning is listed once with its count (it was a row per record, in memory and in
+/// the store: a million for a large tenant), and the counters still count them all.
+#[tokio::test]
+async fn a_warning_every_record_repeats_is_listed_once() {
+    let rig = rig(config(3, 40, 7), fast_settings()).await;
+    let mut map = model::Map::default_map();
+    map.name = "nostat".into();
+    map.status.retain(|k, _| k != "Open" && k != "New");
+    rig.runner
+        .store
+        .save_map("nostat", &map.to_toml())
+        .expect("save map");
+    rig.runner
+        .edit_connector(
+            "sim",
+            runner::connectors::EditConnector {
+                url: None,
+                key_id: None,
+            },
+            |s| s.map = "nostat".into(),
+        )
+        .expect("edit");
+    let report = rig.sync().await;
+    let unknown: Vec<&str> = report
+        .issues
+        .iter()
+        .map(|i| i.message.as_str())
+        .filter(|m| m.contains("unknown status 'Open'"))
+        .collect();
+    assert_eq!(unknown.len(), 2, "once, then its count: {unknown:?}");
+    assert!(unknown[1].contains("more times)"), "{unknown:?}");
+    assert!(report.run.counters.warnings as usize > report.issues.len());
+}
