@@ -22,8 +22,8 @@ pub struct RateLimiter {
     inner: Option<Arc<DefaultDirectRateLimiter>>,
 }
 
-/// The paces in use, by who the server counts (e.g. base URL and key id) and rate.
-type Paces = HashMap<(String, u32), Weak<DefaultDirectRateLimiter>>;
+/// The paces in use, by who the server counts (e.g. base URL and key id), with their rate.
+type Paces = HashMap<String, (u32, Weak<DefaultDirectRateLimiter>)>;
 static SHARED: LazyLock<Mutex<Paces>> = LazyLock::new(Mutex::default);
 
 fn governor(rate: NonZeroU32) -> DefaultDirectRateLimiter {
@@ -39,21 +39,26 @@ impl RateLimiter {
         }
     }
 
-    /// The pace of everything in this process that the server counts as `who` (at this
-    /// rate): every client of one user draws from one budget, as the server's limit
-    /// does, where each client pacing itself let two of them send twice the limit.
+    /// The pace of everything in this process that the server counts as `who`: every
+    /// client of one user draws from one budget, as the server's limit does, where each
+    /// client pacing itself let two of them send twice the limit. Clients asking for
+    /// different rates share the lowest: one asking for a higher rate joins the pace in
+    /// use, one asking for a lower one starts a pace at its rate that later clients join.
     pub fn shared(who: &str, per_minute: u32) -> Self {
         let Some(rate) = NonZeroU32::new(per_minute) else {
             return Self { inner: None };
         };
         let mut paces = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-        paces.retain(|_, pace| pace.strong_count() > 0);
-        let key = (who.to_string(), per_minute);
-        let pace = match paces.get(&key).and_then(Weak::upgrade) {
+        paces.retain(|_, (_, pace)| pace.strong_count() > 0);
+        let in_use = paces
+            .get(who)
+            .filter(|(r, _)| *r <= per_minute)
+            .and_then(|(_, pace)| pace.upgrade());
+        let pace = match in_use {
             Some(pace) => pace,
             None => {
                 let pace = Arc::new(governor(rate));
-                paces.insert(key, Arc::downgrade(&pace));
+                paces.insert(who.to_string(), (per_minute, Arc::downgrade(&pace)));
                 pace
             }
         };
@@ -98,7 +103,8 @@ mod tests {
     #[tokio::test]
     async fn clients_of_one_user_share_a_pace() {
         let a = RateLimiter::shared("https://one user", 600);
-        let b = RateLimiter::shared("https://one user", 600);
+        // A higher rate joins the pace in use (each its own let two send 1,300 a minute).
+        let b = RateLimiter::shared("https://one user", 700);
         let other = RateLimiter::shared("https://another user", 600);
         for _ in 0..60 {
             assert!(a.acquire().await.is_none());
