@@ -99,6 +99,9 @@ impl From<StoreError> for ApiError {
                 json!({"run_id": run_id, "holder": holder, "since": since, "lock_expires": expires}),
             ),
             StoreError::Cursor(e) => ApiError::invalid_cursor(e),
+            e @ StoreError::UpgradedUnderUs { .. } => {
+                ApiError::unavailable("this process must be restarted", json!(e.to_string()))
+            }
             StoreError::TokenExists(name) => ApiError::conflict(
                 format!("a token named '{name}' already exists"),
                 Value::Null,

@@ -661,6 +661,16 @@ async fn exports_are_downloads_of_the_filtered_findings() {
     assert_eq!(s, 200, "{body}");
     let kdi: Value = serde_json::from_str(&body).expect("KDI JSON");
     assert!(kdi["assets"].is_array(), "{kdi}");
+    // A KDI selection of no finding writes no file: 404 saying so (it was a 500).
+    let (s, b) = r.get("/api/export?format=kdi&filter=app%3Anothing").await;
+    assert_error(s, &b, 404);
+    assert!(
+        b["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nothing matched"),
+        "{b}"
+    );
 
     // Bad input: 400 with a JSON body naming what is wrong.
     let (s, b) = r.get("/api/export").await;

@@ -95,6 +95,10 @@ fn a_run_after_a_newer_binary_upgraded_the_schema_is_refused() {
         .begin_run(c.id, RunMode::Delta, "old", Duration::minutes(5))
         .expect_err("refused");
     assert!(matches!(err, StoreError::UpgradedUnderUs { .. }), "{err}");
+    assert!(matches!(
+        store.check_reachable(),
+        Err(StoreError::UpgradedUnderUs { .. })
+    ));
 }
 
 /// A record repeated within one batch counts and keeps history as if written one by one.

@@ -111,6 +111,11 @@ fn a_run_after_a_newer_binary_upgraded_the_store_is_refused() {
         .expect_err("refused");
     assert!(matches!(err, StoreError::UpgradedUnderUs { .. }), "{err}");
     assert!(err.to_string().contains("restart it"), "{err}");
+    // And the readiness probe says so (it said ready while every run was refused).
+    assert!(matches!(
+        store.check_reachable(),
+        Err(StoreError::UpgradedUnderUs { .. })
+    ));
 }
 
 /// A store file others may read (as versions before 0600 stores left them) is made the

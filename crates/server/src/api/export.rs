@@ -63,7 +63,8 @@ fn format_of(p: &ExportParams) -> Result<Format, ApiError> {
     responses(
         (status = 200, description = "The export file", content_type = "application/octet-stream"),
         (status = 400, body = super::views::ErrorBody),
-        (status = 404, body = super::views::ErrorBody, description = "`connector` names no connector"),
+        (status = 404, body = super::views::ErrorBody,
+            description = "`connector` names no connector, or a KDI export matched no finding"),
         (status = 422, body = super::views::ErrorBody,
             description = "KDI or SARIF would write several files: narrow the selection")))]
 pub async fn export(
@@ -118,6 +119,18 @@ pub async fn export(
     })?;
     let file = match report.files.as_slice() {
         [one] => one.clone(),
+        // KDI writes no file of no finding: a load of none, with auto-close on, would
+        // close everything the platform has for the selection.
+        [] if format.writes_directory() => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                format!(
+                    "nothing matched the selection: no {} file was written",
+                    format.name()
+                ),
+                json!({"findings": 0}),
+            ));
+        }
         [] => dir.path().join(&name),
         many => {
             let why = match format {

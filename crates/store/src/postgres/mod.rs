@@ -299,6 +299,11 @@ impl Store for PgStore {
         self.with(|c| connectors::clear_cursor(c, connector_id))
     }
 
+    fn check_reachable(&self) -> Result<()> {
+        // A schema a newer binary upgraded under this worker is no store it can serve.
+        self.with(migrate::still_known)?;
+        self.connectors().map(drop)
+    }
     fn begin_run(
         &self,
         connector_id: i64,

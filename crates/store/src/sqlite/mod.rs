@@ -460,7 +460,10 @@ impl Store for SqliteStore {
         self.still_there()?;
         // Not on the shared reader: behind a queue of listings a healthy store was said
         // to be unready. A connection of its own answers whether the file can be read.
-        connectors::all(&self.own_reader()?).map(drop)
+        // A store a newer binary upgraded under this process is no store it can serve.
+        let conn = self.own_reader()?;
+        still_known_schema(&conn)?;
+        connectors::all(&conn).map(drop)
     }
     fn identity(&self) -> Result<String> {
         Ok(match self.identity {
