@@ -85,6 +85,24 @@ async fn show_edit_check_remap_and_remove_a_connector() {
             .arg(&not_pem),
     );
     assert!(err.contains("no PEM certificate"), "{err}");
+    // A relative path is stored absolute: a service or cron job runs elsewhere.
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../asoc/tests/fixtures/test-ca.pem"
+        ),
+        d.join("ca.pem"),
+    )
+    .expect("copy a CA");
+    ok(bin(d)
+        .current_dir(d)
+        .args(["connector", "edit", "cloud", "--ca-file", "ca.pem"]));
+    let stored = serde_json::from_slice::<serde_json::Value>(
+        &ok(bin(d).args(["connector", "show", "cloud", "--json"])).stdout,
+    )
+    .expect("json")["settings"]["ca_file"]
+        .clone();
+    assert_eq!(stored, d.join("ca.pem").display().to_string());
     ok(bin(d).args(["connector", "edit", "cloud", "--ca-file", ""]));
     // And asoc's own option is refused for the others.
     let err = fails(bin(d).args([

@@ -28,6 +28,17 @@ use toml::Spanned;
 
 /// Keys of a `[[connector]]` table that are not [`Settings`].
 const IDENTITY_KEYS: &[&str] = &["name", "kind", "url", "key_id", "key_secret_env"];
+/// The settings only ASE and XML runs read (`FullRunOptions`).
+const FULL_RUN_KEYS: &[&str] = &[
+    "exclude_informational",
+    "skip_tags",
+    "ignore_last_seen",
+    "reset_tags",
+    "locators",
+    "asset_inactivity_days",
+    "unknown_severity",
+    "date_format",
+];
 /// The environment prefix of connector overrides.
 pub const ENV_PREFIX: &str = "APPSCAN_BRIDGE_CONNECTOR_";
 
@@ -303,7 +314,23 @@ pub fn parse_with(
             }
             settings_table.insert(key, value);
         }
-        let settings = match toml::Value::Table(settings_table).try_into::<Settings>() {
+        // Options of another kind of connector were stored and ignored (the CLI refuses
+        // them; the file and the environment did not).
+        for key in settings_table.keys() {
+            let full_run_only = FULL_RUN_KEYS.contains(&key.as_str());
+            if (kind == "asoc" && full_run_only) || (kind != "asoc" && key == "fetch_details") {
+                let whose = if full_run_only {
+                    "an option of ase and xml connectors"
+                } else {
+                    "an option of asoc connectors"
+                };
+                problems.push(problem_at(
+                    key,
+                    format!("connector '{name}': `{key}` is {whose}, not of a {kind} connector"),
+                ));
+            }
+        }
+        let mut settings = match toml::Value::Table(settings_table).try_into::<Settings>() {
             Ok(s) => s,
             Err(e) => {
                 problems.push(problem(
@@ -313,6 +340,14 @@ pub fn parse_with(
                 continue;
             }
         };
+        // An empty `ca_file` is none (the system's CAs, as `--ca-file ''`); a relative one
+        // is the config file's neighbour, whatever directory a command runs in.
+        settings.ca_file = settings.ca_file.filter(|f| !f.trim().is_empty()).map(|f| {
+            match Path::new(file).parent() {
+                Some(dir) if Path::new(&f).is_relative() => dir.join(&f).display().to_string(),
+                _ => f,
+            }
+        });
         for p in settings.problems() {
             problems.push(problem_at(
                 p.key,
@@ -460,6 +495,36 @@ mod tests {
             "the environment overrides the file"
         );
         assert_eq!(c[0].settings.map, "default");
+    }
+
+    /// Options of another kind of connector are refused as the CLI refuses them (they
+    /// were stored and ignored).
+    #[test]
+    fn options_of_another_kind_are_refused() {
+        let text = "[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"SECRET\"\nexclude_informational = true\n\n[[connector]]\nname = \"r\"\nkind = \"xml\"\nfetch_details = true\n";
+        let problems: Vec<String> = parse(text, "c.toml", &env)
+            .expect_err("refused")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(problems[0].starts_with("c.toml:7: ") && problems[0].contains("ase and xml"));
+        assert!(problems[1].starts_with("c.toml:12: ") && problems[1].contains("asoc"));
+    }
+
+    /// `ca_file = ""` means none; a relative one is beside the config file (it was read
+    /// from whatever directory a command ran in).
+    #[test]
+    fn ca_file_empty_or_relative_to_the_file() {
+        let text = |ca: &str| {
+            format!(
+                "[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"SECRET\"\nca_file = \"{ca}\"\n"
+            )
+        };
+        let c = parse(&text(""), "/etc/ab/config.toml", &env).expect("empty is none");
+        assert_eq!(c[0].settings.ca_file, None);
+        let p = parse(&text("ca.pem"), "/etc/ab/config.toml", &env).expect_err("no such file");
+        assert!(p[0].message.contains("/etc/ab/ca.pem"), "{p:?}");
     }
 
     /// A bad value from the environment names its variable: it was blamed on the file's

@@ -49,7 +49,12 @@ pub fn apply(s: &mut Settings, a: SettingsArgs) {
     }
     if let Some(v) = a.ca_file {
         // An empty value goes back to the system's CAs alone (as for --schedule).
-        s.ca_file = Some(v).filter(|f| !f.trim().is_empty());
+        // Stored absolute: a service or cron job runs in another directory.
+        s.ca_file = Some(v).filter(|f| !f.trim().is_empty()).map(|f| {
+            std::path::absolute(&f)
+                .map(|p| p.display().to_string())
+                .unwrap_or(f)
+        });
     }
     if let Some(v) = a.max_retries {
         s.max_retries = v;
