@@ -458,8 +458,19 @@ fn a_leading_tilde_is_the_home_directory() {
         !cwd.path().join("~").exists(),
         "a directory named ~ was made"
     );
-    // Data an older version left in `./~/…` (it read the `~` literally) is pointed at.
-    std::fs::create_dir_all(cwd.path().join("~/old-data")).expect("mkdir");
+    // Data an older version left in `./~/…` (it read the `~` literally) stays in use,
+    // with a warning, until it is moved: a command that writes started an empty store
+    // in the home directory beside it.
+    run(&[
+        "--data-dir",
+        "./~/old-data",
+        "map",
+        "clone",
+        "default",
+        "kept",
+    ]);
     let said = run(&["--data-dir", "~/old-data", "map", "list"]);
     assert!(said.contains("made by an older version"), "{said}");
+    assert!(said.contains("kept"), "{said}");
+    assert!(!home.path().join("old-data").exists());
 }

@@ -17,6 +17,8 @@ pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
 /// `~/x` as the home directory's `x`. A shell does that to a word it sees unquoted, not
 /// to `--data-dir="~/x"`, a service unit's `Environment=` or a variable set in a file:
 /// those made a directory named `~` in the current directory, a store nobody found again.
+/// Such a `./~/x` left by an older version is used (with a warning) while the home
+/// directory has no `x`.
 pub fn home_relative(path: PathBuf) -> PathBuf {
     let rest = match path.to_str() {
         Some("~") => "",
@@ -26,17 +28,19 @@ pub fn home_relative(path: PathBuf) -> PathBuf {
     match dirs::home_dir() {
         Some(home) => {
             let expanded = home.join(rest);
-            // Versions before this reading left their data in `./~/x`: say where it is
-            // rather than let it look lost.
+            // Versions before this reading left their data in `./~/x`: it stays in use
+            // (a command that writes would otherwise start an empty store beside it)
+            // until it is moved.
             if path.exists() && !expanded.exists() {
                 tracing::warn!(
-                    "'{}' now means {}; the directory ./{} beside it was made by an older version: move it there (mv './{}' '{}')",
+                    "'{}' means {} now; ./{} here was made by an older version and is used until it is moved there (mv './{}' '{}')",
                     path.display(),
                     expanded.display(),
                     path.display(),
                     path.display(),
                     expanded.display()
                 );
+                return path;
             }
             expanded
         }
