@@ -119,6 +119,34 @@ pub fn load_with(path: &Path, schedule: ScheduleCheck<'_>) -> Result<Config, Vec
     })
 }
 
+/// An environment override's text as the TOML value its key takes: a number or a boolean
+/// where the setting is one, else the text (a key id `12345` or a description `2024`
+/// was taken for a number and refused).
+fn env_value(key: &str, text: String) -> toml::Value {
+    let typed = text
+        .parse::<i64>()
+        .map(toml::Value::Integer)
+        .or_else(|_| text.parse::<f64>().map(toml::Value::Float))
+        .or_else(|_| text.parse::<bool>().map(toml::Value::Boolean));
+    let Ok(typed) = typed else {
+        return toml::Value::String(text);
+    };
+    if IDENTITY_KEYS.contains(&key) {
+        return toml::Value::String(text);
+    }
+    let takes = |value: &toml::Value| {
+        let mut one = toml::Table::new();
+        one.insert(key.to_string(), value.clone());
+        toml::Value::Table(one).try_into::<Settings>().is_ok()
+    };
+    let string = toml::Value::String(text);
+    if !takes(&typed) && takes(&string) {
+        string
+    } else {
+        typed
+    }
+}
+
 /// Parses config text; `env` looks up environment variables (overrides and secrets).
 pub fn parse(
     text: &str,
@@ -203,13 +231,7 @@ pub fn parse_with(
         {
             let var = format!("{ENV_PREFIX}{env_name}_{}", key.to_uppercase());
             if let Some(v) = env(&var) {
-                let value = v
-                    .parse::<i64>()
-                    .map(toml::Value::Integer)
-                    .or_else(|_| v.parse::<f64>().map(toml::Value::Float))
-                    .or_else(|_| v.parse::<bool>().map(toml::Value::Boolean))
-                    .unwrap_or(toml::Value::String(v));
-                table.insert(key.clone(), value);
+                table.insert(key.clone(), env_value(&key, v));
                 from_env.insert(key, var);
             }
         }
@@ -525,6 +547,31 @@ mod tests {
         assert_eq!(c[0].settings.ca_file, None);
         let p = parse(&text("ca.pem"), "/etc/ab/config.toml", &env).expect_err("no such file");
         assert!(p[0].message.contains("/etc/ab/ca.pem"), "{p:?}");
+    }
+
+    /// An override is typed by its key: a key id or description made of digits stays text.
+    #[test]
+    fn overrides_take_their_keys_types() {
+        assert_eq!(
+            env_value("key_id", "12345".into()),
+            toml::Value::String("12345".into())
+        );
+        assert_eq!(
+            env_value("description", "2024".into()),
+            toml::Value::String("2024".into())
+        );
+        assert_eq!(
+            env_value("page_size", "100".into()),
+            toml::Value::Integer(100)
+        );
+        assert_eq!(
+            env_value("fetch_details", "true".into()),
+            toml::Value::Boolean(true)
+        );
+        assert_eq!(
+            env_value("page_size", "big".into()),
+            toml::Value::String("big".into())
+        );
     }
 
     /// A bad value from the environment names its variable: it was blamed on the file's
