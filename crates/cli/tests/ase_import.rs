@@ -141,6 +141,12 @@ fn import_reports_then_dedupe() {
         .arg("--json")));
     assert_eq!(out["run"]["state"], "Processed", "{out}");
     assert_eq!(out["run"]["connector"], "xml");
+    // A finding's page shows its description, solution and details (it showed none).
+    let page =
+        String::from_utf8_lossy(&run(bin(dir.path()).args(["finding", "1"])).stdout).to_string();
+    for title in ["Description:", "Solution:", "Detection:"] {
+        assert!(page.contains(title), "{title}\n{page}");
+    }
 
     // The same report, gzip-compressed, into a second xml connector: every weakness is
     // then seen by two sources.

@@ -102,6 +102,24 @@ fn print_rows<T: serde::Serialize>(
     Ok(ExitCode::SUCCESS)
 }
 
+/// How much of a long text (a description, a detail document) a finding's page shows.
+const LONG_TEXT_SHOWN: usize = 2_000;
+
+/// `text` indented under its title, cut after `max` characters with how much is left.
+fn indented(text: &str, max: usize) -> String {
+    let shown: String = text.chars().take(max).collect();
+    let left = text.chars().count().saturating_sub(max);
+    let mut out: String = output::text(&shown)
+        .lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if left > 0 {
+        out.push_str(&format!("\n  … ({left} more characters; --json shows all)"));
+    }
+    out
+}
+
 pub fn finding(ctx: &Ctx, a: FindingArgs) -> anyhow::Result<ExitCode> {
     let store = &ctx.runner.store;
     let f = store
@@ -151,6 +169,16 @@ pub fn finding(ctx: &Ctx, a: FindingArgs) -> anyhow::Result<ExitCode> {
         output::time_opt(x.first_found),
         output::time_opt(x.last_found)
     );
+    for (title, body) in [
+        ("Description", &x.description),
+        ("Solution", &x.solution),
+        ("Detection", &x.detection),
+    ] {
+        if let Some(body) = body.as_deref().filter(|b| !b.trim().is_empty()) {
+            println!("{title}:");
+            println!("{}", indented(body, LONG_TEXT_SHOWN));
+        }
+    }
     if let Some(h) = history {
         println!("History:");
         for e in h {

@@ -125,9 +125,11 @@ pub fn edit(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
         );
     }
     let map = load(ctx, name)?;
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".into());
+    // An empty variable is an unset one (`VISUAL= appscan-bridge map edit`).
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let editor = set("VISUAL")
+        .or_else(|| set("EDITOR"))
+        .unwrap_or_else(|| "vi".into());
     let dir = tempfile::tempdir()?;
     let path = dir.path().join(format!("{name}.toml"));
     std::fs::write(&path, map.to_toml())?;

@@ -449,6 +449,10 @@ mod tests {
         )
         .expect_err("an empty value list");
         assert!(bad.to_string().contains("`unless` needs"), "{bad}");
+        let blank = map
+            .to_toml()
+            .replace("CvssVersion = [\"Cvss20\"]", "CvssVersion = [\"\"]");
+        assert!(Map::from_toml(&blank, "x.toml").is_err(), "a blank value");
     }
 
     #[test]

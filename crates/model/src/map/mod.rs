@@ -165,10 +165,11 @@ impl Map {
                 }
                 let unless_at = r.unless.as_ref().map_or(at, |u| u.span().start);
                 let unless = r.unless.map(Spanned::into_inner).unwrap_or_default();
-                if unless
-                    .iter()
-                    .any(|(field, values)| field.trim().is_empty() || values.is_empty())
-                {
+                if unless.iter().any(|(field, values)| {
+                    field.trim().is_empty()
+                        || values.is_empty()
+                        || values.iter().any(|v| v.trim().is_empty())
+                }) {
                     errors.push(err(
                         unless_at,
                         format!("target '{target}': `unless` needs a field and at least one value"),

@@ -98,6 +98,7 @@ pub enum AseFault {
     NoDetailsV2,
     /// A session the server does not know (expired, forgotten) is refused with `403`
     /// instead of `401`, as the API allows; sticky.
+    #[serde(rename = "expired_session_403", alias = "expired_session403")]
     ExpiredSession403,
     /// Every session is forgotten now (as after a server restart): the next call gets a
     /// 401 and must log in again.
