@@ -223,6 +223,10 @@ pub struct SimArgs {
     /// Token lifetime in seconds
     #[arg(long, default_value_t = 1800)]
     pub token_ttl: u64,
+    /// Answer 429 past this many requests a minute per user, as ASoC does with 500
+    /// (default: no limit)
+    #[arg(long, value_name = "N", conflicts_with = "ase")]
+    pub rate_limit: Option<u32>,
     /// Change this fraction of the issues (status changes, updates, new and removed
     /// apps) every --mutate-every seconds, for trying delta syncs by hand
     #[arg(long)]

@@ -474,3 +474,39 @@ fn a_leading_tilde_is_the_home_directory() {
     assert!(said.contains("kept"), "{said}");
     assert!(!home.path().join("old-data").exists());
 }
+
+/// `sim --rate-limit N` answers 429 past N requests a minute, as ASoC does: a by-hand
+/// trial can see the client's pacing and retries against it (the flag did not exist).
+#[test]
+fn the_simulator_can_limit_requests_per_minute() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let mut child = bin(d)
+        .args(["sim", "--port", "0", "--apps", "3", "--issues-per-app", "5"])
+        .args(["--rate-limit", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sim starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("the URL line");
+    let url = first.trim().rsplit(' ').next().expect("a URL").to_string();
+    ok(bin(d)
+        .args(["connector", "add", "asoc", "--name", "c", "--url", &url])
+        .args([
+            "--key-id",
+            "sim-key-id",
+            "--rate-limit",
+            "0",
+            "--max-retries",
+            "0",
+        ])
+        .env("APPSCAN_KEY_SECRET", SECRET));
+    let out = bin(d).args(["sync", "c"]).output().expect("sync runs");
+    let said = text(&out);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(said.contains("429"), "{said}");
+}

@@ -14,6 +14,7 @@ pub async fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         issues_per_app: a.issues_per_app,
         seed: a.seed,
         token_ttl: std::time::Duration::from_secs(a.token_ttl.max(1)),
+        rate_limit_per_minute: a.rate_limit.filter(|n| *n > 0),
         ..sim::SimConfig::default()
     };
     if let Some(k) = a.key_id {
