@@ -127,6 +127,17 @@ async fn a_server_writing_dates_day_first_is_read_with_its_format() {
         "{:?}",
         report.issues
     );
+    // Said with its value once per attribute, then counted: a line per issue before.
+    let dates = report
+        .issues
+        .iter()
+        .filter(|i| i.message.contains("date"))
+        .count();
+    assert!(
+        dates <= 9,
+        "three per attribute at most: {:#?}",
+        report.issues
+    );
 
     r.runner
         .edit_connector("ase", Default::default(), |s| {

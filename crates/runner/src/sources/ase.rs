@@ -207,6 +207,24 @@ pub async fn sample(
     Ok(out)
 }
 
+/// Unreadable dates said with their value the first time per attribute, then in the same
+/// words each time (so that the run lists them once with a count: a server in another
+/// locale gave a line per issue).
+#[derive(Default)]
+struct DatesSaid(std::collections::HashSet<String>);
+
+impl DatesSaid {
+    fn once(&mut self, message: String) -> String {
+        let is_date = message.contains(": unreadable date '") || message.contains(": date '");
+        match message.split_once(": ") {
+            Some((key, _)) if is_date && !self.0.insert(key.to_string()) => {
+                format!("{key}: more unreadable dates left out, like the first one listed")
+            }
+            _ => message,
+        }
+    }
+}
+
 /// An ASE date in the server's own `format` when the connector gives one, else in ASE's
 /// US form (`11/18/24 6:09 PM`); RFC 3339 either way.
 fn read_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
@@ -392,6 +410,7 @@ impl Source for AseSource {
             // Assets fed by more than one application close only when all are done.
             let mut pending: HashMap<String, (usize, u64)> = HashMap::new();
             let mut warnings = Warnings::default();
+            let mut dates_said = DatesSaid::default();
             for (i, raw) in list.iter().enumerate() {
                 match asset_of(raw, &options, &stored) {
                     Some((app, record)) => {
@@ -451,6 +470,7 @@ impl Source for AseSource {
                             let (keep, shaped) =
                                 records::shape_finding(&mut rec, &app.asset, &options, run_time);
                             for message in w.into_iter().chain(shaped) {
+                                let message = dates_said.once(message);
                                 if let Some(ev) =
                                     warnings.event(format!("{location} $[{i}]"), message)
                                 {
