@@ -502,7 +502,8 @@ pub struct ExportArgs {
     #[arg(long, default_value = "0,3,6,9,10", value_name = "I,L,M,H,C")]
     pub kdi_scores: String,
     /// kdi: write version-1 `vulns` keyed by issue type instead of version-2 `findings`
-    /// keyed by issue id (the platform keeps one vuln per application and issue type)
+    /// keyed by issue id (the issues of one type on an application are merged into one
+    /// vuln, open when any is: the platform keeps one per asset and identifier)
     #[arg(long)]
     pub kdi_vulns: bool,
     /// kdi: version-2 `findings` (the default; kept for scripts that name it)

@@ -17,10 +17,11 @@
 //!   `severity` from the severity map (Informational 0, Low 3, Medium 6, High 9,
 //!   Critical 10 — changeable), `triage_state`, `created_at`, `last_seen_at`,
 //!   `additional_fields` (name, status, risk, fingerprint, location, element, …).
-//! - With `kdi_vulns`, each finding is a version-1 **vuln** instead: `scanner_identifier`
-//!   is the issue type (`type/CVE-…`), which the platform keeps once per asset — issues
-//!   of one type on one application become one vuln there —, `scanner_score`, `status`
-//!   open/closed (Passed and Noise are `false_positive`), `closed_at`, `port`, `details`.
+//! - With `kdi_vulns`, findings are version-1 **vulns** instead: `scanner_identifier` is
+//!   the issue type (`type/CVE-…`), which the platform keeps once per asset, so the
+//!   issues of one type on one application are merged into one vuln ([`merge`]):
+//!   `scanner_score`, `status` open/closed (Passed and Noise are `false_positive`),
+//!   `closed_at`, `port`, `details`.
 //! - `vuln_defs` has one entry per issue type used in the file (`name` and
 //!   `scanner_identifier` are the type), with `cwe_identifiers`, `cve_identifiers`,
 //!   `description` and `solution`.
@@ -31,6 +32,8 @@
 //! two applications never share a file). Each file is a whole KDI document no larger than `max_file_size` unless a single
 //! finding is larger. Findings arrive sorted by application, so one file is open at a time
 //! and memory holds only the current file's `vuln_defs`.
+
+mod merge;
 
 use crate::error::Result;
 use crate::output::{Counting, create, safe_name};
@@ -119,6 +122,8 @@ pub struct Kdi {
     /// writing over its first.
     parts: HashMap<String, u32>,
     file: Option<OpenFile>,
+    /// `kdi_vulns`: the current application's vulns, merged by identifier.
+    vulns: merge::Vulns,
     files: Vec<PathBuf>,
     /// Files past `max` (a single finding too large to split).
     oversized: Vec<PathBuf>,
@@ -139,6 +144,7 @@ impl Kdi {
             header: Vec::new(),
             parts: HashMap::new(),
             file: None,
+            vulns: merge::Vulns::default(),
             files: Vec::new(),
             oversized: Vec::new(),
             bytes: 0,
@@ -314,6 +320,7 @@ impl Exporter for Kdi {
         let f = &s.finding;
         let group = (s.connector.clone(), f.asset_external_id.clone());
         if self.group.as_ref() != Some(&group) {
+            self.flush_vulns()?;
             self.close_file()?;
             self.group = Some(group);
             self.header = self.asset_header(item)?;
@@ -324,8 +331,41 @@ impl Exporter for Kdi {
             Some(c) => format!("{base}/{c}"),
             None => base,
         };
-        let body = serde_json::to_vec(&self.item_json(item, &identifier, stype))?;
+        let item_json = self.item_json(item, &identifier, stype);
         let def = serde_json::to_vec(&Kdi::def_json(item, &identifier, stype))?;
+        self.findings += 1;
+        if self.findings_mode {
+            self.put(identifier, serde_json::to_vec(&item_json)?, def)
+        } else {
+            self.vulns.add(identifier, item_json, def);
+            Ok(())
+        }
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Report> {
+        self.flush_vulns()?;
+        self.close_file()?;
+        Ok(Report {
+            findings: self.findings,
+            files: self.files,
+            bytes: self.bytes,
+            oversized: self.oversized,
+        })
+    }
+}
+
+impl Kdi {
+    /// Writes the current application's merged vulns.
+    fn flush_vulns(&mut self) -> Result<()> {
+        for (identifier, vuln, def) in self.vulns.drain() {
+            self.put(identifier, serde_json::to_vec(&vuln)?, def)?;
+        }
+        Ok(())
+    }
+
+    /// Writes one item of the current application, with its vuln_def unless the file has
+    /// it, into a new file when it would push the current one past the limit.
+    fn put(&mut self, identifier: String, body: Vec<u8>, def: Vec<u8>) -> Result<()> {
         // Split before this item when it would push the file past the limit.
         if let Some(file) = &self.file {
             let new_def = if file.defs.contains(&identifier) {
@@ -359,18 +399,7 @@ impl Exporter for Kdi {
                 file.defs_text.extend_from_slice(&def);
             }
         }
-        self.findings += 1;
         Ok(())
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<Report> {
-        self.close_file()?;
-        Ok(Report {
-            findings: self.findings,
-            files: self.files,
-            bytes: self.bytes,
-            oversized: self.oversized,
-        })
     }
 }
 

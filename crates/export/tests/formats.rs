@@ -156,7 +156,7 @@ fn kdi_vulns_map_severities_statuses_and_split_by_size() {
     let tmp = tempfile::tempdir().expect("tmp");
     let store = common::seeded(tmp.path());
     let stored = all(&store);
-    let by_location: HashMap<(String, String), &StoredFinding> = stored
+    let by_issue: HashMap<(String, String), &StoredFinding> = stored
         .values()
         .map(|f| {
             let key = (
@@ -170,8 +170,23 @@ fn kdi_vulns_map_severities_statuses_and_split_by_size() {
             (key, f)
         })
         .collect();
+    let rank = |f: &StoredFinding| {
+        if f.finding.status.is_open() {
+            (3, "open")
+        } else if matches!(
+            f.finding.status,
+            model::Status::Fixed | model::Status::Closed
+        ) {
+            (2, "closed")
+        } else {
+            (1, "false_positive")
+        }
+    };
+    // Every vuln is the issues of one application and type its details list (merged: the
+    // platform keeps one vuln per asset and identifier).
     let check = |dir: &Path, scores: [u64; 5]| -> usize {
         let mut n = 0;
+        let mut seen = std::collections::HashSet::new();
         for file in common::files(dir) {
             let doc: Value =
                 serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("JSON");
@@ -186,36 +201,42 @@ fn kdi_vulns_map_severities_statuses_and_split_by_size() {
                 .collect();
             for v in asset["vulns"].as_array().expect("vulns") {
                 let details = v["details"].as_str().expect("details");
-                let issue = details.lines().last().expect("issue line").to_string();
-                let app = by_location
-                    .keys()
-                    .find(|(_, d)| *d == issue)
-                    .map(|(a, _)| a.clone())
-                    .expect("finding of the vuln");
-                let f = by_location[&(app, issue)];
-                let sev = usize::from(f.finding.severity.score() - 1);
-                assert_eq!(v["scanner_score"], scores[sev], "{}", f.finding.severity);
-                let want = if f.finding.status.is_open() {
-                    "open"
-                } else if matches!(
-                    f.finding.status,
-                    model::Status::Fixed | model::Status::Closed
-                ) {
-                    "closed"
-                } else {
-                    "false_positive"
-                };
-                assert_eq!(v["status"], want);
-                assert_eq!(v["closed_at"].is_string(), want == "closed");
+                let issues: Vec<&StoredFinding> = details
+                    .lines()
+                    .filter(|l| l.starts_with("Issue: "))
+                    .map(|l| {
+                        by_issue
+                            .iter()
+                            .find(|((_, d), _)| d == l)
+                            .map(|(_, f)| *f)
+                            .expect("finding of the vuln")
+                    })
+                    .collect();
+                let f = issues[0];
                 let sid = v["scanner_identifier"].as_str().expect("sid");
+                assert!(
+                    seen.insert((f.finding.asset_external_id.clone(), sid.to_string())),
+                    "{sid} is one vuln of its application"
+                );
+                for i in &issues {
+                    assert_eq!(i.finding.asset_external_id, f.finding.asset_external_id);
+                    match &i.finding.cve {
+                        Some(c) => assert!(sid.ends_with(c.as_str())),
+                        None => assert_eq!(Some(sid), i.finding.issue_type.as_deref()),
+                    }
+                }
+                let top = issues
+                    .iter()
+                    .map(|i| scores[usize::from(i.finding.severity.score() - 1)])
+                    .max();
+                assert_eq!(v["scanner_score"].as_u64(), top);
+                let want = issues.iter().map(|i| rank(i)).max().expect("an issue").1;
+                assert_eq!(v["status"], want, "{details}");
+                assert_eq!(v["closed_at"].is_string(), want == "closed");
                 assert!(
                     defs.contains(&sid),
                     "{sid} has its vuln_def in the same file"
                 );
-                match &f.finding.cve {
-                    Some(c) => assert!(sid.ends_with(c.as_str())),
-                    None => assert_eq!(Some(sid), f.finding.issue_type.as_deref()),
-                }
                 let scanner = if f.connector == "cloud" {
                     "AppScanCloud"
                 } else {
@@ -226,7 +247,7 @@ fn kdi_vulns_map_severities_statuses_and_split_by_size() {
                     Some(u) => assert_eq!(asset["url"], u.as_str()),
                     None => assert!(asset["external_id"].is_string()),
                 }
-                n += 1;
+                n += issues.len();
             }
         }
         n
