@@ -379,20 +379,21 @@ fn enter_wal_mode(conn: &Connection) -> Result<()> {
 /// service left running through an upgrade): its writes would miss what the newer
 /// schema keeps (an asset's open-risk totals went stale that way).
 fn still_known_schema(conn: &Connection) -> Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
-    if version > known {
-        return Err(StoreError::UpgradedUnderUs {
-            found: version,
-            known,
-        });
+    let (found, known) = schema_versions(conn)?;
+    if found > known {
+        return Err(StoreError::UpgradedUnderUs { found, known });
     }
     Ok(())
 }
 
+/// The store's schema version and the newest this binary knows.
+fn schema_versions(conn: &Connection) -> Result<(i64, i64)> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    Ok((found, MIGRATIONS.len() as i64))
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
+    let (version, known) = schema_versions(conn)?;
     if version > known {
         return Err(StoreError::SchemaTooNew {
             found: version,
