@@ -53,4 +53,14 @@ fn bench_small_writes_a_table_and_json_for_every_scenario() {
     assert!(table.contains("| Scenario | Measure | Median |"), "{table}");
     assert!(table.contains("Machine:"), "{table}");
     assert!(table.contains("not judged at this scale"), "{table}");
+
+    // Export and query alone sync a store to read first (they measured nothing).
+    let alone = dir.path().join("alone");
+    run(bin(dir.path())
+        .args(["--quiet", "bench", "--scale", "small", "--runs", "1"])
+        .args(["--scenarios", "export", "--out"])
+        .arg(&alone));
+    let table = std::fs::read_to_string(alone.join("bench-small.md")).expect("bench-small.md");
+    assert!(table.contains("Export to KDI"), "{table}");
+    assert!(!table.contains("Full ASoC sync"), "{table}");
 }

@@ -251,6 +251,9 @@ fn run_scenarios(
     if on(BenchScenario::Sync) {
         synced = Some(sync::full_and_delta(b)?);
         sync::raw_bound(b)?;
+    } else if on(BenchScenario::Export) || on(BenchScenario::Query) {
+        // They read a synced store: `--scenarios export` alone measured nothing, silently.
+        synced = Some(sync::store_to_read(b)?);
     }
     let mut report_file = None;
     if on(BenchScenario::Xml) {

@@ -10,6 +10,19 @@ use std::time::{Duration, Instant};
 /// Full syncs into fresh stores, each followed by a delta sync after 1 % changed.
 /// Returns the data directory of the last run (a store holding every finding), which
 /// the export and query scenarios read.
+/// One full sync, not measured, for the export and query scenarios when the sync
+/// scenario does not run.
+pub fn store_to_read(b: &mut Bench) -> anyhow::Result<PathBuf> {
+    let dir = b.fresh_dir("sync-for-reads")?;
+    b.add_connector(&dir)?;
+    let full = b.sync(&dir)?;
+    b.step(&format!(
+        "synced {} findings for the export and query scenarios (not measured)",
+        full.fetched
+    ));
+    Ok(dir)
+}
+
 pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
     let (mut wall, mut rate, mut rss, mut size) = (vec![], vec![], vec![], vec![]);
     let (mut full_requests, mut delta_wall, mut delta_requests, mut delta_share) =
