@@ -362,27 +362,20 @@ impl InFlight {
             Event::BadPage {
                 location,
                 message,
+                lost: 0,
+            } => self.issue(IssueLevel::Warning, location, message),
+            Event::BadPage {
+                location,
+                message,
                 lost,
             } => {
                 self.lost += lost;
                 self.counters.failed += lost;
-                let i = RecordIssue {
-                    level: if lost > 0 {
-                        IssueLevel::Error
-                    } else {
-                        IssueLevel::Warning
-                    },
+                self.list(RecordIssue {
+                    level: IssueLevel::Error,
                     location,
-                    message: if lost > 0 {
-                        format!("{message} (about {lost} records lost)")
-                    } else {
-                        message
-                    },
-                };
-                if lost == 0 {
-                    self.counters.warnings += 1;
-                }
-                self.list(i);
+                    message: format!("{message} (about {lost} records lost)"),
+                });
             }
             Event::AppComplete {
                 app_id,

@@ -207,6 +207,9 @@ pub async fn sample(
     Ok(out)
 }
 
+/// What every warning about a date says ([`date`]), so that [`DatesSaid`] knows them.
+const UNREADABLE_DATE: &str = "unreadable date";
+
 /// Unreadable dates said with their value the first time per attribute, then in the same
 /// words each time (so that the run lists them once with a count: a server in another
 /// locale gave a line per issue).
@@ -215,7 +218,7 @@ struct DatesSaid(std::collections::HashSet<String>);
 
 impl DatesSaid {
     fn once(&mut self, message: String) -> String {
-        let is_date = message.contains(": unreadable date '") || message.contains(": date '");
+        let is_date = message.contains(UNREADABLE_DATE);
         match message.split_once(": ") {
             Some((key, _)) if is_date && !self.0.insert(key.to_string()) => {
                 format!("{key}: more unreadable dates left out, like the first one listed")
@@ -244,13 +247,13 @@ fn date(issue: &Value, key: &str, format: Option<&str>, warnings: &mut Vec<Strin
         (Some(d), _) => json!(d.to_rfc3339()),
         (None, Some(f)) => {
             warnings.push(format!(
-                "{key}: date '{s}' does not read as '{f}'; left out"
+                "{key}: {UNREADABLE_DATE} '{s}': it does not read as '{f}'; left out"
             ));
             Value::Null
         }
         (None, None) => {
             warnings.push(format!(
-                "{key}: unreadable date '{s}' left out (give the server's format with \
+                "{key}: {UNREADABLE_DATE} '{s}' left out (give the server's format with \
                  `connector edit NAME --date-format`, e.g. '%d.%m.%y %H:%M')"
             ));
             Value::Null
@@ -505,7 +508,7 @@ impl Source for AseSource {
                     }
                 }
             }
-            for ev in warnings.summary("GET /ase/api/issues") {
+            if let Some(ev) = warnings.summary("GET /ase/api/issues") {
                 tx.send(Ok(ev)).await?;
             }
             Ok(())

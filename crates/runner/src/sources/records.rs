@@ -158,33 +158,22 @@ pub fn shape_finding(
     (true, warnings)
 }
 
-/// Counts and bounds the warnings a source sends: a message already sent (the same
-/// missing report section on every issue, say) is only counted, and said once more at the
-/// end with how often it came.
+/// Bounds the warnings a source sends (the run lists a repeated one once, with its
+/// count).
 #[derive(Debug, Default)]
 pub struct Warnings {
     sent: u64,
     held: u64,
-    /// Messages sent, with how many more times each came; in the order first sent.
-    repeats: Vec<(String, u64)>,
-    index: HashMap<String, usize>,
 }
 
 impl Warnings {
-    /// The event for one warning, or `None` for a repeat or once [`MAX_WARNINGS`] were
-    /// sent.
+    /// The event for one warning, or `None` once [`MAX_WARNINGS`] were sent.
     pub fn event(&mut self, location: String, message: String) -> Option<Event> {
-        if let Some(&i) = self.index.get(&message) {
-            self.repeats[i].1 += 1;
-            return None;
-        }
         if self.sent >= MAX_WARNINGS {
             self.held += 1;
             return None;
         }
         self.sent += 1;
-        self.index.insert(message.clone(), self.repeats.len());
-        self.repeats.push((message.clone(), 0));
         Some(Event::BadPage {
             location,
             message,
@@ -192,30 +181,16 @@ impl Warnings {
         })
     }
 
-    /// The closing summaries: each repeated message with its count, then the warnings
-    /// past the bound that were only counted.
-    pub fn summary(&self, location: &str) -> Vec<Event> {
-        let warning = |message: String| Event::BadPage {
+    /// The closing summary of warnings that were only counted.
+    pub fn summary(&self, location: &str) -> Option<Event> {
+        (self.held > 0).then(|| Event::BadPage {
             location: location.to_string(),
-            message,
-            lost: 0,
-        };
-        let mut out: Vec<Event> = self
-            .repeats
-            .iter()
-            .filter(|(_, more)| *more > 0)
-            .map(|(message, more)| {
-                let times = if *more == 1 { "time" } else { "times" };
-                warning(format!("{message} (and {more} more {times})"))
-            })
-            .collect();
-        if self.held > 0 {
-            out.push(warning(format!(
+            message: format!(
                 "{} more warnings like the ones above were not listed one by one",
                 self.held
-            )));
-        }
-        out
+            ),
+            lost: 0,
+        })
     }
 }
 
@@ -315,30 +290,6 @@ mod tests {
             .filter(|i| w.event("x".into(), i.to_string()).is_some())
             .count();
         assert_eq!(sent as u64, MAX_WARNINGS);
-        assert_eq!(w.summary("x").len(), 1);
-    }
-
-    #[test]
-    fn a_repeated_warning_is_sent_once_and_counted() {
-        let mut w = Warnings::default();
-        let sent = (0..5)
-            .filter(|i| {
-                let message = if i % 2 == 0 { "same" } else { "other" };
-                w.event(format!("issue {i}"), message.into()).is_some()
-            })
-            .count();
-        assert_eq!(sent, 2);
-        let messages: Vec<String> = w
-            .summary("file")
-            .into_iter()
-            .map(|e| match e {
-                Event::BadPage { message, .. } => message,
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(
-            messages,
-            ["same (and 2 more times)", "other (and 1 more time)"]
-        );
+        assert!(w.summary("x").is_some());
     }
 }

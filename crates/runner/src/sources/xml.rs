@@ -337,7 +337,7 @@ impl Shape<'_> {
         if excluded > 0 {
             tracing::info!(excluded, "findings without CVE, CWE or WASC id left out");
         }
-        for ev in warnings.summary(file) {
+        if let Some(ev) = warnings.summary(file) {
             self.send(ev)?;
         }
         self.send(Event::AppComplete {
