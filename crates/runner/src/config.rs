@@ -18,6 +18,7 @@
 //! [`load`] reports every problem with its file and line.
 
 use crate::connectors::KINDS;
+use crate::full_run::FullRunOptions;
 use crate::settings::Settings;
 use crate::{AddConnector, Runner, RunnerError};
 use secrecy::SecretString;
@@ -28,17 +29,6 @@ use toml::Spanned;
 
 /// Keys of a `[[connector]]` table that are not [`Settings`].
 const IDENTITY_KEYS: &[&str] = &["name", "kind", "url", "key_id", "key_secret_env"];
-/// The settings only ASE and XML runs read (`FullRunOptions`).
-const FULL_RUN_KEYS: &[&str] = &[
-    "exclude_informational",
-    "skip_tags",
-    "ignore_last_seen",
-    "reset_tags",
-    "locators",
-    "asset_inactivity_days",
-    "unknown_severity",
-    "date_format",
-];
 /// The environment prefix of connector overrides.
 pub const ENV_PREFIX: &str = "APPSCAN_BRIDGE_CONNECTOR_";
 
@@ -179,6 +169,11 @@ pub fn parse_with(
         .to_json()
         .as_object()
         .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    // The settings only ASE and XML runs read, as `setting_keys` is read off `Settings`.
+    let full_run_keys: Vec<String> = serde_json::to_value(FullRunOptions::default())
+        .ok()
+        .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
         .unwrap_or_default();
     let mut problems = Vec::new();
     // Unset secret variables: problems only when the file has others (see Declared).
@@ -339,7 +334,7 @@ pub fn parse_with(
         // Options of another kind of connector were stored and ignored (the CLI refuses
         // them; the file and the environment did not).
         for key in settings_table.keys() {
-            let full_run_only = FULL_RUN_KEYS.contains(&key.as_str());
+            let full_run_only = full_run_keys.contains(key);
             if (kind == "asoc" && full_run_only) || (kind != "asoc" && key == "fetch_details") {
                 let whose = if full_run_only {
                     "an option of ase and xml connectors"
