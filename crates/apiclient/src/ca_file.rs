@@ -1,7 +1,12 @@
 //! An extra CA file (PEM) to trust, read as both clients and connector registration read
-//! it: a file that cannot be read, or holds no certificate, is refused with its path.
+//! it: a file that cannot be read, holds no certificate, or holds one that TLS could not
+//! use as a trust anchor, is refused with its path.
 
 use std::path::Path;
+
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 use crate::text::error_chain;
 
@@ -17,7 +22,22 @@ pub fn read(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
             path.display()
         ));
     }
+    check_anchors(&pem).map_err(|why| format!("CA file {}: {why}", path.display()))?;
     Ok(certs)
+}
+
+/// Each certificate of a PEM bundle read as TLS will read it, as a trust anchor: reqwest
+/// takes any base64 between the markers, so a damaged block passed and every handshake
+/// failed later with "invalid peer certificate".
+fn check_anchors(pem: &[u8]) -> Result<(), String> {
+    let mut roots = RootCertStore::empty();
+    for (n, der) in CertificateDer::pem_slice_iter(pem).enumerate() {
+        let der = der.map_err(|e| format!("certificate {} is not PEM: {e}", n + 1))?;
+        roots
+            .add(der)
+            .map_err(|e| format!("certificate {} is not a usable certificate: {e}", n + 1))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -36,5 +56,25 @@ mod tests {
         );
         let e = read(&dir.path().join("missing.pem")).expect_err("refused");
         assert!(e.contains("cannot be read"), "{e}");
+    }
+
+    /// A block between the markers that is base64 but no certificate: reqwest takes it,
+    /// and every handshake failed at the first sync.
+    #[test]
+    fn a_damaged_certificate_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("ca.pem");
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGUgYXQgYWxs\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let e = read(&path).expect_err("refused");
+        assert!(
+            e.contains("ca.pem") && e.contains("certificate 1 is not a usable certificate"),
+            "{e}"
+        );
+        let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../asoc/tests/fixtures/test-ca.pem");
+        assert_eq!(read(&real).map(|c| c.len()), Ok(1));
     }
 }
