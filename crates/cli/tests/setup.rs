@@ -301,6 +301,35 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
         v["settings"]["page_size"], 25,
         "the environment overrides the file"
     );
+    // A mistyped override overrides nothing: it was ignored without a word. `config
+    // validate` fails on it, other commands warn.
+    let typo = "APPSCAN_BRIDGE_CONNECTOR_CLOUD_PAGESIZE";
+    let mut validate = bin(d);
+    validate
+        .args(["config", "validate"])
+        .arg(&config)
+        .env("MY_ASOC_SECRET", SECRET)
+        .env(typo, "25");
+    let err = fails(&mut validate);
+    assert!(
+        err.contains(&format!(
+            "connector 'cloud': ${typo} overrides nothing: `pagesize` is no key"
+        )),
+        "{err}"
+    );
+    let listed = bin(d)
+        .arg("--config")
+        .arg(&config)
+        .args(["connector", "list", "--json"])
+        .env("MY_ASOC_SECRET", SECRET)
+        .env(typo, "25")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&listed.stderr);
+    assert!(
+        listed.status.success() && err.contains("warning: ") && err.contains(typo),
+        "{err}"
+    );
     // A declared connector is changed in the file: an edit here was reported "updated"
     // and undone by the next command, which re-applied the file.
     for args in [

@@ -54,6 +54,8 @@ pub struct Declared {
     /// `config validate` reports it; before other commands the connector is registered
     /// or kept without a new secret, so that listings work in a shell without it.
     pub secret_unset: Option<ConfigProblem>,
+    /// The line of its `[[connector]]` header.
+    pub line: usize,
 }
 
 /// A loaded config file.
@@ -61,6 +63,9 @@ pub struct Declared {
 pub struct Config {
     pub path: PathBuf,
     pub connectors: Vec<Declared>,
+    /// Variables with the override prefix that override nothing (a typo in the connector's
+    /// name or the key): problems for `config validate`, warnings elsewhere.
+    pub stray_overrides: Vec<ConfigProblem>,
 }
 
 #[derive(Deserialize)]
@@ -103,10 +108,94 @@ pub fn load_with(path: &Path, schedule: ScheduleCheck<'_>) -> Result<Config, Vec
             message: format!("cannot read: {e}"),
         }]
     })?;
-    parse_with(&text, &file, &|k| std::env::var(k).ok(), schedule).map(|connectors| Config {
+    let connectors = parse_with(&text, &file, &|k| std::env::var(k).ok(), schedule)?;
+    let variables = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
+    let stray_overrides = stray_overrides(&connectors, &file, variables);
+    Ok(Config {
         path: path.to_path_buf(),
         connectors,
+        stray_overrides,
     })
+}
+
+/// The keys an environment variable can override: the identity keys and every setting.
+fn override_keys() -> Vec<String> {
+    let settings = Settings::default().to_json();
+    let setting_keys = settings
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys().cloned());
+    IDENTITY_KEYS
+        .iter()
+        .map(|k| k.to_string())
+        .chain(setting_keys)
+        .collect()
+}
+
+/// The variable overriding `key` of the connector `name`.
+fn override_variable(name: &str, key: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}_{}",
+        name.to_uppercase().replace('-', "_"),
+        key.to_uppercase()
+    )
+}
+
+/// Among `variables`, those with the override prefix that override no key of a declared
+/// connector: `..._CLOUD_PAGESIZE` was ignored without a word, and the connector ran
+/// with the file's value. A variable some connector reads its secret from is not one.
+fn stray_overrides(
+    connectors: &[Declared],
+    file: &str,
+    variables: impl Iterator<Item = String>,
+) -> Vec<ConfigProblem> {
+    let keys = override_keys();
+    let known: Vec<String> = connectors
+        .iter()
+        .flat_map(|d| keys.iter().map(|k| override_variable(&d.name, k)))
+        .chain(connectors.iter().filter_map(|d| d.key_secret_env.clone()))
+        .collect();
+    let mut stray: Vec<ConfigProblem> = variables
+        .filter(|v| v.starts_with(ENV_PREFIX) && !known.contains(v))
+        .map(|var| {
+            // The connector whose prefix the variable carries, the longest one first.
+            let owner = connectors
+                .iter()
+                .filter(|d| var.starts_with(&override_variable(&d.name, "")))
+                .max_by_key(|d| d.name.len());
+            let (line, message) = match owner {
+                Some(d) => (
+                    d.line,
+                    format!(
+                        "connector '{}': ${var} overrides nothing: `{}` is no key of a \
+                         connector (known: {})",
+                        d.name,
+                        var[override_variable(&d.name, "").len()..].to_lowercase(),
+                        keys.join(", ")
+                    ),
+                ),
+                None => (
+                    1,
+                    format!(
+                        "${var} overrides nothing: no connector of this file is named by it \
+                         (connectors: {})",
+                        connectors
+                            .iter()
+                            .map(|d| d.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            };
+            ConfigProblem {
+                file: file.to_string(),
+                line,
+                message,
+            }
+        })
+        .collect();
+    stray.sort_by(|a, b| (a.line, &a.message).cmp(&(b.line, &b.message)));
+    stray
 }
 
 /// An environment override's text as the TOML value its key takes: a number or a boolean
@@ -165,11 +254,8 @@ pub fn parse_with(
             e.message().to_string(),
         )]
     })?;
-    let setting_keys: Vec<String> = Settings::default()
-        .to_json()
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
+    let keys = override_keys();
+    let setting_keys = &keys[IDENTITY_KEYS.len()..];
     // The settings only ASE and XML runs read, as `setting_keys` is read off `Settings`.
     let full_run_keys: Vec<String> = serde_json::to_value(FullRunOptions::default())
         .ok()
@@ -217,17 +303,12 @@ pub fn parse_with(
         };
         // Environment overrides; a problem with an overridden value names its variable
         // (it was blamed on the file's line alone).
-        let env_name = name.to_uppercase().replace('-', "_");
         let mut from_env: HashMap<String, String> = HashMap::new();
-        for key in IDENTITY_KEYS
-            .iter()
-            .map(|k| k.to_string())
-            .chain(setting_keys.iter().cloned())
-        {
-            let var = format!("{ENV_PREFIX}{env_name}_{}", key.to_uppercase());
+        for key in &keys {
+            let var = override_variable(&name, key);
             if let Some(v) = env(&var) {
-                table.insert(key.clone(), env_value(&key, v));
-                from_env.insert(key, var);
+                table.insert(key.clone(), env_value(key, v));
+                from_env.insert(key.clone(), var);
             }
         }
         let problem_at = |key: &str, message: String| match from_env.get(key) {
@@ -393,6 +474,7 @@ pub fn parse_with(
             key_secret_env,
             settings,
             secret_unset,
+            line: block_line,
         });
     }
     if problems.is_empty() {
@@ -687,6 +769,38 @@ mod tests {
                 (9, "is more than 60000"),
                 (10, "timeout 86400 s is outside 1..=3600"),
             ],
+        );
+    }
+
+    /// A variable that overrides nothing (a typo in the key or the connector's name) is
+    /// named, with its connector's line when its prefix names one; a connector's secret
+    /// variable and real overrides are not.
+    #[test]
+    fn stray_overrides_are_named() {
+        let text = "[[connector]]\nname = \"my-cloud\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"APPSCAN_BRIDGE_CONNECTOR_MY_CLOUD_SECRET\"\n";
+        let env = |k: &str| (k == "APPSCAN_BRIDGE_CONNECTOR_MY_CLOUD_SECRET").then(|| "s".into());
+        let declared = parse(text, "c.toml", &env).expect("valid");
+        let variables = [
+            "APPSCAN_BRIDGE_CONNECTOR_MY_CLOUD_PAGE_SIZE",
+            "APPSCAN_BRIDGE_CONNECTOR_MY_CLOUD_SECRET",
+            "APPSCAN_BRIDGE_CONNECTOR_MY_CLOUD_PAGESIZE",
+            "APPSCAN_BRIDGE_CONNECTOR_MYCLOUD_PAGE_SIZE",
+            "APPSCAN_BRIDGE_STORE",
+            "HOME",
+        ]
+        .map(String::from);
+        let stray: Vec<String> = stray_overrides(&declared, "c.toml", variables.into_iter())
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(stray.len(), 2, "{stray:?}");
+        assert!(
+            stray[0].starts_with("c.toml:1: $APPSCAN_BRIDGE_CONNECTOR_MYCLOUD_PAGE_SIZE overrides nothing: no connector"),
+            "{stray:?}"
+        );
+        assert!(
+            stray[1].starts_with("c.toml:1: connector 'my-cloud': $APPSCAN_BRIDGE_CONNECTOR_MY_CLOUD_PAGESIZE overrides nothing: `pagesize` is no key"),
+            "{stray:?}"
         );
     }
 

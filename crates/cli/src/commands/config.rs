@@ -21,10 +21,16 @@ pub fn validate(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let Some(file) = file else {
         bail!("no config file: give one (`config validate FILE`), set --config or ${CONFIG_ENV}");
     };
-    // A secret variable that is not set is a problem here: the connector could not sync.
+    // A secret variable that is not set is a problem here (the connector could not sync),
+    // and so is an override variable that overrides nothing.
     let loaded = config::load_with(&file, &check_schedule).and_then(|c| {
-        let unset: Vec<_> = c.unset_secrets().cloned().collect();
-        if unset.is_empty() { Ok(c) } else { Err(unset) }
+        let mut problems: Vec<_> = c.unset_secrets().cloned().collect();
+        problems.extend(c.stray_overrides.iter().cloned());
+        if problems.is_empty() {
+            Ok(c)
+        } else {
+            Err(problems)
+        }
     });
     match loaded {
         Ok(c) => {
@@ -75,6 +81,9 @@ pub fn apply(ctx: &Ctx, file: Option<&Path>) -> anyhow::Result<Vec<String>> {
                 .join("\n")
         )
     })?;
+    for stray in &c.stray_overrides {
+        eprintln!("warning: {stray}");
+    }
     let applied = ctx.runner.apply_config(&c)?;
     for w in &applied.warnings {
         eprintln!("warning: {w}");
