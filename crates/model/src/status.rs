@@ -49,27 +49,38 @@ impl Status {
     }
 
     /// The status a stored finding takes when its source reports it `reported`: one
-    /// that was fixed or closed (or already reopened) and is reported open as if new is
+    /// that was fixed or closed (or already reopened) and is reported open — NEW or
+    /// ACTIVE, whichever word the connector's map gives the source's plain open — is
     /// REOPENED. Full-run sources (ASE, XML reports) know only open and closed, so a
-    /// weakness that came back would otherwise look like a first sighting; a source's
-    /// own statuses are kept otherwise.
+    /// weakness that came back would otherwise look like a first sighting (or, under a
+    /// map that calls open ACTIVE, like one long open); a source's own statuses are kept
+    /// otherwise.
     pub fn reported_again(self, reported: Status) -> Status {
         match (self, reported) {
-            (Status::Fixed | Status::Closed | Status::Reopened, Status::New) => Status::Reopened,
+            (Status::Fixed | Status::Closed | Status::Reopened, r) if r.is_plain_open() => {
+                Status::Reopened
+            }
             _ => reported,
         }
+    }
+
+    /// An open status that does not say the finding came back: what a map calls a
+    /// source's open, new or in-progress issue.
+    fn is_plain_open(self) -> bool {
+        matches!(self, Status::New | Status::Active)
     }
 
     /// The status a stored finding takes when `remap` maps its stored raw record to
     /// `mapped`: the map's word, except for what the runs found. A finding a full run
     /// closed because it was no longer seen stays CLOSED when its record (the source's
     /// last word, from before) maps to an open status, and one a run saw come back stays
-    /// REOPENED. A map's change is no sighting: a finding an earlier map called FIXED
-    /// is NEW again under a map that calls it open, not REOPENED.
+    /// REOPENED (also under a map that calls open ACTIVE). A map's change is no sighting:
+    /// a finding an earlier map called FIXED is NEW again under a map that calls it open,
+    /// not REOPENED.
     pub fn remapped(self, mapped: Status) -> Status {
         match (self, mapped) {
             (Status::Closed, m) if m.is_open() => Status::Closed,
-            (Status::Reopened, Status::New) => Status::Reopened,
+            (Status::Reopened, m) if m.is_plain_open() => Status::Reopened,
             _ => mapped,
         }
     }
@@ -119,7 +130,21 @@ mod tests {
             assert_eq!(stored.reported_again(Status::New), Status::New, "{stored}");
         }
         assert_eq!(Status::Closed.reported_again(Status::Fixed), Status::Fixed);
-        assert_eq!(Status::Fixed.reported_again(Status::Active), Status::Active);
+        // Under a map that calls the source's open ACTIVE, a weakness that came back is
+        // reopened too, and a reopened one stays so (it became ACTIVE, the regression
+        // gone from `status:REOPENED`).
+        for stored in [Status::Fixed, Status::Closed, Status::Reopened] {
+            assert_eq!(
+                stored.reported_again(Status::Active),
+                Status::Reopened,
+                "{stored}"
+            );
+        }
+        assert_eq!(Status::New.reported_again(Status::Active), Status::Active);
+        assert_eq!(
+            Status::Ignored.reported_again(Status::Active),
+            Status::Active
+        );
     }
 
     #[test]
@@ -132,6 +157,8 @@ mod tests {
             "a new map's word"
         );
         assert_eq!(Status::Reopened.remapped(Status::New), Status::Reopened);
+        assert_eq!(Status::Reopened.remapped(Status::Active), Status::Reopened);
+        assert_eq!(Status::Reopened.remapped(Status::Fixed), Status::Fixed);
         assert_eq!(Status::New.remapped(Status::Active), Status::Active);
         // A map that called open findings FIXED, then the default again: NEW, not
         // REOPENED (no run saw them come back).
