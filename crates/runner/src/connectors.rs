@@ -36,12 +36,7 @@ impl Runner {
             )));
         }
         let name = add.name.trim();
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '/') {
-            return Err(RunnerError::Config(format!(
-                "connector name '{}' must be non-empty, without spaces or '/'",
-                add.name
-            )));
-        }
+        check_name(name).map_err(RunnerError::Config)?;
         check_url(&add.kind, add.url.as_deref())
             .and_then(|()| check_schedule(&add.kind, &add.settings))
             .and_then(|()| check_ca_file(&add.settings))
@@ -287,6 +282,21 @@ pub(crate) fn check_ca_file(settings: &Settings) -> Result<(), String> {
     }
 }
 
+/// A connector's name is a path segment of the API and the dashboard: `.` and `..` are
+/// ones no browser or client sends as they are (they resolve them, encoded or not), and a
+/// backslash is a `/` to browsers.
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
+    let refused = |c: char| c.is_whitespace() || c.is_control() || c == '/' || c == '\\';
+    if name.is_empty() || name == "." || name == ".." || name.chars().any(refused) {
+        return Err(format!(
+            "connector name '{}' must be non-empty, not '.' or '..', without spaces, \
+             control characters, '/' or '\\'",
+            name.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
 /// An API connector's URL, checked as its client checks it when a run starts, so that a
 /// typo fails the registration instead of the first sync. XML connectors have none.
 pub(crate) fn check_url(kind: &str, url: Option<&str>) -> Result<(), String> {
@@ -297,4 +307,20 @@ pub(crate) fn check_url(kind: &str, url: Option<&str>) -> Result<(), String> {
     apiclient::base_url::parse(url)
         .map(drop)
         .map_err(|why| format!("url {:?}: {why}", apiclient::base_url::shown(url)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    /// `.` and `..` were accepted, and the dashboard's link to them led elsewhere.
+    #[test]
+    fn names_that_are_no_path_segment_are_refused() {
+        for bad in ["", ".", "..", "a b", "a/b", "a\\b", "a\u{7}b"] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["cloud", "a.b", "...", "my-cloud_2", "\u{e9}t\u{e9}"] {
+            assert_eq!(check_name(good), Ok(()), "{good:?}");
+        }
+    }
 }
