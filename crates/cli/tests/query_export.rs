@@ -124,6 +124,9 @@ async fn filters_sorts_and_columns_on_findings_and_assets() {
     // --dedupe is a findings option too (assets ran, ignoring it, exit 0).
     let err = fails(bin(d).args(["assets", "--dedupe"]));
     assert!(err.contains("--dedupe groups findings only"), "{err}");
+    // Groups are listed most severe first: a sort was ignored without a word.
+    let err = fails(bin(d).args(["findings", "--dedupe", "--sort", "name"]));
+    assert!(err.contains("it takes no --sort"), "{err}");
 
     // The table shows the chosen columns as headers.
     let table = ok(bin(d).args(["findings", "--columns", "id,cwe,lastFound", "--limit", "3"]));

@@ -241,4 +241,27 @@ fn dedupe_groups_findings_by_fingerprint_across_connectors() {
         })
         .expect("dedupe");
     assert_eq!(limited.len(), 1);
+    // A filter picks the groups with a finding it selects, each still counting all of
+    // its findings (it was ignored: every group came back).
+    let filtered = |connector: Option<&str>, filter: &str| -> Vec<String> {
+        store
+            .dedupe(&ListQuery {
+                connector: connector.map(str::to_string),
+                filter: Some(query::Filter::parse(query::Entity::Findings, filter).expect(filter)),
+                ..ListQuery::default()
+            })
+            .expect("dedupe")
+            .iter()
+            .map(|g| format!("{} {} {:?}", g.fingerprint, g.findings, g.sources))
+            .collect()
+    };
+    assert_eq!(
+        filtered(None, "severity:critical"),
+        ["shared 2 [\"cloud\", \"report\"]"]
+    );
+    assert_eq!(
+        filtered(Some("report"), "status:open"),
+        ["own-y2 1 [\"report\"]"]
+    );
+    assert!(filtered(None, "app:\"no such app\"").is_empty());
 }

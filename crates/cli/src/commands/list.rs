@@ -25,6 +25,10 @@ fn query(a: &ListArgs, entity: Entity) -> anyhow::Result<ListQuery> {
     if a.dedupe && entity != Entity::Findings {
         anyhow::bail!("--dedupe groups findings only");
     }
+    // Groups are listed most severe first; a finding's sort keys do not order them.
+    if a.dedupe && !sort.is_empty() {
+        anyhow::bail!("--dedupe lists weaknesses most severe first: it takes no --sort");
+    }
     let after = match a.after.as_deref() {
         Some(_) if entity != Entity::Findings => anyhow::bail!("--after pages findings only"),
         Some(token) => Some(Cursor::decode(token).context("invalid --after")?),

@@ -2,6 +2,8 @@
 //! grouped by fingerprint across connectors (the same results as the SQLite backend).
 
 use super::corrupt;
+use super::listing::Clause;
+use super::read::FINDING_FROM;
 use crate::Result;
 use crate::fingerprints::FingerprintGroup;
 use crate::types::*;
@@ -29,30 +31,31 @@ pub fn mark_inactive(
     Ok((assets, findings))
 }
 
-/// One row per fingerprint, most severe first; with a connector, only the groups that
-/// connector reported (each still listing all its sources).
+/// One row per fingerprint, most severe first; with a connector or a filter, only the
+/// groups with a finding they select (each still counting and listing all its findings
+/// and sources).
 pub fn dedupe(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<FingerprintGroup>> {
-    let limit = q.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
-    let offset = q
-        .offset
-        .map(|o| i64::try_from(o).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    let rows = c.query(
-        "SELECT g.fingerprint, g.n, g.sev, g.open, g.sources, g.ids, g.first_seen, g.last_seen,
-             f2.name, a2.name, f2.location, f2.element, f2.cwe
-         FROM (SELECT f.fingerprint AS fingerprint, COUNT(*) AS n, MAX(f.severity) AS sev,
-                   COUNT(*) FILTER (WHERE f.status IN ('NEW', 'ACTIVE', 'REOPENED')) AS open,
-                   array_agg(DISTINCT c.name) AS sources, array_agg(f.id ORDER BY f.id) AS ids,
-                   MIN(f.first_seen) AS first_seen, MAX(f.last_seen) AS last_seen, MIN(f.id) AS first_id
-               FROM findings f JOIN connectors c ON c.id = f.connector_id
-               GROUP BY f.fingerprint
-               HAVING ($1::text IS NULL OR bool_or(c.name = $1))) g
-         JOIN findings f2 ON f2.id = g.first_id
-         LEFT JOIN assets a2 ON a2.connector_id = f2.connector_id AND a2.external_id = f2.asset_external_id
-         ORDER BY g.sev DESC, g.first_id
-         LIMIT $2 OFFSET $3",
-        &[&q.connector, &limit, &offset],
-    )?;
+    let selected = super::listing::selected(q)?;
+    let mut statement = Clause {
+        sql: format!(
+            "SELECT g.fingerprint, g.n, g.sev, g.open, g.sources, g.ids, g.first_seen, g.last_seen,
+                 f2.name, a2.name, f2.location, f2.element, f2.cwe
+             FROM (SELECT f.fingerprint AS fingerprint, COUNT(*) AS n, MAX(f.severity) AS sev,
+                       COUNT(*) FILTER (WHERE f.status IN ('NEW', 'ACTIVE', 'REOPENED')) AS open,
+                       array_agg(DISTINCT c.name) AS sources, array_agg(f.id ORDER BY f.id) AS ids,
+                       MIN(f.first_seen) AS first_seen, MAX(f.last_seen) AS last_seen, MIN(f.id) AS first_id
+                   FROM {FINDING_FROM}
+                   GROUP BY f.fingerprint
+                   HAVING bool_or(COALESCE({}, FALSE))) g
+             JOIN findings f2 ON f2.id = g.first_id
+             LEFT JOIN assets a2 ON a2.connector_id = f2.connector_id AND a2.external_id = f2.asset_external_id
+             ORDER BY g.sev DESC, g.first_id",
+            selected.sql
+        ),
+        params: selected.params,
+    };
+    statement.page(q);
+    let rows = c.query(&statement.sql, &statement.refs())?;
     rows.iter()
         .map(|r| {
             let sev: i16 = r.try_get(2)?;

@@ -32,7 +32,7 @@ impl Clause {
     }
 
     /// Appends the query's LIMIT and OFFSET.
-    fn page(&mut self, q: &ListQuery) {
+    pub(super) fn page(&mut self, q: &ListQuery) {
         let n = self.params.len();
         self.sql
             .push_str(&format!(" LIMIT ${} OFFSET ${}", n + 1, n + 2));
@@ -60,6 +60,16 @@ fn condition(q: &ListQuery, entity: Entity) -> Result<Clause> {
         params.extend(compiled.params.into_iter().map(boxed));
     }
     Ok(Clause { sql, params })
+}
+
+/// A findings listing's connector and filter as one condition over [`FINDING_FROM`]'s
+/// rows, with its parameters (`$1` is the connector): which findings `--dedupe` picks
+/// its groups by.
+pub(super) fn selected(q: &ListQuery) -> Result<Clause> {
+    let mut cl = condition(q, Entity::Findings)?;
+    // The WHERE of a listing, as a condition of its own.
+    cl.sql = format!("({})", cl.sql.trim_start().trim_start_matches("WHERE "));
+    Ok(cl)
 }
 
 /// The WHERE, ORDER BY and LIMIT of a listing, with its parameters.

@@ -13,9 +13,24 @@ use rusqlite::types::{ToSql, Value};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 /// The WHERE, ORDER BY and LIMIT of a listing, with its parameters (`?1` is the connector).
-struct Clause {
-    sql: String,
-    params: Vec<Value>,
+pub(super) struct Clause {
+    pub(super) sql: String,
+    pub(super) params: Vec<Value>,
+}
+
+/// A findings listing's connector and filter as one condition over [`FINDING_FROM`]'s
+/// rows, with its parameters (`?1` is the connector): which findings `--dedupe` picks
+/// its groups by.
+pub(super) fn selected(q: &ListQuery) -> Result<Clause> {
+    q.check(Entity::Findings)?;
+    let mut sql = String::from("(?1 IS NULL OR c.name = ?1)");
+    let mut params = vec![q.connector.clone().map_or(Value::Null, Value::Text)];
+    if let Some(f) = &q.filter {
+        let compiled = f.compile(Dialect::Sqlite, 2);
+        sql.push_str(&format!(" AND ({})", compiled.sql));
+        params.extend(compiled.params.into_iter().map(value));
+    }
+    Ok(Clause { sql, params })
 }
 
 fn clause(q: &ListQuery, entity: Entity, default_order: &str, tiebreak: &str) -> Result<Clause> {
@@ -86,7 +101,7 @@ fn param(v: Value) -> Option<Param> {
     }
 }
 
-fn bind(params: &[Value]) -> impl Iterator<Item = &dyn ToSql> {
+pub(super) fn bind(params: &[Value]) -> impl Iterator<Item = &dyn ToSql> {
     params.iter().map(|v| v as &dyn ToSql)
 }
 
