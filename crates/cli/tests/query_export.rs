@@ -96,6 +96,32 @@ async fn filters_sorts_and_columns_on_findings_and_assets() {
         at("severity") < at("name") && at("name") < at("id"),
         "{text}"
     );
+    // A time under --columns is the one `--json` writes, to the microsecond: pasted back
+    // into a filter it finds its finding (cut to the second, it found none).
+    let first = rows(
+        d,
+        &[
+            "findings",
+            "--json",
+            "--limit",
+            "1",
+            "--columns",
+            "id,lastSeen",
+        ],
+    );
+    let whole = rows(d, &["findings", "--json", "--limit", "1"]);
+    assert_eq!(first[0]["lastSeen"], whole[0]["last_seen"]);
+    let at = first[0]["lastSeen"].as_str().expect("time");
+    let again = rows(
+        d,
+        &[
+            "findings",
+            "--json",
+            "--filter",
+            &format!("lastSeen:{at} and id:{}", first[0]["id"]),
+        ],
+    );
+    assert_eq!(again.len(), 1, "{at}");
     // A descending key written with a leading minus.
     let asc = rows(
         d,

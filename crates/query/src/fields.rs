@@ -313,7 +313,7 @@ pub static FINDING_FIELDS: &[Field] = &[
         "active",
         Bool,
         "f.active = 1",
-        "Whether the last sync still had it",
+        "False once its application went unseen past asset_inactivity_days",
     )
     .pg("f.active"),
     Field::new(
@@ -386,7 +386,7 @@ pub static ASSET_FIELDS: &[Field] = &[
         "active",
         Bool,
         "a.active = 1",
-        "Whether the last sync still had it",
+        "False once unseen past its connector's asset_inactivity_days",
     )
     .pg("a.active"),
     Field::new(

@@ -6,7 +6,7 @@
 
 use anyhow::bail;
 use chrono::{DateTime, Utc};
-use query::{Entity, Field};
+use query::{Entity, Field, FieldType};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 use store::{StoredAsset, StoredFinding};
@@ -56,8 +56,10 @@ pub fn resolve(
     Ok(out)
 }
 
+/// A time as `findings --json` writes it, to the microsecond: a value cut to the second
+/// and pasted into `lastSeen:<value>` matched nothing. Tables show seconds ([`cell`]).
 fn time(t: DateTime<Utc>) -> Value {
-    json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    json!(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 fn opt_time(t: Option<DateTime<Utc>>) -> Value {
@@ -129,11 +131,24 @@ pub fn asset_value(field: &Field, r: &StoredAsset) -> Value {
 }
 
 /// A value as table text: strings bare, lists joined, empty as nothing, long text cut.
-pub fn cell(v: &Value) -> String {
+pub fn cell(field: &Field, v: &Value) -> String {
+    if field.ty == FieldType::Date
+        && let Some(t) = v
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+    {
+        return t
+            .with_timezone(&Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    }
     let text = match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(", "),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| cell(field, i))
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     };
     crate::output::cut(&text.replace(['\n', '\r'], " "), 60)

@@ -97,7 +97,7 @@ fn print_rows<T: serde::Serialize>(
         t.add_row(
             fields
                 .iter()
-                .map(|f| columns::cell(&value(f, r)))
+                .map(|f| columns::cell(f, &value(f, r)))
                 .collect::<Vec<_>>(),
         );
     }
