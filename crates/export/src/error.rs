@@ -24,6 +24,9 @@ pub enum ExportError {
     Store(#[from] store::StoreError),
     #[error("{0}")]
     Usage(String),
+    /// [`crate::ExportOptions::stop`] was set: whoever asked for the export has gone.
+    #[error("the export was stopped")]
+    Stopped,
 }
 
 pub type Result<T> = std::result::Result<T, ExportError>;

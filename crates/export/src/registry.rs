@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use query::{Entity, Filter, Sort};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use store::{ListQuery, Store, StoreError, StoredAsset, StoredFinding};
 
 /// An export format.
@@ -138,6 +140,9 @@ pub struct ExportOptions {
     pub csv_keep_formulas: bool,
     /// When the export was made (OCSF event times of findings without dates, file names).
     pub now: DateTime<Utc>,
+    /// Set by another thread to stop the export at the next finding (the HTTP client
+    /// that asked for it went away); the export then fails with [`ExportError::Stopped`].
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl ExportOptions {
@@ -154,6 +159,7 @@ impl ExportOptions {
             sarif_max_results: 25_000,
             csv_keep_formulas: false,
             now: Utc::now(),
+            stop: None,
         }
     }
 }
@@ -236,6 +242,13 @@ pub fn export_with_progress(
     let mut written = 0u64;
     for q in queries(opts, &ctx)? {
         let streamed = store.for_each_finding(&q, &mut |f| {
+            if opts
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
+                return Err(StoreError::Callback(Box::new(ExportError::Stopped)));
+            }
             key.0.clone_from(&f.connector);
             key.1.clone_from(&f.finding.asset_external_id);
             let item = Item {

@@ -478,3 +478,30 @@ fn no_export_carries_a_connector_secret() {
         }
     }
 }
+
+/// An export whose stop flag is set (by `serve` when the client that asked for it has
+/// gone) ends at the next finding instead of reading the rest of the store.
+#[test]
+fn a_stopped_export_ends_at_the_next_finding() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded(tmp.path());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut o = ExportOptions::new(Format::Jsonl);
+    o.out = Some(tmp.path().join("out.jsonl"));
+    o.stop = Some(stop.clone());
+    let mut written = 0;
+    let result = export::export_with_progress(&store, &o, &mut |n| {
+        written = n;
+        if n == 2 {
+            stop.store(true, Ordering::Relaxed);
+        }
+    });
+    assert!(
+        matches!(result, Err(export::ExportError::Stopped)),
+        "{result:?}"
+    );
+    assert_eq!(written, 2);
+    assert!(common::FINDINGS > 3);
+}

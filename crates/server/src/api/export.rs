@@ -16,6 +16,8 @@ use export::{ExportOptions, Format};
 use query::Entity;
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use utoipa::IntoParams;
 
 /// What to export.
@@ -58,6 +60,24 @@ fn format_of(p: &ExportParams) -> Result<Format, ApiError> {
     })
 }
 
+/// Sets its flag when dropped, unless disarmed first.
+#[derive(Default)]
+struct StopOnDrop(Arc<AtomicBool>, bool);
+
+impl StopOnDrop {
+    fn disarm(mut self) {
+        self.1 = true;
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Findings as a download (`Content-Disposition: attachment`).
 #[utoipa::path(get, path = "/api/export", tag = "data", params(ExportParams),
     responses(
@@ -92,9 +112,14 @@ pub async fn export(
     state
         .store(move |s| s.require_connector(connector.as_deref()))
         .await?;
+    // Dropped with this handler when the client goes away before the file is written
+    // (hyper drops a request's future when its connection closes): the export stops at
+    // its next finding instead of reading the rest of the store for no one.
+    let client_gone = StopOnDrop::default();
+    opts.stop = Some(client_gone.0.clone());
     let store = state.runner.store.clone();
     // At most a few at once (the turn goes with the task): each reads every finding it
-    // selects, and a client that went away does not stop the export it asked for.
+    // selects, until it is done or its client has gone.
     let turn = state
         .exports
         .clone()
@@ -111,6 +136,7 @@ pub async fn export(
     })
     .await
     .map_err(|e| ApiError::internal(format!("the export task failed: {e}")))?;
+    client_gone.disarm();
     let report = report.map_err(|e| {
         ApiError::bad_request(
             format!("{} export failed: {e}", format.name()),
