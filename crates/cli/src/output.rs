@@ -9,45 +9,17 @@ use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use std::borrow::Cow;
-use std::fmt::Write;
 
 /// A one-line value made safe to print: every control character (ESC, BEL, BS, CR, LF,
 /// NUL, DEL, C1) is shown escaped (`\x1b`), as are the invisible bidirectional
 /// controls that reorder what is shown (`<U+202E>`).
 pub fn line(s: &str) -> Cow<'_, str> {
-    visible(s, false)
+    model::text::visible(s, false)
 }
 
 /// [`line`] for a text of several lines: its line breaks and tabs are kept.
 pub fn text(s: &str) -> Cow<'_, str> {
-    visible(s, true)
-}
-
-fn visible(s: &str, keep_lines: bool) -> Cow<'_, str> {
-    let hidden = |c: char| {
-        let kept = keep_lines && (c == '\n' || c == '\t');
-        (c.is_control() && !kept) || is_bidi_control(c)
-    };
-    if !s.chars().any(hidden) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if !hidden(c) {
-            out.push(c);
-        } else if (c as u32) < 0x100 {
-            let _ = write!(out, "\\x{:02x}", c as u32);
-        } else {
-            let _ = write!(out, "<U+{:04X}>", c as u32);
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// The formatting characters of Unicode's bidirectional algorithm (marks, embeddings,
-/// overrides, isolates).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    model::text::visible(s, true)
 }
 
 /// Prints a table; its cells' text is made visible by [`text`] (cells may hold lines).

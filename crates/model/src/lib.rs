@@ -13,7 +13,7 @@
 //! - [`risk`]: the risk score (0–1000) of a finding and of an asset, a pure function.
 //! - [`kev`]: parsing known-exploited CVE lists (CISA KEV JSON or a text list).
 //! - [`time`]: parsing the date-time forms AppScan writes.
-//! - [`text`]: text as every store can hold it (no NUL).
+//! - [`text`]: text as every store can hold it (no NUL), and as a reader can see it.
 
 pub mod asset;
 pub mod finding;

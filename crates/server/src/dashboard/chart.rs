@@ -1,6 +1,11 @@
 //! The chart of open findings over time: inline SVG drawn on the server, so the page
 //! needs no charting library and no script to show it.
+//!
+//! Its date labels are written in UTC and say so; each carries its time in
+//! `data-datetime`, which the page script shows in the reader's zone as it does every
+//! `<time>` (the footer names that zone). A dot's tooltip stays UTC, as every hover does.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use maud::{Markup, html};
 use store::OpenPoint;
 
@@ -28,8 +33,34 @@ fn nice_ceiling(max: u64) -> u64 {
     10 * magnitude
 }
 
-/// The chart, or a line saying there is nothing to draw yet.
-pub fn open_findings(points: &[OpenPoint]) -> Markup {
+/// `2026-11-01 00:00 UTC`, what a label says before the script turns it local.
+fn utc_label(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A date label under the x axis, at `x`, anchored `anchor`.
+fn date_label(t: DateTime<Utc>, x: f64, anchor: &str) -> Markup {
+    html! {
+        text.axis.date x=(x) y=(HEIGHT - 8.0) text-anchor=(anchor)
+            data-datetime=(t.to_rfc3339_opts(SecondsFormat::Millis, true)) { (utc_label(t)) }
+    }
+}
+
+/// The chart's title: what it draws, and whose findings when the page is limited to one
+/// connector (its name shown as [`super::pages::shown`] shows scanned text).
+fn chart_title(scope: Option<&str>) -> String {
+    match scope {
+        Some(name) => format!(
+            "Open findings of connector {} after each run",
+            super::pages::shown(name)
+        ),
+        None => "Open findings after each run".into(),
+    }
+}
+
+/// The chart, or a line saying there is nothing to draw yet; `scope` is the connector
+/// the page is limited to.
+pub fn open_findings(points: &[OpenPoint], scope: Option<&str>) -> Markup {
     if points.is_empty() {
         return html! { p.empty { "No runs have changed a finding yet." } };
     }
@@ -58,25 +89,28 @@ pub fn open_findings(points: &[OpenPoint]) -> Markup {
         x(&points[points.len() - 1]),
         y(0)
     );
-    let label = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let title = chart_title(scope);
     html! {
-        svg.chart xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {WIDTH} {HEIGHT}"))
-            role="img" aria-label="Open findings over time" {
-            title { "Open findings after each run" }
-            @for v in [0, top / 2, top] {
-                line.gridline x1=(LEFT) x2=(WIDTH - RIGHT) y1=(y(v)) y2=(y(v)) {}
-                text.axis x=(LEFT - 8.0) y=(y(v) + 4.0) text-anchor="end" { (v) }
-            }
-            polygon.area points=(area) {}
-            polyline.line points=(line.join(" ")) {}
-            @for p in points {
-                circle.dot cx=(format!("{:.1}", x(p))) cy=(format!("{:.1}", y(p.open))) r="3.5" {
-                    title { (p.open) " open after the run of " (label(p.at)) " UTC" }
+        // Too narrow a screen scrolls the chart in this box rather than shrink its labels.
+        div.chart-scroll {
+            svg.chart xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {WIDTH} {HEIGHT}"))
+                role="img" aria-label=(title) {
+                title { (title) }
+                @for v in [0, top / 2, top] {
+                    line.gridline x1=(LEFT) x2=(WIDTH - RIGHT) y1=(y(v)) y2=(y(v)) {}
+                    text.axis x=(LEFT - 8.0) y=(y(v) + 4.0) text-anchor="end" { (v) }
                 }
-            }
-            text.axis x=(LEFT) y=(HEIGHT - 8.0) text-anchor="start" { (label(first)) }
-            @if points.len() > 1 {
-                text.axis x=(WIDTH - RIGHT) y=(HEIGHT - 8.0) text-anchor="end" { (label(last)) }
+                polygon.area points=(area) {}
+                polyline.line points=(line.join(" ")) {}
+                @for p in points {
+                    circle.dot cx=(format!("{:.1}", x(p))) cy=(format!("{:.1}", y(p.open))) r="3.5" {
+                        title { (p.open) " open after the run of " (utc_label(p.at)) }
+                    }
+                }
+                (date_label(first, LEFT, "start"))
+                @if points.len() > 1 {
+                    (date_label(last, WIDTH - RIGHT, "end"))
+                }
             }
         }
     }
@@ -103,17 +137,40 @@ mod tests {
                 open: 100 + i as u64 * 10,
             })
             .collect();
-        let svg = open_findings(&pts).into_string();
+        let svg = open_findings(&pts, None).into_string();
         assert_eq!(svg.matches("<circle").count(), 4);
-        assert!(svg.contains("2026-11-01 00:00") && svg.contains("2026-11-01 18:00"));
+        // The labels say they are UTC, and carry the time the script shows locally.
+        assert!(
+            svg.contains("data-datetime=\"2026-11-01T00:00:00.000Z\">2026-11-01 00:00 UTC</text>")
+        );
+        assert!(
+            svg.contains("data-datetime=\"2026-11-01T18:00:00.000Z\">2026-11-01 18:00 UTC</text>")
+        );
         assert!(svg.contains(">200<"), "y axis top: {svg}");
-        assert!(open_findings(&[]).into_string().contains("No runs"));
+        assert!(open_findings(&[], None).into_string().contains("No runs"));
         assert_eq!(
-            open_findings(&pts[..1])
+            open_findings(&pts[..1], None)
                 .into_string()
                 .matches("<circle")
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn the_title_names_the_connector_as_the_page_shows_scanned_text() {
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+            .single()
+            .expect("time");
+        let pts = [OpenPoint { at: t0, open: 3 }];
+        let svg = open_findings(&pts, Some("cl\u{202E}oud")).into_string();
+        assert!(
+            svg.contains(
+                "<title>Open findings of connector cl&lt;U+202E&gt;oud after each run</title>"
+            ),
+            "{svg}"
+        );
+        assert!(!svg.contains('\u{202E}'));
     }
 }

@@ -102,7 +102,9 @@ async fn index(
             return Err(ApiError::bad_request("invalid query parameters", e.body_text()).into());
         }
     };
-    params.limit = Some(pages::PAGE_SIZE);
+    // One row more than a page says whether another page follows (a full page did not:
+    // exactly 50 findings led to an empty page).
+    params.limit = Some(pages::PAGE_SIZE + 1);
     let connectors = api::connectors::views(&state).await?;
     let connector = params.connector.clone();
     let c2 = connector.clone();
@@ -119,7 +121,9 @@ async fn index(
             })
             .await
         {
-            Ok(rows) => Ok(rows.into_iter().map(FindingView::from).collect()),
+            Ok(rows) => Ok(pages::FindingsPage::from_rows(
+                rows.into_iter().map(FindingView::from).collect(),
+            )),
             Err(e) if e.status.is_client_error() => Err(describe(&e)),
             Err(e) => return Err(e.into()),
         },
@@ -146,7 +150,12 @@ fn describe(e: &ApiError) -> pages::Problem {
         ),
         _ => (e.error.clone(), None),
     };
-    pages::Problem { line, caret }
+    let in_filter = e.detail.get("parameter").and_then(|p| p.as_str()) == Some("filter");
+    pages::Problem {
+        line,
+        caret,
+        in_filter,
+    }
 }
 
 async fn finding(

@@ -13,6 +13,11 @@ document.addEventListener("DOMContentLoaded", () => {
       el.textContent = fmt.format(t);
     }
   }
+  // The chart's date labels say "UTC" as written; shown like every other time.
+  for (const el of document.querySelectorAll("svg.chart text[data-datetime]")) {
+    const t = new Date(el.getAttribute("data-datetime"));
+    if (!Number.isNaN(t.getTime())) el.textContent = fmt.format(t);
+  }
   // The footer says which zone the times are in; texts the server wrote (a connector's
   // "next run …Z") stay in UTC.
   const zone = document.getElementById("time-zone");
