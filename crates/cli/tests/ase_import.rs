@@ -230,6 +230,46 @@ fn import_reports_then_dedupe() {
     assert!(err.contains("'nope' does not exist"), "{err}");
 }
 
+/// A report exported from AppScan on Cloud goes to KDI as AppScanCloud's, as the same
+/// issues synced from ASoC do (it was AppScanStandard's, whichever product wrote it); an
+/// AppScan Standard report stays AppScanStandard's.
+#[test]
+fn kdi_names_the_product_that_wrote_a_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (report, app) in [
+        ("dast-many_findings.xml", "cloud-export"),
+        ("dast-issue_10074.xml", "standard"),
+    ] {
+        run(bin(dir.path())
+            .args(["import", "--app", app])
+            .arg(fixture(report)));
+    }
+    let types = |filter: &str| -> Vec<String> {
+        let out = dir.path().join(filter.replace([':', '"'], ""));
+        run(bin(dir.path())
+            .args(["export", "--format", "kdi", "--filter", filter, "--out"])
+            .arg(&out));
+        let mut types: Vec<String> = std::fs::read_dir(&out)
+            .expect("kdi files")
+            .flat_map(|e| {
+                let text = std::fs::read_to_string(e.expect("entry").path()).expect("read");
+                let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+                doc["vuln_defs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| d["scanner_type"].as_str().unwrap_or_default().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    };
+    assert_eq!(types("app:\"cloud-export\""), ["AppScanCloud"]);
+    assert_eq!(types("app:standard"), ["AppScanStandard"]);
+}
+
 #[test]
 fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -12,7 +12,8 @@
 //!   locator), `application` its name, `tags` its tags.
 //! - By default each finding is a version-2 **finding**, as the platform's AppScan
 //!   connectors load them: its own id as `scanner_identifier`, `scanner_type` from the
-//!   connector kind (`AppScanCloud`, `AppScanEnterprise`, `AppScanStandard`),
+//!   connector kind (`AppScanCloud`, `AppScanEnterprise`, `AppScanStandard` — a report
+//!   exported from AppScan on Cloud is `AppScanCloud`'s),
 //!   `vuln_def_name` (its issue type, with the CVE when there is one: `type/CVE-…`),
 //!   `severity` from the severity map (Informational 0, Low 3, Medium 6, High 9,
 //!   Critical 10 — changeable), `triage_state`, `created_at`, `last_seen_at`,
@@ -45,15 +46,25 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use store::StoredAsset;
 
 /// Bytes that close a file after its last item: `]}],"vuln_defs":[` + `]}` + newline.
 const CLOSING: u64 = 40;
 
-/// The `scanner_type` for a connector kind.
-pub fn scanner_type(kind: Option<&str>) -> &'static str {
+/// The tag the XML reader gives an application whose report AppScan on Cloud exported
+/// (the report's family, `xml_report::meta::Family::AsocExport`).
+pub const ASOC_EXPORT_TAG: &str = "ASoC XML export";
+
+/// The `scanner_type` of an item: its connector kind's, except that a report AppScan on
+/// Cloud exported is AppScanCloud's, as the same issues synced from ASoC are (it was
+/// AppScanStandard's, whichever product wrote the report).
+pub fn scanner_type(kind: Option<&str>, asset: Option<&StoredAsset>) -> &'static str {
     match kind {
         Some("asoc") => "AppScanCloud",
         Some("ase") => "AppScanEnterprise",
+        Some("xml") if asset.is_some_and(|a| a.asset.tags.iter().any(|t| t == ASOC_EXPORT_TAG)) => {
+            "AppScanCloud"
+        }
         Some("xml") => "AppScanStandard",
         _ => "AppScan",
     }
@@ -325,7 +336,7 @@ impl Exporter for Kdi {
             self.group = Some(group);
             self.header = self.asset_header(item)?;
         }
-        let stype = scanner_type(item.kind);
+        let stype = scanner_type(item.kind, item.asset);
         let base = f.issue_type.clone().unwrap_or_else(|| f.name.clone());
         let identifier = match &f.cve {
             Some(c) => format!("{base}/{c}"),
@@ -417,7 +428,8 @@ mod tests {
         assert_eq!(vuln_status(Status::Closed), "closed");
         assert_eq!(vuln_status(Status::None), "false_positive");
         assert_eq!(triage_state(Status::Active), "in_progress");
-        assert_eq!(scanner_type(Some("ase")), "AppScanEnterprise");
+        assert_eq!(scanner_type(Some("ase"), None), "AppScanEnterprise");
+        assert_eq!(scanner_type(Some("xml"), None), "AppScanStandard");
     }
 
     #[test]
