@@ -583,8 +583,12 @@ impl Runner {
         };
         let store = self.store.clone();
         let r = run.clone();
-        if let Err(e) = blocking(move || store.finish_run(&r, &Batch::default(), &end)).await {
-            tracing::warn!(run_id = run.id, error = %e, "could not record the run's failure");
+        match blocking(move || store.finish_run(&r, &Batch::default(), &end)).await {
+            // Recorded by the store as a run that lost its lock.
+            Ok(_) | Err(RunnerError::Store(StoreError::LockLost { .. })) => {}
+            Err(e) => {
+                tracing::warn!(run_id = run.id, error = %e, "could not record the run's failure")
+            }
         }
     }
 
@@ -649,8 +653,15 @@ impl Runner {
                 tokio::time::sleep(every).await;
                 let s = store.clone();
                 let renewed = tokio::task::spawn_blocking(move || s.renew_lock(run_id, ttl)).await;
-                if !matches!(renewed, Ok(Ok(()))) {
-                    tracing::warn!(run_id, "could not renew the run's lock");
+                match renewed {
+                    Ok(Ok(())) => {}
+                    // Another run has the connector: the run's next write is refused and
+                    // ends it; renewing again would only repeat this.
+                    Ok(Err(lost @ StoreError::LockLost { .. })) => {
+                        tracing::warn!(run_id, "{lost}");
+                        break;
+                    }
+                    _ => tracing::warn!(run_id, "could not renew the run's lock"),
                 }
             }
         })

@@ -48,6 +48,17 @@ pub enum StoreError {
         since: DateTime<Utc>,
         expires: DateTime<Utc>,
     },
+    /// A run's lease ran out while it stalled (a paused process, a suspended machine) and
+    /// its connector's lock is another run's now, or was released: the run may write
+    /// nothing more, as two runs of one connector would write over each other.
+    #[error(
+        "run {run_id} no longer holds its connector: its lock ran out while it stalled and {}; what it wrote before stays, nothing more is written",
+        match taken_by {
+            Some(other) => format!("run {other} took the connector over"),
+            None => "the connector was released".to_string(),
+        }
+    )]
+    LockLost { run_id: i64, taken_by: Option<i64> },
     #[error("run {0} does not exist")]
     NoSuchRun(i64),
     #[error("corrupt value in column {column}: {message}")]

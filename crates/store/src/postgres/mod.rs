@@ -337,6 +337,9 @@ impl Store for PgStore {
             return r;
         }
         self.tx(|tx| {
+            if let Some(lost) = runs::lost_lock(tx, run)? {
+                return Err(lost);
+            }
             let counts = data::write(tx, run, batch)?;
             runs::save_counters(tx, run.id, progress)?;
             Ok(counts)
@@ -346,13 +349,19 @@ impl Store for PgStore {
         if let Some(r) = self.atomic_finish(run, last, end) {
             return r;
         }
+        // A run that lost its lock ends recorded as such (committed), its last batch
+        // dropped.
         self.tx(|tx| {
+            if let Some(lost) = runs::lost_lock(tx, run)? {
+                runs::record_lost(tx, run, &end.counters, &lost)?;
+                return Ok(Err(lost));
+            }
             let counts = data::write(tx, run, last)?;
             let mut counters = end.counters;
             counters.add(counts);
             runs::finish(tx, run, end, &counters)?;
-            Ok(counts)
-        })
+            Ok(Ok(counts))
+        })?
     }
     fn close_unseen(&self, run: &Run, asset_external_ids: &[String]) -> Result<u64> {
         if let Some(r) = self.with_atomic(run.id, |a| {
@@ -360,7 +369,12 @@ impl Store for PgStore {
         }) {
             return r;
         }
-        self.tx(|tx| data::close_unseen(tx, run, asset_external_ids))
+        self.tx(|tx| {
+            if let Some(lost) = runs::lost_lock(tx, run)? {
+                return Err(lost);
+            }
+            data::close_unseen(tx, run, asset_external_ids)
+        })
     }
     fn runs(&self, connector_id: i64, limit: u64) -> Result<Vec<Run>> {
         self.with(|c| runs::list(c, connector_id, limit))
@@ -493,7 +507,12 @@ impl Store for PgStore {
         }) {
             return r;
         }
-        self.tx(|tx| fullrun::mark_inactive(tx, run.connector_id, before))
+        self.tx(|tx| {
+            if let Some(lost) = runs::lost_lock(tx, run)? {
+                return Err(lost);
+            }
+            fullrun::mark_inactive(tx, run.connector_id, before)
+        })
     }
     fn dedupe(&self, query: &ListQuery) -> Result<Vec<crate::FingerprintGroup>> {
         self.with(|c| fullrun::dedupe(c, query))

@@ -113,10 +113,57 @@ pub fn lock(c: &mut impl GenericClient, connector_id: i64) -> Result<Option<RunL
     .transpose()
 }
 
+/// Extends the run's lease; a run that no longer holds its lock is told so
+/// ([`StoreError::LockLost`]) rather than renewing nothing in silence.
 pub fn renew_lock(c: &mut impl GenericClient, run_id: i64, ttl: chrono::Duration) -> Result<()> {
-    c.execute(
+    let renewed = c.execute(
         "UPDATE connector_locks SET expires_at = $2 WHERE run_id = $1",
         &[&run_id, &(Utc::now() + ttl)],
+    )?;
+    if renewed == 1 {
+        return Ok(());
+    }
+    let taken_by: Option<i64> = c
+        .query_opt(
+            "SELECT l.run_id FROM runs r JOIN connector_locks l ON l.connector_id = r.connector_id
+             WHERE r.id = $1",
+            &[&run_id],
+        )?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    Err(StoreError::LockLost { run_id, taken_by })
+}
+
+/// The error of a write of `run` once its lock is no longer its own, inside the write's
+/// transaction (the lock row is read FOR SHARE, so that no other run takes it over
+/// before the write commits): a run that stalled past its lease and resumed wrote
+/// beside the run that took its connector over.
+pub fn lost_lock(c: &mut impl GenericClient, run: &Run) -> Result<Option<StoreError>> {
+    let holder: Option<i64> = c
+        .query_opt(
+            "SELECT run_id FROM connector_locks WHERE connector_id = $1 FOR SHARE",
+            &[&run.connector_id],
+        )?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    Ok((holder != Some(run.id)).then_some(StoreError::LockLost {
+        run_id: run.id,
+        taken_by: holder,
+    }))
+}
+
+/// Records the end of a run that lost its lock: Errored, saying so, with its counters;
+/// the connector's state, cursor and lock are the other run's.
+pub fn record_lost(
+    c: &mut impl GenericClient,
+    run: &Run,
+    counters: &RunCounters,
+    lost: &StoreError,
+) -> Result<()> {
+    save_counters(c, run.id, counters)?;
+    c.execute(
+        "UPDATE runs SET state = 'Errored', ended_at = $2, reason = $3 WHERE id = $1",
+        &[&run.id, &Utc::now(), &lost.to_string()],
     )?;
     Ok(())
 }

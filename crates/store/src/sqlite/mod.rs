@@ -263,6 +263,14 @@ impl SqliteStore {
     fn finish_batched(&self, run: &Run, last: &Batch, end: &RunEnd) -> Result<BatchCounts> {
         let mut conn = self.w();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // A run that lost its lock ends recorded as such, its last batch and its assets'
+        // risk moves dropped: the run that took over recounted those assets when it began.
+        if let Some(lost) = runs::lost_lock(&tx, run)? {
+            self.forget_run(run.id);
+            runs::record_lost(&tx, run, &end.counters, &lost)?;
+            tx.commit()?;
+            return Err(lost);
+        }
         let counts = self.write_data(&tx, run, last)?;
         self.rescore_touched(&tx, run)?;
         let mut counters = end.counters;
@@ -532,6 +540,9 @@ impl Store for SqliteStore {
         }
         let mut conn = self.w();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(lost) = runs::lost_lock(&tx, run)? {
+            return Err(lost);
+        }
         let counts = self.write_data(&tx, run, batch)?;
         runs::save_counters(&tx, run.id, progress)?;
         tx.commit()?;
@@ -569,6 +580,9 @@ impl Store for SqliteStore {
                 conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                     .map_err(StoreError::from)
                     .and_then(|tx| {
+                        if let Some(lost) = runs::lost_lock(&tx, run)? {
+                            return Err(lost);
+                        }
                         let n =
                             data::close_unseen(&tx, run, asset_external_ids, &mut memory.moves)?;
                         tx.commit()?;
@@ -594,6 +608,9 @@ impl Store for SqliteStore {
         }
         let mut conn = self.w();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(lost) = runs::lost_lock(&tx, run)? {
+            return Err(lost);
+        }
         let n = fullrun::mark_inactive(&tx, run.connector_id, before)?;
         tx.commit()?;
         Ok(n)

@@ -126,10 +126,56 @@ pub fn lock(conn: &Connection, connector_id: i64) -> Result<Option<RunLock>> {
     .transpose()
 }
 
+/// Extends the run's lease; a run that no longer holds its lock is told so
+/// ([`StoreError::LockLost`]) rather than renewing nothing in silence.
 pub fn renew_lock(conn: &Connection, run_id: i64, ttl: chrono::Duration) -> Result<()> {
-    conn.execute(
+    let renewed = conn.execute(
         "UPDATE connector_locks SET expires_at = ?2 WHERE run_id = ?1",
         params![run_id, ts(Utc::now() + ttl)],
+    )?;
+    if renewed == 1 {
+        return Ok(());
+    }
+    let taken_by: Option<i64> = conn
+        .query_row(
+            "SELECT l.run_id FROM runs r JOIN connector_locks l ON l.connector_id = r.connector_id
+             WHERE r.id = ?1",
+            [run_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Err(StoreError::LockLost { run_id, taken_by })
+}
+
+/// The error of a write of `run` once its lock is no longer its own, inside the write's
+/// transaction: a run that stalled past its lease and resumed wrote beside the run that
+/// took its connector over.
+pub fn lost_lock(conn: &Connection, run: &Run) -> Result<Option<StoreError>> {
+    let holder: Option<i64> = conn
+        .query_row(
+            "SELECT run_id FROM connector_locks WHERE connector_id = ?1",
+            [run.connector_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok((holder != Some(run.id)).then_some(StoreError::LockLost {
+        run_id: run.id,
+        taken_by: holder,
+    }))
+}
+
+/// Records the end of a run that lost its lock: Errored, saying so, with its counters;
+/// the connector's state, cursor and lock are the other run's.
+pub fn record_lost(
+    tx: &Connection,
+    run: &Run,
+    counters: &RunCounters,
+    lost: &StoreError,
+) -> Result<()> {
+    save_counters(tx, run.id, counters)?;
+    tx.execute(
+        "UPDATE runs SET state = 'Errored', ended_at = ?2, reason = ?3 WHERE id = ?1",
+        params![run.id, ts(Utc::now()), lost.to_string()],
     )?;
     Ok(())
 }

@@ -515,20 +515,55 @@ fn lock_refuses_a_second_run_and_expires(store: &dyn Store) {
     let old = store.run(run.id).expect("run").expect("exists");
     assert_eq!(old.state, RunState::Errored);
     assert!(old.reason.unwrap_or_default().contains("interrupted"));
-    // The old holder was only stalled (a worker paused past its lease): it resumes and
-    // ends its run. The connector is the new run's now: its state and cursor stay (the
-    // connector showed Errored while the new run was under way).
+    // The old holder was only stalled (a worker paused past its lease): it resumes. Its
+    // writes are refused (they went on beside the new run's, and its end overwrote the
+    // record of the takeover with Processed), its lease is not renewed, and its end is
+    // recorded as a lost lock. The connector is the new run's: its state and cursor stay.
     store
         .set_connector_state(c.id, ConnectorState::Processing, None)
         .expect("the new run's state");
+    let lost = |r: Result<BatchCounts>| match r {
+        Err(StoreError::LockLost { run_id, taken_by }) => (run_id, taken_by),
+        other => panic!("expected LockLost, got {other:?}"),
+    };
+    let stale = Batch {
+        assets: vec![asset("a")],
+        findings: vec![finding("stale", "a", Status::New)],
+        issues: vec![],
+    };
+    assert_eq!(
+        lost(store.write_batch(&run, &stale, &RunCounters::default())),
+        (run.id, Some(next.id))
+    );
+    assert!(matches!(
+        store.renew_lock(run.id, Duration::minutes(5)),
+        Err(StoreError::LockLost { .. })
+    ));
+    assert!(matches!(
+        store.close_unseen(&run, &["a".to_string()]),
+        Err(StoreError::LockLost { .. })
+    ));
     let stale_cursor = Utc::now() - Duration::days(3);
-    store
-        .finish_run(
-            &run,
-            &Batch::default(),
-            &end(RunState::Processed, Some(stale_cursor)),
-        )
-        .expect("the stalled run ends");
+    assert_eq!(
+        lost(store.finish_run(&run, &stale, &end(RunState::Processed, Some(stale_cursor)),)),
+        (run.id, Some(next.id))
+    );
+    let old = store.run(run.id).expect("run").expect("exists");
+    assert_eq!(old.state, RunState::Errored);
+    assert!(
+        old.reason
+            .unwrap_or_default()
+            .contains(&format!("run {} took the connector over", next.id)),
+        "the stalled run's end says why"
+    );
+    assert!(
+        store
+            .findings(&ListQuery::default())
+            .expect("findings")
+            .iter()
+            .all(|f| f.finding.external_id != "stale"),
+        "nothing of the stalled run was written"
+    );
     let now_c = store.connector("lock").expect("get").expect("exists");
     assert_eq!(now_c.state, ConnectorState::Processing, "the new run's");
     assert_eq!(
@@ -546,6 +581,11 @@ fn lock_refuses_a_second_run_and_expires(store: &dyn Store) {
     assert_eq!(store.run_lock(c.id).expect("lock"), None, "released");
     let now_c = store.connector("lock").expect("get").expect("exists");
     assert_eq!(now_c.state, ConnectorState::Processed);
+    // Released since: still no writing for the stalled run.
+    assert_eq!(
+        lost(store.write_batch(&run, &stale, &RunCounters::default())),
+        (run.id, None)
+    );
 }
 
 fn full_run_closes_unseen(store: &dyn Store) {
