@@ -173,6 +173,14 @@ pub fn rescore_all(c: &mut impl GenericClient, now: DateTime<Utc>) -> Result<Res
         let risks: Vec<i32> = changed.iter().map(|s| s.2).collect();
         write_finding_risks(c, &ids, &risks)?;
     }
+    // Every asset's row, locked in the order a run's batch locks its own (see
+    // `asset_risk::update`): a batch that read an asset's totals before this transaction
+    // committed wrote them back over the recount, and an UPDATE of every row would lock
+    // them in table order, a deadlock with such a batch.
+    c.query(
+        "SELECT 1 FROM assets ORDER BY connector_id, external_id FOR UPDATE",
+        &[],
+    )?;
     c.execute(
         "UPDATE assets SET risk = 0, open_risk_sum = 0, open_risk_top = 0, open_risk_top_count = 0",
         &[],

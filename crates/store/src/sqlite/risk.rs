@@ -257,6 +257,15 @@ pub fn rescore_all(conn: &Connection, now: DateTime<Utc>) -> Result<RescoreCount
         open.add(clamp_risk(row.get(2)?));
     }
     flush(&current, &mut open, &mut counts)?;
+    // A run under way keeps what its committed batches did to its assets' totals for its
+    // end to add (`RunMemory::moves`), and the totals just set count those batches
+    // already: its assets' totals are left unknown, for its end to read them from their
+    // findings instead of adding the same changes twice.
+    conn.execute(
+        "UPDATE assets SET open_risk_sum = NULL, open_risk_top = NULL, open_risk_top_count = NULL
+         WHERE connector_id IN (SELECT connector_id FROM connector_locks)",
+        [],
+    )?;
     Ok(counts)
 }
 
