@@ -12,7 +12,9 @@ pub fn unescape(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        let end = tail[..tail.len().min(12)].find(';');
+        // Bytes, not a slice of the text: byte 12 may fall inside a character (`&` then
+        // Japanese text panicked). `;` is ASCII, so where it is found is a boundary.
+        let end = tail.bytes().take(12).position(|b| b == b';');
         let decoded = end.and_then(|e| {
             let name = &tail[1..e];
             let c = match name {
@@ -58,5 +60,8 @@ mod tests {
         );
         assert_eq!(unescape("a & b &unknown; &"), "a & b &unknown; &");
         assert_eq!(unescape("plain"), "plain");
+        // `&` before text whose twelfth byte falls inside a character: it panicked.
+        assert_eq!(unescape("&日本語の説明"), "&日本語の説明");
+        assert_eq!(unescape("&amp;日本語&lt;"), "&日本語<");
     }
 }

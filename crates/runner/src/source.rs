@@ -4,6 +4,7 @@
 //! map; the runner knows the store and the map and nothing of the protocol.
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use serde_json::Value;
@@ -119,11 +120,28 @@ where
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let err_tx = tx.clone();
     let producer = tokio::spawn(async move {
-        if let Err(e) = body(Sender(tx)).await {
+        // A panic (a bug reached by what a server sent) ended the task and with it the
+        // stream, which the run read as the source's end: an ASE sync ended Processed
+        // with the applications not yet read. It is the run's error now.
+        let ended = std::panic::AssertUnwindSafe(body(Sender(tx)))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(SourceError(panicked(panic.as_ref()))));
+        if let Err(e) = ended {
             let _ = err_tx.send(Err(e)).await;
         }
     });
     tokio_stream_from(rx, AbortOnDrop(producer.abort_handle()))
+}
+
+/// What a source that panicked says: the panic's message where it has one.
+fn panicked(panic: &(dyn std::any::Any + Send)) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    format!("the source stopped on an internal error ({message}); please report it")
 }
 
 /// Aborts a task when dropped.
@@ -193,5 +211,25 @@ mod tests {
             .await
             .expect("the producer was stopped")
             .expect("its guard said so");
+    }
+
+    /// A producer that panics ends the stream with an error, not as a source that read
+    /// everything (the run went on to judge what it had and moved the cursor).
+    #[tokio::test]
+    async fn a_panicking_producer_ends_the_stream_with_an_error() {
+        let mut events = Box::pin(channel_stream(|_sender| async move {
+            let text = "&日本語";
+            // What the ASE unescaper did: a slice inside a character.
+            let _ = &text[..2];
+            Ok(())
+        }));
+        match events.next().await {
+            Some(Err(e)) => assert!(e.0.contains("internal error (end byte index 2"), "{}", e.0),
+            other => panic!(
+                "expected the panic as an error, got {:?}",
+                other.map(|r| r.is_ok())
+            ),
+        }
+        assert!(events.next().await.is_none());
     }
 }
