@@ -255,6 +255,7 @@ impl AseClient {
                     first,
                     total: None,
                     items: Vec::new(),
+                    incomplete: self.pager.incomplete().map(str::to_string),
                 }
             }
         }
@@ -310,11 +311,13 @@ impl AseClient {
                         l.last_first = items.first().cloned();
                         let total = l.pager.on_page(items.len(), cr);
                         l.client.inner.stats.page(items.len());
+                        let last = l.pager.next_range().is_none();
                         break Ok(Page {
                             app: l.app.clone(),
                             first,
                             total,
                             items,
+                            incomplete: l.pager.incomplete().filter(|_| last).map(str::to_string),
                         });
                     }
                     Ok(_) => "a JSON array was expected".to_string(),

@@ -3,11 +3,17 @@
 //!
 //! [`Pager`] is the state machine (no I/O). Stop rules, in order:
 //! - an empty page ends the listing;
-//! - with a total in `Content-Range`: stop once the items received reach it;
+//! - with a total in `Content-Range`: stop once the items received reach it, however
+//!   few a page holds (a server may send fewer than asked: the listing stopped at the
+//!   pages the asked size allowed, and the run closed the findings it had not read);
 //! - without one (no header, or `/*`): stop on a short page — and on a page longer
 //!   than asked for (the server ignored `Range` and sent everything);
-//! - a listing never takes more pages than the total allows (plus one), so a server
-//!   whose `Content-Range` does not add up cannot keep the client paging forever.
+//! - a listing never takes more pages than its first total has items (plus one), so a
+//!   server whose `Content-Range` does not add up cannot keep the client paging forever.
+//!
+//! A listing that ended before its total, or whose total changed on the way (issues
+//! added or removed mid-listing shift the items between pages, so some were never
+//! sent), is [`Pager::incomplete`]: a full run must not close what it did not see.
 
 use serde_json::Value;
 
@@ -22,6 +28,9 @@ pub struct Page {
     pub total: Option<u64>,
     /// The records, as sent.
     pub items: Vec<Value>,
+    /// On a listing's last page: why the listing did not deliver every item the server
+    /// counted (see [`Pager::incomplete`]), if it did not.
+    pub incomplete: Option<String>,
 }
 
 /// `items=<first>-<last>`.
@@ -66,6 +75,10 @@ pub(crate) struct Pager {
     size: u64,
     pages: u64,
     done: bool,
+    /// The total the first page gave.
+    first_total: Option<u64>,
+    /// Why the listing did not deliver every item, once known.
+    incomplete: Option<String>,
 }
 
 impl Pager {
@@ -75,6 +88,8 @@ impl Pager {
             size: size.max(1) as u64,
             pages: 0,
             done: false,
+            first_total: None,
+            incomplete: None,
         }
     }
 
@@ -89,17 +104,56 @@ impl Pager {
         self.pages += 1;
         self.next += n;
         let total = cr.and_then(|c| c.total);
+        if let (Some(first), Some(now)) = (self.first_total, total)
+            && first != now
+        {
+            self.short_of(format!(
+                "the server's total changed from {first} to {now} during the listing, so \
+                 items moved between pages"
+            ));
+        }
+        self.first_total = self.first_total.or(total);
         self.done = n == 0
             || match total {
-                Some(t) => self.next >= t || self.pages > t / self.size + 1,
+                Some(t) => self.next >= t,
                 None => n != self.size,
             };
+        if !self.done && self.first_total.is_some_and(|t| self.pages > t + 1) {
+            self.done = true;
+            self.short_of(format!(
+                "the listing did not end after {} pages of its {} items",
+                self.pages,
+                self.first_total.unwrap_or_default()
+            ));
+        }
+        if let Some(t) = total.filter(|&t| self.done && self.next < t) {
+            self.short_of(format!(
+                "the server sent no more items after {} of {t}",
+                self.next
+            ));
+        }
         total
     }
 
-    /// A `416 Range Not Satisfiable`: the range starts past the end.
+    /// A `416 Range Not Satisfiable`, or a listing ended by an error: the range starts
+    /// past the end.
     pub(crate) fn on_unsatisfiable(&mut self) {
         self.done = true;
+        if let Some(t) = self.first_total.filter(|&t| self.next < t) {
+            self.short_of(format!(
+                "the server refused the range at {} of {t} items",
+                self.next
+            ));
+        }
+    }
+
+    /// Why the listing did not deliver every item the server counted, if it did not.
+    pub(crate) fn incomplete(&self) -> Option<&str> {
+        self.incomplete.as_deref()
+    }
+
+    fn short_of(&mut self, why: String) {
+        self.incomplete.get_or_insert(why);
     }
 }
 
@@ -176,18 +230,67 @@ mod tests {
     }
 
     #[test]
-    fn a_total_that_never_arrives_is_bounded() {
+    fn pages_shorter_than_asked_go_on_to_the_total() {
+        let total = |t| {
+            Some(ContentRange {
+                first: None,
+                last: None,
+                total: Some(t),
+            })
+        };
+        // The server sends one item where ten were asked: every item still comes (the
+        // listing stopped after three pages, and a full run closed the other 22).
         let mut p = Pager::new(10);
-        let lying = Some(ContentRange {
-            first: None,
-            last: None,
-            total: Some(25),
-        });
+        let mut received = 0;
+        while p.next_range().is_some() {
+            p.on_page(1, total(25));
+            received += 1;
+        }
+        assert_eq!((received, p.incomplete()), (25, None));
+        // A total that grows as fast as the items come is bounded, and said.
+        let mut p = Pager::new(10);
         let mut pages = 0;
         while p.next_range().is_some() {
-            p.on_page(1, lying);
+            p.on_page(1, total(25 + pages));
             pages += 1;
-            assert!(pages < 10, "paged forever");
+            assert!(pages < 100, "paged forever");
         }
+        assert!(p.incomplete().is_some());
+    }
+
+    #[test]
+    fn a_listing_short_of_its_total_says_why() {
+        let total = |t| {
+            Some(ContentRange {
+                first: None,
+                last: None,
+                total: Some(t),
+            })
+        };
+        // Issues removed between two pages: the total changed, items moved.
+        let mut p = Pager::new(10);
+        p.on_page(10, total(30));
+        p.on_page(10, total(25));
+        p.on_page(5, total(25));
+        assert!(p.next_range().is_none());
+        assert!(p.incomplete().is_some_and(|w| w.contains("from 30 to 25")));
+        // An empty page before the total.
+        let mut p = Pager::new(10);
+        p.on_page(10, total(30));
+        p.on_page(0, total(30));
+        assert!(p.incomplete().is_some_and(|w| w.contains("after 10 of 30")));
+        // A 416 before the total.
+        let mut p = Pager::new(10);
+        p.on_page(10, total(30));
+        p.on_unsatisfiable();
+        assert!(p.incomplete().is_some_and(|w| w.contains("at 10 of 30")));
+        // Whole listings are complete, with or without a total.
+        let mut p = Pager::new(10);
+        p.on_page(10, total(12));
+        p.on_page(2, total(12));
+        assert_eq!(p.incomplete(), None);
+        let mut p = Pager::new(10);
+        p.on_page(3, None);
+        assert_eq!(p.incomplete(), None);
     }
 }

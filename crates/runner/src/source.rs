@@ -38,6 +38,14 @@ pub enum Event {
         records: u64,
         empty_means_clean: bool,
     },
+    /// Not every record of this application was delivered, though no page failed (a
+    /// listing that ended short of the server's count, or whose count changed on the
+    /// way): a full run must not close its findings that were not seen.
+    AppIncomplete {
+        app_id: String,
+        location: String,
+        message: String,
+    },
     /// Progress in bytes of a file source (`read` of `total`).
     Bytes { read: u64, total: u64 },
 }

@@ -377,6 +377,14 @@ impl InFlight {
                     message: format!("{message} (about {lost} records lost)"),
                 });
             }
+            Event::AppIncomplete {
+                app_id,
+                location,
+                message,
+            } => {
+                self.apps_with_errors.insert(app_id);
+                self.issue(IssueLevel::Warning, location, message);
+            }
             Event::AppComplete {
                 app_id,
                 records,

@@ -631,3 +631,76 @@ async fn a_rescans_changes_are_mirrored_by_the_next_run() {
         c.closed
     );
 }
+
+/// A server that sends fewer issues a page than the connector asks for (the simulator
+/// sends at most 25 where 100 are asked): the listing goes on to the server's count.
+/// It stopped after the pages the asked size allowed (120/100 + 1), and the full run
+/// closed the 70 findings of each application it had not read.
+#[tokio::test]
+async fn pages_shorter_than_asked_are_read_to_the_total() {
+    let r = rig(
+        2,
+        120,
+        Settings {
+            page_size: 100,
+            ..settings()
+        },
+    )
+    .await;
+    let first = r.sync().await;
+    assert_processed(&first);
+    assert_eq!(r.findings().len(), 240);
+    let second = r.sync().await;
+    assert_processed(&second);
+    assert_eq!(second.run.counters.closed, 0, "{:?}", second.run.reason);
+}
+
+/// A rescan that ends while an application's issues are listed removes issues the
+/// client has read, and the later ones move up to places it has passed: the run did not
+/// see them and closed them (the next run reopened them). The listing's count changed
+/// on the way: nothing of that application is closed, the run says why, and the next
+/// run closes what the rescan really removed.
+#[tokio::test]
+async fn a_rescan_during_a_listing_closes_nothing_it_did_not_see() {
+    let r = rig(1, 60, settings()).await;
+    assert_processed(&r.sync().await);
+    r.handle.inject(AseFault::RescanDuringListing { count: 5 });
+    let during = r.sync().await;
+    assert_processed(&during);
+    assert_eq!(during.run.counters.closed, 0);
+    assert!(
+        during
+            .issues
+            .iter()
+            .any(|i| i.message.contains("not every issue was read")
+                && i.message.contains("from 60 to 55")),
+        "{:?}",
+        during.issues
+    );
+    let after = r.sync().await;
+    assert_processed(&after);
+    assert!(after.run.counters.closed > 0, "what the rescan removed");
+    // No issue the server still has was closed by either run.
+    let served: Vec<String> = r
+        .served()
+        .iter()
+        .filter_map(|i| i["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(served.len(), 55);
+    for f in r.findings() {
+        if !served.contains(&f.finding.external_id) {
+            continue;
+        }
+        let history = r.runner.store.finding_history(f.id).expect("history");
+        let closed_by = |run: i64| {
+            history
+                .iter()
+                .any(|h| h.run_id == Some(run) && h.new_status == Status::Closed)
+        };
+        assert!(
+            !closed_by(during.run.id) && !closed_by(after.run.id),
+            "{} is served and was closed",
+            f.finding.external_id
+        );
+    }
+}

@@ -363,6 +363,8 @@ enum Item {
         first: u64,
         issues: Vec<Value>,
         details: HashMap<String, Value>,
+        /// The listing's last page, short of the server's count: why.
+        incomplete: Option<String>,
     },
     Done(App),
 }
@@ -388,6 +390,7 @@ fn app_stream(client: AseClient, app: App) -> BoxStream<'static, Result<Item, as
                     first: page.first,
                     issues: page.items,
                     details,
+                    incomplete: page.incomplete,
                 })
             }
         })
@@ -450,6 +453,7 @@ impl Source for AseSource {
                         first,
                         issues,
                         details,
+                        incomplete,
                     } => {
                         let location = format!(
                             "GET /ase/api/issues (application '{}', items {first}-{})",
@@ -486,10 +490,22 @@ impl Source for AseSource {
                         }
                         tx.send(Ok(Event::Findings {
                             app_id: app.asset.clone(),
-                            location,
+                            location: location.clone(),
                             items: page,
                         }))
                         .await?;
+                        if let Some(why) = incomplete {
+                            tx.send(Ok(Event::AppIncomplete {
+                                app_id: app.asset.clone(),
+                                location,
+                                message: format!(
+                                    "application '{}': not every issue was read ({why}); its \
+                                     findings not seen are left open, the next run reads it again",
+                                    app.name
+                                ),
+                            }))
+                            .await?;
+                        }
                     }
                     Item::Done(app) => {
                         let Some(slot) = pending.get_mut(&app.asset) else {

@@ -103,6 +103,15 @@ pub enum AseFault {
     /// Every session is forgotten now (as after a server restart): the next call gets a
     /// 401 and must log in again.
     DropSessions,
+    /// A rescan finishes while an application's issues are being listed: right after the
+    /// next issue page that starts at item 0 (and leaves items after it), the first
+    /// `count` issues of that application are removed, so the later items move to
+    /// places the client has already read. One-shot.
+    RescanDuringListing {
+        /// How many issues the rescan no longer finds (default 1).
+        #[serde(default = "one")]
+        count: usize,
+    },
 }
 
 /// The faults armed.
@@ -121,6 +130,8 @@ pub struct AseFaultState {
     pub no_details_v2: bool,
     /// Unknown sessions get `403`.
     pub expired_session_403: bool,
+    /// Issues a rescan removes after the next first page of a listing.
+    rescan_during_listing: Option<usize>,
 }
 
 impl AseFaultState {
@@ -144,6 +155,7 @@ impl AseFaultState {
             AseFault::IgnoreRange => self.ignore_range = true,
             AseFault::NoDetailsV2 => self.no_details_v2 = true,
             AseFault::ExpiredSession403 => self.expired_session_403 = true,
+            AseFault::RescanDuringListing { count } => self.rescan_during_listing = Some(count),
             _ => {}
         }
     }
@@ -170,6 +182,11 @@ impl AseFaultState {
             self.delays.remove(i);
         }
         Some(ms)
+    }
+
+    /// Consumes the armed rescan: how many issues it removes.
+    pub fn take_rescan(&mut self) -> Option<usize> {
+        self.rescan_during_listing.take()
     }
 
     /// Consumes one armed non-JSON page.

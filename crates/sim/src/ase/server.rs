@@ -339,7 +339,30 @@ async fn list_issues(State(s): St, headers: HeaderMap, RawQuery(raw): RawQuery) 
                 .collect(),
         }
     };
+    let total = items.len();
     let resp = ranged(&s, &headers, items);
+    // A rescan that ends while this listing is under way (the fault), once its first
+    // page is out and items remain after it.
+    let first_page_of_more = resp
+        .headers()
+        .get(header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("items 0-"))
+        .and_then(|v| v.split_once('/'))
+        .and_then(|(last, _)| last.parse::<usize>().ok())
+        .is_some_and(|last| last + 1 < total);
+    let rescan = if first_page_of_more {
+        lock(&s.faults).take_rescan()
+    } else {
+        None
+    };
+    if let Some(count) = rescan {
+        let mut data = s.write();
+        if let Some(app) = data.apps.iter_mut().find(|a| a.name == app_name) {
+            let n = count.min(app.issues.len());
+            app.issues.drain(..n);
+        }
+    }
     let served = resp
         .headers()
         .get(header::CONTENT_RANGE)
