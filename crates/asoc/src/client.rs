@@ -185,6 +185,25 @@ impl AsocClient {
         )
     }
 
+    /// The endpoint [`Self::issues`] lists an app's issues from, as its errors name it.
+    pub fn issues_endpoint(&self, app_id: &str) -> String {
+        self.url(&["api", "v4", "Issues", "Application", app_id]).1
+    }
+
+    /// Whether `GET /Apps` still lists the app (`$filter=Id eq <id>`, ids being GUIDs,
+    /// written bare): a `404` on its issues means the app is gone only then, not a
+    /// gateway's passing error.
+    pub async fn app_listed(&self, app_id: &str) -> Result<bool, AsocError> {
+        let query = ListQuery::all()
+            .with_filter(format!("Id eq {app_id}"))
+            .with_max_pages(1);
+        let mut pages = std::pin::pin!(self.apps(query));
+        match pages.next().await {
+            Some(page) => Ok(!page?.items.is_empty()),
+            None => Ok(false),
+        }
+    }
+
     /// The issues of several apps, `concurrency` apps at a time, pages
     /// yielded as they arrive (each tagged with its app id). An error ends
     /// only the listing of the app it happened on; every app yields at least

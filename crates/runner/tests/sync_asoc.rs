@@ -402,12 +402,7 @@ async fn a_batch_the_store_rejects_ends_the_run_errored_and_nothing_after_it_is_
 #[tokio::test]
 async fn an_application_deleted_during_a_full_run_is_a_warning() {
     let rig = rig(config(3, 10, 4), fast_settings()).await;
-    rig.handle.inject(sim::Fault::Status {
-        status: 404,
-        times: 1,
-        endpoint: sim::asoc::Endpoint::Issues,
-        retry_after: None,
-    });
+    rig.handle.inject(sim::Fault::RemoveAppOnIssues);
     let report = rig.sync().await;
     assert_eq!(report.run.mode, store::RunMode::Full);
     assert_eq!(
@@ -562,4 +557,63 @@ async fn a_warning_every_record_repeats_is_listed_once() {
     assert_eq!(unknown.len(), 2, "once, then its count: {unknown:?}");
     assert!(unknown[1].contains("more times)"), "{unknown:?}");
     assert!(report.run.counters.warnings as usize > report.issues.len());
+}
+
+/// A 404 on an application's issues while the application list still has it (a
+/// gateway's passing error) loses that application's changes: it was taken for a deleted
+/// application, nothing counted lost, and the delta moved the cursor past its changes for
+/// good. The cursor now stays, and the next delta brings them.
+#[tokio::test]
+async fn a_passing_404_on_a_listed_application_keeps_the_cursor() {
+    let rig = rig(config(3, 10, 4), fast_settings()).await;
+    rig.sync().await;
+    let cursor = rig.runner.connector("sim").expect("c").cursor;
+    let changed = rig.handle.mutate_now(0.5, 9);
+    assert!(
+        changed.status_changed > 0 && changed.apps_removed == 0,
+        "{changed:?}"
+    );
+    rig.handle.inject(sim::Fault::Status {
+        status: 404,
+        times: 1,
+        endpoint: sim::asoc::Endpoint::Issues,
+        retry_after: None,
+    });
+    let report = rig.sync().await;
+    assert_eq!(report.run.mode, store::RunMode::Delta);
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("while the application is still listed")),
+        "{:?}",
+        report.issues
+    );
+    assert_eq!(
+        rig.runner.connector("sim").expect("c").cursor,
+        cursor,
+        "the next delta asks for the application's changes again"
+    );
+    let next = rig.sync().await;
+    assert_eq!(next.run.state, RunState::Processed, "{:?}", next.run.reason);
+    let stored: std::collections::HashMap<String, String> = rig
+        .findings()
+        .into_iter()
+        .map(|f| {
+            (
+                f.finding.external_id,
+                f.finding.source_status.unwrap_or_default(),
+            )
+        })
+        .collect();
+    for app in rig.handle.app_ids() {
+        for issue in rig.handle.issues(&app) {
+            let id = issue["Id"].as_str().unwrap_or_default();
+            assert_eq!(
+                stored.get(id).map(String::as_str),
+                issue["Status"].as_str(),
+                "{id}"
+            );
+        }
+    }
 }

@@ -279,11 +279,36 @@ impl Source for AsocSource {
                     }) => {
                         // An app removed from ASoC: one the store knew (a delta), or one
                         // deleted between the application list and its issues (any
-                        // run; a full run ended Errored on it).
+                        // run; a full run ended Errored on it). Only when the app list
+                        // says so too: a passing 404 counted as "gone" lost nothing, so
+                        // the cursor moved past the app's changes for good.
+                        let app = app_ids
+                            .iter()
+                            .find(|id| client.issues_endpoint(id) == endpoint);
+                        let listed = match app {
+                            Some(id) => client.app_listed(id).await,
+                            None => Ok(false),
+                        };
+                        let (message, lost) = match listed {
+                            Ok(false) => ("application no longer exists (404)".to_string(), 0),
+                            Ok(true) => (
+                                "its issues answered 404 while the application is still \
+                                 listed: counted as lost, so the cursor stays"
+                                    .to_string(),
+                                page_size as u64,
+                            ),
+                            Err(e) => (
+                                format!(
+                                    "its issues answered 404, and whether the application \
+                                     still exists could not be told ({e}): counted as lost"
+                                ),
+                                page_size as u64,
+                            ),
+                        };
                         tx.send(Ok(Event::BadPage {
                             location: endpoint,
-                            message: "application no longer exists (404)".into(),
-                            lost: 0,
+                            message,
+                            lost,
                         }))
                         .await?;
                     }

@@ -538,6 +538,23 @@ impl Data {
         self.issue_index = idx;
     }
 
+    /// Deletes the served app with this id (with its issues), as a user would; whether
+    /// there was one.
+    pub fn remove_app(&mut self, id: u128) -> bool {
+        let Some(&i) = self.app_index.get(&id) else {
+            return false;
+        };
+        let app = &mut self.apps[i as usize];
+        if app.removed {
+            return false;
+        }
+        app.removed = true;
+        for issue in app.issues.drain(..) {
+            self.issue_index.remove(&issue.id);
+        }
+        true
+    }
+
     /// Apps currently served, in the default order.
     pub fn live_apps(&self) -> impl Iterator<Item = &App> {
         self.apps.iter().filter(|a| !a.removed)

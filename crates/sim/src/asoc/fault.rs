@@ -156,6 +156,10 @@ pub enum Fault {
         #[serde(default)]
         endpoint: Endpoint,
     },
+    /// The next application whose issues are asked for is deleted just before (as a
+    /// user deleting it between the client's application list and its issues): that
+    /// request, and every later one, answers 404, and `GET /Apps` no longer lists it.
+    RemoveAppOnIssues,
 }
 
 /// What to do to the body of an authorized answer.
@@ -195,6 +199,8 @@ pub struct FaultState {
     bodies: Vec<(BodyFault, usize, Endpoint)>,
     /// Logins always fail.
     pub bad_key: bool,
+    /// The next application whose issues are asked for is deleted first.
+    remove_app_on_issues: bool,
 }
 
 impl FaultState {
@@ -234,6 +240,7 @@ impl FaultState {
                 self.malformed = Some((f, seed));
             }
             Fault::NonJsonPage { times } => self.non_json += times,
+            Fault::RemoveAppOnIssues => self.remove_app_on_issues = true,
             Fault::Forbidden { endpoint } => self.forbidden.push(endpoint),
             Fault::BadKey => self.bad_key = true,
             Fault::Body {
@@ -288,6 +295,11 @@ impl FaultState {
             self.status.remove(i);
         }
         Some(out)
+    }
+
+    /// Consumes the armed deletion of the next application whose issues are asked for.
+    pub fn take_remove_app(&mut self) -> bool {
+        std::mem::take(&mut self.remove_app_on_issues)
     }
 
     /// Consumes one armed non-JSON page.

@@ -552,6 +552,10 @@ async fn get_app(State(s): St, Path(id): Path<String>) -> Result<Response, ApiEr
 
 fn list_app_issues(s: &Shared, app_id: &str, raw: Option<&str>) -> Result<Response, ApiError> {
     let q = parse_list_query(raw, s.max_page_size)?;
+    let remove = lock(&s.faults).take_remove_app();
+    if remove && let Some(id) = odata::parse_guid(app_id) {
+        s.write().remove_app(id);
+    }
     if lock(&s.faults).take_non_json() {
         let html = "<!DOCTYPE html><html><head><title>Service Unavailable</title></head>\
                     <body><h1>Service temporarily unavailable</h1><p>Please try again later.</p></body></html>";
