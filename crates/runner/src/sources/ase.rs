@@ -464,12 +464,20 @@ impl Source for AseSource {
                             slot.1 += issues.len() as u64;
                         }
                         let mut page = Vec::with_capacity(issues.len());
+                        let mut without_details = 0u64;
                         for (i, issue) in issues.iter().enumerate() {
                             let mut w = Vec::new();
                             let id = attr(issue, "id").unwrap_or_default();
+                            // Without its details the record would store the issue with no
+                            // description or solution over the ones stored: it is left
+                            // out, and its application is not closed (below).
+                            let Some(detail) = details.get(&id) else {
+                                without_details += 1;
+                                continue;
+                            };
                             let mut rec = ase_record(
                                 issue,
-                                details.get(&id),
+                                Some(detail),
                                 &app.name,
                                 options.date_format.as_deref(),
                                 &mut w,
@@ -494,6 +502,15 @@ impl Source for AseSource {
                             items: page,
                         }))
                         .await?;
+                        let incomplete = incomplete.or_else(|| {
+                            (without_details > 0).then(|| {
+                                format!(
+                                    "{without_details} came without their details (deleted \
+                                     while being read, or left out by the server) and were \
+                                     left out, their stored findings as they were"
+                                )
+                            })
+                        });
                         if let Some(why) = incomplete {
                             tx.send(Ok(Event::AppIncomplete {
                                 app_id: app.asset.clone(),
