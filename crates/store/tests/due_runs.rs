@@ -125,13 +125,24 @@ fn due_contract(store: &dyn Store) {
             .expect("again")
     );
 
-    // Release gives a claim back; the next claim takes it at once.
+    // Release gives a claim back; the next claim takes it at once, and is no takeover
+    // of a lease let lapse (a cleanly stopped worker's run was logged as one).
     assert!(store.release_claim(&c1).expect("release"));
     let again = store
         .claim_due_run("w2", lease, t(204))
         .expect("claim")
         .expect("a again");
-    assert_eq!((again.due_run_id, again.attempt), (c1.due_run_id, 2));
+    assert_eq!(
+        (again.due_run_id, again.attempt),
+        (c1.due_run_id, c1.attempt)
+    );
+    assert!(!again.taken_over());
+    assert!(
+        !store
+            .complete_claim(&c1, None, "the released claim", t(204))
+            .expect("fenced"),
+        "the worker that gave it back no longer holds it"
+    );
     assert!(
         store
             .complete_claim(&again, None, "skipped", t(205))

@@ -178,11 +178,13 @@ pub fn complete(
     Ok(done)
 }
 
+/// Gives a claimed due run back (its worker is stopping): pending again, and the claim
+/// does not count as an attempt, so the next claim is no takeover of a lease let lapse.
 pub fn release(c: &mut impl GenericClient, claim: &Claim) -> Result<bool> {
     Ok(c.execute(
         &format!(
             "UPDATE due_runs SET state = 'pending', worker = NULL, claimed_at = NULL,
-                 lease_expires_at = NULL
+                 lease_expires_at = NULL, attempts = attempts - 1
              WHERE {HELD}"
         ),
         &[&claim.due_run_id, &claim.worker, &attempt_param(claim)],

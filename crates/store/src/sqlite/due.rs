@@ -184,11 +184,13 @@ pub fn complete(
     Ok(done)
 }
 
+/// Gives a claimed due run back (its worker is stopping): pending again, and the claim
+/// does not count as an attempt, so the next claim is no takeover of a lease let lapse.
 pub fn release(conn: &Connection, claim: &Claim) -> Result<bool> {
     Ok(conn.execute(
         &format!(
             "UPDATE due_runs SET state = 'pending', worker = NULL, claimed_at = NULL,
-                 lease_expires_at = NULL
+                 lease_expires_at = NULL, attempts = attempts - 1
              WHERE {HELD}"
         ),
         params![claim.due_run_id, claim.worker, i64::from(claim.attempt)],
