@@ -738,3 +738,33 @@ async fn issues_without_their_details_keep_what_was_stored() {
         "a stored description was erased"
     );
 }
+
+/// The HTTP counters `serve` exports as metrics: an ASE run gave none, so ASE connectors
+/// had no request, retry or rate-limit series.
+#[tokio::test]
+async fn an_ase_run_reports_its_http_counters() {
+    struct Counters(std::sync::Mutex<Option<asoc::ClientStats>>);
+    impl runner::Progress for Counters {
+        fn client_stats(&self, stats: &asoc::ClientStats) {
+            *self.0.lock().expect("lock") = Some(stats.clone());
+        }
+    }
+    let r = rig(1, 5, settings()).await;
+    r.handle.inject(AseFault::Status {
+        status: 503,
+        times: 1,
+        endpoint: AseEndpoint::Issues,
+        retry_after: None,
+    });
+    let counters = Counters(std::sync::Mutex::new(None));
+    let report = r
+        .runner
+        .sync("ase", SyncOptions::default(), &counters)
+        .await
+        .expect("sync runs");
+    assert_processed(&report);
+    let stats = counters.0.lock().expect("lock").clone().expect("counters");
+    assert_eq!(stats.retries, 1);
+    assert_eq!(stats.status_count(503), 1);
+    assert!(stats.status_count(200) > 0 && stats.requests == report.run.counters.requests);
+}

@@ -557,6 +557,24 @@ impl Source for AseSource {
         }
     }
 
+    /// The counters `serve` exports as metrics, in the shape the ASoC client keeps them
+    /// (ASE connectors had no request, retry or rate-limit series at all).
+    fn client_stats(&self) -> Option<asoc::ClientStats> {
+        let s = self.client.stats();
+        Some(asoc::ClientStats {
+            requests: s.requests,
+            requests_by_status: s.requests_by_status,
+            transport_errors: s.transport_errors,
+            retries: s.retries,
+            rate_limit_waits: s.rate_limit_waits,
+            logins: s.logins,
+            relogins_after_401: s.relogins_after_401,
+            pages: s.pages,
+            items: s.items,
+            ..Default::default()
+        })
+    }
+
     fn closes_unseen(&self) -> bool {
         true
     }
