@@ -171,6 +171,12 @@ impl Runner {
         if c.state != ConnectorState::Scheduled {
             return Ok(());
         }
+        self.show_last_run(c)
+    }
+
+    /// Sets a connector's state to how its last run ended (Registered before any): what
+    /// it shows once no schedule speaks for it.
+    pub fn show_last_run(&self, c: &Connector) -> Result<(), RunnerError> {
         let (state, reason) = match self.store.last_run(c.id)? {
             Some(run) => (ConnectorState::after(run.state), run.reason),
             None => (ConnectorState::Registered, None),

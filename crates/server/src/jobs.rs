@@ -132,12 +132,7 @@ impl Jobs {
         let full = claim.mode == Some(RunMode::Full);
         let jobs = self.clone();
         match self.register(&claim.connector, full, Trigger::Schedule) {
-            Err(e) => {
-                self.tracker.spawn(async move {
-                    let outcome = format!("skipped: {e}");
-                    jobs.complete(&claim, None, &outcome, clock.as_ref()).await;
-                });
-            }
+            Err(e) => self.skip_claimed(claim, format!("skipped: {e}"), clock),
             Ok((cancel, guard)) => {
                 self.tracker.spawn(async move {
                     let renewals = tokio::spawn(jobs.clone().keep_lease(
@@ -159,6 +154,14 @@ impl Jobs {
                 });
             }
         }
+    }
+
+    /// Marks a claimed due run done without running it, with `outcome` saying why.
+    pub fn skip_claimed(self: &Arc<Self>, claim: Claim, outcome: String, clock: Arc<dyn Clock>) {
+        let jobs = self.clone();
+        self.tracker.spawn(async move {
+            jobs.complete(&claim, None, &outcome, clock.as_ref()).await;
+        });
     }
 
     /// Adds `name` to the running table; its stop switch and the guard that removes it

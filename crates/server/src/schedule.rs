@@ -54,6 +54,21 @@ pub struct Due {
 }
 
 impl Schedule {
+    /// A schedule as it is given (`connector add/edit`, a config file): [`Self::parse`],
+    /// and a cron expression must still have a slot to come. The scheduler parses
+    /// without that check, so that a cron whose last slot (its year's) is due now runs it
+    /// instead of being found never to fire at that moment.
+    pub fn check(text: &str) -> Result<Schedule, ScheduleError> {
+        let schedule = Schedule::parse(text)?;
+        if schedule.next_after(Utc::now()).is_none() {
+            return Err(ScheduleError::Invalid {
+                text: text.to_string(),
+                reason: "it never fires".into(),
+            });
+        }
+        Ok(schedule)
+    }
+
     /// Parses `6h`, `30m`, `1d12h`, `90s`, `2w`, or a cron expression.
     pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
         let t = text.trim();
@@ -65,11 +80,11 @@ impl Schedule {
             return Err(invalid("it is empty".into()));
         }
         if t.starts_with('@') || t.contains(char::is_whitespace) {
+            numeric_time_fields(t).map_err(invalid)?;
             let cron = croner::Cron::from_str(t).map_err(|e| invalid(e.to_string()))?;
-            if cron.find_next_occurrence(&Utc::now(), false).is_err() {
-                return Err(invalid("it never fires".into()));
-            }
-            return Ok(Schedule::Cron(Box::new(cron)));
+            let schedule = Schedule::Cron(Box::new(cron));
+            schedule.at_most_once_a_minute().map_err(invalid)?;
+            return Ok(schedule);
         }
         let d = parse_interval(t).map_err(invalid)?;
         if d.num_seconds() < MIN_INTERVAL_SECONDS {
@@ -78,6 +93,33 @@ impl Schedule {
             )));
         }
         Ok(Schedule::Every(d))
+    }
+
+    /// A cron expression with seconds may fire more often than once a minute (`* * * * *
+    /// *` ran a sync every two seconds), where an interval under a minute is refused:
+    /// AppScan's rate limit is per minute. The gaps between its next slots tell.
+    fn at_most_once_a_minute(&self) -> Result<(), String> {
+        let Schedule::Cron(c) = self else {
+            return Ok(());
+        };
+        // Without a seconds field slots are a minute apart at least.
+        if c.as_str().split_whitespace().count() < 6 {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let slots: Vec<DateTime<Utc>> = c
+            .iter_after(now)
+            .take_while(|t| *t < now + Duration::days(2))
+            .take(MINUTE_CHECK_SLOTS)
+            .collect();
+        match slots.windows(2).map(|w| w[1] - w[0]).min() {
+            Some(gap) if gap.num_seconds() < MIN_INTERVAL_SECONDS => Err(format!(
+                "it fires {} s apart, more often than once every {MIN_INTERVAL_SECONDS} \
+                 seconds",
+                gap.num_seconds()
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The first slot strictly after `t`; `None` when a cron expression has no more.
@@ -154,6 +196,36 @@ impl std::fmt::Display for Schedule {
 }
 
 /// `1d12h30m` → 36.5 hours. Units: s, m, h, d, w.
+/// How many slots of a cron expression [`Schedule::at_most_once_a_minute`] compares: a
+/// seconds field fires within its first minute.
+const MINUTE_CHECK_SLOTS: usize = 120;
+
+/// The cron fields that hold numbers only — seconds (of a 6- or 7-field expression),
+/// minutes, hours and the year —: the parser took a weekday's or month's name in any
+/// field, so `FRI 9 * * *` ran daily at 09:05.
+fn numeric_time_fields(t: &str) -> Result<(), String> {
+    if t.starts_with('@') {
+        return Ok(());
+    }
+    let fields: Vec<&str> = t.split_whitespace().collect();
+    let (names, numeric): (&[&str], &[usize]) = match fields.len() {
+        5 => (&["minute", "hour"], &[0, 1]),
+        6 => (&["second", "minute", "hour"], &[0, 1, 2]),
+        7 => (&["second", "minute", "hour", "year"], &[0, 1, 2, 6]),
+        _ => return Ok(()),
+    };
+    for (name, &i) in names.iter().zip(numeric) {
+        let field = fields[i];
+        if !field
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '*' | '/' | ',' | '-'))
+        {
+            return Err(format!("the {name} field '{field}' takes numbers only"));
+        }
+    }
+    Ok(())
+}
+
 fn parse_interval(t: &str) -> Result<Duration, String> {
     let mut total = Duration::zero();
     let mut digits = String::new();
@@ -281,6 +353,51 @@ mod tests {
             assert!(e.to_string().contains("invalid schedule"), "{bad}: {e}");
         }
         assert_eq!(format_interval(Duration::minutes(36 * 60 + 30)), "1d12h30m");
+        // Names of weekdays and months belong to their fields: `FRI 9 * * *` was taken
+        // as minute 5 and ran daily at 09:05.
+        for bad in [
+            "FRI 9 * * *",
+            "0 JAN * * *",
+            "MON * * * * *",
+            "0 0 0 1 1 * MAR",
+        ] {
+            let e = Schedule::parse(bad).expect_err(bad);
+            assert!(e.to_string().contains("takes numbers only"), "{bad}: {e}");
+        }
+        assert!(Schedule::parse("0 9 * JAN-MAR MON-FRI").is_ok());
+        assert!(Schedule::parse("0 0 9 L * *").is_ok());
+        // Seconds may not bring a schedule under a minute (an interval under a minute is
+        // refused): `* * * * * *` ran a sync every two seconds.
+        for bad in ["* * * * * *", "*/30 * * * * *", "0,30 * * * * *"] {
+            let e = Schedule::parse(bad).expect_err(bad);
+            assert!(e.to_string().contains("more often than once"), "{bad}: {e}");
+        }
+        assert!(Schedule::parse("30 * * * * *").is_ok());
+        assert!(Schedule::parse("0 */5 * * * *").is_ok());
+    }
+
+    /// A cron whose last slot is past is refused where it is given, but the scheduler
+    /// still parses it: its last slot was found never to fire at the moment it was due.
+    #[test]
+    fn a_schedule_with_no_slot_left_is_refused_only_where_given() {
+        let past = "0 0 0 1 1 * 2020";
+        assert!(
+            Schedule::check(past)
+                .expect_err("past")
+                .to_string()
+                .contains("never fires")
+        );
+        let s = Schedule::parse(past).expect("parses");
+        assert_eq!(s.next_after(Utc::now()), None);
+        let last_slot = Utc
+            .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
+            .single()
+            .expect("t");
+        assert_eq!(
+            s.next_after(last_slot - Duration::seconds(1)),
+            Some(last_slot)
+        );
+        assert!(Schedule::check("0 0 0 1 1 * 2999").is_ok());
     }
 
     #[test]

@@ -190,6 +190,12 @@ impl Scheduler {
             .max();
         let last_start = last_run.as_ref().map(|r| r.started_at).max(last_claim);
         let Some(plan) = self.plan(&c.name, &text, &schedule, last_start, c.created_at, now) else {
+            // A cron expression with no slot left (its year is over): no "next run" in
+            // the past stays on show.
+            if c.state == ConnectorState::Scheduled {
+                let (runner, c) = (self.runner.clone(), c.clone());
+                blocking(move || Ok(runner.show_last_run(&c))).await??;
+            }
             return Ok(());
         };
         if plan.due.at <= now {
@@ -219,7 +225,27 @@ impl Scheduler {
                 .at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
-        if let Some(r) = last_run.filter(|r| r.state != store::RunState::Processed) {
+        // The last scheduled run that failed before it became a run (a connector without
+        // its key secret, say) was only in the due runs: the connector showed a plain
+        // "next run" for ever.
+        let not_started = recent
+            .iter()
+            .filter(|d| d.state == DueState::Done && d.run_id.is_none())
+            .filter(|d| {
+                d.outcome
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("failed: "))
+            })
+            // After the last run began: a later run's outcome speaks for itself.
+            .filter(|d| {
+                last_run
+                    .as_ref()
+                    .is_none_or(|r| d.claimed_at.is_some_and(|t| t > r.started_at))
+            })
+            .max_by_key(|d| d.claimed_at);
+        if let Some(failed) = not_started.and_then(|d| d.outcome.as_deref()) {
+            reason.push_str(&format!("; the last scheduled run {failed}"));
+        } else if let Some(r) = last_run.filter(|r| r.state != store::RunState::Processed) {
             reason.push_str(&format!("; last run {} {}", r.id, r.state));
             if let Some(why) = r.reason {
                 reason.push_str(&format!(": {why}"));
@@ -248,11 +274,13 @@ impl Scheduler {
             .filter(|s| !s.is_empty());
         let Some(text) = text else {
             self.plans.lock().remove(&c.name);
-            if c.state == ConnectorState::Scheduled {
-                // Its schedule was taken away (by an edit while this server ran, or a
-                // config file): it no longer waits for a run.
+            self.invalid.remove(&c.name);
+            // Its schedule was taken away (by an edit while this server ran, or a config
+            // file): it no longer waits for a run, and an invalid schedule's Errored (it
+            // stayed, across restarts) is gone with the schedule.
+            if c.state == ConnectorState::Scheduled || refused_for_its_schedule(c) {
                 let (runner, c) = (self.runner.clone(), c.clone());
-                blocking(move || Ok(runner.unschedule(&c))).await??;
+                blocking(move || Ok(runner.show_last_run(&c))).await??;
             }
             return Ok(None);
         };
@@ -295,6 +323,25 @@ impl Scheduler {
                 tracing::warn!(connector = %claim.connector, due_run = claim.due_run_id, attempt = claim.attempt,
                     "taking over a due run whose worker stopped renewing its lease");
             }
+            // Queued before its schedule was removed (while every worker was busy): the
+            // connector ran once more after the edit.
+            let (runner, name) = (self.runner.clone(), claim.connector.clone());
+            let unscheduled = blocking(move || {
+                Ok(runner
+                    .store
+                    .connector(&name)?
+                    .and_then(|c| Settings::from_json(&c.settings).ok())
+                    .is_some_and(|s| s.schedule.is_none_or(|t| t.trim().is_empty())))
+            })
+            .await?;
+            if unscheduled {
+                self.jobs.skip_claimed(
+                    claim,
+                    "skipped: its schedule was removed".into(),
+                    self.clock.clone(),
+                );
+                continue;
+            }
             self.jobs
                 .start_claimed(claim, self.clock.clone(), self.config.lease);
         }
@@ -335,4 +382,13 @@ impl Scheduler {
         plans.insert(name.to_string(), plan.clone());
         Some(plan)
     }
+}
+
+/// Whether the connector is Errored because the scheduler refused its schedule (the
+/// reasons [`Schedule::parse`] and `schedule_of` give), not because of a run.
+fn refused_for_its_schedule(c: &Connector) -> bool {
+    c.state == ConnectorState::Errored
+        && c.state_reason.as_deref().is_some_and(|r| {
+            r.starts_with("invalid schedule '") || r.starts_with("not scheduled: ")
+        })
 }

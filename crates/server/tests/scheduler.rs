@@ -140,6 +140,71 @@ async fn invalid_schedule_marks_the_connector_errored() {
     let reason = r.connector().state_reason.unwrap_or_default();
     assert!(reason.contains("invalid schedule"), "{reason}");
     assert!(r.runs().is_empty());
+    // Its schedule removed, it is no longer Errored for it (it stayed so, restarts
+    // included): never run, it is Registered again.
+    r.runner
+        .edit_connector("sim", runner::connectors::EditConnector::default(), |s| {
+            s.schedule = None
+        })
+        .expect("edit");
+    eventually(10, "the connector to leave Errored", || {
+        r.connector().state == ConnectorState::Registered
+    })
+    .await;
+    r.shutdown().await;
+}
+
+/// A scheduled run that fails before it becomes a run (here, the connector has lost its
+/// key secret) was only in the due runs: the connector showed a plain "next run" for
+/// ever. Its state says why now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_run_that_cannot_start_says_why() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let mut r = rig(1, 1, None, Some(fast()), clock).await;
+    let mut c = r.connector();
+    c.secret = None;
+    r.runner.store.update_connector(&c).expect("no secret");
+    r.runner
+        .edit_connector("sim", runner::connectors::EditConnector::default(), |s| {
+            s.schedule = Some("1h".into())
+        })
+        .expect("scheduled");
+    eventually(30, "the failure in the connector's state", || {
+        let c = r.connector();
+        c.state == ConnectorState::Scheduled
+            && c.state_reason.as_deref().is_some_and(|why| {
+                why.contains("the last scheduled run failed") && why.contains("no key secret")
+            })
+    })
+    .await;
+    assert!(r.runs().is_empty());
+    r.shutdown().await;
+}
+
+/// A due run queued while every worker was busy, whose connector's schedule is then
+/// removed, is skipped when claimed (the connector ran once more after the edit). The
+/// connector here has no schedule when the queued run is claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_run_of_a_removed_schedule_is_skipped() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let mut r = rig(1, 1, None, Some(fast()), clock).await;
+    let jobs = r.server.as_ref().expect("server").state().jobs.clone();
+    let id = r.connector().id;
+    r.runner
+        .store
+        .enqueue_run(id, chrono::Utc::now() - Duration::minutes(1), None)
+        .expect("queued");
+    eventually(30, "the queued run to be done", || {
+        r.runner
+            .store
+            .due_runs(Some(id), 5)
+            .expect("due runs")
+            .iter()
+            .any(|d| d.outcome.as_deref() == Some("skipped: its schedule was removed"))
+    })
+    .await;
+    assert!(r.runs().is_empty(), "it did not run");
+    assert!(!jobs.is_running("sim"));
     r.shutdown().await;
 }
 

@@ -59,7 +59,7 @@ pub fn validate(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 /// A schedule `serve` could not run, found by `config validate` (and when the file is
 /// applied) rather than by the scheduler.
 fn check_schedule(text: &str) -> Result<(), String> {
-    server::schedule::Schedule::parse(text)
+    server::schedule::Schedule::check(text)
         .map(drop)
         .map_err(|e| e.to_string())
 }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 /// schedule away.
 fn check_schedule(a: &SettingsArgs) -> anyhow::Result<()> {
     if let Some(text) = a.schedule.as_deref().filter(|t| !t.trim().is_empty()) {
-        server::schedule::Schedule::parse(text)?;
+        server::schedule::Schedule::check(text)?;
     }
     Ok(())
 }
