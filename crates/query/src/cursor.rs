@@ -82,12 +82,18 @@ impl KeyKind {
     }
 }
 
-/// The expression a sort key is compared by: its column, with PostgreSQL's booleans as
-/// integers (cursor values are numbers, as SQLite keeps booleans).
-fn compared(field: &Field, dialect: Dialect) -> String {
+/// The expression a sort key is ordered and compared by: its column, with PostgreSQL's
+/// booleans as integers (cursor values are numbers, as SQLite keeps booleans) and its
+/// text in bytes (`COLLATE "C"`), as SQLite orders text: under a database's own
+/// collation (`en_US.UTF-8`, as managed servers have) `--sort name` gave another order
+/// than on SQLite.
+pub(crate) fn compared(field: &Field, dialect: Dialect) -> String {
     let col = field.column(dialect);
     match (dialect, field.ty) {
         (Dialect::Postgres, FieldType::Bool) => format!("({col})::int"),
+        (Dialect::Postgres, FieldType::Text | FieldType::Status) => {
+            format!("({col}) COLLATE \"C\"")
+        }
         _ => col.to_string(),
     }
 }

@@ -81,9 +81,10 @@ impl Sort {
             .collect()
     }
 
-    /// The `ORDER BY` term; nullable fields put empty values last either way.
+    /// The `ORDER BY` term; nullable fields put empty values last either way, and text
+    /// orders by its bytes on both backends ([`crate::cursor::compared`]).
     pub fn sql(&self, dialect: Dialect) -> String {
-        self.term(self.field.column(dialect))
+        self.term(&crate::cursor::compared(self.field, dialect))
     }
 
     /// The `ORDER BY` term of this key's direction over `expr` (e.g. a selected alias).

@@ -424,3 +424,58 @@ fn connections_closed_while_idle_are_replaced_before_use() {
     assert_eq!(names, ["before"]);
     common::connector(&store, "after");
 }
+
+/// Text sorts by its bytes, as on SQLite, whatever the database's collation: under a
+/// managed server's `en_US.UTF-8` (here the column's, as ICU's English) `--sort name`
+/// put `_z` and `a` before `B` and `Z`, and cursor pages compared by that order too.
+#[test]
+fn text_sorts_bytewise_under_any_collation() {
+    let Some(db) = pgtest::TestDb::new("collation") else {
+        return;
+    };
+    let store = db.open();
+    let c = common::connector(&store, "names");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let names = ["a", "Z", "_z", "B"];
+    let batch = Batch {
+        assets: vec![common::asset("app")],
+        findings: names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                common::changed(
+                    &common::finding(&format!("f{i}"), "app", Status::New),
+                    |f| f.name = (*n).into(),
+                )
+            })
+            .collect(),
+        issues: vec![],
+    };
+    store
+        .finish_run(&run, &batch, &common::end(RunState::Processed, None))
+        .expect("write");
+    db.client()
+        .batch_execute("ALTER TABLE findings ALTER COLUMN name TYPE text COLLATE \"en-x-icu\"")
+        .expect("an English collation");
+    let sorted = |after: Option<query::Cursor>| {
+        store
+            .finding_page(&ListQuery {
+                sort: query::Sort::parse_list(query::Entity::Findings, "name").expect("sort"),
+                limit: Some(2),
+                after,
+                ..Default::default()
+            })
+            .expect("page")
+    };
+    let first = sorted(None);
+    let second = sorted(first.next.clone());
+    let order: Vec<String> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|f| f.finding.name.clone())
+        .collect();
+    assert_eq!(order, ["B", "Z", "_z", "a"]);
+}
