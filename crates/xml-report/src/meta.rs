@@ -128,6 +128,9 @@ pub struct ReportMeta {
     pub starting_url: Option<String>,
     /// `layout/total-issues-in-application`.
     pub total_issues_in_application: Option<u64>,
+    /// `layout/issues-count-limit-message` is `True`: ASoC cut the report at its limit
+    /// of issues (`layout/issues-count-limit`).
+    pub issues_count_limit_reached: bool,
     /// The `total` attribute of `issue-group`.
     pub issue_group_total: Option<u64>,
     /// Items counted in `issue-group` (what the issue pass yields).
@@ -217,6 +220,7 @@ impl ReportMeta {
             cvss_version: None,
             starting_url: None,
             total_issues_in_application: None,
+            issues_count_limit_reached: false,
             issue_group_total: None,
             issue_count: 0,
             group_items: BTreeMap::new(),
@@ -251,6 +255,9 @@ impl ReportMeta {
         if self.scan_name.is_none() {
             self.scan_name = t.child_value(r, "asoc-scan-name");
         }
+        self.issues_count_limit_reached = t
+            .child_value(r, "issues-count-limit-message")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         if let Some(n) = t.child_value(r, "total-issues-in-application") {
             match n.parse() {
                 Ok(v) => self.total_issues_in_application = Some(v),

@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use tokio::runtime::Handle;
-use xml_report::{Issue, ReaderOptions, ReportMeta};
+use xml_report::{Family, Issue, ReaderOptions, ReportMeta};
 
 /// Records per page sent to the run.
 const PAGE: usize = 200;
@@ -136,6 +136,31 @@ fn asset_record(
     Ok((id, record))
 }
 
+/// Why a report does not hold every issue of its application, when it says so: ASoC
+/// writes how many its application has (`total-issues-in-application`, else the
+/// `issue-group`'s `total`) and whether it cut the report at its limit. A report of one
+/// scan, a filtered report or a cut one closed every finding of the application it did
+/// not list. (AppScan Standard's `total` counts something else: it is not compared.)
+fn short_of_its_application(meta: &ReportMeta) -> Option<String> {
+    if meta.issues_count_limit_reached {
+        return Some(format!(
+            "the report was cut at AppScan's limit of issues per report ({} issues in it)",
+            meta.issue_count
+        ));
+    }
+    let declared = meta.total_issues_in_application.or(match meta.family {
+        Family::AsocExport => meta.issue_group_total,
+        Family::Standard => None,
+    })?;
+    (declared > meta.issue_count).then(|| {
+        format!(
+            "the report holds {} of its application's {declared} issues (a report of one \
+             scan, or a filtered one)",
+            meta.issue_count
+        )
+    })
+}
+
 /// Refuses a report older than the last one imported for its application (`dates`, by
 /// asset id): as a full run it would close what the newer report found and bring back
 /// what that one no longer had. Reports without a date are not compared.
@@ -202,6 +227,17 @@ fn produce(
             items: vec![asset],
         }),
     )?;
+    if let Some(why) = short_of_its_application(&meta) {
+        send(
+            &rt,
+            &tx,
+            Ok(Event::AppIncomplete {
+                app_id: asset_id.clone(),
+                location: file.clone(),
+                message: format!("{why}: its findings not in the report are left open"),
+            }),
+        )?;
+    }
     let mut warnings = Warnings::default();
     for w in &meta.warnings {
         if let Some(ev) = warnings.event(file.clone(), w.clone()) {
