@@ -6,7 +6,7 @@
 //! `10/3/2023 1:00:06 PM`). A date without a zone is taken as UTC; a date without a time
 //! as midnight UTC.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
 /// A date from the report: the text as written, and its UTC value when it could be parsed.
@@ -36,16 +36,21 @@ impl DateValue {
     }
 }
 
-/// Date-time forms without a zone, taken as UTC.
+/// Date-time forms without a zone, taken as UTC. Two-digit years come first: `%Y` takes
+/// `24` as the year 24 (`10/16/24 6:09 PM` was 0024-10-16), while `%y` refuses a
+/// four-digit year (it reads two digits and finds two more).
 const NAIVE_DATE_TIMES: &[&str] = &[
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M",
+    "%m/%d/%y %H:%M:%S",
+    "%m/%d/%y %I:%M:%S %p",
+    "%m/%d/%y %I:%M %p",
+    "%m/%d/%y %H:%M",
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y %I:%M:%S %p",
     "%m/%d/%Y %I:%M %p",
     "%m/%d/%Y %H:%M",
-    "%m/%d/%y %I:%M %p",
     "%A, %B %d, %Y %I:%M:%S %p",
     "%A, %B %d, %Y %H:%M:%S",
     "%A, %B %d, %Y %I:%M %p",
@@ -61,11 +66,21 @@ const DATES: &[&str] = &[
     "%B %d, %Y",
     "%d %B %Y",
     "%Y-%m-%d",
+    "%m/%d/%y",
     "%m/%d/%Y",
 ];
 
-/// Parses one of the forms above; `None` when none matches.
+/// Years a report's date may have: outside them a date is a mistake (`-0001-01-01`), and
+/// one past 9999 in UTC (`9999-12-31T23:59:59-01:00`) cannot be written back as RFC 3339:
+/// the map refused it and the whole import failed.
+const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+/// Parses one of the forms above, in [`YEARS`]; `None` when none matches.
 pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    parse_any(text).filter(|t| YEARS.contains(&t.year()))
+}
+
+fn parse_any(text: &str) -> Option<DateTime<Utc>> {
     let s = text.trim();
     if s.is_empty() {
         return None;
@@ -110,6 +125,22 @@ mod tests {
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<DateTime<Utc>> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, s).single()
+    }
+
+    /// Two-digit years are this century's, not the first's; years no report has, or
+    /// none RFC 3339 can write, are not dates.
+    #[test]
+    fn two_digit_years_and_years_out_of_range() {
+        assert_eq!(parse_date("10/16/24 6:09 PM"), utc(2024, 10, 16, 18, 9, 0));
+        assert_eq!(parse_date("10/16/24 18:09:05"), utc(2024, 10, 16, 18, 9, 5));
+        assert_eq!(parse_date("10/16/24"), utc(2024, 10, 16, 0, 0, 0));
+        assert_eq!(
+            parse_date("10/16/2024 6:09 PM"),
+            utc(2024, 10, 16, 18, 9, 0)
+        );
+        assert_eq!(parse_date("-0001-01-01"), None);
+        assert_eq!(parse_date("9999-12-31T23:59:59-01:00"), None);
+        assert_eq!(parse_date("0024-10-16"), None);
     }
 
     #[test]

@@ -323,10 +323,7 @@ impl Issue {
             "SeverityValue".into(),
             self.severity_level.map_or(Value::Null, |l| json!(l.id())),
         );
-        let cvss = self
-            .cvss_score
-            .clone()
-            .filter(|c| c.trim().parse::<f64>().is_ok());
+        let cvss = self.cvss_score.clone().filter(|c| cvss_score(c).is_some());
         m.insert("Cvss".into(), s(&cvss));
         m.insert("CvssVector".into(), s(&self.cvss_vector));
         m.insert("CvssVersion".into(), s(&self.cvss_version));
@@ -387,9 +384,29 @@ fn sections(parts: &[(&str, Option<&str>)]) -> String {
     out
 }
 
+/// A CVSS base score as a report writes it: a finite number from 0 to 10. `NaN`, `inf`
+/// and `1e400` parse as numbers; they went out as `inf` in CSV and `null` in JSON, and
+/// `99` as a score.
+pub fn cvss_score(text: &str) -> Option<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && (0.0..=10.0).contains(x))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cvss_scores_are_finite_and_in_range() {
+        assert_eq!(cvss_score(" 7.5 "), Some(7.5));
+        assert_eq!(cvss_score("0"), Some(0.0));
+        assert_eq!(cvss_score("10"), Some(10.0));
+        for bad in ["NaN", "inf", "-infinity", "1e400", "99", "-1", "high"] {
+            assert_eq!(cvss_score(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn severity_scale() {

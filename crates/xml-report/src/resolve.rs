@@ -97,10 +97,10 @@ pub(crate) fn build_issue(t: &Tree, cx: &Context<'_>) -> Result<Issue, XmlError>
         .child_value(r, "cvss-score")
         .or_else(|| t.child_value(r, "cvss"));
     if let Some(c) = &issue.cvss_score
-        && c.parse::<f64>().is_err()
+        && crate::issue::cvss_score(c).is_none()
     {
         w.push(format!(
-            "cvss-score: \"{c}\" is not a number, kept verbatim"
+            "cvss-score: \"{c}\" is not a CVSS score (a number from 0 to 10), kept verbatim"
         ));
     }
     issue.cvss_vector = t.child_value(r, "cvss-vector");
