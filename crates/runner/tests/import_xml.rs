@@ -470,6 +470,28 @@ async fn an_older_report_is_refused_unless_allowed() {
     assert_eq!(r.import(&older, None).await.run.state, RunState::Processed);
 }
 
+/// An undated report between two dated ones wrote "no date" over the stored one, and
+/// an older report was then imported without `--allow-older`.
+#[tokio::test]
+async fn an_undated_report_keeps_the_last_reports_date() {
+    let r = rig();
+    let full = fixture("dast-many_findings.xml");
+    assert_eq!(r.import(&full, None).await.run.state, RunState::Processed);
+    let text = std::fs::read_to_string(&full).expect("read");
+    let dated = "<report-date>Tuesday, October 3, 2023</report-date>";
+    assert!(text.contains(dated));
+    let undated = r.write("undated.xml", text.replace(dated, ""));
+    assert_eq!(
+        r.import(&undated, None).await.run.state,
+        RunState::Processed
+    );
+    let older = r.write(
+        "older.xml",
+        text.replace(dated, "<report-date>Monday, October 2, 2023</report-date>"),
+    );
+    assert_eq!(r.import(&older, None).await.run.state, RunState::Errored);
+}
+
 #[tokio::test]
 async fn reimport_closes_what_is_gone_with_the_run_in_history() {
     let r = rig();

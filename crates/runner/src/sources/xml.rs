@@ -87,8 +87,9 @@ fn asset_record(
     file: &str,
     app: Option<&str>,
     options: &FullRunOptions,
-    stored: &HashMap<String, Vec<String>>,
+    known: &KnownAssets,
 ) -> Result<(String, Value), SourceError> {
+    let stored = &known.tags;
     let name = app
         .map(str::to_string)
         .or_else(|| meta.application_name.clone())
@@ -126,7 +127,19 @@ fn asset_record(
             meta.export_version,
             meta.technology.as_str()
         ),
-        "LastUpdated": meta.report_date.as_ref().and_then(|d| d.rfc3339()),
+        // An undated report (or one dated in a form not read) keeps the date of the last
+        // one: it wrote none over it, and an older report was then taken without
+        // --allow-older.
+        "LastUpdated": meta
+            .report_date
+            .as_ref()
+            .and_then(|d| d.rfc3339())
+            .or_else(|| {
+                known
+                    .report_dates
+                    .get(&id)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }),
         "Tags": tags,
         "ReportFile": file,
         "ScanName": meta.scan_name,
@@ -216,7 +229,7 @@ fn produce(
     };
     let meta = report.meta().clone();
     let total = meta.file_bytes;
-    let (asset_id, asset) = asset_record(&meta, &file, app.as_deref(), &options, &known.tags)?;
+    let (asset_id, asset) = asset_record(&meta, &file, app.as_deref(), &options, &known)?;
     not_older(&meta, &file, &asset_id, &known.report_dates, allow_older)?;
     send(&rt, &tx, Ok(Event::AppsTotal(1)))?;
     send(
