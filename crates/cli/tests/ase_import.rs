@@ -244,6 +244,25 @@ fn kdi_names_the_product_that_wrote_a_report() {
             .args(["import", "--app", app])
             .arg(fixture(report)));
     }
+    // Without tags (`skip_tags`) too: it was told by a tag.
+    run(bin(dir.path()).args([
+        "connector",
+        "add",
+        "xml",
+        "--name",
+        "untagged",
+        "--skip-tags",
+        "true",
+    ]));
+    run(bin(dir.path())
+        .args([
+            "import",
+            "--connector",
+            "untagged",
+            "--app",
+            "cloud-untagged",
+        ])
+        .arg(fixture("dast-many_findings.xml")));
     let types = |filter: &str| -> Vec<String> {
         let out = dir.path().join(filter.replace([':', '"'], ""));
         run(bin(dir.path())
@@ -267,6 +286,7 @@ fn kdi_names_the_product_that_wrote_a_report() {
         types
     };
     assert_eq!(types("app:\"cloud-export\""), ["AppScanCloud"]);
+    assert_eq!(types("app:\"cloud-untagged\""), ["AppScanCloud"]);
     assert_eq!(types("app:standard"), ["AppScanStandard"]);
 }
 

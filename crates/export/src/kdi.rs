@@ -51,9 +51,10 @@ use store::StoredAsset;
 /// Bytes that close a file after its last item: `]}],"vuln_defs":[` + `]}` + newline.
 const CLOSING: u64 = 40;
 
-/// The tag the XML reader gives an application whose report AppScan on Cloud exported
-/// (the report's family, `xml_report::meta::Family::AsocExport`).
-pub const ASOC_EXPORT_TAG: &str = "ASoC XML export";
+/// How the XML reader names a report AppScan on Cloud exported (its family,
+/// `xml_report::meta::Family::AsocExport`), in the application's description
+/// (`AppScan XML report (ASoC XML export 1.7, Mixed)`) and tags.
+pub const ASOC_EXPORT: &str = "ASoC XML export";
 
 /// The `scanner_type` of an item: its connector kind's, except that a report AppScan on
 /// Cloud exported is AppScanCloud's, as the same issues synced from ASoC are (it was
@@ -62,11 +63,19 @@ pub fn scanner_type(kind: Option<&str>, asset: Option<&StoredAsset>) -> &'static
     match kind {
         Some("asoc") => "AppScanCloud",
         Some("ase") => "AppScanEnterprise",
-        Some("xml") if asset.is_some_and(|a| a.asset.tags.iter().any(|t| t == ASOC_EXPORT_TAG)) => {
-            "AppScanCloud"
-        }
+        Some("xml") if asset.is_some_and(exported_by_asoc) => "AppScanCloud",
         Some("xml") => "AppScanStandard",
         _ => "AppScan",
+    }
+}
+
+/// Whether the application's last report was an ASoC export: its description says so
+/// (each import writes it; tags, which `skip_tags` leaves out and which accumulate over
+/// reports, only when there is no description).
+fn exported_by_asoc(a: &StoredAsset) -> bool {
+    match &a.asset.description {
+        Some(d) => d.contains(ASOC_EXPORT),
+        None => a.asset.tags.iter().any(|t| t == ASOC_EXPORT),
     }
 }
 
