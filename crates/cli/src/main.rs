@@ -44,7 +44,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(commands::run(cli)) {
+    let outcome = rt.block_on(commands::run(cli));
+    // A store call still waiting on a lock in a blocking thread (a scheduler pass that
+    // `serve` gave up on at shutdown) would hold the exit for as long as it waits: the
+    // runtime drops without waiting for it.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             // Each cause once: wrappers that print their source (thiserror's `{0}`)

@@ -357,14 +357,19 @@ impl Jobs {
         }
     }
 
-    /// Stops every sync (with the server's switch) and waits up to `grace` for them to
+    /// Stops every sync (with the server's switch) and waits until `deadline` for them to
     /// record their state; whether they all did.
-    pub async fn drain(&self, grace: Duration) -> bool {
-        self.root.stop("the service stopped");
+    pub async fn drain(&self, deadline: tokio::time::Instant) -> bool {
+        self.cancel_all();
         self.tracker.close();
-        tokio::time::timeout(grace, self.tracker.wait())
+        tokio::time::timeout_at(deadline, self.tracker.wait())
             .await
             .is_ok()
+    }
+
+    /// Cancels every running sync ("the service stopped"), and any started after.
+    pub fn cancel_all(&self) {
+        self.root.stop("the service stopped");
     }
 }
 

@@ -190,10 +190,20 @@ pub async fn start_with_limits(
         // second, for answers about to be sent — and are dropped after that.
         let deadline = tokio::time::Instant::now() + grace;
         tracing::info!("shutting down: stopping the scheduler and cancelling running syncs");
-        if let Some(t) = scheduler_task {
-            let _ = t.await;
+        // Syncs are cancelled at once, not after the scheduler's pass: a pass waiting on
+        // the store (a lock another process holds; PostgreSQL waits for ever) held the
+        // whole shutdown past its grace period, the syncs running on meanwhile.
+        jobs.cancel_all();
+        if let Some(mut t) = scheduler_task
+            && tokio::time::timeout_at(deadline, &mut t).await.is_err()
+        {
+            t.abort();
+            tracing::warn!(
+                ?grace,
+                "the scheduler did not stop within the grace period (waiting on the store)"
+            );
         }
-        if !jobs.drain(grace).await {
+        if !jobs.drain(deadline).await {
             tracing::warn!(?grace, "some syncs did not finish within the grace period");
         }
         let left = deadline
