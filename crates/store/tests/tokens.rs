@@ -26,6 +26,25 @@ fn tokens_are_created_used_and_revoked() {
     let used = store.use_token("h1").expect("use").expect("live");
     assert!(used.last_used_at.is_some());
     assert!(store.use_token("nope").expect("use").is_none());
+    // Another process writing (a CLI import holds SQLite's lock for its whole length):
+    // a token is still checked, at once, without recording its use (every authorized
+    // request waited 30 s and answered 500).
+    {
+        store
+            .create_token("fresh", "h3", "abt_9999")
+            .expect("create");
+        let other = rusqlite::Connection::open(_dir.path().join("store.sqlite3")).expect("open");
+        other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        assert!(store.use_token("h1").expect("checked").is_some());
+        let fresh = store.use_token("h3").expect("checked").expect("live");
+        assert_eq!(
+            fresh.last_used_at, None,
+            "not recorded while the store is locked"
+        );
+        assert!(store.use_token("nope").expect("checked").is_none());
+        other.execute_batch("ROLLBACK").expect("unlock");
+        assert!(store.revoke_token("fresh").expect("revoke"));
+    }
 
     let second = store.create_token("ops", "h2", "abt_5678").expect("create");
     assert!(store.revoke_token(&second.id.to_string()).expect("revoke"));
@@ -36,7 +55,7 @@ fn tokens_are_created_used_and_revoked() {
     assert!(store.use_token("h2").expect("use").is_none());
     assert!(store.revoke_token("ci").expect("by name"));
     let all = store.tokens().expect("list");
-    assert_eq!(all.len(), 2);
+    assert_eq!(all.len(), 3);
     assert!(all.iter().all(|t| t.revoked_at.is_some()));
 }
 

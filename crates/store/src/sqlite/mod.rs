@@ -745,7 +745,28 @@ impl Store for SqliteStore {
         tokens::all(&self.r())
     }
     fn use_token(&self, hash: &str) -> Result<Option<ApiToken>> {
-        tokens::use_token(&self.w(), hash)
+        let Some(mut token) = tokens::find(&self.r(), hash)? else {
+            return Ok(None);
+        };
+        // When it was last used is worth a write at most once a minute, and never a wait:
+        // another process writing (a CLI import holds the lock for its whole length) made
+        // every authorized request wait 30 s and answer 500.
+        let stale = token
+            .last_used_at
+            .is_none_or(|t| Utc::now() - t > chrono::Duration::minutes(1));
+        if stale {
+            let conn = self.w();
+            let touched = conn
+                .busy_timeout(std::time::Duration::ZERO)
+                .map_err(StoreError::from)
+                .and_then(|()| tokens::touch(&conn, token.id));
+            match touched {
+                Ok(()) => token.last_used_at = Some(Utc::now()),
+                Err(e) => tracing::debug!(error = %e, "a token's last use was not recorded"),
+            }
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+        }
+        Ok(Some(token))
     }
     fn revoke_token(&self, id_or_name: &str) -> Result<bool> {
         tokens::revoke(&self.w(), id_or_name)

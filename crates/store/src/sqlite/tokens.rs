@@ -48,14 +48,9 @@ pub fn all(conn: &Connection) -> Result<Vec<ApiToken>> {
     Ok(rows)
 }
 
-pub fn use_token(conn: &Connection, hash: &str) -> Result<Option<ApiToken>> {
-    let n = conn.execute(
-        "UPDATE api_tokens SET last_used_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
-        params![hash, ts(Utc::now())],
-    )?;
-    if n == 0 {
-        return Ok(None);
-    }
+/// The live token with this hash, read only: an unknown token is refused without a
+/// write (it queued on the store's one writer behind every sync).
+pub fn find(conn: &Connection, hash: &str) -> Result<Option<ApiToken>> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM api_tokens WHERE hash = ?1 AND revoked_at IS NULL"),
@@ -63,6 +58,15 @@ pub fn use_token(conn: &Connection, hash: &str) -> Result<Option<ApiToken>> {
             from_row,
         )
         .optional()?)
+}
+
+/// Records that the token was used now.
+pub fn touch(conn: &Connection, id: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
+        params![id, ts(Utc::now())],
+    )?;
+    Ok(())
 }
 
 pub fn revoke(conn: &Connection, id_or_name: &str) -> Result<bool> {
