@@ -585,8 +585,9 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
     /// Seconds a claimed due run stays this worker's without renewal; another worker on
-    /// the same store takes it over after that if this one dies
-    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(3..))]
+    /// the same store takes it over after that if this one dies (at most a day: a lease
+    /// past what a date can hold panicked the scheduler on every tick)
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(3..=86_400))]
     pub lease: u64,
     /// Scheduled syncs this worker runs at once
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
@@ -640,5 +641,17 @@ mod tests {
         );
         let findings = help(&mut cli, "findings");
         assert!(findings.contains("--after") && findings.contains("--dedupe"));
+    }
+
+    /// A lease past what a date can hold panicked the scheduler on every tick (nothing
+    /// ever ran); it is refused at the command line.
+    #[test]
+    fn a_lease_is_at_most_a_day() {
+        use clap::Parser;
+        assert!(Cli::try_parse_from(["ab", "serve", "--lease", "86400"]).is_ok());
+        let Err(e) = Cli::try_parse_from(["ab", "serve", "--lease", "100000000000000"]) else {
+            panic!("a lease of 3 million years was taken");
+        };
+        assert!(e.to_string().contains("--lease"), "{e}");
     }
 }
