@@ -42,6 +42,14 @@ fn openapi_documents_every_route_and_nothing_else() {
             "route {method} {path}: no '{m}' operation in the document"
         );
         assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
+        // Unknown or bad query parameters are a 400 everywhere (deny_unknown_fields).
+        let queried = op["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+        assert!(
+            !queried || op["responses"]["400"].is_object(),
+            "{method} {path} takes query parameters and documents no 400"
+        );
         if m == "post" {
             assert!(
                 op["security"].as_array().is_some_and(|s| !s.is_empty()),
@@ -60,6 +68,26 @@ fn openapi_documents_every_route_and_nothing_else() {
         }
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // /api/export: `format` is required, and the download is one of the formats' types
+    // (it said optional, and application/octet-stream).
+    let export = &paths["/api/export"]["get"];
+    let format = export["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "format"))
+        .expect("format");
+    assert_eq!(format["required"], true);
+    let types = export["responses"]["200"]["content"]
+        .as_object()
+        .expect("content");
+    for t in [
+        "text/csv",
+        "application/x-ndjson",
+        "application/sarif+json",
+        "application/json",
+    ] {
+        assert!(types.contains_key(t), "{t}: {types:?}");
+    }
+    assert!(paths["/api/connectors/{name}/check"]["post"]["responses"]["400"].is_object());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

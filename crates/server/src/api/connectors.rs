@@ -255,8 +255,9 @@ pub async fn run_errors(
 #[utoipa::path(post, path = "/api/connectors/{name}/check", tag = "connectors",
     params(("name" = String, Path, description = "Connector name")),
     security(("bearer" = [])),
-    responses((status = 200, body = [CheckView]), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [CheckView]),
+        (status = 400, body = ErrorBody, description = "an xml connector has no server to check"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn check(
     State(state): State<AppState>,
     _auth: Authorized,

@@ -102,6 +102,7 @@ pub struct SummaryParams {
 /// Counts: assets, findings, open findings, findings by severity and by status.
 #[utoipa::path(get, path = "/api/summary", tag = "data", params(SummaryParams),
     responses((status = 200, body = SummaryView),
+        (status = 400, body = ErrorBody, description = "an unknown query parameter"),
         (status = 404, body = ErrorBody, description = "`connector` names no connector")))]
 pub async fn summary(
     State(state): State<AppState>,
@@ -120,6 +121,7 @@ pub async fn summary(
 /// Open findings after each run that changed a status, oldest first.
 #[utoipa::path(get, path = "/api/summary/open", tag = "data", params(SummaryParams),
     responses((status = 200, body = [OpenPointView]),
+        (status = 400, body = ErrorBody, description = "an unknown query parameter"),
         (status = 404, body = ErrorBody, description = "`connector` names no connector")))]
 pub async fn open_over_time(
     State(state): State<AppState>,

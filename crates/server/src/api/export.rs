@@ -27,6 +27,7 @@ use utoipa::IntoParams;
 pub struct ExportParams {
     /// `csv`, `jsonl`, `ocsf`, `sarif` or `kdi` (KDI: one application at a time, since it
     /// writes a file per application).
+    #[param(required = true)]
     pub format: Option<String>,
     /// Only this connector's findings.
     #[serde(default, deserialize_with = "crate::extract::empty_as_none")]
@@ -81,7 +82,8 @@ impl Drop for StopOnDrop {
 /// Findings as a download (`Content-Disposition: attachment`).
 #[utoipa::path(get, path = "/api/export", tag = "data", params(ExportParams),
     responses(
-        (status = 200, description = "The export file", content_type = "application/octet-stream"),
+        (status = 200, description = "The export file: CSV, JSON Lines (jsonl, ocsf), SARIF or KDI JSON",
+            content(("text/csv"), ("application/x-ndjson"), ("application/sarif+json"), ("application/json"))),
         (status = 400, body = super::views::ErrorBody),
         (status = 404, body = super::views::ErrorBody,
             description = "`connector` names no connector, or a KDI export matched no finding"),
