@@ -135,11 +135,16 @@ impl Jobs {
             Err(e) => self.skip_claimed(claim, format!("skipped: {e}"), clock),
             Ok((cancel, guard)) => {
                 self.tracker.spawn(async move {
-                    let renewals = tokio::spawn(jobs.clone().keep_lease(
-                        claim.clone(),
-                        clock.clone(),
-                        lease,
-                        cancel.clone(),
+                    // Aborted when this task ends, a panicking sync included: the lease
+                    // was renewed for ever, the due run kept claimed, and the connector's
+                    // schedule stopped on every worker.
+                    let renewals = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(
+                        jobs.clone().keep_lease(
+                            claim.clone(),
+                            clock.clone(),
+                            lease,
+                            cancel.clone(),
+                        ),
                     ));
                     let name = claim.connector.clone();
                     // The run's lock lives as long as the lease, so a dead worker's run does
@@ -149,7 +154,7 @@ impl Jobs {
                         .clone()
                         .sync(name, full, Trigger::Schedule, ttl, cancel, guard)
                         .await;
-                    renewals.abort();
+                    drop(renewals);
                     jobs.end_claim(&claim, &result, clock.as_ref()).await;
                 });
             }
