@@ -327,6 +327,38 @@ async fn a_report_of_part_of_its_application_closes_nothing() {
     assert_eq!(open(&r), before);
 }
 
+/// AppScan Standard reports name no application: two applications served by one host
+/// under different paths were one asset (the starting URL's origin), and each one's
+/// report closed the other's findings. The starting URL's path tells them apart.
+#[tokio::test]
+async fn standard_reports_of_two_paths_on_one_host_are_two_applications() {
+    let r = rig();
+    let text = std::fs::read_to_string(fixture("dast-issue_10074.xml")).expect("read");
+    let report = |path: &str, ids: &str| {
+        let (head, issues) = text.split_at(text.find("<issue-group").expect("issue group"));
+        let head = head.replace(
+            "<starting-url>CENSURED",
+            &format!("<starting-url>http://intranet.example:8080/{path}/"),
+        );
+        let issues = issues.replacen("<item id=\"", &format!("<item id=\"{ids}"), usize::MAX);
+        r.write(&format!("{path}.xml"), format!("{head}{issues}"))
+    };
+    let a = r.import(&report("appA", "a-"), None).await;
+    assert_eq!(a.run.state, RunState::Processed, "{:?}", a.run.reason);
+    let b = r.import(&report("appB", "b-"), None).await;
+    assert_eq!(b.run.state, RunState::Processed, "{:?}", b.run.reason);
+    assert_eq!(
+        b.run.counters.closed, 0,
+        "appB's report closed appA's findings"
+    );
+    assert_eq!(r.assets(), 2);
+    assert!(
+        r.findings()
+            .iter()
+            .any(|f| f.finding.asset_external_id == "url:http://intranet.example:8080/appA")
+    );
+}
+
 #[tokio::test]
 async fn every_fixture_imports() {
     let expected = [

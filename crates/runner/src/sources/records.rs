@@ -73,6 +73,21 @@ pub fn origin_and_host(url: &str) -> Option<(String, String)> {
     Some((origin, host))
 }
 
+/// A scanned site as a report's starting URL names it: its origin, with the path when
+/// the scan starts below the root (`http://intranet:8080/appA`, no query, no trailing
+/// `/`). Applications served by one host under different paths were one asset, and each
+/// one's report closed the other's findings.
+pub fn site(url: &str) -> Option<String> {
+    let (origin, _) = origin_and_host(url)?;
+    let u = url::Url::parse(url.split_whitespace().next()?).ok()?;
+    let path = u.path().trim_end_matches('/');
+    Some(if path.is_empty() {
+        origin
+    } else {
+        format!("{origin}{path}")
+    })
+}
+
 /// Tags of an asset this run: this run's, merged with the stored ones unless reset.
 pub fn asset_tags(
     opts: &FullRunOptions,
@@ -239,6 +254,23 @@ mod tests {
                 "shop.example.com".into()
             ))
         );
+    }
+
+    #[test]
+    fn a_site_is_its_origin_and_the_path_it_starts_at() {
+        assert_eq!(
+            site("HTTP://Intranet.Example:8080/appA/?x=1").as_deref(),
+            Some("http://intranet.example:8080/appA")
+        );
+        assert_eq!(
+            site("https://shop.example.com/").as_deref(),
+            Some("https://shop.example.com")
+        );
+        assert_eq!(
+            site("https://shop.example.com").as_deref(),
+            Some("https://shop.example.com")
+        );
+        assert_eq!(site("not a url"), None);
     }
 
     #[test]

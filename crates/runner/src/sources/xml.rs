@@ -101,7 +101,7 @@ fn asset_record(
         .unzip();
     let candidates = Candidates {
         application: name.clone(),
-        url: origin.clone(),
+        url: meta.starting_url.as_deref().and_then(records::site),
         host,
         file: Some(file.to_string()),
     };
