@@ -122,6 +122,20 @@ pub enum XmlError {
         message: String,
     },
 
+    /// The tables kept in memory per issue type (issue types, advisories, causes, ...)
+    /// outgrew their budget: an AppScan report has an entry of a few KB per issue type,
+    /// and a file with thousands of large ones would take the memory the reader promises
+    /// to keep flat.
+    #[error(
+        "the report's {section} and other issue-type tables take more than {limit} bytes (an AppScan report holds a few KB per issue type): it is not read"
+    )]
+    TablesTooLarge {
+        /// The group section whose item passed the budget.
+        section: String,
+        /// The budget, in bytes.
+        limit: usize,
+    },
+
     /// The file changed between the validating pass and the issue pass.
     #[error("{} changed while it was being read", path.display())]
     Changed {
@@ -140,7 +154,10 @@ impl XmlError {
             | XmlError::UnknownVersion { pos, .. }
             | XmlError::TextTooLarge { pos, .. }
             | XmlError::TooDeep { pos, .. } => Some(*pos),
-            XmlError::Io { .. } | XmlError::TableFile { .. } | XmlError::Changed { .. } => None,
+            XmlError::Io { .. }
+            | XmlError::TableFile { .. }
+            | XmlError::TablesTooLarge { .. }
+            | XmlError::Changed { .. } => None,
         }
     }
 }

@@ -109,6 +109,10 @@ pub(crate) struct GroupTables {
     pub causes: HashMap<String, TextEntry>,
     pub affected_products: HashMap<String, TextEntry>,
     pub articles: HashMap<String, ArticleEntry>,
+    /// Bytes of text held by the tables above, and their budget (see
+    /// [`XmlError::TablesTooLarge`]).
+    text_bytes: usize,
+    text_budget: usize,
 }
 
 impl GroupTables {
@@ -126,6 +130,8 @@ impl GroupTables {
             causes: HashMap::new(),
             affected_products: HashMap::new(),
             articles: HashMap::new(),
+            text_bytes: 0,
+            text_budget: opts.max_table_text_bytes,
         }
     }
 
@@ -289,6 +295,17 @@ impl GroupTables {
                 self.articles.entry(id.clone()).or_insert(e);
             }
             _ => return Ok(None),
+        }
+        // url-group and entity-group move to a temporary file past their own budget.
+        let in_memory = !matches!(section, "url-group" | "entity-group");
+        if in_memory {
+            self.text_bytes = self.text_bytes.saturating_add(t.text_bytes());
+        }
+        if self.text_bytes > self.text_budget {
+            return Err(XmlError::TablesTooLarge {
+                section: section.to_string(),
+                limit: self.text_budget,
+            });
         }
         Ok(cut
             .then(|| format!("{section} item \"{id}\": text longer than the field limit was cut")))

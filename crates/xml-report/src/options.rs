@@ -23,6 +23,10 @@ pub struct ReaderOptions {
     /// it moves into a temporary file (SQLite's, in `$TMPDIR`): their size follows the
     /// scanned site, and a report of a gigabyte holds some 170 MB of them. Default 16 MiB.
     pub table_memory_bytes: usize,
+    /// Text the tables kept in memory (issue types, advisories, causes, fix
+    /// recommendations, ...) may hold in all; past it the report is refused
+    /// ([`crate::XmlError::TablesTooLarge`]). A real report's are a few MB. Default 64 MiB.
+    pub max_table_text_bytes: usize,
 }
 
 /// Default for [`ReaderOptions::max_text_bytes`].
@@ -37,6 +41,8 @@ pub const DEFAULT_MAX_ITEM_BYTES: usize = 8 * 1024 * 1024;
 pub const DEFAULT_MAX_VARIANTS: usize = 20;
 /// Default for [`ReaderOptions::table_memory_bytes`].
 pub const DEFAULT_TABLE_MEMORY_BYTES: usize = 16 * 1024 * 1024;
+/// Default for [`ReaderOptions::max_table_text_bytes`].
+pub const DEFAULT_MAX_TABLE_TEXT_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for ReaderOptions {
     fn default() -> Self {
@@ -47,6 +53,7 @@ impl Default for ReaderOptions {
             max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
             max_variants: DEFAULT_MAX_VARIANTS,
             table_memory_bytes: DEFAULT_TABLE_MEMORY_BYTES,
+            max_table_text_bytes: DEFAULT_MAX_TABLE_TEXT_BYTES,
         }
     }
 }
