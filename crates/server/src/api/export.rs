@@ -139,11 +139,16 @@ pub async fn export(
     .await
     .map_err(|e| ApiError::internal(format!("the export task failed: {e}")))?;
     client_gone.disarm();
+    // The request's mistake is a 400; a store or a disk that fails is the server's (it
+    // was a 400 too, telling the client to change what it asked).
     let report = report.map_err(|e| {
-        ApiError::bad_request(
-            format!("{} export failed: {e}", format.name()),
-            json!({"format": format.name()}),
-        )
+        let message = format!("{} export failed: {e}", format.name());
+        match e {
+            export::ExportError::Usage(_) => {
+                ApiError::bad_request(message, json!({"format": format.name()}))
+            }
+            _ => ApiError::internal(message),
+        }
     })?;
     let file = match report.files.as_slice() {
         [one] => one.clone(),
