@@ -156,6 +156,11 @@ pub fn rescore_findings(c: &mut impl GenericClient, ids: &[i64]) -> Result<()> {
 
 /// Recomputes every finding's and asset's score as of `now`, in chunks.
 pub fn rescore_all(c: &mut impl GenericClient, now: DateTime<Utc>) -> Result<RescoreCounts> {
+    // Runs' batches wait while the findings are rescored (readers do not): row by row, a
+    // batch holding one finding and waiting for another that the rescore held, while the
+    // rescore waited for the batch's, was a deadlock that failed the sync (or the
+    // rescore).
+    c.batch_execute("LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE")?;
     let mut counts = RescoreCounts::default();
     let mut last_id = 0i64;
     loop {
