@@ -353,7 +353,7 @@ impl Store for PgStore {
         // dropped.
         self.tx(|tx| {
             if let Some(lost) = runs::lost_lock(tx, run)? {
-                runs::record_lost(tx, run, &end.counters, &lost)?;
+                runs::record_lost(tx, run, &lost)?;
                 return Ok(Err(lost));
             }
             let counts = data::write(tx, run, last)?;

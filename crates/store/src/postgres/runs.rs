@@ -152,15 +152,10 @@ pub fn lost_lock(c: &mut impl GenericClient, run: &Run) -> Result<Option<StoreEr
     }))
 }
 
-/// Records the end of a run that lost its lock: Errored, saying so, with its counters;
-/// the connector's state, cursor and lock are the other run's.
-pub fn record_lost(
-    c: &mut impl GenericClient,
-    run: &Run,
-    counters: &RunCounters,
-    lost: &StoreError,
-) -> Result<()> {
-    save_counters(c, run.id, counters)?;
+/// Records the end of a run that lost its lock: Errored, saying so, with the counters
+/// its batches saved (its end's own are those of a failure: none); the connector's
+/// state, cursor and lock are the other run's.
+pub fn record_lost(c: &mut impl GenericClient, run: &Run, lost: &StoreError) -> Result<()> {
     c.execute(
         "UPDATE runs SET state = 'Errored', ended_at = $2, reason = $3 WHERE id = $1",
         &[&run.id, &Utc::now(), &lost.to_string()],

@@ -267,7 +267,7 @@ impl SqliteStore {
         // risk moves dropped: the run that took over recounted those assets when it began.
         if let Some(lost) = runs::lost_lock(&tx, run)? {
             self.forget_run(run.id);
-            runs::record_lost(&tx, run, &end.counters, &lost)?;
+            runs::record_lost(&tx, run, &lost)?;
             tx.commit()?;
             return Err(lost);
         }

@@ -164,15 +164,10 @@ pub fn lost_lock(conn: &Connection, run: &Run) -> Result<Option<StoreError>> {
     }))
 }
 
-/// Records the end of a run that lost its lock: Errored, saying so, with its counters;
-/// the connector's state, cursor and lock are the other run's.
-pub fn record_lost(
-    tx: &Connection,
-    run: &Run,
-    counters: &RunCounters,
-    lost: &StoreError,
-) -> Result<()> {
-    save_counters(tx, run.id, counters)?;
+/// Records the end of a run that lost its lock: Errored, saying so, with the counters
+/// its batches saved (its end's own are those of a failure: none); the connector's
+/// state, cursor and lock are the other run's.
+pub fn record_lost(tx: &Connection, run: &Run, lost: &StoreError) -> Result<()> {
     tx.execute(
         "UPDATE runs SET state = 'Errored', ended_at = ?2, reason = ?3 WHERE id = ?1",
         params![run.id, ts(Utc::now()), lost.to_string()],

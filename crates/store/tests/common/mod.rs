@@ -500,6 +500,17 @@ fn lock_refuses_a_second_run_and_expires(store: &dyn Store) {
     let lock = store.run_lock(c.id).expect("lock").expect("held");
     assert_eq!((lock.run_id, lock.holder.as_str()), (run.id, "first"));
     assert!(lock.expires > Utc::now() && lock.since <= Utc::now());
+    // What the run did before it stalled is kept in its record, as its batches saved it.
+    store
+        .write_batch(
+            &run,
+            &Batch::default(),
+            &RunCounters {
+                fetched: 7,
+                ..RunCounters::default()
+            },
+        )
+        .expect("a batch while it holds the lock");
     // A crashed holder: its lock expires and the next run takes over, ending the old run.
     store
         .renew_lock(run.id, Duration::seconds(-1))
@@ -550,6 +561,7 @@ fn lock_refuses_a_second_run_and_expires(store: &dyn Store) {
     );
     let old = store.run(run.id).expect("run").expect("exists");
     assert_eq!(old.state, RunState::Errored);
+    assert_eq!(old.counters.fetched, 7, "its counters were zeroed");
     assert!(
         old.reason
             .unwrap_or_default()
