@@ -301,6 +301,12 @@ pub fn parse_with(
                 continue;
             }
         };
+        // As `connector add` checks it: `config validate` passed a name that every
+        // command then refused, without a line.
+        if let Err(why) = crate::connectors::check_name(name.trim()) {
+            problems.push(problem(key_line("name"), why));
+            continue;
+        }
         // Environment overrides; a problem with an overridden value names its variable
         // (it was blamed on the file's line alone).
         let mut from_env: HashMap<String, String> = HashMap::new();
@@ -718,6 +724,16 @@ mod tests {
                 .iter()
                 .any(|l| l.starts_with("c.toml:13:") && l.contains("`kind` must be one of")),
             "{lines:#?}"
+        );
+        // A name `connector add` refuses is refused here, at its line (it passed, and
+        // every command then failed without one).
+        let text = "[[connector]]\nkind = \"xml\"\nname = \"..\"\n";
+        let problems = parse(text, "c.toml", &env).unwrap_err();
+        assert!(
+            problems[0]
+                .to_string()
+                .starts_with("c.toml:3: connector name '..'"),
+            "{problems:?}"
         );
     }
 

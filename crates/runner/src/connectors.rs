@@ -166,9 +166,10 @@ impl Runner {
 
     /// Takes a connector out of Scheduled once nothing schedules it (its schedule was
     /// removed, or it cannot have one): it shows how its last run ended again, or
-    /// Registered, instead of a "next run" that will never come.
+    /// Registered, instead of a "next run" that will never come. So does a connector
+    /// Errored for a schedule the scheduler refused (it stayed so, until a `serve` ran).
     pub fn unschedule(&self, c: &Connector) -> Result<(), RunnerError> {
-        if c.state != ConnectorState::Scheduled {
+        if c.state != ConnectorState::Scheduled && !refused_for_its_schedule(c) {
             return Ok(());
         }
         self.show_last_run(c)
@@ -288,15 +289,31 @@ pub(crate) fn check_ca_file(settings: &Settings) -> Result<(), String> {
     }
 }
 
+/// Whether the connector is Errored because the scheduler refused its schedule (the
+/// reasons `serve`'s schedule parser and scheduler give), not because of a run.
+pub fn refused_for_its_schedule(c: &Connector) -> bool {
+    c.state == ConnectorState::Errored
+        && c.state_reason.as_deref().is_some_and(|r| {
+            r.starts_with("invalid schedule '") || r.starts_with("not scheduled: ")
+        })
+}
+
 /// A connector's name is a path segment of the API and the dashboard: `.` and `..` are
 /// ones no browser or client sends as they are (they resolve them, encoded or not), and a
 /// backslash is a `/` to browsers.
 pub(crate) fn check_name(name: &str) -> Result<(), String> {
-    let refused = |c: char| c.is_whitespace() || c.is_control() || c == '/' || c == '\\';
+    // Invisible characters too: a bidirectional override or a zero-width space shows a
+    // name as another one.
+    let invisible = |c: char| {
+        model::text::is_bidi_control(c)
+            || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+    };
+    let refused =
+        |c: char| c.is_whitespace() || c.is_control() || invisible(c) || c == '/' || c == '\\';
     if name.is_empty() || name == "." || name == ".." || name.chars().any(refused) {
         return Err(format!(
             "connector name '{}' must be non-empty, not '.' or '..', without spaces, \
-             control characters, '/' or '\\'",
+             control or invisible characters, '/' or '\\'",
             name.escape_debug()
         ));
     }
@@ -322,7 +339,17 @@ mod tests {
     /// `.` and `..` were accepted, and the dashboard's link to them led elsewhere.
     #[test]
     fn names_that_are_no_path_segment_are_refused() {
-        for bad in ["", ".", "..", "a b", "a/b", "a\\b", "a\u{7}b"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a b",
+            "a/b",
+            "a\\b",
+            "a\u{7}b",
+            "a\u{202E}b",
+            "a\u{200B}b",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         for good in ["cloud", "a.b", "...", "my-cloud_2", "\u{e9}t\u{e9}"] {
