@@ -617,3 +617,28 @@ async fn a_passing_404_on_a_listed_application_keeps_the_cursor() {
         }
     }
 }
+
+/// A connector Errored for a schedule `serve` refused leaves Errored when its schedule is
+/// removed, with no `serve` running (it stayed Errored until one ran).
+#[tokio::test]
+async fn removing_a_refused_schedule_clears_its_error() {
+    let rig = rig(config(1, 1, 4), fast_settings()).await;
+    let c = rig.runner.connector("sim").expect("c");
+    rig.runner
+        .store
+        .set_connector_state(
+            c.id,
+            store::ConnectorState::Errored,
+            Some("invalid schedule '* * * * * *': it fires 1 s apart"),
+        )
+        .expect("state");
+    rig.runner
+        .edit_connector("sim", runner::connectors::EditConnector::default(), |s| {
+            s.schedule = None
+        })
+        .expect("edit");
+    assert_eq!(
+        rig.runner.connector("sim").expect("c").state,
+        store::ConnectorState::Registered
+    );
+}

@@ -278,10 +278,8 @@ impl Scheduler {
             // Its schedule was taken away (by an edit while this server ran, or a config
             // file): it no longer waits for a run, and an invalid schedule's Errored (it
             // stayed, across restarts) is gone with the schedule.
-            if c.state == ConnectorState::Scheduled || refused_for_its_schedule(c) {
-                let (runner, c) = (self.runner.clone(), c.clone());
-                blocking(move || Ok(runner.show_last_run(&c))).await??;
-            }
+            let (runner, c) = (self.runner.clone(), c.clone());
+            blocking(move || Ok(runner.unschedule(&c))).await??;
             return Ok(None);
         };
         // An xml connector stored with a schedule before schedules were refused for it.
@@ -382,13 +380,4 @@ impl Scheduler {
         plans.insert(name.to_string(), plan.clone());
         Some(plan)
     }
-}
-
-/// Whether the connector is Errored because the scheduler refused its schedule (the
-/// reasons [`Schedule::parse`] and `schedule_of` give), not because of a run.
-fn refused_for_its_schedule(c: &Connector) -> bool {
-    c.state == ConnectorState::Errored
-        && c.state_reason.as_deref().is_some_and(|r| {
-            r.starts_with("invalid schedule '") || r.starts_with("not scheduled: ")
-        })
 }
