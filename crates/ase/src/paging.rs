@@ -161,6 +161,15 @@ impl Pager {
 mod tests {
     use super::*;
 
+    /// A `Content-Range` that gives only the total.
+    fn total(t: u64) -> Option<ContentRange> {
+        Some(ContentRange {
+            first: None,
+            last: None,
+            total: Some(t),
+        })
+    }
+
     #[test]
     fn content_range_forms() {
         assert_eq!(
@@ -186,21 +195,14 @@ mod tests {
 
     #[test]
     fn stops_at_the_total_even_after_a_short_page() {
-        let cr = |total| {
-            Some(ContentRange {
-                first: None,
-                last: None,
-                total: Some(total),
-            })
-        };
         let mut p = Pager::new(10);
         assert_eq!(p.next_range(), Some((0, 9)));
-        p.on_page(10, cr(25));
+        p.on_page(10, total(25));
         assert_eq!(p.next_range(), Some((10, 19)));
         // The server capped the page: go on from where it stopped.
-        p.on_page(7, cr(25));
+        p.on_page(7, total(25));
         assert_eq!(p.next_range(), Some((17, 26)));
-        p.on_page(8, cr(25));
+        p.on_page(8, total(25));
         assert_eq!(p.next_range(), None);
     }
 
@@ -218,26 +220,12 @@ mod tests {
             "Range ignored: everything came at once"
         );
         let mut p = Pager::new(10);
-        p.on_page(
-            0,
-            Some(ContentRange {
-                first: None,
-                last: None,
-                total: Some(50),
-            }),
-        );
+        p.on_page(0, total(50));
         assert!(p.next_range().is_none(), "an empty page ends it");
     }
 
     #[test]
     fn pages_shorter_than_asked_go_on_to_the_total() {
-        let total = |t| {
-            Some(ContentRange {
-                first: None,
-                last: None,
-                total: Some(t),
-            })
-        };
         // The server sends one item where ten were asked: every item still comes (the
         // listing stopped after three pages, and a full run closed the other 22).
         let mut p = Pager::new(10);
@@ -260,13 +248,6 @@ mod tests {
 
     #[test]
     fn a_listing_short_of_its_total_says_why() {
-        let total = |t| {
-            Some(ContentRange {
-                first: None,
-                last: None,
-                total: Some(t),
-            })
-        };
         // Issues removed between two pages: the total changed, items moved.
         let mut p = Pager::new(10);
         p.on_page(10, total(30));

@@ -341,16 +341,19 @@ async fn list_issues(State(s): St, headers: HeaderMap, RawQuery(raw): RawQuery) 
     };
     let total = items.len();
     let resp = ranged(&s, &headers, items);
-    // A rescan that ends while this listing is under way (the fault), once its first
-    // page is out and items remain after it.
-    let first_page_of_more = resp
+    // The items the answer holds, as its Content-Range says: `first-last`.
+    let range = resp
         .headers()
         .get(header::CONTENT_RANGE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("items 0-"))
+        .and_then(|v| v.strip_prefix("items "))
         .and_then(|v| v.split_once('/'))
-        .and_then(|(last, _)| last.parse::<usize>().ok())
-        .is_some_and(|last| last + 1 < total);
+        .and_then(|(r, _)| r.split_once('-'))
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
+    // A rescan that ends while this listing is under way (the fault), once its first
+    // page is out and items remain after it.
+    let first_page_of_more =
+        range.is_some_and(|(first, last)| first == 0 && last + 1 < total as u64);
     let rescan = if first_page_of_more {
         lock(&s.faults).take_rescan()
     } else {
@@ -363,15 +366,7 @@ async fn list_issues(State(s): St, headers: HeaderMap, RawQuery(raw): RawQuery) 
             app.issues.drain(..n);
         }
     }
-    let served = resp
-        .headers()
-        .get(header::CONTENT_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("items "))
-        .and_then(|v| v.split_once('/'))
-        .and_then(|(r, _)| r.split_once('-'))
-        .and_then(|(a, b)| Some(b.parse::<u64>().ok()? + 1 - a.parse::<u64>().ok()?))
-        .unwrap_or(0);
+    let served = range.map_or(0, |(first, last)| last + 1 - first);
     lock(&s.stats).issues_served += served;
     resp
 }
