@@ -454,10 +454,18 @@ fn findings_rows(o: &Overview, rows: &[FindingView]) -> Markup {
 /// Previous, the rows shown (of how many, when known) and Next.
 fn pager(o: &Overview, page: &FindingsPage) -> Markup {
     let offset = o.params.offset.unwrap_or(0);
+    // From a page past the end, Previous leads to the last page when the count is known
+    // (offset - 50 was still past the end); without a count, the first-page link stays.
+    let previous = if page.rows.is_empty() {
+        o.total()
+            .map(|total| total.saturating_sub(1) / PAGE_SIZE * PAGE_SIZE)
+    } else {
+        Some(offset.saturating_sub(PAGE_SIZE))
+    };
     html! {
         nav.pager aria-label="Pages of findings" {
-            @if offset > 0 {
-                a rel="prev" href=(link_with(&o.params, offset.saturating_sub(PAGE_SIZE))) { "← Previous" }
+            @if let Some(previous) = previous.filter(|_| offset > 0) {
+                a rel="prev" href=(link_with(&o.params, previous)) { "← Previous" }
             }
             @if !page.rows.is_empty() {
                 span.muted id="rows-shown" {
@@ -971,6 +979,23 @@ mod tests {
             "{page}"
         );
         assert!(!page.contains("No findings match"));
+        // Far past the end, Previous leads to the last page (offset - 50 was still past
+        // it); filtered, with no count, only the first-page link.
+        let far = ListParams {
+            offset: Some(5_000),
+            ..Default::default()
+        };
+        let page = overview_of(far, 0, 120);
+        assert!(
+            page.contains("rel=\"prev\" href=\"/?offset=100#findings\""),
+            "{page}"
+        );
+        let far_filtered = ListParams {
+            offset: Some(5_000),
+            filter: Some("status:open".into()),
+            ..Default::default()
+        };
+        assert!(!overview_of(far_filtered, 0, 120).contains("rel=\"prev\""));
     }
 
     #[test]
