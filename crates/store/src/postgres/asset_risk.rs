@@ -46,11 +46,10 @@ pub fn update(
     let mut known: Vec<(String, OpenRisks)> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
     for r in c.query(
-        // Locked until the batch commits, in the order `rescore` locks every asset: totals
-        // read while a rescore recounted them were written back over its recount.
+        // No rescore recounts these totals meanwhile: it holds the findings table, which
+        // every caller has written to in this transaction (see `risk::rescore_all`).
         "SELECT external_id, open_risk_sum, open_risk_top, open_risk_top_count FROM assets
-         WHERE connector_id = $1 AND external_id = ANY($2)
-         ORDER BY external_id FOR UPDATE",
+         WHERE connector_id = $1 AND external_id = ANY($2)",
         &[&connector_id, &names],
     )? {
         let asset: String = r.try_get(0)?;

@@ -159,7 +159,8 @@ pub fn rescore_all(c: &mut impl GenericClient, now: DateTime<Utc>) -> Result<Res
     // Runs' batches wait while the findings are rescored (readers do not): row by row, a
     // batch holding one finding and waiting for another that the rescore held, while the
     // rescore waited for the batch's, was a deadlock that failed the sync (or the
-    // rescore).
+    // rescore). Held to the commit, it also keeps a batch from writing assets' totals it
+    // read before the recount below over it (a batch writes findings first).
     c.batch_execute("LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE")?;
     let mut counts = RescoreCounts::default();
     let mut last_id = 0i64;
@@ -178,14 +179,6 @@ pub fn rescore_all(c: &mut impl GenericClient, now: DateTime<Utc>) -> Result<Res
         let risks: Vec<i32> = changed.iter().map(|s| s.2).collect();
         write_finding_risks(c, &ids, &risks)?;
     }
-    // Every asset's row, locked in the order a run's batch locks its own (see
-    // `asset_risk::update`): a batch that read an asset's totals before this transaction
-    // committed wrote them back over the recount, and an UPDATE of every row would lock
-    // them in table order, a deadlock with such a batch.
-    c.query(
-        "SELECT 1 FROM assets ORDER BY connector_id, external_id FOR UPDATE",
-        &[],
-    )?;
     c.execute(
         "UPDATE assets SET risk = 0, open_risk_sum = 0, open_risk_top = 0, open_risk_top_count = 0",
         &[],
