@@ -48,11 +48,9 @@ pub fn dedupe(conn: &Connection, q: &ListQuery) -> Result<Vec<FingerprintGroup>>
                HAVING SUM(CASE WHEN {} THEN 1 ELSE 0 END) > 0) g
          JOIN findings f2 ON f2.id = g.first_id
          LEFT JOIN assets a2 ON a2.connector_id = f2.connector_id AND a2.external_id = f2.asset_external_id
-         ORDER BY g.sev DESC, g.first_id
-         LIMIT {} OFFSET {}",
+         ORDER BY g.sev DESC, g.first_id{}",
         selected.sql,
-        q.limit.map(|l| l.min(i64::MAX as u64) as i64).unwrap_or(-1),
-        q.offset.unwrap_or(0).min(i64::MAX as u64)
+        super::listing::page(q)
     );
     let mut st = conn.prepare(&sql)?;
     let rows = st

@@ -74,12 +74,17 @@ fn clause(q: &ListQuery, entity: Entity, default_order: &str, tiebreak: &str) ->
         }
         sql.push_str(tiebreak);
     }
-    sql.push_str(&format!(
+    sql.push_str(&page(q));
+    Ok(Clause { sql, params })
+}
+
+/// The query's ` LIMIT … OFFSET …` (no limit is `-1`; both clamped to SQLite's integers).
+pub(super) fn page(q: &ListQuery) -> String {
+    format!(
         " LIMIT {} OFFSET {}",
         q.limit.map(|l| l.min(i64::MAX as u64) as i64).unwrap_or(-1),
         q.offset.unwrap_or(0).min(i64::MAX as u64)
-    ));
-    Ok(Clause { sql, params })
+    )
 }
 
 fn value(p: Param) -> Value {
