@@ -62,9 +62,13 @@ impl Candidates {
     }
 }
 
-/// `scheme://host[:port]` of a URL (lower case), and its host.
-pub fn origin_and_host(url: &str) -> Option<(String, String)> {
-    let u = url::Url::parse(url.split_whitespace().next()?).ok()?;
+/// A URL as records write it: its first word.
+fn parse_url(url: &str) -> Option<url::Url> {
+    url::Url::parse(url.split_whitespace().next()?).ok()
+}
+
+/// `scheme://host[:port]` of a parsed URL (lower case), and its host.
+fn origin_of(u: &url::Url) -> Option<(String, String)> {
     let host = u.host_str()?.to_ascii_lowercase();
     let origin = match u.port() {
         Some(p) => format!("{}://{host}:{p}", u.scheme()),
@@ -73,13 +77,18 @@ pub fn origin_and_host(url: &str) -> Option<(String, String)> {
     Some((origin, host))
 }
 
+/// `scheme://host[:port]` of a URL (lower case), and its host.
+pub fn origin_and_host(url: &str) -> Option<(String, String)> {
+    origin_of(&parse_url(url)?)
+}
+
 /// A scanned site as a report's starting URL names it: its origin, with the path when
 /// the scan starts below the root (`http://intranet:8080/appA`, no query, no trailing
 /// `/`). Applications served by one host under different paths were one asset, and each
 /// one's report closed the other's findings.
 pub fn site(url: &str) -> Option<String> {
-    let (origin, _) = origin_and_host(url)?;
-    let u = url::Url::parse(url.split_whitespace().next()?).ok()?;
+    let u = parse_url(url)?;
+    let (origin, _) = origin_of(&u)?;
     let path = u.path().trim_end_matches('/');
     Some(if path.is_empty() {
         origin
