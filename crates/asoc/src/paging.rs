@@ -19,13 +19,22 @@ use serde_json::Value;
 /// Unreadable pages in a row after which a listing gives up.
 pub const MAX_CONSECUTIVE_BAD_PAGES: usize = 3;
 
+/// The `$orderby` of a listing that names none. `$skip` counts positions, so paging is
+/// only sound over an order that stays put between requests; a server's default order
+/// need not (a database may answer each page off a different plan), and a record moved
+/// across a page boundary would be skipped or served twice. Ids are unique and do not
+/// change.
+pub const DEFAULT_ORDER: &str = "Id";
+
 /// Options of one listing (all optional; `Default` lists everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
     /// `$filter`, e.g. `LastUpdated ge 2024-11-18T18:09:14Z` (build literals
     /// with [`crate::odata_datetime`] and [`crate::odata_string`]).
     pub filter: Option<String>,
-    /// `$orderby`, e.g. `LastUpdated asc`.
+    /// `$orderby`, e.g. `LastUpdated asc, Id`; without one a listing is ordered by
+    /// [`DEFAULT_ORDER`]. Name a unique field last: `$skip` paging over an order with
+    /// ties may skip or repeat records.
     pub orderby: Option<String>,
     /// `$select`, e.g. `Id,Name`.
     pub select: Option<String>,
@@ -63,8 +72,8 @@ impl ListQuery {
         self
     }
 
-    /// The query string of the page at `skip`: `$top`, `$skip`, `$count=true`
-    /// and the optional options.
+    /// The query string of the page at `skip`: `$top`, `$skip`, `$count=true`,
+    /// `$orderby` (else [`DEFAULT_ORDER`]) and the optional options.
     pub(crate) fn params(&self, top: usize, skip: usize) -> Vec<(&'static str, String)> {
         let mut p = vec![
             ("$top", top.to_string()),
@@ -74,9 +83,8 @@ impl ListQuery {
         if let Some(f) = &self.filter {
             p.push(("$filter", f.clone()));
         }
-        if let Some(o) = &self.orderby {
-            p.push(("$orderby", o.clone()));
-        }
+        let orderby = self.orderby.as_deref().unwrap_or(DEFAULT_ORDER);
+        p.push(("$orderby", orderby.to_string()));
         if let Some(s) = &self.select {
             p.push(("$select", s.clone()));
         }
@@ -372,6 +380,14 @@ mod tests {
                 ("$select", "Id".to_string()),
             ]
         );
-        assert_eq!(ListQuery::default().params(5, 0).len(), 3);
+        assert_eq!(
+            ListQuery::default().params(5, 0),
+            vec![
+                ("$top", "5".to_string()),
+                ("$skip", "0".to_string()),
+                ("$count", "true".to_string()),
+                ("$orderby", "Id".to_string()),
+            ]
+        );
     }
 }

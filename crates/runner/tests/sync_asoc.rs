@@ -335,11 +335,15 @@ async fn a_lone_surrogate_in_one_issue_loses_nothing() {
 async fn a_batch_the_store_rejects_ends_the_run_errored_and_nothing_after_it_is_written() {
     let rig = rig(config(6, 40, 7), fast_settings()).await;
     let issues = rig.sim_issues();
-    // The first issue of one app: an app's issues are served in order, so if a batch
+    // The first issue of one app: an app's issues are listed in Id order, so if a batch
     // after the failed one were written, some of that app's later issues would be stored.
     let app = rig.handle.app_ids()[3].clone();
-    let poisoned = rig.handle.issues(&app)[0]["Id"]
-        .as_str()
+    let poisoned = rig
+        .handle
+        .issues(&app)
+        .iter()
+        .filter_map(|i| i["Id"].as_str())
+        .min()
         .expect("issue id")
         .to_string();
     // The store refuses one finding, as a full disk would refuse a batch: batches are
@@ -420,6 +424,24 @@ async fn an_application_deleted_during_a_full_run_is_a_warning() {
         report.issues
     );
     assert_eq!(report.run.counters.failed, 0);
+}
+
+/// `$skip` counts positions: over a server whose default order moves between requests
+/// (as a database's may), a listing without `$orderby` skipped some records and served
+/// others twice, and the run ended Processed. Listings name their order.
+#[tokio::test]
+async fn paging_holds_when_the_servers_default_order_moves() {
+    let rig = rig(config(45, 70, 9), fast_settings()).await;
+    rig.handle.inject(sim::Fault::UnstableOrder);
+    let report = rig.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(rig.assets().len(), rig.handle.apps().len());
+    assert_eq!(rig.findings().len(), rig.sim_issues().len());
 }
 
 /// `fetch_details`: each issue the list gave without `IssueXml` gets its detail document

@@ -160,6 +160,10 @@ pub enum Fault {
     /// user deleting it between the client's application list and its issues): that
     /// request, and every later one, answers 404, and `GET /Apps` no longer lists it.
     RemoveAppOnIssues,
+    /// Listings asked without `$orderby` come in an order that changes from request to
+    /// request, as a database's default order may: each such request serves the rows
+    /// turned one place further than the last. Sticky until cleared.
+    UnstableOrder,
 }
 
 /// What to do to the body of an authorized answer.
@@ -201,6 +205,8 @@ pub struct FaultState {
     pub bad_key: bool,
     /// The next application whose issues are asked for is deleted first.
     remove_app_on_issues: bool,
+    /// Unordered listings turn by the number of requests served so far.
+    unstable_order: Option<usize>,
 }
 
 impl FaultState {
@@ -241,6 +247,7 @@ impl FaultState {
             }
             Fault::NonJsonPage { times } => self.non_json += times,
             Fault::RemoveAppOnIssues => self.remove_app_on_issues = true,
+            Fault::UnstableOrder => self.unstable_order = Some(0),
             Fault::Forbidden { endpoint } => self.forbidden.push(endpoint),
             Fault::BadKey => self.bad_key = true,
             Fault::Body {
@@ -300,6 +307,14 @@ impl FaultState {
     /// Consumes the armed deletion of the next application whose issues are asked for.
     pub fn take_remove_app(&mut self) -> bool {
         std::mem::take(&mut self.remove_app_on_issues)
+    }
+
+    /// How far an unordered listing's rows are turned this time, when
+    /// [`Fault::UnstableOrder`] is armed (one more with each call).
+    pub fn take_turn(&mut self) -> Option<usize> {
+        let turns = self.unstable_order.as_mut()?;
+        *turns += 1;
+        Some(*turns)
     }
 
     /// Consumes one armed non-JSON page.

@@ -452,12 +452,14 @@ fn odata_error(option: &str, text: &str, e: &odata::ODataError) -> ApiError {
 }
 
 /// Filters, orders, pages and serializes `rows`; returns the body and the
-/// number of items on the page.
+/// number of items on the page. Without `$orderby`, the rows are turned `turn`
+/// places first ([`Fault::UnstableOrder`]).
 fn serve_list<R, F>(
     rows: impl Iterator<Item = R>,
     q: &ListQuery,
     schema: &'static [FieldDef],
     malform: F,
+    turn: Option<usize>,
 ) -> Result<(Vec<u8>, usize), ApiError>
 where
     R: Record + Copy,
@@ -484,6 +486,11 @@ where
     if !order.is_empty() {
         // Stable: ties keep the default order, so paging stays consistent.
         hits.sort_by(|a, b| odata::order_records(&order, a, b));
+    } else if let Some(turn) = turn
+        && !hits.is_empty()
+    {
+        let by = turn % hits.len();
+        hits.rotate_left(by);
     }
     let total = hits.len();
     let start = q.skip.min(total);
@@ -516,10 +523,11 @@ fn count_served(s: &Shared, apps: usize, issues: usize) {
 async fn list_apps(State(s): St, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q = parse_list_query(raw.as_deref(), s.max_page_size)?;
     let hidden = s.apps_hidden.load(Ordering::Relaxed);
+    let turn = lock(&s.faults).take_turn();
     let (body, n) = {
         let data = s.read();
         let rows = data.live_apps().filter(|_| !hidden).map(AppRow);
-        serve_list(rows, &q, APP_SCHEMA, |_| None)?
+        serve_list(rows, &q, APP_SCHEMA, |_| None, turn)?
     };
     count_served(&s, n, 0);
     Ok(json_body(body).into_response())
@@ -569,13 +577,18 @@ fn list_app_issues(s: &Shared, app_id: &str, raw: Option<&str>) -> Result<Respon
             .into_response());
     }
     let malformed = s.malformed();
+    let turn = lock(&s.faults).take_turn();
     let (body, n) = {
         let data = s.read();
         let app = find_app(&data, app_id)?;
         let rows = app.issues.iter().map(|issue| IssueRow { app, issue });
-        serve_list(rows, &q, ISSUE_SCHEMA, |r: &IssueRow<'_>| {
-            malformed.and_then(|(f, seed)| malform_for(r.issue.id, f, seed))
-        })?
+        serve_list(
+            rows,
+            &q,
+            ISSUE_SCHEMA,
+            |r: &IssueRow<'_>| malformed.and_then(|(f, seed)| malform_for(r.issue.id, f, seed)),
+            turn,
+        )?
     };
     count_served(s, 0, n);
     Ok(json_body(body).into_response())
