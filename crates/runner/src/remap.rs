@@ -182,11 +182,16 @@ impl Pass {
                 .map(|m| batch.assets.push(AssetRecord::new(m.value, raw))),
             RawKind::Finding => self.map.apply_finding(&raw, asset).map(|m| {
                 let mut finding = m.value;
+                let mapped = finding.status;
                 if let Some(stored) = stored {
-                    finding.status = stored.remapped(finding.status);
+                    finding.status = stored.remapped(mapped);
                 }
                 let fp = fingerprint(&finding, &finding.asset_external_id);
-                batch.findings.push(FindingRecord::new(finding, raw, fp));
+                batch.findings.push(if finding.status == Status::Reopened {
+                    FindingRecord::hashed_with_status(finding, raw, fp, mapped)
+                } else {
+                    FindingRecord::new(finding, raw, fp)
+                });
             }),
         }
         .map_err(|e| e.to_string())

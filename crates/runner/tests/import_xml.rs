@@ -678,6 +678,17 @@ async fn remap_keeps_what_imports_found_and_a_map_change_reopens_nothing() {
     assert_eq!(back.run.state, RunState::Processed);
     let reopened = by_id(&r.findings(), gone_id).clone();
     assert_eq!(reopened.finding.status, Status::Reopened, "reported again");
+    // Nothing changed since: a remap keeps the REOPENED finding and counts nothing as
+    // updated, nor does the next import of the same report (it counted the finding
+    // updated in both: the remap hashed the kept status, the import the reported one).
+    let same = r.remap(&name).await;
+    assert_eq!(same.run.counters.updated, 0, "{:?}", same.run.counters);
+    assert_eq!(
+        by_id(&r.findings(), gone_id).finding.status,
+        Status::Reopened
+    );
+    let again = r.import(&full, None).await;
+    assert_eq!(again.run.counters.updated, 0, "{:?}", again.run.counters);
 
     // A map that calls open findings FIXED, then the default again.
     let fixing = model::map::DEFAULT_MAP_TOML

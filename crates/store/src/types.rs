@@ -314,6 +314,30 @@ impl FindingRecord {
         }
     }
 
+    /// A finding whose content hash is taken as if its status were `hashed`. A run
+    /// hashes a record with the status it maps to and the store keeps REOPENED over it,
+    /// so the hash says what the source sent; a remap that keeps REOPENED hashes the
+    /// same way, or it counted every such finding as updated, and the next run again.
+    pub fn hashed_with_status(
+        finding: Finding,
+        raw: serde_json::Value,
+        fingerprint: String,
+        hashed: Status,
+    ) -> FindingRecord {
+        let prepared = Prepared::default();
+        let as_hashed = Finding {
+            status: hashed,
+            ..finding.clone()
+        };
+        prepared.get_or_encode(&as_hashed, &raw);
+        FindingRecord {
+            finding,
+            raw,
+            fingerprint,
+            prepared,
+        }
+    }
+
     /// The raw record compressed, and the content hash (computed at the first call).
     pub fn encoded(&self) -> &Encoded {
         self.prepared.get_or_encode(&self.finding, &self.raw)
