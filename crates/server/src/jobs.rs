@@ -71,12 +71,9 @@ struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        let n = {
-            let mut running = self.jobs.lock();
-            running.remove(&self.name);
-            running.len()
-        };
-        self.jobs.metrics.running(n);
+        if self.jobs.lock().remove(&self.name).is_some() {
+            self.jobs.metrics.running_changed(-1.0);
+        }
     }
 }
 
@@ -178,7 +175,7 @@ impl Jobs {
         trigger: Trigger,
     ) -> Result<(Stop, Registered), AlreadyRunning> {
         let cancel = self.root.child();
-        let n = {
+        {
             let mut running = self.lock();
             if running.contains_key(name) {
                 return Err(AlreadyRunning(name.to_string()));
@@ -192,9 +189,8 @@ impl Jobs {
                     cancel: cancel.clone(),
                 },
             );
-            running.len()
-        };
-        self.metrics.running(n);
+        }
+        self.metrics.running_changed(1.0);
         let guard = Registered {
             jobs: self.clone(),
             name: name.to_string(),

@@ -171,7 +171,7 @@ pub async fn start_with_limits(
         listener,
         app(state.clone()),
         &limits,
-        Arc::new(move |open| gauge.http_connections(open)),
+        Arc::new(move |by| gauge.http_connections_changed(by)),
     );
     tracing::info!(
         %addr,

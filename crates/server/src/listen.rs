@@ -93,8 +93,8 @@ pub(crate) struct Http {
     accept: JoinHandle<GracefulShutdown>,
 }
 
-/// Told the number of open connections whenever it changes (a metric).
-pub(crate) type OpenConnections = Arc<dyn Fn(usize) + Send + Sync>;
+/// Told of each connection opened (1) and closed (-1), for a metric.
+pub(crate) type OpenConnections = Arc<dyn Fn(f64) + Send + Sync>;
 
 /// Starts accepting connections on `listener` for `app`; returns at once.
 pub(crate) fn serve(
@@ -232,10 +232,9 @@ async fn accept_loop(a: Accept) -> GracefulShutdown {
         let watcher = graceful.watcher();
         let kill = a.kill.clone();
         let send_timeout = a.send_timeout;
-        let (open, permits, max) = (a.open.clone(), a.permits.clone(), a.max);
-        open(max - permits.available_permits());
+        let open = a.open.clone();
+        open(1.0);
         a.tracker.spawn(async move {
-            // Given back before the count is said, so that it counts this one out.
             let permit = permit;
             let io = TokioIo::new(SendTimeout::new(stream, send_timeout));
             let conn = watcher.watch(builder.serve_connection(io, service));
@@ -250,7 +249,7 @@ async fn accept_loop(a: Accept) -> GracefulShutdown {
                 }
             }
             drop(permit);
-            open(max - permits.available_permits());
+            open(-1.0);
         });
     }
     tracing::debug!("no longer accepting HTTP connections");

@@ -174,9 +174,11 @@ impl Metrics {
             .register_histogram(&Key::from_parts(name, labels(pairs)), &METADATA)
     }
 
-    /// How many HTTP connections are open now.
-    pub fn http_connections(&self, open: usize) {
-        self.gauge(HTTP_CONNECTIONS, &[]).set(open as f64);
+    /// An HTTP connection opened (`by` 1) or closed (-1). The gauge moves by steps, not
+    /// to a count read beforehand: two connections ending at once each read a count and
+    /// set it, and the older one could land last, a connection off until the next change.
+    pub fn http_connections_changed(&self, by: f64) {
+        self.gauge(HTTP_CONNECTIONS, &[]).increment(by);
     }
 
     /// The latest comparison of this worker's clock with the store server's.
@@ -231,9 +233,10 @@ impl Metrics {
             .increment(s.rate_limit_wait_ms);
     }
 
-    /// How many syncs run in this process now.
-    pub fn running(&self, n: usize) {
-        self.gauge(RUNNING, &[]).set(n as f64);
+    /// A sync started (`by` 1) or ended (-1) in this process: by steps, as
+    /// [`Self::http_connections_changed`].
+    pub fn running_changed(&self, by: f64) {
+        self.gauge(RUNNING, &[]).increment(by);
     }
 
     /// Sets the findings and assets gauges from the store's summary.
