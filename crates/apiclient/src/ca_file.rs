@@ -18,12 +18,29 @@ pub fn read(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
         .map_err(|e| format!("CA file {}: {}", path.display(), error_chain(&e)))?;
     if certs.is_empty() {
         return Err(format!(
-            "CA file {}: no PEM certificate in it",
-            path.display()
+            "CA file {}: no PEM certificate in it{}",
+            path.display(),
+            hint_for(&pem, path)
         ));
     }
     check_anchors(&pem).map_err(|why| format!("CA file {}: {why}", path.display()))?;
     Ok(certs)
+}
+
+/// What to do with a file that holds only OpenSSL's "TRUSTED CERTIFICATE" blocks (a
+/// certificate with trust settings appended, which TLS libraries outside OpenSSL do not
+/// read): convert it.
+fn hint_for(pem: &[u8], path: &Path) -> String {
+    const TRUSTED: &[u8] = b"-----BEGIN TRUSTED CERTIFICATE-----";
+    if pem.windows(TRUSTED.len()).any(|w| w == TRUSTED) {
+        format!(
+            " (it holds OpenSSL TRUSTED CERTIFICATE blocks; write them as plain certificates \
+             with `openssl x509 -in {} -out ca.pem` and name ca.pem)",
+            path.display()
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// Each certificate of a PEM bundle read as TLS will read it, as a trust anchor: reqwest
@@ -52,6 +69,27 @@ mod tests {
         let e = read(&path).expect_err("refused");
         assert!(
             e.contains("no PEM certificate") && e.contains("ca.pem"),
+            "{e}"
+        );
+        let e = read(&dir.path().join("missing.pem")).expect_err("refused");
+        assert!(e.contains("cannot be read"), "{e}");
+    }
+
+    /// OpenSSL's `-trustout` form: refused as before, with the command that converts it.
+    #[test]
+    fn a_trusted_certificate_block_is_refused_with_the_conversion() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("trusted.pem");
+        std::fs::write(
+            &path,
+            "-----BEGIN TRUSTED CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGUgYXQgYWxs\n-----END TRUSTED CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let e = read(&path).expect_err("refused");
+        assert!(
+            e.contains("no PEM certificate")
+                && e.contains("TRUSTED CERTIFICATE")
+                && e.contains("openssl x509 -in"),
             "{e}"
         );
         let e = read(&dir.path().join("missing.pem")).expect_err("refused");

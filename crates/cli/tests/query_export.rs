@@ -153,6 +153,9 @@ async fn filters_sorts_and_columns_on_findings_and_assets() {
     // Groups are listed most severe first: a sort was ignored without a word.
     let err = fails(bin(d).args(["findings", "--dedupe", "--sort", "name"]));
     assert!(err.contains("it takes no --sort"), "{err}");
+    // Its rows are groups, not findings: chosen columns were ignored without a word.
+    let err = fails(bin(d).args(["findings", "--dedupe", "--columns", "id,name"]));
+    assert!(err.contains("it takes no --columns"), "{err}");
 
     // The table shows the chosen columns as headers.
     let table = ok(bin(d).args(["findings", "--columns", "id,cwe,lastFound", "--limit", "3"]));

@@ -29,6 +29,12 @@ fn query(a: &ListArgs, entity: Entity) -> anyhow::Result<ListQuery> {
     if a.dedupe && !sort.is_empty() {
         anyhow::bail!("--dedupe lists weaknesses most severe first: it takes no --sort");
     }
+    // A group's row is its own (fingerprint, sources, counts), not a finding's columns.
+    if a.dedupe && !a.columns.is_empty() {
+        anyhow::bail!(
+            "--dedupe lists one row per weakness with its sources: it takes no --columns"
+        );
+    }
     let after = match a.after.as_deref() {
         Some(_) if entity != Entity::Findings => anyhow::bail!("--after pages findings only"),
         Some(token) => Some(Cursor::decode(token).context("invalid --after")?),
