@@ -6,8 +6,12 @@
 //! - with a total in `Content-Range`: stop once the items received reach it, however
 //!   few a page holds (a server may send fewer than asked: the listing stopped at the
 //!   pages the asked size allowed, and the run closed the findings it had not read);
-//! - without one (no header, or `/*`): stop on a short page — and on a page longer
-//!   than asked for (the server ignored `Range` and sent everything);
+//! - without one (no header, or `/*`): stop on a page longer than asked for (the server
+//!   ignored `Range` and sent everything), not on a short one: a server may cap pages
+//!   below what was asked, and with no total to say so, the listing stopped at the first
+//!   capped page and a full run closed every finding after it. The page after a short
+//!   one tells (empty, `416`, or the first page again from a server that ignores
+//!   `Range`): one request more per listing, from servers without `Content-Range` only;
 //! - a listing never takes more pages than its first total has items (plus one), so a
 //!   server whose `Content-Range` does not add up cannot keep the client paging forever.
 //!
@@ -116,7 +120,7 @@ impl Pager {
         self.done = n == 0
             || match total {
                 Some(t) => self.next >= t,
-                None => n != self.size,
+                None => n > self.size,
             };
         if !self.done && self.first_total.is_some_and(|t| self.pages > t + 1) {
             self.done = true;
@@ -207,12 +211,16 @@ mod tests {
     }
 
     #[test]
-    fn without_a_total_a_short_or_long_page_ends_it() {
+    fn without_a_total_an_empty_or_long_page_ends_it() {
         let mut p = Pager::new(10);
         p.on_page(10, None);
         assert!(p.next_range().is_some());
+        // Short: the last page, or one the server capped; the next one tells.
         p.on_page(3, None);
+        assert_eq!(p.next_range(), Some((13, 22)));
+        p.on_page(0, None);
         assert!(p.next_range().is_none());
+        assert_eq!(p.incomplete(), None);
         let mut p = Pager::new(10);
         p.on_page(40, None);
         assert!(

@@ -69,7 +69,7 @@ async fn pages_with_range_and_honours_content_range() {
 }
 
 #[tokio::test]
-async fn without_content_range_a_short_page_ends_the_listing() {
+async fn without_content_range_an_empty_page_ends_the_listing() {
     let s = sim(1, 20, 1000).await;
     s.handle().inject(AseFault::NoContentRange);
     let c = client(&s, 6);
@@ -78,8 +78,33 @@ async fn without_content_range_a_short_page_ends_the_listing() {
         .expect("name")
         .to_string();
     assert_eq!(all_issues(&c, &name).await.len(), 20);
-    // 6 + 6 + 6 + 2: the short page ends it, no extra request.
-    assert_eq!(s.handle().stats().count(AseEndpoint::Issues, 200), 4);
+    // 6 + 6 + 6 + 2, then a range past the end (416): with no total, the request after
+    // the short page says it was the last.
+    let st = s.handle().stats();
+    assert_eq!(st.count(AseEndpoint::Issues, 200), 4);
+    assert_eq!(st.count(AseEndpoint::Issues, 416), 1);
+}
+
+/// A server that caps pages below the size asked and sends no `Content-Range`: its
+/// capped first page looked like the last one, and a full run closed every finding the
+/// listing had not reached.
+#[tokio::test]
+async fn without_content_range_a_capped_page_does_not_end_the_listing() {
+    let s = sim(1, 23, 5).await;
+    s.handle().inject(AseFault::NoContentRange);
+    let c = client(&s, 7);
+    let name = c.applications().await.expect("apps")[0]["name"]
+        .as_str()
+        .expect("name")
+        .to_string();
+    let pages: Vec<ase::Page> = c.issues(&name).try_collect().await.expect("pages");
+    let ids: std::collections::HashSet<&str> = pages
+        .iter()
+        .flat_map(|p| &p.items)
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 23, "every issue, none twice");
+    assert!(pages.iter().all(|p| p.incomplete.is_none()), "{pages:?}");
 }
 
 /// An expired session may be refused with 403 as well as 401: the client logs in again
