@@ -144,12 +144,11 @@ impl Exporter for Csv {
             findings,
             ..
         } = *self;
-        let mut sink = out.into_inner().map_err(|e| e.into_error())?;
-        std::io::Write::flush(&mut sink)?;
+        let bytes = out.into_inner().map_err(|e| e.into_error())?.finish()?;
         Ok(Report {
             findings,
             files: path.into_iter().collect(),
-            bytes: sink.bytes,
+            bytes,
             ..Report::default()
         })
     }

@@ -32,12 +32,12 @@ impl Exporter for Jsonl {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<Report> {
-        self.out.flush()?;
+    fn finish(self: Box<Self>) -> Result<Report> {
+        let bytes = self.out.finish()?;
         Ok(Report {
             findings: self.findings,
             files: self.path.into_iter().collect(),
-            bytes: self.out.bytes,
+            bytes,
             ..Report::default()
         })
     }

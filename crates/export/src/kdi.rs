@@ -37,13 +37,12 @@
 mod merge;
 
 use crate::error::Result;
-use crate::output::{Counting, create, safe_name};
+use crate::output::{Counting, PendingFile, create, safe_name};
 use crate::registry::{Context, ExportOptions, Exporter, Item, Report, rfc3339};
 use chrono::{DateTime, Utc};
 use model::{Severity, Status};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use store::StoredAsset;
@@ -119,7 +118,7 @@ pub fn score(map: &[u8; 5], s: Severity) -> u8 {
 }
 
 struct OpenFile {
-    out: Counting<BufWriter<File>>,
+    out: Counting<BufWriter<PendingFile>>,
     items: u64,
     /// Identifiers whose vuln_def this file carries, and the defs' serialized text.
     defs: HashSet<String>,
@@ -233,9 +232,14 @@ impl Kdi {
             f.out.write_all(b"]}],\"vuln_defs\":[")?;
             f.out.write_all(&f.defs_text)?;
             f.out.write_all(b"]}\n")?;
-            f.out.flush()?;
-            self.bytes += f.out.bytes;
-            if f.out.bytes > self.max
+            let bytes = f.out.bytes;
+            f.out
+                .into_inner()
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .commit()?;
+            self.bytes += bytes;
+            if bytes > self.max
                 && let Some(path) = self.files.last()
             {
                 self.oversized.push(path.clone());

@@ -1,9 +1,11 @@
-//! Where an export's bytes go, and how many went (KDI splits files by size).
+//! Where an export's bytes go, and how many went (KDI splits files by size). A file
+//! is written under a temporary name beside its path and takes that name only once
+//! it is whole ([`PendingFile`]).
 
 use crate::error::{ExportError, Result};
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::hash::Hasher;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Stdout, Write};
 use std::path::{Path, PathBuf};
 
 /// A writer that counts the bytes through it.
@@ -32,8 +34,42 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
+/// Where a one-file format writes: standard output, or a file.
+pub enum Target {
+    Stdout(BufWriter<Stdout>),
+    File(BufWriter<PendingFile>),
+}
+
+impl Write for Target {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Target::Stdout(w) => w.write(buf),
+            Target::File(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Target::Stdout(w) => w.flush(),
+            Target::File(w) => w.flush(),
+        }
+    }
+}
+
 /// The single stream of a one-file format: a file, or standard output.
-pub type Sink = Counting<Box<dyn Write>>;
+pub type Sink = Counting<Target>;
+
+impl Sink {
+    /// Ends the output once everything was written: standard output is flushed, a file
+    /// takes its name. Returns the bytes written.
+    pub fn finish(self) -> Result<u64> {
+        let bytes = self.bytes;
+        match self.into_inner() {
+            Target::Stdout(mut w) => w.flush()?,
+            Target::File(w) => w.into_inner().map_err(|e| e.into_error())?.commit()?,
+        }
+        Ok(bytes)
+    }
+}
 
 /// Opens `path` (creating its directory), or standard output when `None` or `-`.
 pub fn open(path: Option<&Path>) -> Result<(Sink, Option<PathBuf>)> {
@@ -41,30 +77,91 @@ pub fn open(path: Option<&Path>) -> Result<(Sink, Option<PathBuf>)> {
         Some(p) if p.as_os_str() != "-" => {
             let f = create(p)?;
             Ok((
-                Counting::new(Box::new(BufWriter::with_capacity(1 << 16, f))),
+                Counting::new(Target::File(BufWriter::with_capacity(1 << 16, f))),
                 Some(p.to_path_buf()),
             ))
         }
         _ => Ok((
-            Counting::new(Box::new(BufWriter::new(std::io::stdout()))),
+            Counting::new(Target::Stdout(BufWriter::new(std::io::stdout()))),
             None,
         )),
     }
 }
 
-/// Creates a file and its parent directories, naming the path in errors.
-pub fn create(path: &Path) -> Result<File> {
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
+/// A file being written under a temporary name in its directory (`.NAME.PID.partial`),
+/// moved over its path by [`PendingFile::commit`] and removed if dropped before: an
+/// export stopped (Ctrl-C, SIGTERM) or failed half-way wrote a cut file under the final
+/// name, over the whole one an earlier export had left there, with nothing to tell them
+/// apart. The file is created as `File::create` creates one (its mode from the umask).
+pub struct PendingFile {
+    file: File,
+    partial: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl PendingFile {
+    /// Renames the file to its path (replacing what was there).
+    pub fn commit(mut self) -> Result<()> {
+        self.file.flush()?;
+        std::fs::rename(&self.partial, &self.path).map_err(|source| ExportError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Write for PendingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+/// Starts a file and its parent directories, naming the path in errors; the file takes
+/// its name at [`PendingFile::commit`].
+pub fn create(path: &Path) -> Result<PendingFile> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(|source| ExportError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
     }
-    File::create(path).map_err(|source| ExportError::Io {
+    let io_error = |source| ExportError::Io {
         path: path.to_path_buf(),
         source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io_error(std::io::Error::other("not a file name")))?;
+    let mut partial_name = std::ffi::OsString::from(".");
+    partial_name.push(name);
+    partial_name.push(format!(".{}.partial", std::process::id()));
+    let partial = dir.map_or_else(|| PathBuf::from(&partial_name), |d| d.join(&partial_name));
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&partial)
+        .map_err(io_error)?;
+    Ok(PendingFile {
+        file,
+        partial,
+        path: path.to_path_buf(),
+        committed: false,
     })
 }
 
@@ -107,6 +204,31 @@ pub(crate) fn stable_hash(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The file takes its name only when committed; until then an earlier export's file
+    /// stays whole, and a file dropped unfinished leaves nothing behind.
+    #[test]
+    fn a_file_takes_its_name_when_whole() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("out").join("findings.csv");
+        let mut first = create(&path).expect("create");
+        first.write_all(b"whole\n").expect("write");
+        first.commit().expect("commit");
+        let mut second = create(&path).expect("create");
+        second.write_all(b"cut sho").expect("write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"whole\n");
+        drop(second);
+        assert_eq!(std::fs::read(&path).expect("read"), b"whole\n");
+        let names: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["findings.csv"], "no partial file left");
+        let mut third = create(&path).expect("create");
+        third.write_all(b"new\n").expect("write");
+        third.commit().expect("commit");
+        assert_eq!(std::fs::read(&path).expect("read"), b"new\n");
+    }
 
     #[test]
     fn safe_names() {

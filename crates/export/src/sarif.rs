@@ -601,7 +601,7 @@ impl Exporter for Sarif {
                 None => crate::output::open(Some(&path))?.0,
             };
             self.write_file(&mut out, &mut spill, chunk)?;
-            report.bytes += out.bytes;
+            report.bytes += out.finish()?;
             report.files.push(path);
         }
         Ok(report)
@@ -625,7 +625,6 @@ impl Sarif {
             self.write_run(out, spill, Some(run))?;
         }
         out.write_all(b"]}\n")?;
-        out.flush()?;
         Ok(())
     }
 }

@@ -505,3 +505,63 @@ fn a_stopped_export_ends_at_the_next_finding() {
     assert_eq!(written, 2);
     const { assert!(common::FINDINGS > 3) };
 }
+
+/// A stopped (or failed) export leaves the file an earlier export wrote as it was: it
+/// wrote a cut file over it under the same name (Ctrl-C, SIGTERM, `timeout`). Nothing
+/// of the stopped export is left behind.
+#[test]
+fn a_stopped_export_leaves_the_earlier_file_whole() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = common::seeded(tmp.path());
+    for format in Format::ALL {
+        let out = tmp
+            .path()
+            .join(format.name())
+            .join(format!("out.{}", format.name()));
+        let out = if format.writes_directory() {
+            out.with_extension("d")
+        } else {
+            out
+        };
+        export_to(&store, format, &out, |_| {});
+        let before = files_under(out.parent().expect("dir"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut o = ExportOptions::new(format);
+        o.out = Some(out.clone());
+        o.stop = Some(stop.clone());
+        let result = export::export_with_progress(&store, &o, &mut |n| {
+            if n == 2 {
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+        assert!(
+            matches!(result, Err(export::ExportError::Stopped)),
+            "{format:?}: {result:?}"
+        );
+        assert_eq!(
+            files_under(out.parent().expect("dir")),
+            before,
+            "{format:?}: the earlier export's files, whole, and nothing else"
+        );
+    }
+}
+
+/// Every file under `dir` with its length and a hash of its bytes.
+fn files_under(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, (usize, u64)> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut out = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).expect("list") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            let bytes = std::fs::read(&path).expect("read");
+            let mut h = DefaultHasher::new();
+            bytes.hash(&mut h);
+            out.insert(path, (bytes.len(), h.finish()));
+        }
+    }
+    out
+}

@@ -14,6 +14,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use query::Entity;
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use store::ListQuery;
 
 /// Reads `--kdi-scores 0,3,6,9,10`.
@@ -96,17 +98,52 @@ fn bar(ctx: &Ctx, o: &ExportOptions) -> anyhow::Result<ProgressBar> {
     Ok(bar)
 }
 
+/// Stops the export at Ctrl-C or SIGTERM (its stop flag, read between findings) and
+/// keeps which signal it was; a second one quits at once. Abort the handle once the
+/// export is over.
+fn stop_on_signal(
+    flag: Arc<AtomicBool>,
+) -> (
+    tokio::task::JoinHandle<()>,
+    Arc<OnceLock<server::StopSignal>>,
+) {
+    let caught = Arc::new(OnceLock::new());
+    let seen = caught.clone();
+    let task = tokio::spawn(async move {
+        let _ = seen.set(server::shutdown_signal().await);
+        flag.store(true, Ordering::Relaxed);
+        super::quit_on_second_signal().await
+    });
+    (task, caught)
+}
+
 pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
     ctx.runner.store.require_connector(a.connector.as_deref())?;
-    let o = options(&a)?;
+    let mut o = options(&a)?;
     let bar = bar(ctx, &o)?;
-    let report = export::export_with_progress(ctx.runner.store.as_ref(), &o, &mut |n| {
+    let stop = Arc::new(AtomicBool::new(false));
+    o.stop = Some(stop.clone());
+    let (signals, caught) = stop_on_signal(stop);
+    let result = export::export_with_progress(ctx.runner.store.as_ref(), &o, &mut |n| {
         if n % 1024 == 0 {
             bar.set_position(n);
         }
-    })
-    .with_context(|| format!("{} export failed", o.format.name()))?;
+    });
+    signals.abort();
     bar.finish_and_clear();
+    if let (Err(export::ExportError::Stopped), Some(signal)) = (&result, caught.get()) {
+        let out = match &o.out {
+            Some(p) if p.as_os_str() != "-" => format!("{} was not written over", p.display()),
+            _ => "standard output holds what was written before".to_string(),
+        };
+        eprintln!(
+            "{} export {}: stopped before its end; {out}",
+            o.format.name(),
+            signal.reason()
+        );
+        return Ok(ExitCode::from(signal.exit_code() as u8));
+    }
+    let report = result.with_context(|| format!("{} export failed", o.format.name()))?;
     if !ctx.quiet && report.files.is_empty() && o.format.writes_directory() {
         // KDI writes a file per application: none when nothing matched.
         eprintln!("Exported 0 findings as kdi: nothing matched, no file was written.");
