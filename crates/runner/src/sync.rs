@@ -193,10 +193,11 @@ pub(crate) struct InFlight {
     pub apps_with_errors: HashSet<String>,
     assets_fetched: u64,
     lost: u64,
-    /// Warnings listed, by message, with how many more times each came (a map's warning
-    /// about one new status value comes with every record: a million rows, in memory
-    /// and in the store, for one fact).
-    repeats: HashMap<String, u64>,
+    /// Warnings listed, by message, with how many more times each came and the first
+    /// places it came from again (a map's warning about one new status value comes with
+    /// every record: a million rows, in memory and in the store, for one fact; a
+    /// warning about an application names which in its place).
+    repeats: HashMap<String, Folded>,
     repeated_in_order: Vec<String>,
     /// Problems listed, and those past [`MAX_LISTED`] only counted.
     listed: usize,
@@ -205,6 +206,16 @@ pub(crate) struct InFlight {
 
 /// The most record problems a run lists one by one (its counters count them all).
 const MAX_LISTED: usize = 1_000;
+
+/// The most places a folded warning's closing line names.
+const FOLDED_PLACES: usize = 10;
+
+/// A warning's repeats after the first, listed, one.
+#[derive(Default)]
+struct Folded {
+    more: u64,
+    places: Vec<String>,
+}
 
 impl InFlight {
     pub fn new(map: Map) -> InFlight {
@@ -236,12 +247,15 @@ impl InFlight {
             IssueLevel::Warning => self.counters.warnings += 1,
         }
         if level == IssueLevel::Warning {
-            if let Some(more) = self.repeats.get_mut(&i.message) {
-                *more += 1;
+            if let Some(folded) = self.repeats.get_mut(&i.message) {
+                folded.more += 1;
+                if folded.places.len() < FOLDED_PLACES {
+                    folded.places.push(i.location);
+                }
                 return;
             }
             if self.listed < MAX_LISTED {
-                self.repeats.insert(i.message.clone(), 0);
+                self.repeats.insert(i.message.clone(), Folded::default());
                 self.repeated_in_order.push(i.message.clone());
             }
         }
@@ -259,17 +273,25 @@ impl InFlight {
         self.batch.issues.push(i);
     }
 
-    /// At the end of the run: each repeated warning once more with its count, and how
-    /// many problems were only counted.
+    /// At the end of the run: each repeated warning once more with its count and the
+    /// first places it came from (the applications a warning is about were named only
+    /// for the first), and how many problems were only counted.
     pub fn close_issues(&mut self) {
         let mut closing = Vec::new();
         for message in std::mem::take(&mut self.repeated_in_order) {
-            let more = self.repeats.get(&message).copied().unwrap_or(0);
+            let Some(folded) = self.repeats.remove(&message) else {
+                continue;
+            };
+            let more = folded.more;
             if more > 0 {
                 let times = if more == 1 { "time" } else { "times" };
+                let mut location = format!("(this run) {}", folded.places.join("; "));
+                if more > folded.places.len() as u64 {
+                    location.push_str("; …");
+                }
                 closing.push(RecordIssue {
                     level: IssueLevel::Warning,
-                    location: "(this run)".into(),
+                    location,
                     message: format!("{message} (and {more} more {times})"),
                 });
             }

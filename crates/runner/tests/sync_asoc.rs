@@ -81,6 +81,34 @@ async fn full_sync_stores_exactly_the_simulators_apps_and_issues() {
     assert!(said.location.contains(&gone), "{said:?} names {gone}");
 }
 
+/// A warning that comes for several applications is listed once and then folded into
+/// one line with its count; that line names where the others came from (only the first
+/// application was named, and the others could not be found from the run's record).
+#[tokio::test]
+async fn folded_warnings_name_every_application_they_are_about() {
+    let rig = rig(config(30, 3, 11), fast_settings()).await;
+    assert_eq!(rig.sync().await.run.state, RunState::Processed);
+    let mut gone = Vec::new();
+    for seed in 1..200 {
+        gone.extend(rig.handle.mutate_now(0.05, seed).removed_app_ids);
+        if gone.len() >= 3 {
+            break;
+        }
+    }
+    assert!(gone.len() >= 3, "mutations removed {gone:?}");
+    let after = rig.sync_full().await;
+    let about: Vec<&store::RecordIssue> = after
+        .issues
+        .iter()
+        .filter(|i| i.message.contains("no longer listed"))
+        .collect();
+    assert_eq!(about.len(), 2, "listed once, then folded: {about:?}");
+    let named = format!("{} {}", about[0].location, about[1].location);
+    for id in &gone {
+        assert!(named.contains(id.as_str()), "{id} not named in {about:?}");
+    }
+}
+
 #[tokio::test]
 async fn an_account_with_no_apps_syncs_to_an_empty_store() {
     let rig = rig(config(0, 0, 1), fast_settings()).await;
