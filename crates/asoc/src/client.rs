@@ -270,6 +270,7 @@ impl AsocClient {
                             skip,
                             count,
                             items,
+                            moved: l.pager.moved().map(str::to_string),
                         });
                     }
                     Err(message) if let Some(wait) = waits.next() => {
@@ -287,6 +288,7 @@ impl AsocClient {
                             skip,
                             message,
                             excerpt: excerpt(&body),
+                            gave_up: l.pager.gave_up().then(|| l.pager.count()),
                         });
                     }
                 }

@@ -96,6 +96,9 @@ pub enum AsocError {
         message: String,
         /// The first bytes of the body.
         excerpt: String,
+        /// The listing gave up here (unreadable pages in a row): the records after this
+        /// page were not read either. With `Count` as last known, if any.
+        gave_up: Option<Option<u64>>,
     },
 
     /// A successful answer that is not what the endpoint documents (e.g. a
@@ -216,6 +219,7 @@ mod tests {
             skip: 100,
             message: "not JSON".into(),
             excerpt: "<html>".into(),
+            gave_up: None,
         };
         let s = e.to_string();
         assert!(

@@ -49,6 +49,6 @@ pub use client::AsocClient;
 pub use config::{ClientConfig, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use error::AsocError;
 pub use odata::{odata_datetime, odata_string};
-pub use paging::{ListQuery, Page};
+pub use paging::{DEFAULT_ORDER, ListQuery, MAX_CONSECUTIVE_BAD_PAGES, Page};
 pub use secrecy::SecretString;
 pub use stats::ClientStats;

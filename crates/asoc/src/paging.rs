@@ -103,6 +103,10 @@ pub struct Page {
     pub count: Option<u64>,
     /// The records, as sent.
     pub items: Vec<Value>,
+    /// Set once the listing's `Count` changed on the way (records added or removed
+    /// while it was paged): `$skip` counts positions, so records moved across pages
+    /// and some may have been skipped. Says from what to what.
+    pub moved: Option<String>,
 }
 
 /// The list envelope. Unknown top-level fields are ignored; items are kept whole.
@@ -146,6 +150,7 @@ pub(crate) struct Pager {
     max_pages: Option<usize>,
     bad_in_a_row: usize,
     done: bool,
+    moved: Option<String>,
 }
 
 impl Pager {
@@ -158,7 +163,23 @@ impl Pager {
             max_pages,
             bad_in_a_row: 0,
             done: false,
+            moved: None,
         }
+    }
+
+    /// Why records may have moved between pages, once `Count` changed.
+    pub(crate) fn moved(&self) -> Option<&str> {
+        self.moved.as_deref()
+    }
+
+    /// Whether the listing gave up (unreadable pages in a row), and `Count` as last known.
+    pub(crate) fn gave_up(&self) -> bool {
+        self.bad_in_a_row >= MAX_CONSECUTIVE_BAD_PAGES
+    }
+
+    /// `Count` as last known.
+    pub(crate) fn count(&self) -> Option<u64> {
+        self.count
     }
 
     /// `$skip` of the next request, or `None` when the listing is over.
@@ -183,6 +204,14 @@ impl Pager {
         self.pages += 1;
         self.bad_in_a_row = 0;
         self.skip += n;
+        if let (Some(was), Some(now)) = (self.count, count)
+            && was != now
+            && self.moved.is_none()
+        {
+            self.moved = Some(format!(
+                "Count changed from {was} to {now} while the listing was paged"
+            ));
+        }
         if count.is_some() {
             self.count = count;
         }
@@ -275,6 +304,18 @@ mod tests {
     #[test]
     fn count_learnt_later_is_used() {
         assert_eq!(drive(10, &[(10, None), (10, Some(20))]), [0, 10]);
+    }
+
+    #[test]
+    fn a_count_that_changes_on_the_way_is_said() {
+        let mut p = Pager::new(50, None);
+        p.on_page(50, Some(120));
+        assert_eq!(p.moved(), None);
+        p.on_page(50, Some(119));
+        assert!(p.moved().is_some_and(|m| m.contains("from 120 to 119")));
+        p.on_page(19, Some(119));
+        assert_eq!(p.next_skip(), None);
+        assert!(p.moved().is_some(), "it stays said");
     }
 
     #[test]

@@ -365,6 +365,7 @@ impl Runner {
                 skip: 0,
                 count: Some(0),
                 items: vec![],
+                moved: None,
             },
         };
         checks.push(

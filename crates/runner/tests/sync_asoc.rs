@@ -472,6 +472,33 @@ async fn paging_holds_when_the_servers_default_order_moves() {
     assert_eq!(rig.findings().len(), rig.sim_issues().len());
 }
 
+/// An application deleted while the application list is paged moves the others one
+/// place up: the one at the page boundary was never listed, by this run or by a delta
+/// (it had not changed), and the run ended Processed. The list's Count changed on the
+/// way, so the list is read again.
+#[tokio::test]
+async fn an_application_deleted_while_the_list_is_paged_skips_no_other() {
+    let rig = rig(config(45, 2, 13), fast_settings()).await;
+    rig.handle.inject(sim::Fault::RemoveAppDuringAppList);
+    let report = rig.sync().await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let served = rig.handle.app_ids();
+    assert_eq!(served.len(), 44, "one was deleted");
+    let stored: std::collections::HashSet<String> = rig
+        .assets()
+        .iter()
+        .map(|a| a.asset.external_id.clone())
+        .collect();
+    for id in &served {
+        assert!(stored.contains(id), "{id} was never listed");
+    }
+}
+
 /// `fetch_details`: each issue the list gave without `IssueXml` gets its detail document
 /// (`/Issues/{id}/Details?format=xml`) as `detectionResult` — ASoC findings had none —;
 /// a delta asks for the changed issues' documents only. Off (the default), nothing more

@@ -125,6 +125,50 @@ async fn fill_details(
     events
 }
 
+/// Times the application list is read before a run gives up on one that keeps changing.
+const APP_LIST_READS: usize = 3;
+
+/// The application list, whole: read again while its `Count` changes on the way (an
+/// application added or deleted while it was paged moves the others across pages, and
+/// one skipped is never asked for, by this run or a delta). Any error ends the run: a
+/// page that cannot be read hides every issue of its applications, which no count of
+/// lost records would say, and a delta would never ask for them.
+async fn app_list(client: &AsocClient, query: &ListQuery) -> Result<Vec<Page>, SourceError> {
+    let mut moved = String::new();
+    for _ in 0..APP_LIST_READS {
+        let mut pages = Vec::new();
+        let mut listing = std::pin::pin!(client.apps(query.clone()));
+        while let Some(page) = listing.next().await {
+            match page {
+                Ok(page) => pages.push(page),
+                Err(AsocError::BadPage {
+                    endpoint,
+                    skip,
+                    message,
+                    ..
+                }) => {
+                    return Err(SourceError(format!(
+                        "{endpoint} $skip={skip}: {message}: the application list could not be read, and the run stops rather than miss those applications' issues"
+                    )));
+                }
+                Err(e) => return Err(SourceError::of(&e)),
+            }
+        }
+        match pages.last().and_then(|p| p.moved.clone()) {
+            None => return Ok(pages),
+            Some(why) => {
+                tracing::warn!(%why, "the application list changed while it was read; reading it again");
+                moved = why;
+            }
+        }
+    }
+    Err(SourceError(format!(
+        "GET /api/v4/Apps: {moved}, each of {APP_LIST_READS} times it was read: applications \
+         moved between pages and some may have been skipped, so the run stops; the next one \
+         reads the list again"
+    )))
+}
+
 fn location(endpoint: &str, page: &Page) -> String {
     format!("{endpoint} $skip={}", page.skip)
 }
@@ -136,12 +180,38 @@ fn on_error(e: AsocError, page_size: usize) -> Result<Event, SourceError> {
             endpoint,
             skip,
             message,
+            gave_up,
             ..
-        } => Ok(Event::BadPage {
-            location: format!("{endpoint} $skip={skip}"),
-            message,
-            lost: page_size as u64,
-        }),
+        } => {
+            let (message, lost) = match gave_up {
+                None => (message, page_size as u64),
+                // The listing ended here: what Count says came after was not read either.
+                Some(Some(count)) => {
+                    let lost = count.saturating_sub(skip as u64).max(page_size as u64);
+                    (
+                        format!(
+                            "{message}; after {} unreadable pages in a row the listing gave \
+                             up: {lost} of its {count} records from $skip={skip} on were not read",
+                            asoc::MAX_CONSECUTIVE_BAD_PAGES
+                        ),
+                        lost,
+                    )
+                }
+                Some(None) => (
+                    format!(
+                        "{message}; after {} unreadable pages in a row the listing gave up, \
+                         and how many records came after is not known (no Count)",
+                        asoc::MAX_CONSECUTIVE_BAD_PAGES
+                    ),
+                    page_size as u64,
+                ),
+            };
+            Ok(Event::BadPage {
+                location: format!("{endpoint} $skip={skip}"),
+                message,
+                lost,
+            })
+        }
         other => Err(SourceError::of(&other)),
     }
 }
@@ -165,39 +235,25 @@ impl Source for AsocSource {
         let stream = channel_stream(move |tx| async move {
             client.login().await.map_err(|e| SourceError::of(&e))?;
             let mut app_ids: BTreeSet<String> = BTreeSet::new();
-            let mut apps = std::pin::pin!(client.apps(app_query));
-            while let Some(page) = apps.next().await {
-                match page {
-                    Ok(page) => {
-                        for item in &page.items {
-                            if let Some(id) = item.get("Id").and_then(|v| v.as_str()) {
-                                app_ids.insert(id.to_string());
-                            }
-                        }
-                        let location = location("GET /api/v4/Apps", &page);
-                        tx.send(Ok(Event::Assets {
-                            location,
-                            items: page.items,
-                        }))
-                        .await?;
-                    }
-                    // A page of the application list that cannot be read hides every
-                    // issue of its applications: no count of lost records would say so,
-                    // and a delta would never ask for them. The run stops.
-                    Err(AsocError::BadPage {
-                        endpoint,
-                        skip,
-                        message,
-                        ..
-                    }) => {
-                        tx.send(Err(SourceError(format!(
-                            "{endpoint} $skip={skip}: {message}: the application list could not be read, and the run stops rather than miss those applications' issues"
-                        ))))
-                        .await?;
-                        return Ok(());
-                    }
-                    Err(e) => tx.send(on_error(e, page_size)).await?,
+            let pages = match app_list(&client, &app_query).await {
+                Ok(pages) => pages,
+                Err(e) => {
+                    tx.send(Err(e)).await?;
+                    return Ok(());
                 }
+            };
+            for page in pages {
+                for item in &page.items {
+                    if let Some(id) = item.get("Id").and_then(|v| v.as_str()) {
+                        app_ids.insert(id.to_string());
+                    }
+                }
+                let location = location("GET /api/v4/Apps", &page);
+                tx.send(Ok(Event::Assets {
+                    location,
+                    items: page.items,
+                }))
+                .await?;
             }
             if delta {
                 app_ids.extend(known);
@@ -247,6 +303,21 @@ impl Source for AsocSource {
                                     page.count.unwrap_or_default()
                                 ),
                                 lost: unlisted,
+                            }))
+                            .await?;
+                        }
+                        // Issues added or deleted while the app's issues were paged moved
+                        // the others across pages: one skipped is not asked for again by
+                        // a delta unless it changes. Counted lost, the cursor stays.
+                        if let Some(why) = page.moved.as_deref().filter(|_| complete) {
+                            tx.send(Ok(Event::BadPage {
+                                location: location(&endpoint, &page),
+                                message: format!(
+                                    "{why}: issues moved between pages and some may have been \
+                                     skipped; counted as lost, so the cursor stays (a full sync \
+                                     reads every issue again)"
+                                ),
+                                lost: 1,
                             }))
                             .await?;
                         }
@@ -348,5 +419,44 @@ impl WithFilterOpt for ListQuery {
             Some(f) => self.with_filter(f),
             None => self,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad_page(skip: usize, gave_up: Option<Option<u64>>) -> AsocError {
+        AsocError::BadPage {
+            endpoint: "/api/v4/Issues/Application/a".into(),
+            app_id: Some("a".into()),
+            skip,
+            message: "not JSON".into(),
+            excerpt: String::new(),
+            gave_up,
+        }
+    }
+
+    /// A listing that gave up after unreadable pages in a row read nothing after them:
+    /// only the pages themselves were counted lost, and the run could end Processed
+    /// under its failure threshold with an application's issues missing.
+    #[test]
+    fn a_listing_that_gave_up_counts_what_it_did_not_read() {
+        let Ok(Event::BadPage { lost, .. }) = on_error(bad_page(20, None), 20) else {
+            panic!("not a bad page");
+        };
+        assert_eq!(lost, 20, "one page skipped, the listing goes on");
+        let Ok(Event::BadPage { lost, message, .. }) = on_error(bad_page(40, Some(Some(343))), 20)
+        else {
+            panic!("not a bad page");
+        };
+        assert_eq!(lost, 303, "this page and every record after it");
+        assert!(message.contains("gave up"), "{message}");
+        let Ok(Event::BadPage { lost, message, .. }) = on_error(bad_page(40, Some(None)), 20)
+        else {
+            panic!("not a bad page");
+        };
+        assert_eq!(lost, 20);
+        assert!(message.contains("not known"), "{message}");
     }
 }

@@ -160,6 +160,10 @@ pub enum Fault {
     /// user deleting it between the client's application list and its issues): that
     /// request, and every later one, answers 404, and `GET /Apps` no longer lists it.
     RemoveAppOnIssues,
+    /// The next request for a page of `GET /Apps` past the first deletes the application
+    /// with the lowest id just before (as a user deleting one while the list is paged):
+    /// the others move one place up, and `Count` goes down by one.
+    RemoveAppDuringAppList,
     /// Listings asked without `$orderby` come in an order that changes from request to
     /// request, as a database's default order may: each such request serves the rows
     /// turned one place further than the last. Sticky until cleared.
@@ -205,6 +209,8 @@ pub struct FaultState {
     pub bad_key: bool,
     /// The next application whose issues are asked for is deleted first.
     remove_app_on_issues: bool,
+    /// The next app-list page past the first deletes the lowest-id application.
+    remove_app_during_app_list: bool,
     /// Unordered listings turn by the number of requests served so far.
     unstable_order: Option<usize>,
 }
@@ -248,6 +254,7 @@ impl FaultState {
             Fault::NonJsonPage { times } => self.non_json += times,
             Fault::RemoveAppOnIssues => self.remove_app_on_issues = true,
             Fault::UnstableOrder => self.unstable_order = Some(0),
+            Fault::RemoveAppDuringAppList => self.remove_app_during_app_list = true,
             Fault::Forbidden { endpoint } => self.forbidden.push(endpoint),
             Fault::BadKey => self.bad_key = true,
             Fault::Body {
@@ -302,6 +309,11 @@ impl FaultState {
             self.status.remove(i);
         }
         Some(out)
+    }
+
+    /// Consumes the armed deletion of an application while the list is paged.
+    pub fn take_remove_app_during_app_list(&mut self) -> bool {
+        std::mem::take(&mut self.remove_app_during_app_list)
     }
 
     /// Consumes the armed deletion of the next application whose issues are asked for.

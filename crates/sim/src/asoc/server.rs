@@ -523,6 +523,12 @@ fn count_served(s: &Shared, apps: usize, issues: usize) {
 async fn list_apps(State(s): St, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q = parse_list_query(raw.as_deref(), s.max_page_size)?;
     let hidden = s.apps_hidden.load(Ordering::Relaxed);
+    if q.skip > 0 && lock(&s.faults).take_remove_app_during_app_list() {
+        let mut data = s.write();
+        if let Some(first) = data.live_apps().map(|a| a.id).min() {
+            data.remove_app(first);
+        }
+    }
     let turn = lock(&s.faults).take_turn();
     let (body, n) = {
         let data = s.read();
