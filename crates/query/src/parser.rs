@@ -400,6 +400,14 @@ mod tests {
         assert_eq!(err("name>x").column, 6);
         assert_eq!(err("").column, 1);
         assert_eq!(err("lastFound>yesterday").column, 11);
+        // A relative date ending in a character of several bytes panicked.
+        let e = err("severity:high lastFound>-7é");
+        assert_eq!(e.column, 25);
+        assert_eq!(
+            e.message,
+            "lastFound: '-7é': the unit is m, h, d or w (e.g. -30d)"
+        );
+        assert_eq!(err("lastFound>now-1日").column, 11);
         let shown = err("cwe:79 and colour:red").caret("cwe:79 and colour:red");
         assert_eq!(shown.lines().nth(1).map(|l| l.find('^')), Some(Some(11)));
     }

@@ -136,15 +136,21 @@ pub fn date(text: &str, now: DateTime<Utc>) -> Result<Value, String> {
         .strip_prefix("now-")
         .or_else(|| lower.strip_prefix('-'))
     {
-        let (num, unit) = rel.split_at(rel.len().saturating_sub(1));
-        let n: i64 = num.parse().map_err(|_| {
+        let not_a_date = || {
             format!("'{text}' is not a date (expected 2026-01-01, an RFC 3339 time, now, or -7d)")
-        })?;
+        };
+        // The unit is the last character, which may take more than one byte: splitting
+        // at the last byte (`-7é`) panicked inside it.
+        let Some(unit) = rel.chars().next_back() else {
+            return Err(not_a_date());
+        };
+        let num = &rel[..rel.len() - unit.len_utf8()];
+        let n: i64 = num.parse().map_err(|_| not_a_date())?;
         let span: fn(i64) -> Option<Duration> = match unit {
-            "m" => Duration::try_minutes,
-            "h" => Duration::try_hours,
-            "d" => Duration::try_days,
-            "w" => Duration::try_weeks,
+            'm' => Duration::try_minutes,
+            'h' => Duration::try_hours,
+            'd' => Duration::try_days,
+            'w' => Duration::try_weeks,
             _ => return Err(format!("'{text}': the unit is m, h, d or w (e.g. -30d)")),
         };
         let then = span(n)
@@ -268,6 +274,14 @@ mod tests {
         assert_eq!(date("now-2w", now()), date("-14d", now()));
         assert!(date("2026-13-01", now()).is_err());
         assert!(date("-7y", now()).is_err());
+        // A unit of more than one byte is refused, not split inside (it panicked).
+        for bad in ["-7é", "now-1日", "-é", "-", "now-"] {
+            assert!(date(bad, now()).is_err(), "{bad}");
+        }
+        assert_eq!(
+            date("-7é", now()),
+            Err("'-7é': the unit is m, h, d or w (e.g. -30d)".into())
+        );
         assert!(date("2026-01-01T10:00:00+02:00", now()).is_ok());
     }
 }
