@@ -5,6 +5,8 @@
 //! `lastFound>2026-01-01` means after that day, `lastFound:2026-01-01` means during it.
 //! Status groups are the lower-case words `open` and `closed`; status names match in any
 //! other casing, so `status:CLOSED` is the one status and `status:closed` the group.
+//! Dates lie in years 1 to 9999, the range both backends compare alike; a date outside
+//! it is refused, not clamped, since a user who typed one most likely mistyped it.
 
 use crate::ast::{Op, Value};
 use crate::fields::{Field, FieldType};
@@ -105,7 +107,43 @@ pub fn read(
     }
 }
 
-/// Reads a date value: a day, an RFC 3339 instant, `now`, or an offset from now.
+/// The first instant a filter date may name: the start of year 1. chrono reads years
+/// back to about 262,000 BC, PostgreSQL's `timestamptz` only to 4713 BC: a filter that
+/// parsed (`lastFound>-3000000d`) was a store error there (a 500) and matched every
+/// finding on SQLite. Both backends get this one range.
+fn first_instant() -> Option<DateTime<Utc>> {
+    NaiveDate::from_ymd_opt(1, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// The last instant a filter date may name: the end of year 9999. Past it a time is no
+/// longer four-digit-year text, and SQLite, comparing stored times as text, found every
+/// finding after "+10000-01-01" (which sorts before any digit) while PostgreSQL found none.
+fn last_instant() -> Option<DateTime<Utc>> {
+    NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 999_999_999))
+        .map(|t| t.and_utc())
+}
+
+/// `t` when it lies in years 1 to 9999, else the message that says so about `text`.
+fn in_range(text: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let (first, last) = first_instant().zip(last_instant()).ok_or("bad date")?;
+    if t < first {
+        Err(format!(
+            "'{text}' is too far back (dates go back to year 1)"
+        ))
+    } else if t > last {
+        Err(format!(
+            "'{text}' is too far ahead (dates go up to year 9999)"
+        ))
+    } else {
+        Ok(t)
+    }
+}
+
+/// Reads a date value: a day, an RFC 3339 instant, `now`, or an offset from now, in
+/// years 1 to 9999 ([`in_range`]).
 pub fn date(text: &str, now: DateTime<Utc>) -> Result<Value, String> {
     let instant = |t: DateTime<Utc>| Value::Time { from: t, to: t };
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
@@ -113,20 +151,18 @@ pub fn date(text: &str, now: DateTime<Utc>) -> Result<Value, String> {
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc())
             .ok_or("bad date")?;
-        // The day's end, at most the last instant of year 9999: past it a time is no
-        // longer four-digit-year text, and SQLite, comparing stored times as text, found
-        // every finding after "+10000-01-01" (`lastFound>9999-12-31` matched all).
-        let last = NaiveDate::from_ymd_opt(9999, 12, 31)
-            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 999_999_999))
-            .map(|t| t.and_utc())
-            .ok_or("bad date")?;
+        // chrono reads a signed year of any length (`+10000-01-01`, `-4714-01-01`).
+        let from = in_range(text, from)?;
+        // The day's end, at most the last instant of year 9999 (`lastFound>9999-12-31`
+        // matched all on SQLite).
+        let last = last_instant().ok_or("bad date")?;
         let to = from
             .checked_add_signed(Duration::days(1))
             .map_or(last, |to| to.min(last));
         return Ok(Value::Time { from, to });
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(instant(t.with_timezone(&Utc)));
+        return Ok(instant(in_range(text, t.with_timezone(&Utc))?));
     }
     let lower = text.to_ascii_lowercase();
     if lower == "now" {
@@ -155,8 +191,8 @@ pub fn date(text: &str, now: DateTime<Utc>) -> Result<Value, String> {
         };
         let then = span(n)
             .and_then(|span| now.checked_sub_signed(span))
-            .ok_or_else(|| format!("'{text}' is too far back"))?;
-        return Ok(instant(then));
+            .ok_or_else(|| format!("'{text}' is too far back (dates go back to year 1)"))?;
+        return Ok(instant(in_range(text, then)?));
     }
     Err(format!(
         "'{text}' is not a date (expected 2026-01-01, an RFC 3339 time, now, or -7d)"
@@ -283,5 +319,47 @@ mod tests {
             Err("'-7é': the unit is m, h, d or w (e.g. -30d)".into())
         );
         assert!(date("2026-01-01T10:00:00+02:00", now()).is_ok());
+    }
+
+    /// Dates outside years 1 to 9999 are refused: SQLite found every finding after
+    /// `+10000-01-01` and PostgreSQL none, and PostgreSQL failed on dates before 4713 BC.
+    #[test]
+    fn dates_outside_years_1_to_9999_are_refused() {
+        for (text, says) in [
+            (
+                "+10000-01-01",
+                "'+10000-01-01' is too far ahead (dates go up to year 9999)",
+            ),
+            ("+200000-06-30", "too far ahead"),
+            ("9999-12-31T23:00:00-05:00", "too far ahead"),
+            (
+                "-4714-01-01",
+                "'-4714-01-01' is too far back (dates go back to year 1)",
+            ),
+            ("0000-12-31", "too far back"),
+            ("0000-12-31T23:59:59Z", "too far back"),
+            (
+                "-3000000d",
+                "'-3000000d' is too far back (dates go back to year 1)",
+            ),
+            ("now-800000w", "too far back"),
+            (
+                "--3000000d",
+                "'--3000000d' is too far ahead (dates go up to year 9999)",
+            ),
+        ] {
+            let err = date(text, now()).expect_err(text);
+            assert!(err.contains(says), "{text}: {err}");
+        }
+        // The bounds themselves are in.
+        assert!(date("0001-01-01", now()).is_ok());
+        assert!(date("9999-12-31", now()).is_ok());
+        assert!(date("0001-01-01T00:00:00Z", now()).is_ok());
+        assert!(date("-700000d", now()).is_ok());
+        // The parser puts the value's column in front and the field in the message.
+        let e = crate::parser::parse(Entity::Findings, "lastFound>=+10000-01-01", now())
+            .expect_err("far");
+        assert_eq!(e.column, 12);
+        assert!(e.message.starts_with("lastFound: "), "{}", e.message);
     }
 }
