@@ -314,3 +314,41 @@ fn postgres_store_works_inside_an_async_runtime() {
         drop(s); // closing pooled connections inside the runtime must not panic either
     });
 }
+
+/// Fingerprint groups list each connector once by its whole name, commas and all: SQLite
+/// joined the names with commas and split them again, so 'x,y' became 'x' and 'y'.
+fn sources_of_a_shared_fingerprint(s: &dyn Store) -> Vec<String> {
+    for name in ["cloud", "x,y", "a \"quoted\", name"] {
+        let c = common::connector(s, name);
+        let run = s
+            .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+            .expect("begin");
+        let mut f = common::finding("f1", "app1", Status::New);
+        f.fingerprint = "shared".into();
+        s.finish_run(
+            &run,
+            &Batch {
+                assets: vec![common::asset("app1")],
+                findings: vec![f],
+                issues: vec![],
+            },
+            &end(RunState::Processed),
+        )
+        .expect("run");
+    }
+    let groups = s.dedupe(&ListQuery::default()).expect("dedupe");
+    assert_eq!(groups.len(), 1);
+    groups[0].sources.clone()
+}
+
+#[test]
+fn connector_names_with_commas_stay_whole_in_fingerprint_groups() {
+    let whole = ["a \"quoted\", name", "cloud", "x,y"];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = SqliteStore::open(&dir.path().join("s.sqlite3")).expect("sqlite");
+    assert_eq!(sources_of_a_shared_fingerprint(&lite), whole);
+    let Some(db) = pgtest::TestDb::new("commas") else {
+        return;
+    };
+    assert_eq!(sources_of_a_shared_fingerprint(&db.open()), whole);
+}

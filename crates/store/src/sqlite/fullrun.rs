@@ -41,7 +41,7 @@ pub fn dedupe(conn: &Connection, q: &ListQuery) -> Result<Vec<FingerprintGroup>>
              f2.name, a2.name, f2.location, f2.element, f2.cwe
          FROM (SELECT f.fingerprint AS fingerprint, COUNT(*) AS n, MAX(f.severity) AS sev,
                    SUM(CASE WHEN f.status IN ('NEW', 'ACTIVE', 'REOPENED') THEN 1 ELSE 0 END) AS open,
-                   GROUP_CONCAT(DISTINCT c.name) AS sources, GROUP_CONCAT(f.id) AS ids,
+                   json_group_array(DISTINCT c.name) AS sources, GROUP_CONCAT(f.id) AS ids,
                    MIN(f.first_seen) AS first_seen, MAX(f.last_seen) AS last_seen, MIN(f.id) AS first_id
                FROM {FINDING_FROM}
                GROUP BY f.fingerprint
@@ -65,7 +65,14 @@ pub fn dedupe(conn: &Connection, q: &ListQuery) -> Result<Vec<FingerprintGroup>>
                 let location: Option<String> = r.get(10)?;
                 let element: Option<String> = r.get(11)?;
                 let cwe: Option<u32> = r.get(12)?;
-                let mut sources: Vec<String> = sources.split(',').map(str::to_string).collect();
+                // A JSON array, not comma-joined text: a connector's name may hold a comma
+                // ('x,y' came back as the two sources 'x' and 'y').
+                let mut sources: Vec<String> = serde_json::from_str(&sources).map_err(|e| {
+                    to_sql_err(StoreError::Corrupt {
+                        column: "connectors.name".into(),
+                        message: e.to_string(),
+                    })
+                })?;
                 sources.sort();
                 sources.dedup();
                 let mut finding_ids: Vec<i64> =
