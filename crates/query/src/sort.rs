@@ -22,15 +22,34 @@ impl Sort {
         let mut column = 1;
         for part in input.split(',') {
             let trimmed = part.trim();
-            let col = column + (part.len() - part.trim_start().len());
+            // Columns count characters, as filter errors do (a leading no-break space
+            // counted its two bytes).
+            let col = column + part.chars().take_while(|c| c.is_whitespace()).count();
             column += part.chars().count() + 1;
             if trimmed.is_empty() {
                 return Err(QueryError::new(col, "empty sort key"));
             }
-            let (name, dir) = if let Some(n) = trimmed.strip_prefix('-') {
-                (n, Some(true))
-            } else if let Some(n) = trimmed.strip_prefix('+') {
-                (n, Some(false))
+            let signed = match trimmed.strip_prefix('-') {
+                Some(n) => Some((n, true)),
+                None => trimmed.strip_prefix('+').map(|n| (n, false)),
+            };
+            let (name, dir) = if let Some((n, descending)) = signed {
+                // `-risk:asc` was "unknown field 'risk:asc'": the key gives two directions.
+                if let Some((field, _)) = n.split_once(':') {
+                    let (sign, word) = if descending {
+                        ('-', "desc")
+                    } else {
+                        ('+', "asc")
+                    };
+                    return Err(QueryError::new(
+                        col,
+                        format!(
+                            "'{trimmed}' gives the direction twice: write it once \
+                             ({sign}{field} or {field}:{word})"
+                        ),
+                    ));
+                }
+                (n, Some(descending))
             } else if let Some((n, d)) = trimmed.split_once(':') {
                 match d.to_ascii_lowercase().as_str() {
                     "desc" => (n, Some(true)),
@@ -129,5 +148,26 @@ mod tests {
         let e = Sort::parse_list(Entity::Findings, "risk:sideways").expect_err("dir");
         assert_eq!(e.column, 6);
         assert!(Sort::parse_list(Entity::Findings, "tag").is_err());
+        // Columns count characters: two no-break spaces are two columns, not four.
+        let e = Sort::parse_list(Entity::Findings, "risk,\u{a0}\u{a0}colour").expect_err("nbsp");
+        assert_eq!(e.column, 8);
+        assert_eq!(
+            e.caret("risk,\u{a0}\u{a0}colour")
+                .lines()
+                .nth(1)
+                .map(|l| l.chars().position(|c| c == '^')),
+            Some(Some(7))
+        );
+        let e = Sort::parse_list(Entity::Findings, "é,risk").expect_err("unknown");
+        assert_eq!(e.column, 1);
+        // A sign and a `:direction` on one key is two directions, not an unknown field.
+        let e = Sort::parse_list(Entity::Findings, "name, -risk:asc").expect_err("twice");
+        assert_eq!(e.column, 7);
+        assert_eq!(
+            e.message,
+            "'-risk:asc' gives the direction twice: write it once (-risk or risk:desc)"
+        );
+        let e = Sort::parse_list(Entity::Findings, "+name:DESC").expect_err("twice");
+        assert!(e.message.contains("(+name or name:asc)"), "{}", e.message);
     }
 }
