@@ -5,9 +5,10 @@
 //! Every condition is two-valued — a NULL column is "no match" for `:`/`>`/… and "match"
 //! for `!=` — so `not` means what users expect on fields that may be empty.
 //!
-//! Text matches are case-insensitive patterns: SQLite `LIKE` (case-insensitive for ASCII;
-//! indexes with `COLLATE NOCASE` serve prefixes), PostgreSQL `ILIKE`. `*` becomes `%`;
-//! `%`, `_` and `\` in the value are escaped.
+//! Text matches are case-insensitive patterns, alike on both backends: an ASCII pattern
+//! folds ASCII only (SQLite `LIKE`, whose prefixes indexes with `COLLATE NOCASE` serve;
+//! PostgreSQL `ILIKE` under the "C" collation), any other compares [`fold_case`]d text.
+//! `*` becomes `%`; `%`, `_` and `\` in the value are escaped.
 
 use crate::ast::{Cond, Expr, Op, Value};
 use crate::fields::FieldType;
@@ -205,22 +206,30 @@ impl Writer {
         self.bind(p)
     }
 
-    /// `col` matches the pattern `t`, ignoring case. SQLite's LIKE folds ASCII only, so a
-    /// pattern with other letters (`Übersicht`) is matched against the column folded by
-    /// [`UNICODE_LOWER`]; an ASCII pattern keeps the plain LIKE an index can serve.
+    /// `col` matches the pattern `t`, ignoring case, alike on both backends. A pattern
+    /// with letters beyond ASCII (`Übersicht`) is folded by [`fold_case`] and compared
+    /// with the column folded the same way: SQLite through [`CASE_FOLD`], PostgreSQL by
+    /// its `lower` with the same two fixes. An ASCII pattern folds ASCII only, on SQLite
+    /// with the plain LIKE an index can serve, on PostgreSQL with `ILIKE` under the "C"
+    /// collation: under the database's own it also matched `istanbul` to `İstanbul`, which
+    /// SQLite did not.
     fn text_match(&mut self, col: &str, t: &str) -> String {
-        if self.dialect == Dialect::Sqlite && !t.is_ascii() {
-            let p = self.bind(Param::Text(like_pattern(&t.to_lowercase())));
-            return format!("{UNICODE_LOWER}({col}) LIKE {p} ESCAPE '\\'");
+        if t.is_ascii() {
+            let p = self.bind(Param::Text(like_pattern(t)));
+            return match self.dialect {
+                Dialect::Sqlite => format!("{col} LIKE {p} ESCAPE '\\'"),
+                Dialect::Postgres => format!("({col}) COLLATE \"C\" ILIKE {p} ESCAPE '\\'"),
+            };
         }
-        let p = self.bind(Param::Text(like_pattern(t)));
-        format!("{col} {} {p} ESCAPE '\\'", self.like())
-    }
-
-    fn like(&self) -> &'static str {
+        let p = self.bind(Param::Text(like_pattern(&fold_case(t))));
         match self.dialect {
-            Dialect::Sqlite => "LIKE",
-            Dialect::Postgres => "ILIKE",
+            Dialect::Sqlite => format!("{CASE_FOLD}({col}) LIKE {p} ESCAPE '\\'"),
+            // `lower` lowercases each letter (libc) or with context (ICU, which writes
+            // a final sigma ς and İ as i + U+0307): ς becomes σ and i + U+0307 plain i,
+            // as [`fold_case`] does.
+            Dialect::Postgres => format!(
+                "replace(translate(lower({col}), 'ς', 'σ'), 'i\u{307}', 'i') LIKE {p} ESCAPE '\\'"
+            ),
         }
     }
 
@@ -255,9 +264,26 @@ fn any_of(parts: &[String]) -> String {
     }
 }
 
-/// The SQL function a SQLite store registers on its connections: its text argument in
-/// Unicode lower case (SQLite's own `lower` and `LIKE` fold ASCII only).
-pub const UNICODE_LOWER: &str = "unicode_lower";
+/// The SQL function a SQLite store registers on its connections: its text argument
+/// folded by [`fold_case`] (SQLite's own `lower` and `LIKE` fold ASCII only).
+pub const CASE_FOLD: &str = "case_fold";
+
+/// Text in the form case-insensitive matches compare, the same on both backends: each
+/// letter in lower case on its own (no context rules: `str::to_lowercase` wrote Σ at the
+/// end of a word as ς, so `ΟΔΟΣ*` could not match "οδοστες"), final ς as σ, and İ as
+/// plain i (also when written i + U+0307), as PostgreSQL's `lower` gives it.
+pub fn fold_case(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            'İ' => out.push('i'),
+            'ς' => out.push('σ'),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    // As PostgreSQL's `replace` does it: left to right, each pair once.
+    out.replace("i\u{307}", "i")
+}
 
 /// A user's text with `*` wildcards as a LIKE pattern with `\` escapes.
 pub fn like_pattern(text: &str) -> String {
@@ -328,7 +354,7 @@ mod tests {
         );
         assert_eq!(
             got.sql,
-            "((f.severity >= $2::bigint AND (a.name IS NOT NULL AND a.name ILIKE $3::text ESCAPE '\\')) \
+            "((f.severity >= $2::bigint AND (a.name IS NOT NULL AND (a.name) COLLATE \"C\" ILIKE $3::text ESCAPE '\\')) \
              OR (NOT (f.cwe IS NOT NULL AND f.cwe = $4::bigint)))"
         );
         assert_eq!(
@@ -403,7 +429,7 @@ mod tests {
         let g = c("tag:pci* and active:false", Dialect::Postgres);
         assert_eq!(
             g.sql,
-            "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(f.tags) AS t(v) WHERE t.v ILIKE $2::text ESCAPE '\\') \
+            "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(f.tags) AS t(v) WHERE (t.v) COLLATE \"C\" ILIKE $2::text ESCAPE '\\') \
              AND (NOT (f.active)))"
         );
     }
@@ -412,5 +438,37 @@ mod tests {
     fn like_patterns() {
         assert_eq!(like_pattern("Shop*"), "Shop%");
         assert_eq!(like_pattern("50%_off\\"), "50\\%\\_off\\\\");
+    }
+
+    /// One fold for both backends: letter by letter, final sigma as σ, İ as plain i.
+    #[test]
+    fn case_folding_has_no_context_rules() {
+        assert_eq!(fold_case("ΟΔΟΣ*"), "οδοσ*");
+        assert_eq!(fold_case("οδοστες"), "οδοστεσ");
+        assert_eq!(fold_case("ΟΔΟΣΤΕΣ"), "οδοστεσ");
+        assert_eq!(fold_case("İstanbul"), "istanbul");
+        assert_eq!(fold_case("i\u{307}stanbul"), "istanbul");
+        assert_eq!(fold_case("Übersicht ÄRZTE"), "übersicht ärzte");
+        assert_eq!(fold_case("ı"), "ı");
+        let e = parse(Entity::Findings, "app:ΟΔΟΣ* or app:Shop", now()).expect("parse");
+        let pg = compile(&e, Dialect::Postgres, 1);
+        assert_eq!(pg.params[0], Param::Text("οδοσ%".into()));
+        assert!(
+            pg.sql.contains("translate(lower(a.name), 'ς', 'σ')"),
+            "{}",
+            pg.sql
+        );
+        assert!(
+            pg.sql.contains("(a.name) COLLATE \"C\" ILIKE $2::text"),
+            "{}",
+            pg.sql
+        );
+        let lite = compile(&e, Dialect::Sqlite, 1);
+        assert!(
+            lite.sql.contains("case_fold(a.name) LIKE ?1"),
+            "{}",
+            lite.sql
+        );
+        assert!(lite.sql.contains("a.name LIKE ?2"), "{}", lite.sql);
     }
 }

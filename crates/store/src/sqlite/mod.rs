@@ -341,11 +341,15 @@ fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Filters with letters beyond ASCII compare through it (`query::sql`).
     conn.create_scalar_function(
-        query::sql::UNICODE_LOWER,
+        query::sql::CASE_FOLD,
         1,
         rusqlite::functions::FunctionFlags::SQLITE_UTF8
             | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| t.to_lowercase())),
+        |ctx| {
+            Ok(ctx
+                .get::<Option<String>>(0)?
+                .map(|t| query::sql::fold_case(&t)))
+        },
     )?;
     // Updates of findings are prepared per set of changed columns (`finding_update`).
     conn.set_prepared_statement_cache_capacity(64);

@@ -334,6 +334,58 @@ fn text_beyond_ascii_ignores_case(store: &dyn Store) {
     }
     assert_eq!(count("app:\"Übersicht Ärzte\""), 1, "as written");
     assert_eq!(count("app:zürich"), 0);
+
+    // Greek and Turkish capitals: SQLite lowercased with context rules (Σ at the end of
+    // a pattern word became ς, İ became i + U+0307) and PostgreSQL letter by letter, so
+    // the two backends gave different rows. Both now compare one fold.
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let mut greek = asset("gr");
+    greek.asset.name = Some("ΟΔΟΣΤΕΣ Shop".into());
+    let mut turkish = asset("tr");
+    turkish.asset.name = Some("İstanbul Portal".into());
+    let mut plain = asset("in");
+    plain.asset.name = Some("Inventory".into());
+    let batch = Batch {
+        assets: vec![app_again(), greek, turkish, plain],
+        findings: vec![
+            changed(&finding("u1", "ü1", Status::New), |f| {
+                f.tags = vec!["Größe".into()];
+                f.name = "Schwäche im Login".into();
+            }),
+            finding("g1", "gr", Status::New),
+            finding("t1", "tr", Status::New),
+            finding("i1", "in", Status::New),
+        ],
+        issues: vec![],
+    };
+    store
+        .finish_run(&run, &batch, &end(RunState::Processed, None))
+        .expect("finish");
+    for (text, want) in [
+        ("app:ΟΔΟΣ*", 1),
+        ("app:οδοστες*", 1),
+        ("app:οδοστεσ*", 1),
+        ("app:\"ΟΔΟΣΤΕΣ SHOP\"", 1),
+        ("app:*Σ*", 1),
+        ("app:İstanbul*", 1),
+        ("app:İSTANBUL*", 1),
+        // İ folds to i, so it also finds names that start with a plain I.
+        ("app:İ*", 2),
+        // An ASCII pattern folds ASCII only, on both backends.
+        ("app:istanbul*", 0),
+        ("app:*stanbul*", 1),
+        ("app:ıstanbul*", 0),
+    ] {
+        assert_eq!(count(text), want, "{text}");
+    }
+}
+
+fn app_again() -> AssetRecord {
+    let mut app = asset("ü1");
+    app.asset.name = Some("Übersicht Ärzte".into());
+    app
 }
 
 fn connectors_crud(store: &dyn Store) {
