@@ -38,7 +38,7 @@ mod merge;
 
 use crate::error::Result;
 use crate::output::{Counting, PendingFile, create, safe_name};
-use crate::registry::{Context, ExportOptions, Exporter, Item, Report, rfc3339};
+use crate::registry::{Context, ExportOptions, Exporter, Item, Report, rfc3339, seen_times};
 use chrono::{DateTime, Utc};
 use model::{Severity, Status};
 use serde_json::{Map, Value, json};
@@ -251,8 +251,8 @@ impl Kdi {
     fn item_json(&self, item: &Item<'_>, identifier: &str, stype: &str) -> Value {
         let s = item.finding;
         let f = &s.finding;
-        let created = rfc3339(f.first_found.unwrap_or(s.first_seen));
-        let last_seen = rfc3339(f.last_found.unwrap_or(s.last_seen));
+        let (created, last_seen) = seen_times(s);
+        let (created, last_seen) = (rfc3339(created), rfc3339(last_seen));
         let mut m = Map::new();
         if self.findings_mode {
             m.insert("scanner_identifier".into(), json!(f.external_id));

@@ -11,7 +11,9 @@
 
 use crate::error::Result;
 use crate::output::Sink;
-use crate::registry::{ExportOptions, Exporter, Item, OcsfClass, Report, single_output};
+use crate::registry::{
+    ExportOptions, Exporter, Item, OcsfClass, Report, seen_times, single_output,
+};
 use chrono::{DateTime, Utc};
 use model::{Severity, Status};
 use serde_json::{Map, Value, json};
@@ -112,8 +114,7 @@ pub fn event(item: &Item<'_>, class: OcsfClass) -> Value {
     let f = &s.finding;
     let (activity_id, activity_name) = activity(f.status);
     let (status_id, status_name) = status(f.status);
-    let first = f.first_found.unwrap_or(s.first_seen);
-    let last = f.last_found.unwrap_or(s.last_seen);
+    let (first, last) = seen_times(s);
     let uid = format!("{}:{}", s.connector, f.external_id);
     let (class_name, class_uid) = match class {
         OcsfClass::VulnerabilityFinding => ("Vulnerability Finding", 2002u32),

@@ -334,6 +334,23 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// When a finding was first and last seen, as the formats that write such a pair (KDI
+/// `created_at`/`last_seen_at`, OCSF `first_seen_time`/`last_seen_time`) have them: both
+/// from the source's dates when it has them, else from the syncs that saw the finding.
+/// The source's last-found date is read before the store's first sighting (the import
+/// time), which is on another clock: an AppScan Standard report has no creation dates,
+/// and a report years old would otherwise make a finding first seen years after it was
+/// last seen. The first is never after the last.
+pub fn seen_times(f: &StoredFinding) -> (DateTime<Utc>, DateTime<Utc>) {
+    let last = f.finding.last_found.unwrap_or(f.last_seen);
+    let first = f
+        .finding
+        .first_found
+        .or(f.finding.last_found)
+        .unwrap_or(f.first_seen);
+    (first.min(last), last)
+}
+
 /// RFC 3339 with seconds, as every text format here writes times.
 pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

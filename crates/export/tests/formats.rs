@@ -565,3 +565,67 @@ fn files_under(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, (us
     }
     out
 }
+
+/// An AppScan Standard report's items have no creation date: the store knows only the
+/// report's scan date (last found) and its own import time (first seen, on another
+/// clock). KDI `created_at` and OCSF `first_seen_time` took the import time while the
+/// last-seen side took the scan date, so an old report's findings were created years
+/// after they were last seen.
+#[test]
+fn a_finding_without_a_first_found_date_is_not_created_after_it_was_last_seen() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let scanned = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2024, 10, 16, 18, 0, 0)
+        .single()
+        .expect("date");
+    let mut undated = common::finding(1, "app-1");
+    undated.finding.first_found = None;
+    undated.finding.last_found = Some(scanned);
+    // A source whose first-found date is after its last-found date (clock skew).
+    let mut skewed = common::finding(2, "app-1");
+    skewed.finding.first_found = Some(scanned + chrono::Duration::days(3));
+    skewed.finding.last_found = Some(scanned);
+    let store = common::store_with(
+        tmp.path(),
+        "reports",
+        vec![common::asset("app-1", "Std", None)],
+        vec![undated, skewed],
+    );
+    let want = "2024-10-16T18:00:00Z";
+
+    for vulns in [false, true] {
+        let dir = tmp.path().join(format!("kdi-{vulns}"));
+        export_to(&store, Format::Kdi, &dir, |o| o.kdi_vulns = vulns);
+        let mut items = 0;
+        for file in common::files(&dir) {
+            let doc: Value =
+                serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("JSON");
+            let asset = &doc["assets"][0];
+            let list = if vulns {
+                &asset["vulns"]
+            } else {
+                &asset["findings"]
+            };
+            for item in list.as_array().expect("items") {
+                items += 1;
+                assert_eq!(item["last_seen_at"], want, "{item}");
+                assert_eq!(item["created_at"], want, "kdi_vulns {vulns}: {item}");
+            }
+        }
+        assert!(items > 0, "kdi_vulns {vulns} wrote items");
+    }
+
+    let path = tmp.path().join("ocsf.jsonl");
+    export_to(&store, Format::Ocsf, &path, |_| {});
+    let text = std::fs::read_to_string(&path).expect("read");
+    let want_ms = scanned.timestamp_millis();
+    let mut events = 0;
+    for line in text.lines() {
+        let e: Value = serde_json::from_str(line).expect("JSON");
+        events += 1;
+        for part in [&e["finding_info"], &e["vulnerabilities"][0]] {
+            assert_eq!(part["last_seen_time"], want_ms, "{part}");
+            assert_eq!(part["first_seen_time"], want_ms, "{part}");
+        }
+    }
+    assert_eq!(events, 2);
+}
