@@ -87,9 +87,11 @@ fn put(m: &mut Map<String, Value>, key: &str, v: Option<Value>) {
 /// `advisory`): the CVE (carrying the CWE), else the CWE, else an advisory naming the
 /// issue type.
 fn weakness(f: &model::Finding) -> (&'static str, Value) {
+    // A CWE identifier is `CWE-` and the number (the OCSF dictionary's `cwe.uid`), as KDI
+    // and SARIF write it: consumers join findings on it.
     let cwe = f
         .cwe
-        .map(|c| json!({ "uid": c.to_string(), "caption": f.name }));
+        .map(|c| json!({ "uid": format!("CWE-{c}"), "caption": f.name }));
     match (&f.cve, cwe) {
         (Some(c), cwe) => {
             let mut m = Map::new();

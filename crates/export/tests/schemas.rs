@@ -169,3 +169,34 @@ fn the_schemas_reject_what_they_should() {
     let sarif = validator("sarif-2.1.0-rtm.5.schema.json");
     assert!(!sarif.is_valid(&serde_json::json!({"version": "2.1.0", "runs": [{}]})));
 }
+
+/// OCSF's `cwe.uid` is a CWE identifier (`CWE-79`, the dictionary says), in either class
+/// and inside a `cve` too; a bare `79` matched nothing a SIEM joined on.
+#[test]
+fn ocsf_cwe_uids_are_cwe_identifiers() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for class in [
+        OcsfClass::VulnerabilityFinding,
+        OcsfClass::ApplicationSecurityPosture,
+    ] {
+        let path = tmp.path().join(format!("{}.jsonl", class.uid()));
+        run(Format::Ocsf, &path, |o| o.ocsf_class = class);
+        let mut seen = 0;
+        for e in lines(&path) {
+            let vuln = &e["vulnerabilities"][0];
+            for cwe in [&vuln["cwe"], &vuln["cve"]["cwe"]] {
+                if cwe.is_null() {
+                    continue;
+                }
+                seen += 1;
+                let uid = cwe["uid"].as_str().expect("uid");
+                assert!(
+                    uid.strip_prefix("CWE-")
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+                    "{uid}"
+                );
+            }
+        }
+        assert!(seen > 0, "the seeded store has CWEs");
+    }
+}
