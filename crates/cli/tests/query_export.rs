@@ -452,3 +452,70 @@ async fn kev_import_rescores_and_kev_filters() {
     let out = fails(bin(d).args(["kev", "import"]).arg(&list));
     assert!(out.contains("line 1") && out.contains("not-a-cve"), "{out}");
 }
+
+/// A report's CVE text as written (`cve-…`, several in one attribute, garbage) is stored
+/// normalized: KDI's `cve_identifiers` matches the documented `CVE-…` list, a finding is
+/// known exploited when any of its CVEs is listed, and OCSF names one CVE per
+/// vulnerability. The text was stored verbatim: KDI files failed the KDI schema, the
+/// two-CVE finding never matched the KEV list, and OCSF wrote the list as one uid.
+#[test]
+fn report_cves_are_normalized_for_kev_and_the_exports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/appscan-xml/sast-one_issue.xml");
+    let report = std::fs::read_to_string(&fixture).expect("fixture");
+    assert!(
+        report.contains("cve=\"\""),
+        "the fixture's item has an empty cve"
+    );
+    let xml = d.join("cves.xml");
+    std::fs::write(
+        &xml,
+        report.replacen(
+            "cve=\"\"",
+            "cve=\"cve-2021-44228, CVE-2022-22965;not-a-cve\"",
+            1,
+        ),
+    )
+    .expect("write");
+    let imported = common::text(&ok(bin(d).arg("import").arg(&xml)));
+    assert!(
+        imported.contains("not-a-cve"),
+        "the dropped token is warned: {imported}"
+    );
+    let list = d.join("kev.txt");
+    std::fs::write(&list, "CVE-2022-22965\n").expect("write");
+    let r = json(&ok(bin(d).args(["kev", "import", "--json"]).arg(&list)));
+    assert_eq!(r["matching_findings"], 1, "{r}");
+    let kev = rows(d, &["findings", "--json", "--filter", "kev:true"]);
+    assert_eq!(kev.len(), 1, "{kev:?}");
+    assert_eq!(kev[0]["cve"], "CVE-2021-44228,CVE-2022-22965");
+
+    let out = d.join("kdi");
+    ok(bin(d)
+        .args(["export", "-q", "-f", "kdi", "--out"])
+        .arg(&out));
+    let mut defs = 0;
+    for file in std::fs::read_dir(&out).expect("kdi dir") {
+        let doc: Value =
+            serde_json::from_slice(&std::fs::read(file.expect("entry").path()).expect("read"))
+                .expect("JSON");
+        for def in doc["vuln_defs"].as_array().expect("vuln_defs") {
+            if let Some(ids) = def.get("cve_identifiers") {
+                defs += 1;
+                assert_eq!(ids, "CVE-2021-44228,CVE-2022-22965", "{def}");
+            }
+        }
+    }
+    assert_eq!(defs, 1);
+
+    let ocsf = ok(bin(d).args(["export", "-q", "-f", "ocsf"]));
+    let event: Value = serde_json::from_slice(&ocsf.stdout).expect("one OCSF event");
+    let vuln = &event["vulnerabilities"][0];
+    assert_eq!(vuln["cve"]["uid"], "CVE-2021-44228", "{vuln}");
+    assert_eq!(
+        event["unmapped"]["cves"],
+        serde_json::json!(["CVE-2021-44228", "CVE-2022-22965"])
+    );
+}

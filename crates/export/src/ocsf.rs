@@ -7,7 +7,8 @@
 //! The store's fingerprint is `finding_info.uid_alt`; fields OCSF has no place for (risk,
 //! location, element) go in `unmapped`.
 //! A vulnerability carries exactly one reference, as 1.8 requires: the CVE (with the CWE
-//! inside it), else the CWE, else an advisory named after the issue type.
+//! inside it; the first, for a finding with several, which are all in `unmapped.cves`),
+//! else the CWE, else an advisory named after the issue type.
 
 use crate::error::Result;
 use crate::output::Sink;
@@ -92,7 +93,13 @@ fn weakness(f: &model::Finding) -> (&'static str, Value) {
     let cwe = f
         .cwe
         .map(|c| json!({ "uid": format!("CWE-{c}"), "caption": f.name }));
-    match (&f.cve, cwe) {
+    // A vulnerability has one `cve`: the first of a finding's CVEs (all of them are in
+    // `unmapped.cves`).
+    let cve = f
+        .cve
+        .as_deref()
+        .and_then(|c| model::kev::cve_ids(c).into_iter().next());
+    match (cve, cwe) {
         (Some(c), cwe) => {
             let mut m = Map::new();
             m.insert("uid".into(), json!(c));
@@ -190,6 +197,12 @@ pub fn event(item: &Item<'_>, class: OcsfClass) -> Value {
     );
     put(&mut unmapped, "port", f.port.map(|v| json!(v)));
     put(&mut unmapped, "cvss", f.cvss.map(|v| json!(v)));
+    if let Some(c) = &f.cve {
+        let ids = model::kev::cve_ids(c);
+        if ids.len() > 1 {
+            unmapped.insert("cves".into(), json!(ids));
+        }
+    }
     put(
         &mut unmapped,
         "source_status",

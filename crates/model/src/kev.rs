@@ -55,6 +55,43 @@ pub fn normalize_cve(s: &str) -> Option<String> {
     ok.then_some(up)
 }
 
+/// The CVE ids in a finding's `cve` text, as a report writes it (`cve-2021-44228`,
+/// `CVE-2021-44228, CVE-2022-22965`): tokens split on commas, semicolons and whitespace,
+/// upper-cased, duplicates dropped, order kept; `dropped` holds the tokens that are no CVE
+/// id (`not-a-cve`, `CVE-2024-1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CveList {
+    pub ids: Vec<String>,
+    pub dropped: Vec<String>,
+}
+
+impl CveList {
+    pub fn parse(text: &str) -> CveList {
+        let mut list = CveList::default();
+        for token in text
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+        {
+            match normalize_cve(token) {
+                Some(id) if !list.ids.contains(&id) => list.ids.push(id),
+                Some(_) => {}
+                None => list.dropped.push(token.to_string()),
+            }
+        }
+        list
+    }
+
+    /// The ids as a finding stores them: comma-separated without spaces, `None` when none.
+    pub fn stored(&self) -> Option<String> {
+        (!self.ids.is_empty()).then(|| self.ids.join(","))
+    }
+}
+
+/// The CVE ids of a stored `cve` value (one, or several comma-separated), upper-cased.
+pub fn cve_ids(stored: &str) -> Vec<String> {
+    CveList::parse(stored).ids
+}
+
 /// Parses a KEV list in either form; duplicates are dropped, order kept.
 pub fn parse(text: &str) -> Result<Vec<KevEntry>, KevError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();

@@ -160,10 +160,15 @@ impl Field {
 
 use FieldType::*;
 
-/// Whether a finding's CVE is in the known-exploited list; the stores' listings select it
-/// too, so `--columns kev` and the API show what `kev:true` filters on.
-pub const KEV_SQL: &str =
-    "(f.cve IS NOT NULL AND EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve)))";
+/// Whether one of a finding's CVEs is in the known-exploited list; the stores' listings
+/// select it too, so `--columns kev` and the API show what `kev:true` filters on. A
+/// finding may hold several CVEs, comma-separated (`CVE-2021-44228,CVE-2022-22965`, as
+/// the map stores them): the list's index answers a single CVE, and only a value with a
+/// comma is matched element by element (spaces, which values stored before CVEs were
+/// normalized may hold, left out).
+pub const KEV_SQL: &str = "(f.cve IS NOT NULL AND (EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve)) \
+     OR (f.cve LIKE '%,%' AND EXISTS (SELECT 1 FROM kev k \
+     WHERE ',' || REPLACE(UPPER(f.cve), ' ', '') || ',' LIKE '%,' || k.cve || ',%'))))";
 
 const OPEN_SQL: &str = "f.status IN ('NEW', 'ACTIVE', 'REOPENED')";
 

@@ -5,6 +5,7 @@
 
 use super::targets::{self, Kind, ValueType};
 use super::{Map, Rule};
+use crate::kev::CveList;
 use crate::text::storable;
 use crate::{Asset, Finding, Severity, Status, time::parse_datetime};
 use chrono::{DateTime, Utc};
@@ -216,6 +217,22 @@ impl Map {
                 message,
             };
             let converted = match target.value_type {
+                // CVE ids as KDI, OCSF and the KEV list read them: upper-case, several
+                // comma-separated without spaces; what is no CVE id is dropped and warned.
+                ValueType::Text if target.name == "cveId" => {
+                    let list = CveList::parse(&scalar_text(value));
+                    for token in &list.dropped {
+                        let token: String = token.chars().take(80).collect();
+                        fields.warnings.push(format!(
+                            "{}: '{token}' is not a CVE id (CVE-YYYY-NNNN), dropped",
+                            path()
+                        ));
+                    }
+                    match list.stored() {
+                        Some(ids) => Converted::Text(ids),
+                        None => continue,
+                    }
+                }
                 ValueType::Text => match value {
                     Value::String(s) => Converted::Text(storable(s).into_owned()),
                     Value::Number(n) => Converted::Text(n.to_string()),
@@ -533,6 +550,46 @@ mod tests {
         assert_eq!(m.value.severity, Severity::High);
         assert_eq!(m.value.source_severity, "");
         assert_eq!(m.warnings, ["$.Severity: no severity, mapped to High"]);
+    }
+
+    /// A report's CVE text is stored as KDI's `cve_identifiers` and the KEV list read it:
+    /// upper-case ids, several comma-separated without spaces; the rest is dropped with a
+    /// warning naming the field.
+    #[test]
+    fn cve_ids_are_normalized_and_garbage_is_dropped_with_a_warning() {
+        let map = Map::default_map();
+        let cve = |text: &str| {
+            let mut raw = issue();
+            raw["Cve"] = json!(text);
+            let m = map.apply_finding(&raw, "a").expect("maps");
+            (m.value.cve, m.warnings)
+        };
+        assert_eq!(
+            cve("CVE-2021-44228"),
+            (Some("CVE-2021-44228".into()), vec![])
+        );
+        assert_eq!(
+            cve(" cve-2021-44228 "),
+            (Some("CVE-2021-44228".into()), vec![])
+        );
+        assert_eq!(
+            cve("CVE-2021-44228, CVE-2022-22965;cve-2023-1234 CVE-2021-44228"),
+            (
+                Some("CVE-2021-44228,CVE-2022-22965,CVE-2023-1234".into()),
+                vec![]
+            )
+        );
+        let (ids, warnings) = cve("CVE-2021-44228;DROP");
+        assert_eq!(ids.as_deref(), Some("CVE-2021-44228"));
+        assert_eq!(
+            warnings,
+            ["$.Cve: 'DROP' is not a CVE id (CVE-YYYY-NNNN), dropped"]
+        );
+        let (ids, warnings) = cve("not-a-cve");
+        assert_eq!(ids, None);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(cve("CVE-2024-1").0, None);
+        assert_eq!(cve("  "), (None, vec![]));
     }
 
     #[test]

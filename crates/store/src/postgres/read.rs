@@ -57,7 +57,9 @@ pub const FINDING_COLUMNS: &str = "f.id, c.name, a.name, a.url, f.external_id, f
      f.source_severity, f.status, f.source_status, f.cve, f.cvss, f.cwe, f.first_found, f.last_found, \
      f.last_updated, f.port, f.protocol, f.issue_type, f.location, f.element, f.detection, f.description, \
      f.solution, f.tags, f.fingerprint, f.active, f.first_seen, f.last_seen, f.risk, \
-     (f.cve IS NOT NULL AND EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve)))";
+     (f.cve IS NOT NULL AND (EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve)) \
+     OR (f.cve LIKE '%,%' AND EXISTS (SELECT 1 FROM kev k \
+     WHERE ',' || REPLACE(UPPER(f.cve), ' ', '') || ',' LIKE '%,' || k.cve || ',%'))))";
 
 pub const FINDING_FROM: &str = "findings f JOIN connectors c ON c.id = f.connector_id \
      LEFT JOIN assets a ON a.connector_id = f.connector_id AND a.external_id = f.asset_external_id";

@@ -10,7 +10,7 @@ use super::read::risk_of;
 use crate::Result;
 use crate::types::*;
 use chrono::{DateTime, Utc};
-use model::kev::KevEntry;
+use model::kev::{KevEntry, cve_ids};
 use model::risk::{Exposure, OpenRisks, RiskInput, finding_risk};
 use model::{Severity, Status};
 use postgres::GenericClient;
@@ -30,8 +30,9 @@ fn known(c: &mut impl GenericClient, cves: &[String]) -> Result<HashSet<String>>
         .collect()
 }
 
-fn norm(cve: Option<&str>) -> Option<String> {
-    cve.map(|c| c.trim().to_uppercase())
+/// The CVE ids of a finding's `cve` (one, or several comma-separated), upper-cased.
+fn norm(cve: Option<&str>) -> Vec<String> {
+    cve.map(cve_ids).unwrap_or_default()
 }
 
 /// Writes finding scores by id.
@@ -86,7 +87,7 @@ pub fn batch_risks<'a>(
     }
     let cves: Vec<String> = last
         .values()
-        .filter_map(|r| norm(r.finding.cve.as_deref()))
+        .flat_map(|r| norm(r.finding.cve.as_deref()))
         .collect();
     let kev = known(c, &cves)?;
     let mut risks = HashMap::with_capacity(last.len());
@@ -101,7 +102,7 @@ pub fn batch_risks<'a>(
             status: f.status,
             first_found: f.first_found,
             exposure: Exposure::of_urls([f.location.as_deref(), asset_url]),
-            known_exploited: norm(f.cve.as_deref()).is_some_and(|c| kev.contains(&c)),
+            known_exploited: norm(f.cve.as_deref()).iter().any(|c| kev.contains(c)),
         };
         risks.insert(id, i32::from(finding_risk(&input, now)));
         touched.insert(f.asset_external_id.as_str());
@@ -109,10 +110,14 @@ pub fn batch_risks<'a>(
     Ok((risks, touched.into_iter().collect()))
 }
 
-const SCORE_SELECT: &str = "SELECT f.id, f.severity, f.cvss, f.status, f.first_found, f.location, \
-     upper(trim(f.cve)), a.url, f.risk, (k.cve IS NOT NULL) \
-     FROM findings f LEFT JOIN assets a ON a.connector_id = f.connector_id AND a.external_id = f.asset_external_id \
-     LEFT JOIN kev k ON k.cve = upper(trim(f.cve))";
+/// Column 9 is [`query::fields::KEV_SQL`] written out (a `const` cannot `format!` it; a
+/// test checks that the two agree).
+pub(crate) const SCORE_SELECT: &str = "SELECT f.id, f.severity, f.cvss, f.status, f.first_found, f.location, \
+     upper(trim(f.cve)), a.url, f.risk, \
+     (f.cve IS NOT NULL AND (EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve)) \
+     OR (f.cve LIKE '%,%' AND EXISTS (SELECT 1 FROM kev k \
+     WHERE ',' || REPLACE(UPPER(f.cve), ' ', '') || ',' LIKE '%,' || k.cve || ',%')))) \
+     FROM findings f LEFT JOIN assets a ON a.connector_id = f.connector_id AND a.external_id = f.asset_external_id";
 
 /// Scores rows of [`SCORE_SELECT`]: (id, old risk, new risk).
 fn score_rows(rows: &[postgres::Row], now: DateTime<Utc>) -> Result<Vec<(i64, i32, i32)>> {
@@ -241,8 +246,10 @@ pub fn import_kev(
     let total: i64 = c.query_one("SELECT COUNT(*) FROM kev", &[])?.try_get(0)?;
     let matching: i64 = c
         .query_one(
-            "SELECT COUNT(*) FROM findings f
-             WHERE f.cve IS NOT NULL AND EXISTS (SELECT 1 FROM kev k WHERE k.cve = upper(f.cve))",
+            &format!(
+                "SELECT COUNT(*) FROM findings f WHERE {}",
+                query::fields::KEV_SQL
+            ),
             &[],
         )?
         .try_get(0)?;

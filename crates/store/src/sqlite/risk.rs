@@ -10,7 +10,7 @@ use crate::open_risks::{self, Moves, Totals};
 use crate::types::*;
 use crate::{Result, StoreError};
 use chrono::{DateTime, Utc};
-use model::kev::KevEntry;
+use model::kev::{KevEntry, cve_ids};
 use model::risk::{Exposure, OpenRisks, RiskInput, finding_risk};
 use model::{Severity, Status};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -19,13 +19,16 @@ use std::collections::{BTreeSet, HashMap};
 /// Rows scored per read on `rescore`.
 const CHUNK: i64 = 10_000;
 
+/// Whether one of the finding's CVEs (one, or several comma-separated) is listed.
 fn known_exploited(conn: &Connection, cve: Option<&str>) -> Result<bool> {
     let Some(cve) = cve else { return Ok(false) };
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM kev WHERE cve = UPPER(?1)")?
-        .query_row([cve.trim()], |_| Ok(()))
-        .optional()?
-        .is_some())
+    let mut st = conn.prepare_cached("SELECT 1 FROM kev WHERE cve = ?1")?;
+    for id in cve_ids(cve) {
+        if st.query_row([id], |_| Ok(())).optional()?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Scores findings as a batch writes them, remembering each asset's URL (exposure).
@@ -298,7 +301,10 @@ pub fn import_kev(conn: &Connection, entries: &[KevEntry], replace: bool) -> Res
     }
     let total: i64 = conn.query_row("SELECT COUNT(*) FROM kev", [], |r| r.get(0))?;
     let matching: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM findings f WHERE f.cve IS NOT NULL AND EXISTS (SELECT 1 FROM kev k WHERE k.cve = UPPER(f.cve))",
+        &format!(
+            "SELECT COUNT(*) FROM findings f WHERE {}",
+            query::fields::KEV_SQL
+        ),
         [],
         |r| r.get(0),
     )?;

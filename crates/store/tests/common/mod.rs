@@ -144,6 +144,7 @@ pub fn contract(store: &dyn Store) {
     full_run_closes_unseen(store);
     maps_are_kept(store);
     query_risk_and_kev(store);
+    several_cves_are_kev_when_any_is_listed(store);
     a_moved_finding_leaves_its_old_assets_risk(store);
     an_update_stores_each_changed_field(store);
     a_preview_compares_without_writing(store);
@@ -985,6 +986,88 @@ pub fn query_risk_and_kev(store: &dyn Store) {
         .for_each_finding(&q, &mut |_| Err(StoreError::Callback("disk full".into())))
         .expect_err("callback error");
     assert_eq!(err.to_string(), "disk full");
+}
+
+/// A finding with several CVEs (`CVE-A,CVE-B`, as the map stores them) is known exploited
+/// when any of them is listed: as it is written, in listings and `kev:true`, in the count
+/// `kev import` reports and on `rescore`. It was matched as one token and never was.
+fn several_cves_are_kev_when_any_is_listed(store: &dyn Store) {
+    use query::{Entity, Filter};
+    let kev = model::kev::parse("CVE-2022-22965\n").expect("kev");
+    store.import_kev(&kev, true).expect("import");
+    let c = connector(store, "cves");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let with = |id: &str, cve: Option<&str>| {
+        let mut f = finding(id, "shop", Status::New);
+        f.finding.cve = cve.map(Into::into);
+        f
+    };
+    let batch = Batch {
+        assets: vec![asset("shop")],
+        findings: vec![
+            with("one", Some("CVE-2022-22965")),
+            with("two", Some("CVE-2021-44228,CVE-2022-22965")),
+            // Stored before CVEs were normalized.
+            with("spaced", Some("CVE-2021-44228, cve-2022-22965")),
+            with("other", Some("CVE-2021-44228,CVE-2020-0001")),
+            with("prefix", Some("CVE-2022-229650")),
+            with("none", None),
+        ],
+        issues: vec![],
+    };
+    store
+        .finish_run(&run, &batch, &end(RunState::Processed, None))
+        .expect("write");
+    let listed = || -> Vec<(String, bool, u16)> {
+        let mut rows: Vec<_> = store
+            .findings(&ListQuery {
+                connector: Some("cves".into()),
+                ..Default::default()
+            })
+            .expect("findings")
+            .into_iter()
+            .map(|f| (f.finding.external_id, f.kev, f.risk))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let kev_ids = || -> Vec<String> {
+        let mut ids: Vec<String> = store
+            .findings(&ListQuery {
+                connector: Some("cves".into()),
+                filter: Some(Filter::parse(Entity::Findings, "kev:true").expect("f")),
+                ..Default::default()
+            })
+            .expect("kev:true")
+            .into_iter()
+            .map(|f| f.finding.external_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let check = |when: &str| {
+        let rows = listed();
+        let risk = |id: &str| rows.iter().find(|r| r.0 == id).map(|r| r.2).expect(id);
+        let kev: Vec<&str> = rows.iter().filter(|r| r.1).map(|r| r.0.as_str()).collect();
+        assert_eq!(kev, ["one", "spaced", "two"], "{when}: {rows:?}");
+        assert_eq!(kev_ids(), ["one", "spaced", "two"], "{when}");
+        for id in ["two", "spaced"] {
+            assert_eq!(risk(id), risk("one"), "{when}: {id} scored as exploited");
+        }
+        assert!(risk("one") > risk("other"), "{when}: {rows:?}");
+        assert_eq!(risk("other"), risk("none"), "{when}");
+        assert_eq!(risk("prefix"), risk("none"), "{when}");
+    };
+    check("as written");
+    let imported = store.import_kev(&kev, false).expect("import again");
+    assert_eq!(imported.matching_findings, 3, "{imported:?}");
+    store.rescore().expect("rescore");
+    check("rescored");
+    // The list the contract's other steps had.
+    let before = model::kev::parse("CVE-2021-44228\n").expect("kev");
+    store.import_kev(&before, true).expect("restore the list");
 }
 
 /// A finding that moves to another asset takes its risk from the asset it left.
