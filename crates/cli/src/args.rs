@@ -496,11 +496,12 @@ pub struct ExportArgs {
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// kdi: the largest file to write, e.g. 10MB, 512KiB (larger loads are split)
-    #[arg(long, default_value = "100MB")]
-    pub max_file_size: String,
-    /// kdi: the 0-10 scores of Informational,Low,Medium,High,Critical
-    #[arg(long, default_value = "0,3,6,9,10", value_name = "I,L,M,H,C")]
-    pub kdi_scores: String,
+    /// [default: 100MB]
+    #[arg(long, value_name = "SIZE")]
+    pub max_file_size: Option<String>,
+    /// kdi: the 0-10 scores of Informational,Low,Medium,High,Critical [default: 0,3,6,9,10]
+    #[arg(long, value_name = "I,L,M,H,C")]
+    pub kdi_scores: Option<String>,
     /// kdi: write version-1 `vulns` keyed by issue type instead of version-2 `findings`
     /// keyed by issue id (the issues of one type on an application are merged into one
     /// vuln, open when any is: the platform keeps one per asset and identifier)
@@ -510,11 +511,13 @@ pub struct ExportArgs {
     #[arg(long, hide = true, conflicts_with = "kdi_vulns")]
     pub kdi_findings: bool,
     /// ocsf: 2002 (Vulnerability Finding) or 2007 (Application Security Posture Finding)
-    #[arg(long, default_value_t = 2002)]
-    pub ocsf_class: u32,
+    /// [default: 2002]
+    #[arg(long, value_name = "CLASS")]
+    pub ocsf_class: Option<u32>,
     /// sarif: results per run before a new run starts (GitHub takes 25,000)
-    #[arg(long, default_value_t = 25_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub sarif_max_results: u64,
+    /// [default: 25000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sarif_max_results: Option<u64>,
     /// csv: write cells that start with = + - @ as they are (by default they get a
     /// leading ' so that a spreadsheet does not run them as formulas)
     #[arg(long)]

@@ -289,16 +289,12 @@ async fn exports_write_every_format_without_secrets() {
         ("kdi", "kdi"),
     ] {
         let path = out.join(file);
-        let r = ok(bin(d)
-            .args([
-                "export",
-                "--format",
-                format,
-                "--max-file-size",
-                "20KB",
-                "--out",
-            ])
-            .arg(&path));
+        let mut cmd = bin(d);
+        cmd.args(["export", "--format", format]);
+        if format == "kdi" {
+            cmd.args(["--max-file-size", "20KB"]);
+        }
+        let r = ok(cmd.arg("--out").arg(&path));
         let said = String::from_utf8_lossy(&r.stderr);
         assert!(
             said.contains(&format!("Exported {total} findings")),
@@ -518,4 +514,38 @@ fn report_cves_are_normalized_for_kev_and_the_exports() {
         event["unmapped"]["cves"],
         serde_json::json!(["CVE-2021-44228", "CVE-2022-22965"])
     );
+}
+
+/// A flag of one format given with another is refused, naming the flag and its format:
+/// `-f csv --ocsf-class 2007` (OCSF meant) wrote CSV and succeeded.
+#[test]
+fn a_flag_of_another_format_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(bin(d).arg("import").arg(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/appscan-xml/sast-one_issue.xml"),
+    ));
+    for (format, flag, owner) in [
+        ("csv", &["--kdi-vulns"][..], "kdi"),
+        ("csv", &["--ocsf-class", "2007"][..], "ocsf"),
+        ("sarif", &["--max-file-size", "10MB"][..], "kdi"),
+        ("ocsf", &["--kdi-scores", "0,3,6,8,10"][..], "kdi"),
+        ("csv", &["--sarif-max-results", "10"][..], "sarif"),
+        ("jsonl", &["--csv-keep-formulas"][..], "csv"),
+        ("kdi", &["--ocsf-class", "2002"][..], "ocsf"),
+    ] {
+        let out = fails(bin(d).args(["export", "--format", format]).args(flag));
+        assert!(
+            out.contains(&format!(
+                "{} applies to --format {owner} only, not {format}",
+                flag[0]
+            )),
+            "{format} {flag:?}: {out}"
+        );
+    }
+    // Each flag with its own format is taken.
+    ok(bin(d).args(["export", "-q", "-f", "ocsf", "--ocsf-class", "2007"]));
+    ok(bin(d).args(["export", "-q", "-f", "csv", "--csv-keep-formulas"]));
+    ok(bin(d).args(["export", "-q", "-f", "sarif", "--sarif-max-results", "10"]));
 }

@@ -37,6 +37,34 @@ fn kdi_scores(text: &str) -> anyhow::Result<[u8; 5]> {
     Ok(out)
 }
 
+/// Refuses a flag of another format than the one asked for: `-f csv --ocsf-class 2007`
+/// (OCSF meant) wrote CSV and succeeded, the flag silently ignored.
+fn refuse_other_formats_flags(a: &ExportArgs, format: Format) -> anyhow::Result<()> {
+    let given = [
+        ("--max-file-size", Format::Kdi, a.max_file_size.is_some()),
+        ("--kdi-scores", Format::Kdi, a.kdi_scores.is_some()),
+        ("--kdi-vulns", Format::Kdi, a.kdi_vulns),
+        ("--kdi-findings", Format::Kdi, a.kdi_findings),
+        ("--ocsf-class", Format::Ocsf, a.ocsf_class.is_some()),
+        (
+            "--sarif-max-results",
+            Format::Sarif,
+            a.sarif_max_results.is_some(),
+        ),
+        ("--csv-keep-formulas", Format::Csv, a.csv_keep_formulas),
+    ];
+    for (flag, owner, set) in given {
+        if set && owner != format {
+            bail!(
+                "{flag} applies to --format {} only, not {}",
+                owner.name(),
+                format.name()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The export's options from the command line.
 fn options(a: &ExportArgs) -> anyhow::Result<ExportOptions> {
     let Some(format) = Format::parse(&a.format) else {
@@ -47,6 +75,7 @@ fn options(a: &ExportArgs) -> anyhow::Result<ExportOptions> {
             names.join(", ")
         );
     };
+    refuse_other_formats_flags(a, format)?;
     let mut o = ExportOptions::new(format);
     o.connector = a.connector.clone();
     o.filter = match a.filter.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -54,17 +83,24 @@ fn options(a: &ExportArgs) -> anyhow::Result<ExportOptions> {
         None => None,
     };
     o.out = a.out.clone();
-    o.max_file_size = export::parse_size(&a.max_file_size)
-        .map_err(|e| anyhow::anyhow!("--max-file-size: {e}"))?;
-    o.kdi_scores = kdi_scores(&a.kdi_scores)?;
+    if let Some(size) = &a.max_file_size {
+        o.max_file_size =
+            export::parse_size(size).map_err(|e| anyhow::anyhow!("--max-file-size: {e}"))?;
+    }
+    if let Some(scores) = &a.kdi_scores {
+        o.kdi_scores = kdi_scores(scores)?;
+    }
     o.kdi_vulns = a.kdi_vulns;
-    o.ocsf_class = OcsfClass::from_uid(a.ocsf_class).with_context(|| {
-        format!(
-            "--ocsf-class: {} is not 2002 (Vulnerability Finding) or 2007 (Application Security Posture Finding)",
-            a.ocsf_class
-        )
-    })?;
-    o.sarif_max_results = usize::try_from(a.sarif_max_results).unwrap_or(usize::MAX);
+    if let Some(class) = a.ocsf_class {
+        o.ocsf_class = OcsfClass::from_uid(class).with_context(|| {
+            format!(
+                "--ocsf-class: {class} is not 2002 (Vulnerability Finding) or 2007 (Application Security Posture Finding)"
+            )
+        })?;
+    }
+    if let Some(n) = a.sarif_max_results {
+        o.sarif_max_results = usize::try_from(n).unwrap_or(usize::MAX);
+    }
     o.csv_keep_formulas = a.csv_keep_formulas;
     if format.writes_directory()
         && let Some(p) = &o.out
@@ -118,8 +154,8 @@ fn stop_on_signal(
 }
 
 pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
-    ctx.runner.store.require_connector(a.connector.as_deref())?;
     let mut o = options(&a)?;
+    ctx.runner.store.require_connector(a.connector.as_deref())?;
     let bar = bar(ctx, &o)?;
     let stop = Arc::new(AtomicBool::new(false));
     o.stop = Some(stop.clone());
