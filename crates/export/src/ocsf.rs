@@ -152,7 +152,17 @@ pub fn event(item: &Item<'_>, class: OcsfClass) -> Value {
         "modified_time",
         f.last_updated.map(|t| json!(ms(t))),
     );
-    let (src_url, affected_code) = place(f.location.as_deref());
+    // A web finding's `//host/path` is a URL with its scheme, not a UNC file path.
+    let web = f.location.as_deref().and_then(|l| {
+        crate::sarif::uri::web_network_path(
+            l,
+            f.protocol.as_deref(),
+            s.asset_url
+                .as_deref()
+                .or(item.asset.and_then(|a| a.asset.url.as_deref())),
+        )
+    });
+    let (src_url, affected_code) = place(web.as_deref().or(f.location.as_deref()));
     put(&mut info, "src_url", src_url);
     info.insert(
         "data_sources".into(),

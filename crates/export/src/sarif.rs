@@ -510,9 +510,13 @@ impl Exporter for Sarif {
             .asset_url
             .as_deref()
             .or(item.asset.and_then(|a| a.asset.url.as_deref()));
-        let location = f
+        let web = f
             .location
             .as_deref()
+            .and_then(|l| uri::web_network_path(l, f.protocol.as_deref(), asset_url));
+        let location = web
+            .as_deref()
+            .or(f.location.as_deref())
             .and_then(uri::physical_location)
             .unwrap_or_else(|| uri::application_location(asset_url, &f.asset_external_id));
         let mut r = Map::new();

@@ -629,3 +629,55 @@ fn a_finding_without_a_first_found_date_is_not_created_after_it_was_last_seen() 
     }
     assert_eq!(events, 2);
 }
+
+/// A DAST location written as a network-path reference (`//host/path`) is a URL with the
+/// finding's scheme in SARIF and OCSF; it was a UNC file path (`file://host/…`, OCSF
+/// `affected_code`). A SAST finding's `//server/share/…` stays a file path.
+#[test]
+fn a_web_findings_network_path_location_is_a_url() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut dast = common::finding(1, "app-1");
+    dast.finding.location = Some("//shop.example.com/login?next=/admin".into());
+    dast.finding.protocol = Some("http".into());
+    let mut sast = common::finding(2, "app-1");
+    sast.finding.location = Some("//srv/share/src/a.c".into());
+    sast.finding.protocol = None;
+    let store = common::store_with(
+        tmp.path(),
+        "reports",
+        vec![common::asset("app-1", "Shop", None)],
+        vec![dast, sast],
+    );
+    let want = "http://shop.example.com/login?next=/admin";
+
+    let path = tmp.path().join("f.sarif");
+    export_to(&store, Format::Sarif, &path, |_| {});
+    let doc: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+    let uris: std::collections::HashSet<&str> = doc["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
+    assert!(uris.contains(want), "{uris:?}");
+    assert!(uris.contains("file://srv/share/src/a.c"), "{uris:?}");
+
+    let path = tmp.path().join("f.ocsf.jsonl");
+    export_to(&store, Format::Ocsf, &path, |_| {});
+    let text = std::fs::read_to_string(&path).expect("read");
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let dast = events
+        .iter()
+        .find(|e| e["unmapped"]["external_id"] == "issue-001")
+        .expect("the DAST event");
+    assert_eq!(dast["finding_info"]["src_url"], want, "{dast}");
+    assert!(dast["vulnerabilities"][0].get("affected_code").is_none());
+    let sast = events
+        .iter()
+        .find(|e| e["unmapped"]["external_id"] == "issue-002")
+        .expect("the SAST event");
+    assert!(sast["finding_info"].get("src_url").is_none(), "{sast}");
+}

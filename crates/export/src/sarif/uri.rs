@@ -80,6 +80,33 @@ pub fn absolute_url(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// A web finding's location written as a network-path reference (`//host/path`, RFC 3986
+/// 4.2) as an absolute URL with the finding's scheme: its protocol when that is http(s),
+/// else its application URL's. `None` for anything else, which stays as it is (`//srv/x`
+/// of a SAST finding is a UNC path).
+pub fn web_network_path(
+    location: &str,
+    protocol: Option<&str>,
+    asset_url: Option<&str>,
+) -> Option<String> {
+    let loc = location.trim();
+    let rest = loc.strip_prefix("//")?;
+    if rest.is_empty() || rest.starts_with('/') || rest.starts_with('\\') {
+        return None;
+    }
+    let web = |s: &str| {
+        let s = s.trim().to_ascii_lowercase();
+        matches!(s.as_str(), "http" | "https").then_some(s)
+    };
+    let scheme = protocol.and_then(web).or_else(|| {
+        asset_url
+            .and_then(|u| url::Url::parse(u.trim()).ok())
+            .and_then(|u| web(u.scheme()))
+    })?;
+    let url = url::Url::parse(&format!("{scheme}:{loc}")).ok()?;
+    url.has_host().then(|| url.to_string())
+}
+
 /// Splits a trailing `:LINE` or `:LINE:COLUMN` off a path.
 pub(crate) fn split_position(loc: &str) -> (&str, Option<u64>, Option<u64>) {
     fn number(s: &str) -> Option<u64> {
@@ -300,6 +327,24 @@ mod tests {
             Some(json!({"artifactLocation": {"uri": "C%3A12"}}))
         );
         assert_eq!(physical_location("  "), None);
+    }
+
+    /// `//host/path` of a web finding (its protocol or its application's URL http/https)
+    /// is a network-path reference: a URL with that scheme, not a UNC file path.
+    #[test]
+    fn network_path_references_of_web_findings() {
+        let loc = "//shop.example.com/login?next=/admin";
+        let want = Some("http://shop.example.com/login?next=/admin".to_string());
+        assert_eq!(web_network_path(loc, Some("http"), None), want);
+        assert_eq!(
+            web_network_path(loc, None, Some("https://shop.example.com/")),
+            Some("https://shop.example.com/login?next=/admin".to_string())
+        );
+        assert_eq!(web_network_path(loc, Some("HTTP"), Some("ftp://x")), want);
+        assert_eq!(web_network_path(loc, None, None), None, "not a web finding");
+        assert_eq!(web_network_path("//srv/share/a.c", Some("ftp"), None), None);
+        assert_eq!(web_network_path("src/a.java", Some("http"), None), None);
+        assert_eq!(web_network_path("///x", Some("http"), None), None);
     }
 
     #[test]
