@@ -19,6 +19,13 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// its own cap, [`MAX_RETRY_AFTER`]).
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
+/// The longest a logout may take, retries included. It is a courtesy (the token or
+/// session expires on the server anyway), awaited before a run records its end: a
+/// server answering 503 or `Retry-After` to it held a finished run Processing, its lock
+/// taken and Ctrl-C unheard, for as long as the retries' backoff (26 s by default, up to
+/// minutes with `Retry-After`).
+pub const LOGOUT_WAIT: Duration = Duration::from_secs(5);
+
 /// Longest `Retry-After` honoured; a longer one is cut to this (the server
 /// answers 429 again if it was serious, and the retry budget still applies).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);

@@ -115,13 +115,12 @@ impl AsocClient {
             return;
         };
         let (url, endpoint) = self.url(&["api", "v4", "Account", "Logout"]);
-        match self
-            .send(Method::GET, &url, &endpoint, &[], Some(&token), None::<&()>)
-            .await
-        {
-            Ok(a) if (200..300).contains(&a.status) => tracing::debug!("logged out"),
-            Ok(a) => tracing::debug!(status = a.status, "logout answered an error"),
-            Err(e) => tracing::debug!(error = %e, "logout failed"),
+        let logout = self.send(Method::GET, &url, &endpoint, &[], Some(&token), None::<&()>);
+        match tokio::time::timeout(apiclient::retry::LOGOUT_WAIT, logout).await {
+            Ok(Ok(a)) if (200..300).contains(&a.status) => tracing::debug!("logged out"),
+            Ok(Ok(a)) => tracing::debug!(status = a.status, "logout answered an error"),
+            Ok(Err(e)) => tracing::debug!(error = %e, "logout failed"),
+            Err(_) => tracing::debug!("logout given up: no answer in time"),
         }
     }
 

@@ -524,3 +524,30 @@ async fn logout_ends_the_session() {
     assert_eq!(h.stats().logins, 2);
     assert_eq!(c.stats().relogins_after_401, 0);
 }
+
+/// A logout is a courtesy awaited before a run records its end: a server answering 503
+/// with `Retry-After` to it held the run for the retries' whole backoff.
+#[tokio::test]
+async fn a_logout_the_server_keeps_refusing_is_given_up_quickly() {
+    let sim = start(1, 1).await;
+    let h = sim.handle();
+    let mut cfg = config(&sim, 50);
+    cfg.max_retries = 5;
+    let c = AsocClient::new(cfg).unwrap();
+    c.tenant_info().await.unwrap();
+    h.inject(Fault::Status {
+        status: 503,
+        times: 100,
+        endpoint: Endpoint::Other,
+        retry_after: Some(60),
+    });
+    // Each retry would wait the minute the server asks for; the logout's own bound
+    // ends it (checked with a wide margin: the bound is 5 s, one retry is 60).
+    let started = Instant::now();
+    c.logout().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
