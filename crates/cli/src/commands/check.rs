@@ -45,7 +45,8 @@ pub async fn check(ctx: &Ctx, a: CheckArgs) -> anyhow::Result<ExitCode> {
 pub async fn remap(ctx: &Ctx, a: RemapArgs) -> anyhow::Result<ExitCode> {
     let bar = Bar::new(ctx.quiet || a.json, &a.name);
     let opts = runner::SyncOptions::default();
-    let stop = super::cancel_on_stop_signal(opts.cancel.clone());
+    let cancel = opts.cancel.clone();
+    let stop = super::cancel_on_stop_signal(cancel.clone());
     let report = ctx.runner.remap(&a.name, opts, &bar).await;
     bar.finish();
     stop.abort();
@@ -56,9 +57,5 @@ pub async fn remap(ctx: &Ctx, a: RemapArgs) -> anyhow::Result<ExitCode> {
     } else {
         super::sync::print_report(&report);
     }
-    Ok(if report.run.state == store::RunState::Processed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(super::run_exit_code(report.run.state, &cancel))
 }

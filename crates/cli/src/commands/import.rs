@@ -49,7 +49,8 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let opts = SyncOptions::default();
-    let stop = super::cancel_on_stop_signal(opts.cancel.clone());
+    let cancel = opts.cancel.clone();
+    let stop = super::cancel_on_stop_signal(cancel.clone());
     let label = a
         .file
         .file_name()
@@ -98,10 +99,7 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(match report.run.state {
-        RunState::Processed | RunState::Aborted => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
-    })
+    Ok(super::run_exit_code(report.run.state, &cancel))
 }
 
 /// Records a dry run lists before it points at `--json`.

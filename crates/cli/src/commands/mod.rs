@@ -139,6 +139,21 @@ fn cancel_on_stop_signal(stop: runner::Stop) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// The exit status of a run: 0 when it ended Processed (or Aborted: there was nothing to
+/// do), 130 or 143 when Ctrl-C or SIGTERM stopped it — as a shell reports a process the
+/// signal ended, so that a script tells a stop from a failure (both were 1) — else 1.
+fn run_exit_code(state: store::RunState, stop: &runner::Stop) -> ExitCode {
+    use server::StopSignal;
+    match state {
+        store::RunState::Processed | store::RunState::Aborted => ExitCode::SUCCESS,
+        store::RunState::Cancelled => [StopSignal::Interrupt, StopSignal::Terminate]
+            .into_iter()
+            .find(|s| stop.is_stopped() && stop.reason() == s.reason())
+            .map_or(ExitCode::FAILURE, |s| ExitCode::from(s.exit_code() as u8)),
+        _ => ExitCode::FAILURE,
+    }
+}
+
 /// A signal this soon after the first is the same request: GNU `timeout` sends SIGTERM to
 /// the command and then to its process group, so one stop arrives twice at once.
 const SAME_STOP: std::time::Duration = std::time::Duration::from_secs(1);

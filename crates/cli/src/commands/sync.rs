@@ -13,7 +13,8 @@ pub async fn run(ctx: &Ctx, a: SyncArgs) -> anyhow::Result<ExitCode> {
         full: a.full,
         ..SyncOptions::default()
     };
-    let stop = super::cancel_on_stop_signal(opts.cancel.clone());
+    let cancel = opts.cancel.clone();
+    let stop = super::cancel_on_stop_signal(cancel.clone());
     let bar = Bar::new(ctx.quiet || a.json, &a.name);
     let report = ctx.runner.sync(&a.name, opts, &bar).await;
     bar.finish();
@@ -30,10 +31,7 @@ pub async fn run(ctx: &Ctx, a: SyncArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_report(&report);
     }
-    Ok(match report.run.state {
-        RunState::Processed | RunState::Aborted => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
-    })
+    Ok(super::run_exit_code(report.run.state, &cancel))
 }
 
 /// A run in a few lines, for people.
