@@ -400,6 +400,13 @@ mod tests {
         assert_eq!(err("name>x").column, 6);
         assert_eq!(err("").column, 1);
         assert_eq!(err("lastFound>yesterday").column, 11);
+        // One instant, which no stored time equals: it matched nothing without a word.
+        for eq in ["lastFound:-7d", "lastSeen:now", "lastFound!=now-1w"] {
+            let e = err(eq);
+            assert!(e.message.contains(">="), "{eq}: {}", e.message);
+        }
+        // `M` read as minutes by someone who meant months.
+        assert!(err("lastFound>-3M").message.contains("no month unit"));
         // A relative date ending in a character of several bytes panicked.
         let e = err("severity:high lastFound>-7é");
         assert_eq!(e.column, 25);

@@ -59,7 +59,20 @@ pub fn read(
             .filter(|v| v.is_finite())
             .map(Value::Float)
             .ok_or_else(|| format!("{name} takes a number, not '{text}'")),
-        FieldType::Date => date(text, now).map_err(|e| format!("{name}: {e}")),
+        FieldType::Date => {
+            // `now` and `-7d` name one instant, which no stored time equals: the filter
+            // matched nothing without a word.
+            let lower = text.to_ascii_lowercase();
+            let relative = lower == "now" || lower.starts_with("now-") || text.starts_with('-');
+            if relative && !op.is_ordering() {
+                return Err(format!(
+                    "{name}{} '{text}' compares with one instant, which no time equals: \
+                     use {name}>={text} (since then) or {name}<{text} (before)",
+                    op.as_str()
+                ));
+            }
+            date(text, now).map_err(|e| format!("{name}: {e}"))
+        }
         FieldType::Severity => {
             if let Ok(n) = text.parse::<i64>() {
                 return Severity::from_score(n).map(Value::Severity).ok_or_else(|| {
@@ -180,6 +193,13 @@ pub fn date(text: &str, now: DateTime<Utc>) -> Result<Value, String> {
         let Some(unit) = rel.chars().next_back() else {
             return Err(not_a_date());
         };
+        // Units are read in lower case, and `M` would be minutes to someone who meant
+        // months.
+        if text.ends_with('M') {
+            return Err(format!(
+                "'{text}': m is minutes and there is no month unit; write days (e.g. -90d)"
+            ));
+        }
         let num = &rel[..rel.len() - unit.len_utf8()];
         let n: i64 = num.parse().map_err(|_| not_a_date())?;
         let span: fn(i64) -> Option<Duration> = match unit {
