@@ -6,7 +6,6 @@ use crate::output;
 use crate::progress::Bar;
 use runner::{RunReport, SyncOptions};
 use std::process::ExitCode;
-use store::RunState;
 
 pub async fn run(ctx: &Ctx, a: SyncArgs) -> anyhow::Result<ExitCode> {
     let opts = SyncOptions {
