@@ -245,6 +245,16 @@ impl Map {
                     None => return Err(bad(format!("expected an integer, found {value}"))),
                 },
                 ValueType::Float => match as_float(value) {
+                    // A CVSS base score is finite, 0 to 10, as the XML reader requires:
+                    // 99 outscored every real score, -5 scored below none, and NaN and
+                    // infinity were stored and filtered differently by the two stores.
+                    Some(Some(x)) if target.name == "cvss3Base" && !is_cvss_score(x) => {
+                        fields.warnings.push(format!(
+                            "{}: {value} is not a CVSS score (0 to 10), left out",
+                            path()
+                        ));
+                        continue;
+                    }
                     Some(Some(x)) => Converted::Float(x),
                     Some(None) => continue,
                     None => return Err(bad(format!("expected a number, found {value}"))),
@@ -361,6 +371,11 @@ fn as_int(v: &Value, cwe: bool) -> Option<Option<i64>> {
     }
 }
 
+/// Whether `x` can be a CVSS base score: finite, 0 to 10.
+pub fn is_cvss_score(x: f64) -> bool {
+    x.is_finite() && (0.0..=10.0).contains(&x)
+}
+
 fn as_float(v: &Value) -> Option<Option<f64>> {
     match v {
         Value::Number(n) => n.as_f64().map(Some),
@@ -438,6 +453,42 @@ mod tests {
             "{:?}",
             m.warnings
         );
+    }
+
+    /// A CVSS score outside 0–10 (or NaN, infinity) is left out with a warning: 99
+    /// outscored every real score, -5 scored below none, and the two stores filtered
+    /// NaN and infinity differently.
+    #[test]
+    fn a_cvss_out_of_range_is_left_out_with_a_warning() {
+        let map = Map::default_map();
+        for bad in [
+            json!("99"),
+            json!(-5),
+            json!("NaN"),
+            json!("inf"),
+            json!(10.5),
+        ] {
+            let mut raw = issue();
+            raw["Cvss"] = bad.clone();
+            let m = map.apply_finding(&raw, "x").expect("maps");
+            assert_eq!(m.value.cvss, None, "{bad}");
+            assert!(
+                m.warnings.iter().any(|w| w.contains("not a CVSS score")),
+                "{bad}: {:?}",
+                m.warnings
+            );
+        }
+        for good in [json!("0"), json!(10), json!("9.8")] {
+            let mut raw = issue();
+            raw["Cvss"] = good.clone();
+            assert!(
+                map.apply_finding(&raw, "x")
+                    .expect("maps")
+                    .value
+                    .cvss
+                    .is_some()
+            );
+        }
     }
 
     /// `Cvss` / `CvssVersion` → `cvss3Base` (the spec's default map): a CVSS 2 score is
