@@ -25,6 +25,9 @@ pub enum KevError {
     Json(String),
     #[error("line {line}: '{token}' is not a CVE id (expected CVE-YYYY-NNNN)")]
     BadId { line: usize, token: String },
+    /// In a JSON list: the entry's place (`$.vulnerabilities[3].cveID`), not a line.
+    #[error("{path}: '{token}' is not a CVE id (expected CVE-YYYY-NNNN)")]
+    BadEntry { path: String, token: String },
     #[error("the list has no CVE ids")]
     Empty,
 }
@@ -102,8 +105,8 @@ pub fn parse(text: &str) -> Result<Vec<KevEntry>, KevError> {
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
-                let cve = normalize_cve(&e.cve_id).ok_or(KevError::BadId {
-                    line: i + 1,
+                let cve = normalize_cve(&e.cve_id).ok_or(KevError::BadEntry {
+                    path: format!("$.vulnerabilities[{i}].cveID"),
                     token: e.cve_id.clone(),
                 })?;
                 Ok(KevEntry {
@@ -125,15 +128,16 @@ pub fn parse(text: &str) -> Result<Vec<KevEntry>, KevError> {
                         added: None,
                         name: None,
                     })
-                    .ok_or(KevError::BadId {
-                        line: i + 1,
+                    .ok_or(KevError::BadEntry {
+                        path: format!("$[{i}]"),
                         token: id.clone(),
                     })
             })
             .collect::<Result<_, KevError>>()?
     } else {
         let mut v = Vec::new();
-        for (i, line) in text.lines().enumerate() {
+        // Without its byte-order mark, which the first id kept ('\u{feff}CVE-…' is no id).
+        for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
             let line = line.split('#').next().unwrap_or_default();
             for token in line
                 .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
@@ -195,6 +199,27 @@ mod tests {
             })
         );
         assert_eq!(parse("# nothing\n"), Err(KevError::Empty));
+        // A text list saved with a byte-order mark (Windows editors): its first id kept
+        // the mark and was refused.
+        assert_eq!(
+            parse("\u{feff}CVE-2021-44228\r\nCVE-2017-5638\r\n").map(|v| v.len()),
+            Ok(2)
+        );
+        // JSON entries are named by their place, not by a line they are not on.
+        assert_eq!(
+            parse(r#"{"vulnerabilities":[{"cveID":"CVE-2021-44228"},{"cveID":"x"}]}"#),
+            Err(KevError::BadEntry {
+                path: "$.vulnerabilities[1].cveID".into(),
+                token: "x".into()
+            })
+        );
+        assert_eq!(
+            parse(r#"["CVE-2021-44228", "y"]"#),
+            Err(KevError::BadEntry {
+                path: "$[1]".into(),
+                token: "y".into()
+            })
+        );
         assert!(matches!(parse("{\"nope\": 1}"), Err(KevError::Json(_))));
         assert_eq!(normalize_cve("CVE-21-1"), None);
     }
