@@ -5,10 +5,11 @@
 //! written stays, the run is recorded Cancelled) and records a failure as Errored.
 
 use crate::progress::Progress;
-use crate::sync::{SyncOptions, blocking};
+use crate::sync::{SyncOptions, asset_locator, blocking, stored_asset_locators};
 use crate::{Runner, RunnerError, Stop, maps, settings::Settings};
 use model::map::Map;
 use model::{Status, fingerprint};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,6 +120,7 @@ impl Pass {
         let mut issues = Vec::new();
         let mut batch = Batch::default();
         let mut cancelled = false;
+        let mut locators = stored_asset_locators(self.store.as_ref(), &self.run.connector)?;
         let read =
             self.store
                 .for_each_raw(self.run.connector_id, &mut |kind, asset, raw, stored| {
@@ -127,7 +129,9 @@ impl Pass {
                         return Err(StoreError::Callback("cancelled".into()));
                     }
                     counters.fetched += 1;
-                    if let Err(message) = self.map_one(kind, asset, raw, stored, &mut batch) {
+                    if let Err(message) =
+                        self.map_one(kind, asset, raw, stored, &mut batch, &mut locators)
+                    {
                         let issue = RecordIssue {
                             level: IssueLevel::Error,
                             location: format!(
@@ -174,19 +178,25 @@ impl Pass {
         raw: serde_json::Value,
         stored: Option<Status>,
         batch: &mut Batch,
+        locators: &mut HashMap<String, String>,
     ) -> Result<(), String> {
         match kind {
-            RawKind::Asset => self
-                .map
-                .apply_asset(&raw)
-                .map(|m| batch.assets.push(AssetRecord::new(m.value, raw))),
+            RawKind::Asset => self.map.apply_asset(&raw).map(|m| {
+                locators.insert(m.value.external_id.clone(), asset_locator(&m.value));
+                batch.assets.push(AssetRecord::new(m.value, raw))
+            }),
             RawKind::Finding => self.map.apply_finding(&raw, asset).map(|m| {
                 let mut finding = m.value;
                 let mapped = finding.status;
                 if let Some(stored) = stored {
                     finding.status = stored.remapped(mapped);
                 }
-                let fp = fingerprint(&finding, &finding.asset_external_id);
+                // Located as the runs locate it: by its asset's URL or name.
+                let locator = locators
+                    .get(&finding.asset_external_id)
+                    .cloned()
+                    .unwrap_or_else(|| finding.asset_external_id.clone());
+                let fp = fingerprint(&finding, &locator);
                 batch.findings.push(if finding.status == Status::Reopened {
                     FindingRecord::hashed_with_status(finding, raw, fp, mapped)
                 } else {

@@ -217,7 +217,41 @@ struct Folded {
     places: Vec<String>,
 }
 
+/// What locates a finding without a URL (SAST) in its fingerprint: its asset's URL, else
+/// its name — what the sources share, where their asset ids differ.
+pub fn asset_locator(asset: &model::Asset) -> String {
+    asset.url.clone().or(asset.name.clone()).unwrap_or_default()
+}
+
+/// The locators of a connector's stored assets, by external id: a run that does not list
+/// every asset (a delta lists the changed ones) and a remap locate findings as the full
+/// run that listed them did. A SAST finding of an unlisted asset was located by the
+/// asset's id instead, and its fingerprint changed with the kind of run that last wrote
+/// it, splitting weaknesses that `--dedupe` had joined across sources.
+pub fn stored_asset_locators(
+    store: &dyn Store,
+    connector: &str,
+) -> Result<HashMap<String, String>, StoreError> {
+    let query = store::ListQuery {
+        connector: Some(connector.to_string()),
+        ..Default::default()
+    };
+    Ok(store
+        .assets(&query)?
+        .into_iter()
+        .map(|a| {
+            let locator = asset_locator(&a.asset);
+            (a.asset.external_id, locator)
+        })
+        .collect())
+}
+
 impl InFlight {
+    /// Takes the locators of assets this run may not list ([`stored_asset_locators`]).
+    pub fn locate_assets(&mut self, locators: HashMap<String, String>) {
+        self.asset_labels.extend(locators);
+    }
+
     pub fn new(map: Map) -> InFlight {
         InFlight {
             map,
@@ -330,8 +364,8 @@ impl InFlight {
                                 );
                             }
                             let a = m.value;
-                            let label = a.url.clone().or(a.name.clone()).unwrap_or_default();
-                            self.asset_labels.insert(a.external_id.clone(), label);
+                            self.asset_labels
+                                .insert(a.external_id.clone(), asset_locator(&a));
                             self.batch.assets.push(AssetRecord::new(a, raw));
                         }
                         Err(e) => self.issue(
@@ -486,7 +520,11 @@ impl Runner {
                 known_assets: known.clone(),
             });
 
+            let store = self.store.clone();
+            let cname = connector.name.clone();
+            let locators = blocking(move || stored_asset_locators(store.as_ref(), &cname)).await?;
             let mut st = InFlight::new(map);
+            st.locate_assets(locators);
             let mut stopped: Option<(RunState, String)> = None;
             // The batches being encoded and written while the next one is read and mapped.
             let mut writes = Writes::default();

@@ -759,3 +759,55 @@ async fn remap_maps_a_missing_severity_as_the_import_did() {
     let after: Vec<_> = r.findings().iter().map(|f| f.finding.severity).collect();
     assert_eq!(after, before);
 }
+
+/// A finding without a URL (SAST) is located in its fingerprint by its asset's URL or
+/// name, as the import that listed the asset did; a remap located it by the asset's id
+/// instead, so its fingerprint changed and `--dedupe` no longer joined it with the same
+/// weakness from another source.
+#[tokio::test]
+async fn a_remap_keeps_the_fingerprints_of_findings_without_a_url() {
+    let r = rig();
+    let report = r.import(&fixture("sast-many_issues.xml"), None).await;
+    assert_eq!(report.run.state, RunState::Processed);
+    let fingerprints = |r: &Rig| {
+        let mut v: Vec<(String, String)> = r
+            .findings()
+            .into_iter()
+            .map(|f| (f.finding.external_id, f.fingerprint))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = fingerprints(&r);
+    assert!(!before.is_empty());
+    let name = r.runner.store.connectors().expect("connectors")[0]
+        .name
+        .clone();
+    // A map that changes each finding (so the remap writes it) but nothing the
+    // fingerprint reads.
+    let described = model::map::DEFAULT_MAP_TOML
+        .replacen("name = \"default\"", "name = \"described\"", 1)
+        .replacen(
+            "target = \"findingDescription\"\nsource = [\"Description\"]",
+            "target = \"findingDescription\"\nsource = [\"Solution\"]",
+            1,
+        );
+    assert_ne!(described, model::map::DEFAULT_MAP_TOML);
+    r.runner
+        .store
+        .save_map("described", &described)
+        .expect("save map");
+    r.runner
+        .edit_connector(&name, runner::connectors::EditConnector::default(), |s| {
+            s.map = "described".to_string()
+        })
+        .expect("edit");
+    let remapped = r.remap(&name).await;
+    assert_eq!(remapped.run.state, RunState::Processed);
+    assert!(
+        remapped.run.counters.updated > 0,
+        "{:?}",
+        remapped.run.counters
+    );
+    assert_eq!(fingerprints(&r), before);
+}
