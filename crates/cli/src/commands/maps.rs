@@ -175,7 +175,7 @@ pub fn edit(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 pub fn validate(file: &Path) -> anyhow::Result<ExitCode> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    match Map::from_toml(&text, &file.display().to_string()) {
+    match Map::from_text(&text, &file.display().to_string()) {
         Ok(m) => {
             println!(
                 "{}: valid map '{}' ({} asset and {} finding fields, {} statuses, {} severities)",
@@ -201,7 +201,7 @@ pub fn validate(file: &Path) -> anyhow::Result<ExitCode> {
 pub fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<ExitCode> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let map = Map::from_toml(&text, &file.display().to_string())?;
+    let map = Map::from_text(&text, &file.display().to_string())?;
     save(ctx, &map)?;
     println!("Map '{}' saved.", map.name);
     Ok(ExitCode::SUCCESS)

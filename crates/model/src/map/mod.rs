@@ -53,11 +53,22 @@ pub struct Map {
 
 /// One problem found while loading a map.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{origin}:{line}: {message}")]
+#[error("{origin}{}: {message}", line_part(*.line))]
 pub struct MapError {
     pub origin: String,
+    /// The line in the file, or 0 where there is none to name (a JSON map's problems
+    /// found in its TOML form).
     pub line: usize,
     pub message: String,
+}
+
+/// `:N` for a line, nothing for none.
+fn line_part(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }
 
 /// Every problem found while loading a map.
@@ -109,6 +120,30 @@ impl Map {
             Ok(map) => map,
             Err(e) => panic!("the built-in default map is invalid: {e}"),
         }
+    }
+
+    /// Parses and validates a map written in TOML or, when it starts with `{`, in JSON
+    /// (the spec allows both; a JSON map failed as "invalid key-value pair"). A JSON map
+    /// is validated in its TOML form: its syntax errors name the JSON's line, the other
+    /// problems the file without a line (the TOML form's lines are not the file's).
+    pub fn from_text(text: &str, origin: &str) -> Result<Map, MapLoadError> {
+        let json = text.trim_start_matches('\u{feff}').trim_start();
+        if !json.starts_with('{') {
+            return Map::from_toml(text, origin);
+        }
+        let problem = |line: usize, message: String| {
+            MapLoadError(vec![MapError {
+                origin: origin.to_string(),
+                line,
+                message,
+            }])
+        };
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| problem(e.line(), format!("not a JSON map: {e}")))?;
+        let as_toml = toml::to_string(&value)
+            .map_err(|e| problem(0, format!("a JSON map holds what TOML cannot: {e}")))?;
+        Map::from_toml(&as_toml, origin)
+            .map_err(|e| MapLoadError(e.0.into_iter().map(|p| MapError { line: 0, ..p }).collect()))
     }
 
     /// Parses and validates a map; `origin` names the file in error messages.
@@ -194,14 +229,19 @@ impl Map {
                 &finding
             };
             if !rules.iter().any(|r| r.target == t.name) {
-                errors.push(err(
-                    text.len(),
-                    format!(
-                        "required {} target field '{}' is not mapped",
-                        kind_name(t.kind),
-                        t.name
-                    ),
-                ));
+                // Of the whole map, not of a line (the end of the file was named, a
+                // line past the last).
+                errors.push(MapError {
+                    line: 0,
+                    ..err(
+                        0,
+                        format!(
+                            "required {} target field '{}' is not mapped",
+                            kind_name(t.kind),
+                            t.name
+                        ),
+                    )
+                });
             }
         }
         let mut status = BTreeMap::new();
@@ -210,7 +250,7 @@ impl Map {
             if let Some(first) = seen.insert(lookup_key(&k), k.clone()) {
                 errors.push(err(
                     v.span().start,
-                    format!("status '{k}' repeats '{first}' (keys match ignoring case and spaces)"),
+                    format!("status '{k}' repeats '{first}' (keys match ignoring case and leading or trailing spaces)"),
                 ));
                 continue;
             }
@@ -238,7 +278,7 @@ impl Map {
                 errors.push(err(
                     v.span().start,
                     format!(
-                        "severity '{k}' repeats '{first}' (keys match ignoring case and spaces)"
+                        "severity '{k}' repeats '{first}' (keys match ignoring case and leading or trailing spaces)"
                     ),
                 ));
                 continue;
@@ -402,6 +442,40 @@ pub fn check_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The spec allows a map in TOML or JSON; a JSON map failed with a TOML syntax error.
+    #[test]
+    fn a_json_map_loads_as_its_toml_form() {
+        let toml_value: toml::Value = toml::from_str(DEFAULT_MAP_TOML).expect("toml");
+        let json = serde_json::to_string_pretty(&toml_value).expect("json");
+        let map = Map::from_text(&json, "map.json").expect("a JSON map");
+        assert_eq!(map, Map::default_map());
+        // Syntax errors name the JSON's line; other problems the file alone.
+        let e = Map::from_text("{\n\"name\": \"x\",\n,}", "bad.json").expect_err("syntax");
+        assert!(e.0[0].to_string().starts_with("bad.json:3: "), "{e}");
+        let e = Map::from_text(&json.replacen("findingName", "nope", 1), "m.json")
+            .expect_err("unknown target");
+        assert!(
+            e.0.iter().any(|p| p
+                .to_string()
+                .starts_with("m.json: unknown finding target field 'nope'")),
+            "{e}"
+        );
+        // A required target left out is the map's problem, not a line's (the line past
+        // the file's last was named).
+        let e = Map::from_toml(
+            &DEFAULT_MAP_TOML.replacen("findingName", "nope", 1),
+            "d.toml",
+        )
+        .expect_err("unmapped");
+        let unmapped = e.0.iter().find(|p| p.message.contains("is not mapped"));
+        assert_eq!(unmapped.map(|p| p.line), Some(0), "{e}");
+        // TOML is read as before, lines and all.
+        assert_eq!(
+            Map::from_text(DEFAULT_MAP_TOML, "d.toml").expect("toml"),
+            Map::default_map()
+        );
+    }
 
     #[test]
     fn default_map_loads_and_round_trips() {
