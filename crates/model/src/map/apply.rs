@@ -357,10 +357,12 @@ fn as_int(v: &Value, cwe: bool) -> Option<Option<i64>> {
         // Only CWE ids come as text (`CWE-79` in reports); a port or other integer
         // served as a string is type drift in the source and is reported.
         Value::String(s) if cwe => {
-            let s = s
-                .trim()
-                .trim_start_matches("CWE-")
-                .trim_start_matches("cwe-");
+            let s = s.trim();
+            // `CWE-79` in any case (`Cwe-79` failed the record).
+            let s = match s.get(..4) {
+                Some(prefix) if prefix.eq_ignore_ascii_case("cwe-") => &s[4..],
+                _ => s,
+            };
             if s.is_empty() {
                 Some(None)
             } else {
@@ -453,6 +455,21 @@ mod tests {
             "{:?}",
             m.warnings
         );
+    }
+
+    /// A CWE id as text, its prefix in any case.
+    #[test]
+    fn a_cwe_id_reads_with_its_prefix_in_any_case() {
+        let map = Map::default_map();
+        for cwe in ["CWE-79", "cwe-79", "Cwe-79", " 79 ", "79"] {
+            let mut raw = issue();
+            raw["Cwe"] = json!(cwe);
+            assert_eq!(
+                map.apply_finding(&raw, "x").expect("maps").value.cwe,
+                Some(79),
+                "{cwe}"
+            );
+        }
     }
 
     /// A CVSS score outside 0–10 (or NaN, infinity) is left out with a warning: 99
