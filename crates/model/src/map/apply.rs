@@ -331,6 +331,19 @@ impl Map {
                     ),
                 },
             };
+            let converted = match (converted, rule.suffix.get(source.as_str())) {
+                (Converted::Text(text), Some(field)) => {
+                    let after = lookup(raw, field)
+                        .filter(|v| !v.is_null())
+                        .map(scalar_text)
+                        .filter(|t| !t.trim().is_empty());
+                    match after {
+                        Some(after) => Converted::Text(format!("{text}:{}", after.trim())),
+                        None => Converted::Text(text),
+                    }
+                }
+                (other, _) => other,
+            };
             fields.values.insert(target.name, converted);
         }
         Ok(fields)
@@ -454,6 +467,36 @@ mod tests {
             m.warnings.iter().any(|w| w.contains("Od\u{FFFD}d")),
             "{:?}",
             m.warnings
+        );
+    }
+
+    /// An ASoC SAST issue has no `Location`, but `SourceFile` and `Line`: the default map
+    /// locates it at `file:line`, as an XML report does. Without the line, every issue of
+    /// one type in one file shared a fingerprint (`--dedupe` joined them) and none
+    /// matched the same issue from a report.
+    #[test]
+    fn a_sast_issue_is_located_at_its_file_and_line() {
+        let map = Map::default_map();
+        let mut raw = issue();
+        raw["Location"] = Value::Null;
+        raw["SourceFile"] = json!("src/main/java/com/shop/Dao.java");
+        raw["Line"] = json!("42");
+        let f = map.apply_finding(&raw, "x").expect("maps").value;
+        assert_eq!(
+            f.location.as_deref(),
+            Some("src/main/java/com/shop/Dao.java:42")
+        );
+        raw["Line"] = Value::Null;
+        let f = map.apply_finding(&raw, "x").expect("maps").value;
+        assert_eq!(
+            f.location.as_deref(),
+            Some("src/main/java/com/shop/Dao.java")
+        );
+        // A DAST location is taken as it is.
+        let f = map.apply_finding(&issue(), "x").expect("maps").value;
+        assert_eq!(
+            f.location.as_deref(),
+            Some("https://shop.example.com/search?q=1")
         );
     }
 

@@ -31,6 +31,11 @@ pub struct Rule {
     /// unfilled.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unless: BTreeMap<String, Vec<String>>,
+    /// Source field → a field whose value follows it after a colon when the target was
+    /// filled from that source (an ASoC SAST issue's `SourceFile` and its `Line`, as an
+    /// XML report writes `file:line`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub suffix: BTreeMap<String, String>,
 }
 
 /// A validated map.
@@ -102,6 +107,8 @@ struct RuleFile {
     required: bool,
     #[serde(default)]
     unless: Option<Spanned<BTreeMap<String, Vec<String>>>>,
+    #[serde(default)]
+    suffix: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 #[derive(Deserialize)]
@@ -211,11 +218,28 @@ impl Map {
                     ));
                     continue;
                 }
+                let suffix_at = r.suffix.as_ref().map_or(at, |s| s.span().start);
+                let suffix = r.suffix.map(Spanned::into_inner).unwrap_or_default();
+                if let Some((field, _)) = suffix
+                    .iter()
+                    .find(|(field, after)| !source.contains(field) || after.trim().is_empty())
+                {
+                    errors.push(err(
+                        suffix_at,
+                        format!(
+                            "target '{target}': `suffix` names a source of the rule and the \
+                             field that follows it ('{field}' is not one of {source:?}, or \
+                             names no field)"
+                        ),
+                    ));
+                    continue;
+                }
                 out.push(Rule {
                     target,
                     source,
                     required: r.required,
                     unless,
+                    suffix,
                 });
             }
             out
@@ -384,6 +408,7 @@ impl Map {
                 source,
                 required,
                 unless: BTreeMap::new(),
+                suffix: BTreeMap::new(),
             }),
         }
         Ok(())
@@ -475,6 +500,19 @@ mod tests {
             Map::from_text(DEFAULT_MAP_TOML, "d.toml").expect("toml"),
             Map::default_map()
         );
+    }
+
+    /// `suffix` names one of the rule's sources and the field that follows it.
+    #[test]
+    fn a_suffix_must_follow_a_source_of_its_rule() {
+        let bad = DEFAULT_MAP_TOML.replacen(
+            "suffix = { SourceFile = \"Line\" }",
+            "suffix = { Path = \"Line\" }",
+            1,
+        );
+        assert_ne!(bad, DEFAULT_MAP_TOML);
+        let e = Map::from_toml(&bad, "m.toml").expect_err("refused");
+        assert!(e.to_string().contains("`suffix` names a source"), "{e}");
     }
 
     #[test]
