@@ -197,14 +197,18 @@ fn on_error(e: AsocError, page_size: usize) -> Result<Event, SourceError> {
                         lost,
                     )
                 }
-                Some(None) => (
-                    format!(
-                        "{message}; after {} unreadable pages in a row the listing gave up, \
-                         and how many records came after is not known (no Count)",
+                // No page was read, so how many records are missing is not known: no
+                // count of lost records can hold the run under its failure threshold
+                // (60 of an application's 159 issues were counted, and the run ended
+                // Processed). The run stops; what was read is kept, the cursor stays.
+                Some(None) => {
+                    return Err(SourceError(format!(
+                        "{endpoint} $skip={skip}: {message}; after {} unreadable pages in a \
+                         row the listing gave up before the server said how many records \
+                         there are, so the run stops rather than miss an unknown number",
                         asoc::MAX_CONSECUTIVE_BAD_PAGES
-                    ),
-                    page_size as u64,
-                ),
+                    )));
+                }
             };
             Ok(Event::BadPage {
                 location: format!("{endpoint} $skip={skip}"),
@@ -452,11 +456,11 @@ mod tests {
         };
         assert_eq!(lost, 303, "this page and every record after it");
         assert!(message.contains("gave up"), "{message}");
-        let Ok(Event::BadPage { lost, message, .. }) = on_error(bad_page(40, Some(None)), 20)
-        else {
-            panic!("not a bad page");
+        // Before any Count: how many are missing is not known, and no count of lost
+        // records can hold the run under its threshold. The run stops.
+        let Err(SourceError(why)) = on_error(bad_page(40, Some(None)), 20) else {
+            panic!("the run goes on");
         };
-        assert_eq!(lost, 20);
-        assert!(message.contains("not known"), "{message}");
+        assert!(why.contains("stops"), "{why}");
     }
 }
