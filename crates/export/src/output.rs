@@ -92,10 +92,14 @@ pub fn open(path: Option<&Path>) -> Result<(Sink, Option<PathBuf>)> {
 /// moved over its path by [`PendingFile::commit`] and removed if dropped before: an
 /// export stopped (Ctrl-C, SIGTERM) or failed half-way wrote a cut file under the final
 /// name, over the whole one an earlier export had left there, with nothing to tell them
-/// apart. The file is created as `File::create` creates one (its mode from the umask).
+/// apart. A new file is created as `File::create` creates one (its mode from the umask);
+/// one replaced keeps the mode of the file it replaces. A path that is not a regular
+/// file (`/dev/null`, a FIFO, a terminal, a shell's `>(…)`) is written in place: there is
+/// nothing to replace, and renaming over it replaced the device or pipe with a file.
 pub struct PendingFile {
     file: File,
-    partial: PathBuf,
+    /// Where the file is written until it is whole; `None` when written in place.
+    partial: Option<PathBuf>,
     path: PathBuf,
     committed: bool,
 }
@@ -104,10 +108,12 @@ impl PendingFile {
     /// Renames the file to its path (replacing what was there).
     pub fn commit(mut self) -> Result<()> {
         self.file.flush()?;
-        std::fs::rename(&self.partial, &self.path).map_err(|source| ExportError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+        if let Some(partial) = &self.partial {
+            std::fs::rename(partial, &self.path).map_err(|source| ExportError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        }
         self.committed = true;
         Ok(())
     }
@@ -124,8 +130,8 @@ impl Write for PendingFile {
 
 impl Drop for PendingFile {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.partial);
+        if let Some(partial) = self.partial.as_ref().filter(|_| !self.committed) {
+            let _ = std::fs::remove_file(partial);
         }
     }
 }
@@ -133,6 +139,26 @@ impl Drop for PendingFile {
 /// Starts a file and its parent directories, naming the path in errors; the file takes
 /// its name at [`PendingFile::commit`].
 pub fn create(path: &Path) -> Result<PendingFile> {
+    let io_error = |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Through a symbolic link to the file it names: the link stays, its file is replaced.
+    let existing = std::fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        let file = File::create(path).map_err(io_error)?;
+        return Ok(PendingFile {
+            file,
+            partial: None,
+            path: path.to_path_buf(),
+            committed: false,
+        });
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(io_error)?,
+        _ => path.to_path_buf(),
+    };
+    let path = target.as_path();
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(|source| ExportError::Io {
@@ -140,10 +166,6 @@ pub fn create(path: &Path) -> Result<PendingFile> {
             source,
         })?;
     }
-    let io_error = |source| ExportError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let name = path
         .file_name()
         .ok_or_else(|| io_error(std::io::Error::other("not a file name")))?;
@@ -156,13 +178,27 @@ pub fn create(path: &Path) -> Result<PendingFile> {
         .create(true)
         .truncate(true)
         .open(&partial)
-        .map_err(io_error)?;
-    Ok(PendingFile {
+        .map_err(|source| ExportError::Io {
+            path: partial.clone(),
+            source,
+        })?;
+    let pending = PendingFile {
         file,
-        partial,
+        partial: Some(partial),
         path: path.to_path_buf(),
         committed: false,
-    })
+    };
+    // A file replaced keeps its mode (0640 became the umask's 0644: readable by all).
+    if let Some(m) = existing {
+        pending
+            .file
+            .set_permissions(m.permissions())
+            .map_err(|source| ExportError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+    }
+    Ok(pending)
 }
 
 /// A file name part made safe: letters, digits, `.`, `_` and `-` kept, the rest `_`, at
@@ -228,6 +264,49 @@ mod tests {
         third.write_all(b"new\n").expect("write");
         third.commit().expect("commit");
         assert_eq!(std::fs::read(&path).expect("read"), b"new\n");
+    }
+
+    /// What is not a plain file is written in place, a link's file replaced through the
+    /// link, a replaced file's mode kept: renaming over the path turned a FIFO or device
+    /// into a file, a link into a file, and a 0640 export into a 0644 one.
+    #[test]
+    fn pipes_links_and_modes_are_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).expect("read the FIFO"))
+        };
+        let mut out = create(&fifo).expect("create");
+        out.write_all(b"through the pipe").expect("write");
+        out.commit().expect("commit");
+        assert_eq!(reader.join().expect("reader"), b"through the pipe");
+        let kind = std::fs::symlink_metadata(&fifo).expect("meta").file_type();
+        assert!(!kind.is_file(), "the FIFO is still a FIFO");
+
+        let real = dir.path().join("real.csv");
+        std::fs::write(&real, "old").expect("write");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let mut out = create(&link).expect("create");
+        out.write_all(b"new").expect("write");
+        out.commit().expect("commit");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).expect("read"), b"new");
+        let mode = std::fs::metadata(&real).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
     }
 
     #[test]

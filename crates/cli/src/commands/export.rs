@@ -169,6 +169,16 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     if let (Err(export::ExportError::Stopped), Some(signal)) = (&result, caught.get()) {
         let out = match &o.out {
+            // KDI writes a file per application: those finished before the stop replaced
+            // their earlier ones, the others did not.
+            _ if o.format.writes_directory() => format!(
+                "{} may now hold this export's finished files beside earlier ones: export \
+                 again before uploading it",
+                o.out
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("."))
+                    .display()
+            ),
             Some(p) if p.as_os_str() != "-" => format!("{} was not written over", p.display()),
             _ => "standard output holds what was written before".to_string(),
         };
