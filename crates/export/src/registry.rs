@@ -336,18 +336,15 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
 
 /// When a finding was first and last seen, as the formats that write such a pair (KDI
 /// `created_at`/`last_seen_at`, OCSF `first_seen_time`/`last_seen_time`) have them: both
-/// from the source's dates when it has them, else from the syncs that saw the finding.
-/// The source's last-found date is read before the store's first sighting (the import
-/// time), which is on another clock: an AppScan Standard report has no creation dates,
-/// and a report years old would otherwise make a finding first seen years after it was
-/// last seen. The first is never after the last.
+/// from the source's dates when it has them, else from the syncs that saw the finding,
+/// the first never after the last. An AppScan Standard report has no creation dates: its
+/// findings are first seen when the store first saw them (stable from one report to the
+/// next; the last report's scan date moved forward with each), or at the scan date when
+/// that is earlier (a report years old, imported now, made a finding first seen years
+/// after it was last seen).
 pub fn seen_times(f: &StoredFinding) -> (DateTime<Utc>, DateTime<Utc>) {
     let last = f.finding.last_found.unwrap_or(f.last_seen);
-    let first = f
-        .finding
-        .first_found
-        .or(f.finding.last_found)
-        .unwrap_or(f.first_seen);
+    let first = f.finding.first_found.unwrap_or(f.first_seen);
     (first.min(last), last)
 }
 

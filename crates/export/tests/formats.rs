@@ -630,6 +630,36 @@ fn a_finding_without_a_first_found_date_is_not_created_after_it_was_last_seen() 
     assert_eq!(events, 2);
 }
 
+/// An undated finding (AppScan Standard) is first seen when the store first saw it, or
+/// at its scan date when that is earlier: taking the last report's scan date made it
+/// first seen later with each newer report, resetting its age.
+#[test]
+fn an_undated_finding_keeps_its_first_seen_time_as_newer_reports_come() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let at = |y, m, d| {
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, y, m, d, 0, 0, 0)
+            .single()
+            .expect("date")
+    };
+    let mut undated = common::finding(1, "app-1");
+    undated.finding.first_found = None;
+    let store = common::store_with(
+        tmp.path(),
+        "reports",
+        vec![common::asset("app-1", "Std", None)],
+        vec![undated],
+    );
+    let mut f = all(&store).into_values().next().expect("stored");
+    f.first_seen = at(2024, 4, 1);
+    f.finding.last_found = Some(at(2024, 6, 1));
+    assert_eq!(export::registry::seen_times(&f).0, at(2024, 4, 1));
+    f.finding.last_found = Some(at(2024, 9, 1));
+    assert_eq!(export::registry::seen_times(&f).0, at(2024, 4, 1), "stable");
+    // An old report imported later: first seen at its scan date, not after it.
+    f.finding.last_found = Some(at(2024, 3, 5));
+    assert_eq!(export::registry::seen_times(&f).0, at(2024, 3, 5));
+}
+
 /// A DAST location written as a network-path reference (`//host/path`) is a URL with the
 /// finding's scheme in SARIF and OCSF; it was a UNC file path (`file://host/…`, OCSF
 /// `affected_code`). A SAST finding's `//server/share/…` stays a file path.
