@@ -222,6 +222,32 @@ fn a_bad_kev_list_leaves_a_new_data_directory_empty() {
     assert!(made.is_empty(), "{made:?}");
 }
 
+/// A config file that fails its check changes nothing: in a new data directory (a
+/// mistyped --data-dir) it made a store and a master key all the same, though nothing
+/// of the file was applied.
+#[test]
+fn a_config_file_with_problems_leaves_a_new_data_directory_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().join("data");
+    let file = dir.path().join("cfg.toml");
+    std::fs::write(
+        &file,
+        "[[connector]]\nname = \"cloud\"\nkind = \"asoc\"\nurl = \"https://a\"\nkey_id = \"k\"\nkey_secret_env = \"S\"\npage_size = 0\n",
+    )
+    .expect("write");
+    for args in [
+        &["connector", "list"][..],
+        &["connector", "add", "xml", "--name", "x"],
+    ] {
+        let err = common::fails(bin(&d).arg("--config").arg(&file).args(args).env("S", "x"));
+        assert!(err.contains("the config file has 1 problem(s)"), "{err}");
+        let made: Vec<_> = std::fs::read_dir(&d)
+            .map(|r| r.filter_map(Result::ok).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(made.is_empty(), "{args:?}: {made:?}");
+    }
+}
+
 /// `migrate --force` onto the store it reads, spelled another way (`sqlite://` and a plain
 /// path, a detour through `..`), is refused and the store kept: it used to empty the
 /// target, which was the source, and copy nothing back ("copied 0 rows", exit 0).

@@ -64,11 +64,12 @@ fn check_schedule(text: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Applies the config file's connectors to the store; returns their names. A connector
-/// left without a key secret (its variable is not set in this shell) is warned about.
-pub fn apply(ctx: &Ctx, file: Option<&Path>) -> anyhow::Result<Vec<String>> {
+/// Reads and checks the config file, before anything is opened or created: a file with
+/// problems changes nothing (it made a store and a master key in a new data directory
+/// all the same).
+pub fn load(file: Option<&Path>) -> anyhow::Result<Option<config::Config>> {
     let Some(file) = file else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let c = config::load_with(file, &check_schedule).map_err(|problems| {
         anyhow::anyhow!(
@@ -84,7 +85,17 @@ pub fn apply(ctx: &Ctx, file: Option<&Path>) -> anyhow::Result<Vec<String>> {
     for stray in &c.stray_overrides {
         eprintln!("warning: {stray}");
     }
-    let applied = ctx.runner.apply_config(&c)?;
+    Ok(Some(c))
+}
+
+/// Applies the config file's connectors ([`load`]ed) to the store; returns their names. A
+/// connector left without a key secret (its variable is not set in this shell) is warned
+/// about.
+pub fn apply(ctx: &Ctx, c: Option<&config::Config>) -> anyhow::Result<Vec<String>> {
+    let Some(c) = c else {
+        return Ok(Vec::new());
+    };
+    let applied = ctx.runner.apply_config(c)?;
     for w in &applied.warnings {
         eprintln!("warning: {w}");
     }

@@ -274,8 +274,9 @@ async fn with_store(
         Command::Kev(k) => risk::read_kev(k)?,
         _ => Vec::new(),
     };
+    let config = config::load(config_file.as_deref())?;
     let ctx = Ctx::open_with(data_dir, quiet, store_url)?;
-    let declared = config::apply(&ctx, config_file.as_deref())?;
+    let declared = config::apply(&ctx, config.as_ref())?;
     if let (Some(name), Some(file)) = (changes_connector(&command), &config_file)
         && declared.iter().any(|d| d == name)
     {
