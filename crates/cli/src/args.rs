@@ -377,7 +377,7 @@ pub struct FullRunArgs {
     pub date_format: Option<String>,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct ImportArgs {
     /// The report: an AppScan Standard or AppScan on Cloud XML export, plain or gzip
     pub file: PathBuf,

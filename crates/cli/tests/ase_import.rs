@@ -290,6 +290,38 @@ fn kdi_names_the_product_that_wrote_a_report() {
     assert_eq!(types("app:standard"), ["AppScanStandard"]);
 }
 
+/// A dry run where there is no store (a new or mistyped --data-dir) previews the
+/// report against nothing and says so, and creates nothing: it made a store and a master
+/// key, then reported "0 stored finding(s) would be closed" of the store it had just made.
+#[test]
+fn a_dry_run_where_there_is_no_store_creates_nothing_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().join("fresh");
+    let report = fixture("dast-many_findings.xml");
+    let out = run(bin(&d).args(["import", "--dry-run"]).arg(&report));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let said = format!(
+        "there is no store at {}: nothing to compare with",
+        d.join("store.sqlite3").display()
+    );
+    assert!(text.contains(&said), "{text}");
+    assert!(text.contains("would store 60 findings"), "{text}");
+    assert!(!text.contains("would be closed"), "{text}");
+    let out = json(&run(bin(&d)
+        .args(["import", "--dry-run", "--json"])
+        .arg(&report)));
+    assert_eq!(out["store_exists"], false, "{out}");
+    assert_eq!(out["dry_run"]["findings"], 60, "{out}");
+    // A named connector lives in a store.
+    let err = fails(
+        bin(&d)
+            .args(["import", "--dry-run", "--connector", "reports"])
+            .arg(&report),
+    );
+    assert!(err.contains("there is no store at"), "{err}");
+    assert!(!d.exists(), "the dry runs created {}", d.display());
+}
+
 #[test]
 fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -321,10 +353,9 @@ fn a_dry_run_reads_and_maps_a_report_and_stores_nothing() {
         "{text}"
     );
     assert!(text.contains("the import would end Processed"), "{text}");
-    // No connector was created and nothing stored.
-    let connectors = json(&run(bin(d).args(["connector", "list", "--json"])));
-    assert_eq!(connectors.as_array().map(Vec::len), Some(0), "{connectors}");
-    assert_eq!(count(&run(bin(d).args(["findings", "--json"]))), 0);
+    // No connector was created and nothing stored: not even a store.
+    let err = fails(bin(d).args(["connector", "list", "--json"]));
+    assert!(err.contains("there is no store at"), "{err}");
 
     // A report without issues is its application's latest run: the import would end
     // Processed and exit 0, and so does the dry run (it exited 1 when such a run aborted).

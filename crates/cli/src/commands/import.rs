@@ -41,7 +41,8 @@ impl runner::Progress for ByteBar {
     }
 }
 
-pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
+/// `no_store`: a dry run's store did not exist (its name): `ctx` holds a temporary one.
+pub async fn run(ctx: &Ctx, a: ImportArgs, no_store: Option<&str>) -> anyhow::Result<ExitCode> {
     // An empty name was taken as none, and the application was named after the file.
     if a.app.as_deref().is_some_and(|n| n.trim().is_empty()) {
         anyhow::bail!(
@@ -69,7 +70,7 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
             .await;
         bar.0.finish_and_clear();
         stop.abort();
-        return print_dry_run(&a, &dry?);
+        return print_dry_run(&a, &dry?, no_store);
     }
     let report = ctx
         .runner
@@ -105,9 +106,13 @@ pub async fn run(ctx: &Ctx, a: ImportArgs) -> anyhow::Result<ExitCode> {
 /// Records a dry run lists before it points at `--json`.
 const DRY_RUN_SHOWN: usize = 10;
 
-fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
+fn print_dry_run(a: &ImportArgs, dry: &DryRun, no_store: Option<&str>) -> anyhow::Result<ExitCode> {
     if a.json {
-        output::json(&serde_json::json!({ "file": a.file, "dry_run": dry }))?;
+        output::json(&serde_json::json!({
+            "file": a.file,
+            "store_exists": no_store.is_none(),
+            "dry_run": dry,
+        }))?;
     } else {
         println!(
             "dry run of {} in {:.1} s — an import would store {} findings of {} application(s); {} records would fail, {} warnings; nothing was stored",
@@ -127,10 +132,15 @@ fn print_dry_run(a: &ImportArgs, dry: &DryRun) -> anyhow::Result<ExitCode> {
             None => println!("  the import would end {:?}", dry.outcome),
         }
         let c = &dry.changes;
-        println!(
-            "  against the store: {} new, {} changed, {} unchanged; {} stored finding(s) would be closed",
-            c.inserted, c.updated, c.unchanged, c.closed
-        );
+        match no_store {
+            Some(store) => println!(
+                "  there is no store at {store}: nothing to compare with, every finding would be new (nothing was created there)"
+            ),
+            None => println!(
+                "  against the store: {} new, {} changed, {} unchanged; {} stored finding(s) would be closed",
+                c.inserted, c.updated, c.unchanged, c.closed
+            ),
+        }
         for i in dry.issues.iter().take(DRY_RUN_SHOWN) {
             println!(
                 "  {:?}: {}: {}",

@@ -232,6 +232,40 @@ fn changes_connector(command: &Command) -> Option<&str> {
     }
 }
 
+/// Where no store is, a command that needs one says so (a mistyped `--data-dir` or
+/// `schema=` is not an empty store).
+fn no_store(url: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "there is no store at {}: nothing was synced into it (add a connector with \
+         `appscan-bridge connector add`, or give the --data-dir or --store that holds one)",
+        store::postgres::url::redact(url)
+    )
+}
+
+/// `import --dry-run` where there is no store yet: the report is read and mapped against
+/// an empty store in a temporary directory (with the config file's connectors), removed
+/// afterwards, and the preview says there was nothing to compare with. Nothing is created
+/// where the store would be: a dry run stores nothing, and a mistyped `--data-dir` must
+/// not become a store and a master key. An import into a named connector needs the store
+/// that holds it.
+async fn dry_run_without_store(
+    a: &crate::args::ImportArgs,
+    url: &str,
+    quiet: bool,
+    config: Option<&runner::config::Config>,
+) -> anyhow::Result<ExitCode> {
+    let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let ctx = Ctx::open_with(scratch.path().to_path_buf(), quiet, None)?;
+    let declared = config::apply(&ctx, config)?;
+    if let Some(name) = &a.connector
+        && !declared.contains(name)
+    {
+        return Err(no_store(url));
+    }
+    let shown = store::postgres::url::redact(url);
+    import::run(&ctx, a.clone(), Some(&shown)).await
+}
+
 /// The commands that open the store.
 async fn with_store(
     command: Command,
@@ -263,11 +297,7 @@ async fn with_store(
             {
                 return Ok(code);
             }
-            anyhow::bail!(
-                "there is no store at {}: nothing was synced into it (add a connector with \
-                 `appscan-bridge connector add`, or give the --data-dir or --store that holds one)",
-                store::postgres::url::redact(url)
-            );
+            return Err(no_store(url));
         }
     }
     let kev = match &command {
@@ -275,6 +305,17 @@ async fn with_store(
         _ => Vec::new(),
     };
     let config = config::load(config_file.as_deref())?;
+    if let Command::Import(a) = &command
+        && a.dry_run
+    {
+        let url = match store_url {
+            Some(url) => url.to_string(),
+            None => paths::store_file(&data_dir).display().to_string(),
+        };
+        if !store::open::exists(&url)? {
+            return dry_run_without_store(a, &url, quiet, config.as_ref()).await;
+        }
+    }
     let ctx = Ctx::open_with(data_dir, quiet, store_url)?;
     let declared = config::apply(&ctx, config.as_ref())?;
     if let (Some(name), Some(file)) = (changes_connector(&command), &config_file)
@@ -290,7 +331,7 @@ async fn with_store(
         Command::Connector(ConnectorCommand::Add(a)) => connector::add(&ctx, *a),
         Command::Connector(ConnectorCommand::List(a)) => connector::list(&ctx, a.json),
         Command::Sync(a) => sync::run(&ctx, a).await,
-        Command::Import(a) => import::run(&ctx, a).await,
+        Command::Import(a) => import::run(&ctx, a, None).await,
         Command::Status(a) => status::status(&ctx, a),
         Command::Runs(a) => status::runs(&ctx, a),
         Command::Assets(a) => list::assets(&ctx, a),
