@@ -208,6 +208,31 @@ fn a_store_file_that_is_no_database_is_named_in_the_error() {
     assert_eq!(std::fs::read(&file).expect("read"), text);
 }
 
+/// A damaged store (a page SQLite cannot read, found after opening it) is named in the
+/// error, with what to do: it was a bare "database error: database disk image is
+/// malformed".
+#[test]
+fn a_damaged_store_file_is_named_in_the_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    common::ok(bin(d).args(["connector", "add", "xml", "--name", "kept"]));
+    let file = d.join("store.sqlite3");
+    let mut bytes = std::fs::read(&file).expect("read");
+    assert!(bytes.len() > 8192, "{}", bytes.len());
+    bytes[4096..8096].fill(b'g');
+    std::fs::write(&file, &bytes).expect("write");
+    for args in [
+        &["status"][..],
+        &["findings", "--json"],
+        &["connector", "list"],
+    ] {
+        let err = common::fails(bin(d).args(args));
+        let named = format!("the store file {} is damaged", file.display());
+        assert!(err.contains(&named), "{args:?}: {err}");
+        assert!(err.contains("malformed"), "{args:?}: {err}");
+    }
+}
+
 /// A file that is no KEV list fails `kev import` before anything is made: a new data
 /// directory (a mistyped --data-dir) got a store and a master key all the same.
 #[test]

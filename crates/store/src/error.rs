@@ -209,6 +209,52 @@ pub fn is_disk_full(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// Whether `err` or one of its causes is SQLite's "database is locked" met after the
+/// store was opened: another connection held the write lock for the whole busy wait.
+/// (At open time it is [`StoreError::Busy`], which names the store already.) Callers add
+/// which store, and that nothing was lost.
+pub fn is_busy(err: &(dyn std::error::Error + 'static)) -> bool {
+    sqlite_failure_after_open(err, &[rusqlite::ErrorCode::DatabaseBusy])
+}
+
+/// Whether `err` or one of its causes is SQLite's "database disk image is malformed" (or
+/// "file is not a database") met after the store was opened: a damaged store file. (At
+/// open time it is [`StoreError::Open`], which names the store already.) Callers add
+/// which store and what to do.
+pub fn is_corrupt(err: &(dyn std::error::Error + 'static)) -> bool {
+    sqlite_failure_after_open(
+        err,
+        &[
+            rusqlite::ErrorCode::DatabaseCorrupt,
+            rusqlite::ErrorCode::NotADatabase,
+        ],
+    )
+}
+
+/// Whether a cause of `err` is a SQLite failure with one of `codes`, outside the errors
+/// of opening the store (they say which store themselves).
+fn sqlite_failure_after_open(
+    err: &(dyn std::error::Error + 'static),
+    codes: &[rusqlite::ErrorCode],
+) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(
+            StoreError::Open { .. } | StoreError::Busy { .. } | StoreError::DirNotWritable { .. },
+        ) = e.downcast_ref::<StoreError>()
+        {
+            return false;
+        }
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = e.downcast_ref::<rusqlite::Error>()
+            && codes.contains(&f.code)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +285,26 @@ mod tests {
             text.contains("/data/store.sqlite3") && text.contains("upgrade"),
             "{text}"
         );
+        // Said with the store already: not told again.
+        assert!(!is_busy(&e));
+    }
+
+    /// Busy and damaged are told from other failures, after opening only.
+    #[test]
+    fn busy_and_corrupt_are_recognized_after_opening() {
+        let failure = |code| {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        assert!(is_busy(&failure(rusqlite::ffi::SQLITE_BUSY)));
+        assert!(!is_busy(&failure(rusqlite::ffi::SQLITE_CORRUPT)));
+        assert!(is_corrupt(&failure(rusqlite::ffi::SQLITE_CORRUPT)));
+        assert!(is_corrupt(&failure(rusqlite::ffi::SQLITE_NOTADB)));
+        assert!(!is_corrupt(&failure(rusqlite::ffi::SQLITE_FULL)));
+        let at_open = failure(rusqlite::ffi::SQLITE_CORRUPT)
+            .opening(std::path::Path::new("/data/store.sqlite3"));
+        assert!(!is_corrupt(&at_open));
     }
 }

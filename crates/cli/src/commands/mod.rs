@@ -121,7 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             with_store(other, data_dir, quiet, store_url.as_deref(), config_file)
                 .await
-                .map_err(|e| on_full_disk(e, &store))
+                .map_err(|e| on_corrupt(on_busy(on_full_disk(e, &store), &store), &store))
         }
     }
 }
@@ -189,6 +189,33 @@ fn on_full_disk(e: anyhow::Error, store: &str) -> anyhow::Error {
          (what was stored is kept, and `status` shows how the last run ended: one that did \
          not finish moved no cursor; a first sync can also fill the disk when its indexes \
          are built after it finished)"
+    ))
+}
+
+/// A failure because another process held the store's write lock past the 30 s wait (a
+/// long import or sync, `migrate`, a `sqlite3` session) says which store and that nothing
+/// was lost: the write that waited was rolled back, and a sync that stops moves no cursor.
+fn on_busy(e: anyhow::Error, store: &str) -> anyhow::Error {
+    if !store::error::is_busy(e.as_ref()) {
+        return e;
+    }
+    e.context(format!(
+        "the store {store} is locked: another process (a sync, an import, `migrate`, a \
+         sqlite3 session) held it for the whole 30 s wait; nothing was lost (what this \
+         command was writing was rolled back, and a sync that stops moves no cursor): run \
+         the command again when that process is done"
+    ))
+}
+
+/// A failure because the store file is damaged (a page SQLite cannot read) says which
+/// file and what to do.
+fn on_corrupt(e: anyhow::Error, store: &str) -> anyhow::Error {
+    if !store::error::is_corrupt(e.as_ref()) {
+        return e;
+    }
+    e.context(format!(
+        "the store file {store} is damaged: stop every process that uses it, then restore \
+         it from a backup (or salvage what SQLite can read with `sqlite3 {store} .recover`)"
     ))
 }
 
@@ -370,7 +397,7 @@ async fn with_store(
 
 #[cfg(test)]
 mod tests {
-    use super::on_full_disk;
+    use super::{on_busy, on_full_disk};
 
     /// A real SQLITE_FULL: a database capped at a few pages, filled.
     fn full_disk() -> store::StoreError {
@@ -397,6 +424,36 @@ mod tests {
         assert!(text.ends_with("database or disk is full"), "{text}");
 
         let other = on_full_disk(anyhow::anyhow!("connector 'x' does not exist"), "/data");
+        assert_eq!(other.to_string(), "connector 'x' does not exist");
+    }
+
+    /// A real SQLITE_BUSY: a write while another connection holds the write lock.
+    #[test]
+    fn a_locked_store_names_the_store_and_says_nothing_was_lost() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("store.sqlite3");
+        let holder = rusqlite::Connection::open(&file).expect("open");
+        holder
+            .execute_batch("CREATE TABLE t (v INTEGER); BEGIN IMMEDIATE")
+            .expect("the write lock");
+        let waiter = rusqlite::Connection::open(&file).expect("open");
+        waiter
+            .busy_timeout(std::time::Duration::ZERO)
+            .expect("no wait");
+        let busy = waiter
+            .execute("INSERT INTO t VALUES (1)", [])
+            .expect_err("locked");
+        let e = anyhow::Error::from(store::StoreError::from(busy)).context("writing run 3");
+        let told = on_busy(e, "/data/store.sqlite3");
+        let text = apiclient::text::error_chain(told.as_ref());
+        assert!(
+            text.starts_with("the store /data/store.sqlite3 is locked: another process"),
+            "{text}"
+        );
+        assert!(text.contains("nothing was lost"), "{text}");
+        assert!(text.ends_with("database is locked"), "{text}");
+
+        let other = on_busy(anyhow::anyhow!("connector 'x' does not exist"), "/data");
         assert_eq!(other.to_string(), "connector 'x' does not exist");
     }
 }
