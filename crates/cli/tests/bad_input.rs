@@ -233,6 +233,26 @@ fn a_damaged_store_file_is_named_in_the_error() {
     }
 }
 
+/// An empty (0-byte) store file, met by a command that reads, is said to be one and left
+/// as it was: it was made into a new store, with a master key.
+#[test]
+fn an_empty_store_file_is_said_to_be_empty_and_left_alone() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let file = empty.path().join("store.sqlite3");
+    std::fs::write(&file, b"").expect("write");
+    for args in [
+        &["status"][..],
+        &["findings", "--json"],
+        &["export", "--format", "csv"],
+    ] {
+        let err = common::fails(bin(empty.path()).args(args));
+        let named = format!("the store file {} is empty (0 bytes)", file.display());
+        assert!(err.contains(&named), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(&file).expect("read").len(), 0);
+    assert!(!empty.path().join("master.key").exists());
+}
+
 /// A file that is no KEV list fails `kev import` before anything is made: a new data
 /// directory (a mistyped --data-dir) got a store and a master key all the same.
 #[test]

@@ -269,6 +269,14 @@ fn no_store(url: &str) -> anyhow::Error {
     )
 }
 
+/// Whether `url` names a SQLite file that is empty (0 bytes). SQLite takes one for a new
+/// database, so a command that only reads would make a store of it (and a master key),
+/// where the file is more likely a copy that failed.
+fn empty_store_file(url: &str) -> bool {
+    matches!(store::open::backend(url), Ok((store::open::Backend::Sqlite, Some(path)))
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0))
+}
+
 /// `import --dry-run` where there is no store yet: the report is read and mapped against
 /// an empty store in a temporary directory (with the config file's connectors), removed
 /// afterwards, and the preview says there was nothing to compare with. Nothing is created
@@ -318,11 +326,18 @@ async fn with_store(
         // change needs a stored map.
         let makes_one = map_command
             .is_some_and(|m| matches!(m, MapCommand::Clone { .. } | MapCommand::Import { .. }));
-        if !makes_one && !store::open::exists(url)? {
+        let empty = empty_store_file(url);
+        if !makes_one && (empty || !store::open::exists(url)?) {
             if let Some(m) = map_command
                 && let Some(code) = maps::without_a_store(m)?
             {
                 return Ok(code);
+            }
+            if empty {
+                anyhow::bail!(
+                    "the store file {url} is empty (0 bytes): it holds no store (a copy that \
+                     failed?); restore the store there, or remove the file to start a new one"
+                );
             }
             return Err(no_store(url));
         }
