@@ -115,6 +115,62 @@ async fn show_edit_check_remap_and_remove_a_connector() {
         "true",
     ]));
     assert!(err.contains("an option of asoc connectors"), "{err}");
+    // An xml connector reads files: a server's URL, key and request options were stored
+    // and shown, and meant nothing. ASE's date format is ASE's.
+    let err = fails(
+        bin(d)
+            .args(["connector", "add", "xml", "--name", "rep"])
+            .args([
+                "--url",
+                "http://x",
+                "--key-id",
+                "kk",
+                "--page-size",
+                "77",
+                "--rate-limit",
+                "5",
+                "--app-filter",
+                "x eq 'y'",
+                "--timeout-seconds",
+                "9",
+            ]),
+    );
+    assert!(
+        err.contains(
+            "--url, --key-id, --page-size, --rate-limit, --app-filter, --timeout-seconds: options of connectors that fetch from a server"
+        ),
+        "{err}"
+    );
+    ok(bin(d).args(["connector", "add", "xml", "--name", "rep"]));
+    for flags in [
+        &["--concurrency", "9"][..],
+        &["--overlap", "10"],
+        &["--max-retries", "3"],
+    ] {
+        let err = fails(bin(d).args(["connector", "edit", "rep"]).args(flags));
+        assert!(
+            err.contains(&format!("{}: options of connectors that fetch", flags[0])),
+            "{err}"
+        );
+    }
+    for name in ["rep", "cloud"] {
+        let err =
+            fails(bin(d).args(["connector", "edit", name, "--date-format", "%d.%m.%y %H:%M"]));
+        assert!(
+            err.contains("--date-format: an option of ase connectors"),
+            "{err}"
+        );
+    }
+    let rep = serde_json::from_slice::<serde_json::Value>(
+        &ok(bin(d).args(["connector", "show", "rep", "--json"])).stdout,
+    )
+    .expect("json");
+    assert!(rep["url"].is_null() && rep["key_id"].is_null(), "{rep}");
+    assert_eq!(
+        rep["settings"]["date_format"],
+        serde_json::Value::Null,
+        "{rep}"
+    );
     ok(bin(d).args(["connector", "edit", "cloud", "--fetch-details", "true"]));
     let err = fails(bin(d).args(["connector", "edit", "cloud", "--unknown-severity", "High"]));
     assert!(

@@ -99,10 +99,44 @@ fn apply_full_run(o: &mut runner::FullRunOptions, a: crate::args::FullRunArgs) {
     }
 }
 
-/// The full-run options (`--exclude-informational` … `--date-format`) shape ASE and XML
-/// runs only; given for an asoc connector they were stored and silently ignored. And
-/// `--fetch-details` is asoc's.
-fn check_flags_for_kind(kind: &str, a: &SettingsArgs) -> anyhow::Result<()> {
+/// The full-run options (`--exclude-informational` … `--unknown-severity`) shape ASE and
+/// XML runs only; given for an asoc connector they were stored and silently ignored. And
+/// `--fetch-details` is asoc's, `--date-format` ASE's (the dates of the server's HTML),
+/// and an xml connector, which reads files, has no server: its URL, key and request
+/// options (`--url`, `--key-id`, `--page-size` … `--timeout-seconds`) were stored and
+/// shown by `connector show`, and meant nothing.
+fn check_flags_for_kind(
+    kind: &str,
+    url: bool,
+    key_id: bool,
+    a: &SettingsArgs,
+) -> anyhow::Result<()> {
+    if kind == "xml" {
+        let server_only = [
+            ("--url", url),
+            ("--key-id", key_id),
+            ("--page-size", a.page_size.is_some()),
+            ("--concurrency", a.concurrency.is_some()),
+            ("--rate-limit", a.rate_limit.is_some()),
+            ("--app-filter", a.app_filter.is_some()),
+            ("--overlap", a.overlap.is_some()),
+            ("--ca-file", a.ca_file.is_some()),
+            ("--max-retries", a.max_retries.is_some()),
+            ("--retry-base-ms", a.retry_base_ms.is_some()),
+            ("--timeout-seconds", a.timeout_seconds.is_some()),
+        ];
+        let named: Vec<&str> = server_only
+            .iter()
+            .filter(|(_, g)| *g)
+            .map(|(n, _)| *n)
+            .collect();
+        if !named.is_empty() {
+            anyhow::bail!(
+                "{}: options of connectors that fetch from a server, which an xml connector does not (it reads the report files given to `import`)",
+                named.join(", ")
+            );
+        }
+    }
     let f = &a.full_run;
     let given = [
         ("--exclude-informational", f.exclude_informational.is_some()),
@@ -112,13 +146,17 @@ fn check_flags_for_kind(kind: &str, a: &SettingsArgs) -> anyhow::Result<()> {
         ("--locators", f.locators.is_some()),
         ("--asset-inactivity-days", f.asset_inactivity_days.is_some()),
         ("--unknown-severity", f.unknown_severity.is_some()),
-        ("--date-format", f.date_format.is_some()),
     ];
     let named: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect();
     if kind == "asoc" && !named.is_empty() {
         anyhow::bail!(
             "{}: options of ASE and XML runs, which an asoc connector does not use (AppScan on Cloud reports statuses and severities itself)",
             named.join(", ")
+        );
+    }
+    if kind != "ase" && f.date_format.is_some() {
+        anyhow::bail!(
+            "--date-format: an option of ase connectors (the dates in an ASE server's pages), not of an {kind} connector"
         );
     }
     if kind != "asoc" && a.fetch_details.is_some() {
@@ -131,7 +169,7 @@ fn check_flags_for_kind(kind: &str, a: &SettingsArgs) -> anyhow::Result<()> {
 
 pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {
     check_schedule(&a.settings)?;
-    check_flags_for_kind(&a.kind, &a.settings)?;
+    check_flags_for_kind(&a.kind, a.url.is_some(), a.key_id.is_some(), &a.settings)?;
     let mut settings = Settings::default();
     apply(&mut settings, a.settings);
     settings.validate().map_err(anyhow::Error::msg)?;
@@ -269,7 +307,12 @@ pub fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<ExitCode> {
 
 pub fn edit(ctx: &Ctx, a: crate::args::EditArgs) -> anyhow::Result<ExitCode> {
     check_schedule(&a.settings)?;
-    check_flags_for_kind(&ctx.runner.connector(&a.name)?.kind, &a.settings)?;
+    check_flags_for_kind(
+        &ctx.runner.connector(&a.name)?.kind,
+        a.url.is_some(),
+        a.key_id.is_some(),
+        &a.settings,
+    )?;
     let c = ctx.runner.edit_connector(
         &a.name,
         runner::connectors::EditConnector {
