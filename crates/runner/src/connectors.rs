@@ -207,7 +207,8 @@ impl Runner {
     }
 
     /// Replaces a connector's key after proving the new key can log in; on failure the old
-    /// key stays and the error says why the new one was refused.
+    /// key stays and the error says why: the server refused the new key (401, 403), or
+    /// the login could not be made (the server unreachable, another failure).
     pub async fn rotate_key(
         &self,
         name: &str,
@@ -219,8 +220,14 @@ impl Runner {
         let key_id = key_id.or(c.key_id.clone()).ok_or_else(|| {
             RunnerError::Config(format!("connector '{name}' has no key id; give --key-id"))
         })?;
-        let refused = |e: &dyn std::fmt::Display| {
-            RunnerError::Config(format!("the new key was refused, the old key is kept: {e}"))
+        // Only the server's 401 or 403 judges the key; a server that cannot be reached
+        // (or fails otherwise) has not.
+        let failed = |judged: bool, e: &dyn std::fmt::Display| {
+            RunnerError::Config(if judged {
+                format!("the new key was refused, the old key is kept: {e}")
+            } else {
+                format!("could not log in with the new key ({e}); the old key is kept")
+            })
         };
         let url = || {
             c.url
@@ -237,7 +244,13 @@ impl Runner {
                 cfg.ca_file = ca_file;
                 let client =
                     asoc::AsocClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
-                client.login().await.map_err(|e| refused(&e))?;
+                client.login().await.map_err(|e| {
+                    let judged = matches!(
+                        e,
+                        asoc::AsocError::Auth { .. } | asoc::AsocError::Forbidden { .. }
+                    );
+                    failed(judged, &e)
+                })?;
                 client.logout().await;
             }
             "ase" => {
@@ -246,7 +259,13 @@ impl Runner {
                 cfg.ca_file = ca_file;
                 let client =
                     ase::AseClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
-                client.login().await.map_err(|e| refused(&e))?;
+                client.login().await.map_err(|e| {
+                    let judged = matches!(
+                        e,
+                        ase::AseError::Auth { .. } | ase::AseError::Forbidden { .. }
+                    );
+                    failed(judged, &e)
+                })?;
                 client.logout().await;
             }
             _ => {}

@@ -324,7 +324,12 @@ async fn rotating_to_a_good_key_saves_it_and_a_bad_key_keeps_the_old_one() {
         )
         .await
         .expect_err("a bad key is refused");
-    assert!(err.to_string().contains("old key is kept"), "{err}");
+    assert!(
+        err.to_string().starts_with(
+            "the new key was refused, the old key is kept: authentication failed (HTTP 401)"
+        ),
+        "{err}"
+    );
     assert!(!err.to_string().contains("not-the-secret"));
     assert_eq!(rig.runner.connector("sim").expect("c").secret, before);
 
@@ -340,6 +345,47 @@ async fn rotating_to_a_good_key_saves_it_and_a_bad_key_keeps_the_old_one() {
     let after = rig.runner.connector("sim").expect("c").secret;
     assert_ne!(after, before, "a new nonce seals the new secret");
     assert_eq!(rig.sync().await.run.state, store::RunState::Processed);
+}
+
+/// A server that cannot be reached has not judged the new key: the error says the login
+/// could not be made, not that the key was refused.
+#[tokio::test]
+async fn rotating_while_the_server_cannot_be_reached_does_not_say_the_key_was_refused() {
+    let rig = rig(config(1, 2, 1), fast_settings()).await;
+    let before = rig.runner.connector("sim").expect("c").secret;
+    // A loopback port nothing listens on (bound, then let go).
+    let closed = (26_900..26_999)
+        .find_map(|port| std::net::TcpListener::bind(("127.0.0.1", port)).ok())
+        .expect("a free port")
+        .local_addr()
+        .expect("addr");
+    rig.runner
+        .edit_connector(
+            "sim",
+            EditConnector {
+                url: Some(format!("http://{closed}")),
+                key_id: None,
+            },
+            |_| {},
+        )
+        .expect("edit");
+    let err = rig
+        .runner
+        .rotate_key(
+            "sim",
+            None,
+            SecretString::from(sim::SimConfig::default().key_secret),
+        )
+        .await
+        .expect_err("no server");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("could not log in with the new key (")
+            && text.ends_with("); the old key is kept"),
+        "{text}"
+    );
+    assert!(!text.contains("refused, the old key"), "{text}");
+    assert_eq!(rig.runner.connector("sim").expect("c").secret, before);
 }
 
 #[tokio::test]
