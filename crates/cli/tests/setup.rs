@@ -214,6 +214,16 @@ async fn show_edit_check_remap_and_remove_a_connector() {
     // Maps: clone the default, change where findingName comes from, remap without fetching.
     assert!(text(&ok(bin(d).args(["map", "list"]))).contains("default"));
     assert!(text(&ok(bin(d).args(["map", "show", "default"]))).contains("findingName"));
+    // The built-in map cannot be removed, used or not (it said "used by cloud; assign them
+    // another map first", then "does not exist"), with a store or without.
+    let empty = tempfile::tempdir().expect("tempdir");
+    for dir in [d, empty.path()] {
+        let err = fails(bin(dir).args(["map", "remove", "default"]));
+        assert!(
+            err.contains("the default map is built in and cannot be removed"),
+            "{err}"
+        );
+    }
     ok(bin(d).args(["map", "clone", "default", "by-id"]));
     // A name that could not be typed back or shown is refused at once (an empty one was
     // saved, and `map show ''` then failed).

@@ -41,6 +41,7 @@ pub fn without_a_store(command: &MapCommand) -> anyhow::Result<Option<ExitCode>>
             print!("{}", model::map::DEFAULT_MAP_TOML);
             Ok(Some(ExitCode::SUCCESS))
         }
+        MapCommand::Remove { name } => refuse_removing_the_default(name).map(|()| None),
         _ => Ok(None),
     }
 }
@@ -207,7 +208,17 @@ pub fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The built-in map is no stored map: removing it was refused as "used by …; assign them
+/// another map first", and once no connector used it, as "does not exist".
+fn refuse_removing_the_default(name: &str) -> anyhow::Result<()> {
+    if name == DEFAULT {
+        bail!("the default map is built in and cannot be removed");
+    }
+    Ok(())
+}
+
 pub fn remove(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+    refuse_removing_the_default(name)?;
     let users: Vec<String> = ctx
         .runner
         .store
