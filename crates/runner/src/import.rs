@@ -185,14 +185,33 @@ impl Runner {
     }
 }
 
+/// The report must be a regular file that can be opened, checked before a connector is
+/// created or a run recorded: an unreadable one (permissions) passed the check and was
+/// recorded as an Errored run of a new connector. The error says why: the OS's reason, a
+/// directory, or a pipe (the report is read twice).
 fn readable(input: &ImportInput) -> Result<(), RunnerError> {
-    if input.path.is_file() {
-        return Ok(());
+    let path = input.path.display();
+    let twice = "import reads the report twice (checks it whole, then stores it), so it needs a regular file, not a pipe";
+    if input.path.as_os_str() == "-" {
+        return Err(RunnerError::Config(format!(
+            "cannot import from standard input (-): {twice}; save the report to a file first"
+        )));
     }
-    Err(RunnerError::Config(format!(
-        "{} is not a readable file",
-        input.path.display()
-    )))
+    let meta = std::fs::metadata(&input.path)
+        .map_err(|e| RunnerError::Config(format!("cannot read {path}: {e}")))?;
+    if meta.is_dir() {
+        return Err(RunnerError::Config(format!(
+            "{path} is a directory, not a report file"
+        )));
+    }
+    if !meta.is_file() {
+        return Err(RunnerError::Config(format!(
+            "{path} is not a regular file: {twice}; save the report to a file first"
+        )));
+    }
+    std::fs::File::open(&input.path)
+        .map_err(|e| RunnerError::Config(format!("cannot read {path}: {e}")))?;
+    Ok(())
 }
 
 /// A 64-bit hash of what `feed` writes (the same in one process).

@@ -631,6 +631,70 @@ async fn bad_files_store_nothing() {
     assert_eq!(r.findings().len(), 60);
 }
 
+/// A file that cannot be imported is refused with why — the OS's reason, a directory, a
+/// pipe (the report is read twice) — before a connector is created or a run recorded: it
+/// said "PATH is not a readable file", and a file without read permission passed that
+/// check, then made the `xml` connector and recorded an Errored run.
+#[tokio::test]
+async fn a_file_that_cannot_be_read_says_why_before_anything_is_recorded() {
+    let r = rig();
+    let fifo = r.dir.path().join("report.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // A file without read permission (root reads any such file: then a write-only
+    // attribute of sysfs, which nobody can open to read).
+    let locked = r.write("locked.xml", "<xml-report/>");
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+        .expect("chmod");
+    let unreadable = [locked, PathBuf::from("/sys/bus/pci/rescan")]
+        .into_iter()
+        .find(|p| {
+            p.is_file()
+                && std::fs::File::open(p)
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+        });
+    let mut cases = vec![
+        (
+            r.dir.path().join("missing.xml"),
+            "No such file or directory".to_string(),
+        ),
+        (r.dir.path().to_path_buf(), "is a directory".to_string()),
+        (fifo, "reads the report twice".to_string()),
+        (
+            PathBuf::from("-"),
+            "cannot import from standard input".to_string(),
+        ),
+    ];
+    match unreadable {
+        Some(p) => cases.push((p, "Permission denied".to_string())),
+        None => eprintln!("no unreadable file here: the permission case is not checked"),
+    }
+    for (path, why) in cases {
+        let input = ImportInput {
+            allow_older: false,
+            path: path.clone(),
+            app: None,
+        };
+        let err = r
+            .runner
+            .import(None, input.clone(), SyncOptions::default(), &Quiet)
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains(&why), "{}: {err}", path.display());
+        let err = r
+            .runner
+            .dry_run_import(None, input, runner::Stop::default(), &Quiet)
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains(&why), "{}: {err}", path.display());
+    }
+    let connectors = r.runner.store.connectors().expect("connectors");
+    assert!(connectors.is_empty(), "{connectors:?}");
+}
+
 /// `remap` after imports: what the runs found stands, and a map's change is no sighting.
 /// A finding a re-import closed stays CLOSED through a remap with the risk of a closed
 /// finding (it was scored and counted in its asset as open), and the next import that
