@@ -139,7 +139,8 @@ async fn sync_then_list_status_runs_and_history_as_json() {
     assert_eq!(assets.as_array().map(Vec::len), Some(h.app_ids().len()));
     let findings = json(&run(bin(dir.path()).args(["findings", "--json"])));
     assert_eq!(findings.as_array().map(Vec::len), Some(h.total_issues()));
-    // A mistyped --connector is an error that names it, not an empty listing.
+    // A mistyped --connector is an error that names it, not an empty listing, and points
+    // at `connector list` as the other commands do.
     for args in [
         &["findings", "--connector", "clud"][..],
         &["assets", "--connector", "clud"],
@@ -149,7 +150,7 @@ async fn sync_then_list_status_runs_and_history_as_json() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("connector 'clud' does not exist"),
+            stderr.contains("connector 'clud' does not exist (see `connector list`)"),
             "{args:?}: {stderr}"
         );
     }

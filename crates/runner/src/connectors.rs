@@ -26,6 +26,15 @@ impl Runner {
             .ok_or_else(|| RunnerError::NoSuchConnector(name.to_string()))
     }
 
+    /// [`RunnerError::NoSuchConnector`] (which points at `connector list`) when `name` is
+    /// given and is no connector: a listing's `--connector`.
+    pub fn require_connector(&self, name: Option<&str>) -> Result<(), RunnerError> {
+        match name {
+            Some(name) => self.connector(name).map(drop),
+            None => Ok(()),
+        }
+    }
+
     /// Registers a connector; the secret is sealed before it reaches the store.
     pub fn add_connector(&self, add: AddConnector) -> Result<Connector, RunnerError> {
         if !KINDS.contains(&add.kind.as_str()) {

@@ -155,7 +155,7 @@ fn stop_on_signal(
 
 pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut o = options(&a)?;
-    ctx.runner.store.require_connector(a.connector.as_deref())?;
+    ctx.runner.require_connector(a.connector.as_deref())?;
     let bar = bar(ctx, &o)?;
     let stop = Arc::new(AtomicBool::new(false));
     o.stop = Some(stop.clone());

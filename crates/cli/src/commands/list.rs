@@ -57,14 +57,14 @@ pub fn parse_filter(entity: Entity, text: &str) -> anyhow::Result<Filter> {
 }
 
 pub fn assets(ctx: &Ctx, a: ListArgs) -> anyhow::Result<ExitCode> {
-    ctx.runner.store.require_connector(a.connector.as_deref())?;
+    ctx.runner.require_connector(a.connector.as_deref())?;
     let fields = columns::resolve(Entity::Assets, &a.columns, ASSET_DEFAULT)?;
     let rows = ctx.runner.store.assets(&query(&a, Entity::Assets)?)?;
     print_rows(&a, &rows, &fields, columns::asset_value, "assets")
 }
 
 pub fn findings(ctx: &Ctx, a: ListArgs) -> anyhow::Result<ExitCode> {
-    ctx.runner.store.require_connector(a.connector.as_deref())?;
+    ctx.runner.require_connector(a.connector.as_deref())?;
     if a.dedupe {
         return super::dedupe::run(ctx, &query(&a, Entity::Findings)?, a.json);
     }
