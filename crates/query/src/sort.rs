@@ -68,7 +68,7 @@ impl Sort {
                 let hint = entity
                     .closest(name)
                     .map(|s| format!(" (did you mean '{s}'?)"))
-                    .unwrap_or_default();
+                    .unwrap_or_else(|| " (appscan-bridge filter-help lists the fields)".into());
                 return Err(QueryError::new(
                     col,
                     format!("unknown field '{name}' for {}{hint}", entity.as_str()),
@@ -145,6 +145,14 @@ mod tests {
     fn errors_point_at_the_key() {
         let e = Sort::parse_list(Entity::Findings, "risk,colour").expect_err("unknown");
         assert_eq!(e.column, 6);
+        // Nothing close: where the fields are listed, as --filter and --columns say.
+        let e = Sort::parse_list(Entity::Findings, "bogus").expect_err("unknown");
+        assert!(
+            e.to_string().contains(
+                "unknown field 'bogus' for findings (appscan-bridge filter-help lists the fields)"
+            ),
+            "{e}"
+        );
         let e = Sort::parse_list(Entity::Findings, "risk:sideways").expect_err("dir");
         assert_eq!(e.column, 6);
         assert!(Sort::parse_list(Entity::Findings, "tag").is_err());
