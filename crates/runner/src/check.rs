@@ -80,7 +80,18 @@ impl Resolver {
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-struct Checks(Vec<Check>);
+/// The checks so far, and the name of the connector checked.
+struct Checks(Vec<Check>, String);
+
+/// A hint's command for the connector checked, as it can be run: `connector rotate-key
+/// NAME` and `connector edit NAME …` with its name (they said NAME).
+fn with_name(hint: &str, name: &str) -> String {
+    ["connector rotate-key", "connector edit"]
+        .iter()
+        .fold(hint.to_string(), |h, command| {
+            h.replace(&format!("`{command} NAME"), &format!("`{command} {name}"))
+        })
+}
 
 impl Checks {
     fn push(
@@ -95,7 +106,7 @@ impl Checks {
             name,
             outcome,
             reason: reason.into(),
-            hint: hint.map(str::to_string),
+            hint: hint.map(|h| with_name(h, &self.1)),
             millis: started.elapsed().as_millis() as u64,
         });
     }
@@ -123,7 +134,7 @@ impl Runner {
                 connector.name
             )));
         }
-        let mut checks = Checks(Vec::new());
+        let mut checks = Checks(Vec::new(), connector.name.clone());
         let Some(url) = connector
             .url
             .as_deref()

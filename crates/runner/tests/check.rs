@@ -203,6 +203,9 @@ async fn a_bad_key_fails_authentication_with_401() {
     assert_eq!(outcomes(&checks), [P, S, F, S, S]);
     assert!(checks[2].reason.starts_with("401"), "{}", checks[2].reason);
     assert!(checks[2].reason.contains("wrong") && checks[2].reason.contains("revoked"));
+    // The command to run names the connector (it said `connector rotate-key NAME`).
+    let hint = checks[2].hint.clone().unwrap_or_default();
+    assert!(hint.contains("run `connector rotate-key sim`"), "{hint}");
 }
 
 /// A connector of the wrong kind fails its login as a wrong key would; the check says
