@@ -171,6 +171,18 @@ async fn show_edit_check_remap_and_remove_a_connector() {
         serde_json::Value::Null,
         "{rep}"
     );
+    // An edit that changes nothing says so (it said "updated").
+    for args in [
+        &["connector", "edit", "cloud"][..],
+        &["connector", "edit", "rep", "--map", "default"],
+    ] {
+        let said = text(&ok(bin(d).args(args)));
+        assert!(
+            said.contains("was not changed: no option was given"),
+            "{args:?}: {said}"
+        );
+        assert!(!said.contains("updated"), "{args:?}: {said}");
+    }
     ok(bin(d).args(["connector", "edit", "cloud", "--fetch-details", "true"]));
     let err = fails(bin(d).args(["connector", "edit", "cloud", "--unknown-severity", "High"]));
     assert!(

@@ -307,8 +307,9 @@ pub fn show(ctx: &Ctx, name: &str, json: bool) -> anyhow::Result<ExitCode> {
 
 pub fn edit(ctx: &Ctx, a: crate::args::EditArgs) -> anyhow::Result<ExitCode> {
     check_schedule(&a.settings)?;
+    let before = ctx.runner.connector(&a.name)?;
     check_flags_for_kind(
-        &ctx.runner.connector(&a.name)?.kind,
+        &before.kind,
         a.url.is_some(),
         a.key_id.is_some(),
         &a.settings,
@@ -321,7 +322,16 @@ pub fn edit(ctx: &Ctx, a: crate::args::EditArgs) -> anyhow::Result<ExitCode> {
         },
         |s| apply(s, a.settings),
     )?;
-    if !ctx.quiet {
+    // `connector edit NAME` alone said "updated".
+    let unchanged = before.url == c.url
+        && before.key_id == c.key_id
+        && Settings::from_json(&before.settings).ok() == Settings::from_json(&c.settings).ok();
+    if unchanged {
+        println!(
+            "Connector '{}' was not changed: no option was given, or each already had that value (`connector edit --help` lists them).",
+            c.name
+        );
+    } else if !ctx.quiet {
         println!("Connector '{}' updated.", c.name);
     }
     Ok(ExitCode::SUCCESS)
