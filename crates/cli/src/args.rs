@@ -137,14 +137,18 @@ pub enum BenchScenario {
 
 #[derive(Args)]
 pub struct CheckArgs {
+    /// The connector to check
     pub name: String,
+    /// Print the checks as JSON
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args)]
 pub struct RemapArgs {
+    /// The connector whose stored records are mapped again
     pub name: String,
+    /// Print the run's report as JSON
     #[arg(long)]
     pub json: bool,
 }
@@ -249,7 +253,9 @@ pub enum ConnectorCommand {
     List(JsonArg),
     /// Show one connector (secrets as ••••)
     Show {
+        /// The connector
         name: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
@@ -419,13 +425,16 @@ pub struct SyncArgs {
 
 #[derive(Args)]
 pub struct StatusArgs {
+    /// Only this connector
     pub name: Option<String>,
+    /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args)]
 pub struct RunsArgs {
+    /// The connector
     pub name: String,
     /// One run
     #[arg(long)]
@@ -436,6 +445,7 @@ pub struct RunsArgs {
     /// How many runs
     #[arg(long, default_value_t = 20)]
     pub limit: u64,
+    /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
 }
@@ -469,6 +479,7 @@ pub struct ListArgs {
     /// findings: one row per cross-source fingerprint, with the sources that saw it
     #[arg(long)]
     pub dedupe: bool,
+    /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
 }
@@ -477,6 +488,7 @@ pub struct ListArgs {
 pub struct FilterHelpArgs {
     /// Only this entity's fields: findings or assets
     pub entity: Option<String>,
+    /// Print the fields as JSON
     #[arg(long)]
     pub json: bool,
 }
@@ -536,6 +548,7 @@ pub enum KevCommand {
         /// Do not recompute risk scores now (run `rescore` later)
         #[arg(long)]
         no_rescore: bool,
+        /// Print the import's counts as JSON
         #[arg(long)]
         json: bool,
     },
@@ -543,10 +556,12 @@ pub enum KevCommand {
 
 #[derive(Args)]
 pub struct FindingArgs {
+    /// The finding's id (the `id` column of `findings`)
     pub id: i64,
     /// Show the finding's status history
     #[arg(long)]
     pub history: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -607,6 +622,7 @@ pub enum TokenCommand {
         /// A name to tell it apart [default: token-<date>]
         #[arg(long)]
         name: Option<String>,
+        /// Print the token as JSON
         #[arg(long)]
         json: bool,
     },
@@ -615,6 +631,7 @@ pub enum TokenCommand {
         /// Revoked tokens too
         #[arg(long)]
         all: bool,
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },

@@ -476,3 +476,40 @@ async fn a_listing_piped_into_a_reader_that_closes_early_ends_quietly() {
         out.status
     );
 }
+
+/// Every `--json` flag says what it prints in `--help` (most had no description).
+#[test]
+fn every_json_flag_has_a_description() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for command in [
+        &["status"][..],
+        &["runs"],
+        &["assets"],
+        &["findings"],
+        &["finding"],
+        &["check"],
+        &["remap"],
+        &["rescore"],
+        &["filter-help"],
+        &["sync"],
+        &["import"],
+        &["kev", "import"],
+        &["token", "create"],
+        &["token", "list"],
+        &["connector", "list"],
+        &["connector", "show"],
+        &["map", "list"],
+    ] {
+        let help =
+            String::from_utf8_lossy(&run(bin(dir.path()).args(command).arg("--help")).stdout)
+                .into_owned();
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with("--json"))
+            .unwrap_or_else(|| panic!("{command:?}: no --json in\n{help}"));
+        assert!(
+            line.trim() != "--json" && line.contains("JSON"),
+            "{command:?}: {line:?}"
+        );
+    }
+}
