@@ -613,6 +613,12 @@ pub struct ServeArgs {
     /// This worker's name in claimed due runs [default: host:pid:random]
     #[arg(long)]
     pub worker: Option<String>,
+    /// A host name requests may give besides loopback's (a proxy in front that passes
+    /// its own Host); repeat for several. On loopback only localhost and loopback
+    /// addresses are answered, so that no web page can read the API through DNS
+    /// rebinding; on another address names given here are the only ones answered
+    #[arg(long, value_name = "NAME")]
+    pub allowed_host: Vec<String>,
 }
 
 #[derive(Subcommand)]

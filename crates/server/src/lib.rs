@@ -31,6 +31,7 @@
 //! - [`tokens`]: API tokens (created, hashed); [`auth`]: the bearer check on writes.
 //! - [`extract`]: query/path extractors with JSON errors; [`error`]: error types.
 //! - [`state`]: what handlers share.
+//! - [`host`]: the `Host` names a request may give (DNS rebinding).
 //! - [`listen`]: the HTTP accept loop and its limits (header/idle and send timeouts,
 //!   connection cap, bounded graceful shutdown).
 
@@ -40,6 +41,7 @@ pub mod clock;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod host;
 pub mod jobs;
 pub mod listen;
 pub mod metrics;
@@ -79,6 +81,8 @@ pub struct ServeConfig {
     /// How long shutdown waits for cancelled syncs to write their batch and state, then
     /// (with what is left of it, at least a second) for open HTTP connections.
     pub shutdown_grace: Duration,
+    /// Host names requests may give besides loopback's ([`host::AllowedHosts`]).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServeConfig {
@@ -87,6 +91,7 @@ impl Default for ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             scheduler: Some(SchedulerConfig::default()),
             shutdown_grace: Duration::from_secs(60),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -167,9 +172,14 @@ pub async fn start_with_limits(
         tokio::spawn(s.run(stop.clone()))
     });
     let gauge = state.metrics.clone();
+    let allowed = Arc::new(host::AllowedHosts::new(addr, &config.allowed_hosts));
+    let router = app(state.clone())
+        .layer(middleware::from_fn_with_state(allowed, host::check))
+        // Outside the host check too, so that its 403 carries them.
+        .layer(middleware::from_fn(security_headers));
     let http = listen::serve(
         listener,
-        app(state.clone()),
+        router,
         &limits,
         Arc::new(move |by| gauge.http_connections_changed(by)),
     );

@@ -21,6 +21,7 @@ async fn serve(limits: ConnectionLimits, grace: Duration) -> (server::Server, te
         listen: ([127, 0, 0, 1], 0).into(),
         scheduler: None,
         shutdown_grace: grace,
+        allowed_hosts: Vec::new(),
     };
     let server = server::start_with_limits(runner, config, limits, Arc::new(server::SystemClock))
         .await

@@ -12,6 +12,37 @@ fn clock() -> Arc<dyn server::Clock> {
     Arc::new(server::SystemClock)
 }
 
+/// Reads need no token: a web page whose site name rebinds to 127.0.0.1 read findings and
+/// exports through the browser, its requests naming its own site as `Host`. On loopback
+/// the server answers to loopback names and addresses only.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_naming_another_host_is_refused_on_loopback() {
+    let r = rig(1, 3, None, None, clock()).await;
+    let get = |host: &'static str| {
+        r.http
+            .get(r.url("/api/findings"))
+            .header("host", host)
+            .send()
+    };
+    let refused = get("attacker.example:8787").await.expect("GET");
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(refused.headers().contains_key("content-security-policy"));
+    let body: serde_json::Value = refused.json().await.expect("JSON");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("attacker.example")),
+        "{body}"
+    );
+    for host in ["localhost:8787", "127.0.0.1", "[::1]:1"] {
+        assert_eq!(
+            get(host).await.expect("GET").status().as_u16(),
+            200,
+            "{host}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_bodies_unknown_parameters_and_bad_tokens_are_refused() {
     let mut r = rig(1, 3, None, None, clock()).await;

@@ -27,6 +27,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }),
         shutdown_grace: std::time::Duration::from_secs(a.shutdown_grace),
+        allowed_hosts: a.allowed_host.clone(),
     };
     let config_worker = config.scheduler.as_ref().map(|s| s.worker.clone());
     if !a.listen.ip().is_loopback() {

@@ -67,6 +67,7 @@ pub async fn rig(
             listen: ([127, 0, 0, 1], 0).into(),
             scheduler,
             shutdown_grace: Duration::from_secs(30),
+            allowed_hosts: Vec::new(),
         },
         clock,
     )
