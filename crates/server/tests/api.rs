@@ -31,6 +31,7 @@ fn openapi_documents_every_route_and_nothing_else() {
     let paths = doc["paths"].as_object().expect("paths");
     let routes = server::api::routes();
     let mut routed = std::collections::BTreeSet::new();
+    let mut operation_ids = std::collections::BTreeSet::new();
     for (method, path) in routes.table() {
         let m = method.as_str().to_ascii_lowercase();
         routed.insert((m.clone(), path.to_string()));
@@ -42,6 +43,9 @@ fn openapi_documents_every_route_and_nothing_else() {
             "route {method} {path}: no '{m}' operation in the document"
         );
         assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
+        // Unique, as OpenAPI requires (two were "list", and validators refused the file).
+        let id = op["operationId"].as_str().unwrap_or_default().to_string();
+        assert!(operation_ids.insert(id.clone()), "operationId '{id}' twice");
         // Unknown or bad query parameters are a 400 everywhere (deny_unknown_fields).
         let queried = op["parameters"]
             .as_array()
@@ -68,6 +72,9 @@ fn openapi_documents_every_route_and_nothing_else() {
         }
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // An error's detail is any JSON, null and text included (it said an object).
+    let detail = &doc["components"]["schemas"]["ErrorBody"]["properties"]["detail"];
+    assert_ne!(detail["type"], "object", "{detail}");
     // /api/export: `format` is required, and the download is one of the formats' types
     // (it said optional, and application/octet-stream).
     let export = &paths["/api/export"]["get"];

@@ -62,7 +62,7 @@ pub(crate) async fn connector(
 }
 
 /// Every connector with its state, last run and next scheduled run.
-#[utoipa::path(get, path = "/api/connectors", tag = "connectors",
+#[utoipa::path(get, path = "/api/connectors", tag = "connectors", operation_id = "list_connectors",
     responses((status = 200, body = [ConnectorView])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ConnectorView>>, ApiError> {
     Ok(Json(views(&state).await?))

@@ -71,7 +71,8 @@ impl From<DueRun> for DueRunView {
 }
 
 /// Scheduled runs in the queue the workers share, newest due time first.
-#[utoipa::path(get, path = "/api/due-runs", tag = "connectors", params(DueRunsParams),
+#[utoipa::path(get, path = "/api/due-runs", tag = "connectors", operation_id = "list_due_runs",
+    params(DueRunsParams),
     responses((status = 200, body = [DueRunView]), (status = 400, body = super::views::ErrorBody),
         (status = 404, body = super::views::ErrorBody)))]
 pub async fn list(

@@ -20,8 +20,8 @@ pub const MASK: &str = "••••";
 pub struct ErrorBody {
     /// One line for people.
     pub error: String,
-    /// Specifics: the invalid parameter, the run holding a lock, ... (may be null).
-    #[schema(value_type = Object)]
+    /// Specifics: the invalid parameter, the run holding a lock, ...: any JSON (an
+    /// object, text, or null).
     pub detail: serde_json::Value,
 }
 
