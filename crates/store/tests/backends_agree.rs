@@ -218,7 +218,10 @@ fn scenario(s: &dyn Store) -> Vec<String> {
         s.kev_count().expect("kev")
     ));
 
-    s.create_token("ci", "h1", "abcd").expect("token");
+    let ci = s.create_token("ci", "h1", "abcd").expect("token");
+    // A token named like another's id.
+    s.create_token(&ci.id.to_string(), "h3", "efgh")
+        .expect("token");
     assert!(matches!(
         s.create_token("ci", "h2", "x"),
         Err(StoreError::TokenExists(_))
@@ -236,6 +239,15 @@ fn scenario(s: &dyn Store) -> Vec<String> {
         "use revoked {:?}",
         s.use_token("h1").expect("use").map(|t| t.name)
     ));
+    // An id names that token only: "1" revoked token 1 and the token named "1" too.
+    let by_id = s.revoke_token(&ci.id.to_string()).expect("revoke by id");
+    let named_like_id = s.use_token("h3").expect("use").map(|t| t.name);
+    assert_eq!(
+        named_like_id.as_deref(),
+        Some(ci.id.to_string().as_str()),
+        "a token named like a revoked one's id was revoked with it"
+    );
+    seen.push(format!("revoke by id {by_id} {named_like_id:?}"));
     let series: Vec<u64> = s
         .open_findings_series(None)
         .expect("series")

@@ -59,7 +59,10 @@ pub fn revoke(c: &mut impl GenericClient, id_or_name: &str) -> Result<bool> {
     let now = Utc::now();
     let n = match id_or_name.parse::<i64>() {
         Ok(id) => c.execute(
-            "UPDATE api_tokens SET revoked_at = $2 WHERE (id = $1 OR name = $3) AND revoked_at IS NULL",
+            // The token with that id; by name only when no token has that id ("1" revoked
+            // token 1 and also a token named "1").
+            "UPDATE api_tokens SET revoked_at = $2 WHERE revoked_at IS NULL
+               AND (id = $1 OR (name = $3 AND NOT EXISTS (SELECT 1 FROM api_tokens WHERE id = $1)))",
             &[&id, &now, &id_or_name],
         )?,
         Err(_) => c.execute(
