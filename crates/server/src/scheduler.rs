@@ -169,7 +169,7 @@ impl Scheduler {
         for c in &connectors {
             self.look_at(c, now).await?;
         }
-        self.claim(now).await
+        self.claim().await
     }
 
     /// Plans one connector, marks it Scheduled while it waits, and records its due run.
@@ -309,9 +309,13 @@ impl Scheduler {
     }
 
     /// Claims due runs (this worker's or anyone's) while there is room, and starts them.
-    async fn claim(&self, now: DateTime<Utc>) -> Result<(), SchedulerError> {
+    /// Each claim reads the clock anew: its lease runs from it, and a tick that waited on
+    /// the store past a lease wrote a lease already out, so the worker took its own
+    /// running sync for a dead one's and cancelled it.
+    async fn claim(&self) -> Result<(), SchedulerError> {
         let ttl = crate::jobs::lease_ttl(self.config.lease);
         while self.jobs.scheduled() < self.config.max_running.max(1) {
+            let now = self.clock.now();
             let (store, worker) = (self.runner.store.clone(), self.config.worker.clone());
             let Some(claim) = blocking(move || store.claim_due_run(&worker, ttl, now)).await?
             else {
