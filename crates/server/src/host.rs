@@ -4,7 +4,9 @@
 //! page read this server's answers as its own site's (findings, exports). Its requests
 //! carry the site's name as `Host`, so a server on loopback answers only to loopback
 //! names and addresses, and to the names `--allowed-host` adds (a proxy in front). A
-//! server on another address checks only when names are given.
+//! server on another address checks only when names are given. Health checks and
+//! metrics, which hold no finding, answer any name (probes and scrapers name the
+//! address they were given).
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -69,6 +71,9 @@ fn host_name(host: &str) -> &str {
     }
 }
 
+/// The paths any `Host` may ask for: they hold no finding.
+const OPEN_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
 /// Answers 403 to a request whose `Host` the server does not answer to. A request
 /// without one (HTTP/1.0, a tool) is no browser's, and is answered.
 pub async fn check(
@@ -80,8 +85,9 @@ pub async fn check(
         .headers()
         .get(header::HOST)
         .map(|h| h.to_str().unwrap_or("?"));
+    let open = OPEN_PATHS.contains(&request.uri().path());
     match host {
-        Some(h) if !allowed.allows(h) => ApiError::new(
+        Some(h) if !open && !allowed.allows(h) => ApiError::new(
             StatusCode::FORBIDDEN,
             format!("this server does not answer to the host name '{h}'"),
             json!(

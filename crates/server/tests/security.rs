@@ -41,6 +41,18 @@ async fn a_request_naming_another_host_is_refused_on_loopback() {
             "{host}"
         );
     }
+    // Probes and scrapers name the address they were given; health and metrics hold no
+    // finding.
+    for path in ["/healthz", "/metrics"] {
+        let res = r
+            .http
+            .get(r.url(path))
+            .header("host", "probe.internal:8787")
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
