@@ -125,11 +125,7 @@ fn check_flags_for_kind(
             ("--retry-base-ms", a.retry_base_ms.is_some()),
             ("--timeout-seconds", a.timeout_seconds.is_some()),
         ];
-        let named: Vec<&str> = server_only
-            .iter()
-            .filter(|(_, g)| *g)
-            .map(|(n, _)| *n)
-            .collect();
+        let named = given_flags(&server_only);
         if !named.is_empty() {
             anyhow::bail!(
                 "{}: options of connectors that fetch from a server, which an xml connector does not (it reads the report files given to `import`)",
@@ -147,7 +143,7 @@ fn check_flags_for_kind(
         ("--asset-inactivity-days", f.asset_inactivity_days.is_some()),
         ("--unknown-severity", f.unknown_severity.is_some()),
     ];
-    let named: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect();
+    let named = given_flags(&given);
     if kind == "asoc" && !named.is_empty() {
         anyhow::bail!(
             "{}: options of ASE and XML runs, which an asoc connector does not use (AppScan on Cloud reports statuses and severities itself)",
@@ -165,6 +161,11 @@ fn check_flags_for_kind(
         );
     }
     Ok(())
+}
+
+/// The flags of `(flag, given)` pairs that were given.
+fn given_flags<'a>(flags: &[(&'a str, bool)]) -> Vec<&'a str> {
+    flags.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
 }
 
 pub fn add(ctx: &Ctx, a: AddArgs) -> anyhow::Result<ExitCode> {

@@ -62,6 +62,18 @@ pub fn config(apps: usize, issues_per_app: usize, seed: u64) -> sim::SimConfig {
 }
 
 impl Rig {
+    /// A sync that must end Processed.
+    pub async fn sync_processed(&self) -> RunReport {
+        let report = self.sync().await;
+        assert_eq!(
+            report.run.state,
+            store::RunState::Processed,
+            "{:?}",
+            report.run.reason
+        );
+        report
+    }
+
     pub async fn sync(&self) -> RunReport {
         self.runner
             .sync("sim", SyncOptions::default(), &Quiet)
