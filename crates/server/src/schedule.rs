@@ -97,29 +97,27 @@ impl Schedule {
 
     /// A cron expression with seconds may fire more often than once a minute (`* * * * *
     /// *` ran a sync every two seconds), where an interval under a minute is refused:
-    /// AppScan's rate limit is per minute. The gaps between its next slots tell.
+    /// AppScan's rate limit is per minute. It fires at most once a minute exactly when its
+    /// seconds field names one second: any more fire within one minute whenever that
+    /// minute fires. (The gaps between the next two days' slots were compared, so
+    /// `0,1 0 0 * * THU` passed on a Monday, and the scheduler refused it by Thursday.)
     fn at_most_once_a_minute(&self) -> Result<(), String> {
         let Schedule::Cron(c) = self else {
             return Ok(());
         };
+        let fields: Vec<&str> = c.as_str().split_whitespace().collect();
         // Without a seconds field slots are a minute apart at least.
-        if c.as_str().split_whitespace().count() < 6 {
+        if fields.len() < 6 {
             return Ok(());
         }
-        let now = Utc::now();
-        let slots: Vec<DateTime<Utc>> = c
-            .iter_after(now)
-            .take_while(|t| *t < now + Duration::days(2))
-            .take(MINUTE_CHECK_SLOTS)
-            .collect();
-        match slots.windows(2).map(|w| w[1] - w[0]).min() {
-            Some(gap) if gap.num_seconds() < MIN_INTERVAL_SECONDS => Err(format!(
-                "it fires {} s apart, more often than once every {MIN_INTERVAL_SECONDS} \
-                 seconds",
-                gap.num_seconds()
-            )),
-            _ => Ok(()),
+        let seconds = fields[0];
+        if !seconds.is_empty() && seconds.chars().all(|ch| ch.is_ascii_digit()) {
+            return Ok(());
         }
+        Err(format!(
+            "its seconds field '{seconds}' fires more often than once every \
+             {MIN_INTERVAL_SECONDS} seconds: name one second (e.g. 30)"
+        ))
     }
 
     /// The first slot strictly after `t`; `None` when a cron expression has no more.
@@ -196,10 +194,6 @@ impl std::fmt::Display for Schedule {
 }
 
 /// `1d12h30m` → 36.5 hours. Units: s, m, h, d, w.
-/// How many slots of a cron expression [`Schedule::at_most_once_a_minute`] compares: a
-/// seconds field fires within its first minute.
-const MINUTE_CHECK_SLOTS: usize = 120;
-
 /// The cron fields that hold numbers only — seconds (of a 6- or 7-field expression),
 /// minutes, hours and the year —: the parser took a weekday's or month's name in any
 /// field, so `FRI 9 * * *` ran daily at 09:05.
@@ -368,7 +362,16 @@ mod tests {
         assert!(Schedule::parse("0 0 9 L * *").is_ok());
         // Seconds may not bring a schedule under a minute (an interval under a minute is
         // refused): `* * * * * *` ran a sync every two seconds.
-        for bad in ["* * * * * *", "*/30 * * * * *", "0,30 * * * * *"] {
+        // Whatever the day: `0,1 0 0 * * THU` passed on a Monday (the next two days'
+        // slots were compared) and was refused by Thursday.
+        for bad in [
+            "* * * * * *",
+            "*/30 * * * * *",
+            "0,30 * * * * *",
+            "0,1 0 0 * * THU",
+            "0-1 0 0 1 1 *",
+            "0,30 0 0 1 * *",
+        ] {
             let e = Schedule::parse(bad).expect_err(bad);
             assert!(e.to_string().contains("more often than once"), "{bad}: {e}");
         }
