@@ -232,18 +232,7 @@ pub fn stored_asset_locators(
     store: &dyn Store,
     connector: &str,
 ) -> Result<HashMap<String, String>, StoreError> {
-    let query = store::ListQuery {
-        connector: Some(connector.to_string()),
-        ..Default::default()
-    };
-    Ok(store
-        .assets(&query)?
-        .into_iter()
-        .map(|a| {
-            let locator = asset_locator(&a.asset);
-            (a.asset.external_id, locator)
-        })
-        .collect())
+    Ok(store.asset_locators(connector)?.into_iter().collect())
 }
 
 impl InFlight {

@@ -220,6 +220,20 @@ pub fn assets(c: &mut impl GenericClient, q: &ListQuery) -> Result<Vec<StoredAss
     .collect()
 }
 
+pub fn asset_locators(
+    c: &mut impl GenericClient,
+    connector: &str,
+) -> Result<Vec<(String, String)>> {
+    c.query(
+        "SELECT a.external_id, COALESCE(a.url, a.name, '') FROM assets a
+         JOIN connectors c ON c.id = a.connector_id WHERE c.name = $1",
+        &[&connector],
+    )?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
+}
+
 pub fn asset_ids(c: &mut impl GenericClient, connector: &str) -> Result<Vec<String>> {
     c.query(
         "SELECT a.external_id FROM assets a JOIN connectors c ON c.id = a.connector_id

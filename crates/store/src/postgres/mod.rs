@@ -410,6 +410,9 @@ impl Store for PgStore {
     fn asset_ids(&self, connector: &str) -> Result<Vec<String>> {
         self.with(|c| listing::asset_ids(c, connector))
     }
+    fn asset_locators(&self, connector: &str) -> Result<Vec<(String, String)>> {
+        self.with(|c| listing::asset_locators(c, connector))
+    }
     fn findings(&self, query: &ListQuery) -> Result<Vec<StoredFinding>> {
         self.with(|c| listing::findings(c, query))
     }

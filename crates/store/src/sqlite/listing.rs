@@ -133,6 +133,17 @@ pub fn asset_ids(conn: &Connection, connector: &str) -> Result<Vec<String>> {
     Ok(ids)
 }
 
+pub fn asset_locators(conn: &Connection, connector: &str) -> Result<Vec<(String, String)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT a.external_id, COALESCE(a.url, a.name, '') FROM assets a
+         JOIN connectors c ON c.id = a.connector_id WHERE c.name = ?1",
+    )?;
+    let rows = st
+        .query_map([connector], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+    Ok(rows)
+}
+
 pub fn findings(conn: &Connection, q: &ListQuery) -> Result<Vec<StoredFinding>> {
     let mut out = Vec::new();
     for_each_finding(conn, q, &mut |f| {

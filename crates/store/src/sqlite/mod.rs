@@ -656,6 +656,9 @@ impl Store for SqliteStore {
     fn asset_ids(&self, connector: &str) -> Result<Vec<String>> {
         listing::asset_ids(&self.r(), connector)
     }
+    fn asset_locators(&self, connector: &str) -> Result<Vec<(String, String)>> {
+        listing::asset_locators(&self.r(), connector)
+    }
     fn findings(&self, q: &ListQuery) -> Result<Vec<StoredFinding>> {
         listing::findings(&self.r(), q)
     }

@@ -1212,6 +1212,16 @@ fn an_update_stores_each_changed_field(store: &dyn Store) {
         vec!["app1".to_string(), "app2".to_string()]
     );
     assert!(store.asset_ids("no-such").expect("ids").is_empty());
+    // What places findings without a URL: the asset's URL, else its name.
+    let mut locators = store.asset_locators("each-field").expect("locators");
+    locators.sort();
+    assert_eq!(
+        locators,
+        vec![
+            ("app1".to_string(), "https://app1.example.com".to_string()),
+            ("app2".to_string(), "https://app2.example.com".to_string()),
+        ]
+    );
     let q = ListQuery {
         connector: Some("each-field".into()),
         ..ListQuery::default()
