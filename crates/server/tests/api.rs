@@ -227,6 +227,26 @@ async fn connectors_sync_runs_and_auth() {
         .post("/api/connectors/sim/sync?full=maybe", Some(&token))
         .await;
     assert_error(s, &b, 400);
+    // A connector without its key secret (a config file's variable unset): answered
+    // 202 "started", then failed in the log only, with no run to say why.
+    r.runner
+        .add_connector(runner::AddConnector {
+            name: "nosecret".into(),
+            kind: "asoc".into(),
+            url: Some("http://127.0.0.1:1".into()),
+            key_id: Some("k".into()),
+            secret: None,
+            settings: runner::Settings::default(),
+        })
+        .expect("added");
+    let (s, b) = r.post("/api/connectors/nosecret/sync", Some(&token)).await;
+    assert_error(s, &b, 400);
+    assert!(
+        b["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no key secret")),
+        "{b}"
+    );
 
     // A triggered sync, waited for.
     let run = r.sync(&token).await;

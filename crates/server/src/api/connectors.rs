@@ -100,9 +100,10 @@ pub struct SyncParams {
     responses(
         (status = 202, body = SyncStarted, description = "The sync started"),
         (status = 200, body = RunView, description = "With wait=true: the finished run"),
-        (status = 400, body = ErrorBody, description = "An xml connector: it is fed by import"),
+        (status = 400, body = ErrorBody, description = "An xml connector (it is fed by import), or one without a key secret"),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "A sync of this connector is running")))]
+        (status = 409, body = ErrorBody, description = "A sync of this connector is running"),
+        (status = 503, body = ErrorBody, description = "This worker's master key cannot open the connector's secret")))]
 pub async fn sync(
     State(state): State<AppState>,
     _auth: Authorized,
@@ -127,6 +128,28 @@ pub async fn sync(
             ),
             json!({"connector": c.name, "run": lock.run_id, "holder": lock.holder}),
         ));
+    }
+    // A sync that cannot open its key secret is said now too: after a 202 it failed in
+    // the log only, and no run recorded why.
+    match state.runner.open_secret(&c) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return Err(ApiError::bad_request(
+                format!(
+                    "connector '{}' has no key secret (set it with `connector rotate-key`, or \
+                     its config file's key_secret_env variable)",
+                    c.name
+                ),
+                json!({"connector": c.name}),
+            ));
+        }
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the sync cannot open connector '{}'s key secret", c.name),
+                json!(e.to_string()),
+            ));
+        }
     }
     let handle = state
         .jobs
