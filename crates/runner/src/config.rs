@@ -29,6 +29,19 @@ use toml::Spanned;
 
 /// Keys of a `[[connector]]` table that are not [`Settings`].
 const IDENTITY_KEYS: &[&str] = &["name", "kind", "url", "key_id", "key_secret_env"];
+
+/// The settings of connectors that fetch from a server, which an xml connector has none of.
+const SERVER_ONLY_KEYS: &[&str] = &[
+    "page_size",
+    "concurrency",
+    "rate_limit_per_minute",
+    "overlap_seconds",
+    "app_filter",
+    "ca_file",
+    "max_retries",
+    "retry_base_ms",
+    "timeout_seconds",
+];
 /// The environment prefix of connector overrides.
 pub const ENV_PREFIX: &str = "APPSCAN_BRIDGE_CONNECTOR_";
 
@@ -420,7 +433,43 @@ pub fn parse_with(
         }
         // Options of another kind of connector were stored and ignored (the CLI refuses
         // them; the file and the environment did not).
-        for key in settings_table.keys() {
+        if kind == "xml" {
+            let identity = [
+                ("url", url.is_some()),
+                ("key_id", key_id.is_some()),
+                ("key_secret_env", key_secret_env.is_some()),
+            ];
+            for key in identity
+                .into_iter()
+                .filter(|(_, given)| *given)
+                .map(|(key, _)| key)
+                .chain(
+                    settings_table
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|k| SERVER_ONLY_KEYS.contains(k)),
+                )
+            {
+                problems.push(problem_at(
+                    key,
+                    format!(
+                        "connector '{name}': `{key}` is an option of connectors that fetch from \
+                         a server, not of an xml connector (it reads the reports given to \
+                         `import`)"
+                    ),
+                ));
+            }
+        }
+        if kind != "ase" && settings_table.contains_key("date_format") {
+            problems.push(problem_at(
+                "date_format",
+                format!(
+                    "connector '{name}': `date_format` is an option of ase connectors (the dates \
+                     in an ASE server's pages), not of an {kind} connector"
+                ),
+            ));
+        }
+        for key in settings_table.keys().filter(|k| *k != "date_format") {
             let full_run_only = full_run_keys.contains(key);
             if (kind == "asoc" && full_run_only) || (kind != "asoc" && key == "fetch_details") {
                 let whose = if full_run_only {
@@ -430,7 +479,7 @@ pub fn parse_with(
                 };
                 problems.push(problem_at(
                     key,
-                    format!("connector '{name}': `{key}` is {whose}, not of a {kind} connector"),
+                    format!("connector '{name}': `{key}` is {whose}, not of an {kind} connector"),
                 ));
             }
         }
@@ -615,6 +664,30 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:#?}");
         assert!(problems[0].starts_with("c.toml:7: ") && problems[0].contains("ase and xml"));
         assert!(problems[1].starts_with("c.toml:12: ") && problems[1].contains("asoc"));
+        // A server's options for an xml connector, `date_format` but for ase: refused as
+        // the CLI refuses them (a file's were stored and ignored).
+        let text = "[[connector]]\nname = \"r\"\nkind = \"xml\"\nurl = \"https://x\"\npage_size = 20\n\n[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"SECRET\"\ndate_format = \"%d.%m.%y %H:%M\"\n";
+        let problems: Vec<String> = parse(text, "c.toml", &env)
+            .expect_err("refused")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("c.toml:4: ") && p.contains("`url`"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("c.toml:5: ") && p.contains("`page_size`"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("c.toml:13: ") && p.contains("`date_format`"))
+        );
     }
 
     /// `ca_file = ""` means none; a relative one is beside the config file (it was read
