@@ -162,9 +162,14 @@ pub async fn start_with_limits(
         exports: Arc::new(tokio::sync::Semaphore::new(state::EXPORTS_AT_ONCE)),
     };
     let stop = CancellationToken::new();
+    let lease = config
+        .scheduler
+        .as_ref()
+        .map_or(chrono::Duration::seconds(120), |s| jobs::lease_ttl(s.lease));
     tokio::spawn(skew::watch(
         runner.store.clone(),
         state.metrics.clone(),
+        lease,
         stop.clone(),
     ));
     let scheduler_task = config.scheduler.clone().map(|sc| {
@@ -302,7 +307,10 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
-        .layer(middleware::map_response(body_limit_as_json))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            body_limit_as_json,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         // Outside the body limit, so that its 413 carries the headers too.
         .layer(middleware::from_fn(security_headers))
@@ -360,13 +368,20 @@ async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 /// The body limit's 413 in the API's error shape (it was plain text).
-async fn body_limit_as_json(res: Response) -> Response {
+async fn body_limit_as_json(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let res = next.run(req).await;
     if res.status() != StatusCode::PAYLOAD_TOO_LARGE
         || res.headers().get(header::CONTENT_TYPE)
             == Some(&HeaderValue::from_static("application/json"))
     {
         return res;
     }
+    // Refused before routing, so not counted by route: counted here (413s were missing
+    // from the request metrics).
+    state
+        .metrics
+        .http_request(method.as_str(), OVERSIZED_ROUTE, 413);
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
@@ -374,6 +389,9 @@ async fn body_limit_as_json(res: Response) -> Response {
     )
     .into_response()
 }
+
+/// The `route` label of requests refused for their body's size before routing.
+pub const OVERSIZED_ROUTE: &str = "oversized";
 
 /// Requests no route answers are counted too, under one `unmatched` route (a probe or a
 /// misconfigured client would otherwise be invisible in the metrics).

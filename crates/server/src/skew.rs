@@ -13,8 +13,15 @@ use store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 /// A difference from which the log warns: far above what NTP leaves, well below the
-/// lease and lock times (two minutes) at which runs are taken over.
+/// lease and lock times (two minutes by default) at which runs are taken over; a quarter
+/// of a shorter lease (`serve --lease 3`: a worker 8 s ahead took live runs over
+/// without a word).
 pub const WARN_AT: Duration = Duration::seconds(10);
+
+/// The difference from which the log warns, for leases of `lease`.
+pub fn warn_at(lease: Duration) -> Duration {
+    WARN_AT.min(lease / 4)
+}
 
 /// How often the clocks are compared.
 const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
@@ -42,8 +49,8 @@ pub enum Verdict {
     Fine,
 }
 
-pub fn judge(warned: bool, skew: Duration) -> Verdict {
-    match (skew.abs() >= WARN_AT, warned) {
+pub fn judge(warned: bool, skew: Duration, lease: Duration) -> Verdict {
+    match (skew.abs() >= warn_at(lease), warned) {
         (true, _) => Verdict::Warn,
         (false, true) => Verdict::Recovered,
         (false, false) => Verdict::Fine,
@@ -51,7 +58,7 @@ pub fn judge(warned: bool, skew: Duration) -> Verdict {
 }
 
 /// The warning's words: which way, by how much, what it does and the fix.
-pub fn warning(skew: Duration) -> String {
+pub fn warning(skew: Duration, lease: Duration) -> String {
     let way = if skew > Duration::zero() {
         "ahead of"
     } else {
@@ -60,24 +67,31 @@ pub fn warning(skew: Duration) -> String {
     format!(
         "this worker's clock is {:.1} s {way} the store's database server: leases and run \
          locks are judged by each worker's clock, so workers whose clocks differ by close \
-         to the lease (2 minutes) take each other's live runs over; synchronize the clocks \
+         to the lease ({} s) take each other's live runs over; synchronize the clocks \
          (NTP)",
-        skew.abs().num_milliseconds() as f64 / 1000.0
+        skew.abs().num_milliseconds() as f64 / 1000.0,
+        lease.num_seconds()
     )
 }
 
-/// Compares the clocks until `stop`, when the store has a server clock to compare with.
-pub async fn watch(store: Arc<dyn Store>, metrics: Arc<Metrics>, stop: CancellationToken) {
+/// Compares the clocks until `stop`, when the store has a server clock to compare with;
+/// `lease` is the scheduler's.
+pub async fn watch(
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    lease: Duration,
+    stop: CancellationToken,
+) {
     let mut warned = false;
     loop {
         let s = store.clone();
         match tokio::task::spawn_blocking(move || measure(s.as_ref())).await {
             Ok(Ok(Some(skew))) => {
                 metrics.clock_skew(skew);
-                let verdict = judge(warned, skew);
+                let verdict = judge(warned, skew, lease);
                 warned = verdict == Verdict::Warn;
                 match verdict {
-                    Verdict::Warn => tracing::warn!("{}", warning(skew)),
+                    Verdict::Warn => tracing::warn!("{}", warning(skew, lease)),
                     Verdict::Recovered => tracing::info!(
                         skew_ms = skew.num_milliseconds(),
                         "this worker's clock agrees with the store's database server again"
@@ -103,12 +117,23 @@ mod tests {
     #[test]
     fn warns_while_large_and_once_when_it_recovers() {
         let s = Duration::seconds;
-        assert_eq!(judge(false, s(2)), Verdict::Fine);
-        assert_eq!(judge(false, s(150)), Verdict::Warn);
-        assert_eq!(judge(true, s(-150)), Verdict::Warn);
-        assert_eq!(judge(true, s(1)), Verdict::Recovered);
-        assert_eq!(judge(false, Duration::milliseconds(9_999)), Verdict::Fine);
-        assert!(warning(s(152)).contains("152.0 s ahead of"));
-        assert!(warning(s(-12)).contains("12.0 s behind"));
+        let lease = s(120);
+        assert_eq!(judge(false, s(2), lease), Verdict::Fine);
+        assert_eq!(judge(false, s(150), lease), Verdict::Warn);
+        assert_eq!(judge(true, s(-150), lease), Verdict::Warn);
+        assert_eq!(judge(true, s(1), lease), Verdict::Recovered);
+        assert_eq!(
+            judge(false, Duration::milliseconds(9_999), lease),
+            Verdict::Fine
+        );
+        assert!(warning(s(152), lease).contains("152.0 s ahead of"));
+        assert!(warning(s(-12), lease).contains("12.0 s behind"));
+        // A short lease is taken over sooner: 8 s ahead of a 3 s lease said nothing.
+        assert_eq!(judge(false, s(8), s(3)), Verdict::Warn);
+        assert_eq!(
+            judge(false, Duration::milliseconds(500), s(3)),
+            Verdict::Fine
+        );
+        assert!(warning(s(8), s(3)).contains("the lease (3 s)"));
     }
 }

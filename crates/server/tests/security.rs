@@ -76,6 +76,24 @@ async fn oversized_bodies_unknown_parameters_and_bad_tokens_are_refused() {
         .expect("POST");
     assert_eq!(res.status().as_u16(), 413);
     assert!(r.runs().is_empty(), "an oversized request started a sync");
+    // Counted in the request metrics (refused before routing, it was not).
+    let metrics = r
+        .http
+        .get(r.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("appscan_bridge_http_requests_total")
+                && l.contains("route=\"oversized\"")
+                && l.contains("status=\"413\"")),
+        "{metrics}"
+    );
 
     // Unknown query parameters, on reads and on writes.
     for path in [
