@@ -136,15 +136,7 @@ async fn health_openapi_and_errors() {
     let b: Value = res.json().await.expect("json 413");
     assert_error(s, &b, 413);
     // Answers no route gave are counted too.
-    let metrics = r
-        .http
-        .get(r.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = r.metrics().await;
     for status in ["404", "405"] {
         assert!(
             metrics

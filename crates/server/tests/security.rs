@@ -77,15 +77,7 @@ async fn oversized_bodies_unknown_parameters_and_bad_tokens_are_refused() {
     assert_eq!(res.status().as_u16(), 413);
     assert!(r.runs().is_empty(), "an oversized request started a sync");
     // Counted in the request metrics (refused before routing, it was not).
-    let metrics = r
-        .http
-        .get(r.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = r.metrics().await;
     assert!(
         metrics
             .lines()

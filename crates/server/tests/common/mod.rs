@@ -113,6 +113,18 @@ impl Rig {
         )
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
         let mut req = self.http.post(self.url(path));
         if let Some(t) = token {
