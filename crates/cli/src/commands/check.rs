@@ -45,8 +45,7 @@ pub async fn check(ctx: &Ctx, a: CheckArgs) -> anyhow::Result<ExitCode> {
 pub async fn remap(ctx: &Ctx, a: RemapArgs) -> anyhow::Result<ExitCode> {
     let bar = Bar::new(ctx.quiet || a.json, &a.name);
     let opts = runner::SyncOptions::default();
-    let cancel = opts.cancel.clone();
-    let stop = super::cancel_on_stop_signal(cancel.clone());
+    let stop = super::cancel_on_stop_signal(opts.cancel.clone());
     let report = ctx.runner.remap(&a.name, opts, &bar).await;
     bar.finish();
     stop.abort();
@@ -57,5 +56,5 @@ pub async fn remap(ctx: &Ctx, a: RemapArgs) -> anyhow::Result<ExitCode> {
     } else {
         super::sync::print_report(&report);
     }
-    Ok(super::run_exit_code(report.run.state, &cancel))
+    Ok(super::run_exit_code(report.run.state, stop.caught()))
 }

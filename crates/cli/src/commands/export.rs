@@ -14,8 +14,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use query::Entity;
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use store::ListQuery;
 
 /// Reads `--kdi-scores 0,3,6,9,10`.
@@ -134,32 +134,14 @@ fn bar(ctx: &Ctx, o: &ExportOptions) -> anyhow::Result<ProgressBar> {
     Ok(bar)
 }
 
-/// Stops the export at Ctrl-C or SIGTERM (its stop flag, read between findings) and
-/// keeps which signal it was; a second one quits at once. Abort the handle once the
-/// export is over.
-fn stop_on_signal(
-    flag: Arc<AtomicBool>,
-) -> (
-    tokio::task::JoinHandle<()>,
-    Arc<OnceLock<server::StopSignal>>,
-) {
-    let caught = Arc::new(OnceLock::new());
-    let seen = caught.clone();
-    let task = tokio::spawn(async move {
-        let _ = seen.set(server::shutdown_signal().await);
-        flag.store(true, Ordering::Relaxed);
-        super::quit_on_second_signal().await
-    });
-    (task, caught)
-}
-
 pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut o = options(&a)?;
     ctx.runner.require_connector(a.connector.as_deref())?;
     let bar = bar(ctx, &o)?;
     let stop = Arc::new(AtomicBool::new(false));
     o.stop = Some(stop.clone());
-    let (signals, caught) = stop_on_signal(stop);
+    // Ctrl-C or SIGTERM sets the stop flag, which the export reads between findings.
+    let signals = super::on_stop_signal(move |_| stop.store(true, Ordering::Relaxed));
     let result = export::export_with_progress(ctx.runner.store.as_ref(), &o, &mut |n| {
         if n % 1024 == 0 {
             bar.set_position(n);
@@ -167,7 +149,7 @@ pub fn run(ctx: &Ctx, a: ExportArgs) -> anyhow::Result<ExitCode> {
     });
     signals.abort();
     bar.finish_and_clear();
-    if let (Err(export::ExportError::Stopped), Some(signal)) = (&result, caught.get()) {
+    if let (Err(export::ExportError::Stopped), Some(signal)) = (&result, signals.caught()) {
         let out = match &o.out {
             // KDI writes a file per application: those finished before the stop replaced
             // their earlier ones, the others did not.

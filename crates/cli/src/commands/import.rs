@@ -50,8 +50,7 @@ pub async fn run(ctx: &Ctx, a: ImportArgs, no_store: Option<&str>) -> anyhow::Re
         );
     }
     let opts = SyncOptions::default();
-    let cancel = opts.cancel.clone();
-    let stop = super::cancel_on_stop_signal(cancel.clone());
+    let stop = super::cancel_on_stop_signal(opts.cancel.clone());
     let label = a
         .file
         .file_name()
@@ -100,7 +99,7 @@ pub async fn run(ctx: &Ctx, a: ImportArgs, no_store: Option<&str>) -> anyhow::Re
             }
         }
     }
-    Ok(super::run_exit_code(report.run.state, &cancel))
+    Ok(super::run_exit_code(report.run.state, stop.caught()))
 }
 
 /// Records a dry run lists before it points at `--json`.

@@ -126,30 +126,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Stops `stop`'s run on Ctrl-C or SIGTERM (a service manager stopping the job,
-/// `timeout`), saying which, so that the run ends cleanly: what it read is written, it is
-/// recorded Cancelled with that reason and its lock is released. A second signal quits at
-/// once, for a wind-down that hangs (a store that does not answer): what was written stays,
-/// and `status` shows the run interrupted. Abort the handle once the run is over.
-fn cancel_on_stop_signal(stop: runner::Stop) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// A watch for Ctrl-C and SIGTERM while a command works: the signal it caught, if any.
+/// Abort it once the work is over.
+struct SignalWatch {
+    task: tokio::task::JoinHandle<()>,
+    caught: Arc<std::sync::OnceLock<server::StopSignal>>,
+}
+
+impl SignalWatch {
+    fn abort(&self) {
+        self.task.abort();
+    }
+
+    /// The signal that asked the work to stop, if one did.
+    fn caught(&self) -> Option<server::StopSignal> {
+        self.caught.get().copied()
+    }
+}
+
+/// Calls `on_first` at the first Ctrl-C or SIGTERM (a service manager stopping the job,
+/// `timeout`) and keeps which it was; a second signal quits at once, for a wind-down
+/// that hangs (a store that does not answer).
+fn on_stop_signal(on_first: impl FnOnce(server::StopSignal) + Send + 'static) -> SignalWatch {
+    let caught = Arc::new(std::sync::OnceLock::new());
+    let seen = caught.clone();
+    let task = tokio::spawn(async move {
         let first = server::shutdown_signal().await;
-        stop.stop(first.reason());
+        let _ = seen.set(first);
+        on_first(first);
         quit_on_second_signal().await
-    })
+    });
+    SignalWatch { task, caught }
+}
+
+/// Stops `stop`'s run on Ctrl-C or SIGTERM, saying which, so that the run ends cleanly:
+/// what it read is written, it is recorded Cancelled with that reason and its lock is
+/// released. After a second signal what was written stays, and `status` shows the run
+/// interrupted.
+fn cancel_on_stop_signal(stop: runner::Stop) -> SignalWatch {
+    on_stop_signal(move |first| stop.stop(first.reason()))
 }
 
 /// The exit status of a run: 0 when it ended Processed (or Aborted: there was nothing to
 /// do), 130 or 143 when Ctrl-C or SIGTERM stopped it — as a shell reports a process the
 /// signal ended, so that a script tells a stop from a failure (both were 1) — else 1.
-fn run_exit_code(state: store::RunState, stop: &runner::Stop) -> ExitCode {
-    use server::StopSignal;
-    match state {
-        store::RunState::Processed | store::RunState::Aborted => ExitCode::SUCCESS,
-        store::RunState::Cancelled => [StopSignal::Interrupt, StopSignal::Terminate]
-            .into_iter()
-            .find(|s| stop.is_stopped() && stop.reason() == s.reason())
-            .map_or(ExitCode::FAILURE, |s| ExitCode::from(s.exit_code() as u8)),
+fn run_exit_code(state: store::RunState, signal: Option<server::StopSignal>) -> ExitCode {
+    match (state, signal) {
+        (store::RunState::Processed | store::RunState::Aborted, _) => ExitCode::SUCCESS,
+        (store::RunState::Cancelled, Some(s)) => ExitCode::from(s.exit_code() as u8),
         _ => ExitCode::FAILURE,
     }
 }

@@ -12,8 +12,7 @@ pub async fn run(ctx: &Ctx, a: SyncArgs) -> anyhow::Result<ExitCode> {
         full: a.full,
         ..SyncOptions::default()
     };
-    let cancel = opts.cancel.clone();
-    let stop = super::cancel_on_stop_signal(cancel.clone());
+    let stop = super::cancel_on_stop_signal(opts.cancel.clone());
     let bar = Bar::new(ctx.quiet || a.json, &a.name);
     let report = ctx.runner.sync(&a.name, opts, &bar).await;
     bar.finish();
@@ -30,7 +29,7 @@ pub async fn run(ctx: &Ctx, a: SyncArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_report(&report);
     }
-    Ok(super::run_exit_code(report.run.state, &cancel))
+    Ok(super::run_exit_code(report.run.state, stop.caught()))
 }
 
 /// A run in a few lines, for people.
