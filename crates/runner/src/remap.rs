@@ -5,7 +5,7 @@
 //! written stays, the run is recorded Cancelled) and records a failure as Errored.
 
 use crate::progress::Progress;
-use crate::sync::{SyncOptions, asset_locator, blocking, stored_asset_locators};
+use crate::sync::{SyncOptions, asset_locator, blocking, locator_of, stored_asset_locators};
 use crate::{Runner, RunnerError, Stop, maps, settings::Settings};
 use model::map::Map;
 use model::{Status, fingerprint};
@@ -192,11 +192,7 @@ impl Pass {
                     finding.status = stored.remapped(mapped);
                 }
                 // Located as the runs locate it: by its asset's URL or name.
-                let locator = locators
-                    .get(&finding.asset_external_id)
-                    .cloned()
-                    .unwrap_or_else(|| finding.asset_external_id.clone());
-                let fp = fingerprint(&finding, &locator);
+                let fp = fingerprint(&finding, locator_of(locators, &finding.asset_external_id));
                 batch.findings.push(if finding.status == Status::Reopened {
                     FindingRecord::hashed_with_status(finding, raw, fp, mapped)
                 } else {

@@ -223,6 +223,11 @@ pub fn asset_locator(asset: &model::Asset) -> String {
     asset.url.clone().or(asset.name.clone()).unwrap_or_default()
 }
 
+/// The locator of a finding's asset: the one known, else the asset's id.
+pub fn locator_of<'a>(locators: &'a HashMap<String, String>, asset: &'a str) -> &'a str {
+    locators.get(asset).map_or(asset, String::as_str)
+}
+
 /// The locators of a connector's stored assets, by external id: a run that does not list
 /// every asset (a delta lists the changed ones) and a remap locate findings as the full
 /// run that listed them did. A SAST finding of an unlisted asset was located by the
@@ -384,12 +389,8 @@ impl InFlight {
                                 );
                             }
                             let f = m.value;
-                            let locator = self
-                                .asset_labels
-                                .get(&f.asset_external_id)
-                                .cloned()
-                                .unwrap_or_else(|| f.asset_external_id.clone());
-                            let fp = fingerprint(&f, &locator);
+                            let locator = locator_of(&self.asset_labels, &f.asset_external_id);
+                            let fp = fingerprint(&f, locator);
                             self.batch.findings.push(FindingRecord::new(f, raw, fp));
                         }
                         Err(e) => {
