@@ -494,9 +494,13 @@ impl Runner {
         let outcome: Result<Vec<RecordIssue>, RunnerError> = async {
             source.known_assets(guard.take_known_assets());
 
+            // The stored assets, read once: their ids (what a delta asks issues of) and
+            // their locators (what places their findings without a URL).
             let store = self.store.clone();
             let cname = connector.name.clone();
-            let known: Vec<String> = blocking(move || store.asset_ids(&cname)).await?;
+            let locators = blocking(move || stored_asset_locators(store.as_ref(), &cname)).await?;
+            let mut known: Vec<String> = locators.keys().cloned().collect();
+            known.sort();
             // Clamped: a store written before the bound was checked may hold any value.
             let overlap = settings
                 .overlap_seconds
@@ -510,9 +514,6 @@ impl Runner {
                 known_assets: known.clone(),
             });
 
-            let store = self.store.clone();
-            let cname = connector.name.clone();
-            let locators = blocking(move || stored_asset_locators(store.as_ref(), &cname)).await?;
             let mut st = InFlight::new(map);
             st.locate_assets(locators);
             let mut stopped: Option<(RunState, String)> = None;
