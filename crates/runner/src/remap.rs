@@ -39,12 +39,23 @@ impl Runner {
             .then(|| settings.full_run.unknown_severity());
         let map =
             crate::full_run::map_for(maps::load(self.store.as_ref(), &settings.map)?, fallback);
+        let store = self.store.clone();
+        let (assets, findings) = blocking(move || store.counts(connector.id)).await?;
+        if assets + findings == 0 {
+            // A remap of nothing would record a Processed run for a connector that has
+            // never fetched anything, which reads as if it had.
+            let fetch = if connector.kind == "xml" {
+                format!("appscan-bridge import REPORT --connector {name}")
+            } else {
+                format!("appscan-bridge sync {name}")
+            };
+            return Err(RunnerError::Unsupported(format!(
+                "connector '{name}' holds no records to remap yet; run `{fetch}` first"
+            )));
+        }
         let run = self.begin_run(connector.id, RunMode::Remap, &opts).await?;
         let heartbeat = self.heartbeat(run.id, opts.lock_ttl);
-        let store = self.store.clone();
-        if let Ok((assets, findings)) = blocking(move || store.counts(connector.id)).await {
-            progress.records_total(assets + findings);
-        }
+        progress.records_total(assets + findings);
         let mapped = Arc::new(AtomicU64::new(0));
         let pass = Pass {
             store: self.store.clone(),

@@ -116,3 +116,23 @@ async fn a_connector_is_not_removed_while_another_process_runs_it() {
         .remove_connector("sim")
         .expect("removed once it ended");
 }
+
+/// A connector that has fetched nothing has nothing to remap: the remap says so and
+/// records no run (a Processed remap read as if the connector had synced).
+#[tokio::test]
+async fn a_remap_of_a_connector_that_never_ran_is_refused_without_a_run() {
+    let rig = rig(config(1, 2, 1), fast_settings()).await;
+    let err = rig
+        .runner
+        .remap("sim", SyncOptions::default(), &Counted::default())
+        .await
+        .expect_err("nothing to remap");
+    assert!(
+        err.to_string().contains("no records to remap")
+            && err.to_string().contains("appscan-bridge sync sim"),
+        "{err}"
+    );
+    let id = rig.runner.connector("sim").expect("connector").id;
+    let runs = rig.runner.store.runs(id, 10).expect("runs");
+    assert!(runs.is_empty(), "{runs:?}");
+}
