@@ -15,6 +15,7 @@ mod product;
 mod proxy;
 
 use crate::settings::Settings;
+use crate::sources::asoc::WithFilterOpt;
 use crate::{Runner, RunnerError, maps};
 use asoc::{AsocClient, AsocError, ClientConfig, ListQuery};
 use futures::StreamExt;
@@ -347,11 +348,14 @@ impl Runner {
             None,
         );
 
-        // 4. Authorization scope.
+        // 4. Authorization scope, over the applications the connector's filter selects
+        // (a filter ASoC refuses fails every sync, so it fails the check).
         let t = Instant::now();
-        let first = std::pin::pin!(client.apps(ListQuery::all().with_max_pages(1)))
-            .next()
-            .await;
+        let filter = crate::sources::asoc::app_filter(&settings);
+        let query = ListQuery::all()
+            .with_max_pages(1)
+            .with_filter_opt(filter.clone());
+        let first = std::pin::pin!(client.apps(query)).next().await;
         let apps = match first {
             Some(Ok(page)) => page,
             Some(Err(AsocError::Forbidden { endpoint, message })) => {
@@ -366,7 +370,16 @@ impl Runner {
                 return Ok(checks.0);
             }
             Some(Err(e)) => {
-                checks.push(t, Outcome::Failed, e.to_string(), Some("see the reason"));
+                let hint = match (&filter, e.status()) {
+                    (Some(f), Some(400)) => format!(
+                        "ASoC refused the connector's app filter `{f}`: fix it with \
+                         `connector edit {} --app-filter '...'` (OData, e.g. Name eq 'Shop'), \
+                         or remove it with --app-filter ''",
+                        connector.name
+                    ),
+                    _ => "see the reason".to_string(),
+                };
+                checks.push(t, Outcome::Failed, e.to_string(), Some(&hint));
                 checks.skip_rest("listing applications failed");
                 client.logout().await;
                 return Ok(checks.0);
@@ -382,10 +395,16 @@ impl Runner {
         checks.push(
             t,
             Outcome::Passed,
-            format!(
-                "the key may list applications ({} visible)",
-                apps.count.unwrap_or(apps.items.len() as u64)
-            ),
+            match &filter {
+                None => format!(
+                    "the key may list applications ({} visible)",
+                    apps.count.unwrap_or(apps.items.len() as u64)
+                ),
+                Some(f) => format!(
+                    "the key may list applications ({} visible through the app filter `{f}`)",
+                    apps.count.unwrap_or(apps.items.len() as u64)
+                ),
+            },
             None,
         );
 

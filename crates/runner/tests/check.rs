@@ -6,7 +6,7 @@ mod common;
 mod tls;
 
 use common::*;
-use runner::AddConnector;
+use runner::{AddConnector, Settings};
 use runner::check::{Check, Outcome, Resolver};
 use runner::connectors::EditConnector;
 use secrecy::SecretString;
@@ -405,5 +405,46 @@ async fn a_wrong_master_key_says_so_and_never_yields_garbage() {
     assert_eq!(
         err.to_string(),
         "cannot decrypt secret for connector sim: wrong or missing master key"
+    );
+}
+
+/// The check lists the applications a sync would: through the connector's app filter.
+/// A filter ASoC refuses failed every sync while the check passed all five steps; a
+/// filter that selects one application said how many the key sees without it.
+#[tokio::test]
+async fn the_check_lists_applications_through_the_connectors_app_filter() {
+    let refused = Settings {
+        app_filter: Some("Name eq".into()),
+        ..fast_settings()
+    };
+    let rig = common::rig(config(3, 10, 1), refused).await;
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(outcomes(&checks), [P, S, P, F, S], "{checks:#?}");
+    let hint = checks[3].hint.clone().unwrap_or_default();
+    assert!(checks[3].reason.contains("HTTP 400"), "{}", checks[3].reason);
+    assert!(
+        hint.contains("app filter `Name eq`") && hint.contains("--app-filter"),
+        "{hint}"
+    );
+
+    let none = Settings {
+        app_filter: Some("Name eq 'no such application'".into()),
+        ..fast_settings()
+    };
+    let rig = common::rig(config(3, 10, 1), none).await;
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(checks[3].outcome, P, "{checks:#?}");
+    assert!(
+        checks[3].reason.contains("(0 visible through the app filter"),
+        "{}",
+        checks[3].reason
     );
 }

@@ -49,8 +49,7 @@ impl AsocSource {
         let client = AsocClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
         Ok(AsocSource {
             client,
-            // A blank filter (a config file's `app_filter = ""`) selects every application.
-            app_filter: settings.app_filter.clone().filter(|f| !f.trim().is_empty()),
+            app_filter: app_filter(settings),
             page_size: settings.page_size,
             fetch_details: settings.fetch_details,
             concurrency: settings.concurrency.max(1),
@@ -61,6 +60,12 @@ impl AsocSource {
     pub fn client(&self) -> &AsocClient {
         &self.client
     }
+}
+
+/// The connector's OData filter of applications; a blank one (a config file's
+/// `app_filter = ""`) selects every application.
+pub fn app_filter(settings: &Settings) -> Option<String> {
+    settings.app_filter.clone().filter(|f| !f.trim().is_empty())
 }
 
 fn and(a: Option<String>, b: Option<String>) -> Option<String> {
@@ -413,7 +418,7 @@ impl Source for AsocSource {
     }
 }
 
-trait WithFilterOpt {
+pub(crate) trait WithFilterOpt {
     fn with_filter_opt(self, f: Option<String>) -> Self;
 }
 
