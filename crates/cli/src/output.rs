@@ -71,14 +71,7 @@ pub fn duration(d: std::time::Duration) -> String {
 
 /// Cuts text to `n` characters for a table cell, made visible first ([`line`]).
 pub fn cut(s: &str, n: usize) -> String {
-    let s = line(s);
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
+    model::text::cut(s, n).into_owned()
 }
 
 #[cfg(test)]

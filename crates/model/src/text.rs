@@ -50,6 +50,20 @@ pub fn visible(s: &str, keep_lines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`visible`] on one line, cut to at most `n` characters with `…` at the cut: a table
+/// cell's text (a scanned site's 60,000-character name made a page 90,000 px tall).
+pub fn cut(s: &str, n: usize) -> Cow<'_, str> {
+    let s = visible(s, false);
+    match s.char_indices().nth(n) {
+        None => s,
+        Some(_) => {
+            let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+            out.push('…');
+            Cow::Owned(out)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,9 +6,9 @@ mod common;
 mod tls;
 
 use common::*;
-use runner::{AddConnector, Settings};
 use runner::check::{Check, Outcome, Resolver};
 use runner::connectors::EditConnector;
+use runner::{AddConnector, Settings};
 use secrecy::SecretString;
 use tls::{cert, tls_listener};
 
@@ -425,7 +425,11 @@ async fn the_check_lists_applications_through_the_connectors_app_filter() {
         .expect("check");
     assert_eq!(outcomes(&checks), [P, S, P, F, S], "{checks:#?}");
     let hint = checks[3].hint.clone().unwrap_or_default();
-    assert!(checks[3].reason.contains("HTTP 400"), "{}", checks[3].reason);
+    assert!(
+        checks[3].reason.contains("HTTP 400"),
+        "{}",
+        checks[3].reason
+    );
     assert!(
         hint.contains("app filter `Name eq`") && hint.contains("--app-filter"),
         "{hint}"
@@ -443,7 +447,9 @@ async fn the_check_lists_applications_through_the_connectors_app_filter() {
         .expect("check");
     assert_eq!(checks[3].outcome, P, "{checks:#?}");
     assert!(
-        checks[3].reason.contains("(0 visible through the app filter"),
+        checks[3]
+            .reason
+            .contains("(0 visible through the app filter"),
         "{}",
         checks[3].reason
     );

@@ -310,9 +310,10 @@ async fn dashboard_in_headless_chromium() {
 }
 
 /// A run of a second connector, `hostile`, written straight into the store: exactly one
-/// page of findings (`PAGE_SIZE`), one of them with a 600-character name and a location
-/// with a bidirectional override, under an application with a 400-character name, ending
-/// Errored with a reason that holds a 300-character URL. Returns that finding's id.
+/// page of findings (`PAGE_SIZE`), one of them with a 600-character name, a location
+/// with a bidirectional override and a description with a 300-character URL, under an
+/// application with a 400-character name, ending Errored with a reason that holds a
+/// 300-character URL. Returns that finding's id.
 fn seed_hostile(r: &common::Rig) -> i64 {
     use chrono::Utc;
     use store::{AssetRecord, Batch, ConnectorState, FindingRecord, RunCounters, RunEnd};
@@ -370,7 +371,12 @@ fn seed_hostile(r: &common::Rig) -> i64 {
             location: Some(location),
             element: None,
             detection: None,
-            description: None,
+            description: (i == 0).then(|| {
+                format!(
+                    "For Chrome, see:\nhttps://developers.example/{}",
+                    "u".repeat(300)
+                )
+            }),
             solution: None,
             tags: vec![],
         };
@@ -559,7 +565,10 @@ impl Devtools {
                scroll: document.documentElement.scrollWidth, \
                client: document.documentElement.clientWidth, \
                axis: Math.min(...[...document.querySelectorAll('svg.chart text.axis')] \
-                 .map((t) => t.getBoundingClientRect().height)) }})"
+                 .map((t) => t.getBoundingClientRect().height)), \
+               narrow_overflow: Math.max(0, ...[...document.querySelectorAll('.table-scroll')] \
+                 .filter((b) => b.querySelector('thead tr').children.length <= 3) \
+                 .map((b) => b.scrollWidth - b.clientWidth)) }})"
         ))
     }
 }
@@ -601,8 +610,45 @@ async fn narrow_screens_long_text_and_paging() {
         "{past}"
     );
 
-    // The override in the location is shown, not obeyed, in the table and on its page.
+    // A table cell shows the first 200 characters of a long name; its page, all of it.
+    let cut = format!("{}…", "N".repeat(199));
+    assert!(
+        page.contains(&cut) && !page.contains(&"N".repeat(200)),
+        "{page}"
+    );
     let detail = dom(profile.path(), &r.url(&format!("/findings/{long}"))).await;
+    assert!(detail.contains(&"N".repeat(600)), "{detail}");
+
+    // The filter box holds what was searched, so that refining it searches the same
+    // thing (a bidirectional control shown escaped in it matched nothing the next time).
+    let searched = r
+        .http
+        .get(r.url("/?connector=hostile&filter=location:*%E2%80%AE*"))
+        .send()
+        .await
+        .expect("GET filtered");
+    let searched = searched.text().await.expect("html");
+    assert!(
+        searched.contains("value=\"location:*\u{202E}*\"") && searched.contains(">rows 1–1<"),
+        "{searched}"
+    );
+    // Parameters the page does not know (a shared link's `utm_source`) are ignored; a
+    // wrong sort (an old bookmark) is named and Clear leads out of it.
+    let shared = r.http.get(r.url("/?utm_source=mail&fbclid=x")).send().await;
+    assert_eq!(shared.expect("GET shared").status(), 200);
+    let sorted = r
+        .http
+        .get(r.url("/?connector=hostile&sort=bogus"))
+        .send()
+        .await;
+    let sorted = sorted.expect("GET sorted").text().await.expect("html");
+    assert!(
+        sorted.contains("invalid sort")
+            && sorted.contains("class=\"clear\" href=\"/?connector=hostile#findings\""),
+        "{sorted}"
+    );
+
+    // The override in the location is shown, not obeyed, in the table and on its page.
     for html in [&page, &detail] {
         assert!(
             html.contains("https://x.test/&lt;U+202E&gt;gnp.exe"),
@@ -642,6 +688,15 @@ async fn narrow_screens_long_text_and_paging() {
     assert!(
         too_wide.is_empty(),
         "wider than their screens: {too_wide:#?}"
+    );
+    // A table of three short columns (a finding's history) shows them all on a phone.
+    let hidden_columns: Vec<_> = measured
+        .iter()
+        .filter(|m| m["narrow_overflow"].as_f64() != Some(0.0))
+        .collect();
+    assert!(
+        hidden_columns.is_empty(),
+        "short tables that scroll: {hidden_columns:#?}"
     );
     let unreadable: Vec<_> = measured
         .iter()

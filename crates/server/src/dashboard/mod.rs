@@ -21,6 +21,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use serde::Deserialize;
 
 const CSS: &str = include_str!("assets/app.css");
 const JS: &str = include_str!("assets/app.js");
@@ -92,12 +93,35 @@ pub async fn not_found() -> Response {
         .into_response()
 }
 
+/// What the overview's address may say. Parameters it does not know are ignored (a link
+/// shared with `?utm_source=…` or `?fbclid=…` answered 400), unlike the API's.
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    #[serde(default, deserialize_with = "crate::extract::empty_as_none")]
+    connector: Option<String>,
+    filter: Option<String>,
+    sort: Option<String>,
+    offset: Option<u64>,
+}
+
+impl From<PageQuery> for ListParams {
+    fn from(q: PageQuery) -> ListParams {
+        ListParams {
+            connector: q.connector,
+            filter: q.filter,
+            sort: q.sort,
+            offset: q.offset,
+            ..ListParams::default()
+        }
+    }
+}
+
 async fn index(
     State(state): State<AppState>,
-    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Html<String>, PageError> {
-    let mut params = match params {
-        Ok(Query(p)) => p,
+    let mut params: ListParams = match params {
+        Ok(Query(p)) => p.into(),
         Err(e) => {
             return Err(ApiError::bad_request("invalid query parameters", e.body_text()).into());
         }
@@ -150,11 +174,12 @@ fn describe(e: &ApiError) -> pages::Problem {
         ),
         _ => (e.error.clone(), None),
     };
-    let in_filter = e.detail.get("parameter").and_then(|p| p.as_str()) == Some("filter");
+    let parameter = e.detail.get("parameter").and_then(|p| p.as_str());
     pages::Problem {
         line,
         caret,
-        in_filter,
+        in_filter: parameter == Some("filter"),
+        in_sort: parameter == Some("sort"),
     }
 }
 

@@ -40,15 +40,21 @@ pub fn shown_lines(s: &str) -> Cow<'_, str> {
     model::text::visible(s, true)
 }
 
-/// A hidden form field's value: sent back as it came (a bidirectional control in a
-/// connector's name is not shown there, and the name must stay the same), but a control
-/// character, which no name has and HTML refuses, is shown as [`shown`] shows it.
-fn hidden_value(s: &str) -> Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        shown(s)
-    } else {
-        Cow::Borrowed(s)
-    }
+/// The most characters a table cell shows of a text; the whole text is on its own page
+/// (a scanned site's 20,000-character names made the overview take seconds to draw).
+const CELL_CHARS: usize = 200;
+
+/// [`shown`], cut to [`CELL_CHARS`] for a table cell.
+fn cell(s: &str) -> Cow<'_, str> {
+    model::text::cut(s, CELL_CHARS)
+}
+
+/// A form field's value (the filter box, the connector and sort it keeps): sent back as
+/// it came, so that submitting the form again searches for the same thing (a
+/// bidirectional control or a tab shown escaped became part of the next search). Only
+/// NUL, which HTML cannot hold, becomes U+FFFD, as a browser would make it.
+fn form_value(s: &str) -> Cow<'_, str> {
+    model::text::storable(s)
 }
 
 /// A filter and, under it, a caret at the mistake's column, both [`shown`]: the caret
@@ -155,6 +161,9 @@ pub struct Problem {
     pub caret: Option<String>,
     /// Whether it is the filter's mistake (the filter box is then marked invalid).
     pub in_filter: bool,
+    /// Whether it is the sort's mistake (Clear then drops the sort too: a wrong sort from
+    /// an old bookmark draws no table, so there are no headers to pick another).
+    pub in_sort: bool,
 }
 
 /// One page of the findings table.
@@ -386,7 +395,7 @@ fn connectors_table(o: &Overview) -> Markup {
                                 td {
                                     (state_badge(&c.state))
                                     @if c.running { " " span.running { "running" } }
-                                    @if let Some(r) = &c.state_reason { div.reason { (shown(r)) } }
+                                    @if let Some(r) = &c.state_reason { div.reason { (cell(r)) } }
                                 }
                                 td { @if let Some(s) = &c.schedule { code { (shown(s)) } } @else { span.muted { "manual" } } }
                                 td { @if let Some(r) = &c.last_run { (run_summary(r)) } @else { span.muted { "never" } } }
@@ -405,23 +414,25 @@ fn connectors_table(o: &Overview) -> Markup {
 fn filter_form(o: &Overview) -> Markup {
     let p = &o.params;
     let invalid = matches!(&o.findings, Err(e) if e.in_filter);
+    let wrong_sort = matches!(&o.findings, Err(e) if e.in_sort);
     let sort = p.sort.as_deref().filter(|s| !s.trim().is_empty());
     let cleared = ListParams {
         filter: None,
         offset: None,
+        sort: if wrong_sort { None } else { p.sort.clone() },
         ..p.clone()
     };
     html! {
         form.filter method="get" action="/#findings" {
-            input type="search" name="filter" value=(shown(p.filter.as_deref().unwrap_or_default()))
+            input type="search" name="filter" value=(form_value(p.filter.as_deref().unwrap_or_default()))
                 placeholder="severity>=high and status:open" aria-label="Filter findings"
                 aria-invalid=[invalid.then_some("true")]
                 aria-describedby=[invalid.then_some("filter-error")];
             @if let Some(c) = p.connector.as_deref() {
-                input type="hidden" name="connector" value=(hidden_value(c));
+                input type="hidden" name="connector" value=(form_value(c));
             }
             @if let Some(s) = sort {
-                input type="hidden" name="sort" value=(hidden_value(s));
+                input type="hidden" name="sort" value=(form_value(s));
             }
             button type="submit" { "Filter" }
             a.clear href=(link_with(&cleared, 0)) { "Clear" }
@@ -440,9 +451,9 @@ fn findings_rows(o: &Overview, rows: &[FindingView]) -> Markup {
                         td.num { a href=(format!("/findings/{}", f.id)) { (f.id) } }
                         td { (severity_badge(&f.severity)) }
                         td { (status_badge(&f.status)) }
-                        td { a href=(format!("/findings/{}", f.id)) { (shown(&f.name)) } }
-                        td { (shown(f.asset_name.as_deref().unwrap_or(&f.asset_external_id))) }
-                        td.loc { (shown(f.location.as_deref().unwrap_or(""))) }
+                        td { a href=(format!("/findings/{}", f.id)) { (cell(&f.name)) } }
+                        td { (cell(f.asset_name.as_deref().unwrap_or(&f.asset_external_id))) }
+                        td.loc { (cell(f.location.as_deref().unwrap_or(""))) }
                         td { (when(Some(f.last_seen))) }
                     }
                 }
@@ -558,7 +569,7 @@ fn field(name: &str, value: Option<String>) -> Markup {
 
 fn history_table(d: &FindingDetail) -> Markup {
     scrolling(html! {
-        table.list {
+        table.list.narrow {
             thead { tr { th { "When" } th { "Change" } th { "Run" } } }
             tbody {
                 @for h in &d.history {
@@ -638,7 +649,7 @@ fn runs_table(runs: &[RunView]) -> Markup {
                         td.num { (r.counters.inserted) }
                         td.num { (r.counters.updated) }
                         td.num { (r.counters.failed) }
-                        td.reason { (shown(r.reason.as_deref().unwrap_or(""))) }
+                        td.reason { (cell(r.reason.as_deref().unwrap_or(""))) }
                     }
                 }
             }
@@ -894,6 +905,7 @@ mod tests {
                 line: "invalid filter: unknown field 'a\u{FFFD}b'".into(),
                 caret: Some("x a\0b\n  ^ unknown field".into()),
                 in_filter: true,
+                in_sort: false,
             }),
             params: ListParams {
                 filter: Some("x a\0b".into()),

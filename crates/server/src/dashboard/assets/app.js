@@ -29,9 +29,17 @@ document.addEventListener("DOMContentLoaded", () => {
     const link = row.querySelector("a[href]");
     if (!link) continue;
     row.classList.add("clickable");
+    const href = link.getAttribute("href");
+    // Ctrl-, Cmd- or Shift-click and the middle button open a new tab, as on the link;
+    // a click that ends a text selection selects.
+    const elsewhere = () => window.open(href, "_blank", "noopener");
     row.addEventListener("click", (ev) => {
-      if (ev.target.closest("a")) return;
-      window.location.href = link.getAttribute("href");
+      if (ev.target.closest("a") || String(window.getSelection())) return;
+      if (ev.ctrlKey || ev.metaKey || ev.shiftKey) elsewhere();
+      else window.location.href = href;
+    });
+    row.addEventListener("auxclick", (ev) => {
+      if (ev.button === 1 && !ev.target.closest("a")) elsewhere();
     });
   }
   document.body.dataset.ready = "1";
