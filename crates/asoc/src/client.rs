@@ -142,8 +142,8 @@ impl AsocClient {
         let body = self
             .get_authed(&url, &endpoint, &[("format", "xml".to_string())])
             .await?;
-        let doc = String::from_utf8(body.to_vec()).map_err(|e| AsocError::InvalidResponse {
-            message: format!("the detail document is not UTF-8: {e}"),
+        let doc = detail_text(&body).map_err(|message| AsocError::InvalidResponse {
+            message,
             endpoint: endpoint.clone(),
         })?;
         // A proxy's error page or a cut answer, not the XML document asked for.
@@ -542,6 +542,31 @@ fn final_error(err: AttemptError, method: &Method, endpoint: &str, attempts: u32
     }
 }
 
+/// A detail document's text: UTF-8 without the byte order mark a .NET XML writer puts
+/// first (the document was refused as "not XML" and every issue with it lost), or UTF-16
+/// when its byte order mark says so.
+fn detail_text(body: &[u8]) -> Result<String, String> {
+    if let Some(rest) = body.strip_prefix(&[0xFF, 0xFE]) {
+        return utf16(rest, u16::from_le_bytes);
+    }
+    if let Some(rest) = body.strip_prefix(&[0xFE, 0xFF]) {
+        return utf16(rest, u16::from_be_bytes);
+    }
+    let text = body.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(body);
+    String::from_utf8(text.to_vec()).map_err(|e| format!("the detail document is not UTF-8: {e}"))
+}
+
+/// UTF-16 text whose code units `unit` reads from byte pairs.
+fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, String> {
+    let pairs = bytes.chunks_exact(2);
+    if !pairs.remainder().is_empty() {
+        return Err("the detail document is UTF-16 of an odd number of bytes".into());
+    }
+    char::decode_utf16(pairs.map(|p| unit([p[0], p[1]])))
+        .collect::<Result<String, _>>()
+        .map_err(|e| format!("the detail document is not UTF-16: {e}"))
+}
+
 impl fmt::Debug for AsocClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let token = match self.inner.tokens.has_token() {
@@ -558,6 +583,23 @@ impl fmt::Debug for AsocClient {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_detail_document_may_start_with_a_byte_order_mark() {
+        let doc = "<?xml version=\"1.0\"?><d>é</d>";
+        let mut utf8 = vec![0xEF, 0xBB, 0xBF];
+        utf8.extend_from_slice(doc.as_bytes());
+        assert_eq!(super::detail_text(&utf8).as_deref(), Ok(doc));
+        assert_eq!(super::detail_text(doc.as_bytes()).as_deref(), Ok(doc));
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(doc.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(super::detail_text(&le).as_deref(), Ok(doc));
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(doc.encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(super::detail_text(&be).as_deref(), Ok(doc));
+        assert!(super::detail_text(&[0xFF, 0xFE, 0x3C]).is_err());
+        assert!(super::detail_text(&[0x3C, 0xFF]).is_err());
+    }
+
     use super::*;
     use std::time::Duration;
 

@@ -7,7 +7,9 @@
 //! - `Count` known: stop once `$skip` reaches it. A short page with `Count`
 //!   not reached goes on (the server may cap `$top` below what was asked).
 //! - An empty page always ends the listing (defensive: `Count` may be stale).
-//! - `Count` null or absent: stop on a short page.
+//! - `Count` null or absent: go on until an empty page, as the API documents (a server
+//!   that caps `$top` below the page size asked for gives short pages all the way, so
+//!   a short page does not say the listing is over; this costs one request).
 //! - An unreadable page is skipped (`$skip += page size`) and reported; after
 //!   [`MAX_CONSECUTIVE_BAD_PAGES`] in a row the listing ends, so a server that
 //!   only answers garbage cannot keep the client paging forever.
@@ -215,7 +217,7 @@ impl Pager {
         if count.is_some() {
             self.count = count;
         }
-        if n == 0 || (count.is_none() && n < self.page_size) {
+        if n == 0 {
             self.done = true;
         }
     }
@@ -292,12 +294,16 @@ mod tests {
     }
 
     #[test]
-    fn null_count_stops_on_short_page() {
+    fn null_count_goes_on_until_an_empty_page() {
         assert_eq!(
-            drive(50, &[(50, None), (50, None), (7, None)]),
-            [0, 50, 100]
+            drive(50, &[(50, None), (50, None), (7, None), (0, None)]),
+            [0, 50, 100, 107]
         );
-        // Exact multiple without Count: one more (empty) request.
+        // A server that caps $top at 30 without a Count: short pages all the way.
+        assert_eq!(
+            drive(50, &[(30, None), (30, None), (10, None), (0, None)]),
+            [0, 30, 60, 70]
+        );
         assert_eq!(drive(50, &[(50, None), (0, None)]), [0, 50]);
     }
 

@@ -72,13 +72,21 @@ async fn server_that_caps_top_is_paged_to_count() {
     assert!(f.hits("/api/v4/Apps").iter().all(|r| r.num("$top") == 50));
 }
 
+/// Without a Count a short page does not end the listing (the API documents paging
+/// until Count or an empty page): a server capping $top gives short pages all the way,
+/// and the client used to stop after the first one.
 #[tokio::test]
-async fn null_count_stops_on_short_page() {
+async fn null_count_goes_on_until_an_empty_page() {
     let f = Fixture::start(list_server(107, 5000, |_| serde_json::Value::Null)).await;
     let pages = collect(client(&f).apps(ListQuery::all())).await;
     assert_eq!(ids(&pages).len(), 107);
-    assert_eq!(skips(&f, "/api/v4/Apps"), [0, 50, 100]);
+    assert_eq!(skips(&f, "/api/v4/Apps"), [0, 50, 100, 107]);
     assert!(pages.iter().all(|p| p.count.is_none()));
+
+    let capped = Fixture::start(list_server(45, 20, |_| serde_json::Value::Null)).await;
+    let pages = collect(client(&capped).apps(ListQuery::all())).await;
+    assert_eq!(ids(&pages), (0..45).collect::<Vec<_>>());
+    assert_eq!(skips(&capped, "/api/v4/Apps"), [0, 20, 40, 45]);
 }
 
 #[tokio::test]
