@@ -102,6 +102,7 @@ impl From<StoreError> for ApiError {
             e @ StoreError::UpgradedUnderUs { .. } => {
                 ApiError::unavailable("this process must be restarted", json!(e.to_string()))
             }
+            e @ StoreError::RowsHeld { .. } => ApiError::conflict(e.to_string(), Value::Null),
             StoreError::TokenExists(name) => ApiError::conflict(
                 format!("a token named '{name}' already exists"),
                 Value::Null,

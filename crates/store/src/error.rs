@@ -48,6 +48,12 @@ pub enum StoreError {
         since: DateTime<Utc>,
         expires: DateTime<Utc>,
     },
+    /// Beginning a run waited its whole time for the connector's rows, which another
+    /// process's transaction holds (a write of a run, or a stalled process's).
+    #[error(
+        "connector '{connector}' is busy: another process's transaction has held its rows for the whole {waited} wait (a long write of a run, or a process paused inside one: PostgreSQL ends a write transaction idle for a minute); try again"
+    )]
+    RowsHeld { connector: String, waited: String },
     /// A run's lease ran out while it stalled (a paused process, a suspended machine) and
     /// its connector's lock is another run's now, or was released: the run may write
     /// nothing more, as two runs of one connector would write over each other.
@@ -83,6 +89,16 @@ pub enum StoreError {
         "the target store is not empty ({rows} rows); pass --force to replace its contents (also what an interrupted migrate left there)"
     )]
     TargetNotEmpty { rows: u64 },
+    #[error(
+        "connector '{connector}' of the source store is {when} (run {run_id}, held by {holder}): a copy would mix what the run writes meanwhile with what it read before; stop the workers and syncs using the source{again}"
+    )]
+    SourceBusy {
+        connector: String,
+        run_id: i64,
+        holder: String,
+        when: &'static str,
+        again: &'static str,
+    },
     #[error(
         "copy of {table} incomplete: {source_rows} rows in the source, {target_rows} in the target"
     )]

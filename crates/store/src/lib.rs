@@ -108,7 +108,10 @@ pub trait Store: Send + Sync {
     /// run removes them).
     fn run_lock(&self, connector_id: i64) -> Result<Option<RunLock>>;
     /// Writes one batch in one transaction, records its problems, and saves the run's
-    /// counters so far (so a killed run still shows how far it got).
+    /// counters so far (so a killed run still shows how far it got): the source's
+    /// (fetched, failed, warnings, requests, retries) from `progress`, and what the
+    /// written batches did (inserted, updated, unchanged) added up by the store itself, so
+    /// that they include this batch and the ones written since `progress` was taken.
     fn write_batch(&self, run: &Run, batch: &Batch, progress: &RunCounters) -> Result<BatchCounts>;
     /// From now on, writes favour a small memory footprint over speed (an XML import
     /// promises flat memory whatever the file's size). Backends without a client-side

@@ -7,7 +7,8 @@
 //! transaction per batch, progress reported per batch, counts checked at the end.
 //!
 //! Run locks and due runs are not copied: they belong to processes running against the
-//! source, which should be stopped while a store moves.
+//! source, which must be stopped while a store moves (a copy refuses a source with a
+//! run under way, before it starts and before it ends).
 
 use crate::types::*;
 use crate::{Result, Store, StoreError};
@@ -280,12 +281,34 @@ fn in_copy(c: Connector) -> Connector {
 /// Refuses a non-empty target with [`StoreError::TargetNotEmpty`] unless `force`, which
 /// empties it first. `progress(table, done, total)` is called after every batch. The
 /// counts of both stores are compared at the end ([`StoreError::CopyMismatch`]).
+/// [`StoreError::SourceBusy`] when a process runs one of the source's connectors: the
+/// copy reads table by table, so a run writing meanwhile left findings whose status
+/// disagreed with their history, or history rows without their finding.
+fn refuse_running(from: &dyn Store, when: &'static str, again: &'static str) -> Result<()> {
+    let now = Utc::now();
+    for c in from.connectors()? {
+        if let Some(lock) = from.run_lock(c.id)?
+            && lock.expires > now
+        {
+            return Err(StoreError::SourceBusy {
+                connector: c.name,
+                run_id: lock.run_id,
+                holder: lock.holder,
+                when,
+                again,
+            });
+        }
+    }
+    Ok(())
+}
+
 pub fn copy(
     from: &dyn Store,
     to: &dyn Store,
     opts: &CopyOptions,
     progress: &mut dyn FnMut(Table, u64, u64),
 ) -> Result<TableCounts> {
+    refuse_running(from, "running", "")?;
     let existing = to.table_counts()?;
     if existing.total() > 0 {
         if !opts.force {
@@ -323,6 +346,13 @@ pub fn copy(
         // interrupted copy can still be written to.
         to.finish_import()?;
     }
+    // A run that began meanwhile leaves the target marked incomplete (its connectors
+    // are not restored).
+    refuse_running(
+        from,
+        "being run since the copy began",
+        ", then migrate again with --force",
+    )?;
     if !connectors.is_empty() {
         to.import_rows(&Rows::Connectors(connectors))?;
     }

@@ -298,3 +298,57 @@ fn an_interrupted_copy_says_so_and_can_be_written_to() {
     copy(&lite, &pg, &again, &mut |_, _, _| {}).expect("copy again");
     assert_eq!(dump(&lite), dump(&pg));
 }
+
+/// A copy refuses a source with a run under way, before it begins (the target is left
+/// as it was) and when a run began during the copy (the target stays marked
+/// incomplete): read table by table, the copy mixed what the run wrote meanwhile with
+/// what it had read, and findings disagreed with their history.
+#[test]
+fn a_copy_refuses_a_source_with_a_run_under_way() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = SqliteStore::open(&dir.path().join("s.sqlite3")).expect("sqlite");
+    seed(&lite);
+    let target = SqliteStore::open(&dir.path().join("t.sqlite3")).expect("target");
+    let cloud = lite.connector("cloud").expect("get").expect("cloud");
+    let opts = CopyOptions {
+        batch_size: 40,
+        force: false,
+    };
+    let run = lite
+        .begin_run(
+            cloud.id,
+            RunMode::Delta,
+            "pid 7 on worker-1",
+            Duration::minutes(5),
+        )
+        .expect("a run under way");
+    let err = copy(&lite, &target, &opts, &mut |_, _, _| {}).expect_err("refused");
+    assert!(matches!(err, StoreError::SourceBusy { .. }), "{err}");
+    assert!(
+        err.to_string().contains("'cloud'") && err.to_string().contains("pid 7"),
+        "{err}"
+    );
+    assert_eq!(target.table_counts().expect("counts").total(), 0);
+    lite.finish_run(
+        &run,
+        &Batch::default(),
+        &common::end(RunState::Processed, None),
+    )
+    .expect("finish");
+
+    // A run that begins while the findings are copied.
+    let mut began = None;
+    let err = copy(&lite, &target, &opts, &mut |t, done, _| {
+        if t == Table::Findings && done > 0 && began.is_none() {
+            began = Some(
+                lite.begin_run(cloud.id, RunMode::Delta, "pid 8", Duration::minutes(5))
+                    .expect("a run begins meanwhile"),
+            );
+        }
+    })
+    .expect_err("refused at the end");
+    assert!(err.to_string().contains("since the copy began"), "{err}");
+    for c in target.connectors().expect("connectors") {
+        assert_eq!(c.state_reason.as_deref(), Some(transfer::COPY_IN_PROGRESS));
+    }
+}

@@ -101,6 +101,53 @@ fn a_run_after_a_newer_binary_upgraded_the_schema_is_refused() {
     ));
 }
 
+/// An import (an atomic run, one transaction) renews its lease where other workers see
+/// it: renewed inside its open transaction, the lease looked expired to everyone else
+/// two minutes in, and a second import took the live one over and both committed. A
+/// second run meanwhile is refused at once.
+#[test]
+fn an_atomic_runs_lease_renewal_is_seen_by_other_workers() {
+    let Some(db) = pgtest::TestDb::new("atomic_lease") else {
+        return;
+    };
+    let (store, other) = (db.open(), db.open());
+    let c = common::connector(&store, "rep");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "importer", Duration::seconds(2))
+        .expect("begin");
+    store.begin_atomic(&run).expect("atomic");
+    let batch = Batch {
+        assets: vec![common::asset("a")],
+        findings: vec![common::finding("f", "a", Status::New)],
+        issues: vec![],
+    };
+    store
+        .write_batch(&run, &batch, &RunCounters::default())
+        .expect("write");
+    store
+        .renew_lock(run.id, Duration::minutes(10))
+        .expect("renew");
+    let seen = other.run_lock(c.id).expect("read").expect("held");
+    assert!(
+        seen.expires > chrono::Utc::now() + Duration::minutes(9),
+        "{seen:?}"
+    );
+    let started = std::time::Instant::now();
+    let err = other
+        .begin_run(c.id, RunMode::Full, "second", Duration::minutes(1))
+        .expect_err("the live import keeps its connector");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    store
+        .finish_run(
+            &run,
+            &Batch::default(),
+            &common::end(RunState::Processed, None),
+        )
+        .expect("commit");
+    assert_eq!(other.counts(c.id).expect("counts"), (1, 1));
+}
+
 /// A record repeated within one batch counts and keeps history as if written one by one.
 #[test]
 fn repeated_records_in_one_batch_match_sqlite() {

@@ -2,8 +2,9 @@
 //! nothing (see [`crate::Store::begin_atomic`]).
 //!
 //! `begin_atomic` opens a connection of its own (outside the pool) and `BEGIN`s on it.
-//! Every write of that run — batches, auto-close, inactivity marking, lock renewal — then
-//! goes through that connection, and `finish_run` commits it when the run is Processed.
+//! Every write of that run — batches, auto-close, inactivity marking — then goes through
+//! that connection (its lock is renewed through the pool, committed, so that others see
+//! it live), and `finish_run` commits it when the run is Processed.
 //! Any other end rolls it back and records the run's end (with its first problems and
 //! the undone counters zeroed) through the pool. Other connectors' runs go on meanwhile:
 //! the open transaction only holds the rows it wrote.
@@ -59,6 +60,7 @@ impl PgStore {
         let client = hop(|| -> Result<Client> {
             let mut client = self.pool.connect()?;
             client.batch_execute("BEGIN")?;
+            runs::end_if_stalled(&mut client)?;
             Ok(client)
         })?;
         let old = self.atomics.lock().insert(
@@ -97,6 +99,10 @@ impl PgStore {
         if end.state == RunState::Processed {
             let committed = hop(|| {
                 let r = (|| {
+                    // A run taken over while it stalled commits nothing.
+                    if let Some(lost) = runs::lost_lock(&mut a.client, run)? {
+                        return Err(lost);
+                    }
                     let counts = data::write(&mut a.client, run, last)?;
                     let mut counters = end.counters;
                     counters.add(counts);

@@ -210,6 +210,7 @@ impl PgStore {
     fn tx<T: Send>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T> + Send) -> Result<T> {
         self.with(|c| {
             let mut tx = c.transaction()?;
+            runs::end_if_stalled(&mut tx)?;
             let out = f(&mut tx)?;
             tx.commit()?;
             Ok(out)
@@ -320,17 +321,17 @@ impl Store for PgStore {
         self.with(|c| runs::lock(c, connector_id))
     }
     fn renew_lock(&self, run_id: i64, lock_ttl: chrono::Duration) -> Result<()> {
-        if let Some(r) = self.with_atomic(run_id, |a| {
-            runs::renew_lock(&mut a.client, run_id, lock_ttl)
-        }) {
-            return r;
-        }
+        // Committed at once, an atomic run's too: renewed inside its open transaction,
+        // the lease looked expired to everyone else and the live import was taken over.
         self.with(|c| runs::renew_lock(c, run_id, lock_ttl))
     }
     fn write_batch(&self, run: &Run, batch: &Batch, progress: &RunCounters) -> Result<BatchCounts> {
         if let Some(r) = self.with_atomic(run.id, |a| {
+            if let Some(lost) = runs::lost_lock(&mut a.client, run)? {
+                return Err(lost);
+            }
             let counts = data::write(&mut a.client, run, batch)?;
-            runs::save_counters(&mut a.client, run.id, progress)?;
+            runs::save_progress(&mut a.client, run.id, progress, counts)?;
             a.keep(&batch.issues);
             Ok(counts)
         }) {
@@ -341,7 +342,7 @@ impl Store for PgStore {
                 return Err(lost);
             }
             let counts = data::write(tx, run, batch)?;
-            runs::save_counters(tx, run.id, progress)?;
+            runs::save_progress(tx, run.id, progress, counts)?;
             Ok(counts)
         })
     }

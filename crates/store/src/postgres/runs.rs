@@ -40,10 +40,26 @@ pub fn from_row(r: &Row) -> Result<Run> {
     })
 }
 
+/// How long beginning a run waits for the connector's rows (a takeover of a run that
+/// stalled inside a write waited for as long as it stayed paused).
+const BEGIN_WAITS: &str = "30s";
+
+/// [`StoreError::RowsHeld`] for a lock wait that ran out, else the error as it is.
+fn rows_held(e: postgres::Error, connector: String) -> StoreError {
+    if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+        StoreError::RowsHeld {
+            connector,
+            waited: BEGIN_WAITS.to_string(),
+        }
+    } else {
+        e.into()
+    }
+}
+
 /// Takes the connector's lock and opens a run (see [`crate::Store::begin_run`]).
 ///
-/// The connector row is locked first (`FOR UPDATE`), so two workers beginning a run of
-/// the same connector at once queue up here and the second sees the first's lock.
+/// The connector row is locked first (`FOR NO KEY UPDATE`), so two workers beginning a
+/// run of the same connector at once queue up here and the second sees the first's lock.
 pub fn begin(
     tx: &mut impl GenericClient,
     connector_id: i64,
@@ -52,14 +68,30 @@ pub fn begin(
     ttl: chrono::Duration,
 ) -> Result<Run> {
     let now = Utc::now();
-    let row = tx
+    let name: String = tx
         .query_opt(
-            "SELECT name, cursor FROM connectors WHERE id = $1 FOR UPDATE",
+            "SELECT name FROM connectors WHERE id = $1",
             &[&connector_id],
         )?
-        .ok_or_else(|| StoreError::NoSuchConnector(connector_id.to_string()))?;
-    let name: String = row.try_get(0)?;
-    let cursor: Option<chrono::DateTime<Utc>> = row.try_get(1)?;
+        .ok_or_else(|| StoreError::NoSuchConnector(connector_id.to_string()))?
+        .try_get(0)?;
+    // A live run's lock refuses at once, without waiting for the rows its writes hold.
+    if let Some(held) = lock(tx, connector_id)?
+        && held.expires > now
+    {
+        return Err(held.refuse(name));
+    }
+    tx.batch_execute(&format!("SET LOCAL lock_timeout = '{BEGIN_WAITS}'"))?;
+    // NO KEY UPDATE: two begins queue up here, while the key-share locks of a run's
+    // writes (their findings' foreign key) do not hold this one up.
+    let row = tx
+        .query_opt(
+            "SELECT cursor FROM connectors WHERE id = $1 FOR NO KEY UPDATE",
+            &[&connector_id],
+        )
+        .map_err(|e| rows_held(e, name.clone()))?
+        .ok_or_else(|| StoreError::NoSuchConnector(name.clone()))?;
+    let cursor: Option<chrono::DateTime<Utc>> = row.try_get(0)?;
     if let Some(held) = lock(tx, connector_id)? {
         if held.expires > now {
             return Err(held.refuse(name));
@@ -67,7 +99,8 @@ pub fn begin(
         tx.execute(
             "DELETE FROM connector_locks WHERE connector_id = $1",
             &[&connector_id],
-        )?;
+        )
+        .map_err(|e| rows_held(e, name.clone()))?;
     }
     // Runs left Processing by a process that died are ended now, with the reason.
     tx.execute(
@@ -134,14 +167,28 @@ pub fn renew_lock(c: &mut impl GenericClient, run_id: i64, ttl: chrono::Duration
     Err(StoreError::LockLost { run_id, taken_by })
 }
 
+/// How long a write transaction may sit idle before the server ends it: a worker paused
+/// or suspended inside a batch kept its row locks, and every takeover of its connector
+/// (and every other run of it) waited for as long as it stayed paused. A run's writes do
+/// not wait on anything but the store between statements, so a minute idle is a stall.
+const STALLED_AFTER: &str = "60s";
+
+/// Makes the transaction just begun end on its own once idle for [`STALLED_AFTER`].
+pub fn end_if_stalled(c: &mut impl GenericClient) -> Result<()> {
+    c.batch_execute(&format!(
+        "SET LOCAL idle_in_transaction_session_timeout = '{STALLED_AFTER}'"
+    ))?;
+    Ok(())
+}
+
 /// The error of a write of `run` once its lock is no longer its own, inside the write's
-/// transaction (the lock row is read FOR SHARE, so that no other run takes it over
-/// before the write commits): a run that stalled past its lease and resumed wrote
-/// beside the run that took its connector over.
+/// transaction (the lock row is read FOR KEY SHARE, so that no other run takes it over
+/// before the write commits, while the run's own lease renewals go on): a run that
+/// stalled past its lease and resumed wrote beside the run that took its connector over.
 pub fn lost_lock(c: &mut impl GenericClient, run: &Run) -> Result<Option<StoreError>> {
     let holder: Option<i64> = c
         .query_opt(
-            "SELECT run_id FROM connector_locks WHERE connector_id = $1 FOR SHARE",
+            "SELECT run_id FROM connector_locks WHERE connector_id = $1 FOR KEY SHARE",
             &[&run.connector_id],
         )?
         .map(|r| r.try_get(0))
@@ -165,6 +212,34 @@ pub fn record_lost(c: &mut impl GenericClient, run: &Run, lost: &StoreError) -> 
 
 fn i(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Saves a run's progress with a batch it wrote, inside the batch's transaction (see
+/// [`crate::Store::write_batch`]): a run killed or taken over later keeps counts that
+/// match what it wrote (the runner's counters lagged a batch or two behind the writes).
+pub fn save_progress(
+    c: &mut impl GenericClient,
+    run_id: i64,
+    progress: &RunCounters,
+    batch: BatchCounts,
+) -> Result<()> {
+    c.execute(
+        "UPDATE runs SET fetched = $2, failed = $3, warnings = $4, retries = $5, requests = $6,
+             inserted = inserted + $7, updated = updated + $8, unchanged = unchanged + $9
+         WHERE id = $1",
+        &[
+            &run_id,
+            &i(progress.fetched),
+            &i(progress.failed),
+            &i(progress.warnings),
+            &i(progress.retries),
+            &i(progress.requests),
+            &i(batch.inserted),
+            &i(batch.updated),
+            &i(batch.unchanged),
+        ],
+    )?;
+    Ok(())
 }
 
 pub fn save_counters(c: &mut impl GenericClient, run_id: i64, k: &RunCounters) -> Result<()> {

@@ -88,7 +88,7 @@ impl SqliteStore {
     ) -> Option<Result<BatchCounts>> {
         self.with_atomic(run.id, |a| {
             let counts = self.write_data(&a.conn, run, batch)?;
-            runs::save_counters(&a.conn, run.id, progress)?;
+            runs::save_progress(&a.conn, run.id, progress, counts)?;
             a.keep(&batch.issues);
             Ok(counts)
         })

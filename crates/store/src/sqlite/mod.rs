@@ -548,7 +548,7 @@ impl Store for SqliteStore {
             return Err(lost);
         }
         let counts = self.write_data(&tx, run, batch)?;
-        runs::save_counters(&tx, run.id, progress)?;
+        runs::save_progress(&tx, run.id, progress, counts)?;
         tx.commit()?;
         Ok(counts)
     }

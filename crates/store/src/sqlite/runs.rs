@@ -196,6 +196,34 @@ pub fn save_counters(tx: &Connection, run_id: i64, c: &RunCounters) -> Result<()
     Ok(())
 }
 
+/// Saves a run's progress with a batch it wrote, inside the batch's transaction (see
+/// [`crate::Store::write_batch`]): a run killed or taken over later keeps counts that
+/// match what it wrote (the runner's counters lagged a batch or two behind the writes).
+pub fn save_progress(
+    tx: &Connection,
+    run_id: i64,
+    progress: &RunCounters,
+    batch: BatchCounts,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE runs SET fetched = ?2, failed = ?3, warnings = ?4, retries = ?5, requests = ?6,
+             inserted = inserted + ?7, updated = updated + ?8, unchanged = unchanged + ?9
+         WHERE id = ?1",
+        params![
+            run_id,
+            progress.fetched as i64,
+            progress.failed as i64,
+            progress.warnings as i64,
+            progress.retries as i64,
+            progress.requests as i64,
+            batch.inserted as i64,
+            batch.updated as i64,
+            batch.unchanged as i64
+        ],
+    )?;
+    Ok(())
+}
+
 /// Ends a run inside the caller's transaction: counters, state, connector state, cursor
 /// (only when Processed), lock released.
 pub fn finish(tx: &Connection, run: &Run, end: &RunEnd, counters: &RunCounters) -> Result<()> {

@@ -154,6 +154,48 @@ pub fn contract(store: &dyn Store) {
     a_run_that_reopens_one_and_closes_the_top_keeps_the_asset_right(store);
     a_list_of_a_thousand_values_runs(store);
     a_remap_keeps_when_things_were_seen(store);
+    a_runs_saved_progress_counts_every_batch_it_wrote(store);
+}
+
+/// A run killed or taken over before its end keeps the counters its batches saved; they
+/// count every batch written, the last included. The runner's counters, saved with each
+/// batch, lagged one or two batches behind (a killed run showed 28,416 inserted of the
+/// 32,658 findings it wrote).
+fn a_runs_saved_progress_counts_every_batch_it_wrote(store: &dyn Store) {
+    let c = connector(store, "progress");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let batch = |ids: &[&str]| Batch {
+        assets: vec![asset("app")],
+        findings: ids
+            .iter()
+            .map(|id| finding(id, "app", Status::New))
+            .collect(),
+        issues: vec![],
+    };
+    // The runner's counters as it queued each batch: nothing written yet.
+    let lagging = RunCounters {
+        fetched: 3,
+        requests: 2,
+        ..RunCounters::default()
+    };
+    let mut wrote = RunCounters::default();
+    for ids in [&["p1", "p2", "p3"][..], &["p1", "p4"]] {
+        let counts = store
+            .write_batch(&run, &batch(ids), &lagging)
+            .expect("a batch");
+        wrote.add(counts);
+    }
+    let saved = store.run(run.id).expect("run").expect("its row").counters;
+    // Records: the application and four findings new, p1 seen again.
+    assert_eq!((wrote.inserted, wrote.unchanged), (5, 1), "{wrote:?}");
+    assert_eq!(
+        (saved.inserted, saved.updated, saved.unchanged),
+        (wrote.inserted, wrote.updated, wrote.unchanged),
+        "{saved:?}"
+    );
+    assert_eq!((saved.fetched, saved.requests), (3, 2), "{saved:?}");
 }
 
 /// A remap fetches nothing: what it writes keeps when each record was last seen, and
