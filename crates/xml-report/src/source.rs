@@ -96,7 +96,8 @@ impl Origin {
         {
             text.consume(UTF8_BOM.len());
         }
-        let (mut line, mut column, mut seen) = (1u64, 1u64, 0u64);
+        let mut at = LineCounter::default();
+        let mut seen = 0u64;
         while seen < offset {
             let chunk = match text.fill_buf() {
                 Ok(c) => c,
@@ -107,21 +108,50 @@ impl Origin {
                 break;
             }
             let n = chunk.len().min((offset - seen) as usize);
-            for &b in &chunk[..n] {
-                if b == b'\n' {
-                    line += 1;
-                    column = 1;
-                } else if b & 0xC0 != 0x80 {
-                    // Count characters, not bytes: skip UTF-8 continuation bytes.
-                    column += 1;
-                }
-            }
+            chunk[..n].iter().for_each(|&b| at.step(b));
             seen += n as u64;
             text.consume(n);
         }
-        pos.line = line;
-        pos.column = column;
+        pos.line = at.line;
+        pos.column = at.column;
         pos
+    }
+}
+
+/// Line and column (1-based, columns in characters) as bytes go by. A line ends at
+/// `\n`, at `\r\n` (once) and at a lone `\r`, as XML reads line ends: a report with
+/// old Mac line ends was all "line 1".
+#[derive(Debug, Clone, Copy)]
+struct LineCounter {
+    line: u64,
+    column: u64,
+    /// The last byte was `\r`: a `\n` right after it ends no other line.
+    after_cr: bool,
+}
+
+impl Default for LineCounter {
+    fn default() -> Self {
+        LineCounter {
+            line: 1,
+            column: 1,
+            after_cr: false,
+        }
+    }
+}
+
+impl LineCounter {
+    fn step(&mut self, b: u8) {
+        let after_cr = std::mem::replace(&mut self.after_cr, b == b'\r');
+        match b {
+            b'\n' if after_cr => {}
+            b'\n' | b'\r' => {
+                self.line += 1;
+                self.column = 1;
+            }
+            // Count characters, not bytes: skip UTF-8 continuation bytes.
+            _ if b & 0xC0 != 0x80 => self.column += 1,
+            _ => {}
+        }
     }
 }
 

@@ -384,6 +384,25 @@ fn a_byte_order_mark_does_not_shift_columns() {
     }
 }
 
+/// A lone `\r` ends a line as `\n` and `\r\n` (once) do: a report with CR-only line
+/// ends put every error on "line 1, column 826".
+#[test]
+fn carriage_returns_end_lines_in_error_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        r#"<xml-report AsocXmlExportVersion="1.7">"#,
+        "<layout>",
+        "  <title>é</titel>",
+        "</layout></xml-report>",
+    ];
+    for (name, end) in [("lf.xml", "\n"), ("crlf.xml", "\r\n"), ("cr.xml", "\r")] {
+        let path = write(dir.path(), name, lines.join(end));
+        let err = open(&path, ReaderOptions::default(), |_, _| {}).unwrap_err();
+        let pos = position(&err);
+        assert_eq!((pos.line, pos.column), (3, 11), "{name}: {err}");
+    }
+}
+
 #[test]
 fn readers_and_errors_can_move_between_threads() {
     fn send<T: Send>() {}
