@@ -39,7 +39,7 @@ impl fmt::Display for Position {
 ///
 /// One variant per thing a caller may want to tell apart (show a different message, or
 /// decide whether a retry can help): I/O, XML that is not well formed, a file cut short,
-/// a file of another tool, a schema version this reader does not know, and the two
+/// a file of another tool, a schema version this reader does not know, and the
 /// resource limits. Every parse variant carries a [`Position`].
 #[derive(Debug, thiserror::Error)]
 pub enum XmlError {
@@ -110,6 +110,16 @@ pub enum XmlError {
         pos: Position,
     },
 
+    /// An element or attribute name is longer than
+    /// [`ReaderOptions::max_name_bytes`](crate::ReaderOptions::max_name_bytes).
+    #[error("an element or attribute name longer than the limit of {limit} bytes at {pos}")]
+    NameTooLong {
+        /// The configured limit.
+        limit: usize,
+        /// The element whose name, or one of whose attributes' names, is too long.
+        pos: Position,
+    },
+
     /// A lookup table that outgrew its memory budget could not be kept in its temporary
     /// file (the temporary directory is full or not writable).
     #[error(
@@ -153,7 +163,8 @@ impl XmlError {
             | XmlError::WrongRoot { pos, .. }
             | XmlError::UnknownVersion { pos, .. }
             | XmlError::TextTooLarge { pos, .. }
-            | XmlError::TooDeep { pos, .. } => Some(*pos),
+            | XmlError::TooDeep { pos, .. }
+            | XmlError::NameTooLong { pos, .. } => Some(*pos),
             XmlError::Io { .. }
             | XmlError::TableFile { .. }
             | XmlError::TablesTooLarge { .. }

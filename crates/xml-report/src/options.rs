@@ -10,6 +10,12 @@ pub struct ReaderOptions {
     /// Deepest element nesting accepted (the root is depth 1); deeper is
     /// [`XmlError::TooDeep`](crate::XmlError::TooDeep). Default 256.
     pub max_depth: usize,
+    /// Longest element or attribute name accepted, in bytes; longer is
+    /// [`XmlError::NameTooLong`](crate::XmlError::NameTooLong). AppScan's names are short;
+    /// the names of the open elements are held until they close (by the reader and by
+    /// the parser), so long names deep down took memory the other two limits allowed
+    /// (40 nested names of 15 MiB: 1.5 GB). Default 1 KiB.
+    pub max_name_bytes: usize,
     /// Longest text kept for one field of an issue (descriptions, fix recommendation,
     /// reasoning, ...). Longer text is cut at a character boundary, marked, and warned
     /// about. Default 64 KiB.
@@ -33,6 +39,8 @@ pub struct ReaderOptions {
 pub const DEFAULT_MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
 /// Default for [`ReaderOptions::max_depth`].
 pub const DEFAULT_MAX_DEPTH: usize = 256;
+/// Default for [`ReaderOptions::max_name_bytes`].
+pub const DEFAULT_MAX_NAME_BYTES: usize = 1024;
 /// Default for [`ReaderOptions::max_field_bytes`].
 pub const DEFAULT_MAX_FIELD_BYTES: usize = 64 * 1024;
 /// Default for [`ReaderOptions::max_item_bytes`].
@@ -49,6 +57,7 @@ impl Default for ReaderOptions {
         ReaderOptions {
             max_text_bytes: DEFAULT_MAX_TEXT_BYTES,
             max_depth: DEFAULT_MAX_DEPTH,
+            max_name_bytes: DEFAULT_MAX_NAME_BYTES,
             max_field_bytes: DEFAULT_MAX_FIELD_BYTES,
             max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
             max_variants: DEFAULT_MAX_VARIANTS,

@@ -1,6 +1,7 @@
 //! The pull loop over quick-xml: one event at a time, with the checks the reader
 //! promises — well-formedness (one root, matched tags, nothing cut off), nesting depth,
-//! text size — and every error turned into an [`XmlError`] with a line and column.
+//! text size, name length — and every error turned into an [`XmlError`] with a line and
+//! column.
 //!
 //! Events carry no borrowed data: the current element's name, attributes and text are
 //! read from the scanner itself, whose buffers are reused from event to event, so the
@@ -56,6 +57,7 @@ pub(crate) struct Scanner {
     origin: Origin,
     max_text: usize,
     max_depth: usize,
+    max_name: usize,
     /// Names of the open elements, concatenated; `ends[i]` is where name `i` ends.
     names: String,
     ends: Vec<usize>,
@@ -94,6 +96,7 @@ impl Scanner {
             origin: origin.clone(),
             max_text: opts.max_text_bytes,
             max_depth: opts.max_depth,
+            max_name: opts.max_name_bytes,
             names: String::new(),
             ends: Vec::new(),
             attr_buf: String::new(),
@@ -149,6 +152,14 @@ impl Scanner {
         self.origin.locate(offset)
     }
 
+    /// An element or attribute name over the limit, at the element's start.
+    fn name_too_long(&self, event_start: u64) -> XmlError {
+        XmlError::NameTooLong {
+            limit: self.max_name,
+            pos: self.origin.locate(event_start),
+        }
+    }
+
     /// The next event.
     pub fn next(&mut self) -> Result<Ev, XmlError> {
         loop {
@@ -189,6 +200,9 @@ impl Scanner {
                             pos: self.origin.locate(event_start),
                         });
                     }
+                    if e.name().as_ref().len() > self.max_name {
+                        return Err(self.name_too_long(event_start));
+                    }
                     self.root_seen = true;
                     self.attr_buf.clear();
                     self.attr_spans.clear();
@@ -196,6 +210,9 @@ impl Scanner {
                         let attr = attr.map_err(|err| {
                             malformed(&self.origin, event_start, &format!("bad attribute: {err}"))
                         })?;
+                        if attr.key.as_ref().len() > self.max_name {
+                            return Err(self.name_too_long(event_start));
+                        }
                         let value =
                             attr.normalized_value(XmlVersion::Implicit1_0)
                                 .map_err(|err| {

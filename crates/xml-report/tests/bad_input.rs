@@ -1,7 +1,8 @@
 //! Bad input fails in `open`, with a typed error and a line and column, before any issue
 //! is yielded: truncated files (plain and gzip), XML that is not well formed, reports of
-//! other tools, unknown schema versions, and the text-size and depth limits. Also: gzip
-//! input detected by magic bytes, and a file changed between the passes.
+//! other tools, unknown schema versions, and the text-size, depth and name-length
+//! limits. Also: gzip input detected by magic bytes, and a file changed between the
+//! passes.
 
 mod common;
 
@@ -333,6 +334,35 @@ fn nesting_over_the_limit_is_an_error_not_a_stack_overflow() {
     );
 }
 
+/// Names are bounded: the names of the open elements are held until they close, so
+/// long names deep down took memory the text and depth limits each allowed (40 nested
+/// elements with names of 15 MiB: 1.5 GB).
+#[test]
+fn names_over_the_limit_are_an_error_not_an_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "n".repeat(2048);
+    let cases = [
+        format!("<layout>\n{}</layout>", format!("<{long}>").repeat(40)),
+        format!("<layout>\n<title {long}=\"x\"/></layout>"),
+    ];
+    for (n, body) in cases.iter().enumerate() {
+        let path = write(dir.path(), &format!("long{n}.xml"), small_report(body));
+        let err = open(&path, ReaderOptions::default(), |_, _| {}).unwrap_err();
+        match &err {
+            XmlError::NameTooLong { limit, pos } => {
+                assert_eq!(*limit, 1024);
+                assert_eq!((pos.line, pos.column), (4, 1), "case {n}: {err}");
+            }
+            other => panic!("case {n}: {other:?}"),
+        }
+    }
+    // Up to the limit, names read.
+    let name = "n".repeat(1024);
+    let ok = format!("<layout><{name} {name}=\"x\"/></layout>");
+    let path = write(dir.path(), "ok.xml", small_report(&ok));
+    assert!(read(&path).is_ok());
+}
+
 #[test]
 fn a_file_changed_between_the_passes_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -454,6 +484,7 @@ fn tables_kept_in_memory_are_bounded() {
     );
     let opts = ReaderOptions {
         max_item_bytes: 256 * 1024,
+        max_name_bytes: 8 * 1024,
         ..ReaderOptions::default()
     };
     let (_, issues) = read_with(&path, opts).unwrap();
