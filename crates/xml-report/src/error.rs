@@ -38,7 +38,8 @@ impl fmt::Display for Position {
 /// Why a report could not be read.
 ///
 /// One variant per thing a caller may want to tell apart (show a different message, or
-/// decide whether a retry can help): I/O, XML that is not well formed, a file cut short,
+/// decide whether a retry can help): I/O, a file that is not XML text (another
+/// compression, UTF-16), XML that is not well formed, a file cut short,
 /// a file of another tool, a schema version this reader does not know, and the
 /// resource limits. Every parse variant carries a [`Position`].
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +70,16 @@ pub enum XmlError {
         pos: Position,
         /// What was still open.
         message: String,
+    },
+
+    /// The file is not XML text this reader reads: another compression than gzip (zip,
+    /// bzip2, xz, zstd) or UTF-16/UTF-32 text, told by its first bytes.
+    #[error("the file is {what}, not an XML report as it can be read: {advice}")]
+    NotXmlText {
+        /// What the file is (`a zip archive`, `gzip holding UTF-16 text`, ...).
+        what: String,
+        /// What to do with it.
+        advice: String,
     },
 
     /// The root element is not `<xml-report>`: the file comes from another tool.
@@ -166,6 +177,7 @@ impl XmlError {
             | XmlError::TooDeep { pos, .. }
             | XmlError::NameTooLong { pos, .. } => Some(*pos),
             XmlError::Io { .. }
+            | XmlError::NotXmlText { .. }
             | XmlError::TableFile { .. }
             | XmlError::TablesTooLarge { .. }
             | XmlError::Changed { .. } => None,

@@ -3,7 +3,8 @@
 //! Reads both families that share the root element — the AppScan on Cloud XML export
 //! (`AsocXmlExportVersion` 1.x; technology `Mixed`, `DAST` or `SAST`) and the AppScan
 //! Standard report (`xmlExportVersion` 2.x, DAST) — from a plain or gzip file (told by
-//! its magic bytes), with memory that stays flat whatever the file size.
+//! its magic bytes; other compressions and UTF-16 are refused saying what they are), with
+//! memory that stays flat whatever the file size.
 //!
 //! Two passes: [`open`] validates the whole file (well-formed, an AppScan report, a known
 //! schema, within the limits of [`ReaderOptions`]) and collects the metadata and the small
@@ -40,6 +41,8 @@
 //! - `text`: AppScan's text markup → plain text; bounding texts.
 //! - [`dates`]: the date forms AppScan writes → UTC ([`DateValue`]).
 //! - `source`: gzip detection, byte counting, the per-event size guard, line/column.
+//! - `sniff`: files that are not XML text (zip, bzip2, xz, zstd, UTF-16) told by their
+//!   first bytes.
 //! - [`error`]: [`XmlError`] and [`Position`].
 //! - [`options`]: [`ReaderOptions`] and their defaults.
 //! - [`testgen`]: large AppScan-shaped reports for tests and memory benchmarks.
@@ -56,6 +59,7 @@ pub mod options;
 pub mod report;
 mod resolve;
 mod scanner;
+mod sniff;
 mod source;
 pub mod testgen;
 mod text;

@@ -20,6 +20,7 @@ use quick_xml::reader::Reader;
 
 use crate::error::XmlError;
 use crate::options::ReaderOptions;
+use crate::sniff::sniff;
 use crate::source::{EventTooLarge, Guard, Origin, UTF8_BOM};
 
 /// Markup allowance on top of `max_text_bytes` for the per-event guard, so that a text
@@ -80,10 +81,17 @@ impl Scanner {
     pub fn open(origin: &Origin, opts: &ReaderOptions) -> Result<Scanner, XmlError> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut text = origin.open_text(counter.clone())?;
-        let bom = match text.fill_buf() {
-            Ok(head) if head.starts_with(&UTF8_BOM) => UTF8_BOM.len() as u64,
-            Ok(_) => 0,
-            Err(e) => return Err(io_error(origin, e, 0)),
+        let head = text.fill_buf().map_err(|e| io_error(origin, e, 0))?;
+        // What gzip held is looked at as the file itself was (UTF-16 text, say).
+        if origin.gzip
+            && let Some(form) = sniff(head)
+        {
+            return Err(form.error(true));
+        }
+        let bom = if head.starts_with(&UTF8_BOM) {
+            UTF8_BOM.len() as u64
+        } else {
+            0
         };
         let guard = Guard::new(text, opts.max_text_bytes.saturating_add(MARKUP_SLACK));
         let mut reader = Reader::from_reader(guard);

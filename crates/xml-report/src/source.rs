@@ -1,4 +1,5 @@
-//! Opening a report file: gzip detection by magic bytes, byte counting for progress, the
+//! Opening a report file: gzip detection by magic bytes (and refusing other forms, see
+//! [`crate::sniff`]), byte counting for progress, the
 //! per-event size guard, and turning a byte offset back into a line and column.
 
 use std::fs::File;
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flate2::bufread::MultiGzDecoder;
 
 use crate::error::{Position, XmlError};
+use crate::sniff::{SNIFF_BYTES, sniff};
 
 /// Buffer size for file and decompressor reads.
 const BUF_BYTES: usize = 64 * 1024;
@@ -30,7 +32,8 @@ pub(crate) struct Origin {
 }
 
 impl Origin {
-    /// Looks at the file: size, modification time, and whether it is gzip.
+    /// Looks at the file: size, modification time, and whether it is gzip; refuses a file
+    /// that is no XML text by its first bytes (see [`crate::sniff`]).
     pub fn inspect(path: &Path) -> Result<Origin, XmlError> {
         let io_err = |source| XmlError::Io {
             path: path.to_path_buf(),
@@ -38,18 +41,22 @@ impl Origin {
         };
         let mut file = File::open(path).map_err(io_err)?;
         let md = file.metadata().map_err(io_err)?;
-        let mut magic = [0u8; 2];
+        let mut magic = [0u8; SNIFF_BYTES];
         let mut got = 0;
-        while got < 2 {
+        while got < magic.len() {
             let n = file.read(&mut magic[got..]).map_err(io_err)?;
             if n == 0 {
                 break;
             }
             got += n;
         }
+        let head = &magic[..got];
+        if let Some(form) = sniff(head) {
+            return Err(form.error(false));
+        }
         Ok(Origin {
             path: path.to_path_buf(),
-            gzip: got == 2 && magic == GZIP_MAGIC,
+            gzip: head.starts_with(&GZIP_MAGIC),
             file_bytes: md.len(),
             modified: md.modified().ok(),
         })

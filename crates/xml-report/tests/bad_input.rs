@@ -1,8 +1,8 @@
 //! Bad input fails in `open`, with a typed error and a line and column, before any issue
 //! is yielded: truncated files (plain and gzip), XML that is not well formed, reports of
 //! other tools, unknown schema versions, and the text-size, depth and name-length
-//! limits. Also: gzip input detected by magic bytes, and a file changed between the
-//! passes.
+//! limits. Also: gzip input detected by magic bytes (other compressions and UTF-16 named
+//! as what they are), and a file changed between the passes.
 
 mod common;
 
@@ -431,6 +431,69 @@ fn carriage_returns_end_lines_in_error_positions() {
         let pos = position(&err);
         assert_eq!((pos.line, pos.column), (3, 11), "{name}: {err}");
     }
+}
+
+/// Other compressions than gzip, and UTF-16 text (plain or gzip), are told by their first
+/// bytes and named with what to do: they were "XML is not well formed" at line 1.
+#[test]
+fn other_compressions_and_utf16_say_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = small_report("<issue-group total=\"0\"/>");
+    let utf16le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(report.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let utf16be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(report.encode_utf16().flat_map(u16::to_be_bytes))
+        .collect();
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "r.zip",
+            b"PK\x03\x04\x14\x00\x00\x00".to_vec(),
+            "a zip archive",
+            "unzip it first",
+        ),
+        ("r.bz2", b"BZh91AY&SY".to_vec(), "bzip2", "bunzip2"),
+        (
+            "r.xz",
+            b"\xFD7zXZ\x00\x00\x04".to_vec(),
+            "xz-compressed",
+            "unxz",
+        ),
+        (
+            "r.zst",
+            b"\x28\xB5\x2F\xFD\x04\x00".to_vec(),
+            "zstd",
+            "unzstd",
+        ),
+        (
+            "le.xml",
+            utf16le.clone(),
+            "UTF-16 text",
+            "iconv -f UTF-16 -t UTF-8",
+        ),
+        ("be.xml", utf16be, "UTF-16 text", "iconv -f UTF-16 -t UTF-8"),
+        (
+            "le.xml.gz",
+            gzip(&utf16le),
+            "gzip holding UTF-16 text",
+            "gunzip it, then convert it to UTF-8",
+        ),
+    ];
+    for (name, bytes, what, advice) in cases {
+        let path = write(dir.path(), name, bytes);
+        let err = open(&path, ReaderOptions::default(), |_, _| {}).unwrap_err();
+        assert!(
+            matches!(err, XmlError::NotXmlText { .. }),
+            "{name}: {err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains(what) && msg.contains(advice), "{name}: {msg}");
+    }
+    // The same report in UTF-8 reads.
+    let path = write(dir.path(), "ok.xml.gz", gzip(report.as_bytes()));
+    assert!(read(&path).is_ok());
 }
 
 #[test]
