@@ -11,7 +11,7 @@ use crate::dates::DateValue;
 use crate::error::XmlError;
 use crate::groups::{AdvisoryEntry, ArticleEntry, GroupTables, IssueTypeEntry, TextEntry, cwe_of};
 use crate::issue::{Issue, Severity, Variant};
-use crate::meta::{ReportMeta, Technology};
+use crate::meta::{Family, ReportMeta, Technology};
 use crate::options::ReaderOptions;
 use crate::text::{bound, plain_text};
 use crate::tree::{NodeId, Tree};
@@ -143,7 +143,7 @@ pub(crate) fn build_issue(t: &Tree, cx: &Context<'_>) -> Result<Issue, XmlError>
         }
     }
 
-    read_location(t, tables, &mut issue, &mut w)?;
+    read_location(t, cx, &mut issue, &mut w)?;
 
     issue.status = t.child_value(r, "status");
     issue.date_created = date(t, "date-created", &mut w);
@@ -318,11 +318,12 @@ fn read_severity(t: &Tree, issue: &mut Issue, w: &mut Vec<String>) {
 
 fn read_location(
     t: &Tree,
-    tables: &GroupTables,
+    cx: &Context<'_>,
     issue: &mut Issue,
     w: &mut Vec<String>,
 ) -> Result<(), XmlError> {
     let r = Tree::ROOT;
+    let tables = cx.tables;
     issue.entity_id = first(t.refs(r, "entity"));
     let entity = match &issue.entity_id {
         Some(id) => tables.entity(id)?,
@@ -372,6 +373,17 @@ fn read_location(
     issue.element = t
         .child_value(r, "element")
         .or_else(|| issue.entity_name.clone());
+    // An AppScan Standard item names its element only through entity-group (an ASoC
+    // item, self-contained, writes `element` when it has one and refers to no table).
+    if issue.element.is_none()
+        && entity.is_none()
+        && cx.meta.family == Family::Standard
+        && let Some(id) = &issue.entity_id
+    {
+        w.push(format!(
+            "element: entity \"{id}\" is not in entity-group and the item has no element"
+        ));
+    }
     issue.element_type = t
         .child_value(r, "element-type")
         .or_else(|| entity.and_then(|e| e.entity_type.clone()));

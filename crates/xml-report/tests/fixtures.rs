@@ -402,6 +402,7 @@ fn standard_issue_with_censored_references() {
     for needle in [
         "unknown issue type \"CENSURED\"",
         "location:",
+        "element: entity",
         "severity-id:",
         "cvss-score:",
     ] {

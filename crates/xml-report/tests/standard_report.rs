@@ -59,6 +59,7 @@ const REPORT: &str = r#"<?xml version="1.0" encoding="utf-8"?>
     <item id="102">
       <severity>Severe</severity>
       <issue-type><ref>attNotInTheTable</ref></issue-type>
+      <entity><ref>e404</ref></entity>
       <url><ref>404</ref></url>
     </item>
   </issue-group>
@@ -183,8 +184,8 @@ fn standard_report_resolves_and_warns_without_failing() {
         "traffic is not kept"
     );
 
-    // The odd item: unknown severity and issue type, unresolvable URL, most elements
-    // missing. Kept, with warnings.
+    // The odd item: unknown severity and issue type, unresolvable URL and entity, most
+    // elements missing. Kept, with warnings (the entity's was silent: element null).
     let odd = &issues[1];
     assert_eq!(odd.item_id, "102");
     assert_eq!(odd.severity.as_deref(), Some("Severe"));
@@ -194,6 +195,7 @@ fn standard_report_resolves_and_warns_without_failing() {
         "unknown severity \"Severe\"",
         "unknown issue type \"attNotInTheTable\"",
         "url \"404\" is not in url-group",
+        "element: entity \"e404\" is not in entity-group",
     ] {
         assert!(
             odd.warnings.iter().any(|w| w.contains(needle)),
@@ -201,6 +203,7 @@ fn standard_report_resolves_and_warns_without_failing() {
             odd.warnings
         );
     }
+    assert_eq!(odd.element, None);
     let r = odd.to_record();
     assert_eq!(r["Severity"], "Severe");
     assert!(r["SeverityValue"].is_null());
