@@ -327,6 +327,85 @@ async fn a_report_of_part_of_its_application_closes_nothing() {
     assert_eq!(open(&r), before);
 }
 
+fn open_count(r: &Rig) -> usize {
+    r.findings()
+        .iter()
+        .filter(|f| f.finding.status.is_open())
+        .count()
+}
+
+/// A report with no `issue-group` that declares no count of issues lists nothing and
+/// does not say it found nothing (a bare root, a Standard report cut down by hand): it
+/// was taken for a clean scan and closed every finding of its application, silently. It
+/// closes nothing now, and says so; a report that declares zero issues still closes.
+#[tokio::test]
+async fn a_report_without_an_issue_group_closes_nothing_unless_it_declares_zero() {
+    let r = rig();
+    r.import(&fixture("sast-one_issue.xml"), Some("sample-web"))
+        .await;
+    assert_eq!(open_count(&r), 1);
+    let bare = r.write(
+        "bare.xml",
+        r#"<xml-report AsocXmlExportVersion="1.7" technology="Mixed"/>"#,
+    );
+    let report = r.import(&bare, Some("sample-web")).await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(report.run.counters.closed, 0);
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("the report has no issue-group")
+                && i.message.contains("nothing closed")),
+        "{:?}",
+        report.issues
+    );
+    assert_eq!(open_count(&r), 1);
+
+    // A Standard report without its issue-group.
+    let text = std::fs::read_to_string(fixture("dast-issue_10074.xml")).expect("read");
+    let start = text.find("<issue-group").expect("issue-group");
+    let end = text.find("</issue-group>").expect("issue-group end") + "</issue-group>".len();
+    let stripped = r.write(
+        "stripped.xml",
+        format!("{}{}", &text[..start], &text[end..]),
+    );
+    let standard = fixture("dast-issue_10074.xml");
+    r.import(&standard, Some("portal")).await;
+    let before = open_count(&r);
+    assert_eq!(before, 5);
+    let report = r.import(&stripped, Some("portal")).await;
+    assert_eq!(report.run.counters.closed, 0, "{:?}", report.issues);
+    assert_eq!(open_count(&r), before);
+    // With an empty issue-group it is a clean scan: the portal's 4 are closed.
+    let empty = r.write(
+        "empty.xml",
+        format!("{}<issue-group />{}", &text[..start], &text[end..]),
+    );
+    let report = r.import(&empty, Some("portal")).await;
+    assert_eq!(report.run.counters.closed, 4, "{:?}", report.issues);
+
+    // A report that declares zero issues closes what its application had.
+    let zero = r.write(
+        "zero.xml",
+        r#"<xml-report AsocXmlExportVersion="1.7" technology="Mixed"><layout><total-issues-in-application>0</total-issues-in-application></layout></xml-report>"#,
+    );
+    let report = r.import(&zero, Some("sample-web")).await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    assert_eq!(report.run.counters.closed, 1, "{:?}", report.issues);
+    assert_eq!(open_count(&r), 0);
+}
+
 /// AppScan Standard reports name no application: two applications served by one host
 /// under different paths were one asset (the starting URL's origin), and each one's
 /// report closed the other's findings. The starting URL's path tells them apart.

@@ -133,6 +133,9 @@ pub struct ReportMeta {
     pub issues_count_limit_reached: bool,
     /// The `total` attribute of `issue-group`.
     pub issue_group_total: Option<u64>,
+    /// Whether the report has an `issue-group` element at all (a report without one
+    /// lists no issue, and may not say whether it found none).
+    pub has_issue_group: bool,
     /// Items counted in `issue-group` (what the issue pass yields).
     pub issue_count: u64,
     /// Items collected per group table (`issue-type-group`, `url-group`, ...).
@@ -222,6 +225,7 @@ impl ReportMeta {
             total_issues_in_application: None,
             issues_count_limit_reached: false,
             issue_group_total: None,
+            has_issue_group: false,
             issue_count: 0,
             group_items: BTreeMap::new(),
             compressed: false,

@@ -100,6 +100,11 @@ pub fn open(
                     2 => {
                         section.clear();
                         section.push_str(sc.name());
+                        if section == "issue-group"
+                            && let Some(m) = meta.as_mut()
+                        {
+                            m.has_issue_group = true;
+                        }
                         let skip: Option<&'static [&'static str]> = match sc.name() {
                             "layout" | "scan-information" => Some(&[]),
                             "scan-configuration" => Some(SCAN_CONFIG_SKIP),

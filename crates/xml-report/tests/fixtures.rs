@@ -94,6 +94,7 @@ fn families_and_metadata_from_the_root_and_layout() {
         Some("2023-10-03T00:00:00Z")
     );
     assert_eq!(m.issue_group_total, Some(60));
+    assert!(m.has_issue_group);
     assert_eq!(m.group_items.get("article-group"), Some(&13));
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
 
@@ -104,6 +105,9 @@ fn families_and_metadata_from_the_root_and_layout() {
     assert_eq!(m.technology, Technology::Dast);
     assert_eq!(m.application_name.as_deref(), Some("ABC"));
     assert_eq!(m.scan_name.as_deref(), Some("DAST"));
+    // No issue-group at all (it declares 7 issues in its application).
+    assert!(!m.has_issue_group);
+    assert_eq!(m.total_issues_in_application, Some(7));
 
     let (m, _) = read(&fixture("dast-issue_10074.xml")).unwrap();
     assert_eq!(m.family, Family::Standard);
@@ -123,6 +127,7 @@ fn families_and_metadata_from_the_root_and_layout() {
 
     let (m, issues) = read(&fixture("sast-no_issues.xml")).unwrap();
     assert_eq!((m.family, issues.len()), (Family::AsocExport, 0));
+    assert!(m.has_issue_group, "<issue-group total=\"0\" />");
 }
 
 #[test]

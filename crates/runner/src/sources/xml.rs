@@ -149,29 +149,39 @@ fn asset_record(
     Ok((id, record))
 }
 
-/// Why a report does not hold every issue of its application, when it says so: ASoC
-/// writes how many its application has (`total-issues-in-application`, else the
-/// `issue-group`'s `total`) and whether it cut the report at its limit. A report of one
-/// scan, a filtered report or a cut one closed every finding of the application it did
-/// not list. (AppScan Standard's `total` counts something else: it is not compared.)
+/// Why a report's unseen findings must not be closed, when it does not (or may not)
+/// hold every issue of its application: ASoC writes how many its application has
+/// (`total-issues-in-application`, else the `issue-group`'s `total`) and whether it cut
+/// the report at its limit. A report of one scan, a filtered report or a cut one closed
+/// every finding of the application it did not list. (AppScan Standard's `total` counts
+/// something else: it is not compared.) A report with no `issue-group` at all that
+/// declares no count lists nothing and does not say it found nothing (a bare root, a
+/// report cut down by hand): it closed every finding of its application.
 fn short_of_its_application(meta: &ReportMeta) -> Option<String> {
     if meta.issues_count_limit_reached {
         return Some(format!(
-            "the report was cut at AppScan's limit of issues per report ({} issues in it)",
+            "the report was cut at AppScan's limit of issues per report ({} issues in it): \
+             its findings not in the report are left open",
             meta.issue_count
         ));
     }
     let declared = meta.total_issues_in_application.or(match meta.family {
         Family::AsocExport => meta.issue_group_total,
         Family::Standard => None,
-    })?;
-    (declared > meta.issue_count).then(|| {
-        format!(
-            "the report holds {} of its application's {declared} issues (a report of one \
-             scan, or a filtered one)",
-            meta.issue_count
-        )
-    })
+    });
+    match declared {
+        Some(declared) => (declared > meta.issue_count).then(|| {
+            format!(
+                "the report holds {} of its application's {declared} issues (a report of one \
+                 scan, or a filtered one): its findings not in the report are left open",
+                meta.issue_count
+            )
+        }),
+        None => (!meta.has_issue_group).then(|| {
+            "the report has no issue-group (and does not say it found no issue): nothing closed"
+                .to_string()
+        }),
+    }
 }
 
 /// Refuses a report older than the last one imported for its application (`dates`, by
@@ -247,7 +257,7 @@ fn produce(
             Ok(Event::AppIncomplete {
                 app_id: asset_id.clone(),
                 location: file.clone(),
-                message: format!("{why}: its findings not in the report are left open"),
+                message: why,
             }),
         )?;
     }
