@@ -438,6 +438,92 @@ async fn standard_reports_of_two_paths_on_one_host_are_two_applications() {
     );
 }
 
+/// Adds an `xml` connector with these locators.
+fn connector_with_locators(r: &Rig, name: &str, locators: &str) {
+    let mut settings = runner::Settings::default();
+    settings.full_run.locators = runner::FullRunOptions::parse_locators(locators);
+    r.runner
+        .add_connector(runner::AddConnector {
+            name: name.into(),
+            kind: "xml".into(),
+            url: None,
+            key_id: None,
+            secret: None,
+            settings,
+        })
+        .expect("connector");
+}
+
+/// `--app` names the application whatever the connector's locators. Under
+/// `url,application` it was ignored: two Standard reports of one starting URL imported
+/// as Foo and Bar were one asset (renamed Bar), and the second closed Foo's findings.
+/// Under `host` an ASoC report (no starting URL) failed with "pass --app NAME" even
+/// with --app.
+#[tokio::test]
+async fn app_names_the_application_whatever_the_locators() {
+    let r = rig();
+    connector_with_locators(&r, "rep", "url,application");
+    let text = std::fs::read_to_string(fixture("dast-issue_10074.xml")).expect("read");
+    let report = |name: &str, ids: &str| {
+        let (head, issues) = text.split_at(text.find("<issue-group").expect("issue group"));
+        let head = head.replace(
+            "<starting-url>CENSURED",
+            "<starting-url>http://intranet.example:8080/",
+        );
+        let issues = issues.replacen("<item id=\"", &format!("<item id=\"{ids}"), usize::MAX);
+        r.write(name, format!("{head}{issues}"))
+    };
+    let a = r
+        .import_into(Some("rep"), &report("stA.xml", "a-"), Some("Foo"))
+        .await;
+    assert_eq!(a.run.state, RunState::Processed, "{:?}", a.run.reason);
+    let b = r
+        .import_into(Some("rep"), &report("stB.xml", "b-"), Some("Bar"))
+        .await;
+    assert_eq!(b.run.state, RunState::Processed, "{:?}", b.run.reason);
+    assert_eq!(
+        b.run.counters.closed, 0,
+        "Bar's report closed Foo's findings"
+    );
+    assert_eq!(r.assets(), 2);
+    let f = r.findings();
+    assert!(f.iter().all(|f| f.finding.status.is_open()));
+    assert_eq!(
+        by_id(&f, "a-1444716459353270272").finding.asset_external_id,
+        "application:Foo"
+    );
+    assert_eq!(
+        by_id(&f, "b-1444716459353270272").finding.asset_external_id,
+        "application:Bar"
+    );
+    // Without --app the locators decide: the starting URL.
+    let c = r
+        .import_into(Some("rep"), &report("stC.xml", "c-"), None)
+        .await;
+    assert_eq!(c.run.state, RunState::Processed, "{:?}", c.run.reason);
+    assert_eq!(
+        by_id(&r.findings(), "c-1444716459353270272")
+            .finding
+            .asset_external_id,
+        "url:http://intranet.example:8080"
+    );
+
+    // `host` only, and a report without a starting URL: the hint is true.
+    connector_with_locators(&r, "hosts", "host");
+    let sast = fixture("sast-one_issue.xml");
+    let refused = r.import_into(Some("hosts"), &sast, None).await;
+    assert_eq!(refused.run.state, RunState::Errored);
+    let reason = refused.run.reason.unwrap_or_default();
+    assert!(reason.contains("pass --app NAME"), "{reason}");
+    let named = r.import_into(Some("hosts"), &sast, Some("web")).await;
+    assert_eq!(
+        named.run.state,
+        RunState::Processed,
+        "{:?}",
+        named.run.reason
+    );
+}
+
 #[tokio::test]
 async fn every_fixture_imports() {
     let expected = [

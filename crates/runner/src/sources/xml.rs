@@ -81,7 +81,11 @@ fn send(rt: &Handle, tx: &Sender, ev: Result<Event, SourceError>) -> Result<(), 
     rt.block_on(tx.send(ev))
 }
 
-/// The application a report is about, and its asset record.
+/// The application a report is about, and its asset record. An application named with
+/// `--app` keys the asset whatever the connector's locators: the user named it (the
+/// locators only order what a report tells of itself). Under `url,application` two
+/// reports of one site imported as two applications were one asset, and the second
+/// closed the first's findings.
 fn asset_record(
     meta: &ReportMeta,
     file: &str,
@@ -90,8 +94,9 @@ fn asset_record(
     known: &KnownAssets,
 ) -> Result<(String, Value), SourceError> {
     let stored = &known.tags;
-    let name = app
-        .map(str::to_string)
+    let given = app.filter(|n| !n.trim().is_empty()).map(str::to_string);
+    let name = given
+        .clone()
         .or_else(|| meta.application_name.clone())
         .filter(|n| !n.trim().is_empty());
     let (origin, host) = meta
@@ -105,7 +110,11 @@ fn asset_record(
         host,
         file: Some(file.to_string()),
     };
-    let (locator, value) = candidates.pick(&options.locators).ok_or_else(|| {
+    let picked = match given {
+        Some(app) => Some(("application", app)),
+        None => candidates.pick(&options.locators),
+    };
+    let (locator, value) = picked.ok_or_else(|| {
         source_error(format!(
             "{file}: none of the locators {} is known for this report (pass --app NAME or add `file` to the locators)",
             options.locators.join(",")
