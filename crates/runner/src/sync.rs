@@ -4,7 +4,8 @@
 //! and writes batches. It ends Processed (cursor moves to the run's start), Errored (a
 //! source failure, or more failed records than the threshold allows), Aborted (the source
 //! returned no data where the store has some: nothing is closed) or Cancelled (Ctrl-C:
-//! the records read so far are written). Only Processed moves the cursor, and it does so
+//! the records read so far are written, except by an atomic run, which is rolled back
+//! whole). Only Processed moves the cursor, and it does so
 //! in the same transaction as the last batch.
 
 use crate::import::ImportInput;
@@ -520,10 +521,17 @@ impl Runner {
             // The batches being encoded and written while the next one is read and mapped.
             let mut writes = Writes::default();
             let mut last_write = Instant::now();
+            // An atomic run's writes are rolled back when it stops (the store says so):
+            // nothing read so far is kept.
+            let kept = if source.atomic() {
+                ""
+            } else {
+                "; records read so far were kept"
+            };
             loop {
                 let next = tokio::select! {
                     _ = opts.cancel.stopped() => {
-                        stopped = Some((RunState::Cancelled, format!("{}; records read so far were kept", opts.cancel.reason())));
+                        stopped = Some((RunState::Cancelled, format!("{}{kept}", opts.cancel.reason())));
                         break;
                     }
                     next = events.next() => next,

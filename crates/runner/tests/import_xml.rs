@@ -638,6 +638,38 @@ async fn an_issue_id_listed_twice_is_warned_about_once() {
     assert_eq!(by_id(&f, id).finding.status, Status::Closed);
 }
 
+/// A cancelled import of a report stored as one transaction is rolled back whole: its
+/// reason says so, and no longer also "records read so far were kept".
+#[tokio::test]
+async fn a_cancelled_small_import_says_only_that_it_was_rolled_back() {
+    let r = rig();
+    let opts = SyncOptions::default();
+    opts.cancel.stop("stopped by SIGTERM");
+    let report = r
+        .runner
+        .import(
+            None,
+            ImportInput {
+                allow_older: false,
+                path: fixture("dast-many_findings.xml"),
+                app: None,
+            },
+            opts,
+            &Quiet,
+        )
+        .await
+        .expect("the import runs");
+    assert_eq!(report.run.state, RunState::Cancelled);
+    let reason = report.run.reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("stopped by SIGTERM")
+            && reason.contains("rolled back: nothing from this run was stored")
+            && !reason.contains("kept"),
+        "{reason}"
+    );
+    assert!(r.findings().is_empty());
+}
+
 /// `full` without its Unencrypted Login Request item (finding
 /// b0479dc1-ec61-ee11-8457-14cb65725114), written beside the store.
 /// The report of the next scan, which no longer found one issue: the item gone and the
