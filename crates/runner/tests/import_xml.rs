@@ -670,6 +670,111 @@ async fn a_cancelled_small_import_says_only_that_it_was_rolled_back() {
     assert!(r.findings().is_empty());
 }
 
+/// The stored source status is the report's own word (Fixed, Noise, Passed,
+/// InProgress), as the ASoC API source keeps it; it was always Open or Closed. The
+/// normalized status is what it was, a remap gives the same, and a store written before
+/// (a map without `findingSourceStatus`) sees only the findings whose word changed as
+/// updated.
+#[tokio::test]
+async fn the_source_status_is_the_reports_own_word() {
+    let r = rig();
+    let mut text = std::fs::read_to_string(fixture("dast-many_findings.xml")).expect("read");
+    for word in ["Fixed", "Noise", "Passed", "InProgress"] {
+        text = text.replacen(
+            "<status>Open</status>",
+            &format!("<status>{word}</status>"),
+            1,
+        );
+    }
+    let path = r.write("statuses.xml", text);
+    // As before: a map without the rule (a clone of the old default).
+    let block = "[[finding]]\ntarget = \"findingSourceStatus\"\nsource = [\"SourceStatus\"]\n";
+    assert!(model::map::DEFAULT_MAP_TOML.contains(block));
+    let old = model::map::DEFAULT_MAP_TOML
+        .replacen(block, "", 1)
+        .replacen("name = \"default\"", "name = \"old\"", 1);
+    r.runner.store.save_map("old", &old).expect("save map");
+    let settings = runner::Settings {
+        map: "old".into(),
+        ..runner::Settings::default()
+    };
+    r.runner
+        .add_connector(runner::AddConnector {
+            name: "xml".into(),
+            kind: "xml".into(),
+            url: None,
+            key_id: None,
+            secret: None,
+            settings,
+        })
+        .expect("connector");
+    let first = r.import(&path, None).await;
+    assert_eq!(
+        first.run.state,
+        RunState::Processed,
+        "{:?}",
+        first.run.reason
+    );
+    let words = |r: &Rig| {
+        let mut h: BTreeMap<(String, bool), usize> = BTreeMap::new();
+        for f in r.findings() {
+            let word = f.finding.source_status.clone().unwrap_or_default();
+            *h.entry((word, f.finding.status.is_open())).or_default() += 1;
+        }
+        h
+    };
+    let pair = |w: &str, open: bool, n: usize| ((w.to_string(), open), n);
+    assert_eq!(
+        words(&r),
+        BTreeMap::from([pair("Closed", false, 3), pair("Open", true, 57)])
+    );
+
+    r.runner
+        .edit_connector("xml", runner::connectors::EditConnector::default(), |s| {
+            s.map = "default".to_string()
+        })
+        .expect("edit");
+    let want = BTreeMap::from([
+        pair("Fixed", false, 1),
+        pair("InProgress", true, 1),
+        pair("Noise", false, 1),
+        pair("Open", true, 56),
+        pair("Passed", false, 1),
+    ]);
+    let again = r.import(&path, None).await;
+    assert_eq!(
+        again.run.state,
+        RunState::Processed,
+        "{:?}",
+        again.run.reason
+    );
+    assert_eq!(words(&r), want);
+    let c = again.run.counters;
+    assert_eq!(
+        (c.inserted, c.updated, c.unchanged, c.closed),
+        (0, 4, 57, 0),
+        "only the findings whose word changed are updated (the rest and the asset are unchanged): {c:?}"
+    );
+    let closed: Vec<Status> = r
+        .findings()
+        .iter()
+        .filter(|f| !f.finding.status.is_open())
+        .map(|f| f.finding.status)
+        .collect();
+    assert_eq!(closed, [Status::Closed; 3], "normalized as before");
+
+    let remapped = r.remap("xml").await;
+    assert_eq!(remapped.run.state, RunState::Processed);
+    assert_eq!(
+        remapped.run.counters.updated, 0,
+        "{:?}",
+        remapped.run.counters
+    );
+    assert_eq!(words(&r), want);
+    let third = r.import(&path, None).await;
+    assert_eq!(third.run.counters.updated, 0, "{:?}", third.run.counters);
+}
+
 /// `full` without its Unencrypted Login Request item (finding
 /// b0479dc1-ec61-ee11-8457-14cb65725114), written beside the store.
 /// The report of the next scan, which no longer found one issue: the item gone and the

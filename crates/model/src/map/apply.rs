@@ -126,10 +126,16 @@ impl Map {
             Some(Converted::Severity(s, src)) => (s, src),
             _ => return Err(missing(&self.finding, "findingSeverity")),
         };
-        let (status, source_status) = match f.values.remove("findingStatus") {
+        let (status, status_word) = match f.values.remove("findingStatus") {
             Some(Converted::Status(s, src)) => (s, Some(src)),
             _ => (Status::New, None),
         };
+        // Full-run sources (ASE, XML reports) hand the status map Open or Closed and keep
+        // their own word apart: that word is the finding's source status.
+        let source_status = f
+            .text("findingSourceStatus")
+            .filter(|s| !s.trim().is_empty())
+            .or(status_word);
         let port = match f.int("findingPort") {
             Some(p) => Some(u16::try_from(p).map_err(|_| RecordError {
                 path: path_of(&self.finding, "findingPort"),
@@ -722,6 +728,20 @@ mod tests {
         assert_eq!(m.value.status, Status::Active);
         assert_eq!(m.value.source_status.as_deref(), Some("Triaged"));
         assert_eq!(m.warnings.len(), 1);
+    }
+
+    #[test]
+    fn the_source_status_is_the_sources_own_word_where_it_keeps_one_apart() {
+        let map = Map::default_map();
+        let mut raw = issue();
+        raw["Status"] = json!("Closed");
+        raw["SourceStatus"] = json!("Noise");
+        let m = map.apply_finding(&raw, "a").expect("maps");
+        assert_eq!(m.value.status, Status::Closed, "from Status");
+        assert_eq!(m.value.source_status.as_deref(), Some("Noise"));
+        raw["SourceStatus"] = json!(null);
+        let m = map.apply_finding(&raw, "a").expect("maps");
+        assert_eq!(m.value.source_status.as_deref(), Some("Closed"));
     }
 
     #[test]

@@ -94,6 +94,13 @@ pub const TARGETS: &[Target] = &[
         "status, through the status map",
     ),
     t(
+        "findingSourceStatus",
+        F,
+        Text,
+        false,
+        "the source's own status word, where findingStatus reads another field (else the word findingStatus read)",
+    ),
+    t(
         "findingAssetId",
         F,
         Text,
