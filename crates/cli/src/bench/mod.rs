@@ -8,6 +8,7 @@
 //! a JSON file in `--out`.
 
 mod child;
+mod env;
 mod export;
 mod peers;
 mod query;
@@ -82,11 +83,18 @@ impl Bench {
         Ok(dir)
     }
 
-    /// `appscan-bridge --data-dir DIR --quiet`, ready for a command.
+    /// `appscan-bridge --data-dir DIR --store DIR/store.sqlite3 --quiet`, ready for a
+    /// command, with none of the user's settings from the environment ([`env`]): the
+    /// store is named explicitly besides, so that nothing can send the benchmark into
+    /// the user's real store.
     pub fn cli(&self, data_dir: &Path) -> Command {
         let mut cmd = Command::new(&self.exe);
-        cmd.arg("--data-dir").arg(data_dir).arg("--quiet");
-        cmd.env_remove("APPSCAN_BRIDGE_CONFIG");
+        cmd.arg("--data-dir")
+            .arg(data_dir)
+            .arg("--store")
+            .arg(runner::paths::store_file(data_dir))
+            .arg("--quiet");
+        env::isolate(&mut cmd);
         cmd
     }
 

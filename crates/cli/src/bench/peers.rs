@@ -19,6 +19,7 @@ pub fn python_sync(b: &mut Bench, python: &Path) -> anyhow::Result<()> {
     for run in 1..=b.peer_runs {
         let db = b.fresh_dir(&format!("python-{run}"))?.join("peer.sqlite3");
         let mut cmd = Command::new(python);
+        super::env::isolate(&mut cmd);
         cmd.arg(&script)
             .arg(b.sim_url())
             .arg(b.key_id())
@@ -53,6 +54,7 @@ pub fn faraday_parse(b: &mut Bench, python: &Path, report: &Path) -> anyhow::Res
     let (mut wall, mut rss, mut speed) = (vec![], vec![], vec![]);
     for run in 1..=b.peer_runs {
         let mut cmd = Command::new(python);
+        super::env::isolate(&mut cmd);
         cmd.arg(&script).arg(report);
         let r = b.child(cmd, &b.work.join("faraday.out"))?;
         let secs = r.wall.as_secs_f64();
