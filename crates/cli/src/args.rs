@@ -99,7 +99,8 @@ pub struct BenchArgs {
     /// small: 10 apps × 100 issues; medium: 200 × 500 (100k); large: 1,000 × 1,000 (1M)
     #[arg(long, value_enum, default_value_t = crate::bench::Scale::Small)]
     pub scale: crate::bench::Scale,
-    /// Where bench-<scale>.md and bench-<scale>.json go (and the peers' venv)
+    /// Where bench-<scale>.md and bench-<scale>.json go (and the peers' venv); a
+    /// --scenarios subset writes bench-<scale>-<scenarios>.md and .json
     #[arg(long, default_value = "bench/results")]
     pub out: PathBuf,
     /// Runs of each scenario, 3 by default; queries run at least 5 times (median and

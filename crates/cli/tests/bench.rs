@@ -16,10 +16,18 @@ fn bench_small_writes_a_table_and_json_for_every_scenario() {
         .args(["--scenarios", "sync,xml,export,query", "--out"])
         .arg(&out));
 
+    // A subset names itself: it never writes over the full table of that scale.
+    let stem = "bench-small-sync,xml,export,query";
+    assert!(!out.join("bench-small.md").exists());
     let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("bench-small.json")).expect("bench-small.json"),
+        &std::fs::read_to_string(out.join(format!("{stem}.json"))).expect("the JSON report"),
     )
     .expect("the JSON report parses");
+    assert_eq!(
+        report["scenarios"],
+        serde_json::json!(["sync", "xml", "export", "query"]),
+        "{report}"
+    );
     assert_eq!(report["findings"], 1000, "{report}");
     let rows = report["rows"].as_array().expect("rows");
     for scenario in [
@@ -49,7 +57,11 @@ fn bench_small_writes_a_table_and_json_for_every_scenario() {
     assert!(!targets.is_empty(), "{report}");
     assert!(targets.iter().all(|t| t["met"].is_null()), "{report}");
 
-    let table = std::fs::read_to_string(out.join("bench-small.md")).expect("bench-small.md");
+    let table = std::fs::read_to_string(out.join(format!("{stem}.md"))).expect("the table");
+    assert!(
+        table.contains("Scenarios: only sync, xml, export, query (of "),
+        "{table}"
+    );
     assert!(table.contains("| Scenario | Measure | Median |"), "{table}");
     assert!(table.contains("Machine:"), "{table}");
     assert!(table.contains("not judged at this scale"), "{table}");
@@ -70,7 +82,7 @@ fn bench_small_writes_a_table_and_json_for_every_scenario() {
         !users_store.exists(),
         "the benchmark wrote the user's store"
     );
-    let table = std::fs::read_to_string(alone.join("bench-small.md")).expect("bench-small.md");
+    let table = std::fs::read_to_string(alone.join("bench-small-export.md")).expect("the table");
     assert!(table.contains("Export to KDI"), "{table}");
     assert!(!table.contains("Full ASoC sync"), "{table}");
 }

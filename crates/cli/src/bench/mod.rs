@@ -14,6 +14,7 @@ mod peers;
 mod query;
 mod report;
 mod scale;
+mod selection;
 mod stats;
 mod sync;
 mod xml;
@@ -24,6 +25,7 @@ use crate::args::{BenchArgs, BenchScenario};
 use anyhow::Context;
 use child::ChildRun;
 use report::{Report, Row};
+use selection::Selection;
 use stats::Summary;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -215,7 +217,7 @@ pub async fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         rows: Vec::new(),
     };
     let findings = bench.sim.total_issues();
-    let scenarios = a.scenarios.clone();
+    let scenarios = Selection::of(&a.scenarios);
     // The scenarios block (they wait for child processes); the simulator keeps this
     // runtime's worker threads.
     let report =
@@ -248,12 +250,8 @@ fn run_peers(b: &mut Bench, report_file: Option<&std::path::Path>) -> String {
     notes
 }
 
-fn run_scenarios(
-    b: &mut Bench,
-    wanted: &[BenchScenario],
-    findings: usize,
-) -> anyhow::Result<Report> {
-    let on = |s: BenchScenario| wanted.is_empty() || wanted.contains(&s);
+fn run_scenarios(b: &mut Bench, wanted: &Selection, findings: usize) -> anyhow::Result<Report> {
+    let on = |s: BenchScenario| wanted.has(s);
     let started = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let mut synced = None;
     if on(BenchScenario::Sync) {
@@ -286,6 +284,8 @@ fn run_scenarios(
         scale: b.scale,
         findings,
         started,
+        scenarios: wanted.names(),
+        scenarios_described: wanted.describe(),
         machine: report::machine(),
         settings: format!(
             "page size {}, {} apps at once, {} runs per scenario ({} for peers), {} build",
@@ -303,7 +303,7 @@ fn run_scenarios(
         targets: report::targets(&b.rows, b.scale == Scale::Large),
         rows: in_scenario_order(std::mem::take(&mut b.rows)),
     };
-    write(b, &report)?;
+    write(b, &wanted.file_stem(b.scale.name()), &report)?;
     Ok(report)
 }
 
@@ -316,9 +316,9 @@ fn in_scenario_order(mut rows: Vec<Row>) -> Vec<Row> {
     rows
 }
 
-/// `bench-<scale>.md` and `bench-<scale>.json` in the output directory.
-fn write(b: &Bench, report: &Report) -> anyhow::Result<()> {
-    let name = format!("bench-{}", b.scale.name());
+/// `<name>.md` and `<name>.json` in the output directory: `bench-<scale>` for every
+/// scenario, a name listing them for a subset ([`Selection::file_stem`]).
+fn write(b: &Bench, name: &str, report: &Report) -> anyhow::Result<()> {
     let md = b.out.join(format!("{name}.md"));
     std::fs::write(&md, report.markdown())
         .with_context(|| format!("cannot write {}", md.display()))?;

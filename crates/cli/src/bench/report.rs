@@ -31,6 +31,11 @@ pub struct Report {
     pub scale: Scale,
     pub findings: usize,
     pub started: String,
+    /// The scenarios this run measured, as `--scenarios` names them.
+    pub scenarios: Vec<String>,
+    /// The same in words: "all (…)" or "only x, y (of …)".
+    #[serde(skip)]
+    pub scenarios_described: String,
     pub machine: String,
     pub settings: String,
     pub peers: Option<String>,
@@ -43,11 +48,12 @@ impl Report {
         let mut md = String::new();
         let _ = writeln!(
             md,
-            "Scale **{}** ({} findings), {}; {}.\n\nMachine: {}.\n",
+            "Scale **{}** ({} findings), {}; {}.\n\nScenarios: {}.\n\nMachine: {}.\n",
             self.scale.name(),
             self.findings,
             self.started,
             self.settings,
+            self.scenarios_described,
             self.machine
         );
         if let Some(p) = &self.peers {
