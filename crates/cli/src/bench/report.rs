@@ -114,6 +114,14 @@ pub fn num(x: f64) -> String {
     }
 }
 
+/// Megabytes (10⁶ bytes) in a mebibyte (2²⁰ bytes): peaks are read in KiB and shown in
+/// MiB, some targets are set in MB.
+const MB_PER_MIB: f64 = 1.048576;
+
+/// The CSV export's memory target as this run checks it.
+const CSV_RSS_TARGET: &str =
+    "CSV export peak RSS under 200 MiB (one export size; flatness across sizes not measured)";
+
 /// The median of a measure whose scenario starts with `scenario`.
 fn median(rows: &[Row], scenario: &str, measure: &str) -> Option<f64> {
     rows.iter()
@@ -167,11 +175,12 @@ pub fn targets(rows: &[Row], judged: bool) -> Vec<Target> {
         &|v| format!("{v:.2}×"),
         &|v| v <= 1.5,
     );
+    // The peaks are measured in MiB, these two targets are set in MB: compared in MB.
     add(
         "Sync peak RSS under 200 MB",
         rss,
-        &|v| format!("{} MiB", num(v)),
-        &|v| v < 200.0,
+        &|v| format!("{} MiB ({} MB)", num(v), num(v * MB_PER_MIB)),
+        &|v| v * MB_PER_MIB < 200.0,
     );
     add(
         "At least 10× faster than the Python peer",
@@ -194,8 +203,8 @@ pub fn targets(rows: &[Row], judged: bool) -> Vec<Target> {
     add(
         "XML import peak RSS under 100 MB whatever the size",
         import_rss.iter().copied().reduce(f64::max),
-        &|v| format!("{} MiB (largest)", num(v)),
-        &|v| v < 100.0,
+        &|v| format!("{} MiB ({} MB; largest)", num(v), num(v * MB_PER_MIB)),
+        &|v| v * MB_PER_MIB < 100.0,
     );
     add(
         "XML import at least 20× faster than faraday-plugins",
@@ -215,8 +224,10 @@ pub fn targets(rows: &[Row], judged: bool) -> Vec<Target> {
         &|v| format!("{} s", num(v)),
         &|v| v < 15.0,
     );
+    // The issue asks for memory flat whatever the export's size; one size is measured,
+    // so what is checked is the peak itself.
     add(
-        "CSV export memory flat (peak RSS)",
+        CSV_RSS_TARGET,
         csv_rss,
         &|v| format!("{} MiB", num(v)),
         &|v| v < 200.0,
@@ -253,4 +264,54 @@ pub fn machine() -> String {
         std::env::consts::OS,
         std::env::consts::ARCH
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(scenario: &str, measure: &str, value: f64) -> Row {
+        Row {
+            scenario: scenario.into(),
+            measure: measure.into(),
+            unit: "MiB".into(),
+            summary: Summary::of(vec![value]),
+        }
+    }
+
+    fn verdict(targets: &[Target], what: &str) -> Option<bool> {
+        targets
+            .iter()
+            .find(|t| t.what.starts_with(what))
+            .and_then(|t| t.met)
+    }
+
+    #[test]
+    fn mib_peaks_are_judged_against_mb_targets_in_mb() {
+        // 195 MiB is 204.5 MB: over a 200 MB target, though under 200 as a MiB figure.
+        let rows = [
+            row(
+                "1. Full ASoC sync",
+                "peak RSS of the syncing process",
+                195.0,
+            ),
+            row("4. XML import, 100 MB report", "peak RSS", 96.0),
+            row("5. Export to CSV", "peak RSS", 195.0),
+        ];
+        let t = targets(&rows, true);
+        assert_eq!(verdict(&t, "Sync peak RSS under 200 MB"), Some(false));
+        assert_eq!(verdict(&t, "XML import peak RSS under 100 MB"), Some(false));
+        assert_eq!(verdict(&t, "CSV export peak RSS under 200 MiB"), Some(true));
+        let shown = t
+            .iter()
+            .find(|t| t.what.starts_with("Sync peak"))
+            .map(|t| &t.measured);
+        assert_eq!(shown.map(String::as_str), Some("195 MiB (204 MB)"));
+        let rows = [row(
+            "1. Full ASoC sync",
+            "peak RSS of the syncing process",
+            190.0,
+        )];
+        assert_eq!(verdict(&targets(&rows, true), "Sync peak RSS"), Some(true));
+    }
 }
