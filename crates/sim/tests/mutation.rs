@@ -146,3 +146,23 @@ async fn mutation_kinds_and_determinism() {
     assert!(new.iter().any(|x| x["NewIssues"].as_u64().unwrap_or(0) > 0));
     assert_eq!(a.mutate(0.0, 1).changed_issue_ids.len(), 0);
 }
+
+#[test]
+fn reset_data_undoes_every_mutation() {
+    let h = sim::SimHandle::new(sim::SimConfig {
+        apps: 20,
+        issues_per_app: 50,
+        seed: 13,
+        ..small()
+    });
+    let (apps, issues) = (h.apps(), h.total_issues());
+    let first_app_issues = h.issues(&h.app_ids()[0]);
+    for seed in 1..=5 {
+        h.mutate_now(0.05, seed);
+    }
+    assert_ne!(h.apps(), apps, "the mutations changed nothing");
+    h.reset_data();
+    assert_eq!(h.apps(), apps);
+    assert_eq!(h.total_issues(), issues);
+    assert_eq!(h.issues(&h.app_ids()[0]), first_app_issues);
+}

@@ -47,6 +47,9 @@ pub struct Bench {
     exe: PathBuf,
     chatty: bool,
     rows: Vec<Row>,
+    /// What the table's reader must know besides the figures (a count that differs
+    /// from the data's, a peer that failed).
+    notes: Vec<String>,
 }
 
 /// One `sync` child run.
@@ -71,6 +74,27 @@ impl Bench {
             unit: unit.into(),
             summary: Summary::of(samples),
         });
+    }
+
+    /// A line under the table.
+    pub fn note(&mut self, line: String) {
+        self.step(&line);
+        self.notes.push(line);
+    }
+
+    /// Notes a count that differs from what the data holds: `who` read `got` `what`
+    /// where the data has `expected`.
+    pub fn check_count(&mut self, who: &str, what: &str, got: u64, expected: u64) {
+        if let Some(line) = report::count_mismatch(who, what, got, expected) {
+            self.note(line);
+        }
+    }
+
+    /// Puts the simulator's data back as the seed made it (see
+    /// [`sim::SimHandle::reset_data`]); returns the findings it holds.
+    pub fn reset_data(&self) -> u64 {
+        self.sim.reset_data();
+        self.sim.total_issues() as u64
     }
 
     /// An empty directory under the work directory.
@@ -215,6 +239,7 @@ pub async fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         exe: std::env::current_exe().context("cannot find this program's path")?,
         chatty,
         rows: Vec::new(),
+        notes: Vec::new(),
     };
     let findings = bench.sim.total_issues();
     let scenarios = Selection::of(&a.scenarios);
@@ -231,23 +256,21 @@ pub async fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
 /// The peers, each on its own: a peer that fails (an install, a parser that rejects the
 /// report) is reported in the table's notes instead of losing the whole run. Returns the
-/// peers' versions and failures.
-fn run_peers(b: &mut Bench, report_file: Option<&std::path::Path>) -> String {
-    let (python, mut notes) = match peers::venv(b) {
+/// peers' versions.
+fn run_peers(b: &mut Bench, report: Option<&xml::Generated>) -> String {
+    let (python, versions) = match peers::venv(b) {
         Ok(v) => v,
         Err(e) => return format!("not measured: {e:#}"),
     };
     if let Err(e) = peers::python_sync(b, &python) {
-        b.step(&format!("the Python sync failed: {e:#}"));
-        notes.push_str(&format!("; the Python sync failed: {e:#}"));
+        b.note(format!("The Python sync failed: {e:#}"));
     }
-    if let Some(file) = report_file
-        && let Err(e) = peers::faraday_parse(b, &python, file)
+    if let Some(report) = report
+        && let Err(e) = peers::faraday_parse(b, &python, report)
     {
-        b.step(&format!("faraday-plugins failed: {e:#}"));
-        notes.push_str(&format!("; faraday-plugins failed: {e:#}"));
+        b.note(format!("faraday-plugins failed: {e:#}"));
     }
-    notes
+    versions
 }
 
 fn run_scenarios(b: &mut Bench, wanted: &Selection, findings: usize) -> anyhow::Result<Report> {
@@ -275,7 +298,7 @@ fn run_scenarios(b: &mut Bench, wanted: &Selection, findings: usize) -> anyhow::
     }
     let mut peer_versions = None;
     if on(BenchScenario::Peers) {
-        peer_versions = Some(run_peers(b, report_file.as_deref()));
+        peer_versions = Some(run_peers(b, report_file.as_ref()));
     }
     if let Some(dir) = synced {
         std::fs::remove_dir_all(dir).ok();
@@ -300,6 +323,7 @@ fn run_scenarios(b: &mut Bench, wanted: &Selection, findings: usize) -> anyhow::
             }
         ),
         peers: peer_versions,
+        notes: std::mem::take(&mut b.notes),
         targets: report::targets(&b.rows, b.scale == Scale::Large),
         rows: in_scenario_order(std::mem::take(&mut b.rows)),
     };

@@ -3,6 +3,7 @@
 //! plugin. Installed into a virtual environment of the benchmark's own.
 
 use super::Bench;
+use super::xml::Generated;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,8 +16,10 @@ const PACKAGES: &[&str] = &["requests", "faraday-plugins==1.31.0"];
 /// The Python peer's full sync, `runs` times (its figures line up with scenario 1).
 pub fn python_sync(b: &mut Bench, python: &Path) -> anyhow::Result<()> {
     let script = write_script(b, "asoc_sync.py", ASOC_SYNC)?;
-    let (mut wall, mut rss, mut rate) = (vec![], vec![], vec![]);
+    let (mut wall, mut rss, mut rate, mut stored) = (vec![], vec![], vec![], vec![]);
     for run in 1..=b.peer_runs {
+        // The data every full sync of scenario 1 read, not what its deltas left.
+        let expected = b.reset_data();
         let db = b.fresh_dir(&format!("python-{run}"))?.join("peer.sqlite3");
         let mut cmd = Command::new(python);
         super::env::isolate(&mut cmd);
@@ -36,27 +39,46 @@ pub fn python_sync(b: &mut Bench, python: &Path) -> anyhow::Result<()> {
             "Python sync {run}/{}: {issues} issues in {secs:.1} s, peak RSS {:.0} MiB",
             b.peer_runs, r.peak_rss_mib
         ));
+        b.check_count(
+            &format!("The Python sync {run}"),
+            "issues stored",
+            issues,
+            expected,
+        );
         wall.push(secs);
         rss.push(r.peak_rss_mib);
         rate.push(issues as f64 / secs.max(1e-6));
+        stored.push(issues as f64);
     }
     let s = "7a. Peer: Python + requests sync into SQLite";
     b.record(s, "wall time", "s", wall);
     b.record(s, "findings/s", "", rate);
     b.record(s, "peak RSS", "MiB", rss);
+    b.record(s, "findings stored (its printed count)", "", stored);
     Ok(())
 }
 
 /// faraday-plugins parsing `report` (the smallest generated report), `runs` times.
-pub fn faraday_parse(b: &mut Bench, python: &Path, report: &Path) -> anyhow::Result<()> {
+pub fn faraday_parse(b: &mut Bench, python: &Path, report: &Generated) -> anyhow::Result<()> {
     let script = write_script(b, "faraday_parse.py", FARADAY_PARSE)?;
-    let mb = std::fs::metadata(report)?.len() as f64 / 1e6;
-    let (mut wall, mut rss, mut speed) = (vec![], vec![], vec![]);
+    let mb = report.bytes as f64 / 1e6;
+    let (mut wall, mut rss, mut speed, mut found) = (vec![], vec![], vec![], vec![]);
     for run in 1..=b.peer_runs {
         let mut cmd = Command::new(python);
         super::env::isolate(&mut cmd);
-        cmd.arg(&script).arg(report);
+        cmd.arg(&script).arg(&report.path);
         let r = b.child(cmd, &b.work.join("faraday.out"))?;
+        let vulns = serde_json::from_str::<serde_json::Value>(r.stdout.trim())
+            .ok()
+            .and_then(|v| v.get("vulnerabilities").and_then(|n| n.as_u64()))
+            .context("faraday-plugins printed no vulnerability count")?;
+        b.check_count(
+            &format!("faraday-plugins {run}"),
+            "vulnerabilities",
+            vulns,
+            report.issues,
+        );
+        found.push(vulns as f64);
         let secs = r.wall.as_secs_f64();
         b.step(&format!(
             "faraday-plugins {run}/{}: {mb:.0} MB in {secs:.1} s, peak RSS {:.0} MiB",
@@ -70,6 +92,7 @@ pub fn faraday_parse(b: &mut Bench, python: &Path, report: &Path) -> anyhow::Res
     b.record(&s, "wall time", "s", wall);
     b.record(&s, "throughput", "MB/s", speed);
     b.record(&s, "peak RSS", "MiB", rss);
+    b.record(&s, "vulnerabilities (its printed count)", "", found);
     Ok(())
 }
 

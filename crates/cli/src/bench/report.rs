@@ -40,6 +40,8 @@ pub struct Report {
     pub settings: String,
     pub peers: Option<String>,
     pub rows: Vec<Row>,
+    /// Counts that differ from the data's, peers that failed.
+    pub notes: Vec<String>,
     pub targets: Vec<Target>,
 }
 
@@ -78,6 +80,12 @@ impl Report {
                 r.summary.samples.len()
             );
         }
+        if !self.notes.is_empty() {
+            md.push_str("\nNotes:\n\n");
+            for n in &self.notes {
+                let _ = writeln!(md, "- {n}");
+            }
+        }
         if !self.targets.is_empty() {
             let judged = self.scale == Scale::Large;
             if !judged {
@@ -99,6 +107,12 @@ impl Report {
         }
         md
     }
+}
+
+/// The note for a count that differs from the data's: `who` read `got` `what` where the
+/// data holds `expected`; `None` when they agree.
+pub fn count_mismatch(who: &str, what: &str, got: u64, expected: u64) -> Option<String> {
+    (got != expected).then(|| format!("{who}: {got} {what}, but the data holds {expected}."))
 }
 
 /// A number with as many decimals as its size deserves.
@@ -284,6 +298,36 @@ mod tests {
             .iter()
             .find(|t| t.what.starts_with(what))
             .and_then(|t| t.met)
+    }
+
+    #[test]
+    fn a_count_that_differs_from_the_data_s_is_a_note_under_the_table() {
+        assert_eq!(count_mismatch("x", "issues", 1000, 1000), None);
+        let note = count_mismatch("The Python sync 1", "issues stored", 741, 1000);
+        assert_eq!(
+            note.as_deref(),
+            Some("The Python sync 1: 741 issues stored, but the data holds 1000.")
+        );
+        let report = Report {
+            scale: Scale::Small,
+            findings: 1000,
+            started: "now".into(),
+            scenarios: vec!["peers".into()],
+            scenarios_described: "only peers".into(),
+            machine: "m".into(),
+            settings: "s".into(),
+            peers: None,
+            rows: vec![],
+            notes: note.into_iter().collect(),
+            targets: vec![],
+        };
+        let md = report.markdown();
+        assert!(
+            md.contains(
+                "Notes:\n\n- The Python sync 1: 741 issues stored, but the data holds 1000.\n"
+            ),
+            "{md}"
+        );
     }
 
     #[test]

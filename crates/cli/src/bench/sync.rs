@@ -7,9 +7,9 @@ use futures::StreamExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Full syncs into fresh stores, each followed by a delta sync after 1 % changed.
-/// Returns the data directory of the last run (a store holding every finding), which
-/// the export and query scenarios read.
+/// The seed of the changes each delta sync follows.
+const DELTA_SEED: u64 = 1_001;
+
 /// One full sync, not measured, for the export and query scenarios when the sync
 /// scenario does not run.
 pub fn store_to_read(b: &mut Bench) -> anyhow::Result<PathBuf> {
@@ -23,18 +23,32 @@ pub fn store_to_read(b: &mut Bench) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Full syncs into fresh stores, each of the seed's data and followed by a delta sync
+/// after 1 % changed. Returns the data directory of the last run (a store holding every
+/// finding), which the export and query scenarios read.
 pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
     let (mut wall, mut rate, mut rss, mut size) = (vec![], vec![], vec![], vec![]);
     let (mut full_requests, mut delta_wall, mut delta_requests, mut delta_share) =
         (vec![], vec![], vec![], vec![]);
-    let mut delta_fetched = vec![];
+    let (mut delta_fetched, mut served) = (vec![], vec![]);
     let mut last = None;
     for run in 1..=b.runs {
         let dir = b.fresh_dir(&format!("sync-{run}"))?;
         b.add_connector(&dir)?;
+        // Every full sync reads the tenant the seed made, not the one the previous
+        // run's delta changed (apps added and removed, issues added).
+        let expected = b.reset_data();
         b.sim.reset_stats();
         let full = b.sync(&dir)?;
-        let requests = b.sim.stats().total(sim::asoc::Endpoint::Any);
+        let stats = b.sim.stats();
+        let requests = stats.total(sim::asoc::Endpoint::Any);
+        b.check_count(
+            &format!("full sync {run}"),
+            "findings served",
+            stats.issues_served,
+            expected,
+        );
+        served.push(stats.issues_served as f64);
         let secs = full.wall.as_secs_f64();
         b.step(&format!(
             "full sync {run}/{}: {} findings in {secs:.1} s, peak RSS {:.0} MiB",
@@ -47,8 +61,9 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
         full_requests.push(requests as f64);
 
         // Stamped with the present, not a minute ahead: the next run's full sync starts
-        // within that minute, and its delta would count these changes again.
-        let changed = b.sim.mutate_now(0.01, 1_000 + run as u64);
+        // within that minute, and its delta would count these changes again. One seed
+        // for every run: each delta follows the same changes to the same data.
+        let changed = b.sim.mutate_now(0.01, DELTA_SEED);
         b.sim.reset_stats();
         let delta = b.sync(&dir)?;
         let requests = b.sim.stats().total(sim::asoc::Endpoint::Any);
@@ -71,6 +86,7 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
     b.record(s, "peak RSS of the syncing process", "MiB", rss);
     b.record(s, "database size", "MiB", size);
     b.record(s, "requests", "", full_requests);
+    b.record(s, "findings served by the simulator", "", served);
     let s = "3. Delta sync after 1 % changed";
     b.record(s, "wall time", "s", delta_wall);
     b.record(s, "requests", "", delta_requests);
@@ -84,6 +100,7 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
 pub fn raw_bound(b: &mut Bench) -> anyhow::Result<()> {
     let mut wall = vec![];
     for run in 1..=b.runs {
+        b.reset_data();
         let cfg = b.client_config();
         // A runtime of its own, on a thread of its own, as a separate process would
         // have: the simulator keeps the benchmark's runtime to itself.

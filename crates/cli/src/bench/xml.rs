@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 /// `runs` times with `import --dry-run`: both passes and the mapping, nothing stored —
 /// what an import costs before the store, and what compares with a parser alone.
 /// Returns the smallest report.
-pub fn import(b: &mut Bench) -> anyhow::Result<Option<PathBuf>> {
+pub fn import(b: &mut Bench) -> anyhow::Result<Option<Generated>> {
     let mut smallest = None;
     for &mb in b.scale.xml_megabytes() {
-        let path = b.work.join(format!("report-{mb}MB.xml"));
-        let bytes = generate(b, &path, mb)?;
-        let size_mb = bytes as f64 / 1e6;
+        let report = generate(b, mb)?;
+        let path = report.path.clone();
+        let size_mb = report.bytes as f64 / 1e6;
         let import = Way {
             scenario: "4. XML import",
             label: "import",
@@ -29,7 +29,7 @@ pub fn import(b: &mut Bench) -> anyhow::Result<Option<PathBuf>> {
         for way in [import, dry_run] {
             measure(b, &way, &path, size_mb)?;
         }
-        smallest.get_or_insert(path);
+        smallest.get_or_insert(report);
     }
     Ok(smallest)
 }
@@ -72,14 +72,31 @@ fn measure(b: &mut Bench, way: &Way, path: &Path, size_mb: f64) -> anyhow::Resul
     Ok(())
 }
 
-/// Writes a report of about `mb` MB unless one is already there; returns its size.
-fn generate(b: &Bench, path: &Path, mb: u64) -> anyhow::Result<u64> {
-    if let Ok(m) = std::fs::metadata(path) {
-        return Ok(m.len());
-    }
-    b.step(&format!("generating a {mb} MB report"));
+/// A generated report.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// The issues it holds.
+    pub issues: u64,
+}
+
+/// Writes a report of about `mb` MB unless one is already there.
+fn generate(b: &Bench, mb: u64) -> anyhow::Result<Generated> {
+    let path = b.work.join(format!("report-{mb}MB.xml"));
     let spec = xml_report::testgen::GenSpec::standard(1);
     let spec = xml_report::testgen::GenSpec::standard(spec.issues_for_bytes(mb * 1_000_000));
-    xml_report::testgen::write_report(path, &spec)
-        .with_context(|| format!("cannot write {}", path.display()))
+    let bytes = match std::fs::metadata(&path) {
+        Ok(m) => m.len(),
+        Err(_) => {
+            b.step(&format!("generating a {mb} MB report"));
+            xml_report::testgen::write_report(&path, &spec)
+                .with_context(|| format!("cannot write {}", path.display()))?
+        }
+    };
+    Ok(Generated {
+        path,
+        bytes,
+        issues: spec.issues,
+    })
 }

@@ -91,6 +91,9 @@ pub(crate) struct Shared {
     pub ttl_ms: AtomicI64,
     pub apps_hidden: AtomicBool,
     pub tenant_id: u128,
+    /// `(apps, issues per app, seed)` the data set was generated from, for
+    /// [`SimHandle::reset_data`].
+    pub generated_from: (usize, usize, u64),
 }
 
 /// Locks a mutex, ignoring poisoning (a panicked test must not wedge the sim).
@@ -168,6 +171,7 @@ impl SimHandle {
                 )
                 .into_uuid()
                 .as_u128(),
+                generated_from: (config.apps, config.issues_per_app, config.seed),
             }),
         }
     }
@@ -303,6 +307,16 @@ impl SimHandle {
     pub fn mutate_now(&self, rate: f64, seed: u64) -> MutationSummary {
         let at = self.shared.now_ms();
         self.shared.write().mutate(rate, seed, at)
+    }
+
+    /// Puts the data set back as its seed generated it, undoing every mutation (apps
+    /// added or removed, issues added or changed), so that several clients can be
+    /// measured against the same data. The clock, tokens, faults and statistics are left
+    /// as they are. Takes as long as the first generation (see [`SimHandle::new`]).
+    pub fn reset_data(&self) {
+        let (apps, issues_per_app, seed) = self.shared.generated_from;
+        let fresh = Data::generate(apps, issues_per_app, seed);
+        *self.shared.write() = fresh;
     }
 
     /// Serve zero apps (a source with no data) while `hidden`.
