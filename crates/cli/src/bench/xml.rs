@@ -72,6 +72,18 @@ fn measure(b: &mut Bench, way: &Way, path: &Path, size_mb: f64) -> anyhow::Resul
     Ok(())
 }
 
+/// The smallest report of the scale (the one faraday-plugins parses), generated unless
+/// it is there already; nothing measured.
+pub fn smallest(b: &Bench) -> anyhow::Result<Generated> {
+    let mb = b
+        .scale
+        .xml_megabytes()
+        .first()
+        .copied()
+        .context("the scale has no report size")?;
+    generate(b, mb)
+}
+
 /// A generated report.
 #[derive(Debug, Clone)]
 pub struct Generated {
