@@ -51,9 +51,11 @@ pub fn measure(mut cmd: Command, scratch: &Path) -> anyhow::Result<ChildRun> {
         .with_context(|| format!("cannot start {shown}"))?;
     let poller = HighWater::watch(child.id());
     let waited = wait_with_rusage(child.id());
+    // Taken as the child is reaped: stopping the poller (a join that may wait out its
+    // 20 ms sleep) is the benchmark's time, not the child's.
+    let wall = start.elapsed();
     let polled_kib = poller.stop();
     let (status, max_rss_kib) = waited.with_context(|| format!("cannot wait for {shown}"))?;
-    let wall = start.elapsed();
     let peak_kib = match polled_kib {
         0 => u64::try_from(max_rss_kib).unwrap_or(0),
         kib => kib,
