@@ -86,3 +86,57 @@ fn bench_small_writes_a_table_and_json_for_every_scenario() {
     assert!(table.contains("Export to KDI"), "{table}");
     assert!(!table.contains("Full ASoC sync"), "{table}");
 }
+
+/// SIGTERM in the middle of a run: the benchmark stops the running work, keeps the
+/// finished scenarios' rows under a `.partial` name (never the whole run's), exits 143
+/// and leaves no child behind. It used to exit with its child still syncing against the
+/// vanished simulator, and with nothing written.
+#[test]
+fn sigterm_keeps_what_finished_and_leaves_no_child() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("results");
+    let mut bench = bin(dir.path())
+        .args(["--quiet", "bench", "--scale", "small", "--runs", "1"])
+        .args(["--scenarios", "sync,xml", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bench starts");
+    // Written once the sync scenario is over; the xml scenario runs next.
+    let partial = out.join("bench-small-sync,xml.partial.md");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !partial.exists() {
+        assert!(
+            bench.try_wait().expect("bench runs").is_none(),
+            "bench ended before the signal"
+        );
+        assert!(std::time::Instant::now() < deadline, "no partial report");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pid = libc::pid_t::try_from(bench.id()).expect("pid");
+    // SAFETY: kill has no memory effects; `pid` is our child, not yet reaped.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let ended = bench.wait_with_output().expect("bench ends");
+    let said = String::from_utf8_lossy(&ended.stderr);
+    assert_eq!(ended.status.code(), Some(143), "{said}");
+    assert!(said.contains("what finished is in"), "{said}");
+
+    let table = std::fs::read_to_string(&partial).expect("the partial table");
+    assert!(
+        table.contains("**Incomplete**: stopped by SIGTERM during the xml scenario"),
+        "{table}"
+    );
+    assert!(table.contains("Full ASoC sync"), "{table}");
+    assert!(!out.join("bench-small-sync,xml.md").exists());
+    let work = out.join(".work-small");
+    let work = work.to_string_lossy();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(work.as_ref()))
+        .collect();
+    assert!(left.is_empty(), "children left running: {left:?}");
+}

@@ -8,6 +8,7 @@
 //! every child of a benchmark process holding a million simulated issues "peaked" at the
 //! benchmark's own size. It is only the fallback for a child too short to be polled.
 
+use super::interrupt::Stopper;
 use anyhow::{Context, bail};
 use std::fs::File;
 use std::path::Path;
@@ -33,9 +34,10 @@ pub struct ChildRun {
 }
 
 /// Runs `cmd` to completion with its standard output captured in `scratch` (a file, so
-/// a large output cannot block the child) and standard error inherited. A non-zero
-/// exit is an error quoting the command's last output lines.
-pub fn measure(mut cmd: Command, scratch: &Path) -> anyhow::Result<ChildRun> {
+/// a large output cannot block the child) and standard error in `scratch.stderr`. A
+/// non-zero exit is an error saying how it ended and quoting the command's last error
+/// lines. The child is `stopper`'s running child: a Ctrl-C or SIGTERM is forwarded to it.
+pub fn measure(mut cmd: Command, scratch: &Path, stopper: &Stopper) -> anyhow::Result<ChildRun> {
     let out =
         File::create(scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
     let err_path = scratch.with_extension("stderr");
@@ -46,14 +48,16 @@ pub fn measure(mut cmd: Command, scratch: &Path) -> anyhow::Result<ChildRun> {
         .stderr(Stdio::from(err));
     let shown = format!("{cmd:?}");
     let start = Instant::now();
-    let child = cmd
-        .spawn()
+    let child = stopper
+        .spawn(&mut cmd)
         .with_context(|| format!("cannot start {shown}"))?;
     let poller = HighWater::watch(child.id());
-    let waited = wait_with_rusage(child.id());
-    // Taken as the child is reaped: stopping the poller (a join that may wait out its
-    // 20 ms sleep) is the benchmark's time, not the child's.
+    let exited = wait_for_exit(child.id());
+    // Taken as the child exits: stopping the poller (a join that may wait out its 20 ms
+    // sleep) is the benchmark's time, not the child's.
     let wall = start.elapsed();
+    stopper.exited();
+    let waited = exited.and_then(|()| wait_with_rusage(child.id()));
     let polled_kib = poller.stop();
     let (status, max_rss_kib) = waited.with_context(|| format!("cannot wait for {shown}"))?;
     let peak_kib = match polled_kib {
@@ -65,16 +69,79 @@ pub fn measure(mut cmd: Command, scratch: &Path) -> anyhow::Result<ChildRun> {
         let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
         let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!(
-            "{shown} failed (wait status {status}):\n{}",
-            tail.join("\n")
-        );
+        bail!("{shown} {}:\n{}", ended(status), tail.join("\n"));
     }
     Ok(ChildRun {
         wall,
         peak_rss_mib: peak_kib as f64 / 1024.0,
         stdout,
     })
+}
+
+/// Waits until process `pid` has exited, without reaping it: until it is reaped its id
+/// names no other process, so a signal forwarded meanwhile cannot reach one.
+fn wait_for_exit(pid: u32) -> std::io::Result<()> {
+    let pid = libc::id_t::from(pid);
+    loop {
+        // SAFETY: siginfo_t is plain old data; all-zero is a valid value that waitid fills.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a live, writable local for the whole call.
+        let r = unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// How a child whose raw wait status is `status` ended, in words: "exited with code 2",
+/// "killed by SIGINT".
+pub fn ended(status: i32) -> String {
+    if libc::WIFEXITED(status) {
+        let code = libc::WEXITSTATUS(status);
+        let why = match code {
+            130 => " (as a program stopped by SIGINT exits)",
+            143 => " (as a program stopped by SIGTERM exits)",
+            _ => "",
+        };
+        format!("exited with code {code}{why}")
+    } else if libc::WIFSIGNALED(status) {
+        let core = if libc::WCOREDUMP(status) {
+            " (core dumped)"
+        } else {
+            ""
+        };
+        format!("killed by {}{core}", signal_name(libc::WTERMSIG(status)))
+    } else {
+        format!("ended with wait status {status}")
+    }
+}
+
+/// The name of signal `n`: "SIGTERM", or "signal 42".
+fn signal_name(n: libc::c_int) -> String {
+    let named = [
+        (libc::SIGHUP, "SIGHUP"),
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGQUIT, "SIGQUIT"),
+        (libc::SIGILL, "SIGILL"),
+        (libc::SIGABRT, "SIGABRT"),
+        (libc::SIGBUS, "SIGBUS"),
+        (libc::SIGFPE, "SIGFPE"),
+        (libc::SIGKILL, "SIGKILL"),
+        (libc::SIGSEGV, "SIGSEGV"),
+        (libc::SIGPIPE, "SIGPIPE"),
+        (libc::SIGALRM, "SIGALRM"),
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGXCPU, "SIGXCPU"),
+    ];
+    named
+        .iter()
+        .find(|(number, _)| *number == n)
+        .map(|(_, name)| (*name).to_string())
+        .unwrap_or_else(|| format!("signal {n}"))
 }
 
 /// Waits for process `pid` and returns its raw wait status (0 = exited with code 0)
@@ -165,13 +232,50 @@ mod tests {
         assert_eq!(vm_hwm_kib("Name:\tx\n"), None);
     }
 
+    fn scratch(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("bench-{name}-{}", std::process::id()))
+    }
+
     #[test]
     fn a_child_s_peak_is_its_own() {
-        let run = measure(
-            Command::new("true"),
-            &std::env::temp_dir().join(format!("hwm-{}", std::process::id())),
-        )
-        .expect("true runs");
+        let run =
+            measure(Command::new("true"), &scratch("hwm"), &Stopper::default()).expect("true runs");
         assert!(run.peak_rss_mib < 64.0, "{run:?}");
+    }
+
+    #[test]
+    fn wait_statuses_in_words() {
+        // 33280 was reported as "failed (wait status 33280)": exit code 130.
+        assert_eq!(
+            ended(33280),
+            "exited with code 130 (as a program stopped by SIGINT exits)"
+        );
+        assert_eq!(ended(2 << 8), "exited with code 2");
+        assert_eq!(ended(libc::SIGINT), "killed by SIGINT");
+        assert_eq!(ended(libc::SIGTERM), "killed by SIGTERM");
+        assert_eq!(
+            ended(libc::SIGSEGV | 0x80),
+            "killed by SIGSEGV (core dumped)"
+        );
+        assert_eq!(ended(42), "killed by signal 42");
+    }
+
+    #[test]
+    fn a_signal_reaches_the_running_child() {
+        let stopper = Stopper::default();
+        let forward = stopper.clone();
+        let signaller = std::thread::spawn(move || {
+            // Once the child runs (a signal before would keep it from starting).
+            while !forward.has_running_child() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            forward.stop(server::StopSignal::Terminate);
+        });
+        let mut sleep = Command::new("sleep");
+        sleep.arg("30");
+        let e = measure(sleep, &scratch("forward"), &stopper).expect_err("sleep was stopped");
+        let _ = signaller.join();
+        let e = format!("{e:#}");
+        assert!(e.contains("killed by SIGTERM"), "{e}");
     }
 }

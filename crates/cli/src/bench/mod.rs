@@ -5,11 +5,15 @@
 //! runs as a child process (`appscan-bridge` itself, or the Python peers) so that wall
 //! time and peak memory are those of the measured program alone. Each scenario runs
 //! several times; the report gives the median and the spread, as a Markdown table and
-//! a JSON file in `--out`.
+//! a JSON file in `--out`, written after every scenario ([`files`]) so that a run that is
+//! stopped or fails keeps what it measured. Ctrl-C and SIGTERM reach the running child
+//! and end the benchmark with 130 or 143 ([`interrupt`]).
 
 mod child;
 mod env;
 mod export;
+mod files;
+mod interrupt;
 mod peers;
 mod query;
 mod report;
@@ -24,6 +28,7 @@ pub use scale::Scale;
 use crate::args::{BenchArgs, BenchScenario};
 use anyhow::Context;
 use child::ChildRun;
+use interrupt::Stopper;
 use report::{Report, Row};
 use selection::Selection;
 use stats::Summary;
@@ -50,6 +55,18 @@ pub struct Bench {
     /// What the table's reader must know besides the figures (a count that differs
     /// from the data's, a peer that failed).
     notes: Vec<String>,
+    /// Forwards a Ctrl-C or SIGTERM to the running child.
+    stopper: Stopper,
+    /// The scenarios asked for.
+    selection: Selection,
+    /// Findings in the simulated tenant as generated.
+    findings: usize,
+    /// When the run started, as the header says it.
+    started: String,
+    /// The scenario running, for a run that ends early.
+    stage: &'static str,
+    /// The peers' versions, once they are installed (or why they are not).
+    peer_versions: Option<String>,
 }
 
 /// One `sync` child run.
@@ -126,7 +143,12 @@ impl Bench {
 
     /// Runs and measures a child process.
     pub fn child(&self, cmd: Command, scratch: &Path) -> anyhow::Result<ChildRun> {
-        child::measure(cmd, scratch)
+        child::measure(cmd, scratch, &self.stopper)
+    }
+
+    /// Cancelled at Ctrl-C or SIGTERM, for a measurement made in this process.
+    pub fn cancelled(&self) -> tokio_util::sync::CancellationToken {
+        self.stopper.cancelled()
     }
 
     pub fn sim_url(&self) -> &str {
@@ -226,6 +248,7 @@ pub async fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let work = out.join(format!(".work-{}", scale.name()));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let stopper = Stopper::default();
     let mut bench = Bench {
         scale,
         runs: a.runs.unwrap_or(3).max(1),
@@ -234,24 +257,54 @@ pub async fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         concurrency: a.concurrency,
         out,
         work,
+        findings: running.handle().total_issues(),
         sim: running.handle(),
         sim_url: running.base_url(),
         exe: std::env::current_exe().context("cannot find this program's path")?,
         chatty,
         rows: Vec::new(),
         notes: Vec::new(),
+        stopper: stopper.clone(),
+        selection: Selection::of(&a.scenarios),
+        started: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        stage: "start",
+        peer_versions: None,
     };
-    let findings = bench.sim.total_issues();
-    let scenarios = Selection::of(&a.scenarios);
+    // Ctrl-C or SIGTERM: forwarded to the running child; a second one quits at once.
+    let forward = stopper.clone();
+    let watch = crate::commands::on_stop_signal(move |signal| forward.stop(signal));
     // The scenarios block (they wait for child processes); the simulator keeps this
     // runtime's worker threads.
-    let report =
-        tokio::task::spawn_blocking(move || run_scenarios(&mut bench, &scenarios, findings))
-            .await
-            .context("the benchmark thread panicked")??;
+    let finished = tokio::task::spawn_blocking(move || {
+        let result = run_scenarios(&mut bench);
+        (bench, result)
+    })
+    .await;
+    watch.abort();
+    // Only now: a child stopping cleanly still talks to the simulator.
     running.shutdown().await;
-    print!("{}", report.markdown());
-    Ok(ExitCode::SUCCESS)
+    let (bench, result) = finished.context("the benchmark thread panicked")?;
+    let error = match result {
+        Ok(report) => {
+            print!("{}", report.markdown());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => e,
+    };
+    let why = match stopper.caught() {
+        Some(signal) => format!("{} during the {} scenario", signal.reason(), bench.stage),
+        None => format!("the {} scenario failed: {error:#}", bench.stage),
+    };
+    let kept = files::write(&bench.out, &bench.partial_stem(), &bench.report(Some(why)))
+        .map(|(md, _)| format!("what finished is in {}", md.display()))
+        .unwrap_or_else(|e| format!("what finished could not be kept: {e:#}"));
+    match stopper.caught() {
+        Some(signal) => {
+            eprintln!("bench {}; {kept}", signal.reason());
+            Ok(ExitCode::from(signal.exit_code() as u8))
+        }
+        None => Err(error.context(kept)),
+    }
 }
 
 /// The peers, each on its own: a peer that fails (an install, a parser that rejects the
@@ -273,31 +326,40 @@ fn run_peers(b: &mut Bench, report: Option<&xml::Generated>) -> String {
     versions
 }
 
-fn run_scenarios(b: &mut Bench, wanted: &Selection, findings: usize) -> anyhow::Result<Report> {
-    let on = |s: BenchScenario| wanted.has(s);
-    let started = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+/// Runs the selected scenarios in order, writing the report files after each.
+fn run_scenarios(b: &mut Bench) -> anyhow::Result<Report> {
+    let on = |b: &Bench, s: BenchScenario| b.selection.has(s);
     let mut synced = None;
-    if on(BenchScenario::Sync) {
+    if on(b, BenchScenario::Sync) {
+        b.stage = "sync";
         synced = Some(sync::full_and_delta(b)?);
         sync::raw_bound(b)?;
-    } else if on(BenchScenario::Export) || on(BenchScenario::Query) {
+        b.checkpoint()?;
+    } else if on(b, BenchScenario::Export) || on(b, BenchScenario::Query) {
         // They read a synced store: `--scenarios export` alone measured nothing, silently.
+        b.stage = "unmeasured sync for export and query";
         synced = Some(sync::store_to_read(b)?);
     }
     let mut report_file = None;
-    if on(BenchScenario::Xml) {
+    if on(b, BenchScenario::Xml) {
+        b.stage = "xml";
         report_file = xml::import(b)?;
+        b.checkpoint()?;
     }
     if let Some(dir) = &synced {
-        if on(BenchScenario::Export) {
+        if on(b, BenchScenario::Export) {
+            b.stage = "export";
             export::export(b, dir)?;
+            b.checkpoint()?;
         }
-        if on(BenchScenario::Query) {
+        if on(b, BenchScenario::Query) {
+            b.stage = "query";
             query::query(b, dir)?;
+            b.checkpoint()?;
         }
     }
-    let mut peer_versions = None;
-    if on(BenchScenario::Peers) {
+    if on(b, BenchScenario::Peers) {
+        b.stage = "peers";
         // faraday-plugins parses the smallest report the xml scenario generates; without
         // that scenario it is generated here (not measured) rather than leaving the
         // peer out unsaid.
@@ -307,37 +369,65 @@ fn run_scenarios(b: &mut Bench, wanted: &Selection, findings: usize) -> anyhow::
                 Err(e) => b.note(format!("faraday-plugins not measured: {e:#}")),
             }
         }
-        peer_versions = Some(run_peers(b, report_file.as_ref()));
+        b.peer_versions = Some(run_peers(b, report_file.as_ref()));
+        if let Some(signal) = b.stopper.caught() {
+            // A peer's failure is a note, a stop is not.
+            anyhow::bail!("{}", signal.reason());
+        }
     }
     if let Some(dir) = synced {
         std::fs::remove_dir_all(dir).ok();
     }
-    let report = Report {
-        scale: b.scale,
-        findings,
-        started,
-        scenarios: wanted.names(),
-        scenarios_described: wanted.describe(),
-        machine: report::machine(),
-        settings: format!(
-            "page size {}, {} apps at once, {} runs per scenario ({} for peers), {} build",
-            b.page_size,
-            b.concurrency,
-            b.runs,
-            b.peer_runs,
-            if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            }
-        ),
-        peers: peer_versions,
-        notes: std::mem::take(&mut b.notes),
-        targets: report::targets(&b.rows, b.scale == Scale::Large),
-        rows: in_scenario_order(std::mem::take(&mut b.rows)),
-    };
-    write(b, &wanted.file_stem(b.scale.name()), &report)?;
+    let report = b.report(None);
+    let (md, json) = files::write(&b.out, &b.selection.file_stem(b.scale.name()), &report)?;
+    files::remove(&b.out, &b.partial_stem());
+    b.step(&format!("wrote {} and {}", md.display(), json.display()));
     Ok(report)
+}
+
+impl Bench {
+    /// The report of what has been measured so far; `incomplete` says why it is not the
+    /// whole run's.
+    fn report(&self, incomplete: Option<String>) -> Report {
+        Report {
+            scale: self.scale,
+            findings: self.findings,
+            started: self.started.clone(),
+            incomplete,
+            scenarios: self.selection.names(),
+            scenarios_described: self.selection.describe(),
+            machine: report::machine(),
+            settings: format!(
+                "page size {}, {} apps at once, {} runs per scenario ({} for peers), {} build",
+                self.page_size,
+                self.concurrency,
+                self.runs,
+                self.peer_runs,
+                if cfg!(debug_assertions) {
+                    "debug"
+                } else {
+                    "release"
+                }
+            ),
+            peers: self.peer_versions.clone(),
+            notes: self.notes.clone(),
+            targets: report::targets(&self.rows, self.scale == Scale::Large),
+            rows: in_scenario_order(self.rows.clone()),
+        }
+    }
+
+    /// The report files of a run still going or ended early: the final name with
+    /// `.partial`, so that they never replace a whole run's.
+    fn partial_stem(&self) -> String {
+        format!("{}.partial", self.selection.file_stem(self.scale.name()))
+    }
+
+    /// Writes what has been measured so far, after a scenario.
+    fn checkpoint(&self) -> anyhow::Result<()> {
+        let why = format!("the run was still going after the {} scenario", self.stage);
+        files::write(&self.out, &self.partial_stem(), &self.report(Some(why)))?;
+        Ok(())
+    }
 }
 
 /// Rows sorted by scenario number (stable: measures keep their order).
@@ -347,17 +437,4 @@ fn in_scenario_order(mut rows: Vec<Row>) -> Vec<Row> {
         key(a).cmp(&key(b))
     });
     rows
-}
-
-/// `<name>.md` and `<name>.json` in the output directory: `bench-<scale>` for every
-/// scenario, a name listing them for a subset ([`Selection::file_stem`]).
-fn write(b: &Bench, name: &str, report: &Report) -> anyhow::Result<()> {
-    let md = b.out.join(format!("{name}.md"));
-    std::fs::write(&md, report.markdown())
-        .with_context(|| format!("cannot write {}", md.display()))?;
-    let json = b.out.join(format!("{name}.json"));
-    std::fs::write(&json, serde_json::to_vec_pretty(report)?)
-        .with_context(|| format!("cannot write {}", json.display()))?;
-    b.step(&format!("wrote {} and {}", md.display(), json.display()));
-    Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::Bench;
 use super::xml::Generated;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -103,7 +103,9 @@ pub fn venv(b: &Bench) -> anyhow::Result<(PathBuf, String)> {
     let python = dir.join("bin").join("python");
     if !python.exists() {
         b.step("installing the peers (requests, faraday-plugins) into a virtual environment");
-        run(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+        let mut venv = Command::new("python3");
+        venv.args(["-m", "venv"]).arg(&dir);
+        run(b, venv)?;
     }
     let mut pip = Command::new(&python);
     pip.args([
@@ -114,32 +116,20 @@ pub fn venv(b: &Bench) -> anyhow::Result<(PathBuf, String)> {
         "--disable-pip-version-check",
     ])
     .args(PACKAGES);
-    run(&mut pip)?;
-    let versions = Command::new(&python)
-        .args([
-            "-c",
-            "import importlib.metadata as m, sys; print(f'Python {sys.version.split()[0]}, requests {m.version(\"requests\")}, faraday-plugins {m.version(\"faraday-plugins\")}')",
-        ])
-        .output()
-        .context("cannot run the venv's Python")?;
-    Ok((
-        python,
-        String::from_utf8_lossy(&versions.stdout).trim().to_string(),
-    ))
+    run(b, pip)?;
+    let mut versions = Command::new(&python);
+    versions.args([
+        "-c",
+        "import importlib.metadata as m, sys; print(f'Python {sys.version.split()[0]}, requests {m.version(\"requests\")}, faraday-plugins {m.version(\"faraday-plugins\")}')",
+    ]);
+    let versions = run(b, versions)?;
+    Ok((python, versions.trim().to_string()))
 }
 
-fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot start {shown}"))?;
-    if !out.status.success() {
-        bail!(
-            "{shown} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
+/// Runs an installation step as the benchmark's child (a Ctrl-C reaches it too);
+/// returns what it printed.
+fn run(b: &Bench, cmd: Command) -> anyhow::Result<String> {
+    Ok(b.child(cmd, &b.work.join("venv.out"))?.stdout)
 }
 
 fn write_script(b: &Bench, name: &str, text: &str) -> anyhow::Result<PathBuf> {

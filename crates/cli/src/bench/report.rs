@@ -31,6 +31,9 @@ pub struct Report {
     pub scale: Scale,
     pub findings: usize,
     pub started: String,
+    /// Why this report is not a whole run's (still going, stopped, failed); `None` for a
+    /// run that finished.
+    pub incomplete: Option<String>,
     /// The scenarios this run measured, as `--scenarios` names them.
     pub scenarios: Vec<String>,
     /// The same in words: "all (…)" or "only x, y (of …)".
@@ -58,6 +61,12 @@ impl Report {
             self.scenarios_described,
             self.machine
         );
+        if let Some(why) = &self.incomplete {
+            let _ = writeln!(
+                md,
+                "**Incomplete**: {why}; the rows are those of the scenarios that finished.\n"
+            );
+        }
         if let Some(p) = &self.peers {
             let _ = writeln!(md, "Peers: {p}.\n");
         }
@@ -312,6 +321,7 @@ mod tests {
             scale: Scale::Small,
             findings: 1000,
             started: "now".into(),
+            incomplete: None,
             scenarios: vec!["peers".into()],
             scenarios_described: "only peers".into(),
             machine: "m".into(),

@@ -102,6 +102,7 @@ pub fn raw_bound(b: &mut Bench) -> anyhow::Result<()> {
     for run in 1..=b.runs {
         b.reset_data();
         let cfg = b.client_config();
+        let cancelled = b.cancelled();
         // A runtime of its own, on a thread of its own, as a separate process would
         // have: the simulator keeps the benchmark's runtime to itself.
         let (records, elapsed) = std::thread::scope(|s| {
@@ -109,7 +110,12 @@ pub fn raw_bound(b: &mut Bench) -> anyhow::Result<()> {
                 let rt = tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()?;
-                rt.block_on(fetch_everything(cfg))
+                rt.block_on(async {
+                    tokio::select! {
+                        fetched = fetch_everything(cfg) => fetched,
+                        () = cancelled.cancelled() => anyhow::bail!("the raw fetch was stopped"),
+                    }
+                })
             })
             .join()
             .map_err(|_| anyhow::anyhow!("the raw fetch thread panicked"))?

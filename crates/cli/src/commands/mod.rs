@@ -128,13 +128,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// A watch for Ctrl-C and SIGTERM while a command works: the signal it caught, if any.
 /// Abort it once the work is over.
-struct SignalWatch {
+pub(crate) struct SignalWatch {
     task: tokio::task::JoinHandle<()>,
     caught: Arc<std::sync::OnceLock<server::StopSignal>>,
 }
 
 impl SignalWatch {
-    fn abort(&self) {
+    pub(crate) fn abort(&self) {
         self.task.abort();
     }
 
@@ -147,7 +147,9 @@ impl SignalWatch {
 /// Calls `on_first` at the first Ctrl-C or SIGTERM (a service manager stopping the job,
 /// `timeout`) and keeps which it was; a second signal quits at once, for a wind-down
 /// that hangs (a store that does not answer).
-fn on_stop_signal(on_first: impl FnOnce(server::StopSignal) + Send + 'static) -> SignalWatch {
+pub(crate) fn on_stop_signal(
+    on_first: impl FnOnce(server::StopSignal) + Send + 'static,
+) -> SignalWatch {
     let caught = Arc::new(std::sync::OnceLock::new());
     let seen = caught.clone();
     let task = tokio::spawn(async move {
