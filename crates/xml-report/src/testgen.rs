@@ -15,6 +15,11 @@ use flate2::write::GzEncoder;
 
 use crate::meta::Family;
 
+/// The generator's version: raise it whenever the output for a given [`GenSpec`] changes
+/// (layout, content, sizes), so that a file kept by a caller (the benchmark names its
+/// reports with it) is not taken for this generator's.
+pub const GENERATOR_VERSION: u32 = 1;
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct GenSpec {

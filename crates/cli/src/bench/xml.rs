@@ -93,17 +93,42 @@ pub struct Generated {
     pub issues: u64,
 }
 
-/// Writes a report of about `mb` MB unless one is already there.
+/// Writes a report of about `mb` MB unless this generator wrote one already.
 fn generate(b: &Bench, mb: u64) -> anyhow::Result<Generated> {
-    let path = b.work.join(format!("report-{mb}MB.xml"));
+    if !report_path(&b.work, mb).exists() {
+        b.step(&format!("generating a {mb} MB report"));
+    }
+    generate_in(&b.work, mb)
+}
+
+/// `report-<mb>MB-v<generator version>.xml` in `dir`: a report an older generator wrote
+/// has another name and is not reused.
+fn report_path(dir: &Path, mb: u64) -> PathBuf {
+    let version = xml_report::testgen::GENERATOR_VERSION;
+    dir.join(format!("report-{mb}MB-v{version}.xml"))
+}
+
+/// The report of about `mb` MB in `dir`, written unless there. It is written under a
+/// temporary name and renamed once complete: a run stopped mid-write leaves no report
+/// that a later run would take for whole. Reports of other generator versions and
+/// unfinished ones of this size are removed (a large scale's are a gigabyte).
+fn generate_in(dir: &Path, mb: u64) -> anyhow::Result<Generated> {
+    let path = report_path(dir, mb);
     let spec = xml_report::testgen::GenSpec::standard(1);
     let spec = xml_report::testgen::GenSpec::standard(spec.issues_for_bytes(mb * 1_000_000));
     let bytes = match std::fs::metadata(&path) {
         Ok(m) => m.len(),
         Err(_) => {
-            b.step(&format!("generating a {mb} MB report"));
-            xml_report::testgen::write_report(&path, &spec)
-                .with_context(|| format!("cannot write {}", path.display()))?
+            remove_stale(dir, mb);
+            let mut tmp = path.clone().into_os_string();
+            tmp.push(".partial");
+            let tmp = PathBuf::from(tmp);
+            let bytes = xml_report::testgen::write_report(&tmp, &spec)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| {
+                format!("cannot rename {} to {}", tmp.display(), path.display())
+            })?;
+            bytes
         }
     };
     Ok(Generated {
@@ -111,4 +136,53 @@ fn generate(b: &Bench, mb: u64) -> anyhow::Result<Generated> {
         bytes,
         issues: spec.issues,
     })
+}
+
+/// Removes the reports of `mb` MB in `dir` that are not this generator's whole one:
+/// older versions' (`report-<mb>MB.xml`, `report-<mb>MB-v<n>.xml`) and unfinished ones.
+fn remove_stale(dir: &Path, mb: u64) {
+    let prefix = format!("report-{mb}MB");
+    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name
+            .strip_prefix(&prefix)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with("-v"));
+        if ours && entry.path() != report_path(dir, mb) {
+            std::fs::remove_file(entry.path()).ok();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_are_named_by_generator_and_never_reused_half_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        // An older generator's report, an unfinished one, another size's.
+        std::fs::write(d.join("report-1MB.xml"), "old").expect("write");
+        let path = report_path(d, 1);
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let version = xml_report::testgen::GENERATOR_VERSION;
+        assert_eq!(name, Some(format!("report-1MB-v{version}.xml")));
+        let unfinished = d.join(format!("report-1MB-v{version}.xml.partial"));
+        std::fs::write(&unfinished, "<half").expect("write");
+        std::fs::write(d.join("report-10MB.xml"), "other size").expect("write");
+
+        let report = generate_in(d, 1).expect("generated");
+        assert_eq!(report.path, path);
+        assert!(report.bytes > 500_000 && report.issues > 0, "{report:?}");
+        let on_disk = std::fs::metadata(&path).map(|m| m.len()).ok();
+        assert_eq!(on_disk, Some(report.bytes));
+        assert!(!d.join("report-1MB.xml").exists());
+        assert!(!unfinished.exists());
+        assert!(d.join("report-10MB.xml").exists());
+
+        // Reused once whole.
+        let again = generate_in(d, 1).expect("reused");
+        assert_eq!((again.bytes, again.issues), (report.bytes, report.issues));
+    }
 }
