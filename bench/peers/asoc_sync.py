@@ -45,7 +45,10 @@ def main():
     session.headers["Authorization"] = "Bearer " + login.json()["Token"]
 
     db = sqlite3.connect(db_file)
+    # As appscan-bridge's store runs: WAL with synchronous=NORMAL (Python's default,
+    # FULL, syncs at every commit and would handicap the peer).
     db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
     db.execute("CREATE TABLE IF NOT EXISTS apps (id TEXT PRIMARY KEY, name TEXT, raw TEXT)")
     db.execute(
         "CREATE TABLE IF NOT EXISTS issues (id TEXT PRIMARY KEY, app_id TEXT, severity TEXT,"
