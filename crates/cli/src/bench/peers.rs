@@ -96,16 +96,24 @@ pub fn faraday_parse(b: &mut Bench, python: &Path, report: &Generated) -> anyhow
     Ok(())
 }
 
-/// The venv's Python, creating the venv and installing the peers on first use.
-/// Returns the interpreter and the installed versions.
+/// The venv's Python, creating the venv and installing the peers on first use, and
+/// again when the venv has no working pip (an interrupted creation, a Python upgraded
+/// under it). Returns the interpreter and the installed versions.
 pub fn venv(b: &Bench) -> anyhow::Result<(PathBuf, String)> {
     let dir = b.out.join(".venv");
     let python = dir.join("bin").join("python");
-    if !python.exists() {
-        b.step("installing the peers (requests, faraday-plugins) into a virtual environment");
+    let shown = dir.display();
+    if !pip_works(&python, &b.work.join("pip-check.out"), b) {
+        if dir.exists() {
+            b.step(&format!("{shown} has no working pip: creating it again"));
+            std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {shown}"))?;
+        }
+        b.step(&format!(
+            "installing the peers (requests, faraday-plugins) into the virtual environment {shown}"
+        ));
         let mut venv = Command::new("python3");
         venv.args(["-m", "venv"]).arg(&dir);
-        run(b, venv)?;
+        run(b, venv).with_context(|| format!("cannot create the virtual environment {shown}"))?;
     }
     let mut pip = Command::new(&python);
     pip.args([
@@ -116,14 +124,25 @@ pub fn venv(b: &Bench) -> anyhow::Result<(PathBuf, String)> {
         "--disable-pip-version-check",
     ])
     .args(PACKAGES);
-    run(b, pip)?;
+    run(b, pip).with_context(|| format!("cannot install the peers into {shown}"))?;
     let mut versions = Command::new(&python);
     versions.args([
         "-c",
         "import importlib.metadata as m, sys; print(f'Python {sys.version.split()[0]}, requests {m.version(\"requests\")}, faraday-plugins {m.version(\"faraday-plugins\")}')",
     ]);
-    let versions = run(b, versions)?;
+    let versions =
+        run(b, versions).with_context(|| format!("cannot read the peers' versions in {shown}"))?;
     Ok((python, versions.trim().to_string()))
+}
+
+/// `python -m pip --version` succeeds: the venv can install the peers.
+fn pip_works(python: &Path, scratch: &Path, b: &Bench) -> bool {
+    if !python.exists() {
+        return false;
+    }
+    let mut check = Command::new(python);
+    check.args(["-m", "pip", "--version"]);
+    b.child(check, scratch).is_ok()
 }
 
 /// Runs an installation step as the benchmark's child (a Ctrl-C reaches it too);
