@@ -51,6 +51,21 @@ fn bench_small_writes_a_table_and_json_for_every_scenario() {
             "a row without a median: {r}"
         );
     }
+    // The children's CPU time beside their wall time, and the machine's load.
+    let full_wall = rows
+        .iter()
+        .find(|r| {
+            r["scenario"].as_str().is_some_and(|s| s.starts_with("1."))
+                && r["measure"] == "wall time"
+        })
+        .expect("the full sync's wall time");
+    assert!(full_wall["cpu"]["median"].as_f64().is_some(), "{full_wall}");
+    assert!(report["load_start"].is_array(), "{report}");
+    assert!(
+        rows.iter()
+            .any(|r| r["measure"] == "requests, share of the full sync's"),
+        "{report}"
+    );
     // The targets are the large scale's: shown here, judged there (a thousand findings
     // synced in no time were said to meet "1M findings under 60 s").
     let targets = report["targets"].as_array().expect("targets");

@@ -27,6 +27,8 @@ const FIRST_POLL: Duration = Duration::from_millis(2);
 #[derive(Debug, Clone)]
 pub struct ChildRun {
     pub wall: Duration,
+    /// CPU time the child used, user and system (from `wait4`'s resource usage).
+    pub cpu: Duration,
     /// Peak RSS in MiB.
     pub peak_rss_mib: f64,
     /// Everything the child wrote on standard output.
@@ -59,9 +61,9 @@ pub fn measure(mut cmd: Command, scratch: &Path, stopper: &Stopper) -> anyhow::R
     stopper.exited();
     let waited = exited.and_then(|()| wait_with_rusage(child.id()));
     let polled_kib = poller.stop();
-    let (status, max_rss_kib) = waited.with_context(|| format!("cannot wait for {shown}"))?;
+    let (status, usage) = waited.with_context(|| format!("cannot wait for {shown}"))?;
     let peak_kib = match polled_kib {
-        0 => u64::try_from(max_rss_kib).unwrap_or(0),
+        0 => u64::try_from(usage.ru_maxrss).unwrap_or(0),
         kib => kib,
     };
     let stdout = std::fs::read_to_string(scratch).unwrap_or_default();
@@ -73,6 +75,7 @@ pub fn measure(mut cmd: Command, scratch: &Path, stopper: &Stopper) -> anyhow::R
     }
     Ok(ChildRun {
         wall,
+        cpu: cpu_time(&usage),
         peak_rss_mib: peak_kib as f64 / 1024.0,
         stdout,
     })
@@ -144,10 +147,19 @@ fn signal_name(n: libc::c_int) -> String {
         .unwrap_or_else(|| format!("signal {n}"))
 }
 
+/// User plus system CPU time of a resource usage.
+fn cpu_time(usage: &libc::rusage) -> Duration {
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
 /// Waits for process `pid` and returns its raw wait status (0 = exited with code 0)
-/// and its peak RSS in KiB. `std::process::Child::wait` does not expose the resource
+/// and its resource usage (CPU times, peak RSS in KiB). `std::process::Child::wait` does not expose the resource
 /// usage, hence `wait4(2)`.
-fn wait_with_rusage(pid: u32) -> std::io::Result<(i32, i64)> {
+fn wait_with_rusage(pid: u32) -> std::io::Result<(i32, libc::rusage)> {
     let pid =
         libc::pid_t::try_from(pid).map_err(|_| std::io::Error::other("process id out of range"))?;
     let mut status: libc::c_int = 0;
@@ -157,7 +169,7 @@ fn wait_with_rusage(pid: u32) -> std::io::Result<(i32, i64)> {
         // SAFETY: both pointers point at live, writable locals for the whole call.
         let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
         if r == pid {
-            return Ok((status, usage.ru_maxrss));
+            return Ok((status, usage));
         }
         let e = std::io::Error::last_os_error();
         if e.kind() != std::io::ErrorKind::Interrupted {
@@ -241,6 +253,14 @@ mod tests {
         let run =
             measure(Command::new("true"), &scratch("hwm"), &Stopper::default()).expect("true runs");
         assert!(run.peak_rss_mib < 64.0, "{run:?}");
+    }
+
+    #[test]
+    fn a_child_s_cpu_time_is_counted() {
+        let mut busy = Command::new("sh");
+        busy.args(["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"]);
+        let run = measure(busy, &scratch("cpu"), &Stopper::default()).expect("sh runs");
+        assert!(run.cpu > Duration::ZERO, "{run:?}");
     }
 
     #[test]

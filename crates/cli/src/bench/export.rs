@@ -6,7 +6,7 @@ use std::path::Path;
 /// Exports the store in `data_dir` `runs` times per format.
 pub fn export(b: &mut Bench, data_dir: &Path) -> anyhow::Result<()> {
     for format in ["kdi", "csv"] {
-        let (mut wall, mut rss, mut size) = (vec![], vec![], vec![]);
+        let (mut wall, mut rss, mut size, mut cpu) = (vec![], vec![], vec![], vec![]);
         for run in 1..=b.runs {
             let out = b.work.join(format!("export-{format}-{run}"));
             let target = if format == "kdi" {
@@ -27,6 +27,7 @@ pub fn export(b: &mut Bench, data_dir: &Path) -> anyhow::Result<()> {
                 r.peak_rss_mib
             ));
             wall.push(r.wall.as_secs_f64());
+            cpu.push(r.cpu.as_secs_f64());
             rss.push(r.peak_rss_mib);
             size.push(bytes as f64 / 1e6);
             if target.is_dir() {
@@ -36,7 +37,7 @@ pub fn export(b: &mut Bench, data_dir: &Path) -> anyhow::Result<()> {
             }
         }
         let s = format!("5. Export to {}", format.to_uppercase());
-        b.record(&s, "wall time", "s", wall);
+        b.record_timed(&s, "wall time", "s", wall, cpu);
         b.record(&s, "peak RSS", "MiB", rss);
         b.record(&s, "output size", "MB", size);
     }

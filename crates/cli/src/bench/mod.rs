@@ -63,6 +63,8 @@ pub struct Bench {
     findings: usize,
     /// When the run started, as the header says it.
     started: String,
+    /// The load averages then.
+    load_start: Option<[f64; 3]>,
     /// The scenario running, for a run that ends early.
     stage: &'static str,
     /// The peers' versions, once they are installed (or why they are not).
@@ -72,6 +74,7 @@ pub struct Bench {
 /// One `sync` child run.
 pub struct SyncRun {
     pub wall: std::time::Duration,
+    pub cpu: std::time::Duration,
     pub peak_rss_mib: f64,
     pub fetched: u64,
 }
@@ -90,7 +93,23 @@ impl Bench {
             measure: measure.into(),
             unit: unit.into(),
             summary: Summary::of(samples),
+            cpu: None,
         });
+    }
+
+    /// A row of wall times with the children's CPU times beside, both in `unit`.
+    pub fn record_timed(
+        &mut self,
+        scenario: &str,
+        measure: &str,
+        unit: &str,
+        wall: Vec<f64>,
+        cpu: Vec<f64>,
+    ) {
+        self.record(scenario, measure, unit, wall);
+        if let Some(row) = self.rows.last_mut() {
+            row.cpu = Some(Summary::of(cpu));
+        }
     }
 
     /// A line under the table.
@@ -217,6 +236,7 @@ impl Bench {
         }
         Ok(SyncRun {
             wall: r.wall,
+            cpu: r.cpu,
             peak_rss_mib: r.peak_rss_mib,
             fetched: report
                 .pointer("/run/counters/fetched")
@@ -267,6 +287,7 @@ pub async fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         stopper: stopper.clone(),
         selection: Selection::of(&a.scenarios),
         started: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        load_start: report::load_average(),
         stage: "start",
         peer_versions: None,
     };
@@ -397,6 +418,8 @@ impl Bench {
             scenarios: self.selection.names(),
             scenarios_described: self.selection.describe(),
             machine: report::machine(),
+            load_start: self.load_start,
+            load_end: report::load_average(),
             settings: format!(
                 "page size {}, {} apps at once, {} runs per scenario ({} for peers), {} build",
                 self.page_size,

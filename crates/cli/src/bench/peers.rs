@@ -17,6 +17,7 @@ const PACKAGES: &[&str] = &["requests", "faraday-plugins==1.31.0"];
 pub fn python_sync(b: &mut Bench, python: &Path) -> anyhow::Result<()> {
     let script = write_script(b, "asoc_sync.py", ASOC_SYNC)?;
     let (mut wall, mut rss, mut rate, mut stored) = (vec![], vec![], vec![], vec![]);
+    let mut cpu = vec![];
     for run in 1..=b.peer_runs {
         // The data every full sync of scenario 1 read, not what its deltas left.
         let expected = b.reset_data();
@@ -46,12 +47,13 @@ pub fn python_sync(b: &mut Bench, python: &Path) -> anyhow::Result<()> {
             expected,
         );
         wall.push(secs);
+        cpu.push(r.cpu.as_secs_f64());
         rss.push(r.peak_rss_mib);
         rate.push(issues as f64 / secs.max(1e-6));
         stored.push(issues as f64);
     }
     let s = "7a. Peer: Python + requests sync into SQLite";
-    b.record(s, "wall time", "s", wall);
+    b.record_timed(s, "wall time", "s", wall, cpu);
     b.record(s, "findings/s", "", rate);
     b.record(s, "peak RSS", "MiB", rss);
     b.record(s, "findings stored (its printed count)", "", stored);
@@ -63,6 +65,7 @@ pub fn faraday_parse(b: &mut Bench, python: &Path, report: &Generated) -> anyhow
     let script = write_script(b, "faraday_parse.py", FARADAY_PARSE)?;
     let mb = report.bytes as f64 / 1e6;
     let (mut wall, mut rss, mut speed, mut found) = (vec![], vec![], vec![], vec![]);
+    let mut cpu = vec![];
     for run in 1..=b.peer_runs {
         let mut cmd = Command::new(python);
         super::env::isolate(&mut cmd);
@@ -79,6 +82,7 @@ pub fn faraday_parse(b: &mut Bench, python: &Path, report: &Generated) -> anyhow
             report.issues,
         );
         found.push(vulns as f64);
+        cpu.push(r.cpu.as_secs_f64());
         let secs = r.wall.as_secs_f64();
         b.step(&format!(
             "faraday-plugins {run}/{}: {mb:.0} MB in {secs:.1} s, peak RSS {:.0} MiB",
@@ -89,7 +93,7 @@ pub fn faraday_parse(b: &mut Bench, python: &Path, report: &Generated) -> anyhow
         speed.push(mb / secs.max(1e-6));
     }
     let s = format!("7b. Peer: faraday-plugins AppScan parser, {mb:.0} MB report");
-    b.record(&s, "wall time", "s", wall);
+    b.record_timed(&s, "wall time", "s", wall, cpu);
     b.record(&s, "throughput", "MB/s", speed);
     b.record(&s, "peak RSS", "MiB", rss);
     b.record(&s, "vulnerabilities (its printed count)", "", found);

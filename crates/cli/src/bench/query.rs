@@ -21,7 +21,7 @@ pub fn query(b: &mut Bench, data_dir: &Path) -> anyhow::Result<()> {
         ),
     ];
     for (label, filter, sort) in cases {
-        let mut ms = vec![];
+        let (mut ms, mut cpu_ms) = (vec![], vec![]);
         for _ in 0..b.runs.max(5) {
             let mut cmd = b.cli(data_dir);
             cmd.args(["findings", "--json", "--limit", "100", "--filter", &filter]);
@@ -30,9 +30,10 @@ pub fn query(b: &mut Bench, data_dir: &Path) -> anyhow::Result<()> {
             }
             let r = b.child(cmd, &b.work.join("query.out"))?;
             ms.push(r.wall.as_secs_f64() * 1000.0);
+            cpu_ms.push(r.cpu.as_secs_f64() * 1000.0);
         }
         b.step(&format!("query {label}: {:.0} ms", ms[0]));
-        b.record("6. Query over the synced findings", label, "ms", ms);
+        b.record_timed("6. Query over the synced findings", label, "ms", ms, cpu_ms);
     }
     Ok(())
 }

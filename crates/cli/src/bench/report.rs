@@ -14,6 +14,10 @@ pub struct Row {
     pub unit: String,
     #[serde(flatten)]
     pub summary: Summary,
+    /// The measured children's CPU time (user + system), in the row's unit, for a row of
+    /// wall times; `None` for other rows and for what runs in this process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Summary>,
 }
 
 /// A target and what this run measured against it.
@@ -40,6 +44,10 @@ pub struct Report {
     #[serde(skip)]
     pub scenarios_described: String,
     pub machine: String,
+    /// The 1, 5 and 15 minute load averages when the run started and when this report
+    /// was made: a run on a busy machine shows it.
+    pub load_start: Option<[f64; 3]>,
+    pub load_end: Option<[f64; 3]>,
     pub settings: String,
     pub peers: Option<String>,
     pub rows: Vec<Row>,
@@ -61,6 +69,12 @@ impl Report {
             self.scenarios_described,
             self.machine
         );
+        let _ = writeln!(
+            md,
+            "Load average (1, 5, 15 min): {} at the start, {} at the end.\n",
+            load(self.load_start),
+            load(self.load_end)
+        );
         if let Some(why) = &self.incomplete {
             let _ = writeln!(
                 md,
@@ -70,17 +84,24 @@ impl Report {
         if let Some(p) = &self.peers {
             let _ = writeln!(md, "Peers: {p}.\n");
         }
-        md.push_str("| Scenario | Measure | Median | Spread (min – max) | Runs |\n");
-        md.push_str("|---|---|---:|---:|---:|\n");
+        md.push_str(
+            "| Scenario | Measure | Median | Spread (min – max) | Runs | CPU (user+sys), median |\n",
+        );
+        md.push_str("|---|---|---:|---:|---:|---:|\n");
         for r in &self.rows {
             let unit = if r.unit.is_empty() {
                 String::new()
             } else {
                 format!(" {}", r.unit)
             };
+            let cpu = r
+                .cpu
+                .as_ref()
+                .map(|c| format!("{}{unit}", num(c.median)))
+                .unwrap_or_default();
             let _ = writeln!(
                 md,
-                "| {} | {} | {}{unit} | {} – {} | {} |",
+                "| {} | {} | {}{unit} | {} – {} | {} | {cpu} |",
                 r.scenario,
                 r.measure,
                 num(r.summary.median),
@@ -122,6 +143,19 @@ impl Report {
 /// data holds `expected`; `None` when they agree.
 pub fn count_mismatch(who: &str, what: &str, got: u64, expected: u64) -> Option<String> {
     (got != expected).then(|| format!("{who}: {got} {what}, but the data holds {expected}."))
+}
+
+/// Load averages as "0.52 0.40 0.33", or "unknown".
+fn load(l: Option<[f64; 3]>) -> String {
+    l.map(|[a, b, c]| format!("{a:.2} {b:.2} {c:.2}"))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The 1, 5 and 15 minute load averages of this machine (`/proc/loadavg`).
+pub fn load_average() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut fields = text.split_whitespace().map(|f| f.parse::<f64>().ok());
+    Some([fields.next()??, fields.next()??, fields.next()??])
 }
 
 /// A number with as many decimals as its size deserves.
@@ -299,6 +333,7 @@ mod tests {
             measure: measure.into(),
             unit: "MiB".into(),
             summary: Summary::of(vec![value]),
+            cpu: None,
         }
     }
 
@@ -325,6 +360,8 @@ mod tests {
             scenarios: vec!["peers".into()],
             scenarios_described: "only peers".into(),
             machine: "m".into(),
+            load_start: Some([0.5, 0.25, 0.125]),
+            load_end: None,
             settings: "s".into(),
             peers: None,
             rows: vec![],
@@ -332,6 +369,12 @@ mod tests {
             targets: vec![],
         };
         let md = report.markdown();
+        assert!(
+            md.contains(
+                "Load average (1, 5, 15 min): 0.50 0.25 0.12 at the start, unknown at the end."
+            ),
+            "{md}"
+        );
         assert!(
             md.contains(
                 "Notes:\n\n- The Python sync 1: 741 issues stored, but the data holds 1000.\n"

@@ -31,6 +31,7 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
     let (mut full_requests, mut delta_wall, mut delta_requests, mut delta_share) =
         (vec![], vec![], vec![], vec![]);
     let (mut delta_fetched, mut served) = (vec![], vec![]);
+    let (mut cpu, mut delta_cpu, mut delta_request_share) = (vec![], vec![], vec![]);
     let mut last = None;
     for run in 1..=b.runs {
         let dir = b.fresh_dir(&format!("sync-{run}"))?;
@@ -55,11 +56,13 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
             b.runs, stats.issues_served, full.peak_rss_mib
         ));
         wall.push(secs);
+        cpu.push(full.cpu.as_secs_f64());
         // Findings only: the run's `fetched` counts the application records too.
         rate.push(stats.issues_served as f64 / secs.max(1e-6));
         rss.push(full.peak_rss_mib);
         size.push(store_size_mib(&dir));
         full_requests.push(requests as f64);
+        let full_request_count = requests;
 
         // Stamped with the present, not a minute ahead: the next run's full sync starts
         // within that minute, and its delta would count these changes again. One seed
@@ -77,7 +80,9 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
             stats.issues_served
         ));
         delta_wall.push(d);
+        delta_cpu.push(delta.cpu.as_secs_f64());
         delta_requests.push(requests as f64);
+        delta_request_share.push(100.0 * requests as f64 / full_request_count.max(1) as f64);
         delta_fetched.push(stats.issues_served as f64);
         delta_share.push(100.0 * d / secs.max(1e-6));
         if let Some(previous) = last.replace(dir) {
@@ -85,15 +90,21 @@ pub fn full_and_delta(b: &mut Bench) -> anyhow::Result<PathBuf> {
         }
     }
     let s = "1. Full ASoC sync into SQLite";
-    b.record(s, "wall time", "s", wall);
+    b.record_timed(s, "wall time", "s", wall, cpu);
     b.record(s, "findings/s", "", rate);
     b.record(s, "peak RSS of the syncing process", "MiB", rss);
     b.record(s, "database size", "MiB", size);
     b.record(s, "requests", "", full_requests);
     b.record(s, "findings served by the simulator", "", served);
     let s = "3. Delta sync after 1 % changed";
-    b.record(s, "wall time", "s", delta_wall);
+    b.record_timed(s, "wall time", "s", delta_wall, delta_cpu);
     b.record(s, "requests", "", delta_requests);
+    b.record(
+        s,
+        "requests, share of the full sync's",
+        "%",
+        delta_request_share,
+    );
     b.record(s, "findings fetched", "", delta_fetched);
     b.record(s, "share of the full sync's time", "%", delta_share);
     last.context("no run")

@@ -46,7 +46,7 @@ struct Way {
 /// Runs `way` over the report `runs` times, each in a fresh data directory, and records
 /// its wall time, throughput and peak RSS.
 fn measure(b: &mut Bench, way: &Way, path: &Path, size_mb: f64) -> anyhow::Result<()> {
-    let (mut speed, mut wall, mut rss) = (vec![], vec![], vec![]);
+    let (mut speed, mut wall, mut rss, mut cpu) = (vec![], vec![], vec![], vec![]);
     for run in 1..=b.runs {
         let dir = b.fresh_dir(&format!(
             "{}-{size_mb:.0}-{run}",
@@ -62,11 +62,12 @@ fn measure(b: &mut Bench, way: &Way, path: &Path, size_mb: f64) -> anyhow::Resul
         ));
         speed.push(size_mb / secs.max(1e-6));
         wall.push(secs);
+        cpu.push(r.cpu.as_secs_f64());
         rss.push(r.peak_rss_mib);
         std::fs::remove_dir_all(&dir).ok();
     }
     let s = format!("{}, {size_mb:.0} MB report", way.scenario);
-    b.record(&s, "wall time", "s", wall);
+    b.record_timed(&s, "wall time", "s", wall, cpu);
     b.record(&s, "throughput", "MB/s", speed);
     b.record(&s, "peak RSS", "MiB", rss);
     Ok(())
