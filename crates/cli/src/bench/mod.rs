@@ -305,21 +305,27 @@ pub async fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     // Only now: a child stopping cleanly still talks to the simulator.
     running.shutdown().await;
     let (bench, result) = finished.context("the benchmark thread panicked")?;
-    let error = match result {
+    match result {
         Ok(report) => {
             print!("{}", report.markdown());
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => e,
-    };
-    let why = match stopper.caught() {
+        Err(error) => ended_early(&bench, error),
+    }
+}
+
+/// A run stopped by a signal or a failure: what finished goes to the `.partial` files,
+/// marked incomplete with the reason; a signal's exit status is 130 or 143.
+fn ended_early(bench: &Bench, error: anyhow::Error) -> anyhow::Result<ExitCode> {
+    let caught = bench.stopper.caught();
+    let why = match caught {
         Some(signal) => format!("{} during the {} scenario", signal.reason(), bench.stage),
         None => format!("the {} scenario failed: {error:#}", bench.stage),
     };
     let kept = files::write(&bench.out, &bench.partial_stem(), &bench.report(Some(why)))
         .map(|(md, _)| format!("what finished is in {}", md.display()))
         .unwrap_or_else(|e| format!("what finished could not be kept: {e:#}"));
-    match stopper.caught() {
+    match caught {
         Some(signal) => {
             eprintln!("bench {}; {kept}", signal.reason());
             Ok(ExitCode::from(signal.exit_code() as u8))
@@ -336,11 +342,15 @@ fn run_peers(b: &mut Bench, report: Option<&xml::Generated>) -> String {
         Ok(v) => v,
         Err(e) => return format!("not measured: {e:#}"),
     };
-    if let Err(e) = peers::python_sync(b, &python) {
+    // A peer stopped by Ctrl-C or SIGTERM did not fail: the run's end says why.
+    if let Err(e) = peers::python_sync(b, &python)
+        && b.stopper.caught().is_none()
+    {
         b.note(format!("The Python sync failed: {e:#}"));
     }
     if let Some(report) = report
         && let Err(e) = peers::faraday_parse(b, &python, report)
+        && b.stopper.caught().is_none()
     {
         b.note(format!("faraday-plugins failed: {e:#}"));
     }
@@ -358,7 +368,7 @@ fn run_scenarios(b: &mut Bench) -> anyhow::Result<Report> {
         b.checkpoint()?;
     } else if on(b, BenchScenario::Export) || on(b, BenchScenario::Query) {
         // They read a synced store: `--scenarios export` alone measured nothing, silently.
-        b.stage = "unmeasured sync for export and query";
+        b.stage = "export and query";
         synced = Some(sync::store_to_read(b)?);
     }
     let mut report_file = None;
