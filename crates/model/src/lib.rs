@@ -12,7 +12,7 @@
 //! - [`fingerprint`](mod@fingerprint): the cross-source identity of a weakness.
 //! - [`risk`]: the risk score (0–1000) of a finding and of an asset, a pure function.
 //! - [`kev`]: parsing known-exploited CVE lists (CISA KEV JSON or a text list).
-//! - [`time`]: parsing the date-time forms AppScan writes.
+//! - [`time`]: parsing the date-time forms AppScan writes, in a server's time zone.
 //! - [`text`]: text as every store can hold it (no NUL), and as a reader can see it.
 
 pub mod asset;
