@@ -1,11 +1,13 @@
 //! The ASE simulator's data: a deterministic, seeded set of applications and issues,
 //! and how each is served — issue attributes keyed by display names, dates in the
-//! server's locale form (`11/18/24 6:09 PM`), values HTML-escaped as ASE sends them.
+//! server's locale form (`11/18/24 6:09 PM`, local times of its zone: [`ServedDates`]),
+//! values HTML-escaped as ASE sends them. The data's own times are UTC.
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use rand::Rng;
 use serde_json::{Value, json};
 
+pub use super::dates::{DATE_FORMAT, ServedDates};
 use crate::asoc::catalog::{AREAS, COMPONENTS, ISSUE_TYPES, IssueType, PATHS};
 use crate::asoc::data::{SimRng, data_anchor_ms, splitmix64};
 
@@ -29,9 +31,6 @@ pub const STATUSES: &[(&str, u32)] = &[
     ("Passed", 50),
     ("Noise", 50),
 ];
-
-/// The locale form ASE writes dates in.
-pub const DATE_FORMAT: &str = "%m/%d/%y %-I:%M %p";
 
 const DAY: i64 = 24 * 3_600_000;
 
@@ -66,7 +65,30 @@ pub struct AseIssue {
     variants: u8,
 }
 
+/// An issue's times as the data keeps them (UTC), whatever zone the server writes them
+/// in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssueTimes {
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub found: DateTime<Utc>,
+}
+
+/// Milliseconds since the epoch as an instant.
+fn instant(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
 impl AseIssue {
+    /// Its times (UTC).
+    pub fn times(&self) -> IssueTimes {
+        IssueTimes {
+            created: instant(self.created_ms),
+            updated: instant(self.updated_ms),
+            found: instant(self.found_ms),
+        }
+    }
+
     /// The issue type.
     pub fn issue_type(&self) -> &'static IssueType {
         &ISSUE_TYPES[usize::from(self.kind) % ISSUE_TYPES.len()]
@@ -297,15 +319,6 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A time as the server writes it in `format` (its locale's; [`DATE_FORMAT`] by default).
-fn date(ms: i64, format: &str) -> String {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or_default()
-        .format(format)
-        .to_string()
-}
-
 /// The WASC threat class of an issue type (by CWE).
 pub fn threat_class(cwe: i64) -> &'static str {
     match cwe {
@@ -323,15 +336,30 @@ pub fn threat_class(cwe: i64) -> &'static str {
 }
 
 impl AseApp {
-    /// The application as `GET /ase/api/applications` serves it, dates in `dates`.
-    pub fn to_json(&self, dates: &str) -> Value {
+    /// When an issue of the application was last updated (its creation without issues).
+    fn last_updated_ms(&self) -> i64 {
+        self.issues
+            .iter()
+            .map(|i| i.updated_ms)
+            .max()
+            .unwrap_or(self.created_ms)
+    }
+
+    /// Its `lastUpdated` as the data keeps it (UTC).
+    pub fn last_updated(&self) -> DateTime<Utc> {
+        instant(self.last_updated_ms())
+    }
+
+    /// The application as `GET /ase/api/applications` serves it, dates as `dates` writes
+    /// them.
+    pub fn to_json(&self, dates: &ServedDates) -> Value {
         json!({
             "id": self.id,
             "name": self.name,
             "url": format!("https://{}", self.host),
             "description": self.description,
-            "dateCreated": date(self.created_ms, dates),
-            "lastUpdated": date(self.issues.iter().map(|i| i.updated_ms).max().unwrap_or(self.created_ms), dates),
+            "dateCreated": dates.write(self.created_ms),
+            "lastUpdated": dates.write(self.last_updated_ms()),
             "businessUnit": self.business_unit,
             "riskRating": if self.issues.iter().any(|i| i.severity == "Critical") { "Critical" } else { "High" },
             "testingStatus": self.testing,
@@ -364,8 +392,9 @@ impl AseApp {
         s
     }
 
-    /// An issue as the issue list serves it (`compactResponse=false`), dates in `dates`.
-    pub fn issue_json(&self, i: &AseIssue, dates: &str) -> Value {
+    /// An issue as the issue list serves it (`compactResponse=false`), dates as `dates`
+    /// writes them.
+    pub fn issue_json(&self, i: &AseIssue, dates: &ServedDates) -> Value {
         let t = i.issue_type();
         let pool = t.element.pool();
         let cwe = if i.no_ids {
@@ -383,9 +412,9 @@ impl AseApp {
             "Location": self.location(i),
             "Element": escape(pool[usize::from(i.element) % pool.len()]),
             "Element Type": t.element.label(),
-            "Date Created": date(i.created_ms, dates),
-            "Last Updated": date(i.updated_ms, dates),
-            "Last Found": date(i.found_ms, dates),
+            "Date Created": dates.write(i.created_ms),
+            "Last Updated": dates.write(i.updated_ms),
+            "Last Found": dates.write(i.found_ms),
             "Scan Name": escape("Weekly DAST & IAST"),
             "Scanner": "AppScan Enterprise DAST",
             "CVSS": if i.cvss_tenths == 0 { String::new() } else { format!("{:.1}", f64::from(i.cvss_tenths) / 10.0) },
@@ -433,11 +462,11 @@ mod tests {
         let a = AseData::generate(3, 20, 7);
         let b = AseData::generate(3, 20, 7);
         assert_eq!(
-            a.apps[1].issue_json(&a.apps[1].issues[4], DATE_FORMAT),
-            b.apps[1].issue_json(&b.apps[1].issues[4], DATE_FORMAT)
+            a.apps[1].issue_json(&a.apps[1].issues[4], &ServedDates::default()),
+            b.apps[1].issue_json(&b.apps[1].issues[4], &ServedDates::default())
         );
         let app = &a.apps[0];
-        let j = app.issue_json(&app.issues[0], DATE_FORMAT);
+        let j = app.issue_json(&app.issues[0], &ServedDates::default());
         for key in [
             "id",
             "Issue Type",

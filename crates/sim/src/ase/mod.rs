@@ -15,7 +15,9 @@
 //! session id (else 403). Lists honour `Range: items=a-b` (at most `max_page_size`
 //! items per answer) and answer `Content-Range: items a-b/total`; a range past the end
 //! is `416`. Issues are keyed by attribute display names, dates are `11/18/24 6:09 PM`,
-//! values are HTML-escaped.
+//! values are HTML-escaped. Dates are wall-clock times of the server's zone
+//! ([`AseSimConfig::time_zone`], UTC by default) with no offset, as ASE writes them;
+//! the data keeps UTC ([`AseHandle::issue_times`]).
 //!
 //! # Admin endpoints (no session, not counted)
 //! `POST /sim/faults` + an [`AseFault`] as JSON; `DELETE /sim/faults`; `GET /sim/stats`
@@ -26,10 +28,12 @@
 //! (changes statuses, removes and adds issues as a rescan would; answers the
 //! [`AseMutation`]).
 //!
-//! Submodules: `data` (generator and served shapes), `fault`, `stats`, and the private
+//! Submodules: `data` (generator and served shapes), `dates` (the server's date format
+//! and time zone), `fault`, `stats`, and the private
 //! `server` (routes and the session gate).
 
 pub mod data;
+pub mod dates;
 pub mod fault;
 mod server;
 pub mod stats;
@@ -43,7 +47,8 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use data::{AseData, AseMutation};
+pub use data::{AseData, AseMutation, IssueTimes};
+pub use dates::{ServedDates, Tz};
 pub use fault::{AseEndpoint, AseFault};
 pub use stats::AseSimStats;
 
@@ -68,6 +73,9 @@ pub struct AseSimConfig {
     /// How dates are written (strftime): the server's locale; `11/18/24 6:09 PM` by
     /// default ([`data::DATE_FORMAT`]).
     pub date_format: String,
+    /// The zone the server runs in: its dates are wall-clock times of it, without an
+    /// offset (UTC by default).
+    pub time_zone: Tz,
 }
 
 impl Default for AseSimConfig {
@@ -80,6 +88,7 @@ impl Default for AseSimConfig {
             key_secret: "ase-key-secret-0123456789".into(),
             max_page_size: 1000,
             date_format: data::DATE_FORMAT.into(),
+            time_zone: Tz::UTC,
         }
     }
 }
@@ -89,7 +98,7 @@ pub(crate) struct Shared {
     pub key_id: String,
     pub key_secret: String,
     pub max_page_size: usize,
-    pub date_format: String,
+    pub dates: ServedDates,
     pub data: RwLock<AseData>,
     pub faults: Mutex<AseFaultState>,
     /// Live session ids.
@@ -131,7 +140,10 @@ impl AseHandle {
                 key_id: config.key_id,
                 key_secret: config.key_secret,
                 max_page_size: config.max_page_size.max(1),
-                date_format: config.date_format,
+                dates: ServedDates {
+                    format: config.date_format,
+                    zone: config.time_zone,
+                },
                 data: RwLock::new(data),
                 faults: Mutex::new(AseFaultState::default()),
                 sessions: Mutex::new(HashMap::new()),
@@ -156,7 +168,7 @@ impl AseHandle {
             .read()
             .apps
             .iter()
-            .map(|a| a.to_json(&self.shared.date_format))
+            .map(|a| a.to_json(&self.shared.dates))
             .collect()
     }
 
@@ -167,10 +179,31 @@ impl AseHandle {
             .map(|a| {
                 a.issues
                     .iter()
-                    .map(|i| a.issue_json(i, &self.shared.date_format))
+                    .map(|i| a.issue_json(i, &self.shared.dates))
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Every issue's times as the data keeps them (UTC), by issue id: what the served
+    /// local times stand for.
+    pub fn issue_times(&self) -> HashMap<String, IssueTimes> {
+        self.shared
+            .read()
+            .apps
+            .iter()
+            .flat_map(|a| a.issues.iter().map(|i| (i.id.to_string(), i.times())))
+            .collect()
+    }
+
+    /// Every application's `lastUpdated` as the data keeps it (UTC), by application id.
+    pub fn app_last_updated(&self) -> HashMap<u64, chrono::DateTime<chrono::Utc>> {
+        self.shared
+            .read()
+            .apps
+            .iter()
+            .map(|a| (a.id, a.last_updated()))
+            .collect()
     }
 
     /// The ids of the applications.

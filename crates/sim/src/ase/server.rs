@@ -234,11 +234,7 @@ async fn list_apps(State(s): St, headers: HeaderMap) -> Response {
     let apps: Vec<Value> = if s.apps_hidden.load(Ordering::Relaxed) {
         Vec::new()
     } else {
-        s.read()
-            .apps
-            .iter()
-            .map(|a| a.to_json(&s.date_format))
-            .collect()
+        s.read().apps.iter().map(|a| a.to_json(&s.dates)).collect()
     };
     ranged(&s, &headers, apps)
 }
@@ -247,7 +243,7 @@ async fn get_app(State(s): St, Path(id): Path<String>) -> Response {
     let data = s.read();
     match id.parse().ok().and_then(|id| data.app(id)) {
         Some(app) if !s.apps_hidden.load(Ordering::Relaxed) => {
-            axum::Json(app.to_json(&s.date_format)).into_response()
+            axum::Json(app.to_json(&s.dates)).into_response()
         }
         _ => error(StatusCode::NOT_FOUND, format!("Application {id} not found")),
     }
@@ -330,7 +326,7 @@ async fn list_issues(State(s): St, headers: HeaderMap, RawQuery(raw): RawQuery) 
             Some(app) => app
                 .issues
                 .iter()
-                .map(|i| app.issue_json(i, &s.date_format))
+                .map(|i| app.issue_json(i, &s.dates))
                 .filter(|j| {
                     filters
                         .iter()
@@ -432,7 +428,7 @@ async fn one_issue(State(s): St, Path((id, app)): Path<(String, String)>) -> Res
     let data = s.read();
     match find_issue(&data, &id, &app) {
         Some((a, i)) => {
-            let mut v = a.issue_json(i, &s.date_format);
+            let mut v = a.issue_json(i, &s.dates);
             if let (Some(obj), Value::Object(d)) = (v.as_object_mut(), a.details_json(i)) {
                 obj.extend(d);
             }
