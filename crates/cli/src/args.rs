@@ -243,6 +243,10 @@ pub struct SimArgs {
     /// [default: %m/%d/%y %-I:%M %p]
     #[arg(long, value_name = "FORMAT", requires = "ase")]
     pub date_format: Option<String>,
+    /// ASE: the zone the server runs in (IANA name, e.g. America/New_York); its dates are
+    /// local times of it [default: UTC]
+    #[arg(long, value_name = "ZONE", requires = "ase")]
+    pub time_zone: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -382,6 +386,10 @@ pub struct FullRunArgs {
     /// '%d.%m.%y %H:%M' (strftime; an empty value goes back to the default)
     #[arg(long, value_name = "FORMAT")]
     pub date_format: Option<String>,
+    /// ASE: the time zone the server runs in, whose local times its dates are, e.g.
+    /// Europe/Berlin (an IANA name; default UTC; an empty value goes back to UTC)
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
 }
 
 #[derive(Args, Clone)]

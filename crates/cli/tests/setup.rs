@@ -160,6 +160,11 @@ async fn show_edit_check_remap_and_remove_a_connector() {
             err.contains("--date-format: an option of ase connectors"),
             "{err}"
         );
+        let err = fails(bin(d).args(["connector", "edit", name, "--time-zone", "Europe/Berlin"]));
+        assert!(
+            err.contains("--time-zone: an option of ase connectors"),
+            "{err}"
+        );
     }
     let rep = serde_json::from_slice::<serde_json::Value>(
         &ok(bin(d).args(["connector", "show", "rep", "--json"])).stdout,
@@ -168,6 +173,11 @@ async fn show_edit_check_remap_and_remove_a_connector() {
     assert!(rep["url"].is_null() && rep["key_id"].is_null(), "{rep}");
     assert_eq!(
         rep["settings"]["date_format"],
+        serde_json::Value::Null,
+        "{rep}"
+    );
+    assert_eq!(
+        rep["settings"]["time_zone"],
         serde_json::Value::Null,
         "{rep}"
     );
@@ -616,4 +626,110 @@ fn the_simulator_can_limit_requests_per_minute() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(said.contains("429"), "{said}");
+}
+
+/// An ase connector's `--time-zone` (the zone whose wall-clock times the server's dates
+/// are) is checked when given, shown where the date format is, and removed with an empty
+/// value.
+#[test]
+fn an_ase_connectors_time_zone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let add = |zone: &str| {
+        let mut c = bin(d);
+        c.args(["connector", "add", "ase", "--name", "onprem"])
+            .args(["--url", "https://ase.example.test:9443", "--key-id", "k"])
+            .args(["--time-zone", zone])
+            .env("APPSCAN_KEY_SECRET", SECRET);
+        c
+    };
+    let err = fails(&mut add("Europe/Berlinn"));
+    assert!(
+        err.contains("time_zone: unknown time zone 'Europe/Berlinn'")
+            && err.contains("'Europe/Berlin' or 'America/New_York'"),
+        "{err}"
+    );
+    let err = fails(&mut add("america/new_york"));
+    assert!(err.contains("did you mean 'America/New_York'"), "{err}");
+    ok(&mut add("America/New_York"));
+    let show = |json: bool| {
+        let mut c = bin(d);
+        c.args(["connector", "show", "onprem"]);
+        if json {
+            c.arg("--json");
+        }
+        ok(&mut c)
+    };
+    let v: serde_json::Value = serde_json::from_slice(&show(true).stdout).expect("json");
+    assert_eq!(v["settings"]["time_zone"], "America/New_York", "{v}");
+    let said = text(&show(false));
+    assert!(
+        said.lines()
+            .any(|l| l.contains("time_zone") && l.contains("America/New_York")),
+        "{said}"
+    );
+    let list: serde_json::Value =
+        serde_json::from_slice(&ok(bin(d).args(["connector", "list", "--json"])).stdout)
+            .expect("json");
+    assert_eq!(
+        list[0]["settings"]["time_zone"], "America/New_York",
+        "{list}"
+    );
+
+    let err = fails(bin(d).args(["connector", "edit", "onprem", "--time-zone", "CEST"]));
+    assert!(err.contains("unknown time zone 'CEST'"), "{err}");
+    ok(bin(d).args([
+        "connector",
+        "edit",
+        "onprem",
+        "--time-zone",
+        "Europe/Berlin",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&show(true).stdout).expect("json");
+    assert_eq!(v["settings"]["time_zone"], "Europe/Berlin", "{v}");
+    // An empty value goes back to UTC, as `--date-format ''` goes back to the default.
+    ok(bin(d).args(["connector", "edit", "onprem", "--time-zone", ""]));
+    let v: serde_json::Value = serde_json::from_slice(&show(true).stdout).expect("json");
+    assert!(v["settings"]["time_zone"].is_null(), "{v}");
+    assert!(!text(&show(false)).contains("time_zone"));
+}
+
+/// `sim --ase --time-zone ZONE` writes its dates as wall-clock times of ZONE and says
+/// so; a zone that is not one is refused before it listens.
+#[test]
+fn the_ase_simulator_writes_dates_in_its_time_zone() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let err = fails(bin(d).args(["sim", "--ase", "--port", "0", "--time-zone", "Nowhere"]));
+    assert!(
+        err.contains("--time-zone: unknown time zone 'Nowhere'"),
+        "{err}"
+    );
+    let mut child = bin(d)
+        .args([
+            "sim",
+            "--ase",
+            "--port",
+            "0",
+            "--apps",
+            "1",
+            "--issues-per-app",
+            "1",
+        ])
+        .args(["--time-zone", "America/New_York"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sim starts");
+    let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let dates = stdout
+        .lines()
+        .map_while(Result::ok)
+        .take(8)
+        .find(|l| l.trim_start().starts_with("dates:"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let dates = dates.expect("a dates line");
+    assert!(dates.contains("local times of America/New_York"), "{dates}");
 }

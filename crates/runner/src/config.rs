@@ -42,6 +42,8 @@ const SERVER_ONLY_KEYS: &[&str] = &[
     "retry_base_ms",
     "timeout_seconds",
 ];
+/// The settings of ase connectors alone: how the server writes its dates.
+const ASE_ONLY_KEYS: &[&str] = &["date_format", "time_zone"];
 /// The environment prefix of connector overrides.
 pub const ENV_PREFIX: &str = "APPSCAN_BRIDGE_CONNECTOR_";
 
@@ -460,16 +462,22 @@ pub fn parse_with(
                 ));
             }
         }
-        if kind != "ase" && settings_table.contains_key("date_format") {
+        for key in ASE_ONLY_KEYS
+            .iter()
+            .filter(|k| kind != "ase" && settings_table.contains_key(**k))
+        {
             problems.push(problem_at(
-                "date_format",
+                key,
                 format!(
-                    "connector '{name}': `date_format` is an option of ase connectors (the dates \
+                    "connector '{name}': `{key}` is an option of ase connectors (the dates \
                      in an ASE server's pages), not of an {kind} connector"
                 ),
             ));
         }
-        for key in settings_table.keys().filter(|k| *k != "date_format") {
+        for key in settings_table
+            .keys()
+            .filter(|k| !ASE_ONLY_KEYS.contains(&k.as_str()))
+        {
             let full_run_only = full_run_keys.contains(key);
             if (kind == "asoc" && full_run_only) || (kind != "asoc" && key == "fetch_details") {
                 let whose = if full_run_only {
@@ -687,6 +695,52 @@ mod tests {
             problems
                 .iter()
                 .any(|p| p.starts_with("c.toml:13: ") && p.contains("`date_format`"))
+        );
+        // `time_zone` too: the zone of an ASE server's dates.
+        let text = "[[connector]]\nname = \"r\"\nkind = \"xml\"\ntime_zone = \"Europe/Berlin\"\n\n[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"SECRET\"\ntime_zone = \"UTC\"\n";
+        let problems: Vec<String> = parse(text, "c.toml", &env)
+            .expect_err("refused")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("c.toml:4: ")
+                && problems[0].contains("`time_zone` is an option of ase connectors")
+                && problems[0].contains("xml connector"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].starts_with("c.toml:12: ") && problems[1].contains("asoc connector"),
+            "{problems:#?}"
+        );
+    }
+
+    /// An ase connector's `time_zone` is an IANA zone name; an unknown one is pointed at
+    /// with its line, named, and an example given.
+    #[test]
+    fn an_ase_time_zone() {
+        let text = |zone: &str| {
+            format!(
+                "[[connector]]\nname = \"onprem\"\nkind = \"ase\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"SECRET\"\ntime_zone = \"{zone}\"\n"
+            )
+        };
+        let c = parse(&text("America/New_York"), "c.toml", &env).expect("valid");
+        assert_eq!(
+            c[0].settings.full_run.time_zone.as_deref(),
+            Some("America/New_York")
+        );
+        let problems: Vec<String> = parse(&text("Berlin"), "c.toml", &env)
+            .expect_err("refused")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("c.toml:7: ")
+                && problems[0].contains("time_zone: unknown time zone 'Berlin'")
+                && problems[0].contains("Europe/Berlin"),
+            "{problems:#?}"
         );
     }
 

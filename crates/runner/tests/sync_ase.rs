@@ -4,10 +4,11 @@
 //! mutation) mirrored by the next run, abort on no data, and a run with more than 1 %
 //! failing records that closes nothing.
 
+use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
 use model::Status;
 use runner::{AddConnector, MasterKey, Quiet, RunReport, Runner, Settings, SyncOptions};
 use secrecy::SecretString;
-use sim::ase::{AseEndpoint, AseFault, AseSim, AseSimConfig};
+use sim::ase::{AseEndpoint, AseFault, AseSim, AseSimConfig, Tz};
 use std::sync::Arc;
 use store::{ListQuery, RunState};
 
@@ -48,6 +49,11 @@ async fn rig_writing_dates(
         date_format: date_format.into(),
         ..AseSimConfig::default()
     };
+    rig_with(config, settings).await
+}
+
+/// A rig on a simulator configured as `config`.
+async fn rig_with(config: AseSimConfig, settings: Settings) -> Rig {
     let sim = AseSim::start(config.clone(), ([127, 0, 0, 1], 0).into())
         .await
         .expect("simulator starts");
@@ -188,6 +194,129 @@ async fn a_server_writing_dates_day_first_is_read_with_its_format() {
     apps.sort();
     assets.sort();
     assert_eq!(assets, apps);
+}
+
+/// The instant a time of the simulator's data reads as once the server wrote it in
+/// `zone` to the minute: the same instant, but for a time of the hour the clocks repeat
+/// when summer time ends, whose wall-clock time stands for two instants and reads as the
+/// earlier.
+fn as_written_and_read(t: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+    let t = t.duration_trunc(TimeDelta::minutes(1)).expect("a time");
+    zone.from_local_datetime(&t.with_timezone(&zone).naive_local())
+        .earliest()
+        .map_or(t, |d| d.with_timezone(&Utc))
+}
+
+/// What a sync stored for the simulator's issues and applications: (issue id, first
+/// found, last updated, last found) and each application's last update, both sorted.
+type StoredTimes = (Vec<(String, [DateTime<Utc>; 3])>, Vec<DateTime<Utc>>);
+
+impl Rig {
+    fn stored_times(&self) -> StoredTimes {
+        let mut issues: Vec<_> = self
+            .findings()
+            .into_iter()
+            .map(|f| {
+                let f = f.finding;
+                let t = |d: Option<DateTime<Utc>>| d.expect("a date");
+                (
+                    f.external_id.clone(),
+                    [t(f.first_found), t(f.last_updated), t(f.last_found)],
+                )
+            })
+            .collect();
+        issues.sort();
+        let mut apps: Vec<_> = self
+            .runner
+            .store
+            .assets(&ListQuery::default())
+            .expect("assets")
+            .iter()
+            .map(|a| a.asset.last_updated.expect("an application's last update"))
+            .collect();
+        apps.sort();
+        (issues, apps)
+    }
+
+    /// The simulator's own (UTC) times as [`Rig::stored_times`] lists them, each mapped
+    /// through `f`.
+    fn sim_times(&self, f: impl Fn(DateTime<Utc>) -> DateTime<Utc>) -> StoredTimes {
+        let mut issues: Vec<_> = self
+            .handle
+            .issue_times()
+            .into_iter()
+            .map(|(id, t)| (id, [f(t.created), f(t.updated), f(t.found)]))
+            .collect();
+        issues.sort();
+        let mut apps: Vec<_> = self
+            .handle
+            .app_last_updated()
+            .into_values()
+            .map(f)
+            .collect();
+        apps.sort();
+        (issues, apps)
+    }
+}
+
+/// An ASE server running in New York writes its dates as New York wall-clock times, with
+/// no offset. Read as UTC (no `time_zone`) every stored date is 4 or 5 hours early; with
+/// the connector's `time_zone` every one is the simulator's own UTC instant.
+#[tokio::test]
+async fn a_server_in_another_time_zone_is_read_in_its_zone() {
+    let ny = Tz::America__New_York;
+    let config = AseSimConfig {
+        apps: 3,
+        issues_per_app: 40,
+        seed: 11,
+        max_page_size: 25,
+        time_zone: ny,
+        ..AseSimConfig::default()
+    };
+    let r = rig_with(config, settings()).await;
+    assert_processed(&r.sync().await);
+    let truth = r.sim_times(|t| as_written_and_read(t, ny));
+    let (issues, apps) = r.stored_times();
+    assert_eq!(issues.len(), 120);
+    assert_ne!(issues, truth.0, "read as UTC, the dates are off");
+    // Off by exactly the offset New York had at each instant (EST or EDT): the local
+    // time taken for UTC.
+    let as_utc = r.sim_times(|t| {
+        let t = as_written_and_read(t, ny);
+        t.with_timezone(&ny).naive_local().and_utc()
+    });
+    assert_eq!((issues, apps), as_utc);
+
+    r.runner
+        .edit_connector("ase", Default::default(), |s| {
+            s.full_run.time_zone = Some("America/New_York".into());
+        })
+        .expect("edit");
+    let report = r.sync().await;
+    assert_processed(&report);
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+    assert_eq!(r.stored_times(), truth);
+    // Only a time of the repeated hour could differ from the data's own instant.
+    let exact = r.sim_times(|t| t.duration_trunc(TimeDelta::minutes(1)).expect("a time"));
+    let differing = exact.0.iter().zip(&truth.0).filter(|(a, b)| a != b).count();
+    assert!(
+        differing <= 2,
+        "{differing} issues read in the repeated hour"
+    );
+
+    // `check` says which zone it reads dates in.
+    let checks = r
+        .runner
+        .check("ase", &runner::check::Resolver::System)
+        .await
+        .expect("check runs");
+    assert!(
+        checks[4]
+            .reason
+            .contains("dates read as local times of America/New_York"),
+        "{}",
+        checks[4].reason
+    );
 }
 
 #[tokio::test]
@@ -511,7 +640,8 @@ async fn check_runs_the_five_checks_against_ase() {
         "{checks:#?}"
     );
     assert!(
-        checks[4].reason.contains("2 applications"),
+        checks[4].reason.contains("2 applications")
+            && checks[4].reason.contains("dates read as UTC"),
         "{}",
         checks[4].reason
     );

@@ -97,14 +97,18 @@ fn apply_full_run(o: &mut runner::FullRunOptions, a: crate::args::FullRunArgs) {
     if let Some(v) = a.date_format {
         o.date_format = Some(v).filter(|f| !f.trim().is_empty());
     }
+    if let Some(v) = a.time_zone {
+        // An empty value goes back to UTC (as for --date-format).
+        o.time_zone = Some(v.trim().to_string()).filter(|z| !z.is_empty());
+    }
 }
 
 /// The full-run options (`--exclude-informational` … `--unknown-severity`) shape ASE and
 /// XML runs only; given for an asoc connector they were stored and silently ignored. And
-/// `--fetch-details` is asoc's, `--date-format` ASE's (the dates of the server's HTML),
-/// and an xml connector, which reads files, has no server: its URL, key and request
-/// options (`--url`, `--key-id`, `--page-size` … `--timeout-seconds`) were stored and
-/// shown by `connector show`, and meant nothing.
+/// `--fetch-details` is asoc's, `--date-format` and `--time-zone` ASE's (the dates of the
+/// server's pages), and an xml connector, which reads files, has no server: its URL, key
+/// and request options (`--url`, `--key-id`, `--page-size` … `--timeout-seconds`) were
+/// stored and shown by `connector show`, and meant nothing.
 fn check_flags_for_kind(
     kind: &str,
     url: bool,
@@ -150,9 +154,15 @@ fn check_flags_for_kind(
             named.join(", ")
         );
     }
-    if kind != "ase" && f.date_format.is_some() {
+    let ase_only = [
+        ("--date-format", f.date_format.is_some()),
+        ("--time-zone", f.time_zone.is_some()),
+    ];
+    let named = given_flags(&ase_only);
+    if kind != "ase" && !named.is_empty() {
         anyhow::bail!(
-            "--date-format: an option of ase connectors (the dates in an ASE server's pages), not of an {kind} connector"
+            "{}: an option of ase connectors (the dates in an ASE server's pages), not of an {kind} connector",
+            named.join(", ")
         );
     }
     if kind != "asoc" && a.fetch_details.is_some() {

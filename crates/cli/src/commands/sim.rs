@@ -94,6 +94,10 @@ async fn run_ase(a: SimArgs) -> anyhow::Result<ExitCode> {
     if let Some(f) = a.date_format {
         config.date_format = f;
     }
+    if let Some(z) = a.time_zone {
+        config.time_zone =
+            model::time::parse_zone(&z).map_err(|e| anyhow::anyhow!("--time-zone: {e}"))?;
+    }
     let addr = format!("{}:{}", a.host, a.port)
         .parse()
         .with_context(|| format!("'{}:{}' is not an address to listen on", a.host, a.port))?;
@@ -112,6 +116,16 @@ async fn run_ase(a: SimArgs) -> anyhow::Result<ExitCode> {
     println!("  key id:     {}", config.key_id);
     println!("  key secret: {}", config.key_secret);
     println!(
+        "  dates:      {} ({}), local times of {}",
+        handle
+            .apps()
+            .first()
+            .and_then(|a| a["lastUpdated"].as_str().map(String::from))
+            .unwrap_or_default(),
+        config.date_format,
+        config.time_zone
+    );
+    println!(
         "  admin:      POST {url}/sim/faults | /sim/no-data | /sim/apps-hidden | /sim/remove-issues | /sim/mutate, GET /sim/stats"
     );
     if let Some(rate) = a.mutate_rate {
@@ -127,8 +141,16 @@ async fn run_ase(a: SimArgs) -> anyhow::Result<ExitCode> {
             )
         });
     }
+    // The connector reads the dates as this server writes them.
+    let mut date_flags = String::new();
+    if config.date_format != sim::ase::data::DATE_FORMAT {
+        date_flags.push_str(&format!(" --date-format '{}'", config.date_format));
+    }
+    if config.time_zone != sim::ase::Tz::UTC {
+        date_flags.push_str(&format!(" --time-zone {}", config.time_zone));
+    }
     println!(
-        "Try: APPSCAN_KEY_SECRET='{}' appscan-bridge connector add ase --name ase --url {url} --key-id {}",
+        "Try: APPSCAN_KEY_SECRET='{}' appscan-bridge connector add ase --name ase --url {url} --key-id {}{date_flags}",
         config.key_secret, config.key_id
     );
     println!("Stop with Ctrl-C.");

@@ -146,7 +146,19 @@ async fn scope_and_fetch(
         }
     };
     let map = crate::full_run::map_for(map, Some(settings.full_run.unknown_severity()));
-    let s = match sample(client, &settings.full_run, &apps).await {
+    let dates = match settings.full_run.server_dates() {
+        Ok(d) => d,
+        Err(e) => {
+            checks.push(
+                t,
+                Outcome::Failed,
+                e,
+                Some("fix it: `connector edit NAME --time-zone Europe/Berlin` (an IANA name, or UTC)"),
+            );
+            return Ok(());
+        }
+    };
+    let s = match sample(client, &settings.full_run, &dates, &apps).await {
         Ok(s) => s,
         Err(e) => {
             checks.push(
@@ -201,10 +213,11 @@ async fn scope_and_fetch(
             t,
             Outcome::Passed,
             format!(
-                "{} applications and {} issues with details fetched; all parse with map '{}'",
+                "{} applications and {} issues with details fetched; all parse with map '{}'; {}",
                 s.assets.len(),
                 s.findings.len(),
-                settings.map
+                settings.map,
+                zone_said(settings.full_run.time_zone.as_deref())
             ),
             None,
         );
@@ -228,4 +241,14 @@ async fn scope_and_fetch(
         );
     }
     Ok(())
+}
+
+/// The zone a run reads the server's dates in, as the data fetch says it: a server that
+/// is not on UTC without `--time-zone` has every date off by its offset, and nothing
+/// else shows it.
+fn zone_said(time_zone: Option<&str>) -> String {
+    match time_zone {
+        Some(z) => format!("dates read as local times of {z}"),
+        None => "dates read as UTC (`--time-zone` names the server's zone if it is another)".into(),
+    }
 }

@@ -1,6 +1,7 @@
 //! The connector options of full-run sources (ASE, XML reports), as the Cisco-style
 //! connectors have them: exclude informationals, skip or reset tags, ignore the
-//! scanner's last-seen time, ordered locators, asset inactivity, unknown severities.
+//! scanner's last-seen time, ordered locators, asset inactivity, unknown severities;
+//! and how an ASE server writes its dates (its locale's format, its time zone).
 //!
 //! They live flattened in a connector's [`crate::Settings`] (so `exclude_informational =
 //! true` sits beside `page_size` in a config file) and every field has a default.
@@ -46,6 +47,9 @@ pub struct FullRunOptions {
     /// locale does not write `11/18/24 6:09 PM`. Without it a day-first date such as
     /// `05/11/24` would be read month first.
     pub date_format: Option<String>,
+    /// ASE: the IANA time zone the server runs in (`Europe/Berlin`), whose wall-clock
+    /// times its dates are; UTC when absent.
+    pub time_zone: Option<String>,
 }
 
 impl Default for FullRunOptions {
@@ -59,6 +63,7 @@ impl Default for FullRunOptions {
             asset_inactivity_days: None,
             unknown_severity: "Medium".into(),
             date_format: None,
+            time_zone: None,
         }
     }
 }
@@ -103,12 +108,30 @@ impl FullRunOptions {
         {
             bad("date_format", format!("date_format '{f}': {e}"));
         }
+        if let Some(z) = &self.time_zone
+            && let Err(e) = model::time::parse_zone(z)
+        {
+            bad("time_zone", format!("time_zone: {e}"));
+        }
         out
     }
 
     /// The normalized severity for unknown source severities.
     pub fn unknown_severity(&self) -> Severity {
         self.unknown_severity.parse().unwrap_or(Severity::Medium)
+    }
+
+    /// How an ASE server writes its dates: `date_format` in `time_zone` (UTC when
+    /// absent). The message of a zone that is not one names the option.
+    pub fn server_dates(&self) -> Result<model::time::ServerDates, String> {
+        let zone = match &self.time_zone {
+            Some(z) => model::time::parse_zone(z).map_err(|e| format!("time_zone: {e}"))?,
+            None => model::time::Tz::UTC,
+        };
+        Ok(model::time::ServerDates {
+            format: self.date_format.clone(),
+            zone,
+        })
     }
 
     /// Parses `url,application,host` as `--locators` takes it.
@@ -157,6 +180,30 @@ mod tests {
         o.locators = default_locators();
         o.unknown_severity = "severe".into();
         assert!(o.validate().is_err());
+        let o = FullRunOptions {
+            time_zone: Some("America/New_York".into()),
+            ..FullRunOptions::default()
+        };
+        o.validate().unwrap();
+        assert_eq!(
+            o.server_dates().map(|d| d.zone),
+            Ok(model::time::Tz::America__New_York)
+        );
+        assert_eq!(
+            FullRunOptions::default().server_dates(),
+            Ok(model::time::ServerDates::default())
+        );
+        let o = FullRunOptions {
+            time_zone: Some("EST5EDT/Nowhere".into()),
+            ..FullRunOptions::default()
+        };
+        let e = o.validate().unwrap_err();
+        assert!(
+            e.contains("time_zone: unknown time zone 'EST5EDT/Nowhere'")
+                && e.contains("Europe/Berlin"),
+            "{e}"
+        );
+        assert_eq!(o.server_dates().unwrap_err(), e);
     }
 
     #[test]

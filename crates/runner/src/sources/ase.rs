@@ -5,7 +5,8 @@
 //! `concurrency` applications at a time; each page's details are fetched before the
 //! page is sent on. ASE records are keyed by attribute display names and HTML-escaped;
 //! [`ase_record`] turns one into the ASoC-shaped record the default map reads (dates
-//! in RFC 3339, Description/Solution/Details assembled as for XML reports), and
+//! in RFC 3339 UTC, read as wall-clock times of the server's `time_zone`,
+//! Description/Solution/Details assembled as for XML reports), and
 //! [`super::records`] applies the full-run rules. Any failed API call (after retries)
 //! fails the run: a partial listing must not close anything. The session is closed
 //! in [`Source::close`], which the runner calls after every run, failed ones included.
@@ -19,6 +20,7 @@ use ase::{AseClient, AseConfig, unescape};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
+use model::time::ServerDates;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -29,6 +31,8 @@ use store::Connector;
 pub struct AseSource {
     client: AseClient,
     options: FullRunOptions,
+    /// The server's date format and time zone, from `options`.
+    dates: ServerDates,
     concurrency: usize,
     stored_tags: HashMap<String, Vec<String>>,
 }
@@ -55,9 +59,14 @@ impl AseSource {
         cfg.timeout = Duration::from_secs(settings.timeout_seconds.max(1));
         cfg.ca_file = settings.ca_file.as_ref().map(Into::into);
         let client = AseClient::new(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
+        let dates = settings
+            .full_run
+            .server_dates()
+            .map_err(|e| RunnerError::Config(format!("connector '{}': {e}", connector.name)))?;
         Ok(AseSource {
             client,
             options: settings.full_run.clone(),
+            dates,
             concurrency: settings.concurrency.max(1),
             stored_tags: HashMap::new(),
         })
@@ -97,6 +106,7 @@ struct App {
 fn asset_of(
     app: &Value,
     options: &FullRunOptions,
+    dates: &ServerDates,
     stored: &HashMap<String, Vec<String>>,
 ) -> Option<(App, Value)> {
     let id = attr(app, "id")?;
@@ -127,7 +137,7 @@ fn asset_of(
         "BusinessUnit": attr(app, "businessUnit"),
         "RiskRating": attr(app, "riskRating"),
         "LastUpdated": attr(app, "lastUpdated")
-            .and_then(|d| read_date(&d, options.date_format.as_deref()))
+            .and_then(|d| dates.read(&d))
             .map(|d| d.to_rfc3339()),
         "Tags": records::asset_tags(options, stored, &asset, now),
         "TestingStatus": attr(app, "testingStatus"),
@@ -151,17 +161,19 @@ pub struct Sample {
     pub first_bad_date: Option<String>,
 }
 
-/// Builds a [`Sample`] from a page of applications (the connector check's data fetch).
+/// Builds a [`Sample`] from a page of applications (the connector check's data fetch),
+/// its dates read as `dates` says.
 pub async fn sample(
     client: &AseClient,
     options: &FullRunOptions,
+    dates: &ServerDates,
     apps: &[Value],
 ) -> Result<Sample, ase::AseError> {
     let stored = HashMap::new();
     let mut out = Sample::default();
     let mut first: Option<App> = None;
     for raw in apps {
-        if let Some((app, record)) = asset_of(raw, options, &stored) {
+        if let Some((app, record)) = asset_of(raw, options, dates, &stored) {
             first.get_or_insert(app);
             out.assets.push(record);
         }
@@ -185,13 +197,7 @@ pub async fn sample(
     for issue in &issues {
         let id = attr(issue, "id").unwrap_or_default();
         let mut warnings = Vec::new();
-        let mut rec = ase_record(
-            issue,
-            details.get(&id),
-            &app.name,
-            options.date_format.as_deref(),
-            &mut warnings,
-        );
+        let mut rec = ase_record(issue, details.get(&id), &app.name, dates, &mut warnings);
         if let Some(w) = warnings.into_iter().find(|w| w.contains("date")) {
             out.bad_dates += 1;
             out.first_bad_date.get_or_insert(w);
@@ -228,22 +234,14 @@ impl DatesSaid {
     }
 }
 
-/// An ASE date in the server's own `format` when the connector gives one, else in ASE's
-/// US form (`11/18/24 6:09 PM`); RFC 3339 either way.
-fn read_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
-    match format {
-        Some(f) => model::time::parse_datetime_as(text, f),
-        None => model::time::parse_datetime(text),
-    }
-}
-
-/// An issue's date (see [`read_date`]) as RFC 3339; a warning when present but
-/// unreadable.
-fn date(issue: &Value, key: &str, format: Option<&str>, warnings: &mut Vec<String>) -> Value {
+/// An issue's date as RFC 3339 in UTC: in the server's own format when the connector
+/// gives one, else in ASE's US form (`11/18/24 6:09 PM`), a wall-clock time of the
+/// server's time zone (see [`ServerDates::read`]); a warning when present but unreadable.
+fn date(issue: &Value, key: &str, dates: &ServerDates, warnings: &mut Vec<String>) -> Value {
     let Some(s) = attr(issue, key) else {
         return Value::Null;
     };
-    match (read_date(&s, format), format) {
+    match (dates.read(&s), dates.format.as_deref()) {
         (Some(d), _) => json!(d.to_rfc3339()),
         (None, Some(f)) => {
             warnings.push(format!(
@@ -262,12 +260,12 @@ fn date(issue: &Value, key: &str, format: Option<&str>, warnings: &mut Vec<Strin
 }
 
 /// One ASE issue (display-name keys) and its details as an ASoC-shaped record; `dates`
-/// is the server's date-time format when it is not ASE's US default.
+/// is how the server writes its dates (its format and time zone).
 pub fn ase_record(
     issue: &Value,
     details: Option<&Value>,
     app_name: &str,
-    dates: Option<&str>,
+    dates: &ServerDates,
     warnings: &mut Vec<String>,
 ) -> Map<String, Value> {
     let d = details.unwrap_or(&Value::Null);
@@ -402,6 +400,7 @@ impl Source for AseSource {
     fn events(&mut self, _request: Request) -> BoxStream<'static, Result<Event, SourceError>> {
         let client = self.client.clone();
         let options = self.options.clone();
+        let dates = self.dates.clone();
         let concurrency = self.concurrency;
         let stored = std::mem::take(&mut self.stored_tags);
         channel_stream(move |tx| async move {
@@ -418,7 +417,7 @@ impl Source for AseSource {
             let mut warnings = Warnings::default();
             let mut dates_said = DatesSaid::default();
             for (i, raw) in list.iter().enumerate() {
-                match asset_of(raw, &options, &stored) {
+                match asset_of(raw, &options, &dates, &stored) {
                     Some((app, record)) => {
                         let slot = pending.entry(app.asset.clone()).or_insert((0, 0));
                         if slot.0 == 0 {
@@ -475,13 +474,8 @@ impl Source for AseSource {
                                 without_details += 1;
                                 continue;
                             };
-                            let mut rec = ase_record(
-                                issue,
-                                Some(detail),
-                                &app.name,
-                                options.date_format.as_deref(),
-                                &mut w,
-                            );
+                            let mut rec =
+                                ase_record(issue, Some(detail), &app.name, &dates, &mut w);
                             let (keep, shaped) =
                                 records::shape_finding(&mut rec, &app.asset, &options, run_time);
                             for message in w.into_iter().chain(shaped) {
@@ -611,7 +605,13 @@ mod tests {
             "variants": [{"variantId": "v1", "comments": "seen", "reasoning": "why", "testDifference": "diff"}]
         });
         let mut w = Vec::new();
-        let r = ase_record(&issue, Some(&details), "Shop", None, &mut w);
+        let r = ase_record(
+            &issue,
+            Some(&details),
+            "Shop",
+            &ServerDates::default(),
+            &mut w,
+        );
         assert_eq!(r["Id"], "1042");
         assert_eq!(
             r["Location"],

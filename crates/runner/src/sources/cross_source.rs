@@ -92,7 +92,13 @@ fn from_ase(element: &str) -> String {
         "Scanner": "AppScan Dynamic Analyzer"
     });
     let details = json!({"id": "1042", "issueTypeId": "attLoginNotOverSSL", "cwe": "CWE-523"});
-    let rec = ase::ase_record(&issue, Some(&details), "dvja", None, &mut Vec::new());
+    let rec = ase::ase_record(
+        &issue,
+        Some(&details),
+        "dvja",
+        &model::time::ServerDates::default(),
+        &mut Vec::new(),
+    );
     fingerprint_of(shaped(rec, "ase-app-7"), "ase-app-7")
 }
 
