@@ -589,55 +589,6 @@ async fn every_fixture_imports() {
     assert_eq!(r.findings().len(), total);
 }
 
-/// An issue id the report lists more than once was silently last-one-wins (its history
-/// showed NEW -> CLOSED in one run). It is warned about once, naming the id and saying
-/// which item is kept.
-#[tokio::test]
-async fn an_issue_id_listed_twice_is_warned_about_once() {
-    let r = rig();
-    let text = std::fs::read_to_string(fixture("dast-many_findings.xml")).expect("read");
-    let start = text
-        .find("<item id=\"-7884510270036130816\"")
-        .expect("item start");
-    let end =
-        start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
-    let item = &text[start..end];
-    let fixed = item.replacen("<status>Open</status>", "<status>Fixed</status>", 1);
-    assert_ne!(fixed, item);
-    let twice = r.write(
-        "twice.xml",
-        format!("{}{item}{fixed}{fixed}{}", &text[..start], &text[end..]),
-    );
-    let report = r.import(&twice, None).await;
-    assert_eq!(
-        report.run.state,
-        RunState::Processed,
-        "{:?}",
-        report.run.reason
-    );
-    let id = "b0479dc1-ec61-ee11-8457-14cb65725114";
-    let repeated: Vec<_> = report
-        .issues
-        .iter()
-        .filter(|i| {
-            i.message
-                .contains(&format!("issue id \"{id}\" is listed more than once"))
-        })
-        .collect();
-    assert_eq!(repeated.len(), 1, "{:?}", report.issues);
-    assert!(
-        repeated[0]
-            .message
-            .contains("the last item listed with it is kept"),
-        "{repeated:?}"
-    );
-    assert!(repeated[0].location.contains("issue "), "{repeated:?}");
-    // As said: the last one listed (Fixed) is the finding.
-    let f = r.findings();
-    assert_eq!(f.len(), 60);
-    assert_eq!(by_id(&f, id).finding.status, Status::Closed);
-}
-
 /// A cancelled import of a report stored as one transaction is rolled back whole: its
 /// reason says so, and no longer also "records read so far were kept".
 #[tokio::test]

@@ -5,12 +5,10 @@
 //! - [`ase`]: AppScan Enterprise (every run full).
 //! - [`xml`]: one AppScan XML report file (`import`), one transaction per file.
 //! - [`records`]: the rules the two full-run sources share.
-//! - [`repeated_ids`]: issue ids a report lists more than once.
 
 pub mod ase;
 pub mod asoc;
 pub mod records;
-pub mod repeated_ids;
 pub mod xml;
 
 #[cfg(test)]

@@ -21,7 +21,6 @@
 //! its writer as much and went no faster).
 
 use super::records::{self, Candidates, Warnings, source_error};
-use super::repeated_ids::RepeatedIds;
 use crate::RunnerError;
 use crate::full_run::{FullRunOptions, KnownAssets};
 use crate::import::ImportInput;
@@ -355,7 +354,6 @@ impl Shape<'_> {
         let mut first = 0u64;
         let mut seen = 0u64;
         let mut excluded = 0u64;
-        let mut repeated = RepeatedIds::default();
         let flush =
             |page: &mut Vec<Value>, first: &mut u64, seen: u64| -> Result<(), SourceError> {
                 if page.is_empty() {
@@ -396,14 +394,6 @@ impl Shape<'_> {
                 if !keep {
                     excluded += 1;
                     continue;
-                }
-                if let Some(w) = rec
-                    .get("Id")
-                    .and_then(Value::as_str)
-                    .and_then(|id| repeated.check(id))
-                    && let Some(ev) = warnings.event(here(), w)
-                {
-                    self.send(ev)?;
                 }
                 page.push(Value::Object(rec));
                 if page.len() >= PAGE {
