@@ -1177,3 +1177,35 @@ async fn a_remap_keeps_the_fingerprints_of_findings_without_a_url() {
     );
     assert_eq!(fingerprints(&r), before);
 }
+
+/// A report that names no application and no URL the locators take is known by its file
+/// name; the import says so, since the same application's next report saved under
+/// another name becomes another application and closes nothing. Named with `--app`, it
+/// is not said.
+#[tokio::test]
+async fn an_application_known_only_by_its_file_name_is_warned_about() {
+    let r = rig();
+    let report = r.import(&fixture("dast-issue_10074.xml"), None).await;
+    assert_eq!(report.run.state, RunState::Processed);
+    let said: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|i| i.message.contains("its application is its file name"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", report.issues);
+    assert!(
+        said[0].message.contains("'dast-issue_10074.xml'") && said[0].message.contains("--app"),
+        "{said:?}"
+    );
+    let named = r
+        .import(&fixture("dast-issue_10074.xml"), Some("Legacy portal"))
+        .await;
+    assert!(
+        named
+            .issues
+            .iter()
+            .all(|i| !i.message.contains("its application is its file name")),
+        "{:?}",
+        named.issues
+    );
+}

@@ -158,6 +158,18 @@ fn asset_record(
     Ok((id, record))
 }
 
+/// The warning for an application known only by the report's file name (a report that
+/// names no application and no URL the locators take): the same application's next
+/// report, saved under another name, becomes another application and closes nothing.
+fn named_by_its_file(asset_id: &str) -> Option<String> {
+    let name = asset_id.strip_prefix("file:")?;
+    Some(format!(
+        "the report names no application and no URL the connector's locators take: its \
+         application is its file name '{name}', so a report of it saved under another name \
+         will be another application (pass --app NAME to name it)"
+    ))
+}
+
 /// Why a report's unseen findings must not be closed, when it does not (or may not)
 /// hold every issue of its application: ASoC writes how many its application has
 /// (`total-issues-in-application`, else the `issue-group`'s `total`) and whether it cut
@@ -271,8 +283,13 @@ fn produce(
         )?;
     }
     let mut warnings = Warnings::default();
-    for w in &meta.warnings {
-        if let Some(ev) = warnings.event(file.clone(), w.clone()) {
+    for w in meta
+        .warnings
+        .iter()
+        .cloned()
+        .chain(named_by_its_file(&asset_id))
+    {
+        if let Some(ev) = warnings.event(file.clone(), w) {
             send(&rt, &tx, Ok(ev))?;
         }
     }
