@@ -234,6 +234,8 @@ impl AsocClient {
             app_id: Option<String>,
             query: ListQuery,
             pager: Pager,
+            /// The first item of the page before, to tell a server that ignores `$skip`.
+            last_first: Option<Value>,
         }
         let (url, endpoint) = self.url(segments);
         let start = Listing {
@@ -243,6 +245,7 @@ impl AsocClient {
             app_id,
             pager: Pager::new(self.inner.cfg.page_size, query.max_pages),
             query,
+            last_first: None,
         };
         futures::stream::unfold(start, |mut l| async move {
             let skip = l.pager.next_skip()?;
@@ -261,7 +264,33 @@ impl AsocClient {
                     Ok(body) => body,
                 };
                 match parse_envelope(&body) {
+                    // Without a Count only an empty page ends a listing: a server that
+                    // ignores `$skip` answers its first page again and again, and the
+                    // listing asked for it for ever (80,000 requests a minute, memory
+                    // growing). The repeat ends it, its items not taken twice.
+                    Ok((items, None))
+                        if skip > 0
+                            && !items.is_empty()
+                            && items.first() == l.last_first.as_ref() =>
+                    {
+                        let capped = items.len() <= l.pager.page_size();
+                        tracing::warn!(endpoint = %l.endpoint, skip, "the server answered the page before again: it ignores $skip; the listing ends here");
+                        l.pager.on_repeated_page(capped.then(|| {
+                            format!(
+                                "the server answered $skip={skip} with the page before: it \
+                                 ignores $skip, so what its pages did not hold cannot be read"
+                            )
+                        }));
+                        break Ok(Page {
+                            app_id: l.app_id.clone(),
+                            skip,
+                            count: None,
+                            items: Vec::new(),
+                            moved: l.pager.moved().map(str::to_string),
+                        });
+                    }
                     Ok((items, count)) => {
+                        l.last_first = items.first().cloned();
                         l.pager.on_page(items.len(), count);
                         l.client.inner.stats.page(items.len());
                         break Ok(Page {

@@ -9,7 +9,8 @@
 //! - An empty page always ends the listing (defensive: `Count` may be stale).
 //! - `Count` null or absent: go on until an empty page, as the API documents (a server
 //!   that caps `$top` below the page size asked for gives short pages all the way, so
-//!   a short page does not say the listing is over; this costs one request).
+//!   a short page does not say the listing is over; this costs one request), or until a
+//!   page repeats the one before (a server that ignores `$skip`).
 //! - An unreadable page is skipped (`$skip += page size`) and reported; after
 //!   [`MAX_CONSECUTIVE_BAD_PAGES`] in a row the listing ends, so a server that
 //!   only answers garbage cannot keep the client paging forever.
@@ -219,6 +220,16 @@ impl Pager {
         }
         if n == 0 {
             self.done = true;
+        }
+    }
+
+    /// The page asked for repeated the one before (a server that ignores `$skip`): the
+    /// listing ends; `lost` says why some items may not have been read, when they may not.
+    pub(crate) fn on_repeated_page(&mut self, lost: Option<String>) {
+        self.pages += 1;
+        self.done = true;
+        if self.moved.is_none() {
+            self.moved = lost;
         }
     }
 

@@ -48,6 +48,14 @@ fn list_server(
     }
 }
 
+/// `f`, failing the test when it has not ended within ten seconds (a listing that never
+/// ends would hang it instead).
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .expect("the listing ended")
+}
+
 async fn collect(s: impl futures::Stream<Item = Result<Page, AsocError>>) -> Vec<Page> {
     s.try_collect().await.unwrap()
 }
@@ -87,6 +95,45 @@ async fn null_count_goes_on_until_an_empty_page() {
     let pages = collect(client(&capped).apps(ListQuery::all())).await;
     assert_eq!(ids(&pages), (0..45).collect::<Vec<_>>());
     assert_eq!(skips(&capped, "/api/v4/Apps"), [0, 20, 40, 45]);
+}
+
+/// A server without Count that ignores `$skip` answers its first page again and again:
+/// the listing ends at the repeat instead of asking for ever. When the page was no longer
+/// than asked, what it did not hold cannot be read, and the last page says so.
+#[tokio::test]
+async fn a_server_ignoring_skip_without_count_ends_the_listing() {
+    let capped = Fixture::start(|r: &Req| {
+        if r.is_login() {
+            return Answer::login("tok");
+        }
+        let items: Vec<_> = (0..20).map(|i| json!({"Id": i})).collect();
+        Answer::json(200, json!({"Items": items, "Count": null}))
+    })
+    .await;
+    let pages = within(collect(client(&capped).apps(ListQuery::all()))).await;
+    assert_eq!(ids(&pages), (0..20).collect::<Vec<_>>());
+    assert_eq!(skips(&capped, "/api/v4/Apps"), [0, 20]);
+    let last = pages.last().expect("pages");
+    assert!(
+        last.moved
+            .as_deref()
+            .is_some_and(|m| m.contains("ignores $skip")),
+        "{last:?}"
+    );
+
+    // A server that sends everything at once, whatever $top: nothing is missing.
+    let whole = Fixture::start(|r: &Req| {
+        if r.is_login() {
+            return Answer::login("tok");
+        }
+        let items: Vec<_> = (0..70).map(|i| json!({"Id": i})).collect();
+        Answer::json(200, json!({"Items": items, "Count": null}))
+    })
+    .await;
+    let pages = within(collect(client(&whole).apps(ListQuery::all()))).await;
+    assert_eq!(ids(&pages), (0..70).collect::<Vec<_>>());
+    assert_eq!(skips(&whole, "/api/v4/Apps"), [0, 70]);
+    assert!(pages.iter().all(|p| p.moved.is_none()), "{pages:?}");
 }
 
 #[tokio::test]
