@@ -68,14 +68,9 @@ pub fn parse_datetime_in(text: &str, zone: Tz) -> Option<DateTime<Utc>> {
 }
 
 /// Parses `text` with a server's own date-time format (strftime; a format without a time
-/// reads a date at midnight), else as [`parse_datetime`] does for the forms that do not
-/// depend on a locale (RFC 3339, ISO 8601).
-pub fn parse_datetime_as(text: &str, format: &str) -> Option<DateTime<Utc>> {
-    parse_datetime_as_in(text, format, Tz::UTC)
-}
-
-/// Parses as [`parse_datetime_as`] does, reading a date-time without an offset as a
-/// wall-clock time of `zone`; a format with an offset (`%z`) keeps the one it reads.
+/// reads a date at midnight), else as [`parse_datetime_in`] does for the forms that do
+/// not depend on a locale (RFC 3339, ISO 8601); a date-time without an offset is a
+/// wall-clock time of `zone`, and a format with an offset (`%z`) keeps the one it reads.
 pub fn parse_datetime_as_in(text: &str, format: &str, zone: Tz) -> Option<DateTime<Utc>> {
     let s = text.trim();
     if let Ok(dt) = DateTime::parse_from_str(s, format) {
@@ -171,22 +166,28 @@ mod tests {
     #[test]
     fn a_servers_own_format() {
         let want = Utc.with_ymd_and_hms(2024, 11, 5, 18, 9, 0).single();
-        assert_eq!(parse_datetime_as("05.11.24 18:09", "%d.%m.%y %H:%M"), want);
         assert_eq!(
-            parse_datetime_as("05/11/2024 18:09", "%d/%m/%Y %H:%M"),
+            parse_datetime_as_in("05.11.24 18:09", "%d.%m.%y %H:%M", Tz::UTC),
+            want
+        );
+        assert_eq!(
+            parse_datetime_as_in("05/11/2024 18:09", "%d/%m/%Y %H:%M", Tz::UTC),
             want
         );
         // Read month first without the format: the wrong day, silently.
         assert_ne!(parse_datetime("05/11/24 6:09 PM"), want);
         assert_eq!(
-            parse_datetime_as("2024-11-05T18:09:00Z", "%d.%m.%y %H:%M"),
+            parse_datetime_as_in("2024-11-05T18:09:00Z", "%d.%m.%y %H:%M", Tz::UTC),
             want
         );
         let midnight = Utc.with_ymd_and_hms(2024, 11, 5, 0, 0, 0).single();
-        assert_eq!(parse_datetime_as("05.11.2024", "%d.%m.%Y"), midnight);
+        assert_eq!(
+            parse_datetime_as_in("05.11.2024", "%d.%m.%Y", Tz::UTC),
+            midnight
+        );
         // Another locale's slashes are not guessed at once a format is given.
         assert_eq!(
-            parse_datetime_as("11/05/24 6:09 PM", "%d.%m.%y %H:%M"),
+            parse_datetime_as_in("11/05/24 6:09 PM", "%d.%m.%y %H:%M", Tz::UTC),
             None
         );
         assert!(check_format("%d.%m.%y %H:%M").is_ok());
