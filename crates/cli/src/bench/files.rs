@@ -4,6 +4,7 @@
 
 use super::report::Report;
 use anyhow::Context;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes `report` as `<stem>.md` and `<stem>.json` in `out`; returns both paths.
@@ -22,11 +23,11 @@ pub fn remove(out: &Path, stem: &str) {
     }
 }
 
-/// Writes `bytes` to `<path>.tmp`, then renames it to `path`.
+/// Writes `bytes` under a temporary name in `path`'s directory, then renames it to
+/// `path` (the export's [`export::output::create`]).
 fn replace(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    let mut file = export::output::create(path)?;
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(file.commit()?)
 }
