@@ -64,7 +64,10 @@ impl MasterKey {
         }
         let path = dir.join(KEY_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => MasterKey::from_hex(text.trim(), &path.display().to_string()),
+            Ok(text) => {
+                make_private(&path);
+                MasterKey::from_hex(text.trim(), &path.display().to_string())
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(&path),
             Err(source) => Err(SecretError::KeyFile { path, source }),
         }
@@ -185,6 +188,35 @@ fn create_key_file(path: &Path) -> Result<MasterKey, SecretError> {
     }
 }
 
+/// A key file others may read or write (copied in with the umask's mode, or left so by
+/// hand) is made the owner's alone, with a warning: whoever can read it opens every
+/// sealed secret. One whose mode cannot be changed (another owner's) is warned about.
+fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            return;
+        }
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700)) {
+            Ok(()) => tracing::warn!(
+                file = %path.display(),
+                "the master key file was open to others (mode {mode:o}); it is now the owner's alone"
+            ),
+            Err(e) => tracing::warn!(
+                file = %path.display(),
+                "the master key file is open to others (mode {mode:o}) and could not be made the owner's alone: {e}; whoever can read it can open every stored secret"
+            ),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(parent) = path.parent() {
@@ -285,5 +317,21 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    /// A key file others can read (copied in with a 0644 umask) is made the owner's alone
+    /// when it is loaded, and its key is still the one read.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_open_to_others_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(KEY_FILE);
+        std::fs::write(&path, "22".repeat(32)).expect("write key");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let key = MasterKey::load_or_create(dir.path()).expect("key");
+        assert_eq!(key.bytes(), [0x22; 32]);
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }
