@@ -37,8 +37,27 @@ pub fn shown(raw: &str) -> String {
             let _ = url.set_password(Some("***"));
             url.to_string()
         }
-        _ => raw.to_string(),
+        Ok(_) => raw.to_string(),
+        Err(_) => unparsed_shown(raw),
     }
+}
+
+/// Text that is no URL as messages show it: what may be a password — from the first `:`
+/// after `scheme://` to the last `@` — as `***`. A password holding a `/` or `?` makes
+/// the URL unreadable (`http://u:pa/ss@host`: "invalid port number"), and the text was
+/// echoed whole in that error.
+fn unparsed_shown(raw: &str) -> String {
+    let Some(start) = raw.find("://").map(|i| i + 3) else {
+        return raw.to_string();
+    };
+    let (Some(colon), Some(at)) = (raw[start..].find(':'), raw.rfind('@')) else {
+        return raw.to_string();
+    };
+    let colon = start + colon;
+    if colon >= at {
+        return raw.to_string();
+    }
+    format!("{}:***{}", &raw[..colon], &raw[at..])
 }
 
 #[cfg(test)]
@@ -60,5 +79,12 @@ mod tests {
             assert!(!err.contains("URLPASS"), "{err}");
             assert!(!shown(with_credentials).contains("URLPASS"));
         }
+        // A password with a `/` or `?` makes the URL unreadable; the error shows it hidden.
+        for unreadable in ["http://u:URL/PASS@127.0.0.1:9", "http://u:URL?PASS@h:9/x"] {
+            assert!(parse(unreadable).is_err());
+            assert_eq!(shown(unreadable).matches("URL").count(), 0, "{unreadable}");
+        }
+        assert_eq!(shown("http://u:a/b@h:9"), "http://u:***@h:9");
+        assert_eq!(shown("not a url"), "not a url");
     }
 }

@@ -59,7 +59,7 @@ pub fn parse(url: &str) -> Result<PgUrl> {
         }
     };
     let rest = if is_url_form(url) {
-        match url.split_once('?') {
+        match split_query(url) {
             Some((base, query)) => {
                 let mut kept = Vec::new();
                 for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -157,6 +157,18 @@ pub fn key_values(text: &str) -> Option<Vec<(String, String)>> {
     (!pairs.is_empty()).then_some(pairs)
 }
 
+/// A URL's part before its query and the query, which starts at the first `?` after the
+/// user info: the driver ends the user info at the first `@` after the scheme, so a
+/// password may hold an unescaped `?` (or `/`).
+fn split_query(url: &str) -> Option<(&str, &str)> {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let after_user_info = url[after_scheme..]
+        .find('@')
+        .map_or(after_scheme, |at| after_scheme + at + 1);
+    let q = after_user_info + url[after_user_info..].find('?')?;
+    Some((&url[..q], &url[q + 1..]))
+}
+
 fn is_url_form(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
@@ -165,33 +177,32 @@ fn is_url_form(url: &str) -> bool {
 /// parameter or a `password=` key-value pair).
 pub fn redact(url: &str) -> String {
     if url.contains("://") {
-        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(auth_end);
-        let authority = match authority.rfind('@') {
-            Some(at) => {
-                let (user_info, host) = authority.split_at(at);
-                match user_info.split_once(':') {
-                    Some((user, _)) => format!("{user}:***{host}"),
-                    None => authority.to_string(),
-                }
-            }
-            None => authority.to_string(),
+        let (base, query) = split_query(url).map_or((url, None), |(b, q)| (b, Some(q)));
+        let (scheme, rest) = base.split_once("://").unwrap_or(("", base));
+        let (user_info, rest) = match rest.split_once('@') {
+            Some((info, rest)) => match info.split_once(':') {
+                Some((user, _)) => (format!("{user}:***@"), rest),
+                None => (format!("{info}@"), rest),
+            },
+            None => (String::new(), rest),
         };
-        let tail = match tail.split_once('?') {
-            Some((path, query)) => {
+        let tail = match query {
+            Some(query) => {
                 let query: Vec<String> = query
                     .split('&')
                     .map(|pair| match pair.split_once('=') {
-                        Some(("password", _)) => "password=***".to_string(),
+                        // The driver decodes keys: `pass%77ord=` is a password too.
+                        Some((key, _)) if percent_decode(key) == "password" => {
+                            format!("{key}=***")
+                        }
                         _ => pair.to_string(),
                     })
                     .collect();
-                format!("{path}?{}", query.join("&"))
+                format!("{rest}?{}", query.join("&"))
             }
-            None => tail.to_string(),
+            None => rest.to_string(),
         };
-        format!("{scheme}://{authority}{tail}")
+        format!("{scheme}://{user_info}{tail}")
     } else {
         // key=value pairs; a quoted value may hold spaces.
         let mut out = String::with_capacity(url.len());
@@ -267,6 +278,25 @@ mod tests {
             "postgresql://u@h/db?password=***&x=1"
         );
         assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        // Passwords the driver takes though they hold an unescaped `/` or `?`, and a
+        // `password` key written with an escape.
+        for url in [
+            "postgres://u:SEKRIT/pw@127.0.0.1:1/test",
+            "postgres://u:SEKRIT?pw@127.0.0.1:1/test?schema=s",
+            "postgres://u@h/test?pass%77ord=SEKRIT",
+        ] {
+            let shown = redact(url);
+            assert!(!shown.contains("SEKRIT"), "{url} shown as {shown}");
+            let config = parse(url).expect("the driver reads it").config;
+            assert!(
+                config.get_password().is_some(),
+                "{url}: a password to the driver"
+            );
+        }
+        assert_eq!(
+            redact("postgres://u:a/b@h:1/db?schema=s"),
+            "postgres://u:***@h:1/db?schema=s"
+        );
         assert_eq!(
             redact("host=h password='a b\\' c' user=u"),
             "host=h password=*** user=u"
