@@ -1,8 +1,9 @@
 //! What the AppScan on Cloud (`asoc`) and AppScan Enterprise (`ase`) clients share:
 //! which failed attempts are worth another and how long to wait ([`retry`]), the
 //! client-side request pace ([`ratelimit`]), one line of text for a failure
-//! ([`text`]), reading their JSON bodies ([`json`]), what a server's base URL must be ([`base_url`]) and the proxy the
-//! environment puts in front of it ([`proxy`]). Each client wires them into its own
+//! ([`text`]), reading their JSON bodies ([`json`]), what a server's base URL must be ([`base_url`]), the proxy the
+//! environment puts in front of it ([`proxy`]) and which redirects they follow
+//! ([`redirect`]). Each client wires them into its own
 //! request loop and turns the last failure into its own error type.
 
 pub mod base_url;
@@ -10,6 +11,7 @@ pub mod ca_file;
 pub mod json;
 pub mod proxy;
 pub mod ratelimit;
+pub mod redirect;
 pub mod retry;
 pub mod text;
 

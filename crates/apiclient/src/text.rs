@@ -2,6 +2,7 @@
 //! chain of an error's causes. Each client builds its own messages from these (which
 //! body fields carry the server's message differs between the two APIs).
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 
 /// How many bytes of a body an error quotes when the server gave no message.
@@ -24,6 +25,28 @@ pub fn excerpt(body: &[u8]) -> String {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+/// `body` with each of `secrets` — the credentials its request carried (key secret,
+/// token, session) — replaced by `[REDACTED]`. A server or proxy that echoes requests
+/// back ("Forbidden for request with headers authorization: Bearer …") had them quoted
+/// in errors, run reasons, the dashboard and logs. Done to the whole body before it is
+/// quoted, so a credential that an excerpt's end would cut is not left half shown.
+pub fn hide<'a>(body: &'a [u8], secrets: &[&str]) -> Cow<'a, [u8]> {
+    let text = String::from_utf8_lossy(body);
+    let found: Vec<&str> = secrets
+        .iter()
+        .copied()
+        .filter(|s| !s.is_empty() && text.contains(s))
+        .collect();
+    if found.is_empty() {
+        return Cow::Borrowed(body);
+    }
+    let mut text = text.into_owned();
+    for secret in found {
+        text = text.replace(secret, "[REDACTED]");
+    }
+    Cow::Owned(text.into_bytes())
 }
 
 /// The title of an HTML page, whitespace collapsed; `None` when `text` is no HTML page or
@@ -77,6 +100,22 @@ mod tests {
             excerpt(b"<html><body>no title</body></html>"),
             "<html><body>no title</body></html>"
         );
+    }
+
+    /// A credential echoed in a body is hidden wherever it is, also where an excerpt
+    /// would have cut it.
+    #[test]
+    fn hidden_credentials_are_hidden_before_the_excerpt_cuts() {
+        let secret = "SEKRIT-0123456789abcdef";
+        let body = format!(
+            "{}{secret} and Bearer tok-1",
+            "x".repeat(EXCERPT_BYTES - 10)
+        );
+        let quoted = excerpt(&hide(body.as_bytes(), &[secret, "tok-1", ""]));
+        assert!(!quoted.contains("SEKRIT"), "{quoted}");
+        let echoed = hide(b"authorization: Bearer tok-1", &["tok-1"]);
+        assert_eq!(&*echoed, b"authorization: Bearer [REDACTED]");
+        assert!(matches!(hide(b"nothing", &["tok-1", ""]), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -56,10 +56,43 @@ struct Inner {
 /// A final answer (success, or a status not worth retrying).
 struct Answer {
     status: u16,
+    /// The body; a non-2xx one with the request's credentials hidden (see [`Inner::hidden`]).
     body: Bytes,
     content_range: Option<String>,
     set_cookies: Vec<String>,
     attempts: u32,
+    /// The session the request carried, to hide it when a 2xx body is quoted.
+    session: Option<Session>,
+}
+
+impl Inner {
+    /// `body` with the credentials a request carried (the key secret, the session id
+    /// and XSRF token) hidden, for a body that is quoted: a server or proxy echoing the
+    /// request had them shown in errors, run reasons and the dashboard.
+    fn hidden(&self, body: Bytes, session: Option<&Session>) -> Bytes {
+        let secrets = [
+            self.cfg.key_secret.expose_secret(),
+            session.map_or("", |s| s.cookie.expose_secret()),
+            session.map_or("", |s| s.xsrf.expose_secret()),
+        ];
+        match apiclient::text::hide(&body, &secrets) {
+            std::borrow::Cow::Borrowed(_) => body,
+            std::borrow::Cow::Owned(hidden) => Bytes::from(hidden),
+        }
+    }
+
+    /// The start of a 2xx body that could not be read, for an error.
+    fn quote(&self, a: &Answer) -> String {
+        excerpt(&self.hidden(a.body.clone(), a.session.as_ref()))
+    }
+
+    /// A 2xx answer's JSON.
+    fn json_of(&self, endpoint: &str, a: &Answer) -> Result<Value, AseError> {
+        apiclient::json::from_slice(&a.body).map_err(|e| AseError::InvalidResponse {
+            endpoint: endpoint.to_string(),
+            message: format!("not JSON ({e}); body starts: {:?}", self.quote(a)),
+        })
+    }
 }
 
 /// What one request sends besides its URL.
@@ -91,6 +124,7 @@ impl AseClient {
         let mut builder = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(std::time::Duration::from_secs(30)))
+            .redirect(apiclient::redirect::policy())
             .user_agent(USER_AGENT);
         if let Some(path) = &cfg.ca_file {
             let certs = apiclient::ca_file::read(path).map_err(AseError::Tls)?;
@@ -132,7 +166,7 @@ impl AseClient {
         if !(200..300).contains(&a.status) {
             return Err(http_error("GET", &endpoint, &a));
         }
-        json_of(&endpoint, &a.body)
+        self.inner.json_of(&endpoint, &a)
     }
 
     /// Logs in now (replacing any session). Other calls log in by themselves.
@@ -205,7 +239,7 @@ impl AseClient {
                 let a = self.get_authed(&url, &endpoint, &query, None).await?;
                 match a.status {
                     200..=299 => {
-                        out.extend(detail_items(&endpoint, &a.body)?);
+                        out.extend(detail_items(&endpoint, self.inner.json_of(&endpoint, &a)?)?);
                         continue;
                     }
                     404 | 405 => {
@@ -220,7 +254,7 @@ impl AseClient {
                 self.inner.stats.details();
                 let a = self.get_authed(&url, &endpoint, &[], None).await?;
                 match a.status {
-                    200..=299 => out.push(json_of(&endpoint, &a.body)?),
+                    200..=299 => out.push(self.inner.json_of(&endpoint, &a)?),
                     404 => tracing::warn!(%endpoint, "issue vanished while being read"),
                     _ => return Err(http_error("GET", &endpoint, &a)),
                 }
@@ -334,7 +368,7 @@ impl AseClient {
                 l.pager.on_unsatisfiable();
                 break Err(AseError::InvalidResponse {
                     endpoint: format!("{} (items {first}-{last})", l.endpoint),
-                    message: format!("{what}; body starts: {:?}", excerpt(&a.body)),
+                    message: format!("{what}; body starts: {:?}", l.client.inner.quote(&a)),
                 });
             };
             Some((item, l))
@@ -404,45 +438,20 @@ impl AseClient {
         }
     }
 
-    /// `POST /ase/api/keylogin/apikeylogin`. Messages are scrubbed of the secret.
+    /// `POST /ase/api/keylogin/apikeylogin`. An answer echoing the secret has it hidden
+    /// (by `send`) before any message quotes it.
     async fn do_login(&self, after_401: bool) -> Result<(SecretString, SecretString), AseError> {
         let cfg = &self.inner.cfg;
-        let secret = cfg.key_secret.expose_secret();
-        let scrub = |s: String| {
-            if secret.is_empty() {
-                s
-            } else {
-                s.replace(secret, "[REDACTED]")
-            }
-        };
         let (url, endpoint) = self.url(&["keylogin", "apikeylogin"]);
         let body = KeyLogin {
             key_id: cfg.key_id.trim(),
-            key_secret: secret,
+            key_secret: cfg.key_secret.expose_secret(),
         };
         let req = Req {
             json: Some(&body),
             ..Req::default()
         };
-        let a = self
-            .send(Method::POST, &url, &endpoint, req)
-            .await
-            .map_err(|e| match e {
-                AseError::Http {
-                    method,
-                    endpoint,
-                    status,
-                    excerpt,
-                    attempts,
-                } => AseError::Http {
-                    method,
-                    endpoint,
-                    status,
-                    excerpt: scrub(excerpt),
-                    attempts,
-                },
-                other => other,
-            })?;
+        let a = self.send(Method::POST, &url, &endpoint, req).await?;
         match a.status {
             200..=299 => {
                 let s = session::parse_login(&a.body, &a.set_cookies)
@@ -457,15 +466,9 @@ impl AseClient {
             }),
             status @ (400 | 403) => Err(AseError::Auth {
                 status,
-                message: scrub(body_message(&a.body)),
+                message: body_message(&a.body),
             }),
-            _ => {
-                let mut e = http_error("POST", &endpoint, &a);
-                if let AseError::Http { excerpt, .. } = &mut e {
-                    *excerpt = scrub(std::mem::take(excerpt));
-                }
-                Err(e)
-            }
+            _ => Err(http_error("POST", &endpoint, &a)),
         }
     }
 
@@ -523,6 +526,13 @@ impl AseClient {
                 .filter_map(|v| v.to_str().ok().map(str::to_string))
                 .collect();
             let body = resp.bytes().await.map_err(transport)?;
+            // Anything but a success is quoted in errors: what it echoes of the
+            // request's credentials is hidden now. A 2xx body is hidden only when it is
+            // quoted (`Inner::quote`), which keeps the pages' hot path free of it.
+            let body = match status {
+                200..=299 => body,
+                _ => inner.hidden(body, req_ref.session),
+            };
             if retry::is_retryable_status(status, &body) {
                 return Err(AttemptError::Status {
                     status,
@@ -536,6 +546,7 @@ impl AseClient {
                 content_range,
                 set_cookies,
                 attempts: n,
+                session: req_ref.session.cloned(),
             })
         };
         retry::with_retries(
@@ -551,16 +562,9 @@ impl AseClient {
     }
 }
 
-fn json_of(endpoint: &str, body: &[u8]) -> Result<Value, AseError> {
-    apiclient::json::from_slice(body).map_err(|e| AseError::InvalidResponse {
-        endpoint: endpoint.to_string(),
-        message: format!("not JSON ({e}); body starts: {:?}", excerpt(body)),
-    })
-}
-
 /// A `details_v2` answer: an array of detail objects, or an object holding one.
-fn detail_items(endpoint: &str, body: &[u8]) -> Result<Vec<Value>, AseError> {
-    match json_of(endpoint, body)? {
+fn detail_items(endpoint: &str, answer: Value) -> Result<Vec<Value>, AseError> {
+    match answer {
         Value::Array(items) => Ok(items),
         Value::Object(mut m) => {
             for key in ["issueDetails", "issueDetailsList", "items", "issues"] {
@@ -654,14 +658,15 @@ mod tests {
 
     #[test]
     fn details_answers_of_either_shape() {
-        assert_eq!(detail_items("e", br#"[{"id":"1"}]"#).unwrap().len(), 1);
+        use serde_json::json;
+        assert_eq!(detail_items("e", json!([{"id":"1"}])).unwrap().len(), 1);
         assert_eq!(
-            detail_items("e", br#"{"issueDetails":[{"id":"1"},{"id":"2"}]}"#)
+            detail_items("e", json!({"issueDetails":[{"id":"1"},{"id":"2"}]}))
                 .unwrap()
                 .len(),
             2
         );
-        assert!(detail_items("e", br#"{"x":1}"#).is_err());
+        assert!(detail_items("e", json!({"x":1})).is_err());
     }
 
     #[tokio::test]

@@ -52,8 +52,32 @@ struct Inner {
 /// An answer that is final (success, or a status not worth retrying).
 struct Answer {
     status: u16,
+    /// The body; a non-2xx one with the request's credentials hidden (see [`Inner::hidden`]).
     body: Bytes,
     attempts: u32,
+    /// The token the request carried, to hide it when a 2xx body is quoted.
+    bearer: Option<SecretString>,
+}
+
+impl Inner {
+    /// `body` with the credentials a request carried (the key secret, its token)
+    /// hidden, for a body that is quoted: a server or proxy echoing the request had them
+    /// shown in errors, run reasons and the dashboard.
+    fn hidden(&self, body: Bytes, bearer: Option<&SecretString>) -> Bytes {
+        let secrets = [
+            self.cfg.key_secret.expose_secret(),
+            bearer.map_or("", |b| b.expose_secret()),
+        ];
+        match apiclient::text::hide(&body, &secrets) {
+            std::borrow::Cow::Borrowed(_) => body,
+            std::borrow::Cow::Owned(hidden) => Bytes::from(hidden),
+        }
+    }
+
+    /// The start of a 2xx body that could not be read, for an error.
+    fn quote(&self, answer: &Answer) -> String {
+        excerpt(&self.hidden(answer.body.clone(), answer.bearer.as_ref()))
+    }
 }
 
 impl AsocClient {
@@ -65,6 +89,7 @@ impl AsocClient {
         let mut builder = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(std::time::Duration::from_secs(30)))
+            .redirect(apiclient::redirect::policy())
             .user_agent(USER_AGENT);
         if let Some(path) = &cfg.ca_file {
             let certs = apiclient::ca_file::read(path).map_err(AsocError::Tls)?;
@@ -128,9 +153,9 @@ impl AsocClient {
     /// `403` means the key lacks permission).
     pub async fn tenant_info(&self) -> Result<Value, AsocError> {
         let (url, endpoint) = self.url(&["api", "v4", "Account", "TenantInfo"]);
-        let body = self.get_authed(&url, &endpoint, &[]).await?;
-        apiclient::json::from_slice(&body).map_err(|e| AsocError::InvalidResponse {
-            message: format!("not JSON ({e}); body starts: {:?}", excerpt(&body)),
+        let a = self.get_authed(&url, &endpoint, &[]).await?;
+        apiclient::json::from_slice(&a.body).map_err(|e| AsocError::InvalidResponse {
+            message: format!("not JSON ({e}); body starts: {:?}", self.inner.quote(&a)),
             endpoint,
         })
     }
@@ -139,10 +164,10 @@ impl AsocClient {
     /// document, which list answers may leave out (their `IssueXml`).
     pub async fn issue_details(&self, issue_id: &str) -> Result<String, AsocError> {
         let (url, endpoint) = self.url(&["api", "v4", "Issues", issue_id, "Details"]);
-        let body = self
+        let a = self
             .get_authed(&url, &endpoint, &[("format", "xml".to_string())])
             .await?;
-        let doc = detail_text(&body).map_err(|message| AsocError::InvalidResponse {
+        let doc = detail_text(&a.body).map_err(|message| AsocError::InvalidResponse {
             message,
             endpoint: endpoint.clone(),
         })?;
@@ -156,7 +181,10 @@ impl AsocClient {
         if !head.starts_with('<') || head.starts_with("<!doctype html") || head.starts_with("<html")
         {
             return Err(AsocError::InvalidResponse {
-                message: format!("not an XML document; body starts: {:?}", excerpt(&body)),
+                message: format!(
+                    "not an XML document; body starts: {:?}",
+                    self.inner.quote(&a)
+                ),
                 endpoint,
             });
         }
@@ -256,14 +284,14 @@ impl AsocClient {
             let cfg = &l.client.inner.cfg;
             let mut waits = retry::delays(cfg.retry_base_delay, cfg.max_retries);
             let item = loop {
-                let body = match l.client.get_authed(&l.url, &l.endpoint, &params).await {
+                let answer = match l.client.get_authed(&l.url, &l.endpoint, &params).await {
                     Err(e) => {
                         l.pager.on_error();
                         break Err(e);
                     }
-                    Ok(body) => body,
+                    Ok(a) => a,
                 };
-                match parse_envelope(&body) {
+                match parse_envelope(&answer.body) {
                     // Without a Count only an empty page ends a listing: a server that
                     // ignores `$skip` answers its first page again and again, and the
                     // listing asked for it for ever (80,000 requests a minute, memory
@@ -315,7 +343,7 @@ impl AsocClient {
                             app_id: l.app_id.clone(),
                             skip,
                             message,
-                            excerpt: excerpt(&body),
+                            excerpt: l.client.inner.quote(&answer),
                             gave_up: l.pager.gave_up().then(|| l.pager.count()),
                         });
                     }
@@ -340,13 +368,13 @@ impl AsocClient {
     }
 
     /// A `GET` with the bearer token; a `401` logs in again and repeats the
-    /// call once. Returns the body of a 2xx answer.
+    /// call once. Returns a 2xx answer.
     async fn get_authed(
         &self,
         url: &Url,
         endpoint: &str,
         query: &[(&'static str, String)],
-    ) -> Result<Bytes, AsocError> {
+    ) -> Result<Answer, AsocError> {
         let mut relogged = false;
         loop {
             let token = self
@@ -365,7 +393,7 @@ impl AsocClient {
                 )
                 .await?;
             match answer.status {
-                200..=299 => return Ok(answer.body),
+                200..=299 => return Ok(answer),
                 401 if !relogged => {
                     relogged = true;
                     tracing::info!(endpoint, "token rejected (401); logging in again");
@@ -399,45 +427,21 @@ impl AsocClient {
         }
     }
 
-    /// `POST /api/v4/Account/ApiKeyLogin`. Messages are scrubbed of the
-    /// secret in case a server ever echoes the request.
+    /// `POST /api/v4/Account/ApiKeyLogin`. An answer echoing the secret has it
+    /// hidden (by `send`) before any message quotes it.
     async fn do_login(
         &self,
         reason: LoginReason,
     ) -> Result<(SecretString, std::time::Duration), AsocError> {
         let cfg = &self.inner.cfg;
-        let secret = cfg.key_secret.expose_secret();
         let (url, endpoint) = self.url(&["api", "v4", "Account", "ApiKeyLogin"]);
         let body = LoginBody {
             key_id: cfg.key_id.trim(),
-            key_secret: secret,
-        };
-        let scrub = |s: String| {
-            if secret.is_empty() {
-                s
-            } else {
-                s.replace(secret, "[REDACTED]")
-            }
+            key_secret: cfg.key_secret.expose_secret(),
         };
         let answer = self
             .send(Method::POST, &url, &endpoint, &[], None, Some(&body))
-            .await
-            .map_err(|e| match e {
-                AsocError::Http {
-                    method,
-                    endpoint,
-                    status,
-                    excerpt,
-                    attempts,
-                } => AsocError::Http {
-                    method,
-                    endpoint,
-                    status,
-                    excerpt: scrub(excerpt),
-                    attempts,
-                },
-                other => other,
-            })?;
+            .await?;
         match answer.status {
             200..=299 => {
                 let (token, lifetime) = auth::parse_login_answer(&answer.body, chrono::Utc::now())
@@ -459,20 +463,20 @@ impl AsocClient {
                         "the API key id or secret is wrong, or the key was revoked or regenerated"
                             .to_string()
                     }
-                    m => scrub(format!(
+                    m => format!(
                         "the API key id or secret is wrong, or the key was revoked or regenerated ({m})"
-                    )),
+                    ),
                 },
             }),
             status @ (400 | 403) => Err(AsocError::Auth {
                 status,
-                message: scrub(body_message(&answer.body)),
+                message: body_message(&answer.body),
             }),
             status => Err(AsocError::Http {
                 method: "POST".into(),
                 endpoint,
                 status,
-                excerpt: scrub(body_message(&answer.body)),
+                excerpt: body_message(&answer.body),
                 attempts: answer.attempts,
             }),
         }
@@ -517,6 +521,13 @@ impl AsocClient {
             inner.stats.status(status);
             let retry_after = retry::retry_after_of(resp.headers());
             let body = resp.bytes().await.map_err(transport)?;
+            // Anything but a success is quoted in errors: what it echoes of the
+            // request's credentials is hidden now. A 2xx body is hidden only when it is
+            // quoted (`Inner::quote`), which keeps the pages' hot path free of it.
+            let body = match status {
+                200..=299 => body,
+                _ => inner.hidden(body, bearer),
+            };
             if retry::is_retryable_status(status, &body) {
                 return Err(AttemptError::Status {
                     status,
@@ -528,6 +539,7 @@ impl AsocClient {
                 status,
                 body,
                 attempts: n,
+                bearer: bearer.cloned(),
             })
         };
         retry::with_retries(
