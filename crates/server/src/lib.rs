@@ -32,6 +32,7 @@
 //! - [`extract`]: query/path extractors with JSON errors; [`error`]: error types.
 //! - [`state`]: what handlers share.
 //! - [`host`]: the `Host` names a request may give (DNS rebinding).
+//! - [`request_log`]: how a request is named in the debug log (credentials hidden).
 //! - [`listen`]: the HTTP accept loop and its limits (header/idle and send timeouts,
 //!   connection cap, bounded graceful shutdown).
 
@@ -45,6 +46,7 @@ pub mod host;
 pub mod jobs;
 pub mod listen;
 pub mod metrics;
+pub mod request_log;
 pub mod schedule;
 pub mod scheduler;
 pub mod skew;
@@ -314,7 +316,7 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         // Outside the body limit, so that its 413 carries the headers too.
         .layer(middleware::from_fn(security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_log::span))
         .with_state(state)
 }
 
