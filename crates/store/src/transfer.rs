@@ -353,9 +353,10 @@ pub fn copy(
         "being run since the copy began",
         ", then migrate again with --force",
     )?;
-    if !connectors.is_empty() {
-        to.import_rows(&Rows::Connectors(connectors))?;
-    }
+    // A run that began and ended during the copy changed what was copied (its run row,
+    // history, statuses): the counts tell, and the target stays marked. Restoring the
+    // connectors first made such a target look whole while its findings disagreed with
+    // their history.
     let copied = to.table_counts()?;
     let now = from.table_counts()?;
     for table in Table::ALL {
@@ -366,6 +367,9 @@ pub fn copy(
                 target_rows: copied.get(table),
             });
         }
+    }
+    if !connectors.is_empty() {
+        to.import_rows(&Rows::Connectors(connectors))?;
     }
     Ok(copied)
 }

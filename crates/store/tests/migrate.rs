@@ -351,4 +351,41 @@ fn a_copy_refuses_a_source_with_a_run_under_way() {
     for c in target.connectors().expect("connectors") {
         assert_eq!(c.state_reason.as_deref(), Some(transfer::COPY_IN_PROGRESS));
     }
+    if let Some(run) = began {
+        lite.finish_run(
+            &run,
+            &Batch::default(),
+            &common::end(RunState::Processed, None),
+        )
+        .expect("finish");
+    }
+
+    // A run that begins and ends while the findings are copied: none is running at the
+    // end, but what was copied is not the source; the target stays marked (it looked
+    // whole, with findings disagreeing with their history).
+    let mut ran = false;
+    let force = CopyOptions {
+        batch_size: 40,
+        force: true,
+    };
+    let err = copy(&lite, &target, &force, &mut |t, done, _| {
+        if t == Table::Findings && done > 0 && !ran {
+            ran = true;
+            let run = lite
+                .begin_run(cloud.id, RunMode::Delta, "pid 9", Duration::minutes(5))
+                .expect("a run begins meanwhile");
+            lite.finish_run(
+                &run,
+                &Batch::default(),
+                &common::end(RunState::Processed, None),
+            )
+            .expect("and ends");
+        }
+    })
+    .expect_err("refused at the end");
+    assert!(matches!(err, StoreError::CopyMismatch { .. }), "{err}");
+    for c in target.connectors().expect("connectors") {
+        assert!(c.cursor.is_none(), "{c:?}");
+        assert_eq!(c.state_reason.as_deref(), Some(transfer::COPY_IN_PROGRESS));
+    }
 }
