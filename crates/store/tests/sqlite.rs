@@ -138,6 +138,12 @@ fn an_existing_store_readable_by_others_is_made_private() {
         assert_eq!(mode(&wal), 0o600, "SQLite makes it with the store's mode");
     }
     drop(store);
+    // A file that is no store is refused as it is, its mode untouched.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "hello\n").expect("write");
+    std::fs::set_permissions(&notes, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    store::SqliteStore::open(&notes).expect_err("not a database");
+    assert_eq!(mode(&notes), 0o644);
 }
 
 #[test]

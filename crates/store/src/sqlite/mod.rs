@@ -134,11 +134,14 @@ impl SqliteStore {
         let mut writer = open(path)?;
         if new {
             owner_only(path);
-        } else {
-            tighten(path);
         }
         configure(&writer, WRITER_CACHE_KIB)?;
         migrate(&mut writer)?;
+        // Only a file that is a store: a path given by mistake (notes.txt) was made 0600
+        // before it was refused as no database.
+        if !new {
+            tighten(path);
+        }
         // Rows from before risk scores existed (or written by another backend) get theirs.
         if risk::needs_rescore(&writer)? {
             let tx = writer.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
