@@ -263,6 +263,18 @@ async fn a_sync_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run() {
             .is_some_and(|r| r.contains("was interrupted") && r.contains("no longer runs")),
         "{status}"
     );
+    // `migrate` copies such a store at once (it refused it as running until the lease
+    // ran out), and the copy, which holds no lock, says the run was interrupted too (it
+    // said Processing, running).
+    let copy = killed.path().join("copy.sqlite3");
+    run(bin(killed.path())
+        .args(["--quiet", "migrate", "--to"])
+        .arg(&copy));
+    let copied = json(&run(bin(killed.path())
+        .arg("--store")
+        .arg(&copy)
+        .args(["status", "cloud", "--json"])));
+    assert_eq!(copied[0]["interrupted"], true, "{copied}");
 
     // The rerun takes over the dead process's lock at once and finishes the job.
     let rerun = json(&run(bin(killed.path()).args(["sync", "cloud", "--json"])));

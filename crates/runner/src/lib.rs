@@ -47,7 +47,7 @@ pub use progress::{Progress, Quiet};
 pub use secrets::{MasterKey, SecretError};
 pub use settings::Settings;
 pub use stop::Stop;
-pub use sync::{RunReport, SyncOptions};
+pub use sync::{RunReport, SyncOptions, lock_is_live};
 
 use std::sync::Arc;
 use store::{Store, StoreError};

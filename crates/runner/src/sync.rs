@@ -70,22 +70,25 @@ impl Runner {
     /// (another worker, a CLI sync): neither expired nor held by a process known to have
     /// exited, which the next run takes over.
     pub fn running_lock(&self, connector_id: i64) -> Result<Option<store::RunLock>, RunnerError> {
-        Ok(self
-            .store
-            .run_lock(connector_id)?
-            .filter(|lock| lock.expires > Utc::now() && !holder_is_dead(&lock.holder)))
+        Ok(self.store.run_lock(connector_id)?.filter(lock_is_live))
     }
 
     /// Why a Processing connector's run is no longer running, when it is not: the
     /// process holding its lock (on this host) has exited, or the lock ran out without
-    /// being renewed. `None` for a connector in another state, while a run goes on, or
-    /// when none holds the lock.
+    /// being renewed, or none holds it. `None` for a connector in another state or while
+    /// a run goes on.
     pub fn interruption(&self, c: &store::Connector) -> Result<Option<String>, RunnerError> {
         if c.state != ConnectorState::Processing {
             return Ok(None);
         }
         let Some(lock) = self.store.run_lock(c.id)? else {
-            return Ok(None);
+            // A run takes the lock as it sets Processing, in one transaction, and gives it
+            // up as it ends: Processing without one is a run that nothing runs — copied
+            // by `migrate` (which copies no locks) while it was interrupted.
+            return Ok(Some(
+                "its run was interrupted: no process holds its lock; the next run records it"
+                    .to_string(),
+            ));
         };
         let why = if holder_is_dead(&lock.holder) {
             format!("{} no longer runs", lock.holder)
@@ -103,6 +106,13 @@ impl Runner {
             lock.run_id
         )))
     }
+}
+
+/// Whether a run lock belongs to a run under way: its lease has not run out and its
+/// holder is not a process of this host known to have exited (the next run takes such a
+/// lock over at once, and `status` calls its run interrupted).
+pub fn lock_is_live(lock: &store::RunLock) -> bool {
+    lock.expires > Utc::now() && !holder_is_dead(&lock.holder)
 }
 
 /// This process as a lock holder: `pid N on HOST in pid:[NS]`. The PID namespace tells

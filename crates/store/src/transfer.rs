@@ -246,6 +246,11 @@ pub struct CopyOptions {
     pub batch_size: usize,
     /// Replace a target that already holds data instead of refusing.
     pub force: bool,
+    /// Whether a lock of the source belongs to a run under way, which the copy refuses.
+    /// By default one whose lease has not run out; a caller that can tell a holder that
+    /// no longer exists (`runner::lock_is_live`) copies at once what `status` already
+    /// calls interrupted, instead of refusing it until the lease runs out.
+    pub running: fn(&RunLock) -> bool,
 }
 
 impl Default for CopyOptions {
@@ -253,6 +258,7 @@ impl Default for CopyOptions {
         CopyOptions {
             batch_size: 2000,
             force: false,
+            running: |lock| lock.expires > Utc::now(),
         }
     }
 }
@@ -284,11 +290,15 @@ fn in_copy(c: Connector) -> Connector {
 /// [`StoreError::SourceBusy`] when a process runs one of the source's connectors: the
 /// copy reads table by table, so a run writing meanwhile left findings whose status
 /// disagreed with their history, or history rows without their finding.
-fn refuse_running(from: &dyn Store, when: &'static str, again: &'static str) -> Result<()> {
-    let now = Utc::now();
+fn refuse_running(
+    from: &dyn Store,
+    opts: &CopyOptions,
+    when: &'static str,
+    again: &'static str,
+) -> Result<()> {
     for c in from.connectors()? {
         if let Some(lock) = from.run_lock(c.id)?
-            && lock.expires > now
+            && (opts.running)(&lock)
         {
             return Err(StoreError::SourceBusy {
                 connector: c.name,
@@ -308,7 +318,7 @@ pub fn copy(
     opts: &CopyOptions,
     progress: &mut dyn FnMut(Table, u64, u64),
 ) -> Result<TableCounts> {
-    refuse_running(from, "running", "")?;
+    refuse_running(from, opts, "running", "")?;
     let existing = to.table_counts()?;
     if existing.total() > 0 {
         if !opts.force {
@@ -350,6 +360,7 @@ pub fn copy(
     // are not restored).
     refuse_running(
         from,
+        opts,
         "being run since the copy began",
         ", then migrate again with --force",
     )?;

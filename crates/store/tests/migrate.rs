@@ -143,6 +143,7 @@ fn sqlite_to_postgres_keeps_every_row_and_field() {
     let opts = CopyOptions {
         batch_size: 40,
         force: false,
+        ..CopyOptions::default()
     };
     let copied = copy(&lite, &pg, &opts, &mut |t, done, total| {
         progress.push((t, done, total))
@@ -252,6 +253,7 @@ fn an_interrupted_copy_says_so_and_can_be_written_to() {
     let opts = CopyOptions {
         batch_size: 40,
         force: false,
+        ..CopyOptions::default()
     };
     let cut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         copy(&lite, &pg, &opts, &mut |t, done, _| {
@@ -294,6 +296,7 @@ fn an_interrupted_copy_says_so_and_can_be_written_to() {
     let again = CopyOptions {
         batch_size: 40,
         force: true,
+        ..CopyOptions::default()
     };
     copy(&lite, &pg, &again, &mut |_, _, _| {}).expect("copy again");
     assert_eq!(dump(&lite), dump(&pg));
@@ -313,6 +316,7 @@ fn a_copy_refuses_a_source_with_a_run_under_way() {
     let opts = CopyOptions {
         batch_size: 40,
         force: false,
+        ..CopyOptions::default()
     };
     let run = lite
         .begin_run(
@@ -367,6 +371,7 @@ fn a_copy_refuses_a_source_with_a_run_under_way() {
     let force = CopyOptions {
         batch_size: 40,
         force: true,
+        ..CopyOptions::default()
     };
     let err = copy(&lite, &target, &force, &mut |t, done, _| {
         if t == Table::Findings && done > 0 && !ran {

@@ -28,6 +28,7 @@ pub async fn run(
     let opts = CopyOptions {
         batch_size: a.batch_size.max(1),
         force: a.force,
+        running: runner::lock_is_live,
     };
     tokio::task::spawn_blocking(move || copy_stores(&from, &to, &opts, quiet))
         .await
