@@ -546,6 +546,56 @@ fn migrate_moves_a_sqlite_store_into_postgres() {
     assert!(!token.is_empty());
 }
 
+/// A refused `migrate` leaves no new target behind: with a run under way on the source,
+/// neither the SQLite file nor the PostgreSQL schema it was pointed at is created (the
+/// target was opened, and so created empty, before the source was checked).
+#[test]
+fn a_refused_migrate_creates_no_target() {
+    let Some(db) = pgtest::TestDb::new("cli_migrate_refused") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(bin(dir.path()).args(["connector", "add", "xml", "--name", "reports"]));
+    let source = store::SqliteStore::open(&dir.path().join("store.sqlite3")).expect("source");
+    let reports = source
+        .connector("reports")
+        .expect("read")
+        .expect("the connector");
+    let _run = source
+        .begin_run(
+            reports.id,
+            store::RunMode::Full,
+            "pid 7 on worker-1",
+            chrono::Duration::minutes(5),
+        )
+        .expect("a run under way");
+
+    let file = dir.path().join("moved.sqlite3");
+    let err = common::fails(bin(dir.path()).args(["migrate", "--to"]).arg(&file));
+    assert!(err.contains("is running"), "{err}");
+    assert!(
+        !file.exists(),
+        "a refused migrate created {}",
+        file.display()
+    );
+
+    let err = common::fails(bin(dir.path()).args(["migrate", "--to", &db.url()]));
+    assert!(err.contains("is running"), "{err}");
+    let schemas: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1",
+            &[&db.schema],
+        )
+        .expect("schemata")
+        .get(0);
+    assert_eq!(
+        schemas, 0,
+        "a refused migrate created the schema {}",
+        db.schema
+    );
+}
+
 /// `/readyz` answers within its bound when the store hangs (here a table lock held by
 /// another session): it waited as long as the store did (24 s seen) and then said
 /// "ready", longer than any probe waits.

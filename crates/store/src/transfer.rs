@@ -282,11 +282,13 @@ fn in_copy(c: Connector) -> Connector {
     }
 }
 
-/// Copies every table of `from` into `to`, keeping ids; returns the rows copied.
-///
-/// Refuses a non-empty target with [`StoreError::TargetNotEmpty`] unless `force`, which
-/// empties it first. `progress(table, done, total)` is called after every batch. The
-/// counts of both stores are compared at the end ([`StoreError::CopyMismatch`]).
+/// [`StoreError::SourceBusy`] when a process runs one of `from`'s connectors, as
+/// [`copy`] checks before it begins. Call it before opening a target that may not exist
+/// yet: opening creates it, and a refused copy would leave it behind, empty.
+pub fn check_source(from: &dyn Store, opts: &CopyOptions) -> Result<()> {
+    refuse_running(from, opts, "running", "")
+}
+
 /// [`StoreError::SourceBusy`] when a process runs one of the source's connectors: the
 /// copy reads table by table, so a run writing meanwhile left findings whose status
 /// disagreed with their history, or history rows without their finding.
@@ -312,13 +314,19 @@ fn refuse_running(
     Ok(())
 }
 
+/// Copies every table of `from` into `to`, keeping ids; returns the rows copied.
+///
+/// Refuses a non-empty target with [`StoreError::TargetNotEmpty`] unless `force`, which
+/// empties it first, and a busy source ([`check_source`]). `progress(table, done, total)`
+/// is called after every batch. The counts of both stores are compared at the end
+/// ([`StoreError::CopyMismatch`]).
 pub fn copy(
     from: &dyn Store,
     to: &dyn Store,
     opts: &CopyOptions,
     progress: &mut dyn FnMut(Table, u64, u64),
 ) -> Result<TableCounts> {
-    refuse_running(from, opts, "running", "")?;
+    check_source(from, opts)?;
     let existing = to.table_counts()?;
     if existing.total() > 0 {
         if !opts.force {

@@ -44,6 +44,10 @@ fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow:
         );
     }
     let source = store::open(from).with_context(|| "cannot open the source store")?;
+    // Opening the target creates it when it is not there: whatever refuses the copy
+    // from the source alone does so first, so that a refusal leaves no empty target
+    // behind. (A target that is not there cannot be the source, and cannot be full.)
+    store::transfer::check_source(source.as_ref(), opts)?;
     let target = store::open(to).with_context(|| "cannot open the target store")?;
     if source.identity()? == target.identity()? {
         bail!(
