@@ -502,8 +502,60 @@ async fn assets_findings_summary_and_metrics() {
     assert_error(s, &b, 400);
     let (s, b) = r.get("/api/findings?limit=999999").await;
     assert_error(s, &b, 400);
-    let (s, b) = r.get("/api/findings?offset=abc").await;
+    // A value of the wrong kind says which parameter and what it takes, not serde's
+    // "Failed to deserialize query string: offset: invalid digit found in string".
+    for (path, parameter, message) in [
+        (
+            "/api/findings?offset=abc",
+            "offset",
+            "offset: expected a whole number, got 'abc'",
+        ),
+        (
+            "/api/assets?limit=x&offset=1",
+            "limit",
+            "limit: expected a whole number, got 'x'",
+        ),
+        (
+            "/api/findings?limit=-1",
+            "limit",
+            "limit: expected a whole number, got '-1'",
+        ),
+        (
+            "/api/connectors/sim/runs?limit=ten",
+            "limit",
+            "limit: expected a whole number, got 'ten'",
+        ),
+    ] {
+        let (s, b) = r.get(path).await;
+        assert_error(s, &b, 400);
+        assert_eq!(
+            b["error"],
+            format!("invalid query parameter {message}"),
+            "{path}: {b}"
+        );
+        assert_eq!(b["detail"]["parameter"], parameter, "{path}: {b}");
+        assert_eq!(b["detail"]["message"], message, "{path}: {b}");
+    }
+    let (s, b) = r.get("/api/findings?bogus=1").await;
     assert_error(s, &b, 400);
+    assert!(
+        b["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("bogus: unknown parameter, expected one of `connector`")),
+        "{b}"
+    );
+    let page = r
+        .http
+        .get(r.url("/?offset=abc"))
+        .send()
+        .await
+        .expect("dashboard");
+    assert_eq!(page.status().as_u16(), 400);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("offset: expected a whole number, got"),
+        "the page says which parameter and what it takes: {html}"
+    );
     let (s, b) = r.get("/api/assets?filter=(").await;
     assert_error(s, &b, 400);
     // Reads need no token: a filter nested 3,000 deep overflowed the parser's stack and

@@ -17,7 +17,7 @@ use crate::api::views::{FindingView, RunView};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -118,14 +118,10 @@ impl From<PageQuery> for ListParams {
 
 async fn index(
     State(state): State<AppState>,
-    params: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+    params: Result<crate::extract::Query<PageQuery>, ApiError>,
 ) -> Result<Html<String>, PageError> {
-    let mut params: ListParams = match params {
-        Ok(Query(p)) => p.into(),
-        Err(e) => {
-            return Err(ApiError::bad_request("invalid query parameters", e.body_text()).into());
-        }
-    };
+    // A bad parameter is a page saying which and what it takes, not the API's JSON.
+    let mut params: ListParams = params?.0.into();
     // One row more than a page says whether another page follows (a full page did not:
     // exactly 50 findings led to an empty page).
     params.limit = Some(pages::PAGE_SIZE + 1);
