@@ -726,6 +726,66 @@ async fn the_source_status_is_the_reports_own_word() {
     assert_eq!(third.run.counters.updated, 0, "{:?}", third.run.counters);
 }
 
+/// A status word AppScan does not write keeps its issue open and is kept as the source
+/// status, as before, but is now said: once per distinct word, with how many more issues
+/// had it. It was taken as open without a warning.
+#[tokio::test]
+async fn an_unknown_status_word_is_said_once_per_word() {
+    let r = rig();
+    let mut text = std::fs::read_to_string(fixture("dast-many_findings.xml")).expect("read");
+    for word in ["Triaged", "Triaged", "Triaged", "Pending", "Fixed"] {
+        text = text.replacen(
+            "<status>Open</status>",
+            &format!("<status>{word}</status>"),
+            1,
+        );
+    }
+    let path = r.write("statuses.xml", text);
+    let report = r.import(&path, None).await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let about = |word: &str| -> Vec<String> {
+        let start = format!("status: \"{word}\"");
+        report
+            .issues
+            .iter()
+            .map(|i| i.message.clone())
+            .filter(|m| m.starts_with(&start))
+            .collect()
+    };
+    let triaged = about("Triaged");
+    assert_eq!(triaged.len(), 2, "the first, then its count: {triaged:#?}");
+    assert!(triaged[0].contains("taken as open"), "{triaged:#?}");
+    assert!(triaged[1].ends_with("(and 2 more times)"), "{triaged:#?}");
+    assert_eq!(about("Pending").len(), 1);
+    assert!(about("Fixed").is_empty() && about("Open").is_empty());
+    let words: BTreeMap<(String, bool), usize> =
+        r.findings().iter().fold(BTreeMap::new(), |mut h, f| {
+            let word = f.finding.source_status.clone().unwrap_or_default();
+            *h.entry((word, f.finding.status.is_open())).or_default() += 1;
+            h
+        });
+    assert_eq!(
+        words.get(&("Triaged".to_string(), true)),
+        Some(&3),
+        "{words:?}"
+    );
+    assert_eq!(
+        words.get(&("Pending".to_string(), true)),
+        Some(&1),
+        "{words:?}"
+    );
+    assert_eq!(
+        words.get(&("Fixed".to_string(), false)),
+        Some(&1),
+        "{words:?}"
+    );
+}
+
 /// `full` without its Unencrypted Login Request item (finding
 /// b0479dc1-ec61-ee11-8457-14cb65725114), written beside the store.
 /// The report of the next scan, which no longer found one issue: the item gone and the

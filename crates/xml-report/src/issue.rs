@@ -91,6 +91,27 @@ pub struct Variant {
     pub issue_information: Option<String>,
 }
 
+/// The status words AppScan writes on an issue (ASoC and ASE: `Open`, `New`,
+/// `InProgress`, `Reopened`, `Noise`, `Fixed`, `Passed`; `Closed`; ASE's `In Progress`),
+/// compared without regard to case. Another word is read with a warning.
+pub const KNOWN_STATUSES: &[&str] = &[
+    "Open",
+    "New",
+    "InProgress",
+    "In Progress",
+    "Reopened",
+    "Noise",
+    "Fixed",
+    "Passed",
+    "Closed",
+];
+
+/// Whether `word` is one of [`KNOWN_STATUSES`].
+pub fn is_known_status(word: &str) -> bool {
+    let word = word.trim();
+    KNOWN_STATUSES.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
 /// One `issue-group/item`, references resolved, texts flattened and bounded.
 ///
 /// Text fields hold the value as written (trimmed); numbers that did not parse are `None`

@@ -10,7 +10,7 @@
 use crate::dates::DateValue;
 use crate::error::XmlError;
 use crate::groups::{AdvisoryEntry, ArticleEntry, GroupTables, IssueTypeEntry, TextEntry, cwe_of};
-use crate::issue::{Issue, Severity, Variant};
+use crate::issue::{Issue, KNOWN_STATUSES, Severity, Variant, is_known_status};
 use crate::meta::{Family, ReportMeta, Technology};
 use crate::options::ReaderOptions;
 use crate::text::{bound, plain_text};
@@ -146,6 +146,16 @@ pub(crate) fn build_issue(t: &Tree, cx: &Context<'_>) -> Result<Issue, XmlError>
     read_location(t, cx, &mut issue, &mut w)?;
 
     issue.status = t.child_value(r, "status");
+    if let Some(word) = issue.status.as_deref().filter(|w| !is_known_status(w)) {
+        // The same words for every issue with this word, so that the run lists it once
+        // per word, with a count. An issue a report lists is open unless its word says
+        // closed: an unknown word was taken as open without a word said.
+        w.push(format!(
+            "status: \"{word}\" is not a status AppScan writes ({}); the issue is taken as \
+             open, the word kept as its source status",
+            KNOWN_STATUSES.join(", ")
+        ));
+    }
     issue.date_created = date(t, "date-created", &mut w);
     issue.last_updated = date(t, "last-updated", &mut w);
     issue.last_found = cx

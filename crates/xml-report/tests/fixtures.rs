@@ -482,3 +482,66 @@ fn records_have_the_api_shape() {
         }
     }
 }
+
+/// A status word AppScan does not write is read as written, with a warning in the same
+/// words on every issue that has it (the run lists it once per word, with a count); the
+/// words AppScan writes, in any case, raise none. Such an issue was taken as open
+/// without a word said.
+#[test]
+fn an_unknown_status_word_is_warned_about() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = std::fs::read_to_string(fixture("dast-many_findings.xml")).expect("read");
+    for word in [
+        "Triaged",
+        "Triaged",
+        "Pending",
+        "in progress",
+        "REOPENED",
+        "Fixed",
+    ] {
+        text = text.replacen(
+            "<status>Open</status>",
+            &format!("<status>{word}</status>"),
+            1,
+        );
+    }
+    let path = common::write(dir.path(), "statuses.xml", text);
+    let (_, issues) = read(&path).expect("read");
+    let status_warnings = |i: &Issue| -> Vec<String> {
+        i.warnings
+            .iter()
+            .filter(|w| w.starts_with("status:"))
+            .cloned()
+            .collect()
+    };
+    let mut by_word: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    for i in &issues {
+        by_word
+            .entry(i.status.clone().unwrap_or_default())
+            .or_default()
+            .push(status_warnings(i));
+    }
+    let triaged = &by_word["Triaged"];
+    assert_eq!(triaged.len(), 2);
+    assert_eq!(triaged[0], triaged[1], "the same words, folded by the run");
+    assert_eq!(triaged[0].len(), 1, "{triaged:?}");
+    assert!(
+        triaged[0][0].starts_with("status: \"Triaged\" is not a status AppScan writes")
+            && triaged[0][0].contains("taken as open"),
+        "{triaged:?}"
+    );
+    assert!(by_word["Pending"][0][0].starts_with("status: \"Pending\""));
+    for word in ["Open", "in progress", "REOPENED", "Fixed"] {
+        assert!(
+            by_word[word].iter().all(Vec::is_empty),
+            "{word}: {:?}",
+            by_word[word]
+        );
+    }
+    let record = issues
+        .iter()
+        .find(|i| i.status.as_deref() == Some("Triaged"))
+        .expect("a triaged issue")
+        .to_record();
+    assert_eq!(record["Status"], "Triaged", "the word itself goes on");
+}
