@@ -454,3 +454,31 @@ async fn the_check_lists_applications_through_the_connectors_app_filter() {
         checks[3].reason
     );
 }
+
+/// A server that sends no `Count` (the API leaves it out unless asked, and some proxies
+/// drop it): the check read only the first page and said "(20 visible)" as if that were
+/// all. It now says there are at least that many and that the server sent no count.
+#[tokio::test]
+async fn a_listing_without_count_says_at_least() {
+    let rig = rig(config(3, 10, 1), fast_settings()).await;
+    let items: Vec<serde_json::Value> = (0..20)
+        .map(|i| serde_json::json!({"Id": format!("app-{i}"), "Name": format!("App {i}")}))
+        .collect();
+    rig.handle.inject(sim::Fault::Body {
+        body: serde_json::json!({"Items": items, "Count": null}).to_string(),
+        times: 1,
+        endpoint: sim::asoc::Endpoint::Apps,
+    });
+    let checks = rig
+        .runner
+        .check("sim", &Resolver::System)
+        .await
+        .expect("check");
+    assert_eq!(checks[3].outcome, P, "{checks:#?}");
+    assert!(
+        checks[3].reason.contains("at least 20 visible")
+            && checks[3].reason.contains("sent no count"),
+        "{}",
+        checks[3].reason
+    );
+}
