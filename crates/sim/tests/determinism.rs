@@ -58,6 +58,42 @@ fn default_config_spreads_issues_realistically() {
     assert!(h.apps().iter().any(|a| a["Url"].is_null()));
 }
 
+/// The default data set serves, at a small share, each value the spec allows and the
+/// common case rarely shows: `CvssVersion` Cvss20 and Cvss30 beside Cvss31, a null `Cwe`,
+/// `Severity` Undetermined — and still exactly its 20,000 issues.
+#[test]
+fn default_data_serves_the_rarer_documented_variants() {
+    let h = SimHandle::new(SimConfig::default());
+    let issues: Vec<serde_json::Value> = h.apps().iter().flat_map(|a| h.issues(&id(a))).collect();
+    assert_eq!(issues.len(), 20_000);
+    let share = |pred: &dyn Fn(&serde_json::Value) -> bool| {
+        issues.iter().filter(|i| pred(i)).count() as f64 / issues.len() as f64
+    };
+    let version = |v: &'static str| move |i: &serde_json::Value| i["CvssVersion"] == v;
+    let (v20, v30, v31) = (
+        share(&version("Cvss20")),
+        share(&version("Cvss30")),
+        share(&version("Cvss31")),
+    );
+    assert!((0.005..0.05).contains(&v20), "Cvss20 {v20}");
+    assert!((0.02..0.1).contains(&v30), "Cvss30 {v30}");
+    assert!(v31 > 0.3, "Cvss31 {v31}");
+    let no_cwe = share(&|i| i["Cwe"].is_null());
+    assert!((0.005..0.05).contains(&no_cwe), "null Cwe {no_cwe}");
+    let undetermined = share(&|i| i["Severity"] == "Undetermined");
+    assert!(
+        (0.002..0.03).contains(&undetermined),
+        "Undetermined {undetermined}"
+    );
+    for i in &issues {
+        if i["Severity"] == "Undetermined" {
+            assert_eq!(i["SeverityValue"], -1, "{i}");
+            assert!(i["Cvss"].is_null(), "{i}");
+        }
+        assert_eq!(i["CvssVersion"] == "None", i["Cvss"].is_null(), "{i}");
+    }
+}
+
 #[tokio::test]
 async fn served_data_matches_the_handle_across_restarts() {
     let cfg = SimConfig {

@@ -129,7 +129,14 @@ async fn malformed_issues_are_deterministic_and_sticky() {
         "{} of {total}",
         bad.len()
     );
-    let known = ["Informational", "Low", "Medium", "High", "Critical"];
+    let known = [
+        "Undetermined",
+        "Informational",
+        "Low",
+        "Medium",
+        "High",
+        "Critical",
+    ];
     for i in &bad {
         let missing_id = i.get("Id").is_none();
         let bad_sev = !known.contains(&i["Severity"].as_str().unwrap_or(""));

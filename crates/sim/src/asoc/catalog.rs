@@ -12,6 +12,8 @@ pub const SEVERITIES: &[&str] = &[
     "High",
     "Critical",
 ];
+/// Index of "Undetermined" in [`SEVERITIES`] (`SeverityValue` -1).
+pub const SEV_UNDETERMINED: u8 = 0;
 /// Index of "Informational" in [`SEVERITIES`].
 pub const SEV_INFO: u8 = 1;
 /// Index of "Low" in [`SEVERITIES`].
@@ -58,6 +60,10 @@ pub const RISK_RATINGS: &[&str] = &["Unknown", "Low", "Medium", "High", "Critica
 pub const BUSINESS_IMPACTS: &[&str] = &["Unspecified", "Low", "Medium", "High", "Critical"];
 /// Issue CVSS version members.
 pub const CVSS_VERSIONS: &[&str] = &["None", "Cvss20", "Cvss30", "Cvss31"];
+/// Index of "Cvss20" in [`CVSS_VERSIONS`].
+pub const CVSS20: u8 = 1;
+/// Index of "Cvss30" in [`CVSS_VERSIONS`].
+pub const CVSS30: u8 = 2;
 /// Index of "Cvss31" in [`CVSS_VERSIONS`].
 pub const CVSS31: u8 = 3;
 /// Issue diff result members.

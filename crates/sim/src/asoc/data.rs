@@ -130,6 +130,11 @@ pub struct Issue {
     pub status: u8,
     /// CVSS score in tenths; 0 means null.
     pub cvss: u8,
+    /// Index into [`CVSS_VERSIONS`] of the version `cvss` is scored in (served as
+    /// `None` while `cvss` is null).
+    pub cvss_version: u8,
+    /// `Cwe` is served null (the spec's "int or null") instead of the type's CWE.
+    pub no_cwe: bool,
     /// 1 + index into [`CVES`]; 0 means none.
     pub cve: u8,
     /// Index into [`PATHS`].
@@ -193,8 +198,8 @@ impl Counters {
             Some(SEV_CRITICAL) => 4,
             Some(SEV_HIGH) => 3,
             Some(SEV_MEDIUM) => 2,
+            Some(SEV_UNDETERMINED) | None => 0,
             Some(_) => 1,
-            None => 0,
         }
     }
 }
@@ -318,6 +323,37 @@ fn cvss_for(rng: &mut SimRng, severity: u8) -> u8 {
     }
 }
 
+/// Per thousand issues: `Severity` Undetermined (issue types without a CVE only; they
+/// come without a CVSS score).
+const UNDETERMINED_PER_MILLE: u64 = 10;
+/// Per thousand issues: CVSS scored in version 2.0 (`CvssVersion` Cvss20).
+const CVSS20_PER_MILLE: u64 = 30;
+/// Per thousand issues: CVSS scored in version 3.0 (the rest are 3.1).
+const CVSS30_PER_MILLE: u64 = 70;
+/// Per thousand issues: `Cwe` null.
+const NO_CWE_PER_MILLE: u64 = 20;
+
+/// Gives an issue the rarer shapes ASoC serves — `Severity` Undetermined, a CVSS 2.0 or
+/// 3.0 score, a null `Cwe` — at the shares above. Each is picked from a hash of the
+/// issue's id rather than drawn from the generator's stream, so every drawn value (ids,
+/// dates, statuses, how issues spread over apps) is what the seed gave before these
+/// variants existed, and tests that count issues or apps keep their numbers.
+fn apply_variants(issue: &mut Issue) {
+    let h =
+        splitmix64(issue.id as u64 ^ splitmix64((issue.id >> 64) as u64) ^ 0x7661_7269_616e_7473);
+    let roll = |shift: u32| (h >> shift) % 1000;
+    if !issue.issue_type().has_cve && roll(0) < UNDETERMINED_PER_MILLE {
+        issue.severity = SEV_UNDETERMINED;
+        issue.cvss = 0;
+    }
+    issue.cvss_version = match roll(20) {
+        r if r < CVSS20_PER_MILLE => CVSS20,
+        r if r < CVSS20_PER_MILLE + CVSS30_PER_MILLE => CVSS30,
+        _ => CVSS31,
+    };
+    issue.no_cwe = roll(40) < NO_CWE_PER_MILLE;
+}
+
 /// Draws one issue for `app` created somewhere in `[from, to]`.
 fn gen_issue(rng: &mut SimRng, total_scans: u16, from: i64, to: i64) -> Issue {
     let kind = pick_weighted(rng, ISSUE_TYPES.iter().map(|t| t.weight));
@@ -362,7 +398,7 @@ fn gen_issue(rng: &mut SimRng, total_scans: u16, from: i64, to: i64) -> Issue {
         (false, false) => 8080,
     };
     let element = rng.random_range(0..ty.element.pool().len()) as u8;
-    Issue {
+    let mut issue = Issue {
         id: random_uuid(rng),
         date_created,
         last_updated,
@@ -373,13 +409,17 @@ fn gen_issue(rng: &mut SimRng, total_scans: u16, from: i64, to: i64) -> Issue {
         severity,
         status,
         cvss,
+        cvss_version: CVSS31,
+        no_cwe: false,
         cve,
         path: rng.random_range(0..PATHS.len()) as u8,
         element,
         https,
         new_in_scope: status == ST_NEW,
         diff: u8::from(status == ST_NEW),
-    }
+    };
+    apply_variants(&mut issue);
+    issue
 }
 
 /// Draws one app (without issues) numbered `number`, created in `[from, to]`.

@@ -217,8 +217,9 @@ impl IssueRow<'_> {
                 c => Value::Str(Cow::Owned(format!("{}.{}", c / 10, c % 10))),
             },
             IssueField::CvssVersion => {
-                Value::Enum(if i.cvss == 0 { 0 } else { CVSS31 }, CVSS_VERSIONS)
+                Value::Enum(if i.cvss == 0 { 0 } else { i.cvss_version }, CVSS_VERSIONS)
             }
+            IssueField::Cwe if i.no_cwe => Value::Null,
             IssueField::Cwe => Value::Int(t.cwe),
             IssueField::Cve => match i.cve {
                 0 => Value::Null,

@@ -661,12 +661,13 @@ async fn issues_two(
         ),
     };
     use super::schema::IssueField as F;
+    let cwe = (!issue.no_cwe).then_some(t.cwe);
     let body = if xml {
         format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<issue id=\"{}\" type=\"{}\" cwe=\"{}\">\n  <name>{}</name>\n  <severity>{}</severity>\n  <location>{}</location>\n  <element type=\"{}\">{}</element>\n</issue>\n",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<issue id=\"{}\" type=\"{}\"{}>\n  <name>{}</name>\n  <severity>{}</severity>\n  <location>{}</location>\n  <element type=\"{}\">{}</element>\n</issue>\n",
             text(F::Id),
             t.id,
-            t.cwe,
+            cwe.map(|c| format!(" cwe=\"{c}\"")).unwrap_or_default(),
             escape(t.name),
             text(F::Severity),
             escape(&row.location()),
@@ -676,9 +677,9 @@ async fn issues_two(
     } else {
         format!(
             "<!DOCTYPE html><html><head><title>{name}</title></head><body><h1>{name}</h1>\
-             <p>Severity: {}</p><p>CWE-{}</p><p>Location: {}</p><p>{}: {}</p></body></html>",
+             <p>Severity: {}</p>{}<p>Location: {}</p><p>{}: {}</p></body></html>",
             text(F::Severity),
-            t.cwe,
+            cwe.map(|c| format!("<p>CWE-{c}</p>")).unwrap_or_default(),
             escape(&row.location()),
             text(F::ElementType),
             escape(&text(F::Element)),
