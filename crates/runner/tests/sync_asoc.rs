@@ -81,6 +81,69 @@ async fn full_sync_stores_exactly_the_simulators_apps_and_issues() {
     assert!(said.location.contains(&gone), "{said:?} names {gone}");
 }
 
+/// The rarer values ASoC serves, synced and stored as the default map says: a CVSS 2.0
+/// score is no `cvss3Base` (`unless CvssVersion = Cvss20`) while a 3.0 or 3.1 one is; a
+/// null `Cwe` stores no CWE; `Severity` Undetermined, whose `SeverityValue` (-1) the map
+/// does not know, is Informational by its name and kept verbatim as the source severity.
+#[tokio::test]
+async fn cvss_versions_null_cwe_and_undetermined_are_stored_as_the_default_map_says() {
+    let rig = rig(config(4, 150, 7), fast_settings()).await;
+    let report = rig.sync_processed().await;
+    assert_eq!(report.run.counters.failed, 0);
+    assert!(
+        report
+            .issues
+            .iter()
+            .all(|i| !i.message.contains("severity")),
+        "{:?}",
+        report.issues
+    );
+    let stored: HashMap<String, store::StoredFinding> = rig
+        .findings()
+        .into_iter()
+        .map(|f| (f.finding.external_id.clone(), f))
+        .collect();
+    let served = rig.sim_issues();
+    assert_eq!(stored.len(), served.len());
+    let (mut cvss2, mut cvss3, mut no_cwe, mut undetermined) = (0, 0, 0, 0);
+    for (_, raw) in &served {
+        let id = raw["Id"].as_str().expect("served with an Id");
+        let f = &stored.get(id).expect("stored").finding;
+        let score: Option<f64> = raw["Cvss"]
+            .as_str()
+            .map(|s| s.parse().expect("Cvss is a number in a string"));
+        match raw["CvssVersion"].as_str() {
+            Some("Cvss20") => {
+                assert!(score.is_some(), "{raw}");
+                assert_eq!(f.cvss, None, "a CVSS 2.0 score is no cvss3Base: {raw}");
+                cvss2 += 1;
+            }
+            Some("Cvss30" | "Cvss31") => {
+                assert!(score.is_some(), "{raw}");
+                assert_eq!(f.cvss, score, "{raw}");
+                cvss3 += 1;
+            }
+            _ => assert_eq!(f.cvss, None, "{raw}"),
+        }
+        if raw["Cwe"].is_null() {
+            assert_eq!(f.cwe, None, "{raw}");
+            no_cwe += 1;
+        } else {
+            assert_eq!(f.cwe.map(u64::from), raw["Cwe"].as_u64(), "{raw}");
+        }
+        if raw["Severity"] == "Undetermined" {
+            assert_eq!(f.severity, model::Severity::Informational, "{raw}");
+            assert_eq!(f.source_severity, "Undetermined");
+            undetermined += 1;
+        }
+    }
+    // Each variant is there to be checked (the simulator serves them at a small share).
+    assert!(
+        cvss2 > 0 && cvss3 > 0 && no_cwe > 0 && undetermined > 0,
+        "Cvss20 {cvss2}, Cvss30/31 {cvss3}, null Cwe {no_cwe}, Undetermined {undetermined}"
+    );
+}
+
 /// A warning that comes for several applications is listed once and then folded into
 /// one line with its count; that line names where the others came from (only the first
 /// application was named, and the others could not be found from the run's record).
