@@ -175,6 +175,20 @@ async fn two_percent_malformed_records_error_the_run_and_keep_the_cursor() {
         "{:?}",
         errors.first()
     );
+    // A `Cwe` served as a name is refused like the other breakages, and no record is
+    // refused for a missing `Id` (which the spec guarantees, so the simulator keeps it).
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.location.ends_with(".Cwe") && e.message.contains("integer")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|e| !e.message.contains("externalFindingId")),
+        "{errors:?}"
+    );
 }
 
 #[tokio::test]

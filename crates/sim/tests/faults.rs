@@ -137,21 +137,26 @@ async fn malformed_issues_are_deterministic_and_sticky() {
         "High",
         "Critical",
     ];
+    let mut kinds = [0usize; 4];
     for i in &bad {
-        let missing_id = i.get("Id").is_none();
+        // `Id` is guaranteed by the spec: a broken issue is broken elsewhere, and still
+        // the same issue.
+        assert!(clean.iter().any(|c| c["Id"] == i["Id"]), "{i}");
+        let cwe_name = i["Cwe"].is_string();
         let bad_sev = !known.contains(&i["Severity"].as_str().unwrap_or(""));
         let bad_date =
             chrono::DateTime::parse_from_rfc3339(i["LastUpdated"].as_str().unwrap_or("")).is_err();
         let port_str = i["Port"].is_string();
-        assert_eq!(
-            [missing_id, bad_sev, bad_date, port_str]
-                .iter()
-                .filter(|x| **x)
-                .count(),
-            1,
-            "{i}"
-        );
+        let defects = [cwe_name, bad_sev, bad_date, port_str];
+        assert_eq!(defects.iter().filter(|x| **x).count(), 1, "{i}");
+        for (k, d) in kinds.iter_mut().zip(defects) {
+            *k += usize::from(d);
+        }
     }
+    assert!(
+        kinds.iter().all(|&k| k > 0),
+        "each kind of breakage: {kinds:?}"
+    );
     // Same issues broken on the next read; clean again once cleared.
     assert_eq!(api.all(&path, &[], 1000).await, broken);
     h.clear_faults();

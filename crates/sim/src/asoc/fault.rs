@@ -99,9 +99,10 @@ pub enum Fault {
         #[serde(default)]
         endpoint: Endpoint,
     },
-    /// This fraction of issues is served broken (no `Id`, an unknown
-    /// `Severity`, an unparsable `LastUpdated`, or `Port` as a string), the
-    /// same issues every time for one seed; sticky until cleared.
+    /// This fraction of issues is served broken (`Cwe` as a name, an unknown
+    /// `Severity`, an unparsable `LastUpdated`, or `Port` as a string) — never
+    /// without their `Id`, which the spec guarantees — the same issues every
+    /// time for one seed; sticky until cleared.
     Malformed {
         /// Share of issues broken, 0.0–1.0.
         fraction: f64,

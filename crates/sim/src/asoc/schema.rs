@@ -278,8 +278,9 @@ impl Record for IssueRow<'_> {
 /// How a record is deliberately served broken (the `Malformed` fault).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Malform {
-    /// `Id` is left out.
-    MissingId,
+    /// `Cwe` is a weakness's name instead of its number (the spec's "int or null").
+    /// `Id`, which the spec guarantees, is always served.
+    CweAsName,
     /// `Severity` is a value outside the enum (and `SeverityValue` outside the scale).
     UnknownSeverity,
     /// `LastUpdated` is not a date.
@@ -297,7 +298,7 @@ pub fn malform_for(id: u128, fraction: f64, seed: u64) -> Option<Malform> {
         return None;
     }
     Some(match h & 3 {
-        0 => Malform::MissingId,
+        0 => Malform::CweAsName,
         1 => Malform::UnknownSeverity,
         2 => Malform::BadDate,
         _ => Malform::PortAsString,
@@ -327,7 +328,9 @@ impl<R: Record> Serialize for Projected<'_, R> {
                 continue;
             }
             match (self.malform, def.name) {
-                (Some(Malform::MissingId), "Id") => continue,
+                (Some(Malform::CweAsName), "Cwe") => {
+                    map.serialize_entry(def.name, "Improper Input Validation")?
+                }
                 (Some(Malform::UnknownSeverity), "Severity") => {
                     map.serialize_entry(def.name, "Catastrophic")?
                 }
