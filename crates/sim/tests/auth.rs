@@ -160,8 +160,10 @@ async fn optional_rate_limit() {
         ..small()
     })
     .await;
+    let h = sim.handle();
+    // The login is the first of the user's five requests this minute.
     let api = Api::login(&sim).await;
-    for _ in 0..5 {
+    for _ in 0..4 {
         assert_eq!(
             api.get("Apps", &[("$top", "1")]).await.status(),
             StatusCode::OK
@@ -170,23 +172,91 @@ async fn optional_rate_limit() {
     let r = api.get("Apps", &[("$top", "1")]).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.text().await.unwrap(), "Too many requests.");
-    // The limit is the user's: another token of the same key, or a new login after the
-    // first token was revoked, does not start it over (it did, per token).
-    let second = Api::login(&sim).await;
-    assert_eq!(
-        second.get("Apps", &[("$top", "1")]).await.status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    sim.handle().revoke_tokens();
+    // The limit is the user's: a new login with the key is refused too (logging in
+    // again, with or without the old tokens, neither escapes nor restarts it).
+    let (key_id, key_secret) = (h.key_id(), h.key_secret());
+    let login = || login_raw(&api.client, &api.base, &key_id, &key_secret);
+    assert_eq!(login().await.status(), StatusCode::TOO_MANY_REQUESTS);
+    h.revoke_tokens();
+    assert_eq!(login().await.status(), StatusCode::TOO_MANY_REQUESTS);
+    // A wrong key names no user: it counts per IP, not in the user's full window.
+    let wrong = login_raw(&api.client, &api.base, "someone-else", "not-the-secret").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    h.advance_time(chrono::Duration::seconds(61));
     let third = Api::login(&sim).await;
     assert_eq!(
         third.get("Apps", &[("$top", "1")]).await.status(),
+        StatusCode::OK
+    );
+    let stats = h.stats();
+    assert_eq!(stats.logins, 2, "{stats:?}");
+    assert_eq!(stats.count(sim::asoc::Endpoint::Login, 429), 2, "{stats:?}");
+    sim.shutdown().await;
+}
+
+/// Logins count against the key's user: a client that logs in before each batch of
+/// requests is limited as if the logins were requests (they were not counted at all).
+#[tokio::test]
+async fn logins_count_in_the_users_rate_limit() {
+    let sim = start(sim::SimConfig {
+        rate_limit_per_minute: Some(4),
+        ..small()
+    })
+    .await;
+    let h = sim.handle();
+    let client = common::client();
+    let base = sim.base_url();
+    for _ in 0..4 {
+        let r = login_raw(&client, &base, &h.key_id(), &h.key_secret()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let r = login_raw(&client, &base, &h.key_id(), &h.key_secret()).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    sim.shutdown().await;
+}
+
+/// Requests that name no user — no token, an unknown token, a wrong key — are limited
+/// per client IP, apart from the user's window.
+#[tokio::test]
+async fn unauthenticated_requests_are_limited_per_ip() {
+    let sim = start(sim::SimConfig {
+        rate_limit_per_minute: Some(3),
+        ..small()
+    })
+    .await;
+    let h = sim.handle();
+    let client = common::client();
+    let base = sim.base_url();
+    let anonymous = || client.get(format!("{base}/api/v4/Apps")).send();
+    assert_eq!(
+        anonymous().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let stranger = client
+        .get(format!("{base}/api/v4/Apps"))
+        .bearer_auth("no-such-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
+    let wrong = login_raw(&client, &base, "someone-else", "not-the-secret").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous().await.unwrap().status(),
         StatusCode::TOO_MANY_REQUESTS
     );
-    sim.handle().advance_time(chrono::Duration::seconds(61));
+    let wrong = login_raw(&client, &base, "someone-else", "not-the-secret").await;
+    assert_eq!(wrong.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The key's user has a window of its own.
+    let api = Api::login(&sim).await;
     assert_eq!(
-        third.get("Apps", &[("$top", "1")]).await.status(),
+        api.get("Apps", &[("$top", "1")]).await.status(),
         StatusCode::OK
+    );
+    h.advance_time(chrono::Duration::seconds(61));
+    assert_eq!(
+        anonymous().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
     );
     sim.shutdown().await;
 }

@@ -16,7 +16,7 @@ mod server;
 pub mod stats;
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -51,8 +51,10 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     /// The largest `$top` accepted (ASoC: 5000).
     pub max_page_size: usize,
-    /// Requests per minute per token (sliding window) before `429`; `None`
-    /// (the default) turns the limit off. ASoC's is 500.
+    /// Requests per minute (sliding window) before `429`; `None` (the default)
+    /// turns the limit off. ASoC's is 500, per user: every token of the key and
+    /// every login with it count against one window; requests that name no
+    /// user (no or a bad token, a login with a wrong key) count per client IP.
     pub rate_limit_per_minute: Option<u32>,
 }
 
@@ -82,9 +84,12 @@ pub(crate) struct Shared {
     /// Token → expiry (ms, simulated clock).
     pub tokens: Mutex<HashMap<String, i64>>,
     /// The authenticated user's request instants in the last minute (the rate limit is
-    /// per user, as ASoC's: every token of the key shares it, and a new login does not
-    /// start it over; the simulator has one user, its key).
+    /// per user, as ASoC's: every token of the key shares it, its logins count in it, and
+    /// a new login does not start it over; the simulator has one user, its key).
     pub window: Mutex<VecDeque<i64>>,
+    /// Request instants in the last minute of requests that name no user, per client IP
+    /// (`None` when the router is served without connection info).
+    pub peer_windows: Mutex<HashMap<Option<IpAddr>, VecDeque<i64>>>,
     pub stats: Mutex<SimStats>,
     /// Simulated clock = real clock + this.
     pub offset_ms: AtomicI64,
@@ -162,6 +167,7 @@ impl SimHandle {
                 faults: Mutex::new(FaultState::default()),
                 tokens: Mutex::new(HashMap::new()),
                 window: Mutex::new(VecDeque::new()),
+                peer_windows: Mutex::new(HashMap::new()),
                 stats: Mutex::new(SimStats::default()),
                 offset_ms: AtomicI64::new(0),
                 ttl_ms: AtomicI64::new(ttl),
@@ -352,11 +358,15 @@ impl AsocSim {
         let app = handle.router();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
+            // The peer address keys the rate limit of unauthenticated requests.
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
         });
         Ok(RunningSim {
             addr: local,

@@ -4,13 +4,15 @@
 //! the list endpoints, and the `/sim/…` admin routes.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, Extension, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -192,12 +194,24 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 // The gate
 // ---------------------------------------------------------------------------
 
-async fn gate(State(s): St, req: Request, next: Next) -> Response {
+/// The client's IP address, which keys the rate limit of requests that name no user;
+/// `None` when the router is served without connection info.
+#[derive(Debug, Clone, Copy)]
+struct Peer(Option<IpAddr>);
+
+async fn gate(State(s): St, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if path == "/sim" || path.starts_with("/sim/") {
         return next.run(req).await;
     }
     let kind = Endpoint::of_path(path);
+    let peer = Peer(
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip()),
+    );
+    // Whose window a login counts in is known only once its key is checked (`login`).
+    req.extensions_mut().insert(peer);
     let delay = lock(&s.faults).take_delay(kind);
     if let Some(ms) = delay {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -228,6 +242,7 @@ async fn gate(State(s): St, req: Request, next: Next) -> Response {
                     }
                 }
             }
+            _ if peer_limited(&s, peer) => too_many(None),
             _ => unauthorized(),
         }
     };
@@ -266,21 +281,37 @@ async fn spoil_body(resp: Response, fault: BodyFault) -> Response {
     resp
 }
 
-/// Sliding one-minute window of the user's requests, whichever token they carry; only
-/// when a limit is configured.
+/// Sliding one-minute window of the user's requests — whichever token they carry, and
+/// the logins with the user's key — only when a limit is configured.
 fn rate_limited(s: &Shared) -> bool {
     let Some(limit) = s.rate_limit else {
         return false;
     };
+    over_limit(&mut lock(&s.window), limit, s.now_ms())
+}
+
+/// Sliding one-minute window of the requests from `peer` that name no user (no or an
+/// unknown token, a login with a wrong key): ASoC limits those per IP.
+fn peer_limited(s: &Shared, peer: Peer) -> bool {
+    let Some(limit) = s.rate_limit else {
+        return false;
+    };
     let now = s.now_ms();
-    let mut w = lock(&s.window);
-    while w.front().is_some_and(|&t| t <= now - 60_000) {
-        w.pop_front();
+    let mut windows = lock(&s.peer_windows);
+    windows.retain(|_, w| w.back().is_some_and(|&t| t > now - 60_000));
+    over_limit(windows.entry(peer.0).or_default(), limit, now)
+}
+
+/// Counts a request at `now` in `window` unless the window already holds `limit`
+/// requests of the last minute (then the request is refused, and not counted).
+fn over_limit(window: &mut VecDeque<i64>, limit: u32, now: i64) -> bool {
+    while window.front().is_some_and(|&t| t <= now - 60_000) {
+        window.pop_front();
     }
-    if w.len() >= limit as usize {
+    if window.len() >= limit as usize {
         return true;
     }
-    w.push_back(now);
+    window.push_back(now);
     false
 }
 
@@ -297,41 +328,65 @@ async fn not_found(req: Request) -> Response {
 // Account
 // ---------------------------------------------------------------------------
 
-async fn login(State(s): St, body: Bytes) -> Response {
-    if lock(&s.faults).bad_key {
-        return unauthorized();
+async fn login(State(s): St, Extension(peer): Extension<Peer>, body: Bytes) -> Response {
+    let resp = check_login(&s, &body);
+    // A login with the key names its user and counts in the user's window; any other
+    // answer (a wrong key, a bad body) names no user and counts per IP.
+    let limited = if resp.is_ok() {
+        rate_limited(&s)
+    } else {
+        peer_limited(&s, peer)
+    };
+    if limited {
+        return too_many(None);
     }
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return ApiError::new(
+    match resp {
+        Ok(()) => issue_token(&s),
+        Err(r) => r,
+    }
+}
+
+/// Whether a login body presents the simulator's key; else the answer ASoC gives.
+fn check_login(s: &Shared, body: &[u8]) -> Result<(), Response> {
+    if lock(&s.faults).bad_key {
+        return Err(unauthorized());
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "InvalidModel",
             "The request body is not valid JSON.",
         )
-        .into_response();
+        .into_response());
     };
     let field = |name: &str| v.get(name).and_then(|x| x.as_str());
     let Some(key_id) = field("KeyId").filter(|k| !k.is_empty()) else {
-        return ApiError::new(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "InvalidModel",
             "The KeyId field is required.",
         )
-        .into_response();
+        .into_response());
     };
     let secret_len = field("KeySecret").map(|k| k.chars().count());
     let Some(secret) =
         field("KeySecret").filter(|_| secret_len.is_some_and(|n| (5..=100).contains(&n)))
     else {
-        return ApiError::new(
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "InvalidModel",
             "The field KeySecret must be a string with a minimum length of 5 and a maximum length of 100.",
         )
-        .into_response();
+        .into_response());
     };
     if key_id != s.key_id || secret != s.key_secret {
-        return unauthorized();
+        return Err(unauthorized());
     }
+    Ok(())
+}
+
+/// A new token for the key's user.
+fn issue_token(s: &Shared) -> Response {
     let token = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
