@@ -329,10 +329,10 @@ async fn not_found(req: Request) -> Response {
 // ---------------------------------------------------------------------------
 
 async fn login(State(s): St, Extension(peer): Extension<Peer>, body: Bytes) -> Response {
-    let resp = check_login(&s, &body);
+    let refusal = login_refusal(&s, &body);
     // A login with the key names its user and counts in the user's window; any other
     // answer (a wrong key, a bad body) names no user and counts per IP.
-    let limited = if resp.is_ok() {
+    let limited = if refusal.is_none() {
         rate_limited(&s)
     } else {
         peer_limited(&s, peer)
@@ -340,39 +340,41 @@ async fn login(State(s): St, Extension(peer): Extension<Peer>, body: Bytes) -> R
     if limited {
         return too_many(None);
     }
-    match resp {
-        Ok(()) => issue_token(&s),
-        Err(r) => r,
-    }
+    refusal.unwrap_or_else(|| issue_token(&s))
 }
 
-/// Whether a login body presents the simulator's key; else the answer ASoC gives.
-fn check_login(s: &Shared, body: &[u8]) -> Result<(), Response> {
+/// The answer ASoC gives a login body that does not present the simulator's key; `None`
+/// when it does.
+fn login_refusal(s: &Shared, body: &[u8]) -> Option<Response> {
     if lock(&s.faults).bad_key {
-        return Err(unauthorized());
+        return Some(unauthorized());
     }
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidModel",
-            "The request body is not valid JSON.",
-        )
-        .into_response());
+        return Some(
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidModel",
+                "The request body is not valid JSON.",
+            )
+            .into_response(),
+        );
     };
     let field = |name: &str| v.get(name).and_then(|x| x.as_str());
     let Some(key_id) = field("KeyId").filter(|k| !k.is_empty()) else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidModel",
-            "The KeyId field is required.",
-        )
-        .into_response());
+        return Some(
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidModel",
+                "The KeyId field is required.",
+            )
+            .into_response(),
+        );
     };
     let secret_len = field("KeySecret").map(|k| k.chars().count());
     let Some(secret) =
         field("KeySecret").filter(|_| secret_len.is_some_and(|n| (5..=100).contains(&n)))
     else {
-        return Err(ApiError::new(
+        return Some(ApiError::new(
             StatusCode::BAD_REQUEST,
             "InvalidModel",
             "The field KeySecret must be a string with a minimum length of 5 and a maximum length of 100.",
@@ -380,9 +382,9 @@ fn check_login(s: &Shared, body: &[u8]) -> Result<(), Response> {
         .into_response());
     };
     if key_id != s.key_id || secret != s.key_secret {
-        return Err(unauthorized());
+        return Some(unauthorized());
     }
-    Ok(())
+    None
 }
 
 /// A new token for the key's user.
