@@ -96,7 +96,10 @@ async fn oversized_bodies_unknown_parameters_and_bad_tokens_are_refused() {
     ] {
         let (status, body) = r.get(path).await;
         assert_eq!(status, 400, "{path}: {body}");
-        assert!(body.to_string().contains("unknown field"), "{path}: {body}");
+        assert!(
+            body.to_string().contains("unknown parameter"),
+            "{path}: {body}"
+        );
     }
     let (status, body) = r
         .post("/api/connectors/sim/sync?fulll=true", Some(&token))
