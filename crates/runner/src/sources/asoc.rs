@@ -174,6 +174,20 @@ async fn app_list(client: &AsocClient, query: &ListQuery) -> Result<Vec<Page>, S
     )))
 }
 
+/// The ids of the applications the server lists now (through `query`, which selects
+/// `Id`), read whole as [`app_list`] reads the list.
+async fn app_ids_listed(
+    client: &AsocClient,
+    query: &ListQuery,
+) -> Result<BTreeSet<String>, SourceError> {
+    Ok(app_list(client, query)
+        .await?
+        .iter()
+        .flat_map(|page| &page.items)
+        .filter_map(|item| item.get("Id").and_then(|v| v.as_str()).map(str::to_string))
+        .collect())
+}
+
 fn location(endpoint: &str, page: &Page) -> String {
     format!("{endpoint} $skip={}", page.skip)
 }
@@ -237,6 +251,9 @@ impl Source for AsocSource {
         };
         let app_query =
             ListQuery::all().with_filter_opt(and(self.app_filter.clone(), since.clone()));
+        let ids_query = ListQuery::all()
+            .with_filter_opt(self.app_filter.clone())
+            .with_select("Id");
         let issue_query = ListQuery::all().with_filter_opt(since);
         let known = request.known_assets;
         let delta = request.mode == RunMode::Delta;
@@ -264,15 +281,29 @@ impl Source for AsocSource {
                 }))
                 .await?;
             }
-            if delta {
-                app_ids.extend(known);
+            // The applications there are now: a full run's list, or for a delta (whose
+            // list holds only the applications changed since the cursor) their ids alone.
+            // A delta asked every stored application for its issues, so one deleted cost
+            // a 404 and an existence check on every delta, for ever: a service's deltas
+            // grew slower with each application ever deleted (14: 77 requests, 4 s).
+            let listed = if delta {
+                match app_ids_listed(&client, &ids_query).await {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        tx.send(Err(e)).await?;
+                        return Ok(());
+                    }
+                }
             } else {
-                // A full run of ASoC closes nothing (only full-run sources do): an app the
-                // store has that the server no longer lists keeps its findings as they
-                // were, and the run says so instead of leaving them silently open.
-                for gone in known.iter().filter(|id| !app_ids.contains(*id)) {
+                app_ids.clone()
+            };
+            // ASoC runs close nothing (only full-run sources do): an app the store has
+            // that the server no longer lists keeps its findings as they were, and the
+            // run says so instead of leaving them silently open.
+            for id in known {
+                if !listed.contains(&id) {
                     tx.send(Ok(Event::BadPage {
-                        location: format!("GET /api/v4/Apps (application {gone})"),
+                        location: format!("GET /api/v4/Apps (application {id})"),
                         message: "a stored application is no longer listed (deleted, outside \
                                   the app filter, or the key lost access to it): its \
                                   findings are kept as they were"
@@ -280,6 +311,8 @@ impl Source for AsocSource {
                         lost: 0,
                     }))
                     .await?;
+                } else if delta {
+                    app_ids.insert(id);
                 }
             }
             tx.send(Ok(Event::AppsTotal(app_ids.len() as u64))).await?;
