@@ -66,6 +66,16 @@ pub(crate) fn parse_login(
         .iter()
         .find_map(|c| cookie_value(c, SESSION_COOKIE))
         .unwrap_or_else(|| id.clone());
+    // Both go into headers (the cookie, the XSRF token): one no header can carry failed
+    // the next request as a "builder error", blamed on an endpoint the login never reached.
+    let carried = |v: &str| reqwest::header::HeaderValue::from_str(v).is_ok();
+    if !carried(&format!("{SESSION_COOKIE}={cookie}")) || !carried(&id) {
+        return Err(
+            "login answer's session id holds characters an HTTP header cannot carry \
+             (control characters or line breaks)"
+                .to_string(),
+        );
+    }
     Ok((SecretString::from(cookie), SecretString::from(id)))
 }
 
@@ -189,6 +199,9 @@ mod tests {
                 .unwrap_err()
                 .contains("no sessionId")
         );
+        // A session id no header can carry is the login's fault, said at the login.
+        let e = parse_login(br#"{"sessionId":"SECRET\u0000SESSION"}"#, &[]).unwrap_err();
+        assert!(e.contains("cannot carry") && !e.contains("SECRET"), "{e}");
     }
 
     #[tokio::test]

@@ -69,6 +69,15 @@ pub(crate) fn parse_login_answer(
         .token
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| "login answer has no Token".to_string())?;
+    // Sent as `Authorization: Bearer …`: a token no header can carry failed the next
+    // request as a "builder error", blamed on an endpoint the login never reached.
+    if reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+        return Err(
+            "login answer's Token holds characters an HTTP header cannot carry (control \
+             characters or line breaks)"
+                .to_string(),
+        );
+    }
     let lifetime = answer
         .expire
         .as_deref()
@@ -315,6 +324,10 @@ mod tests {
         assert!(!e.contains("SECRET-TOKEN-VALUE"), "{e}");
         let e = parse_login_answer(br#"{"Token":"","Expire":"x"}"#, now()).unwrap_err();
         assert!(e.contains("no Token"), "{e}");
+        // A token no header can carry is the login's fault, said at the login.
+        let e = parse_login_answer(br#"{"Token":"SECRET\u0000TOKEN"}"#, now()).unwrap_err();
+        assert!(e.contains("cannot carry"), "{e}");
+        assert!(!e.contains("SECRET"), "{e}");
     }
 
     #[test]
