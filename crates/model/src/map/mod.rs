@@ -111,11 +111,41 @@ struct RuleFile {
     suffix: Option<Spanned<BTreeMap<String, String>>>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A rule's `source`: one field name or a list of them.
 enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+/// Read by hand: serde's untagged enum said only "data did not match any variant of
+/// untagged enum OneOrMany" for `source = 79`, naming neither what it takes nor, in a
+/// list, which item was wrong.
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl<'de> serde::de::Visitor<'de> for Names {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a source field's name or a list of names (\"Cwe\" or [\"Cwe\", \"CweId\"])",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(OneOrMany::Many(names))
+            }
+        }
+        d.deserialize_any(Names)
+    }
 }
 
 impl Map {
@@ -149,8 +179,17 @@ impl Map {
             .map_err(|e| problem(e.line(), format!("not a JSON map: {e}")))?;
         let as_toml = toml::to_string(&value)
             .map_err(|e| problem(0, format!("a JSON map holds what TOML cannot: {e}")))?;
-        Map::from_toml(&as_toml, origin)
-            .map_err(|e| MapLoadError(e.0.into_iter().map(|p| MapError { line: 0, ..p }).collect()))
+        Map::from_toml(&as_toml, origin).map_err(|e| {
+            let in_json = |p: MapError| MapError {
+                message: match json_path(&as_toml, p.line) {
+                    Some(path) => format!("{path}: {}", p.message),
+                    None => p.message,
+                },
+                line: 0,
+                ..p
+            };
+            MapLoadError(e.0.into_iter().map(in_json).collect())
+        })
     }
 
     /// Parses and validates a map; `origin` names the file in error messages.
@@ -464,9 +503,62 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Where in a JSON map the line `line` of its TOML form is, as a JSON path
+/// (`$.finding[10].source`): a problem found in the TOML form has that form's line,
+/// which the JSON file does not have, and was said with no place at all. `None` for
+/// line 0 (a problem of the whole map) or a line that holds no key.
+fn json_path(toml: &str, line: usize) -> Option<String> {
+    let mut table = String::from("$");
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (n, text) in toml.lines().enumerate() {
+        let text = text.trim();
+        if let Some(name) = text.strip_prefix("[[").and_then(|t| t.strip_suffix("]]")) {
+            let i = seen.entry(name.to_string()).or_default();
+            table = format!("$.{name}[{i}]");
+            *i += 1;
+        } else if let Some(name) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            table = format!("$.{name}");
+        }
+        if n + 1 == line {
+            let (key, _) = text.split_once('=')?;
+            return Some(format!("{table}.{}", key.trim().trim_matches('"')));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `source` of the wrong type says what it takes, and in a JSON map where it is.
+    #[test]
+    fn a_wrong_source_says_what_it_takes_and_where() {
+        let bad = DEFAULT_MAP_TOML.replacen("source = [\"Cwe\"]", "source = 79", 1);
+        assert_ne!(bad, DEFAULT_MAP_TOML);
+        let e = Map::from_toml(&bad, "m.toml").expect_err("refused");
+        assert!(
+            e.to_string().contains("a source field's name or a list"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("untagged"), "{e}");
+        let in_list = DEFAULT_MAP_TOML.replacen("source = [\"Cwe\"]", "source = [\"Cwe\", 7]", 1);
+        let e = Map::from_toml(&in_list, "m.toml").expect_err("refused");
+        assert!(e.to_string().contains("expected a string"), "{e}");
+
+        let mut json: serde_json::Value =
+            serde_json::to_value(toml::from_str::<toml::Value>(DEFAULT_MAP_TOML).expect("toml"))
+                .expect("json");
+        json["finding"][3]["source"] = serde_json::json!(79);
+        let text = serde_json::to_string_pretty(&json).expect("text");
+        let e = Map::from_text(&text, "m.json").expect_err("refused");
+        assert!(e.to_string().contains("$.finding[3].source: "), "{e}");
+        json["finding"][3]["source"] = serde_json::json!("Cwe");
+        json["finding"][5]["target"] = serde_json::json!(5);
+        let text = serde_json::to_string_pretty(&json).expect("text");
+        let e = Map::from_text(&text, "m.json").expect_err("refused");
+        assert!(e.to_string().contains("$.finding[5].target: "), "{e}");
+    }
 
     /// The spec allows a map in TOML or JSON; a JSON map failed with a TOML syntax error.
     #[test]
@@ -475,7 +567,7 @@ mod tests {
         let json = serde_json::to_string_pretty(&toml_value).expect("json");
         let map = Map::from_text(&json, "map.json").expect("a JSON map");
         assert_eq!(map, Map::default_map());
-        // Syntax errors name the JSON's line; other problems the file alone.
+        // Syntax errors name the JSON's line; other problems their JSON path.
         let e = Map::from_text("{\n\"name\": \"x\",\n,}", "bad.json").expect_err("syntax");
         assert!(e.0[0].to_string().starts_with("bad.json:3: "), "{e}");
         let e = Map::from_text(&json.replacen("findingName", "nope", 1), "m.json")
@@ -483,7 +575,7 @@ mod tests {
         assert!(
             e.0.iter().any(|p| p
                 .to_string()
-                .starts_with("m.json: unknown finding target field 'nope'")),
+                .starts_with("m.json: $.finding[1].target: unknown finding target field 'nope'")),
             "{e}"
         );
         // A required target left out is the map's problem, not a line's (the line past
