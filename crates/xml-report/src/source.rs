@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use flate2::bufread::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 use crate::error::{Position, XmlError};
 use crate::sniff::{SNIFF_BYTES, sniff};
@@ -79,7 +79,9 @@ impl Origin {
         Ok(if self.gzip {
             Box::new(BufReader::with_capacity(
                 BUF_BYTES,
-                MultiGzDecoder::new(counted),
+                GzipMembers {
+                    member: Some(GzDecoder::new(counted)),
+                },
             ))
         } else {
             Box::new(counted)
@@ -159,6 +161,63 @@ impl LineCounter {
             _ if b & 0xC0 != 0x80 => self.column += 1,
             _ => {}
         }
+    }
+}
+
+/// The text of gzip members one after another, read as `gzip -d` reads them: zeros after
+/// the last member (padding, as tape and some copy tools leave) end the text, and other
+/// bytes there are said to be what they are. flate2's multi-member reader took both for
+/// another member: a whole report padded with zeros was refused as "invalid gzip
+/// header", one with junk after it as "truncated".
+struct GzipMembers<R: BufRead> {
+    /// The member being read; `None` once the text has ended.
+    member: Option<GzDecoder<R>>,
+}
+
+impl<R: BufRead> Read for GzipMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(member) = self.member.as_mut() else {
+                return Ok(0);
+            };
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some(ended) = self.member.take() else {
+                return Ok(0);
+            };
+            let mut rest = ended.into_inner();
+            let next = rest.fill_buf()?.first().copied();
+            match next {
+                None => return Ok(0),
+                Some(b) if b == GZIP_MAGIC[0] => self.member = Some(GzDecoder::new(rest)),
+                Some(0) if only_zeros(&mut rest)? => return Ok(0),
+                Some(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the file goes on after its gzip data ends with bytes that are no \
+                         gzip data (gzip -t says \"trailing garbage ignored\"): decompress it \
+                         (gzip -dc FILE > report.xml) and import the XML",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Reads `r` to its end; whether every byte was zero.
+fn only_zeros(r: &mut impl BufRead) -> io::Result<bool> {
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(true);
+        }
+        if chunk.iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        let n = chunk.len();
+        r.consume(n);
     }
 }
 

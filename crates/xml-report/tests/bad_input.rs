@@ -46,6 +46,34 @@ fn gzip_is_detected_by_magic_bytes_and_reads_the_same() {
     assert_eq!(got, want);
 }
 
+/// gzip data read as `gzip -d` reads it: several members are one text, zeros after the
+/// last are padding, and other bytes after it are said to be what they are (padding was
+/// "invalid gzip header", junk "report is truncated").
+#[test]
+fn gzip_members_padding_and_trailing_junk() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = std::fs::read(fixture("dast-many_findings.xml")).unwrap();
+    let (_, want) = read(&fixture("dast-many_findings.xml")).unwrap();
+    let want: Vec<_> = want.iter().map(|i| i.to_record()).collect();
+    let (head, tail) = plain.split_at(plain.len() / 3);
+    let mut members = gzip(head);
+    members.extend(gzip(tail));
+    let mut padded = gzip(&plain);
+    padded.extend([0u8; 512]);
+    for (name, bytes) in [("members.xml.gz", members), ("padded.xml.gz", padded)] {
+        let path = write(dir.path(), name, bytes);
+        let (_, issues) = read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got: Vec<_> = issues.iter().map(|i| i.to_record()).collect();
+        assert_eq!(got, want, "{name}");
+    }
+    let mut junk = gzip(&plain);
+    junk.extend(b"garbage");
+    let path = write(dir.path(), "junk.xml.gz", junk);
+    let err = open(&path, ReaderOptions::default(), |_, _| {}).expect_err("junk");
+    assert!(err.to_string().contains("no gzip data"), "{err}");
+    assert!(!matches!(err, XmlError::Truncated { .. }), "{err:?}");
+}
+
 #[test]
 fn truncated_file_fails_in_open_with_the_end_position() {
     let dir = tempfile::tempdir().unwrap();
