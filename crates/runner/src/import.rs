@@ -15,6 +15,7 @@ use crate::settings::Settings;
 use crate::source::{Request, Source};
 use crate::sources::xml::XmlSource;
 use crate::sync::{InFlight, RunReport, SyncOptions, blocking, judge};
+use crate::writes::Repeats;
 use crate::{AddConnector, Progress, Runner, RunnerError, Stop, full_run, maps};
 use foldhash::fast::{FixedState, FoldHasher};
 use futures::StreamExt;
@@ -144,6 +145,7 @@ impl Runner {
             changes.compare(&self.store, stored, batch.findings).await?;
             st.issues.truncate(DRY_RUN_ISSUES);
         }
+        st.note_repeats(&changes.repeats, source.repeats_listed());
         st.close_issues();
         let (outcome, reason) = full_run::no_data(true, &st.apps_with_data)
             .unwrap_or_else(|| judge(&st, RunMode::Full, &known, &settings));
@@ -289,6 +291,10 @@ pub struct Changes {
     /// compares it with what the first wrote. ~32 MiB per million findings (measured).
     #[serde(skip)]
     met: HashMap<u64, u64>,
+    /// The findings met in `met` already: what the import's writes would count as
+    /// repeated ids.
+    #[serde(skip)]
+    repeats: Repeats,
 }
 
 impl Changes {
@@ -336,10 +342,16 @@ impl Changes {
         let mut first = Vec::with_capacity(records.len());
         for r in records {
             let content = fingerprint(|h| hash_json(&r.raw, h));
-            match self
+            let before = self
                 .met
-                .insert(fingerprint(|h| r.finding.external_id.hash(h)), content)
-            {
+                .insert(fingerprint(|h| r.finding.external_id.hash(h)), content);
+            if before.is_some() {
+                self.repeats.count += 1;
+                if self.repeats.first.is_none() {
+                    self.repeats.first = Some(r.finding.external_id.clone());
+                }
+            }
+            match before {
                 None => first.push(r),
                 Some(last) if last == content => self.unchanged += 1,
                 Some(_) => self.updated += 1,

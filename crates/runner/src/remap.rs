@@ -162,7 +162,7 @@ impl Pass {
                             &std::mem::take(&mut batch),
                             &counters,
                         )?;
-                        counters.add(counts);
+                        counters.add(&counts);
                     }
                     self.mapped.store(counters.fetched, Ordering::Relaxed);
                     Ok(())
@@ -173,7 +173,7 @@ impl Pass {
         }
         let end = self.end(counters, cancelled);
         let counts = self.store.finish_run(&self.run, &batch, &end)?;
-        counters.add(counts);
+        counters.add(&counts);
         Ok(issues)
     }
 

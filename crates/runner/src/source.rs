@@ -100,6 +100,17 @@ pub trait Source: Send {
     fn atomic(&self) -> bool {
         false
     }
+    /// Where a record whose issue id the run met before had it listed, as the run's
+    /// warning about such repeats says it (`earlier in the report`); the store keeps one
+    /// finding per id, the last record's. `None` (the default) when a repeat is no news
+    /// and not warned about: an API listing paged by position serves a record again when
+    /// records before it move between its pages (an issue created or deleted meanwhile),
+    /// and the copy kept, the later, is the newer. A source that says where has its runs
+    /// write their last records before their end (with the closing warnings, not the
+    /// cursor), so that the warning counts them.
+    fn repeats_listed(&self) -> Option<&'static str> {
+        None
+    }
     /// The normalized severity given to severities the map does not know (kept verbatim
     /// and warned about); `None` makes them record errors.
     fn unknown_severity(&self) -> Option<model::Severity> {

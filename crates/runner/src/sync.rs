@@ -11,7 +11,7 @@
 use crate::import::ImportInput;
 use crate::progress::Progress;
 use crate::source::{Event, Request};
-use crate::writes::Writes;
+use crate::writes::{Repeats, Writes};
 use crate::{Runner, RunnerError, Stop, full_run, maps, settings::Settings, sources};
 use chrono::Utc;
 use futures::StreamExt;
@@ -301,6 +301,34 @@ impl InFlight {
         self.list(i);
     }
 
+    /// At the end of the run: one warning for the findings whose id the run had met
+    /// before, when the source says where it listed them first (`listed`, see
+    /// [`crate::source::Source::repeats_listed`]). Listed whatever the number of problems
+    /// listed before, as the closing lines are.
+    pub(crate) fn note_repeats(&mut self, repeats: &Repeats, listed: Option<&str>) {
+        let Some(listed) = listed.filter(|_| repeats.count > 0) else {
+            return;
+        };
+        let first = repeats.first.as_deref().unwrap_or("?");
+        let n = repeats.count;
+        let (issues, repeat) = if n == 1 {
+            ("issue", "repeats")
+        } else {
+            ("issues", "repeat")
+        };
+        self.counters.warnings += 1;
+        let i = RecordIssue {
+            level: IssueLevel::Warning,
+            location: "(this run)".into(),
+            message: format!(
+                "{n} {issues} {repeat} an issue id listed {listed} (first: {first}); \
+                 one finding per id was stored, from its last listing"
+            ),
+        };
+        self.issues.push(i.clone());
+        self.batch.issues.push(i);
+    }
+
     /// Lists a record problem, up to [`MAX_LISTED`] of them.
     fn list(&mut self, i: RecordIssue) {
         if self.listed >= MAX_LISTED {
@@ -564,12 +592,25 @@ impl Runner {
                     }
                 }
             }
+            // A source whose repeated ids are warned about (a report: a full run, which
+            // writes its last records before it closes, not with its end) sends its last
+            // records through the pipeline too, so that what their write says is known
+            // before the closing warnings. Other runs write theirs with the cursor.
+            let repeats_listed = source.repeats_listed();
+            if repeats_listed.is_some()
+                && !st.batch.is_empty()
+                && let Err(e) = self.write(&run, &mut st, source.stats(), &mut writes).await
+                && stopped.is_none()
+            {
+                stopped = Some((RunState::Errored, e.to_string()));
+            }
             if let Err(e) = writes.settle(&mut st.counters).await
                 && stopped.is_none()
             {
                 stopped = Some((RunState::Errored, e.to_string()));
             }
             drop(events);
+            st.note_repeats(&writes.repeats, repeats_listed);
             st.close_issues();
             source.close().await;
             let stats = source.stats();
@@ -606,7 +647,7 @@ impl Runner {
                 let r2 = r.clone();
                 let counts =
                     blocking(move || store.write_batch(&r2, &batch, &progress_counters)).await?;
-                st.counters.add(counts);
+                st.counters.add(&counts);
                 let store = self.store.clone();
                 st.counters.closed = blocking(move || store.close_unseen(&r, &apps)).await?;
                 full_run::after_close(self, &run, &settings.full_run, &opts).await?;

@@ -22,6 +22,25 @@ pub(crate) struct Writes {
     /// Fires once the newest batch is written; the next one waits for it. Dropped
     /// unfired when that write failed, so nothing after a failed batch is written.
     newest_written: Option<oneshot::Receiver<()>>,
+    /// What the written batches said of findings whose id the run had written before.
+    pub repeats: Repeats,
+}
+
+/// Findings whose external id the run had written before, summed over its batches (see
+/// [`BatchCounts::repeated`]): a count and the first id, whatever the run's size.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Repeats {
+    pub count: u64,
+    pub first: Option<String>,
+}
+
+impl Repeats {
+    pub fn add(&mut self, c: &BatchCounts) {
+        self.count += c.repeated;
+        if self.first.is_none() {
+            self.first.clone_from(&c.first_repeated);
+        }
+    }
 }
 
 impl Writes {
@@ -74,7 +93,8 @@ impl Writes {
             let counts = write
                 .await
                 .map_err(|e| RunnerError::Internal(format!("a store task failed: {e}")))??;
-            counters.add(counts);
+            counters.add(&counts);
+            self.repeats.add(&counts);
         }
         Ok(())
     }

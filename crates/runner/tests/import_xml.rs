@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use store::{ListQuery, RunState, StoredFinding};
 
+#[path = "../../store/tests/pgtest/mod.rs"]
+mod pgtest;
+
 fn fixture(name: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/fixtures/appscan-xml")
@@ -28,9 +31,14 @@ struct Rig {
 fn rig() -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store::SqliteStore::open(&dir.path().join("store.sqlite3")).expect("store opens");
+    rig_on(Arc::new(store), dir)
+}
+
+/// A rig over `store`, writing its files in `dir`.
+fn rig_on(store: Arc<dyn store::Store>, dir: tempfile::TempDir) -> Rig {
     let key = MasterKey::from_hex(&"ef".repeat(32), "test").expect("key");
     Rig {
-        runner: Runner::new(Arc::new(store), key),
+        runner: Runner::new(store, key),
         dir,
     }
 }
@@ -46,6 +54,17 @@ impl Rig {
         path: &Path,
         app: Option<&str>,
     ) -> RunReport {
+        self.import_with(connector, path, app, SyncOptions::default())
+            .await
+    }
+
+    async fn import_with(
+        &self,
+        connector: Option<&str>,
+        path: &Path,
+        app: Option<&str>,
+        opts: SyncOptions,
+    ) -> RunReport {
         self.runner
             .import(
                 connector,
@@ -54,7 +73,7 @@ impl Rig {
                     path: path.to_path_buf(),
                     app: app.map(str::to_string),
                 },
-                SyncOptions::default(),
+                opts,
                 &Quiet,
             )
             .await
@@ -1268,4 +1287,160 @@ async fn an_application_known_only_by_its_file_name_is_warned_about() {
         "{:?}",
         named.issues
     );
+}
+
+/// `full` with its Unencrypted Login Request item (issue
+/// b0479dc1-ec61-ee11-8457-14cb65725114, the report's first item) listed twice more at
+/// the end of its issue group, the copies' element changed to `copy-1` and `copy-2`: one
+/// issue id, three listings.
+fn login_request_listed_thrice(r: &Rig, full: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(full).expect("read");
+    let start = text
+        .find("<item id=\"-7884510270036130816\"")
+        .expect("item start");
+    let end =
+        start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
+    let item = &text[start..end];
+    let copy = |n: u32| {
+        let changed = item.replace(
+            "<element>passwordConfirmation</element>",
+            &format!("<element>copy-{n}</element>"),
+        );
+        assert_ne!(changed, item, "the copy differs");
+        format!("    {changed}\n")
+    };
+    let close = text.rfind("  </issue-group>").expect("group end");
+    let repeated = format!("{}{}{}{}", &text[..close], copy(1), copy(2), &text[close..]);
+    r.write("repeated.xml", repeated)
+}
+
+/// What a run says of the login request listed three times.
+const LISTED_THRICE: &str = "2 issues repeat an issue id listed earlier in the report \
+     (first: b0479dc1-ec61-ee11-8457-14cb65725114); one finding per id was stored, from its \
+     last listing";
+
+fn said_of_repeats(issues: &[store::RecordIssue]) -> Vec<String> {
+    issues
+        .iter()
+        .map(|i| i.message.clone())
+        .filter(|m| m.contains("repeat an issue id") || m.contains("repeats an issue id"))
+        .collect()
+}
+
+/// A report that lists one issue id more than once is stored as one finding, its last
+/// listing's, and the run says so in one warning naming the first repeated id (it was
+/// silent). The repeats are told by the store's lookup of each finding (the row's last
+/// run), so they are found across batches and in the run's last one, on an empty store
+/// (SQLite's bulk load) as on a filled one; a re-import of the report without the
+/// copies, which writes every id once more, repeats nothing. A dry run says the same.
+async fn an_issue_id_listed_three_times(r: &Rig) {
+    let full = fixture("dast-many_findings.xml");
+    let repeated = login_request_listed_thrice(r, &full);
+    let id = "b0479dc1-ec61-ee11-8457-14cb65725114";
+
+    let dry = r
+        .runner
+        .dry_run_import(
+            None,
+            ImportInput {
+                allow_older: false,
+                path: repeated.clone(),
+                app: None,
+            },
+            runner::Stop::default(),
+            &Quiet,
+        )
+        .await
+        .expect("the dry run");
+    assert_eq!(
+        said_of_repeats(&dry.issues),
+        [LISTED_THRICE],
+        "{:?}",
+        dry.issues
+    );
+
+    // Batches of 25: the first listing in the first batch, the copies in the last.
+    let small = SyncOptions {
+        batch_size: 25,
+        ..SyncOptions::default()
+    };
+    let report = r.import_with(None, &repeated, None, small).await;
+    assert_eq!(
+        report.run.state,
+        RunState::Processed,
+        "{:?}",
+        report.run.reason
+    );
+    let f = r.findings();
+    assert_eq!(f.len(), 60, "one finding per issue id");
+    assert_eq!(
+        by_id(&f, id).finding.element.as_deref(),
+        Some("copy-2"),
+        "the last listing is the one kept"
+    );
+    assert_eq!(said_of_repeats(&report.issues), [LISTED_THRICE]);
+    let c = report.run.counters;
+    assert_eq!(
+        (c.inserted, c.updated),
+        (61, 2),
+        "the app and 60 findings; the login request twice more: {c:?}"
+    );
+    let stored = r.runner.store.run_issues(report.run.id).expect("issues");
+    assert_eq!(
+        said_of_repeats(&stored),
+        [LISTED_THRICE],
+        "kept with the run"
+    );
+    assert!(c.warnings >= 1, "{c:?}");
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("warnings")),
+        "{:?}",
+        report.run.reason
+    );
+
+    let again = r.import(&full, None).await;
+    assert_eq!(
+        again.run.state,
+        RunState::Processed,
+        "{:?}",
+        again.run.reason
+    );
+    assert!(
+        said_of_repeats(&again.issues).is_empty(),
+        "{:?}",
+        again.issues
+    );
+    assert_eq!(
+        by_id(&r.findings(), id).finding.element.as_deref(),
+        Some("passwordConfirmation")
+    );
+
+    // A filled store, in one batch: the same.
+    let once_more = r.import(&repeated, None).await;
+    assert_eq!(said_of_repeats(&once_more.issues), [LISTED_THRICE]);
+}
+
+#[tokio::test]
+async fn an_issue_id_listed_three_times_is_one_finding_and_one_warning() {
+    an_issue_id_listed_three_times(&rig()).await;
+}
+
+/// The same on PostgreSQL, whose batches find a repeat by the row's last run too, or in
+/// the batch's own lookup.
+#[test]
+fn an_issue_id_listed_three_times_is_one_finding_and_one_warning_on_postgres() {
+    let Some(db) = pgtest::TestDb::new("import_repeats") else {
+        return;
+    };
+    let r = rig_on(Arc::new(db.open()), tempfile::tempdir().expect("tempdir"));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(an_issue_id_listed_three_times(&r));
 }

@@ -186,7 +186,7 @@ pub struct RunCounters {
 }
 
 impl RunCounters {
-    pub fn add(&mut self, c: BatchCounts) {
+    pub fn add(&mut self, c: &BatchCounts) {
         self.inserted += c.inserted;
         self.updated += c.updated;
         self.unchanged += c.unchanged;
@@ -379,11 +379,28 @@ impl Batch {
 }
 
 /// What a batch did to the stored records.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BatchCounts {
     pub inserted: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Findings whose external id this run had already written (earlier in the batch or
+    /// in an earlier batch), so the later record was written over the earlier one; they
+    /// are in `updated` or `unchanged` too. Told from the stored row's `last_run_id`,
+    /// read by the lookup that precedes every write: the store keeps no set of ids.
+    pub repeated: u64,
+    /// The external id of the batch's first repeat.
+    pub first_repeated: Option<String>,
+}
+
+impl BatchCounts {
+    /// Counts a finding whose id the run wrote before.
+    pub(crate) fn repeat(&mut self, external_id: &str) {
+        self.repeated += 1;
+        if self.first_repeated.is_none() {
+            self.first_repeated = Some(external_id.to_string());
+        }
+    }
 }
 
 /// How a run ends, handed to [`crate::Store::finish_run`].

@@ -73,6 +73,7 @@ fn an_id_seen_twice_during_a_first_load_is_one_finding() {
         )
         .expect("first batch");
     assert_eq!(first.inserted, 3, "the app and two findings");
+    assert_eq!(first.repeated, 0);
     assert!(!has_external_id_index(&path), "no repeat yet");
 
     // "b" again, changed: the repeat builds the index and updates the stored row.
@@ -86,6 +87,11 @@ fn an_id_seen_twice_during_a_first_load_is_one_finding() {
         (second.inserted, second.updated, second.unchanged),
         (1, 1, 1)
     );
+    // The repeat that ends the bulk load is looked up, and told a repeat by its row.
+    assert_eq!(
+        (second.repeated, second.first_repeated.as_deref()),
+        (1, Some("b"))
+    );
     assert!(has_external_id_index(&path), "built at the first repeat");
 
     // A repeat inside one batch, after the bulk load ended, is an upsert as ever.
@@ -94,6 +100,10 @@ fn an_id_seen_twice_during_a_first_load_is_one_finding() {
         .finish_run(&run, &batch(vec![d.clone(), d]), &end())
         .expect("finish");
     assert_eq!((last.inserted, last.unchanged), (1, 2));
+    assert_eq!(
+        (last.repeated, last.first_repeated.as_deref()),
+        (1, Some("d"))
+    );
     assert_eq!(
         stored(&store, "bulk"),
         vec![
@@ -118,6 +128,10 @@ fn a_repeat_in_the_same_batch_of_a_first_load_is_one_finding() {
         (3, 1),
         "the app, x, y; x again"
     );
+    assert_eq!(
+        (counts.repeated, counts.first_repeated.as_deref()),
+        (1, Some("x"))
+    );
     assert_eq!(stored(&store, "bulk").len(), 2);
     assert!(has_external_id_index(&path));
 }
@@ -139,9 +153,13 @@ fn two_connectors_loading_an_empty_store_at_once_may_share_ids() {
         .expect("begin b");
     let none = RunCounters::default();
     for run in [&ra, &rb] {
-        store
+        let counts = store
             .write_batch(run, &batch(vec![open_finding("same")]), &none)
             .expect("write");
+        assert_eq!(
+            counts.repeated, 0,
+            "an id of another connector is no repeat"
+        );
     }
     assert!(!has_external_id_index(&path), "both are bulk loads");
     for run in [&ra, &rb] {

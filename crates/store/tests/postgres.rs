@@ -201,8 +201,16 @@ fn repeated_records_in_one_batch_match_sqlite() {
         BatchCounts {
             inserted: 3,
             updated: 2,
-            unchanged: 1
+            unchanged: 1,
+            // f twice after its first record (assets are not counted).
+            repeated: 2,
+            first_repeated: Some("f".into()),
         }
+    );
+    // The second write repeats every finding the run wrote.
+    assert_eq!(
+        (seen[0].1.repeated, seen[0].1.first_repeated.as_deref()),
+        (4, Some("f"))
     );
     // The second write moves f open again — REOPENED, as it was fixed — and back to
     // Fixed: two more history rows.
@@ -244,7 +252,7 @@ fn run_of(store: &PgStore, connector: &Connector, count: usize) {
             end.counters = counters;
             store.finish_run(&run, &batch, &end).expect("finish")
         };
-        counters.add(counts);
+        counters.add(&counts);
     }
 }
 

@@ -463,6 +463,12 @@ impl Source for XmlSource {
         self.atomic
     }
 
+    /// A report that lists one issue id twice says two things of one issue, and only
+    /// the last is stored: the run says so.
+    fn repeats_listed(&self) -> Option<&'static str> {
+        Some("earlier in the report")
+    }
+
     fn unknown_severity(&self) -> Option<model::Severity> {
         Some(self.options.unknown_severity())
     }

@@ -105,7 +105,7 @@ impl PgStore {
                     }
                     let counts = data::write(&mut a.client, run, last)?;
                     let mut counters = end.counters;
-                    counters.add(counts);
+                    counters.add(&counts);
                     runs::finish(&mut a.client, run, end, &counters)?;
                     a.client.batch_execute("COMMIT")?;
                     Ok(counts)

@@ -57,6 +57,9 @@ struct Current {
     hash: String,
     status: Option<String>,
     active: bool,
+    /// This run wrote the id already: the stored row's `last_run_id` is the run's, or an
+    /// earlier record of the batch had the id.
+    this_run: bool,
 }
 
 /// The stored rows of connector `$1` with the external ids `$2`, one index probe per id
@@ -71,16 +74,18 @@ pub fn stored_sql(table: &str, more: &str) -> String {
     )
 }
 
-/// The further columns [`stored_sql`] reads of findings: status, asset, risk.
-pub const STORED_FINDING_COLUMNS: &str = "status, asset_external_id, risk";
+/// The further columns [`stored_sql`] reads of findings: status, asset, risk, and the
+/// run that last wrote the row (a record whose id this run wrote before is a repeat).
+pub const STORED_FINDING_COLUMNS: &str = "status, asset_external_id, risk, last_run_id";
 
-/// A row of [`stored_sql`].
-fn current(row: &postgres::Row) -> Result<Current> {
+/// A row of [`stored_sql`]; `this_run` is whether the current run last wrote it.
+fn current(row: &postgres::Row, this_run: bool) -> Result<Current> {
     Ok(Current {
         id: Some(row.try_get(0)?),
         hash: row.try_get(2)?,
         active: row.try_get(3)?,
         status: row.try_get(4)?,
+        this_run,
     })
 }
 
@@ -95,11 +100,15 @@ struct Plan<'a> {
     history: Vec<(&'a str, Option<String>, Status)>,
 }
 
+/// Decides each record's outcome in batch order (see [`Plan`]). With `count_repeats`
+/// (findings), a record whose id the run wrote before — in an earlier batch or earlier in
+/// this one — is counted in `counts.repeated` too.
 fn plan<'a>(
     ids: &[&'a str],
     hashes: &[&str],
     statuses: Option<&[Status]>,
     mut stored: HashMap<String, Current>,
+    count_repeats: bool,
     counts: &mut BatchCounts,
 ) -> Plan<'a> {
     let mut write_at: HashMap<&str, usize> = HashMap::new();
@@ -109,6 +118,12 @@ fn plan<'a>(
     let mut history = Vec::new();
     for (k, &id) in ids.iter().enumerate() {
         let status = statuses.map(|s| s[k]);
+        let written_before = stored
+            .get_mut(id)
+            .is_some_and(|cur| std::mem::replace(&mut cur.this_run, true));
+        if count_repeats && written_before {
+            counts.repeat(id);
+        }
         match stored.get_mut(id) {
             Some(cur) if unchanged(cur.active, &cur.hash, hashes[k]) => {
                 counts.unchanged += 1;
@@ -146,6 +161,7 @@ fn plan<'a>(
                         hash: hashes[k].to_string(),
                         status: status.map(|s| s.as_str().to_string()),
                         active: true,
+                        this_run: true,
                     },
                 );
                 write_at.insert(id, k);
@@ -310,9 +326,9 @@ fn write_assets(
         &stored_sql("assets", "NULL::text AS status"),
         &[&run.connector_id, &ids],
     )? {
-        stored.insert(row.try_get(1)?, current(&row)?);
+        stored.insert(row.try_get(1)?, current(&row, false)?);
     }
-    let plan = plan(&ids, &hashes, None, stored, counts);
+    let plan = plan(&ids, &hashes, None, stored, false, counts);
     touch_assets(tx, run, &plan.touch, now)?;
     if plan.write.is_empty() {
         return Ok(());
@@ -405,7 +421,8 @@ fn write_findings(
         &stored_sql("findings", STORED_FINDING_COLUMNS),
         &[&run.connector_id, &ids],
     )? {
-        let cur = current(&row)?;
+        let last_run: Option<i64> = row.try_get(7)?;
+        let cur = current(&row, last_run == Some(run.id))?;
         let status = status_of("findings.status", row.try_get(4)?)?;
         let risk = super::read::risk_of(&row, 6)?;
         was.insert(
@@ -424,7 +441,7 @@ fn write_findings(
             None => r.finding.status,
         })
         .collect();
-    let plan = plan(&ids, &hashes, Some(&statuses), stored, counts);
+    let plan = plan(&ids, &hashes, Some(&statuses), stored, true, counts);
     touch_findings(tx, run, &plan.touch, risks, now)?;
     record_moves(recs, &plan, &was, risks, moves);
     if plan.write.is_empty() {

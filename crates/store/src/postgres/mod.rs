@@ -331,7 +331,7 @@ impl Store for PgStore {
                 return Err(lost);
             }
             let counts = data::write(&mut a.client, run, batch)?;
-            runs::save_progress(&mut a.client, run.id, progress, counts)?;
+            runs::save_progress(&mut a.client, run.id, progress, &counts)?;
             a.keep(&batch.issues);
             Ok(counts)
         }) {
@@ -342,7 +342,7 @@ impl Store for PgStore {
                 return Err(lost);
             }
             let counts = data::write(tx, run, batch)?;
-            runs::save_progress(tx, run.id, progress, counts)?;
+            runs::save_progress(tx, run.id, progress, &counts)?;
             Ok(counts)
         })
     }
@@ -359,7 +359,7 @@ impl Store for PgStore {
             }
             let counts = data::write(tx, run, last)?;
             let mut counters = end.counters;
-            counters.add(counts);
+            counters.add(&counts);
             runs::finish(tx, run, end, &counters)?;
             Ok(Ok(counts))
         })?

@@ -221,7 +221,7 @@ pub fn save_progress(
     c: &mut impl GenericClient,
     run_id: i64,
     progress: &RunCounters,
-    batch: BatchCounts,
+    batch: &BatchCounts,
 ) -> Result<()> {
     c.execute(
         "UPDATE runs SET fetched = $2, failed = $3, warnings = $4, retries = $5, requests = $6,

@@ -88,7 +88,7 @@ impl SqliteStore {
     ) -> Option<Result<BatchCounts>> {
         self.with_atomic(run.id, |a| {
             let counts = self.write_data(&a.conn, run, batch)?;
-            runs::save_progress(&a.conn, run.id, progress, counts)?;
+            runs::save_progress(&a.conn, run.id, progress, &counts)?;
             a.keep(&batch.issues);
             Ok(counts)
         })
@@ -107,7 +107,7 @@ impl SqliteStore {
                 let counts = self.write_data(&a.conn, run, last)?;
                 self.rescore_touched(&a.conn, run)?;
                 let mut counters = end.counters;
-                counters.add(counts);
+                counters.add(&counts);
                 runs::finish(&a.conn, run, end, &counters)?;
                 a.conn.execute_batch("COMMIT")?;
                 Ok(counts)

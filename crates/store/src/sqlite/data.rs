@@ -76,8 +76,18 @@ pub fn write(
     let mut scorer = super::risk::Scorer::new(tx, run.connector_id);
     for rec in &batch.findings {
         let risk = scorer.score(&rec.finding)?;
-        let new = memory.certainly_new(tx, &rec.finding.external_id)?;
-        let outcome = upsert_finding(tx, run, rec, &now, risk, new, &mut memory.moves)?;
+        let id = &rec.finding.external_id;
+        // A bulk load's first repeat ends it (see `certainly_new`), so every repeat is
+        // looked up and told by the run that last wrote the row.
+        let existing = if memory.certainly_new(tx, id)? {
+            None
+        } else {
+            finding_update::stored(tx, run.connector_id, id)?
+        };
+        if existing.as_ref().and_then(|s| s.last_run_id) == Some(run.id) {
+            counts.repeat(id);
+        }
+        let outcome = upsert_finding(tx, run, rec, &now, risk, existing, &mut memory.moves)?;
         tally(&mut counts, outcome);
         if !memory.touched.contains(&rec.finding.asset_external_id) {
             memory.touched.insert(rec.finding.asset_external_id.clone());
@@ -177,17 +187,12 @@ fn upsert_finding(
     rec: &FindingRecord,
     now: &str,
     risk: u16,
-    certainly_new: bool,
+    existing: Option<finding_update::Stored>,
     moves: &mut Moves,
 ) -> Result<Outcome> {
     let f = &rec.finding;
     let encoded = rec.encoded();
     let hash = &encoded.hash;
-    let existing = if certainly_new {
-        None
-    } else {
-        finding_update::stored(tx, run.connector_id, &f.external_id)?
-    };
     let tags = || serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into());
     let now_place = Place {
         asset: &f.asset_external_id,

@@ -38,6 +38,9 @@ pub struct Stored {
     pub content_hash: String,
     pub status: String,
     pub active: bool,
+    /// The run that last wrote it: the current run's id means this run wrote the id
+    /// before (a record that repeats an earlier one's id).
+    pub last_run_id: Option<i64>,
     /// The values of [`INDEXED`], in that order.
     indexed: Vec<Value>,
 }
@@ -71,7 +74,7 @@ impl Stored {
 
 static SELECT: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT id, content_hash, status, active, {} FROM findings
+        "SELECT id, content_hash, status, active, last_run_id, {} FROM findings
          WHERE connector_id = ?1 AND external_id = ?2",
         INDEXED.join(", ")
     )
@@ -83,13 +86,14 @@ pub fn stored(tx: &Connection, connector_id: i64, external_id: &str) -> Result<O
         .prepare_cached(&SELECT)?
         .query_row(params![connector_id, external_id], |r| {
             let indexed = (0..INDEXED.len())
-                .map(|i| r.get::<_, Value>(4 + i))
+                .map(|i| r.get::<_, Value>(5 + i))
                 .collect::<rusqlite::Result<_>>()?;
             Ok(Stored {
                 id: r.get(0)?,
                 content_hash: r.get(1)?,
                 status: r.get(2)?,
                 active: r.get::<_, i64>(3)? == 1,
+                last_run_id: r.get(4)?,
                 indexed,
             })
         })

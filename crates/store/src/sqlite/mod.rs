@@ -277,7 +277,7 @@ impl SqliteStore {
         let counts = self.write_data(&tx, run, last)?;
         self.rescore_touched(&tx, run)?;
         let mut counters = end.counters;
-        counters.add(counts);
+        counters.add(&counts);
         runs::finish(&tx, run, end, &counters)?;
         tx.commit()?;
         Ok(counts)
@@ -551,7 +551,7 @@ impl Store for SqliteStore {
             return Err(lost);
         }
         let counts = self.write_data(&tx, run, batch)?;
-        runs::save_progress(&tx, run.id, progress, counts)?;
+        runs::save_progress(&tx, run.id, progress, &counts)?;
         tx.commit()?;
         Ok(counts)
     }

@@ -203,7 +203,7 @@ pub fn save_progress(
     tx: &Connection,
     run_id: i64,
     progress: &RunCounters,
-    batch: BatchCounts,
+    batch: &BatchCounts,
 ) -> Result<()> {
     tx.execute(
         "UPDATE runs SET fetched = ?2, failed = ?3, warnings = ?4, retries = ?5, requests = ?6,

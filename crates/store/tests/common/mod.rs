@@ -155,6 +155,95 @@ pub fn contract(store: &dyn Store) {
     a_list_of_a_thousand_values_runs(store);
     a_remap_keeps_when_things_were_seen(store);
     a_runs_saved_progress_counts_every_batch_it_wrote(store);
+    an_id_the_run_wrote_before_is_counted_as_repeated(store);
+}
+
+/// A finding whose id the run already wrote — earlier in the batch, in an earlier batch,
+/// or in its last batch — is counted as repeated, with the batch's first such id; the
+/// last record is the one stored. Ids written by an earlier run, and assets, are not
+/// repeats. (The stores keep no set of ids for this: they read the row's last run.)
+fn an_id_the_run_wrote_before_is_counted_as_repeated(store: &dyn Store) {
+    let c = connector(store, "repeats");
+    let none = RunCounters::default();
+    let run = store
+        .begin_run(c.id, RunMode::Full, "test", Duration::minutes(5))
+        .expect("begin");
+    let x = finding("x", "a", Status::New);
+    let critical = changed(&x, |f| f.severity = Severity::Critical);
+    let batch = |findings: Vec<FindingRecord>| Batch {
+        assets: vec![asset("a")],
+        findings,
+        issues: vec![],
+    };
+    let repeats = |c: &BatchCounts| (c.repeated, c.first_repeated.clone());
+    let first = store
+        .write_batch(
+            &run,
+            &batch(vec![x.clone(), finding("y", "a", Status::New), critical]),
+            &none,
+        )
+        .expect("first batch");
+    assert_eq!(
+        (first.inserted, first.updated),
+        (3, 1),
+        "a, x, y; x again, changed"
+    );
+    assert_eq!(repeats(&first), (1, Some("x".into())));
+    let second = store
+        .write_batch(
+            &run,
+            &batch(vec![
+                finding("z", "a", Status::New),
+                finding("y", "a", Status::New),
+                x,
+            ]),
+            &none,
+        )
+        .expect("second batch");
+    assert_eq!(repeats(&second), (2, Some("y".into())), "{second:?}");
+    let last = store
+        .finish_run(
+            &run,
+            &batch(vec![finding("z", "a", Status::New)]),
+            &end(RunState::Processed, None),
+        )
+        .expect("finish");
+    assert_eq!(repeats(&last), (1, Some("z".into())));
+    let stored = store
+        .findings(&ListQuery {
+            connector: Some("repeats".into()),
+            ..Default::default()
+        })
+        .expect("list");
+    assert_eq!(stored.len(), 3);
+    let x = stored
+        .iter()
+        .find(|f| f.finding.external_id == "x")
+        .expect("x");
+    assert_eq!(x.finding.severity, Severity::High, "the last record of x");
+
+    let next = store
+        .begin_run(c.id, RunMode::Full, "test", Duration::minutes(5))
+        .expect("begin 2");
+    let again = store
+        .write_batch(
+            &next,
+            &batch(vec![
+                finding("y", "a", Status::New),
+                finding("x", "a", Status::New),
+                finding("x", "a", Status::New),
+            ]),
+            &none,
+        )
+        .expect("next run");
+    assert_eq!(
+        repeats(&again),
+        (1, Some("x".into())),
+        "y and x were written by the run before; x twice by this one"
+    );
+    store
+        .finish_run(&next, &Batch::default(), &end(RunState::Processed, None))
+        .expect("finish 2");
 }
 
 /// A run killed or taken over before its end keeps the counters its batches saved; they
@@ -185,7 +274,7 @@ fn a_runs_saved_progress_counts_every_batch_it_wrote(store: &dyn Store) {
         let counts = store
             .write_batch(&run, &batch(ids), &lagging)
             .expect("a batch");
-        wrote.add(counts);
+        wrote.add(&counts);
     }
     let saved = store.run(run.id).expect("run").expect("its row").counters;
     // Records: the application and four findings new, p1 seen again.
@@ -476,8 +565,7 @@ fn upserts_are_idempotent_and_keep_history(store: &dyn Store) {
         counts,
         BatchCounts {
             inserted: 3,
-            updated: 0,
-            unchanged: 0
+            ..BatchCounts::default()
         }
     );
     let counts = store
@@ -486,9 +574,11 @@ fn upserts_are_idempotent_and_keep_history(store: &dyn Store) {
     assert_eq!(
         counts,
         BatchCounts {
-            inserted: 0,
-            updated: 0,
-            unchanged: 3
+            unchanged: 3,
+            // The run wrote both findings before (the asset is not counted).
+            repeated: 2,
+            first_repeated: Some("f1".into()),
+            ..BatchCounts::default()
         }
     );
     store
