@@ -805,6 +805,17 @@ async fn an_unknown_status_word_is_said_once_per_word() {
     );
 }
 
+/// Where the Unencrypted Login Request item (the report's first) is in `text`: from its
+/// `<item` to the end of its `</item>`.
+fn login_request_item(text: &str) -> (usize, usize) {
+    let start = text
+        .find("<item id=\"-7884510270036130816\"")
+        .expect("item start");
+    let end =
+        start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
+    (start, end)
+}
+
 /// `full` without its Unencrypted Login Request item (finding
 /// b0479dc1-ec61-ee11-8457-14cb65725114), written beside the store.
 /// The report of the next scan, which no longer found one issue: the item gone and the
@@ -812,11 +823,7 @@ async fn an_unknown_status_word_is_said_once_per_word() {
 /// its application, and closes nothing).
 fn without_login_request(r: &Rig, full: &Path) -> PathBuf {
     let text = std::fs::read_to_string(full).expect("read");
-    let start = text
-        .find("<item id=\"-7884510270036130816\"")
-        .expect("item start");
-    let end =
-        start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
+    let (start, end) = login_request_item(&text);
     let smaller = format!("{}{}", &text[..start], &text[end..])
         .replace("<issue-group total=\"60\">", "<issue-group total=\"59\">")
         .replace(
@@ -1295,11 +1302,7 @@ async fn an_application_known_only_by_its_file_name_is_warned_about() {
 /// issue id, three listings.
 fn login_request_listed_thrice(r: &Rig, full: &Path) -> PathBuf {
     let text = std::fs::read_to_string(full).expect("read");
-    let start = text
-        .find("<item id=\"-7884510270036130816\"")
-        .expect("item start");
-    let end =
-        start + text[start..].find("\n    </item>").expect("item end") + "\n    </item>".len();
+    let (start, end) = login_request_item(&text);
     let item = &text[start..end];
     let copy = |n: u32| {
         let changed = item.replace(

@@ -129,14 +129,7 @@ async fn malformed_issues_are_deterministic_and_sticky() {
         "{} of {total}",
         bad.len()
     );
-    let known = [
-        "Undetermined",
-        "Informational",
-        "Low",
-        "Medium",
-        "High",
-        "Critical",
-    ];
+    let known = sim::asoc::catalog::SEVERITIES;
     let mut kinds = [0usize; 4];
     for i in &bad {
         // `Id` is guaranteed by the spec: a broken issue is broken elsewhere, and still
