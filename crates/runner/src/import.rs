@@ -156,11 +156,12 @@ impl Runner {
             changes.count_closing(self.store.as_ref(), id, &apps)?;
         }
         Ok(DryRun {
+            // One finding per id, as the import stores them (a repeat is no other).
+            findings: findings.saturating_sub(changes.repeats.count),
             changes,
             outcome,
             reason,
             assets,
-            findings,
             failed: st.counters.failed,
             warnings: st.counters.warnings,
             elapsed_seconds: started.elapsed().as_secs_f64(),

@@ -1361,6 +1361,8 @@ async fn an_issue_id_listed_three_times(r: &Rig) {
         "{:?}",
         dry.issues
     );
+    // What an import would store: 60 findings, not one per listing (it said 62).
+    assert_eq!(dry.findings, 60);
 
     // Batches of 25: the first listing in the first batch, the copies in the last.
     let small = SyncOptions {
