@@ -294,6 +294,31 @@ fn map_edit_runs_an_editor_with_arguments() {
     assert!(text(&ok(bin(d).args(["map", "show", "mine"]))).contains("IssueTypeGuid"));
 }
 
+/// `--quiet` drops the map commands' confirmations, as it does every command's; they
+/// printed "Cloned …", "Map 'x' updated …", "… saved.", "… removed." whatever the flag.
+#[test]
+fn quiet_map_commands_print_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let stdout = |out: std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let quiet = |args: &[&str]| stdout(ok(bin(d).arg("--quiet").args(args)));
+    assert_eq!(quiet(&["map", "clone", "default", "mine"]), "");
+    assert_eq!(
+        quiet(&["map", "set", "mine", "findingName=IssueTypeId"]),
+        ""
+    );
+    let file = d.join("mine.toml");
+    std::fs::write(&file, text(&ok(bin(d).args(["map", "show", "mine"])))).expect("write");
+    assert_eq!(
+        stdout(ok(bin(d).args(["--quiet", "map", "import"]).arg(&file))),
+        ""
+    );
+    assert_eq!(quiet(&["map", "remove", "mine"]), "");
+    // Without it, each says what it did.
+    assert!(text(&ok(bin(d).args(["map", "clone", "default", "again"]))).contains("Cloned"));
+    assert!(text(&ok(bin(d).args(["map", "remove", "again"]))).contains("removed"));
+}
+
 #[test]
 fn map_validate_reports_every_problem_with_its_line() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -101,9 +101,9 @@ pub fn clone(ctx: &Ctx, from: &str, to: &str) -> anyhow::Result<ExitCode> {
     map.name = to.to_string();
     map.description = Some(format!("cloned from '{from}'"));
     save(ctx, &map)?;
-    println!(
+    ctx.confirm(format_args!(
         "Cloned '{from}' to '{to}'. Edit it with `map set {to} FIELD=SOURCE` or `map edit {to}`,\nthen use it with `connector edit NAME --map {to}`."
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -115,7 +115,10 @@ pub fn set(ctx: &Ctx, name: &str, assignments: &[String]) -> anyhow::Result<Exit
     // Round-trip through the validator so a saved map always loads.
     Map::from_toml(&map.to_toml(), name)?;
     save(ctx, &map)?;
-    println!("Map '{name}' updated ({} change(s)).", assignments.len());
+    ctx.confirm(format_args!(
+        "Map '{name}' updated ({} change(s)).",
+        assignments.len()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -151,7 +154,7 @@ pub fn edit(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
         match Map::from_toml(&text, &format!("{name}.toml")) {
             Ok(edited) if edited.name == name => {
                 ctx.runner.store.save_map(name, &edited.to_toml())?;
-                println!("Map '{name}' saved.");
+                ctx.confirm(format_args!("Map '{name}' saved."));
                 return Ok(ExitCode::SUCCESS);
             }
             Ok(edited) => bail!(
@@ -204,7 +207,7 @@ pub fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<ExitCode> {
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let map = Map::from_text(&text, &file.display().to_string())?;
     save(ctx, &map)?;
-    println!("Map '{}' saved.", map.name);
+    ctx.confirm(format_args!("Map '{}' saved.", map.name));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -236,7 +239,7 @@ pub fn remove(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     if !ctx.runner.store.delete_map(name)? {
         bail!("map '{name}' does not exist");
     }
-    println!("Map '{name}' removed.");
+    ctx.confirm(format_args!("Map '{name}' removed."));
     Ok(ExitCode::SUCCESS)
 }
 

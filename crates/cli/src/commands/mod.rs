@@ -70,6 +70,13 @@ impl Ctx {
             runner: Runner::new(store, key),
         })
     }
+
+    /// Prints a confirmation ("Map 'x' saved."), which `--quiet` drops.
+    pub fn confirm(&self, line: impl std::fmt::Display) {
+        if !self.quiet {
+            println!("{line}");
+        }
+    }
 }
 
 /// Says (on stderr, a service's log included) that opening the SQLite store at `file`
