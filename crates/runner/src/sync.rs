@@ -203,6 +203,8 @@ pub(crate) struct InFlight {
     /// Applications with a record that failed to map (their unseen findings stay open).
     pub apps_with_errors: HashSet<String>,
     assets_fetched: u64,
+    /// The applications the source said it reads (`Event::AppsTotal`).
+    apps_total: Option<u64>,
     lost: u64,
     /// Warnings listed, by message, with how many more times each came and the first
     /// places it came from again (a map's warning about one new status value comes with
@@ -267,6 +269,7 @@ impl InFlight {
             apps_with_data: Vec::new(),
             apps_with_errors: HashSet::new(),
             assets_fetched: 0,
+            apps_total: None,
             lost: 0,
             repeats: HashMap::new(),
             repeated_in_order: Vec::new(),
@@ -381,7 +384,10 @@ impl InFlight {
 
     pub fn on_event(&mut self, ev: Event, progress: &dyn Progress) {
         match ev {
-            Event::AppsTotal(n) => progress.apps_total(n),
+            Event::AppsTotal(n) => {
+                self.apps_total = Some(n);
+                progress.apps_total(n);
+            }
             Event::Assets { location, items } => {
                 self.counters.fetched += items.len() as u64;
                 self.assets_fetched += items.len() as u64;
@@ -798,7 +804,14 @@ pub(crate) fn judge(
     // Unreadable pages are not "no data": a listing that lost records falls through to
     // the failure threshold (found by the bad-input corpus: garbage app pages were an
     // Aborted run with exit code 0).
-    if mode == RunMode::Full && st.assets_fetched == 0 && st.lost == 0 && !known.is_empty() {
+    // A delta lists only the applications changed since its cursor; that the server
+    // lists none at all it says with the number of applications it reads.
+    let none_listed = match mode {
+        RunMode::Full => st.assets_fetched == 0,
+        RunMode::Delta => st.apps_total == Some(0),
+        RunMode::Remap => false,
+    };
+    if none_listed && st.lost == 0 && !known.is_empty() {
         return (
             RunState::Aborted,
             Some(format!(

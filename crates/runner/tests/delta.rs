@@ -253,6 +253,49 @@ async fn no_apps_where_the_store_has_some_aborts_without_touching_data() {
     assert_eq!(c.state, ConnectorState::Processed);
 }
 
+/// A delta over a server that lists no application while the store has some aborts as
+/// a full run does, and keeps its cursor: it ended Processed, warned of every stored
+/// application and moved the cursor past the changes made meanwhile, which no later
+/// delta asked for again (74 changed records lost until a full sync).
+#[tokio::test]
+async fn a_delta_with_no_apps_listed_aborts_and_keeps_its_cursor() {
+    let rig = rig(config(4, 20, 6), fast_settings()).await;
+    rig.sync_processed().await;
+    let cursor = rig.runner.connector("sim").expect("c").cursor;
+    let changed = rig.handle.mutate(0.3, 7);
+    rig.handle.set_apps_hidden(true);
+    let report = rig.sync().await;
+    assert_eq!(report.run.mode, RunMode::Delta);
+    assert_eq!(
+        report.run.state,
+        RunState::Aborted,
+        "{:?}",
+        report.run.reason
+    );
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("aborted: no data"),
+        "{:?}",
+        report.run.reason
+    );
+    let c = rig.runner.connector("sim").expect("c");
+    assert_eq!(c.cursor, cursor, "the cursor stays");
+    // The next delta, with the applications back, fetches what changed meanwhile.
+    rig.handle.set_apps_hidden(false);
+    let next = rig.sync_processed().await;
+    assert_eq!(next.run.mode, RunMode::Delta);
+    let expected = changed.changed_issue_ids.len() + changed.changed_app_ids.len();
+    assert!(
+        next.run.counters.fetched as usize >= expected,
+        "{} fetched, {expected} changed",
+        next.run.counters.fetched
+    );
+}
+
 #[tokio::test]
 async fn a_second_sync_of_the_same_connector_is_refused_while_one_runs() {
     let rig = rig(config(6, 100, 12), fast_settings()).await;

@@ -288,6 +288,14 @@ impl Source for AsocSource {
             // grew slower with each application ever deleted (14: 77 requests, 4 s).
             let listed = if delta {
                 match app_ids_listed(&client, &ids_query).await {
+                    // No application at all while the store has some is no data, and the
+                    // run aborts as a full run does (`judge`): a delta that went on warned
+                    // of each, ended Processed and moved its cursor past every change made
+                    // meanwhile, which no later delta asked for again.
+                    Ok(ids) if ids.is_empty() && !known.is_empty() => {
+                        tx.send(Ok(Event::AppsTotal(0))).await?;
+                        return Ok(());
+                    }
                     Ok(ids) => ids,
                     Err(e) => {
                         tx.send(Err(e)).await?;
