@@ -6,16 +6,9 @@
 use axum::http::{Request, Uri};
 use tracing::Span;
 
-/// Query parameters whose values are hidden (compared without case).
-const HIDDEN: [&str; 7] = [
-    "token",
-    "access_token",
-    "api_key",
-    "apikey",
-    "key",
-    "secret",
-    "password",
-];
+/// Parts of a query parameter's name that make its value hidden (compared without
+/// case): `token`, `api_token`, `key_secret`, `passwd`, `session_id`, `auth`, ….
+const HIDDEN: [&str; 6] = ["token", "key", "secret", "pass", "session", "auth"];
 
 /// The span of one request, as tower-http's default but with [`shown`]'s address.
 pub fn span<B>(request: &Request<B>) -> Span {
@@ -32,19 +25,27 @@ pub fn shown(uri: &Uri) -> String {
     let Some(query) = uri.query() else {
         return uri.path().to_string();
     };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if is_hidden(key) => format!("{key}=***"),
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{}?{}", uri.path(), pairs.join("&"))
+    // Pairs end at `&`, and at `;` too, which some servers also take.
+    let mut shown = String::with_capacity(query.len());
+    for pair in query.split_inclusive(['&', ';']) {
+        let (pair, end) = match pair.strip_suffix(['&', ';']) {
+            Some(p) => (p, &pair[p.len()..]),
+            None => (pair, ""),
+        };
+        match pair.split_once('=') {
+            Some((key, _)) if is_hidden(key) => shown.push_str(&format!("{key}=***")),
+            _ => shown.push_str(pair),
+        }
+        shown.push_str(end);
+    }
+    format!("{}?{shown}", uri.path())
 }
 
 fn is_hidden(key: &str) -> bool {
-    let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
-    HIDDEN.iter().any(|h| key.eq_ignore_ascii_case(h))
+    let key = percent_encoding::percent_decode_str(key)
+        .decode_utf8_lossy()
+        .to_ascii_lowercase();
+    HIDDEN.iter().any(|h| key.contains(h))
 }
 
 #[cfg(test)]
@@ -59,6 +60,13 @@ mod tests {
         assert_eq!(
             shown(&uri),
             "/api/connectors/a/sync?token=***&x=1&Access%5FToken=***"
+        );
+        let uri: Uri = "/api/findings?api_token=S1&limit=1;key_secret=S2&passwd=S3"
+            .parse()
+            .expect("uri");
+        assert_eq!(
+            shown(&uri),
+            "/api/findings?api_token=***&limit=1;key_secret=***&passwd=***"
         );
         let uri: Uri = "/api/findings?filter=severity%3Dhigh".parse().expect("uri");
         assert_eq!(shown(&uri), "/api/findings?filter=severity%3Dhigh");

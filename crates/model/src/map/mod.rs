@@ -509,15 +509,22 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// line 0 (a problem of the whole map) or a line that holds no key.
 fn json_path(toml: &str, line: usize) -> Option<String> {
     let mut table = String::from("$");
+    // The last array table's name and path: `[finding.unless]` under the tenth
+    // `[[finding]]` is `$.finding[9].unless`.
+    let mut array = (String::new(), String::from("$"));
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (n, text) in toml.lines().enumerate() {
         let text = text.trim();
         if let Some(name) = text.strip_prefix("[[").and_then(|t| t.strip_suffix("]]")) {
             let i = seen.entry(name.to_string()).or_default();
             table = format!("$.{name}[{i}]");
+            array = (name.to_string(), table.clone());
             *i += 1;
         } else if let Some(name) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
-            table = format!("$.{name}");
+            table = match name.split_once('.') {
+                Some((outer, inner)) if outer == array.0 => format!("{}.{inner}", array.1),
+                _ => format!("$.{name}"),
+            };
         }
         if n + 1 == line {
             let (key, _) = text.split_once('=')?;
@@ -554,6 +561,17 @@ mod tests {
         let e = Map::from_text(&text, "m.json").expect_err("refused");
         assert!(e.to_string().contains("$.finding[3].source: "), "{e}");
         json["finding"][3]["source"] = serde_json::json!("Cwe");
+        json["finding"][7]["unless"] = serde_json::json!({"CvssVersion": ["a", 1]});
+        let text = serde_json::to_string_pretty(&json).expect("text");
+        let e = Map::from_text(&text, "m.json").expect_err("refused");
+        assert!(
+            e.to_string().contains("$.finding[7].unless.CvssVersion: "),
+            "{e}"
+        );
+        json["finding"][7]
+            .as_object_mut()
+            .expect("a rule")
+            .remove("unless");
         json["finding"][5]["target"] = serde_json::json!(5);
         let text = serde_json::to_string_pretty(&json).expect("text");
         let e = Map::from_text(&text, "m.json").expect_err("refused");
