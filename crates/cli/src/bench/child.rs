@@ -244,14 +244,18 @@ mod tests {
         assert_eq!(vm_hwm_kib("Name:\tx\n"), None);
     }
 
-    fn scratch(name: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("bench-{name}-{}", std::process::id()))
+    /// A scratch file in a directory of its own, removed with it (in the system's temp
+    /// directory they were left behind, two files per test and run).
+    fn scratch(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(name);
+        (dir, path)
     }
 
     #[test]
     fn a_child_s_peak_is_its_own() {
-        let run =
-            measure(Command::new("true"), &scratch("hwm"), &Stopper::default()).expect("true runs");
+        let (_dir, out) = scratch("hwm");
+        let run = measure(Command::new("true"), &out, &Stopper::default()).expect("true runs");
         assert!(run.peak_rss_mib < 64.0, "{run:?}");
     }
 
@@ -259,7 +263,8 @@ mod tests {
     fn a_child_s_cpu_time_is_counted() {
         let mut busy = Command::new("sh");
         busy.args(["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"]);
-        let run = measure(busy, &scratch("cpu"), &Stopper::default()).expect("sh runs");
+        let (_dir, out) = scratch("cpu");
+        let run = measure(busy, &out, &Stopper::default()).expect("sh runs");
         assert!(run.cpu > Duration::ZERO, "{run:?}");
     }
 
@@ -293,7 +298,8 @@ mod tests {
         });
         let mut sleep = Command::new("sleep");
         sleep.arg("30");
-        let e = measure(sleep, &scratch("forward"), &stopper).expect_err("sleep was stopped");
+        let (_dir, out) = scratch("forward");
+        let e = measure(sleep, &out, &stopper).expect_err("sleep was stopped");
         let _ = signaller.join();
         let e = format!("{e:#}");
         assert!(e.contains("killed by SIGTERM"), "{e}");
