@@ -6,7 +6,7 @@ mod common;
 #[path = "../../store/tests/pgtest/mod.rs"]
 mod pgtest;
 
-use common::{SECRET, bin, json, ok as run};
+use common::{SECRET, bin, fails, json, ok as run};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -210,6 +210,16 @@ fn serve_syncs_on_schedule_answers_the_api_and_stops_cleanly_on_sigterm() {
         said.contains(&format!("token 'spare' (id {}) revoked", ids[0])),
         "{said}"
     );
+    // Its id again names it, already revoked, even beside a live token of that name
+    // (said: "no live token has the id or name").
+    let id = ids[0].to_string();
+    create_token(dir.path(), &id);
+    let err = fails(bin(dir.path()).args(["token", "revoke", &id]));
+    assert!(
+        err.contains(&format!("token {id} ('spare') is already revoked")),
+        "{err}"
+    );
+    assert!(err.contains("revoke it by that id"), "{err}");
 
     let serve = Serve::start(dir.path(), &[]);
     // Never ran, on an interval: the scheduler syncs it at once, then it waits Scheduled.

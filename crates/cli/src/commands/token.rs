@@ -67,7 +67,29 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
                     println!("token {shown} revoked");
                 }
             } else {
-                anyhow::bail!("no live token has the id or name '{token}' (see `token list`)");
+                // An id names its token first: said when that one is already revoked,
+                // rather than that no token has the name (a live one may be named so).
+                let tokens = store.tokens()?;
+                let revoked = tokens
+                    .iter()
+                    .find(|t| t.id.to_string() == token && t.revoked_at.is_some());
+                let named = tokens
+                    .iter()
+                    .find(|t| t.revoked_at.is_none() && t.name == token);
+                match (revoked, named) {
+                    (Some(t), Some(n)) => anyhow::bail!(
+                        "token {} ('{}') is already revoked; the live token named '{token}' has id {}: revoke it by that id",
+                        t.id,
+                        t.name,
+                        n.id
+                    ),
+                    (Some(t), None) => {
+                        anyhow::bail!("token {} ('{}') is already revoked", t.id, t.name)
+                    }
+                    _ => anyhow::bail!(
+                        "no live token has the id or name '{token}' (see `token list`)"
+                    ),
+                }
             }
         }
     }
