@@ -98,8 +98,12 @@ struct MapFile {
     severity: BTreeMap<String, Spanned<String>>,
 }
 
+// `expecting`: a rule that is no table said "expected struct RuleFile".
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a rule: a table with `target` and `source`"
+)]
 struct RuleFile {
     target: Spanned<String>,
     source: Spanned<OneOrMany>,
@@ -572,6 +576,15 @@ mod tests {
             .as_object_mut()
             .expect("a rule")
             .remove("unless");
+        // A rule that is no table says what a rule is.
+        let mut rules = json.clone();
+        rules["asset"] = serde_json::json!(["x"]);
+        let text = serde_json::to_string_pretty(&rules).expect("text");
+        let e = Map::from_text(&text, "m.json").expect_err("refused");
+        assert!(
+            e.to_string().contains("expected a rule: a table with"),
+            "{e}"
+        );
         json["finding"][5]["target"] = serde_json::json!(5);
         let text = serde_json::to_string_pretty(&json).expect("text");
         let e = Map::from_text(&text, "m.json").expect_err("refused");
