@@ -216,8 +216,9 @@ impl Runner {
     }
 
     /// Replaces a connector's key after proving the new key can log in; on failure the old
-    /// key stays and the error says why: the server refused the new key (401, 403), or
-    /// the login could not be made (the server unreachable, another failure).
+    /// key stays and the error says why: the server refused the new key (400 for a key of
+    /// the wrong form, 401, 403), or the login could not be made (the server unreachable,
+    /// another failure).
     pub async fn rotate_key(
         &self,
         name: &str,
@@ -229,8 +230,9 @@ impl Runner {
         let key_id = key_id.or(c.key_id.clone()).ok_or_else(|| {
             RunnerError::Config(format!("connector '{name}' has no key id; give --key-id"))
         })?;
-        // Only the server's 401 or 403 judges the key; a server that cannot be reached
-        // (or fails otherwise) has not.
+        // Only the server's answer to the login judges the key (400, 401, 403: the
+        // clients' `Auth` and `Forbidden`); a server that cannot be reached (or fails
+        // otherwise) has not.
         let failed = |judged: bool, e: &dyn std::fmt::Display| {
             RunnerError::Config(if judged {
                 format!("the new key was refused, the old key is kept: {e}")
