@@ -342,29 +342,27 @@ pub fn edit(ctx: &Ctx, a: crate::args::EditArgs) -> anyhow::Result<ExitCode> {
             "Connector '{}' was not changed: no option was given, or each already had that value (`connector edit --help` lists them).",
             c.name
         );
-    } else if !ctx.quiet {
-        println!("Connector '{}' updated.", c.name);
+    } else {
+        ctx.confirm(format_args!("Connector '{}' updated.", c.name));
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn remove(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     ctx.runner.remove_connector(name)?;
-    if !ctx.quiet {
-        println!("Connector '{name}' removed with its runs and data.");
-    }
+    ctx.confirm(format_args!(
+        "Connector '{name}' removed with its runs and data."
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn rotate_key(ctx: &Ctx, name: &str, key_id: Option<String>) -> anyhow::Result<ExitCode> {
     let secret = read_secret("New API key secret: ")?;
     let c = ctx.runner.rotate_key(name, key_id, secret).await?;
-    if !ctx.quiet {
-        println!(
-            "The new key (id {}) logged in and is saved for '{}'.",
-            c.key_id.as_deref().unwrap_or("-"),
-            c.name
-        );
-    }
+    ctx.confirm(format_args!(
+        "The new key (id {}) logged in and is saved for '{}'.",
+        c.key_id.as_deref().unwrap_or("-"),
+        c.name
+    ));
     Ok(ExitCode::SUCCESS)
 }

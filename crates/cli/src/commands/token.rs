@@ -63,9 +63,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
                     |t| format!("'{}' (id {})", t.name, t.id),
                 );
             if store.revoke_token(&token)? {
-                if !ctx.quiet {
-                    println!("token {shown} revoked");
-                }
+                ctx.confirm(format_args!("token {shown} revoked"));
             } else {
                 // An id names its token first: said when that one is already revoked,
                 // rather than that no token has the name (a live one may be named so).
