@@ -204,10 +204,13 @@ impl Pass {
                 }
                 // Located as the runs locate it: by its asset's URL or name.
                 let fp = fingerprint(&finding, locator_of(locators, &finding.asset_external_id));
-                batch.findings.push(if finding.status == Status::Reopened {
-                    FindingRecord::hashed_with_status(finding, raw, fp, mapped)
-                } else {
-                    FindingRecord::new(finding, raw, fp)
+                batch.findings.push(match finding.status {
+                    Status::Reopened => FindingRecord::hashed_with_status(finding, raw, fp, mapped),
+                    // Closed by a full run that did not see it, not by its record.
+                    Status::Closed if mapped.is_open() => {
+                        FindingRecord::kept_closed(finding, raw, fp, mapped)
+                    }
+                    _ => FindingRecord::new(finding, raw, fp),
                 });
             }),
         }

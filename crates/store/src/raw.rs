@@ -25,6 +25,13 @@ fn json_bytes(raw: &serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(raw).unwrap_or_default()
 }
 
+/// The mark a full run puts before the content hash of a finding it closes because it
+/// did not see it. A later sighting of the same record hashes without the mark, so the
+/// writer rewrites (reopens) the finding; a remap that keeps such a finding CLOSED hashes
+/// its record with the mark ([`crate::FindingRecord::kept_closed`]), so an unchanged map
+/// leaves it untouched instead of counting it updated.
+pub const CLOSED_UNSEEN_MARK: &str = "closed:";
+
 /// A raw record ready to store: its JSON text compressed, and the content hash of the
 /// normalized record with it (one serialization of the raw record for both).
 #[derive(Clone)]
@@ -49,6 +56,11 @@ pub fn encode<T: Serialize>(normalized: &T, raw: &serde_json::Value) -> Encoded 
 pub struct Prepared(OnceLock<Encoded>);
 
 impl Prepared {
+    /// Already encoded as `encoded`.
+    pub fn with(encoded: Encoded) -> Prepared {
+        Prepared(OnceLock::from(encoded))
+    }
+
     pub fn get_or_encode<T: Serialize>(&self, normalized: &T, raw: &serde_json::Value) -> &Encoded {
         self.0.get_or_init(|| encode(normalized, raw))
     }

@@ -338,6 +338,32 @@ impl FindingRecord {
         }
     }
 
+    /// A finding a full run closed because it did not see it, kept CLOSED by a remap
+    /// whose map calls its record `mapped` (an open status): hashed as the run that
+    /// wrote it hashed it, with the close's [`crate::raw::CLOSED_UNSEEN_MARK`].
+    pub fn kept_closed(
+        finding: Finding,
+        raw: serde_json::Value,
+        fingerprint: String,
+        mapped: Status,
+    ) -> FindingRecord {
+        let as_written = Finding {
+            status: mapped,
+            ..finding.clone()
+        };
+        let Encoded { compressed, hash } = crate::raw::encode(&as_written, &raw);
+        let marked = Encoded {
+            compressed,
+            hash: format!("{}{hash}", crate::raw::CLOSED_UNSEEN_MARK),
+        };
+        FindingRecord {
+            finding,
+            raw,
+            fingerprint,
+            prepared: Prepared::with(marked),
+        }
+    }
+
     /// The raw record compressed, and the content hash (computed at the first call).
     pub fn encoded(&self) -> &Encoded {
         self.prepared.get_or_encode(&self.finding, &self.raw)

@@ -1,7 +1,8 @@
 //! The same scenarios on SQLite and PostgreSQL give the same answers: filtered and sorted
 //! listings, streaming and counting, risk scores with the KEV list, runs written as one
 //! transaction, inactivity, fingerprint groups, API tokens, and the open-findings series
-//! and the summary counts, of the whole store and of each connector.
+//! and the summary counts, of the whole store and of each connector; findings closed
+//! because a full run did not see them, through remaps and sightings.
 
 mod common;
 mod pgtest;
@@ -363,4 +364,84 @@ fn connector_names_with_commas_stay_whole_in_fingerprint_groups() {
         return;
     };
     assert_eq!(sources_of_a_shared_fingerprint(&db.open()), whole);
+}
+
+/// A full run that does not see a finding closes it; a remap that keeps it CLOSED (its
+/// record maps to an open status) finds it unchanged, and a run that reports the same
+/// record again reopens it. The remap counted such findings updated: the close had
+/// emptied their content hash, so nothing a remap wrote could match it.
+fn closing_unseen_then_remapping(s: &dyn Store) -> Vec<String> {
+    let c = common::connector(s, "gamma");
+    let kept = common::finding("k1", "app", Status::New);
+    let gone = common::finding("g1", "app", Status::New);
+    let run = |mode: RunMode, findings: Vec<FindingRecord>, close: bool| {
+        let run = s
+            .begin_run(c.id, mode, "t", Duration::minutes(5))
+            .expect("begin");
+        let batch = Batch {
+            assets: vec![common::asset("app")],
+            findings,
+            issues: vec![],
+        };
+        let counts = s
+            .write_batch(&run, &batch, &RunCounters::default())
+            .expect("write");
+        if close {
+            s.close_unseen(&run, &["app".to_string()]).expect("close");
+        }
+        s.finish_run(&run, &Batch::default(), &end(RunState::Processed))
+            .expect("finish");
+        let status = |id: &str| {
+            s.findings(&ListQuery::default())
+                .expect("findings")
+                .into_iter()
+                .find(|f| f.finding.external_id == id)
+                .map(|f| f.finding.status)
+        };
+        format!(
+            "{mode:?}: updated {} unchanged {}; k1 {:?} g1 {:?}",
+            counts.updated,
+            counts.unchanged,
+            status("k1"),
+            status("g1")
+        )
+    };
+    let remapped_gone = || {
+        let closed = model::Finding {
+            status: Status::Closed,
+            ..gone.finding.clone()
+        };
+        FindingRecord::kept_closed(
+            closed,
+            gone.raw.clone(),
+            gone.fingerprint.clone(),
+            Status::New,
+        )
+    };
+    vec![
+        run(RunMode::Full, vec![kept.clone(), gone.clone()], true),
+        run(RunMode::Full, vec![kept.clone()], true),
+        run(RunMode::Remap, vec![kept.clone(), remapped_gone()], false),
+        run(RunMode::Remap, vec![kept.clone(), remapped_gone()], false),
+        run(RunMode::Full, vec![kept.clone(), gone.clone()], true),
+    ]
+}
+
+#[test]
+fn a_remap_finds_unchanged_what_a_full_run_closed_unseen() {
+    let expected = [
+        // The asset is counted too.
+        "Full: updated 0 unchanged 0; k1 Some(New) g1 Some(New)",
+        "Full: updated 0 unchanged 2; k1 Some(New) g1 Some(Closed)",
+        "Remap: updated 0 unchanged 3; k1 Some(New) g1 Some(Closed)",
+        "Remap: updated 0 unchanged 3; k1 Some(New) g1 Some(Closed)",
+        "Full: updated 1 unchanged 2; k1 Some(New) g1 Some(Reopened)",
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = SqliteStore::open(&dir.path().join("s.sqlite3")).expect("sqlite");
+    assert_eq!(closing_unseen_then_remapping(&lite), expected);
+    let Some(db) = pgtest::TestDb::new("closed_unseen") else {
+        return;
+    };
+    assert_eq!(closing_unseen_then_remapping(&db.open()), expected);
 }

@@ -582,10 +582,15 @@ pub fn close_unseen(tx: &mut impl GenericClient, run: &Run, asset_ids: &[String]
                AND (last_run_id IS NULL OR last_run_id <> $3)
              ORDER BY id
              FOR UPDATE)
-         UPDATE findings f SET status = 'CLOSED', content_hash = ''
+         UPDATE findings f SET status = 'CLOSED', content_hash = $4 || f.content_hash
          FROM closed WHERE f.id = closed.id
          RETURNING f.id, closed.status, closed.asset_external_id, closed.risk",
-        &[&run.connector_id, &asset_ids, &run.id],
+        &[
+            &run.connector_id,
+            &asset_ids,
+            &run.id,
+            &crate::raw::CLOSED_UNSEEN_MARK,
+        ],
     )?;
     let mut closed: Vec<(i64, String, String, u16)> = rows
         .iter()

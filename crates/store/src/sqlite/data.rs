@@ -336,9 +336,10 @@ pub fn close_unseen(
             .collect::<rusqlite::Result<_>>()?;
         for (id, old, risk) in rows {
             tx.prepare_cached(
-                "UPDATE findings SET status = 'CLOSED', content_hash = '' WHERE id = ?1",
+                "UPDATE findings SET status = 'CLOSED', content_hash = ?2 || content_hash
+                 WHERE id = ?1",
             )?
-            .execute([id])?;
+            .execute(params![id, crate::raw::CLOSED_UNSEEN_MARK])?;
             add_history(tx, id, run.id, &now, Some(&old), Status::Closed)?;
             super::risk::rescore_finding(tx, id)?;
             let was_open = old
