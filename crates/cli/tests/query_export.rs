@@ -192,6 +192,28 @@ async fn filters_sorts_and_columns_on_findings_and_assets() {
         ],
     );
     assert!(by_name.iter().any(|a| a["name"] == name));
+
+    // Every key `--json` writes names a column (they are snake_case, the fields
+    // camelCase: `--columns asset_name` was "unknown field").
+    for list in ["findings", "assets"] {
+        let all = rows(d, &[list, "--json", "--limit", "1"]);
+        let keys: Vec<&str> = all[0]
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let chosen = rows(
+            d,
+            &[list, "--json", "--limit", "1", "--columns", &keys.join(",")],
+        );
+        assert_eq!(
+            chosen[0].as_object().map(|o| o.len()),
+            Some(keys.len()),
+            "{list}: {keys:?} -> {:?}",
+            chosen[0]
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -179,7 +179,7 @@ pub static FINDING_FIELDS: &[Field] = &[
     Field::new("externalId", Text, "f.external_id", "The source's issue id")
         .aliases(&["external_id", "issueId"]),
     Field::new("app", Text, "a.name", "The application's name")
-        .aliases(&["application", "asset"])
+        .aliases(&["application", "asset", "asset_name"])
         .nullable()
         .indexed(),
     Field::new(
@@ -188,9 +188,9 @@ pub static FINDING_FIELDS: &[Field] = &[
         "f.asset_external_id",
         "The application's id at the source",
     )
-    .aliases(&["assetId", "app_id"]),
+    .aliases(&["assetId", "app_id", "asset_external_id"]),
     Field::new("appUrl", Text, "a.url", "The application's URL")
-        .aliases(&["app_url"])
+        .aliases(&["app_url", "asset_url"])
         .nullable(),
     Field::new("name", Text, "f.name", "The issue type's display name")
         .aliases(&["title"])
@@ -217,7 +217,8 @@ pub static FINDING_FIELDS: &[Field] = &[
         Text,
         "f.source_severity",
         "The severity as the source wrote it",
-    ),
+    )
+    .aliases(&["source_severity"]),
     Field::new(
         "status",
         Status,
@@ -231,6 +232,7 @@ pub static FINDING_FIELDS: &[Field] = &[
         "f.source_status",
         "The status as the source wrote it",
     )
+    .aliases(&["source_status"])
     .nullable(),
     Field::new(
         "open",
@@ -273,6 +275,13 @@ pub static FINDING_FIELDS: &[Field] = &[
     .nullable(),
     Field::new("description", Text, "f.description", "Description text").nullable(),
     Field::new("solution", Text, "f.solution", "Fix recommendation").nullable(),
+    Field::new(
+        "detection",
+        Text,
+        "f.detection",
+        "How the scanner found it (the detection result)",
+    )
+    .nullable(),
     Field::new("tag", Tags, "f.tags", "Any of the finding's tags").aliases(&["tags"]),
     Field::new(
         "fingerprint",
@@ -370,7 +379,7 @@ pub static ASSET_FIELDS: &[Field] = &[
         ASSET_OPEN_SQL,
         "Number of open findings",
     )
-    .aliases(&["open"]),
+    .aliases(&["open", "open_findings"]),
     Field::new(
         "lastUpdated",
         Date,

@@ -92,6 +92,7 @@ pub fn finding_value(field: &Field, r: &StoredFinding) -> Value {
         "element" => json!(f.element),
         "description" => json!(f.description),
         "solution" => json!(f.solution),
+        "detection" => json!(f.detection),
         "tag" => json!(f.tags),
         "fingerprint" => json!(r.fingerprint),
         "firstFound" => opt_time(f.first_found),
