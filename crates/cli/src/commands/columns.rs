@@ -27,7 +27,9 @@ pub const ASSET_DEFAULT: &[&str] = &[
     "lastSeen",
 ];
 
-/// Resolves column names (or the defaults) to fields, naming the first unknown one.
+/// Resolves column names (or the defaults) to fields, naming the first unknown one. An
+/// empty list and a field named twice (by two of its names too) are refused: the one
+/// showed empty rows, the other wrote JSON objects with a key twice.
 pub fn resolve(
     entity: Entity,
     asked: &[String],
@@ -42,7 +44,10 @@ pub fn resolve(
             .filter(|s| !s.is_empty())
             .collect()
     };
-    let mut out = Vec::new();
+    if names.is_empty() {
+        bail!("--columns names no field (appscan-bridge filter-help lists the fields)");
+    }
+    let mut out: Vec<(&str, &'static Field)> = Vec::new();
     for n in names {
         let Some(f) = entity.field(n) else {
             let hint = entity
@@ -51,9 +56,16 @@ pub fn resolve(
                 .unwrap_or_else(|| " (appscan-bridge filter-help lists the fields)".into());
             bail!("--columns: unknown {} field '{n}'{hint}", entity.as_str());
         };
-        out.push(f);
+        if let Some((first, _)) = out.iter().find(|(_, g)| std::ptr::eq(*g, f)) {
+            bail!(
+                "--columns names the {} field '{}' twice ('{first}' and '{n}')",
+                entity.as_str(),
+                f.name
+            );
+        }
+        out.push((n, f));
     }
-    Ok(out)
+    Ok(out.into_iter().map(|(_, f)| f).collect())
 }
 
 /// A time as `findings --json` writes it, to the microsecond: a value cut to the second
@@ -206,5 +218,18 @@ mod tests {
         assert!(e.to_string().contains("did you mean 'severity'"), "{e}");
         let f = resolve(Entity::Assets, &[], ASSET_DEFAULT).expect("defaults");
         assert_eq!(f.len(), ASSET_DEFAULT.len());
+    }
+
+    #[test]
+    fn no_columns_and_a_column_twice_are_refused() {
+        let e = resolve(Entity::Findings, &[" ".into()], FINDING_DEFAULT).expect_err("none");
+        assert!(e.to_string().contains("names no field"), "{e}");
+        let e = resolve(Entity::Findings, &["id".into(), "ID".into()], &[]).expect_err("twice");
+        assert!(e.to_string().contains("'id' twice"), "{e}");
+        let e = resolve(Entity::Findings, &["app".into(), "asset".into()], &[]).expect_err("alias");
+        assert!(
+            e.to_string().contains("'app' twice ('app' and 'asset')"),
+            "{e}"
+        );
     }
 }
