@@ -266,7 +266,7 @@ pub fn parse_with(
     let parsed: File = toml::from_str(text).map_err(|e| {
         vec![problem(
             e.span().map(|s| line_at(s.start)).unwrap_or(1),
-            e.message().to_string(),
+            in_words(e.message()),
         )]
     })?;
     let keys = override_keys();
@@ -427,7 +427,7 @@ pub fn parse_with(
             if let Err(e) = toml::Value::Table(one).try_into::<Settings>() {
                 problems.push(problem_at(
                     &key,
-                    format!("connector '{name}': `{key}`: {}", e.message()),
+                    format!("connector '{name}': `{key}`: {}", in_words(e.message())),
                 ));
                 continue;
             }
@@ -496,7 +496,7 @@ pub fn parse_with(
             Err(e) => {
                 problems.push(problem(
                     block_line,
-                    format!("connector '{name}': {}", e.message()),
+                    format!("connector '{name}': {}", in_words(e.message())),
                 ));
                 continue;
             }
@@ -634,6 +634,25 @@ impl Runner {
         }
         Ok(applied)
     }
+}
+
+/// A setting's type error in the words of the README, not Rust's: serde says "expected
+/// usize" for a page size of -3 and "expected f64" for a threshold given as text.
+fn in_words(message: &str) -> String {
+    const TYPES: [(&str, &str); 9] = [
+        ("usize", "a whole number, 0 or more"),
+        ("u64", "a whole number, 0 or more"),
+        ("u32", "a whole number, 0 or more"),
+        ("u16", "a whole number, 0 or more"),
+        ("u8", "a whole number, 0 or more"),
+        ("i64", "a whole number"),
+        ("i32", "a whole number"),
+        ("f64", "a number"),
+        ("f32", "a number"),
+    ];
+    TYPES.iter().fold(message.to_string(), |text, (ty, words)| {
+        text.replace(&format!("expected {ty}"), &format!("expected {words}"))
+    })
 }
 
 #[cfg(test)]

@@ -147,7 +147,10 @@ impl FullRunOptions {
 /// `--locators` give a string).
 fn locators_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
-    #[serde(untagged)]
+    #[serde(
+        untagged,
+        expecting = "expected a list of locators, or one string of them separated by commas"
+    )]
     enum Either {
         List(Vec<String>),
         Text(String),
