@@ -159,23 +159,45 @@ pub enum MapCommand {
     /// The maps there are
     List(JsonArg),
     /// Print a map as TOML
-    Show { name: String },
+    Show {
+        /// The map (`map list` lists them; `default` is built in)
+        name: String,
+    },
     /// Copy a map under a new name, to edit it
-    Clone { from: String, to: String },
+    Clone {
+        /// The map to copy
+        from: String,
+        /// The new map's name
+        to: String,
+    },
     /// Set the source fields of target fields: map set NAME findingName=IssueType,IssueTypeId
     Set {
+        /// A saved map (not `default`: clone it first)
         name: String,
+        /// TARGET=SOURCE[,SOURCE...] (`map targets` lists the targets)
         #[arg(required = true)]
         assignments: Vec<String>,
     },
     /// Edit a map in $EDITOR; it is validated before it is saved
-    Edit { name: String },
+    Edit {
+        /// A saved map (not `default`: clone it first)
+        name: String,
+    },
     /// Validate a map file, reporting every problem with its line
-    Validate { file: PathBuf },
+    Validate {
+        /// A map file (TOML or JSON)
+        file: PathBuf,
+    },
     /// Save a map file under its name
-    Import { file: PathBuf },
+    Import {
+        /// A map file (TOML or JSON); its `name` is the name it is saved under
+        file: PathBuf,
+    },
     /// Delete a saved map
-    Remove { name: String },
+    Remove {
+        /// A saved map no connector uses
+        name: String,
+    },
     /// The target fields a map can fill
     Targets(JsonArg),
 }
@@ -183,7 +205,11 @@ pub enum MapCommand {
 #[derive(Subcommand)]
 pub enum ConfigCommand {
     /// Report every problem in the config file with its line
-    Validate { file: Option<PathBuf> },
+    Validate {
+        /// The file to check [default: $APPSCAN_BRIDGE_CONFIG, else <data
+        /// dir>/config.toml]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -213,10 +239,13 @@ pub struct SimArgs {
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// Applications the simulated tenant holds
     #[arg(long, default_value_t = 50)]
     pub apps: usize,
+    /// Issues of each application
     #[arg(long, default_value_t = 400)]
     pub issues_per_app: usize,
+    /// Seed of the generated data: the same seed gives the same tenant
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// The API key id the simulator accepts
@@ -267,10 +296,14 @@ pub enum ConnectorCommand {
     /// Change a connector's URL, key id or settings
     Edit(Box<EditArgs>),
     /// Remove a connector with its runs and data
-    Remove { name: String },
+    Remove {
+        /// The connector
+        name: String,
+    },
     /// Replace the key id and secret (the secret from $APPSCAN_KEY_SECRET or standard
     /// input); the new key must log in before it is saved
     RotateKey {
+        /// The connector
         name: String,
         /// The new key id (default: keep the current one)
         #[arg(long)]
@@ -280,10 +313,12 @@ pub enum ConnectorCommand {
 
 #[derive(Args)]
 pub struct EditArgs {
+    /// The connector
     pub name: String,
     /// Another server's URL (the next sync is then a full one)
     #[arg(long)]
     pub url: Option<String>,
+    /// Another API key id (the secret stays; `connector rotate-key` replaces both)
     #[arg(long)]
     pub key_id: Option<String>,
     #[command(flatten)]
@@ -292,8 +327,11 @@ pub struct EditArgs {
 
 #[derive(Args)]
 pub struct AddArgs {
-    /// asoc, ase or xml
+    /// The kind of source: AppScan on Cloud, AppScan Enterprise or XML report files
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(runner::connectors::KINDS))]
     pub kind: String,
+    /// The connector's name (no spaces, '/' or '\'): what `sync`, `runs` and the
+    /// exports call it
     #[arg(long)]
     pub name: String,
     /// Base URL, e.g. https://cloud.appscan.com
@@ -423,6 +461,7 @@ pub struct JsonArg {
 
 #[derive(Args)]
 pub struct SyncArgs {
+    /// The connector (`connector list` lists them)
     pub name: String,
     /// Fetch everything even when a cursor exists
     #[arg(long)]
@@ -550,6 +589,7 @@ pub enum KevCommand {
     /// Add the CVEs of a file (CISA's KEV catalog JSON, or CVE ids one per line) and
     /// rescore
     Import {
+        /// CISA's known_exploited_vulnerabilities.json, or a text file of CVE ids
         file: PathBuf,
         /// The file becomes the whole list (CVEs not in it are dropped)
         #[arg(long)]
@@ -651,7 +691,10 @@ pub enum TokenCommand {
         json: bool,
     },
     /// Revoke a token by id or name
-    Revoke { token: String },
+    Revoke {
+        /// The token's id or name (`token list` shows both)
+        token: String,
+    },
 }
 
 #[cfg(test)]
@@ -676,6 +719,26 @@ mod tests {
         );
         let findings = help(&mut cli, "findings");
         assert!(findings.contains("--after") && findings.contains("--dedupe"));
+    }
+
+    /// Every argument of every command says what it is (`sim --apps`, `sync NAME`,
+    /// `map show NAME` and a dozen more showed a bare name).
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, bare: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.get_help().is_none() && !matches!(id, "help" | "version") {
+                    bare.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), bare);
+            }
+        }
+        let mut bare = Vec::new();
+        walk(&Cli::command(), "appscan-bridge", &mut bare);
+        assert!(bare.is_empty(), "arguments without help: {bare:#?}");
     }
 
     /// A lease past what a date can hold panicked the scheduler on every tick (nothing

@@ -758,3 +758,21 @@ fn the_ase_simulator_writes_dates_in_its_time_zone() {
     let dates = dates.expect("a dates line");
     assert!(dates.contains("local times of America/New_York"), "{dates}");
 }
+
+/// A kind that is none is said before anything else: it was "an foo connector needs
+/// --url", then "needs --key-id", and only with both given "unknown connector kind".
+#[test]
+fn an_unknown_connector_kind_is_named_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = bin(dir.path())
+        .args(["connector", "add", "foo", "--name", "a"])
+        .output()
+        .expect("binary runs");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let said = text(&out);
+    assert!(
+        said.contains("'foo'") && said.contains("asoc, ase, xml"),
+        "{said}"
+    );
+    assert!(!said.contains("--url"), "{said}");
+}
