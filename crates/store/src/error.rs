@@ -122,6 +122,9 @@ pub enum StoreError {
         "the store file {path} was removed or replaced while this process had it open: restart the process (what it wrote since went into the removed file)"
     )]
     FileGone { path: std::path::PathBuf },
+    /// The caller asked a long operation (`migrate`'s copy) to stop before its end.
+    #[error("stopped before its end")]
+    Stopped,
     /// An error of the caller's callback in a streaming read (e.g. an export's write
     /// failed), carried out unchanged.
     #[error("{0}")]

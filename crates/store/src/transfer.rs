@@ -15,6 +15,8 @@ use crate::{Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use model::{Asset, Finding};
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The tables a copy moves, in the order it moves them (parents first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -240,7 +242,7 @@ impl TableCounts {
 }
 
 /// How [`copy`] behaves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CopyOptions {
     /// Rows per batch (one transaction each in the target).
     pub batch_size: usize,
@@ -251,6 +253,9 @@ pub struct CopyOptions {
     /// no longer exists (`runner::lock_is_live`) copies at once what `status` already
     /// calls interrupted, instead of refusing it until the lease runs out.
     pub running: fn(&RunLock) -> bool,
+    /// Set (by Ctrl-C, say) to stop the copy before its next batch: the target stays
+    /// marked as an unfinished copy and the copy ends with [`StoreError::Stopped`].
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for CopyOptions {
@@ -259,7 +264,16 @@ impl Default for CopyOptions {
             batch_size: 2000,
             force: false,
             running: |lock| lock.expires > Utc::now(),
+            stop: None,
         }
+    }
+}
+
+impl CopyOptions {
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
     }
 }
 
@@ -348,6 +362,9 @@ pub fn copy(
         let mut done = 0u64;
         progress(table, 0, total);
         from.export_table(table, batch, &mut |rows| {
+            if opts.stopped() {
+                return Err(StoreError::Stopped);
+            }
             let rows = match rows {
                 Rows::Connectors(list) => {
                     connectors.extend(list.iter().cloned());

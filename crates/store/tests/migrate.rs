@@ -222,7 +222,7 @@ fn sqlite_to_postgres_keeps_every_row_and_field() {
         &pg,
         &CopyOptions {
             force: true,
-            ..opts
+            ..opts.clone()
         },
         &mut |_, _, _| {},
     )
@@ -389,6 +389,34 @@ fn a_copy_refuses_a_source_with_a_run_under_way() {
     })
     .expect_err("refused at the end");
     assert!(matches!(err, StoreError::CopyMismatch { .. }), "{err}");
+    for c in target.connectors().expect("connectors") {
+        assert!(c.cursor.is_none(), "{c:?}");
+        assert_eq!(c.state_reason.as_deref(), Some(transfer::COPY_IN_PROGRESS));
+    }
+}
+
+/// A copy asked to stop (Ctrl-C during `migrate`) stops before its next batch, says so,
+/// and leaves the target marked as an unfinished copy, as a copy cut any other way does.
+#[test]
+fn a_copy_asked_to_stop_ends_before_its_next_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = SqliteStore::open(&dir.path().join("s.sqlite3")).expect("sqlite");
+    seed(&lite);
+    let target = SqliteStore::open(&dir.path().join("t.sqlite3")).expect("target");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let opts = CopyOptions {
+        batch_size: 40,
+        stop: Some(stop.clone()),
+        ..CopyOptions::default()
+    };
+    let err = copy(&lite, &target, &opts, &mut |t, done, _| {
+        if t == Table::Findings && done >= 80 {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    })
+    .expect_err("stopped");
+    assert!(matches!(err, StoreError::Stopped), "{err}");
+    assert_eq!(target.table_counts().expect("counts").findings, 80);
     for c in target.connectors().expect("connectors") {
         assert!(c.cursor.is_none(), "{c:?}");
         assert_eq!(c.state_reason.as_deref(), Some(transfer::COPY_IN_PROGRESS));

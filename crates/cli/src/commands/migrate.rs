@@ -8,6 +8,8 @@ use runner::paths;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use store::transfer::{CopyOptions, Table, copy};
 
@@ -25,14 +27,31 @@ pub async fn run(
     if from == to {
         bail!("--from and --to name the same store");
     }
+    let stop = Arc::new(AtomicBool::new(false));
     let opts = CopyOptions {
         batch_size: a.batch_size.max(1),
         force: a.force,
         running: runner::lock_is_live,
+        stop: Some(stop.clone()),
     };
-    tokio::task::spawn_blocking(move || copy_stores(&from, &to, &opts, quiet))
+    // Ctrl-C or SIGTERM stops the copy before its next batch (it was killed, silently).
+    let signals = super::on_stop_signal(move |_| stop.store(true, Ordering::Relaxed));
+    let shown_to = store::postgres::url::redact(&to);
+    let copied = tokio::task::spawn_blocking(move || copy_stores(&from, &to, &opts, quiet))
         .await
-        .context("the copy stopped unexpectedly")?
+        .context("the copy stopped unexpectedly")?;
+    signals.abort();
+    match (copied, signals.caught()) {
+        (Err(e), Some(signal)) if matches!(e.downcast_ref(), Some(store::StoreError::Stopped)) => {
+            eprintln!(
+                "migrate {}: stopped before its end; {shown_to} is marked as an unfinished \
+                 copy (its connectors show Errored): run migrate again with --force",
+                signal.reason()
+            );
+            Ok(ExitCode::from(signal.exit_code() as u8))
+        }
+        (copied, _) => copied,
+    }
 }
 
 fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow::Result<ExitCode> {
