@@ -263,7 +263,7 @@ pub struct SimArgs {
     pub rate_limit: Option<u32>,
     /// Change this fraction of the issues (status changes, updates, new and removed
     /// apps) every --mutate-every seconds, for trying delta syncs by hand
-    #[arg(long)]
+    #[arg(long, value_parser = fraction)]
     pub mutate_rate: Option<f64>,
     /// Seconds between mutations
     #[arg(long, default_value_t = 60)]
@@ -697,6 +697,15 @@ pub enum TokenCommand {
     },
 }
 
+/// A number from 0 to 1 (5 was taken as a fraction of the issues).
+fn fraction(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Ok(_) => Err("a fraction from 0 to 1, e.g. 0.01 for 1 %".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Cli;
@@ -739,6 +748,23 @@ mod tests {
         let mut bare = Vec::new();
         walk(&Cli::command(), "appscan-bridge", &mut bare);
         assert!(bare.is_empty(), "arguments without help: {bare:#?}");
+    }
+
+    #[test]
+    fn a_mutate_rate_is_a_fraction() {
+        use clap::Parser;
+        for ok in ["0", "0.01", "1"] {
+            assert!(
+                Cli::try_parse_from(["ab", "sim", "--mutate-rate", ok]).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["5", "-0.1", "NaN", "x"] {
+            assert!(
+                Cli::try_parse_from(["ab", "sim", "--mutate-rate", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     /// A lease past what a date can hold panicked the scheduler on every tick (nothing
