@@ -22,6 +22,11 @@ pub enum StoreError {
         "cannot open the store at {path}: its directory cannot be written ({why}); SQLite writes its -wal and -shm files beside the store, even to read it"
     )]
     DirNotWritable { path: String, why: String },
+    /// A SQLite store path the file system refuses (a directory in the file's place, a
+    /// missing directory, another owner's file), with its reason in plain words: SQLite
+    /// says "unable to open database file" whatever the cause.
+    #[error("cannot open the store at {path}: {why}")]
+    Unopenable { path: String, why: String },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error(
@@ -142,44 +147,28 @@ impl StoreError {
                     path: path.display().to_string(),
                 }
             }
-            StoreError::Sqlite(source) => {
-                // SQLite's "unable to open database file" says nothing of why; a
-                // directory it cannot write in (a read-only mount, another owner) is the
-                // common case, and says what to do.
-                if let Some(why) = path.parent().and_then(unwritable) {
-                    return StoreError::DirNotWritable {
-                        path: path.display().to_string(),
-                        why,
-                    };
-                }
+            // A damaged file or one that is no database opened; its cause is SQLite's.
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, msg))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                ) =>
+            {
                 StoreError::Open {
                     path: path.display().to_string(),
-                    source,
+                    source: rusqlite::Error::SqliteFailure(e, msg),
                 }
+            }
+            // SQLite's "unable to open database file" says nothing of why; the file
+            // system does.
+            StoreError::Sqlite(source) => {
+                crate::sqlite::access::refusal(path).unwrap_or_else(|| StoreError::Open {
+                    path: path.display().to_string(),
+                    source,
+                })
             }
             other => other,
         }
-    }
-}
-
-/// Why `dir` cannot be written in, when it cannot (found by creating and removing a file:
-/// a read-only mount and permissions both show that way).
-fn unwritable(dir: &std::path::Path) -> Option<String> {
-    if !dir.is_dir() {
-        return None;
-    }
-    let probe = dir.join(format!(".appscan-bridge-probe-{}", std::process::id()));
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-    {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            None
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
-        Err(e) => Some(e.to_string()),
     }
 }
 
@@ -259,7 +248,10 @@ fn sqlite_failure_after_open(
     let mut cur = Some(err);
     while let Some(e) = cur {
         if let Some(
-            StoreError::Open { .. } | StoreError::Busy { .. } | StoreError::DirNotWritable { .. },
+            StoreError::Open { .. }
+            | StoreError::Busy { .. }
+            | StoreError::DirNotWritable { .. }
+            | StoreError::Unopenable { .. },
         ) = e.downcast_ref::<StoreError>()
         {
             return false;
@@ -286,7 +278,6 @@ mod tests {
             .expect_err("refused");
         let text = err.to_string();
         assert!(text.contains("its directory cannot be written"), "{text}");
-        assert!(unwritable(&std::env::temp_dir()).is_none());
     }
 
     /// A store held past the busy wait (another process's long write, or its upgrade)

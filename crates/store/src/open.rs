@@ -86,12 +86,26 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>> {
     }
 }
 
-/// Whether the store `url` names is there already (opening it would not create it).
+/// Whether the store `url` names is there already (opening it would not create it). A
+/// SQLite file that cannot be looked at (its directory cannot be entered) is an error
+/// that says why, not a store that is not there.
 pub fn exists(url: &str) -> Result<bool> {
     match backend(url)? {
         (Backend::Postgres, _) => PgStore::exists(url),
-        (Backend::Sqlite, path) => Ok(path.is_some_and(|p| Path::new(p).exists())),
+        (Backend::Sqlite, None) => Ok(false),
+        (Backend::Sqlite, Some(path)) => sqlite_file_exists(Path::new(path)),
     }
+}
+
+/// Whether the SQLite file at `path` is there; the file system's reason when it cannot
+/// tell.
+fn sqlite_file_exists(path: &Path) -> Result<bool> {
+    path.try_exists().map_err(|e| {
+        crate::sqlite::access::refusal(path).unwrap_or_else(|| StoreError::Unopenable {
+            path: path.display().to_string(),
+            why: e.to_string(),
+        })
+    })
 }
 
 #[cfg(test)]

@@ -54,6 +54,25 @@ pub async fn run(
     }
 }
 
+/// Creates the missing directories of a SQLite target (`--to` is "created if needed"),
+/// owner-only as the data directory: the store holds sealed secrets.
+fn create_target_dir(to: &str) -> anyhow::Result<()> {
+    let Ok((store::open::Backend::Sqlite, Some(file))) = store::open::backend(to) else {
+        return Ok(());
+    };
+    match Path::new(file).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            paths::create_private_dir(dir).with_context(|| {
+                format!(
+                    "cannot create the directory {} of the target store",
+                    dir.display()
+                )
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow::Result<ExitCode> {
     // Opening a missing source would create it, empty, and copy that over the target.
     if !store::open::exists(from)? {
@@ -67,6 +86,7 @@ fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow:
     // from the source alone does so first, so that a refusal leaves no empty target
     // behind. (A target that is not there cannot be the source, and cannot be full.)
     store::transfer::check_source(source.as_ref(), opts)?;
+    create_target_dir(to)?;
     let target = store::open(to).with_context(|| "cannot open the target store")?;
     if source.identity()? == target.identity()? {
         bail!(

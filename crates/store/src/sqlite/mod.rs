@@ -4,6 +4,7 @@
 //! Writes go through one connection (SQLite has one writer anyway); reads use a second
 //! connection so listings do not wait behind a sync's batches.
 
+pub(crate) mod access;
 mod atomic;
 mod compare;
 mod connectors;
@@ -123,7 +124,8 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date. A
-    /// SQLite error on the way (a file that is no database, a damaged one) names the file.
+    /// SQLite error on the way (a file that is no database, a damaged one) names the file;
+    /// a path the file system refuses says why ([`access`]).
     pub fn open(path: &Path) -> Result<SqliteStore> {
         Self::open_unnamed(path).map_err(|e| e.opening(path))
     }
