@@ -26,13 +26,9 @@ pub struct Cli {
     pub config: Option<PathBuf>,
     /// The store: sqlite://PATH, a path, postgres://USER@HOST/DB[?schema=NAME], or libpq's "host=H user=U dbname=D schema=NAME"
     /// [default: $APPSCAN_BRIDGE_STORE, else <data dir>/store.sqlite3]
-    #[arg(
-        long,
-        global = true,
-        value_name = "URL",
-        env = "APPSCAN_BRIDGE_STORE",
-        hide_env_values = true
-    )]
+    // The variable is read by `commands::run`, where an empty one is as unset (clap's
+    // `env` took it for an empty URL).
+    #[arg(long, global = true, value_name = "URL")]
     pub store: Option<String>,
     #[command(subcommand)]
     pub command: Command,

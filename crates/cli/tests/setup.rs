@@ -4,6 +4,7 @@
 mod common;
 
 use common::{SECRET, bin, fails, ok, text};
+use std::path::Path;
 use std::process::Command;
 
 async fn sim() -> sim::RunningSim {
@@ -555,6 +556,31 @@ async fn a_new_url_or_app_filter_makes_the_next_sync_full() {
     assert_eq!(sync(d)["run"]["mode"], "delta");
 }
 
+/// Runs the binary, which must succeed, without `--data-dir` (`bin` gives one) in `cwd`
+/// with `home` as the home directory, no `APPSCAN_BRIDGE_*` variable but `vars`; returns
+/// what it printed.
+fn at_home(home: &Path, cwd: &Path, vars: &[(&str, &str)], args: &[&str]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_appscan-bridge"));
+    for name in [
+        "APPSCAN_BRIDGE_DATA_DIR",
+        "APPSCAN_BRIDGE_STORE",
+        "APPSCAN_BRIDGE_CONFIG",
+        "APPSCAN_BRIDGE_MASTER_KEY",
+        "XDG_DATA_HOME",
+    ] {
+        cmd.env_remove(name);
+    }
+    let out = cmd
+        .envs(vars.iter().copied())
+        .env("HOME", home)
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{args:?}: {}", text(&out));
+    text(&out)
+}
+
 /// `~/` at the start of a quoted `--data-dir` or `--store` (no shell expanded it: a
 /// service unit, a variable set in a file) is the home directory, not a directory named
 /// `~` under the current one.
@@ -562,20 +588,7 @@ async fn a_new_url_or_app_filter_makes_the_next_sync_full() {
 fn a_leading_tilde_is_the_home_directory() {
     let home = tempfile::tempdir().expect("home");
     let cwd = tempfile::tempdir().expect("cwd");
-    let run = |args: &[&str]| -> String {
-        // Not `bin`, which gives --data-dir itself.
-        let out = Command::new(env!("CARGO_BIN_EXE_appscan-bridge"))
-            .env_remove("APPSCAN_BRIDGE_DATA_DIR")
-            .env_remove("APPSCAN_BRIDGE_STORE")
-            .env_remove("APPSCAN_BRIDGE_CONFIG")
-            .env("HOME", home.path())
-            .current_dir(cwd.path())
-            .args(args)
-            .output()
-            .expect("runs");
-        assert!(out.status.success(), "{args:?}: {}", text(&out));
-        text(&out)
-    };
+    let run = |args: &[&str]| at_home(home.path(), cwd.path(), &[], args);
     run(&[
         "--data-dir",
         "~/bridge-data",
@@ -615,6 +628,32 @@ fn a_leading_tilde_is_the_home_directory() {
     assert!(said.contains("made by an older version"), "{said}");
     assert!(said.contains("kept"), "{said}");
     assert!(!home.path().join("old-data").exists());
+}
+
+/// An empty `$APPSCAN_BRIDGE_DATA_DIR`, `$APPSCAN_BRIDGE_CONFIG` or `$APPSCAN_BRIDGE_STORE`
+/// (`VAR=` in a unit file or a script) is as good as unset: the data directory was the
+/// current one, the config file "" (":0: cannot read"), the store "bad store URL ''".
+#[test]
+fn an_empty_path_variable_is_as_unset() {
+    let home = tempfile::tempdir().expect("home");
+    let cwd = tempfile::tempdir().expect("cwd");
+    let empty = [
+        ("APPSCAN_BRIDGE_DATA_DIR", ""),
+        ("APPSCAN_BRIDGE_CONFIG", ""),
+        ("APPSCAN_BRIDGE_STORE", ""),
+    ];
+    let run = |args: &[&str]| at_home(home.path(), cwd.path(), &empty, args);
+    run(&["connector", "add", "xml", "--name", "kept"]);
+    let listed = run(&["connector", "list"]);
+    assert!(listed.contains("kept"), "{listed}");
+    let data = home.path().join(".local/share/appscan-bridge");
+    assert!(data.join("store.sqlite3").is_file());
+    let made: Vec<_> = std::fs::read_dir(cwd.path())
+        .expect("cwd")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(made.is_empty(), "made in the current directory: {made:?}");
 }
 
 /// `sim --rate-limit N` answers 429 past N requests a minute, as ASoC does: a by-hand

@@ -5,10 +5,20 @@ use std::path::PathBuf;
 /// The environment variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "APPSCAN_BRIDGE_DATA_DIR";
 
-/// The data directory: the flag if given, else `APPSCAN_BRIDGE_DATA_DIR`, else the user's
-/// data directory (`~/.local/share/appscan-bridge` on Linux).
+/// The environment variable that names the store when `--store` does not.
+pub const STORE_ENV: &str = "APPSCAN_BRIDGE_STORE";
+
+/// The value of the environment variable `name` when it is set to something: an empty
+/// value (`VAR=` in a unit file or a script) is as unset, as most tools take it (an
+/// empty data directory was the current one, an empty config file a file named "").
+pub fn env_value(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+/// The data directory: the flag if given, else `APPSCAN_BRIDGE_DATA_DIR` (when not empty),
+/// else the user's data directory (`~/.local/share/appscan-bridge` on Linux).
 pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
-    flag.or_else(|| std::env::var_os(DATA_DIR_ENV).map(PathBuf::from))
+    flag.or_else(|| env_value(DATA_DIR_ENV).map(PathBuf::from))
         .map(home_relative)
         .or_else(|| dirs::data_dir().map(|d| d.join("appscan-bridge")))
         .unwrap_or_else(|| PathBuf::from(".appscan-bridge"))

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 /// The environment variable naming the config file.
 pub const CONFIG_ENV: &str = "APPSCAN_BRIDGE_CONFIG";
 
-/// The config file in force: the flag, else `$APPSCAN_BRIDGE_CONFIG`, else
-/// `<data dir>/config.toml` when it exists.
+/// The config file in force: the flag, else `$APPSCAN_BRIDGE_CONFIG` (when not empty),
+/// else `<data dir>/config.toml` when it exists.
 pub fn locate(flag: Option<PathBuf>, data_dir: &Path) -> Option<PathBuf> {
-    flag.or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from))
+    flag.or_else(|| runner::paths::env_value(CONFIG_ENV).map(PathBuf::from))
         .map(runner::paths::home_relative)
         .or_else(|| Some(data_dir.join("config.toml")).filter(|p| p.exists()))
 }

@@ -107,10 +107,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = paths::data_dir(cli.data_dir);
     let config_file = config::locate(cli.config, &data_dir);
     // --store (or $APPSCAN_BRIDGE_STORE), else the config file's `store`.
-    let store_url = cli
-        .store
-        .or_else(|| config_file.as_deref().and_then(runner::config::store_of))
-        .map(paths::home_relative_store);
+    let store_url = match cli.store {
+        Some(flag) => Some(flag),
+        None => store_from_env()?,
+    }
+    .or_else(|| config_file.as_deref().and_then(runner::config::store_of))
+    .map(paths::home_relative_store);
     match cli.command {
         Command::Migrate(a) => migrate::run(a, &data_dir, store_url.as_deref(), quiet).await,
         Command::Demo(a) => demo::run(a, &data_dir, quiet).await,
@@ -131,6 +133,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| on_corrupt(on_busy(on_full_disk(e, &store), &store), &store))
         }
     }
+}
+
+/// `$APPSCAN_BRIDGE_STORE`, when it is set to something (an empty one is as unset).
+fn store_from_env() -> anyhow::Result<Option<String>> {
+    paths::env_value(paths::STORE_ENV)
+        .map(|v| {
+            v.into_string()
+                .map_err(|_| anyhow::anyhow!("${} is not valid UTF-8", paths::STORE_ENV))
+        })
+        .transpose()
 }
 
 /// A watch for Ctrl-C and SIGTERM while a command works: the signal it caught, if any.
