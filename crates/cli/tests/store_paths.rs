@@ -65,9 +65,11 @@ fn migrate_creates_the_targets_directories() {
 }
 
 /// `runuser -u nobody --` the binary, when this test runs as root and `runuser` is there
-/// (permissions cannot be tested as root itself, which they do not stop).
+/// (permissions cannot be tested as root itself, which they do not stop). The binary is
+/// linked (or copied) into `dir` first: the build's own directory may be one nobody cannot
+/// enter (a target directory under /root).
 #[cfg(unix)]
-fn as_nobody() -> Option<Command> {
+fn as_nobody(dir: &Path) -> Option<Command> {
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -78,8 +80,16 @@ fn as_nobody() -> Option<Command> {
     let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"]
         .into_iter()
         .find(|p| Path::new(p).exists())?;
+    let built = Path::new(env!("CARGO_BIN_EXE_appscan-bridge"));
+    let bin = dir.join("appscan-bridge");
+    if !bin.exists() {
+        std::fs::hard_link(built, &bin)
+            .or_else(|_| std::fs::copy(built, &bin).map(drop))
+            .expect("the binary where nobody can run it");
+    }
     let mut c = Command::new(runuser);
-    c.args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_appscan-bridge")])
+    c.args(["-u", "nobody", "--"])
+        .arg(&bin)
         .env_remove("APPSCAN_BRIDGE_MASTER_KEY")
         .env_remove("APPSCAN_BRIDGE_CONFIG")
         .env_remove("APPSCAN_BRIDGE_STORE");
@@ -98,12 +108,12 @@ fn chmod(path: &Path, mode: u32) {
 #[cfg(unix)]
 #[test]
 fn a_store_of_another_owner_says_permission_denied() {
-    let Some(mut nobody) = as_nobody() else {
+    let dir = tempfile::tempdir().expect("tempdir");
+    chmod(dir.path(), 0o755);
+    let Some(mut nobody) = as_nobody(dir.path()) else {
         eprintln!("skipped: needs root and runuser");
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    chmod(dir.path(), 0o755);
     let own = dir.path().join("root-data");
     ok(bin(&own).args(["connector", "add", "xml", "--name", "kept"]));
     // A world-writable directory for nobody's own data directory and the shared store.
@@ -125,10 +135,65 @@ fn a_store_of_another_owner_says_permission_denied() {
     assert!(err.contains("permission denied"), "{err}");
     assert!(err.contains("owner uid 0, mode 0600"), "{err}");
 
-    let mut nobody = as_nobody().expect("as before");
+    let mut nobody = as_nobody(dir.path()).expect("as before");
     let err = fails(nobody.arg("--data-dir").arg(&own).arg("findings"));
     assert!(!err.contains("there is no store"), "{err}");
     let said = format!("its directory {} cannot be entered", own.display());
     assert!(err.contains(&said), "{err}");
     assert!(err.contains("owner uid 0, mode 0700"), "{err}");
+}
+
+/// A store another user owns that others may read (0644, as older versions left them):
+/// SQLite opens it read-only. Opening it said "it is now the owner's alone (0600)",
+/// though the change had failed, and a write said only "attempt to write a readonly
+/// database".
+#[cfg(unix)]
+#[test]
+fn a_store_this_user_may_only_read_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    chmod(dir.path(), 0o755);
+    let Some(mut nobody) = as_nobody(dir.path()) else {
+        eprintln!("skipped: needs root and runuser");
+        return;
+    };
+    let own = dir.path().join("root-data");
+    ok(bin(&own).args(["connector", "add", "xml", "--name", "kept"]));
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    chmod(&open, 0o777);
+    let store = open.join("store.sqlite3");
+    std::fs::copy(own.join("store.sqlite3"), &store).expect("copy");
+    chmod(&store, 0o644);
+
+    let listed = ok(nobody
+        .arg("--data-dir")
+        .arg(open.join("nob"))
+        .arg("--store")
+        .arg(&store)
+        .args(["connector", "list"]));
+    let said = common::text(&listed);
+    assert!(said.contains("kept"), "{said}");
+    // Its -wal and -shm, made by this user, are made private; the store file is not.
+    let store_file = format!("file={}", store.display());
+    assert!(
+        !said
+            .lines()
+            .any(|l| l.contains("it is now the owner's alone") && l.ends_with(&store_file)),
+        "{said}"
+    );
+    assert!(
+        said.contains("could not be made the owner's alone"),
+        "{said}"
+    );
+
+    let mut nobody = as_nobody(dir.path()).expect("as before");
+    let err = fails(
+        nobody
+            .arg("--data-dir")
+            .arg(open.join("nob"))
+            .arg("--store")
+            .arg(&store)
+            .args(["connector", "add", "xml", "--name", "new"]),
+    );
+    assert!(err.contains("can only be read by this process"), "{err}");
 }

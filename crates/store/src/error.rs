@@ -239,6 +239,14 @@ pub fn is_corrupt(err: &(dyn std::error::Error + 'static)) -> bool {
     )
 }
 
+/// Whether `err` or one of its causes is SQLite's "attempt to write a readonly database"
+/// met after the store was opened: SQLite opens a file this process may only read (its
+/// permissions, another owner's 0644 file, a read-only mount) read-only without a word,
+/// and refuses the first write. Callers add which store and what to do.
+pub fn is_read_only(err: &(dyn std::error::Error + 'static)) -> bool {
+    sqlite_failure_after_open(err, &[rusqlite::ErrorCode::ReadOnly])
+}
+
 /// Whether a cause of `err` is a SQLite failure with one of `codes`, outside the errors
 /// of opening the store (they say which store themselves).
 fn sqlite_failure_after_open(

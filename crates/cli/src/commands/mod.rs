@@ -130,7 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             with_store(other, data_dir, quiet, store_url.as_deref(), config_file)
                 .await
-                .map_err(|e| on_corrupt(on_busy(on_full_disk(e, &store), &store), &store))
+                .map_err(|e| on_store_failure(e, &store))
         }
     }
 }
@@ -220,6 +220,27 @@ async fn quit_on_second_signal() -> ! {
         signal.reason()
     );
     std::process::exit(signal.exit_code())
+}
+
+/// A failure of the store met after it was opened says which store and what to do.
+fn on_store_failure(e: anyhow::Error, store: &str) -> anyhow::Error {
+    on_read_only(
+        on_corrupt(on_busy(on_full_disk(e, store), store), store),
+        store,
+    )
+}
+
+/// A write refused because this process may only read the store file says so: SQLite
+/// opened it read-only without a word and said "attempt to write a readonly database".
+fn on_read_only(e: anyhow::Error, store: &str) -> anyhow::Error {
+    if !store::error::is_read_only(e.as_ref()) {
+        return e;
+    }
+    e.context(format!(
+        "the store file {store} can only be read by this process (its permissions, another \
+         user's file, or a read-only mount): nothing was changed; run the command as the \
+         file's owner, or make the file and its directory writable"
+    ))
 }
 
 /// A failure whose cause is a full disk under the store says which store, what to do
@@ -457,7 +478,7 @@ async fn with_store(
 
 #[cfg(test)]
 mod tests {
-    use super::{on_busy, on_full_disk};
+    use super::{on_busy, on_full_disk, on_store_failure};
 
     /// A real SQLITE_FULL: a database capped at a few pages, filled.
     fn full_disk() -> store::StoreError {
@@ -515,5 +536,37 @@ mod tests {
 
         let other = on_busy(anyhow::anyhow!("connector 'x' does not exist"), "/data");
         assert_eq!(other.to_string(), "connector 'x' does not exist");
+    }
+
+    /// A real SQLITE_READONLY: a write on a file SQLite opened read-only, as it does
+    /// without a word when this process may only read it (another user's 0644 store).
+    #[test]
+    fn a_store_this_process_may_only_read_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("store.sqlite3");
+        rusqlite::Connection::open(&file)
+            .expect("open")
+            .execute_batch("CREATE TABLE t (v INTEGER)")
+            .expect("schema");
+        let reader = rusqlite::Connection::open_with_flags(
+            &file,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open read-only");
+        let refused = reader
+            .execute("INSERT INTO t VALUES (1)", [])
+            .expect_err("read-only");
+        let e = anyhow::Error::from(store::StoreError::from(refused)).context("writing run 3");
+        let told = on_store_failure(e, "/data/store.sqlite3");
+        let text = apiclient::text::error_chain(told.as_ref());
+        assert!(
+            text.starts_with("the store file /data/store.sqlite3 can only be read by this process"),
+            "{text}"
+        );
+        assert!(text.contains("nothing was changed"), "{text}");
+        assert!(
+            text.ends_with("attempt to write a readonly database"),
+            "{text}"
+        );
     }
 }

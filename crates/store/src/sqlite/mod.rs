@@ -66,14 +66,17 @@ pub struct SqliteStore {
 /// Makes a store file this process created readable by its owner only (SQLite creates
 /// it, and its -wal and -shm after it, with the umask's mode: world-readable findings in
 /// a data directory that was not made owner-only). A store that existed keeps its mode.
-fn owner_only(path: &Path) {
+fn owner_only(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
     }
     #[cfg(not(unix))]
-    let _ = path;
+    {
+        let _ = path;
+        Ok(())
+    }
 }
 
 /// An existing store file (and its -wal and -shm files, which SQLite creates with the
@@ -90,9 +93,19 @@ fn tighten(path: &Path) {
             let Ok(meta) = std::fs::metadata(file) else {
                 continue;
             };
-            if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(file = %file.display(), "the store file was readable by others; it is now the owner's alone (0600)");
-                owner_only(file);
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 == 0 {
+                continue;
+            }
+            // Only its owner (or root) may change it: another user who can read it (a
+            // 0644 store opened by someone else) was told it was now private.
+            match owner_only(file) {
+                Ok(()) => {
+                    tracing::warn!(file = %file.display(), "the store file was readable by others; it is now the owner's alone (0600)")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %file.display(), "the store file is readable by others (mode {mode:o}) and could not be made the owner's alone: {e}")
+                }
             }
         }
     }
@@ -135,7 +148,8 @@ impl SqliteStore {
         let new = !path.exists();
         let mut writer = open(path)?;
         if new {
-            owner_only(path);
+            // Best effort: SQLite made it with the umask's mode.
+            let _ = owner_only(path);
         }
         configure(&writer, WRITER_CACHE_KIB)?;
         migrate(&mut writer)?;
