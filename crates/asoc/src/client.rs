@@ -23,6 +23,7 @@ use crate::auth::{self, LoginBody, LoginReason, TokenCache};
 use crate::config::ClientConfig;
 use crate::error::{AsocError, body_message, error_chain, excerpt};
 use crate::paging::{ListQuery, Page, Pager, parse_envelope};
+use crate::server_clock::ServerClock;
 use crate::stats::{ClientStats, Stats};
 use apiclient::RateLimiter;
 use apiclient::retry::{self, AttemptError};
@@ -47,6 +48,7 @@ struct Inner {
     tokens: TokenCache,
     limiter: RateLimiter,
     stats: Stats,
+    clock: ServerClock,
 }
 
 /// An answer that is final (success, or a status not worth retrying).
@@ -109,6 +111,7 @@ impl AsocClient {
                 tokens: TokenCache::default(),
                 limiter,
                 stats: Stats::default(),
+                clock: ServerClock::default(),
             }),
         })
     }
@@ -121,6 +124,12 @@ impl AsocClient {
     /// A snapshot of the request counters.
     pub fn stats(&self) -> ClientStats {
         self.inner.stats.snapshot()
+    }
+
+    /// How far the server's clock is ahead of this host's (behind when negative), from
+    /// the `Date` header of its last answer; `None` before an answer had one.
+    pub fn server_clock_offset(&self) -> Option<chrono::Duration> {
+        self.inner.clock.offset()
     }
 
     /// Logs in now (replacing any token). Other calls log in by themselves;
@@ -519,6 +528,7 @@ impl AsocClient {
             let resp = req.send().await.map_err(transport)?;
             let status = resp.status().as_u16();
             inner.stats.status(status);
+            inner.clock.saw(resp.headers());
             let retry_after = retry::retry_after_of(resp.headers());
             let body = resp.bytes().await.map_err(transport)?;
             // Anything but a success is quoted in errors: what it echoes of the

@@ -33,6 +33,8 @@
 //! - [`paging`]: [`ListQuery`], [`Page`], and the paging state machine (stop rules).
 //! - what is retried, how long to wait and the client-side pace come from the
 //!   `apiclient` crate, shared with the other AppScan client.
+//! - `server_clock`: the server's clock from its answers' `Date` header
+//!   ([`AsocClient::server_clock_offset`]).
 //! - [`stats`]: atomic request counters and their snapshot, [`ClientStats`].
 //! - [`odata`]: `$filter` literals ([`odata_datetime`], [`odata_string`]).
 //! - [`error`]: [`AsocError`] and body-excerpt helpers.
@@ -43,6 +45,7 @@ pub mod config;
 pub mod error;
 pub mod odata;
 pub mod paging;
+mod server_clock;
 pub mod stats;
 
 pub use client::AsocClient;

@@ -91,6 +91,12 @@ pub trait Source: Send {
     fn client_stats(&self) -> Option<asoc::ClientStats> {
         None
     }
+    /// How far the server's clock is ahead of this host's (behind when negative), for
+    /// sources whose server says (ASoC's `Date` header): a delta's cursor is kept in the
+    /// server's time, as the `LastUpdated` it is compared with.
+    fn server_clock_offset(&self) -> Option<chrono::Duration> {
+        None
+    }
     /// Whether every run is a full run whose absent findings are closed (ASE, XML).
     fn closes_unseen(&self) -> bool {
         false

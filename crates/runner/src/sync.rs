@@ -665,7 +665,11 @@ impl Runner {
                 counters: st.counters,
                 // Records on pages that could not be read are not here: the cursor stays, so
                 // that the next sync asks for them again (a partial run never moves it).
-                cursor: (state == RunState::Processed && st.lost == 0).then_some(run_start),
+                // In the server's time when it says (`LastUpdated` is stamped there): a
+                // cursor in this host's time asked for nothing when this clock ran ahead,
+                // and missed changes when it ran behind by more than the overlap.
+                cursor: (state == RunState::Processed && st.lost == 0)
+                    .then(|| run_start + server_clock_difference(source.as_ref())),
             };
             let store = self.store.clone();
             let batch = std::mem::take(&mut st.batch);
@@ -847,6 +851,19 @@ pub(crate) fn judge(
         r
     });
     (RunState::Processed, reason)
+}
+
+/// A server clock this close to this host's is taken as the same: its `Date` header has
+/// whole seconds and arrives a moment late, and the overlap covers the rest.
+const CLOCKS_AGREE: chrono::Duration = chrono::Duration::seconds(5);
+
+/// How far to move this host's time to reach the source server's, for a cursor: nothing
+/// when the server does not say or the clocks agree within [`CLOCKS_AGREE`].
+fn server_clock_difference(source: &dyn crate::source::Source) -> chrono::Duration {
+    source
+        .server_clock_offset()
+        .filter(|o| o.abs() > CLOCKS_AGREE)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

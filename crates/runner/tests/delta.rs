@@ -344,3 +344,110 @@ async fn cancelling_keeps_what_was_read_and_the_next_run_converges() {
     assert_eq!(again.run.mode, RunMode::Full);
     assert_eq!(rig.findings().len(), rig.handle.total_issues());
 }
+
+/// Whether `rig` holds every finding of a fresh full sync of its simulator, with the same
+/// status (it may hold more: the findings of applications the simulator removed stay).
+async fn holds_what_a_full_sync_finds(rig: &Rig) {
+    let fresh = rig_from(rig);
+    fresh.sync_full().await;
+    let statuses = |r: &Rig| -> std::collections::HashMap<String, String> {
+        r.findings()
+            .into_iter()
+            .map(|f| (f.finding.external_id.clone(), f.finding.status.to_string()))
+            .collect()
+    };
+    let mine = statuses(rig);
+    let wrong: Vec<_> = statuses(&fresh)
+        .into_iter()
+        .filter(|(id, status)| mine.get(id) != Some(status))
+        .collect();
+    assert!(wrong.is_empty(), "missed or stale: {wrong:?}");
+}
+
+/// A server whose clock runs behind this host's by more than the overlap: the cursor, the
+/// run's start in this host's time, was later than the server's stamps on what changed
+/// next, and the delta missed it for good. The cursor is kept in the server's time (its
+/// answers' `Date`), and the run warns of the difference.
+#[tokio::test]
+async fn a_server_clock_behind_by_more_than_the_overlap_loses_no_change() {
+    let rig = rig(config(4, 30, 21), fast_settings()).await;
+    rig.handle.advance_time(chrono::Duration::minutes(-20));
+    let full = rig.sync_processed().await;
+    assert!(
+        full.issues
+            .iter()
+            .any(|i| i.message.contains("the server's clock is") && i.message.contains("behind")),
+        "{:?}",
+        full.issues
+    );
+    let changed = rig.handle.mutate(0.3, 5);
+    assert!(!changed.changed_issue_ids.is_empty());
+    let delta = rig.sync_processed().await;
+    assert_eq!(delta.run.mode, RunMode::Delta);
+    assert!(delta.run.counters.fetched > 0, "{:?}", delta.run.counters);
+    holds_what_a_full_sync_finds(&rig).await;
+}
+
+/// A cursor later than the server's clock (saved while this host's clock ran ahead, or
+/// by a version that kept cursors in this host's time) made every delta ask for nothing
+/// and move on, past every change. Such a delta asks for every issue, and says why.
+#[tokio::test]
+async fn a_cursor_in_the_servers_future_makes_the_delta_ask_for_everything() {
+    let rig = rig(config(3, 20, 8), fast_settings()).await;
+    rig.sync_processed().await;
+    // The cursor a run saves when this host's clock is a day ahead.
+    let connector = rig
+        .runner
+        .store
+        .connector("sim")
+        .expect("get")
+        .expect("sim");
+    let ahead = rig
+        .runner
+        .store
+        .begin_run(
+            connector.id,
+            RunMode::Delta,
+            "t",
+            chrono::Duration::minutes(5),
+        )
+        .expect("begin");
+    rig.runner
+        .store
+        .finish_run(
+            &ahead,
+            &store::Batch::default(),
+            &store::RunEnd {
+                state: RunState::Processed,
+                connector_state: ConnectorState::Processed,
+                reason: None,
+                counters: store::RunCounters::default(),
+                cursor: Some(chrono::Utc::now() + chrono::Duration::days(1)),
+            },
+        )
+        .expect("finish");
+    rig.handle.mutate(0.3, 6);
+    let delta = rig.sync_processed().await;
+    assert_eq!(delta.run.mode, RunMode::Delta);
+    assert!(
+        delta
+            .issues
+            .iter()
+            .any(|i| i.message.contains("is later than the server's clock")),
+        "{:?}",
+        delta.issues
+    );
+    assert_eq!(
+        delta.run.counters.fetched as usize,
+        rig.sim_issues().len() + rig.handle.app_ids().len(),
+        "every issue and application"
+    );
+    holds_what_a_full_sync_finds(&rig).await;
+    // Its own cursor is the server's now again: the next delta asks for changes only.
+    let next = rig.sync_processed().await;
+    assert!(
+        next.run.counters.fetched < delta.run.counters.fetched,
+        "{:?}",
+        next.run.counters
+    );
+}

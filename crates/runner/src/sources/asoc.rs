@@ -130,6 +130,58 @@ async fn fill_details(
     events
 }
 
+/// A difference between the server's clock and this host's worth a warning: more than
+/// network latency and a `Date` header's whole seconds explain.
+const CLOCK_SKEW_WARNING: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A delta's `since` checked against the server's clock (`offset`: the server's clock
+/// minus this host's, as its login answer showed), with what to warn of. A cursor later
+/// than the server's now was saved while this host's clock ran ahead (or by an older
+/// version, which kept cursors in this host's time): asked as it is, the delta got
+/// nothing, ended Processed and moved the cursor past every change made meanwhile. Such
+/// a delta asks for every issue instead.
+fn checked_against_server_clock(
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    offset: Option<chrono::Duration>,
+) -> (Option<chrono::DateTime<chrono::Utc>>, Vec<Event>) {
+    let mut warnings = Vec::new();
+    let location = "GET /api/v4/Account/ApiKeyLogin (Date)".to_string();
+    if let Some(offset) = offset.filter(|o| o.abs() > CLOCK_SKEW_WARNING) {
+        let way = if offset > chrono::Duration::zero() {
+            "ahead of"
+        } else {
+            "behind"
+        };
+        warnings.push(Event::BadPage {
+            location: location.clone(),
+            message: format!(
+                "the server's clock is {} s {way} this host's: the cursor is kept in the \
+                 server's time, but check this host's clock (NTP)",
+                offset.num_seconds().abs()
+            ),
+            lost: 0,
+        });
+    }
+    let server_now = chrono::Utc::now() + offset.unwrap_or_default();
+    match since {
+        Some(s) if s > server_now + CLOCK_SKEW_WARNING => {
+            warnings.push(Event::BadPage {
+                location,
+                message: format!(
+                    "the cursor ({}, less the overlap) is later than the server's clock \
+                     ({}): it was saved while this host's clock ran ahead, so this delta \
+                     asks for every issue instead of missing what changed since",
+                    odata_datetime(s),
+                    odata_datetime(server_now)
+                ),
+                lost: 0,
+            });
+            (None, warnings)
+        }
+        other => (other, warnings),
+    }
+}
+
 /// Times the application list is read before a run gives up on one that keeps changing.
 const APP_LIST_READS: usize = 3;
 
@@ -244,22 +296,26 @@ impl Source for AsocSource {
         let client = self.client.clone();
         let page_size = self.page_size;
         let since = match request.mode {
-            RunMode::Delta => request
-                .since
-                .map(|s| format!("LastUpdated ge {}", odata_datetime(s))),
+            RunMode::Delta => request.since,
             RunMode::Full | RunMode::Remap => None,
         };
-        let app_query =
-            ListQuery::all().with_filter_opt(and(self.app_filter.clone(), since.clone()));
+        let app_filter = self.app_filter.clone();
         let ids_query = ListQuery::all()
             .with_filter_opt(self.app_filter.clone())
             .with_select("Id");
-        let issue_query = ListQuery::all().with_filter_opt(since);
         let known = request.known_assets;
         let delta = request.mode == RunMode::Delta;
         let (fetch_details, concurrency) = (self.fetch_details, self.concurrency);
         let stream = channel_stream(move |tx| async move {
             client.login().await.map_err(|e| SourceError::of(&e))?;
+            let (since, warnings) =
+                checked_against_server_clock(since, client.server_clock_offset());
+            for warning in warnings {
+                tx.send(Ok(warning)).await?;
+            }
+            let since = since.map(|s| format!("LastUpdated ge {}", odata_datetime(s)));
+            let app_query = ListQuery::all().with_filter_opt(and(app_filter, since.clone()));
+            let issue_query = ListQuery::all().with_filter_opt(since);
             let mut app_ids: BTreeSet<String> = BTreeSet::new();
             let pages = match app_list(&client, &app_query).await {
                 Ok(pages) => pages,
@@ -451,6 +507,10 @@ impl Source for AsocSource {
 
     fn client_stats(&self) -> Option<asoc::ClientStats> {
         Some(self.client.stats())
+    }
+
+    fn server_clock_offset(&self) -> Option<chrono::Duration> {
+        self.client.server_clock_offset()
     }
 
     fn close(&mut self) -> BoxFuture<'static, ()> {

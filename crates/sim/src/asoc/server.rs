@@ -57,7 +57,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/sim/apps-hidden", post(admin_apps_hidden))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
+        .layer(middleware::from_fn_with_state(shared.clone(), dated))
         .with_state(shared)
+}
+
+/// Every answer's `Date` is the simulator's clock (moved by `/sim/advance`), as a real
+/// server's is its own: clients read it to keep their cursors in the server's time.
+async fn dated(State(s): St, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let date = to_utc(s.now_ms())
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(value) = HeaderValue::from_str(&date) {
+        resp.headers_mut().insert(header::DATE, value);
+    }
+    resp
 }
 
 // ---------------------------------------------------------------------------
