@@ -445,3 +445,50 @@ fn a_remap_finds_unchanged_what_a_full_run_closed_unseen() {
     };
     assert_eq!(closing_unseen_then_remapping(&db.open()), expected);
 }
+
+/// A run that began by a clock later than the one that ended it (the clock stepped back
+/// meanwhile, an NTP correction) ends when it began, not before: its duration was
+/// negative, and `status` showed the Processed run as "running".
+fn ended_by_a_clock_stepped_back(s: &dyn Store, shift_start: &dyn Fn(i64)) -> chrono::Duration {
+    let c = common::connector(s, "stepped");
+    let run = s
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    shift_start(run.id);
+    s.finish_run(&run, &Batch::default(), &end(RunState::Processed))
+        .expect("finish");
+    let run = s.run(run.id).expect("run").expect("exists");
+    run.duration().expect("ended")
+}
+
+#[test]
+fn a_run_ended_by_a_clock_stepped_back_takes_no_negative_time() {
+    let later =
+        (Utc::now() + Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("s.sqlite3");
+    let lite = SqliteStore::open(&file).expect("sqlite");
+    let raw = rusqlite::Connection::open(&file).expect("raw");
+    let took = ended_by_a_clock_stepped_back(&lite, &|id| {
+        raw.execute(
+            "UPDATE runs SET started_at = ?1 WHERE id = ?2",
+            rusqlite::params![later, id],
+        )
+        .expect("shift");
+    });
+    assert_eq!(took, Duration::zero());
+    let Some(db) = pgtest::TestDb::new("stepped_back") else {
+        return;
+    };
+    let client = std::cell::RefCell::new(db.client());
+    let took = ended_by_a_clock_stepped_back(&db.open(), &|id| {
+        client
+            .borrow_mut()
+            .execute(
+                "UPDATE runs SET started_at = now() + interval '1 hour' WHERE id = $1",
+                &[&id],
+            )
+            .expect("shift");
+    });
+    assert_eq!(took, Duration::zero());
+}

@@ -104,7 +104,7 @@ pub fn begin(
     }
     // Runs left Processing by a process that died are ended now, with the reason.
     tx.execute(
-        "UPDATE runs SET state = 'Errored', ended_at = $2,
+        "UPDATE runs SET state = 'Errored', ended_at = GREATEST($2, started_at),
              reason = 'interrupted: the process stopped before the run finished'
          WHERE connector_id = $1 AND state = 'Processing'",
         &[&connector_id, &now],
@@ -204,7 +204,7 @@ pub fn lost_lock(c: &mut impl GenericClient, run: &Run) -> Result<Option<StoreEr
 /// state, cursor and lock are the other run's.
 pub fn record_lost(c: &mut impl GenericClient, run: &Run, lost: &StoreError) -> Result<()> {
     c.execute(
-        "UPDATE runs SET state = 'Errored', ended_at = $2, reason = $3 WHERE id = $1",
+        "UPDATE runs SET state = 'Errored', ended_at = GREATEST($2, started_at), reason = $3 WHERE id = $1",
         &[&run.id, &Utc::now(), &lost.to_string()],
     )?;
     Ok(())
@@ -275,7 +275,7 @@ pub fn finish(
     let reason = end.reason.as_deref().map(storable);
     save_counters(tx, run.id, counters)?;
     tx.execute(
-        "UPDATE runs SET state = $2, ended_at = $3, reason = $4 WHERE id = $1",
+        "UPDATE runs SET state = $2, ended_at = GREATEST($3, started_at), reason = $4 WHERE id = $1",
         &[&run.id, &end.state.as_str(), &now, &reason],
     )?;
     // The connector is another run's once that run took the lock over (this one's lease

@@ -74,7 +74,7 @@ pub fn begin(
     // Runs left Processing by a process that died are ended now, with the reason. Their
     // batches are stored, but the assets' risk a run's end refreshes never was.
     let interrupted = tx.execute(
-        "UPDATE runs SET state = 'Errored', ended_at = ?2,
+        "UPDATE runs SET state = 'Errored', ended_at = MAX(?2, started_at),
              reason = 'interrupted: the process stopped before the run finished'
          WHERE connector_id = ?1 AND state = 'Processing'",
         params![connector_id, ts(now)],
@@ -169,7 +169,7 @@ pub fn lost_lock(conn: &Connection, run: &Run) -> Result<Option<StoreError>> {
 /// state, cursor and lock are the other run's.
 pub fn record_lost(tx: &Connection, run: &Run, lost: &StoreError) -> Result<()> {
     tx.execute(
-        "UPDATE runs SET state = 'Errored', ended_at = ?2, reason = ?3 WHERE id = ?1",
+        "UPDATE runs SET state = 'Errored', ended_at = MAX(?2, started_at), reason = ?3 WHERE id = ?1",
         params![run.id, ts(Utc::now()), lost.to_string()],
     )?;
     Ok(())
@@ -230,7 +230,7 @@ pub fn finish(tx: &Connection, run: &Run, end: &RunEnd, counters: &RunCounters) 
     let now = ts(Utc::now());
     save_counters(tx, run.id, counters)?;
     tx.execute(
-        "UPDATE runs SET state = ?2, ended_at = ?3, reason = ?4 WHERE id = ?1",
+        "UPDATE runs SET state = ?2, ended_at = MAX(?3, started_at), reason = ?4 WHERE id = ?1",
         params![run.id, end.state.as_str(), now, end.reason],
     )?;
     // The connector is another run's once that run took the lock over (this one's lease
