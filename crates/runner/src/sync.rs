@@ -709,13 +709,28 @@ impl Runner {
             counters: RunCounters::default(),
             cursor: None,
         };
-        let store = self.store.clone();
-        let r = run.clone();
-        match blocking(move || store.finish_run(&r, &Batch::default(), &end)).await {
-            // Recorded by the store as a run that lost its lock.
-            Ok(_) | Err(RunnerError::Store(StoreError::LockLost { .. })) => {}
-            Err(e) => {
-                tracing::warn!(run_id = run.id, error = %e, "could not record the run's failure")
+        // A failure of the store itself (a PostgreSQL blip that closed every pooled
+        // connection at once) can fail this write too: it left the run Processing with
+        // its lock held until the lease ran out, and then recorded as "interrupted". The
+        // pool drops a closed connection when it is given back, so a later try connects
+        // afresh.
+        let mut pauses = FAIL_RUN_PAUSES.iter();
+        loop {
+            let store = self.store.clone();
+            let (r, end) = (run.clone(), end.clone());
+            match blocking(move || store.finish_run(&r, &Batch::default(), &end)).await {
+                // Recorded by the store as a run that lost its lock.
+                Ok(_) | Err(RunnerError::Store(StoreError::LockLost { .. })) => return,
+                Err(e) => match pauses.next() {
+                    Some(pause) => {
+                        tracing::debug!(run_id = run.id, error = %e, "recording the run's failure again");
+                        tokio::time::sleep(*pause).await;
+                    }
+                    None => {
+                        tracing::warn!(run_id = run.id, error = %e, "could not record the run's failure");
+                        return;
+                    }
+                },
             }
         }
     }
@@ -852,6 +867,13 @@ pub(crate) fn judge(
     });
     (RunState::Processed, reason)
 }
+
+/// The pauses before recording a run's failure again, when the store failed that too.
+const FAIL_RUN_PAUSES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(200),
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(3),
+];
 
 /// A server clock this close to this host's is taken as the same: its `Date` header has
 /// whole seconds and arrives a moment late, and the overlap covers the rest.
