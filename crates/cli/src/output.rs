@@ -42,9 +42,10 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `2026-11-23 09:51:06`.
+/// `2026-11-23 09:51:06Z`: UTC, and marked so (tables showed the bare time, which read as
+/// local time to whoever was not on UTC; `--json`, the API and the dashboard say `Z`).
 pub fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
+    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
 pub fn time_opt(t: Option<DateTime<Utc>>) -> String {
@@ -77,6 +78,13 @@ pub fn cut(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_say_they_are_utc() {
+        use chrono::TimeZone;
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 9, 51, 6).single();
+        assert_eq!(time_opt(t), "2026-11-23 09:51:06Z");
+    }
 
     #[test]
     fn control_characters_and_bidi_overrides_are_shown_not_acted_on() {
