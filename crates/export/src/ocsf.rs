@@ -334,9 +334,11 @@ fn place(location: Option<&str>) -> (Option<Value>, Option<Value>) {
     };
     if let Ok(u) = url::Url::parse(loc)
         && matches!(u.scheme(), "http" | "https")
+        && let Some(uri) = crate::sarif::uri::absolute_url(loc)
     {
-        // Serialized: what a URL may not hold as it is (a space) comes encoded.
-        return (Some(json!(u.as_str())), None);
+        // As SARIF writes it: the path as attacked (`..` kept), what a URI may not hold
+        // (a space, `[`, a bare `%`) encoded.
+        return (Some(json!(uri)), None);
     }
     let (path, line, column) = crate::sarif::uri::split_position(loc);
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);

@@ -711,3 +711,32 @@ fn a_web_findings_network_path_location_is_a_url() {
         .expect("the SAST event");
     assert!(sast["finding_info"].get("src_url").is_none(), "{sast}");
 }
+
+/// A path-traversal finding's attacked URL reaches SARIF and OCSF as attacked: both
+/// resolved its `..` segments (the `url` crate's reading), so the export said the scanner
+/// attacked `/etc/passwd` of the application's root, not the path it did attack.
+#[test]
+fn an_attacked_url_keeps_its_dot_segments() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let attacked = "http://shop.example.com:9000/app/../../etc/passwd?f=%2e%2e/x";
+    let mut dast = common::finding(1, "app-1");
+    dast.finding.location = Some(attacked.into());
+    let store = common::store_with(
+        tmp.path(),
+        "scans",
+        vec![common::asset("app-1", "Shop", None)],
+        vec![dast],
+    );
+    let path = tmp.path().join("f.sarif");
+    export_to(&store, Format::Sarif, &path, |_| {});
+    let doc: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+    let uri = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"];
+    assert_eq!(uri, attacked);
+
+    let path = tmp.path().join("f.ocsf.jsonl");
+    export_to(&store, Format::Ocsf, &path, |_| {});
+    let text = std::fs::read_to_string(&path).expect("read");
+    let event: Value = serde_json::from_str(text.lines().next().expect("an event")).expect("JSON");
+    assert_eq!(event["finding_info"]["src_url"], attacked, "{event}");
+}

@@ -49,16 +49,25 @@ pub fn encode_segment(s: &str, colon: bool) -> String {
 }
 
 /// A URL with a host as a valid absolute RFC 3986 URI, or `None` when `text` is not one.
+/// Its scheme and authority are the `url` crate's (host lower case, IDN as punycode);
+/// its path, query and fragment are as written, with what RFC 3986 forbids encoded.
 pub fn absolute_url(text: &str) -> Option<String> {
-    let u = url::Url::parse(text.trim()).ok()?;
+    let text = text.trim();
+    let u = url::Url::parse(text).ok()?;
     if !u.has_host() || u.scheme().len() < 2 {
         // `C:/x` parses as scheme `c`: a Windows path, not a URL.
         return None;
     }
-    let s = u.as_str();
-    let split = u[..url::Position::BeforePath].len();
-    let (head, rest) = s.split_at(split);
-    let mut out = String::with_capacity(s.len() + 8);
+    let head = &u[..url::Position::BeforePath];
+    let rest = match after_authority(text) {
+        // A path-abempty that is empty: the parser's `/`, as before.
+        Some(rest) if !rest.starts_with('/') && u.path().starts_with('/') => {
+            format!("/{rest}")
+        }
+        Some(rest) => rest.to_string(),
+        None => u.as_str()[head.len()..].to_string(),
+    };
+    let mut out = String::with_capacity(head.len() + rest.len() + 8);
     out.push_str(head);
     let bytes = rest.as_bytes();
     let mut in_fragment = false;
@@ -78,6 +87,17 @@ pub fn absolute_url(text: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// The path, query and fragment of `text` as written, after `scheme://authority`; `None`
+/// when the text is not written that way (`http:host`, a `\` after the host), where
+/// the parser's reading is taken. The parser resolves `.` and `..` segments, `%2e%2e`
+/// too: a path-traversal finding's `/app/../../etc/passwd` became `/etc/passwd`.
+fn after_authority(text: &str) -> Option<&str> {
+    let (_, after) = text.split_once("://")?;
+    let end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
+    let rest = &after[end..];
+    (!rest.starts_with('\\')).then_some(rest)
 }
 
 /// A web finding's location written as a network-path reference (`//host/path`, RFC 3986
@@ -272,6 +292,31 @@ mod tests {
             "https://x.example/p%7C%5B1%5D%5E?q=%7Ba%7D&r=%25zz#f%23g"
         );
         assert_eq!(uri("http://[::1]:8080/a"), "http://[::1]:8080/a");
+        assert_eq!(
+            uri("https://Shop.Example.com?q=1"),
+            "https://shop.example.com/?q=1"
+        );
+    }
+
+    /// A valid URI is kept as written: the `url` crate resolved dot segments, and a
+    /// path-traversal finding lost the path it attacked.
+    #[test]
+    fn dot_segments_stay() {
+        for (loc, want) in [
+            (
+                "http://h:9000/app/../../etc/passwd",
+                "http://h:9000/app/../../etc/passwd",
+            ),
+            (
+                "http://h/img/%2e%2e/%2e%2e/etc/passwd",
+                "http://h/img/%2e%2e/%2e%2e/etc/passwd",
+            ),
+            ("http://h/a/./b", "http://h/a/./b"),
+            ("http://h/ü/../x", "http://h/%C3%BC/../x"),
+            ("http://h\\a", "http://h/a"),
+        ] {
+            assert_eq!(uri(loc), want, "{loc}");
+        }
     }
 
     #[test]
