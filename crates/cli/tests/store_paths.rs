@@ -197,3 +197,18 @@ fn a_store_this_user_may_only_read_says_so() {
     );
     assert!(err.contains("can only be read by this process"), "{err}");
 }
+
+/// A data directory whose name is not UTF-8 is refused by every command: `import` wrote
+/// a store there that `status` and `findings` then said was not there.
+#[cfg(unix)]
+#[test]
+fn a_data_directory_named_in_no_utf8_is_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"d\xffir"));
+    for args in [&["status"][..], &["connector", "add", "xml", "--name", "r"]] {
+        let err = fails(bin(&odd).args(args));
+        assert!(err.contains("is not valid UTF-8"), "{args:?}: {err}");
+    }
+    assert!(!odd.exists(), "nothing was created");
+}

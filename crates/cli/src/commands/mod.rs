@@ -20,7 +20,7 @@ mod sync;
 mod token;
 
 use crate::args::{Cli, Command, ConfigCommand, ConnectorCommand, MapCommand, TokenCommand};
-use anyhow::Context;
+use anyhow::{Context, bail};
 use runner::{MasterKey, Runner, paths};
 use std::io::Write;
 use std::path::PathBuf;
@@ -105,6 +105,15 @@ pub fn open_store(
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let quiet = cli.quiet;
     let data_dir = paths::data_dir(cli.data_dir);
+    // Store paths are text (URLs, the store's own records): one that is not was written
+    // to by some commands and read as "no store here" by others.
+    if data_dir.to_str().is_none() {
+        bail!(
+            "the data directory {} is not valid UTF-8: give one whose name is (--data-dir or ${})",
+            data_dir.display(),
+            paths::DATA_DIR_ENV
+        );
+    }
     let config_file = config::locate(cli.config, &data_dir);
     // --store (or $APPSCAN_BRIDGE_STORE), else the config file's `store`.
     let store_url = match cli.store {
