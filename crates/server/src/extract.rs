@@ -30,6 +30,13 @@ where
 /// rejection said "Failed to deserialize query string: offset: invalid digit found in
 /// string".
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    if let Some(parameter) = not_utf8(query) {
+        let message = format!("{parameter}: not valid UTF-8 once percent-decoded");
+        return Err(ApiError::bad_request(
+            format!("invalid query parameter {message}"),
+            json!({"parameter": parameter, "message": message}),
+        ));
+    }
     let parser = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(parser).map_err(|e| {
         let parameter = e.path().to_string();
@@ -62,6 +69,20 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
             format!("invalid query parameter {message}"),
             json!({"parameter": parameter, "value": value, "message": message}),
         )
+    })
+}
+
+/// The first parameter whose value is not UTF-8 once percent-decoded (`filter=app%3A%FF`):
+/// decoded lossily, it became U+FFFD, matched nothing and answered 200 with no rows.
+fn not_utf8(query: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let bytes: Vec<u8> = percent_encoding::percent_decode_str(value).collect();
+        std::str::from_utf8(&bytes).is_err().then(|| {
+            percent_encoding::percent_decode_str(name)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
     })
 }
 
@@ -118,4 +139,29 @@ where
 /// not given: `#[serde(default, deserialize_with = "crate::extract::empty_as_none")]`.
 pub fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Params {
+        filter: Option<String>,
+    }
+
+    #[test]
+    fn a_value_that_is_not_utf8_is_refused() {
+        let ok: Params = parse_query("filter=app%3A%C3%A9cole+x").expect("UTF-8");
+        assert_eq!(ok.filter.as_deref(), Some("app:école x"));
+        for bad in ["filter=app%3A%FF", "filter=%C3", "x=1&filter=%ED%A0%80"] {
+            let e = parse_query::<Params>(bad).expect_err(bad);
+            assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+            assert!(
+                e.error.contains("filter: not valid UTF-8"),
+                "{bad}: {}",
+                e.error
+            );
+        }
+    }
 }
