@@ -102,6 +102,28 @@ fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
+/// Root's data directory under `dir` with a connector, and a copy of its store with
+/// `mode` in a world-writable directory (where nobody keeps its own data directory).
+#[cfg(unix)]
+struct Shared {
+    own: std::path::PathBuf,
+    open: std::path::PathBuf,
+    store: std::path::PathBuf,
+}
+
+#[cfg(unix)]
+fn shared_store(dir: &Path, mode: u32) -> Shared {
+    let own = dir.join("root-data");
+    ok(bin(&own).args(["connector", "add", "xml", "--name", "kept"]));
+    let open = dir.join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    chmod(&open, 0o777);
+    let store = open.join("store.sqlite3");
+    std::fs::copy(own.join("store.sqlite3"), &store).expect("copy");
+    chmod(&store, mode);
+    Shared { own, open, store }
+}
+
 /// A store another user owns (0600), and a data directory another user owns (0700) that
 /// holds a store, are refused with the permission problem: the first was SQLite's
 /// "unable to open database file", the second "there is no store at …", which was false.
@@ -114,15 +136,7 @@ fn a_store_of_another_owner_says_permission_denied() {
         eprintln!("skipped: needs root and runuser");
         return;
     };
-    let own = dir.path().join("root-data");
-    ok(bin(&own).args(["connector", "add", "xml", "--name", "kept"]));
-    // A world-writable directory for nobody's own data directory and the shared store.
-    let open = dir.path().join("open");
-    std::fs::create_dir(&open).expect("mkdir");
-    chmod(&open, 0o777);
-    let store = open.join("store.sqlite3");
-    std::fs::copy(own.join("store.sqlite3"), &store).expect("copy");
-    chmod(&store, 0o600);
+    let Shared { own, open, store } = shared_store(dir.path(), 0o600);
 
     let err = fails(
         nobody
@@ -156,14 +170,7 @@ fn a_store_this_user_may_only_read_says_so() {
         eprintln!("skipped: needs root and runuser");
         return;
     };
-    let own = dir.path().join("root-data");
-    ok(bin(&own).args(["connector", "add", "xml", "--name", "kept"]));
-    let open = dir.path().join("open");
-    std::fs::create_dir(&open).expect("mkdir");
-    chmod(&open, 0o777);
-    let store = open.join("store.sqlite3");
-    std::fs::copy(own.join("store.sqlite3"), &store).expect("copy");
-    chmod(&store, 0o644);
+    let Shared { open, store, .. } = shared_store(dir.path(), 0o644);
 
     let listed = ok(nobody
         .arg("--data-dir")
