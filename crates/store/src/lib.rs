@@ -345,7 +345,8 @@ pub trait Store: Send + Sync {
         batch_size: usize,
         sink: &mut dyn FnMut(transfer::Rows) -> Result<()>,
     ) -> Result<()>;
-    /// Writes one batch of exported rows in one transaction, keeping their ids.
+    /// Writes one batch of exported rows in one transaction, keeping their ids; new rows
+    /// written after it (a copy cut before its end) get ids after them.
     fn import_rows(&self, rows: &transfer::Rows) -> Result<()>;
     /// Ends an import: id generators continue after the imported ids.
     fn finish_import(&self) -> Result<()>;

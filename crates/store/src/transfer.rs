@@ -377,8 +377,9 @@ pub fn copy(
             progress(table, done, total.max(done));
             Ok(())
         })?;
-        // Id generators follow each table as it lands, so that a store left by an
-        // interrupted copy can still be written to.
+        // Id generators follow each table as it lands (PostgreSQL's each batch, in the
+        // batch's transaction), so that a store left by an interrupted copy, even one cut
+        // midway through a table, can still be written to.
         to.finish_import()?;
     }
     // A run that began meanwhile leaves the target marked incomplete (its connectors

@@ -243,7 +243,23 @@ fn sqlite_to_postgres_keeps_every_row_and_field() {
 /// after what landed, and copying again with `force` makes it whole.
 #[test]
 fn an_interrupted_copy_says_so_and_can_be_written_to() {
-    let Some(db) = pgtest::TestDb::new("migrate_cut") else {
+    cut_then_written("migrate_cut", Table::Findings);
+}
+
+/// Cut while the history was copied: the history's ids went on from 1 while hundreds of
+/// rows had landed, so every sync of the target failed on `finding_history_pkey` (and its
+/// error took the place of the copy's mark in `status`).
+#[test]
+fn a_copy_cut_in_the_history_can_be_written_to() {
+    cut_then_written("migrate_cut_history", Table::History);
+}
+
+/// Copies the seeded store into PostgreSQL until `table` has 80 rows in (two batches
+/// committed, the table's sequence not yet moved by the end of the table), then writes
+/// new findings, a status change and their history there; copying again with `force`
+/// makes it whole.
+fn cut_then_written(test: &str, table: Table) {
+    let Some(db) = pgtest::TestDb::new(test) else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -257,12 +273,16 @@ fn an_interrupted_copy_says_so_and_can_be_written_to() {
     };
     let cut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         copy(&lite, &pg, &opts, &mut |t, done, _| {
-            assert!(!(t == Table::Findings && done >= 80), "the copy stops here");
+            assert!(!(t == table && done >= 80), "the copy stops here");
         })
     }));
     assert!(cut.is_err(), "the copy was cut");
     let copied = pg.table_counts().expect("counts");
-    assert!(copied.findings < 250, "{copied:?}");
+    assert_eq!(copied.get(table), 80, "{copied:?}");
+    assert!(
+        copied.get(table) < lite.table_counts().expect("counts").get(table),
+        "{copied:?}"
+    );
     for c in pg.connectors().expect("connectors") {
         assert!(c.cursor.is_none(), "{c:?}");
         assert_eq!(c.state, ConnectorState::Errored);
@@ -286,12 +306,41 @@ fn an_interrupted_copy_says_so_and_can_be_written_to() {
         .max()
         .expect("runs");
     assert!(run.id > last_copied, "{} after {last_copied}", run.id);
+    // New findings and a changed status: rows of the findings and of their history, after
+    // the copied ones.
+    let mut findings: Vec<_> = (0..10)
+        .map(|i| common::finding(&format!("new{i}"), "app3", Status::New))
+        .collect();
+    findings.push(common::finding("f2", "app1", Status::Fixed));
+    let written = pg
+        .write_batch(
+            &run,
+            &Batch {
+                assets: vec![common::asset("app3")],
+                findings,
+                ..Batch::default()
+            },
+            &RunCounters::default(),
+        )
+        .expect("new findings and history are written on the cut copy");
+    // Ten findings and their asset; f2's status changed.
+    assert_eq!((written.inserted, written.updated), (11, 1), "{written:?}");
     pg.finish_run(
         &run,
         &Batch::default(),
         &common::end(RunState::Cancelled, None),
     )
     .expect("finish");
+    let after = pg.table_counts().expect("counts");
+    assert_eq!(after.findings, copied.findings + 10, "{after:?}");
+    assert!(after.history > copied.history, "{after:?}");
+    // The connector nothing was written to still says what the copy left.
+    let other = pg.connector("other").expect("get").expect("other");
+    assert_eq!(
+        other.state_reason.as_deref(),
+        Some(transfer::COPY_IN_PROGRESS)
+    );
+    assert!(other.cursor.is_none(), "{other:?}");
     // Again, with force: whole, connectors as in the source.
     let again = CopyOptions {
         batch_size: 40,

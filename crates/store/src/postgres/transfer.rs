@@ -2,8 +2,10 @@
 //!
 //! Export pages through each table by id (keyset), so no transaction stays open for a
 //! whole table. Import writes each batch with binary `COPY ... FROM STDIN`, the fastest
-//! way into PostgreSQL for rows that are known to be new; ids are kept, and
-//! [`finish`] moves the identity sequences past them.
+//! way into PostgreSQL for rows that are known to be new; ids are kept, and each batch
+//! moves its table's identity sequence past them in its own transaction, so a copy cut
+//! midway through a table leaves a store that takes new rows ([`finish`] does it again
+//! for every table).
 
 use super::{connectors, read, runs};
 use crate::Result;
@@ -14,7 +16,7 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, Transaction};
 
-/// Tables with an identity id, whose sequences [`finish`] resets.
+/// Tables with an identity id, whose sequences [`finish`] resets and [`import`] moves.
 const ID_TABLES: &[&str] = &[
     "connectors",
     "runs",
@@ -49,14 +51,21 @@ pub fn clear(c: &mut impl GenericClient) -> Result<()> {
 
 pub fn finish(c: &mut impl GenericClient) -> Result<()> {
     for t in ID_TABLES {
-        c.execute(
-            &format!(
-                "SELECT setval(pg_get_serial_sequence('{t}', 'id'),
-                     COALESCE((SELECT MAX(id) FROM {t}), 1), (SELECT MAX(id) FROM {t}) IS NOT NULL)"
-            ),
-            &[],
-        )?;
+        follow_ids(c, t)?;
     }
+    Ok(())
+}
+
+/// Sets `table`'s id sequence to its highest id (or back to 1 when it is empty), so the
+/// next row inserted without an id gets one after the copied rows.
+fn follow_ids(c: &mut impl GenericClient, table: &str) -> Result<()> {
+    c.execute(
+        &format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                 COALESCE((SELECT MAX(id) FROM {table}), 1), (SELECT MAX(id) FROM {table}) IS NOT NULL)"
+        ),
+        &[],
+    )?;
     Ok(())
 }
 
@@ -310,8 +319,20 @@ fn i(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Writes one batch, keeping its ids.
+/// Writes one batch, keeping its ids, and moves its table's id sequence past them: a
+/// copy cut before the end of the table left the sequence at 1 under thousands of copied
+/// rows, and every later insert (each sync of the target) failed on the primary key.
 pub fn import(tx: &mut Transaction<'_>, rows: &Rows) -> Result<()> {
+    write_rows(tx, rows)?;
+    let table = rows.table().as_str();
+    if !rows.is_empty() && ID_TABLES.contains(&table) {
+        follow_ids(tx, table)?;
+    }
+    Ok(())
+}
+
+/// Writes one batch, keeping its ids.
+fn write_rows(tx: &mut Transaction<'_>, rows: &Rows) -> Result<()> {
     match rows {
         Rows::Connectors(rows) => {
             for c in rows {
