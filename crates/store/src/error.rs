@@ -81,6 +81,19 @@ pub enum StoreError {
         #[source]
         source: postgres::Error,
     },
+    /// The server took the connection but did not complete it (TLS, startup, login) within
+    /// the URL's `connect_timeout` (or the default): the driver's own timeout covers only
+    /// the TCP connection, so such a server hung every command.
+    #[error(
+        "cannot connect to PostgreSQL at {url}: no answer from the PostgreSQL server at {server} within {secs} s (connect_timeout=N in the URL sets the wait)"
+    )]
+    NoAnswer {
+        /// The URL with its password hidden.
+        url: String,
+        /// `host:port`, each of the URL's when it names several.
+        server: String,
+        secs: u64,
+    },
     /// Said with the server's own message ("ERROR: …"), which `postgres::Error` only
     /// carries as its cause ("db error"): a run's reason and the API's detail are one
     /// line of text, not a chain.

@@ -534,3 +534,45 @@ fn text_sorts_bytewise_under_any_collation() {
         .collect();
     assert_eq!(order, ["B", "Z", "_z", "a"]);
 }
+
+/// A server that takes the connection and never answers (hung, or a proxy without its
+/// backend) hung every command for good, `connect_timeout` or not: the driver's timeout
+/// covers only the TCP connection. Opening gives up after the URL's `connect_timeout`,
+/// the whole attempt, and names the server. Needs no PostgreSQL.
+#[test]
+fn a_server_that_never_answers_is_given_up_after_connect_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    // Takes every connection and holds it, silent, until the test ends.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    for extra in ["", "&sslmode=disable"] {
+        let url =
+            format!("postgres://postgres@127.0.0.1:{port}/test?schema=x&connect_timeout=1{extra}");
+        // On a thread, so that a hang fails the test instead of hanging it.
+        let (sender, answer) = std::sync::mpsc::channel();
+        let opening = url.clone();
+        std::thread::spawn(move || {
+            let opened = PgStore::open(&opening).map(|_| ());
+            let exists = PgStore::exists(&opening).map(|_| ());
+            let _ = sender.send((opened, exists));
+        });
+        let (opened, exists) = answer
+            .recv_timeout(std::time::Duration::from_secs(6))
+            .expect("given up within the timeout, not hung");
+        let text = opened.expect_err("no answer").to_string();
+        assert!(
+            text.contains(&format!(
+                "no answer from the PostgreSQL server at 127.0.0.1:{port} within 1 s"
+            )),
+            "{text}"
+        );
+        // What a command that only reads asks first.
+        let text = exists.expect_err("no answer").to_string();
+        assert!(text.contains("no answer"), "{text}");
+    }
+}

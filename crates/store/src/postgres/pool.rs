@@ -10,9 +10,10 @@
 
 use super::tls::Tls;
 use crate::{Result, StoreError};
+use postgres::config::Host;
 use postgres::{Client, Config, NoTls};
 use std::ops::{Deref, DerefMut};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
 /// How long a caller waits for a free connection before giving up.
@@ -121,20 +122,50 @@ impl Pool {
         }
     }
 
-    /// Opens a client and puts the store's schema first on its search path.
+    /// Opens a client and puts the store's schema first on its search path, within the
+    /// URL's `connect_timeout` as a whole (libpq's meaning): the driver's timeout covers
+    /// only the TCP connection, and a server that took it but never answered (a hung
+    /// server, a proxy without its backend) hung every command. The attempt runs on a
+    /// thread of its own, left behind when it is given up: the sync client cannot be
+    /// interrupted, and the thread ends when the server answers or closes.
     pub fn connect(&self) -> Result<Client> {
-        let connected = match &self.tls {
-            Tls::Off => self.config.connect(NoTls),
-            Tls::On(tls) => self.config.connect(tls.clone()),
+        let limit = self
+            .config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(super::url::DEFAULT_CONNECT_TIMEOUT);
+        let (config, tls, schema) = (self.config.clone(), self.tls.clone(), self.schema.clone());
+        let (sender, answer) = mpsc::sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name("postgres-connect".into())
+            .spawn(move || {
+                // Given up on (the receiver is gone): the client is dropped here, on this
+                // plain thread.
+                let _ = sender.send(open_client(&config, &tls, schema.as_deref()));
+            });
+        let opened = match spawned.map(|_| answer.recv_timeout(limit)) {
+            Ok(Err(mpsc::RecvTimeoutError::Timeout)) => {
+                return Err(StoreError::NoAnswer {
+                    url: self.shown.clone(),
+                    server: servers(&self.config),
+                    secs: limit.as_secs(),
+                });
+            }
+            Ok(Ok(opened)) => opened,
+            // No thread to spare, or it died before it answered: connect here, bounded
+            // by the driver's timeout alone.
+            Ok(Err(mpsc::RecvTimeoutError::Disconnected)) | Err(_) => {
+                open_client(&self.config, &self.tls, self.schema.as_deref())
+            }
         };
-        let mut client = connected.map_err(|source| StoreError::OpenPostgres {
-            url: self.shown.clone(),
-            source,
-        })?;
-        if let Some(schema) = &self.schema {
-            client.batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))?;
+        match opened {
+            Ok(client) => Ok(client),
+            Err(OpenError::Connect(source)) => Err(StoreError::OpenPostgres {
+                url: self.shown.clone(),
+                source,
+            }),
+            Err(OpenError::Setup(e)) => Err(StoreError::Postgres(e)),
         }
-        Ok(client)
     }
 
     fn put_back(&self, client: Client) {
@@ -155,6 +186,63 @@ impl Drop for Pool {
     fn drop(&mut self) {
         let idle = std::mem::take(&mut self.lock().idle);
         drop_clients(idle.into_iter().map(|(client, _)| client).collect());
+    }
+}
+
+/// Why a client could not be opened: the connection itself, or setting it up after.
+enum OpenError {
+    Connect(postgres::Error),
+    Setup(postgres::Error),
+}
+
+/// Connects and puts `schema` first on the search path.
+fn open_client(
+    config: &Config,
+    tls: &Tls,
+    schema: Option<&str>,
+) -> std::result::Result<Client, OpenError> {
+    let connected = match tls {
+        Tls::Off => config.connect(NoTls),
+        Tls::On(tls) => config.connect(tls.clone()),
+    };
+    let mut client = connected.map_err(OpenError::Connect)?;
+    if let Some(schema) = schema {
+        client
+            .batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))
+            .map_err(OpenError::Setup)?;
+    }
+    Ok(client)
+}
+
+/// The servers `config` connects to, as `host:port` (a socket directory as `dir (port
+/// N)`), for messages.
+fn servers(config: &Config) -> String {
+    let ports = config.get_ports();
+    let port = |i: usize| ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+    let hosts: Vec<String> = if config.get_hosts().is_empty() {
+        config
+            .get_hostaddrs()
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("{a}:{}", port(i)))
+            .collect()
+    } else {
+        config
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, h)| match h {
+                Host::Tcp(name) if name.contains(':') => format!("[{name}]:{}", port(i)),
+                Host::Tcp(name) => format!("{name}:{}", port(i)),
+                #[cfg(unix)]
+                Host::Unix(dir) => format!("{} (port {})", dir.display(), port(i)),
+            })
+            .collect()
+    };
+    if hosts.is_empty() {
+        format!("localhost:{}", port(0))
+    } else {
+        hosts.join(", ")
     }
 }
 

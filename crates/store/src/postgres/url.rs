@@ -13,6 +13,10 @@ use std::str::FromStr;
 /// The connections a store opens at most when the URL does not say (`pool_size=N`).
 pub const DEFAULT_POOL_SIZE: usize = 4;
 
+/// How long opening a connection may take when the URL has no `connect_timeout`: the
+/// TCP connection, TLS, startup and login together (see `pool`).
+pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A parsed connection URL.
 pub struct PgUrl {
     pub config: Config,
@@ -101,7 +105,7 @@ pub fn parse(url: &str) -> Result<PgUrl> {
         config.application_name("appscan-bridge");
     }
     if config.get_connect_timeout().is_none() {
-        config.connect_timeout(std::time::Duration::from_secs(10));
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
     }
     Ok(PgUrl {
         config,
