@@ -94,6 +94,17 @@ pub enum StoreError {
         server: String,
         secs: u64,
     },
+    /// A write the server refused because this session may only read (25006:
+    /// `default_transaction_read_only`, a standby) or this role lacks a privilege (42501):
+    /// said with the store, as the server names neither.
+    #[error("the PostgreSQL store {url} {}", refusal(*.read_only, .error))]
+    Refused {
+        /// The URL with its password hidden.
+        url: String,
+        read_only: bool,
+        /// Not a `source`: its text is in the message already (see [`StoreError::Postgres`]).
+        error: postgres::Error,
+    },
     /// Said with the server's own message ("ERROR: …"), which `postgres::Error` only
     /// carries as its cause ("db error"): a run's reason and the API's detail are one
     /// line of text, not a chain.
@@ -206,6 +217,51 @@ fn postgres_text(e: &postgres::Error) -> String {
         cause = c.source();
     }
     parts.join(": ").replace('\n', "; ")
+}
+
+/// The rest of [`StoreError::Refused`]'s text: why, and what to do.
+fn refusal(read_only: bool, error: &postgres::Error) -> String {
+    let server = postgres_text(error);
+    if read_only {
+        format!(
+            "is read-only in this session (default_transaction_read_only of the session or \
+             its role, or a standby server): nothing was changed; this command writes, so \
+             connect to the primary with a session that may write ({server})"
+        )
+    } else {
+        format!(
+            "refuses this role: connect as a role that may read and write the store's \
+             schema; one that may only read serves the listings and exports ({server})"
+        )
+    }
+}
+
+impl StoreError {
+    /// A PostgreSQL refusal of a write to the store at `url` (see
+    /// [`StoreError::Refused`]); any other error as it was.
+    pub(crate) fn refused_by_postgres(self, url: &str) -> StoreError {
+        match self {
+            StoreError::Postgres(e) if is_refusal(&e) => StoreError::Refused {
+                url: url.to_string(),
+                read_only: e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION),
+                error: e,
+            },
+            other => other,
+        }
+    }
+
+    /// Whether this is PostgreSQL refusing a write to this session or role (not yet said
+    /// with the store).
+    pub(crate) fn is_postgres_refusal(&self) -> bool {
+        matches!(self, StoreError::Postgres(e) if is_refusal(e))
+    }
+}
+
+/// 25006 (read-only transaction) or 42501 (insufficient privilege).
+fn is_refusal(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION)
+        || e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE)
 }
 
 /// Whether `err` or one of its causes is a full disk under the store: SQLite's

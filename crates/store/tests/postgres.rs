@@ -535,6 +535,130 @@ fn text_sorts_bytewise_under_any_collation() {
     assert_eq!(order, ["B", "Z", "_z", "a"]);
 }
 
+/// A session that may only read (`default_transaction_read_only`, a standby) could not
+/// even list: opening ran `CREATE SCHEMA IF NOT EXISTS` and `CREATE TABLE IF NOT EXISTS`,
+/// which such a session is refused even when both exist. A current store is now only
+/// read on open, and a write says which store and that the session may only read.
+#[test]
+fn a_read_only_session_lists_and_a_write_says_so() {
+    let Some(db) = pgtest::TestDb::new("read_only") else {
+        return;
+    };
+    let writer = db.open();
+    let c = common::connector(&writer, "cloud");
+    let run = writer
+        .begin_run(c.id, RunMode::Full, "seed", Duration::minutes(5))
+        .expect("begin");
+    writer
+        .write_batch(
+            &run,
+            &Batch {
+                assets: vec![common::asset("app1")],
+                findings: vec![common::finding("f1", "app1", Status::New)],
+                ..Batch::default()
+            },
+            &RunCounters::default(),
+        )
+        .expect("write");
+    writer
+        .finish_run(
+            &run,
+            &Batch::default(),
+            &common::end(RunState::Processed, None),
+        )
+        .expect("finish");
+    let url = format!(
+        "{}&options=-c%20default_transaction_read_only%3Don",
+        db.url()
+    );
+    let reader = PgStore::open(&url).expect("a read-only session opens a current store");
+    assert_eq!(reader.connectors().expect("connectors").len(), 1);
+    assert_eq!(reader.runs(c.id, 10).expect("runs").len(), 1);
+    let found = reader.findings(&ListQuery::default()).expect("findings");
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        reader.assets(&ListQuery::default()).expect("assets").len(),
+        1
+    );
+    let err = reader
+        .create_connector(&NewConnector {
+            name: "second".into(),
+            kind: "xml".into(),
+            url: None,
+            key_id: None,
+            secret: None,
+            settings: serde_json::json!({}),
+        })
+        .expect_err("a read-only session");
+    assert!(
+        matches!(
+            err,
+            StoreError::Refused {
+                read_only: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    for said in [
+        db.schema.as_str(),
+        "is read-only in this session",
+        "cannot execute INSERT in a read-only transaction",
+        "nothing was changed",
+    ] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+    assert_eq!(writer.connectors().expect("connectors").len(), 1);
+    // A role that may only read (PostgreSQL 14's pg_read_all_data) was refused CREATE
+    // SCHEMA on the database: it lists too, and a write says the role is refused.
+    let roles = db
+        .client()
+        .query_opt(
+            "SELECT 1 FROM pg_roles WHERE rolname = 'pg_read_all_data'",
+            &[],
+        )
+        .expect("roles");
+    if roles.is_some() {
+        let url = format!("{}&options=-c%20role%3Dpg_read_all_data", db.url());
+        let reader = PgStore::open(&url).expect("a reading role opens a current store");
+        assert_eq!(
+            reader
+                .findings(&ListQuery::default())
+                .expect("findings")
+                .len(),
+            1
+        );
+        let err = reader
+            .delete_connector("cloud")
+            .expect_err("a reading role");
+        assert!(
+            matches!(
+                err,
+                StoreError::Refused {
+                    read_only: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("refuses this role"), "{err}");
+    }
+    // A schema with no store yet must be created, which the session is refused: said so.
+    let elsewhere = url.replace(&db.schema, &format!("{}_none", db.schema));
+    let err = PgStore::open(&elsewhere).expect_err("nothing can be created");
+    assert!(
+        matches!(
+            err,
+            StoreError::Refused {
+                read_only: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
 /// A server that takes the connection and never answers (hung, or a proxy without its
 /// backend) hung every command for good, `connect_timeout` or not: the driver's timeout
 /// covers only the TCP connection. Opening gives up after the URL's `connect_timeout`,

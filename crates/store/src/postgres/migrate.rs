@@ -69,8 +69,22 @@ pub fn still_known(client: &mut impl postgres::GenericClient) -> Result<()> {
 /// A fixed first key for `pg_advisory_xact_lock(key, schema hash)`.
 const LOCK_KEY: i32 = 0x4150_5342; // "APSB"
 
-/// Brings the schema first on the connection's search path up to date.
+/// Brings the schema first on the connection's search path up to date. One that is up to
+/// date already is only read: `CREATE TABLE IF NOT EXISTS` is refused to a session or
+/// role that may only read, even when the table exists.
 pub fn run(client: &mut Client) -> Result<()> {
+    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if let Some(current) = recorded(client)? {
+        if current > known {
+            return Err(StoreError::SchemaTooNew {
+                found: i64::from(current),
+                known: i64::from(known),
+            });
+        }
+        if current == known {
+            return Ok(());
+        }
+    }
     let mut tx = client.transaction()?;
     tx.execute(
         "SELECT pg_advisory_xact_lock($1, hashtext(COALESCE(current_schema(), '')))",
@@ -89,7 +103,6 @@ pub fn run(client: &mut Client) -> Result<()> {
             &[],
         )?
         .try_get(0)?;
-    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
     if current > known {
         return Err(StoreError::SchemaTooNew {
             found: i64::from(current),
@@ -105,6 +118,21 @@ pub fn run(client: &mut Client) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// The version recorded in the schema first on the search path, `None` when it has no
+/// `schema_migrations` (a new store); reads only.
+fn recorded(client: &mut Client) -> Result<Option<i32>> {
+    let there: bool = client
+        .query_one(
+            "SELECT to_regclass(quote_ident(current_schema()) || '.schema_migrations') IS NOT NULL",
+            &[],
+        )?
+        .try_get(0)?;
+    if !there {
+        return Ok(None);
+    }
+    version(client).map(Some)
 }
 
 /// The schema version recorded in the database.

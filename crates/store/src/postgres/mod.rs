@@ -89,18 +89,14 @@ impl PgStore {
             atomics: atomic::Atomics::default(),
         };
         let schema = store.schema.clone();
+        // A store that is there and current is only read: a session or role that may only
+        // read (`default_transaction_read_only`, a standby, a reporting role) lists it.
         store.with(move |c| {
             if let Some(schema) = &schema {
                 create_schema(c, schema)?;
             }
             migrate::run(c)?;
-            // Rows without a score yet (imported, or from before scores) get theirs.
-            if risk::needs_rescore(c)? {
-                let mut tx = c.transaction()?;
-                risk::rescore_all(&mut tx, Utc::now())?;
-                tx.commit()?;
-            }
-            Ok(())
+            rescore_unscored(c)
         })?;
         Ok(store)
     }
@@ -145,11 +141,13 @@ impl PgStore {
     }
 
     /// Runs `f` with a pooled client, on a plain thread if this one drives async tasks.
+    /// A write the server refuses to this session or role says which store.
     fn with<T: Send>(&self, f: impl FnOnce(&mut Client) -> Result<T> + Send) -> Result<T> {
         hop(|| {
             let mut client = self.pool.get()?;
             f(&mut client)
         })
+        .map_err(|e| e.refused_by_postgres(&self.shown))
     }
 
     /// Runs `produce` with a pooled client, handing each page it yields to `consume` on
@@ -231,7 +229,36 @@ pub(crate) fn hop<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
+/// Scores rows without a score yet (imported, or from before scores). A session that
+/// may only read leaves them to the next one that may write.
+fn rescore_unscored(c: &mut Client) -> Result<()> {
+    if !risk::needs_rescore(c)? {
+        return Ok(());
+    }
+    let rescored = (|| -> Result<()> {
+        let mut tx = c.transaction()?;
+        risk::rescore_all(&mut tx, Utc::now())?;
+        Ok(tx.commit()?)
+    })();
+    match rescored {
+        Err(e) if e.is_postgres_refusal() => Ok(()),
+        other => other,
+    }
+}
+
+/// Creates `schema` unless it is there: `CREATE SCHEMA IF NOT EXISTS` is refused to a
+/// read-only session, and to a role without CREATE on the database, even when the schema
+/// exists.
 fn create_schema(c: &mut Client, schema: &str) -> Result<()> {
+    let found = c
+        .query_opt(
+            "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
+            &[&schema],
+        )?
+        .is_some();
+    if found {
+        return Ok(());
+    }
     match c.batch_execute(&format!(
         "CREATE SCHEMA IF NOT EXISTS {}",
         quote_ident(schema)
