@@ -700,3 +700,64 @@ fn a_server_that_never_answers_is_given_up_after_connect_timeout() {
         assert!(text.contains("no answer"), "{text}");
     }
 }
+
+/// Connections the server dropped all at once (a restart, a failover, a blip): the first
+/// caller's statement fails on one and gives it back closed; the other idle ones were
+/// handed out unchecked (idle under two seconds) and failed too — a run's failure could
+/// then not be recorded, leaving it Processing. After a closed one comes back, the idle
+/// ones are checked before use.
+#[test]
+fn idle_connections_are_checked_after_one_came_back_closed() {
+    let Some(db) = pgtest::TestDb::new("closed_together") else {
+        return;
+    };
+    let app = format!("ab_{}", db.schema);
+    let mut config = db.server();
+    config.application_name(&app);
+    let pool = store::postgres::pool::Pool::new(
+        config,
+        store::postgres::tls::Tls::Off,
+        Some(db.schema.clone()),
+        3,
+        "test".into(),
+    );
+    // Three clients, idle together.
+    let held: Vec<_> = (0..3).map(|_| pool.get().expect("a client")).collect();
+    drop(held);
+    let mut admin = db.client();
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1) t",
+            &[&app],
+        )
+        .expect("terminate")
+        .get(0);
+    assert_eq!(killed, 3);
+    // pg_terminate_backend only signals them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            &[&app],
+        )
+        .expect("count")
+        .get::<_, i64>(0)
+        > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "backends still there");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The first caller meets a dead one (nothing told the pool yet), and says so, as the
+    // store does.
+    let mut first = pool.get().expect("a client");
+    let e = first
+        .simple_query("SELECT 1")
+        .expect_err("its server closed it");
+    first.failed(&e);
+    drop(first);
+    // The next gets a live one at once.
+    let mut next = pool.get().expect("a client");
+    next.simple_query("SELECT 1")
+        .expect("a connection checked before use");
+}

@@ -145,7 +145,8 @@ impl PgStore {
     fn with<T: Send>(&self, f: impl FnOnce(&mut Client) -> Result<T> + Send) -> Result<T> {
         hop(|| {
             let mut client = self.pool.get()?;
-            f(&mut client)
+            let out = f(&mut client);
+            noted(&mut client, out)
         })
         .map_err(|e| e.refused_by_postgres(&self.shown))
     }
@@ -170,6 +171,7 @@ impl PgStore {
                 }
                 true
             });
+            let produced = noted(&mut client, produced);
             return match failed {
                 Some(e) => Err(e),
                 None => produced,
@@ -179,7 +181,8 @@ impl PgStore {
         std::thread::scope(|s| {
             let producer = s.spawn(move || {
                 let mut client = self.pool.get()?;
-                produce(&mut client, &mut |page| tx.send(page).is_ok())
+                let produced = produce(&mut client, &mut |page| tx.send(page).is_ok());
+                noted(&mut client, produced)
             });
             for page in rx.iter() {
                 for item in page {
@@ -214,6 +217,15 @@ impl PgStore {
             Ok(out)
         })
     }
+}
+
+/// `out`, having told the pool when it failed for want of `client`'s connection (see
+/// [`pool::Pooled::failed`]).
+fn noted<T>(client: &mut pool::Pooled<'_>, out: Result<T>) -> Result<T> {
+    if let Err(StoreError::Postgres(e)) = &out {
+        client.failed(e);
+    }
+    out
 }
 
 /// Runs `f` here, or on a scoped plain thread when this thread drives async tasks (where

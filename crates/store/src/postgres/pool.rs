@@ -4,9 +4,11 @@
 //! (the server restarted, the network dropped) is not put back, so the next caller
 //! connects afresh; one idle for a while is asked first whether it still answers (an
 //! idle timeout, a pooler or a failover closes connections nobody uses, and the client
-//! learns it only from its next statement, which then failed). The sync `postgres` client drives its own tokio runtime, so it must
-//! be neither used nor dropped on a thread that runs async tasks: [`drop_clients`] moves
-//! them to a plain thread when needed.
+//! learns it only from its next statement, which then failed), and so is every one idle
+//! when another came back closed (the server dropped them all at once). The sync
+//! `postgres` client drives its own tokio runtime, so it must be neither used nor dropped
+//! on a thread that runs async tasks: [`drop_clients`] moves them to a plain thread when
+//! needed.
 
 use super::tls::Tls;
 use crate::{Result, StoreError};
@@ -39,6 +41,9 @@ struct State {
     /// Clients given back, with when.
     idle: Vec<(Client, Instant)>,
     open: usize,
+    /// When a client last came back closed: the server dropped connections (a restart,
+    /// `pg_terminate_backend`, a failover), so the ones idle then are likely gone too.
+    closed_seen: Option<Instant>,
 }
 
 impl Pool {
@@ -58,6 +63,7 @@ impl Pool {
             state: Mutex::new(State {
                 idle: Vec::new(),
                 open: 0,
+                closed_seen: None,
             }),
             freed: Condvar::new(),
         }
@@ -78,9 +84,13 @@ impl Pool {
         let mut state = self.lock();
         loop {
             if let Some((mut client, since)) = state.idle.pop() {
+                // Idle when another came back closed: checked whatever its age (it was
+                // handed out, failed the caller's statement, and a run's failure could
+                // not be recorded on the next one either).
+                let suspect = state.closed_seen.is_some_and(|closed| since <= closed);
                 drop(state);
                 let gone = client.is_closed()
-                    || (since.elapsed() >= CHECK_AFTER_IDLE
+                    || ((suspect || since.elapsed() >= CHECK_AFTER_IDLE)
                         && client.is_valid(CHECK_TIMEOUT).is_err());
                 if gone {
                     drop_clients(vec![client]);
@@ -91,6 +101,7 @@ impl Pool {
                 return Ok(Pooled {
                     pool: self,
                     client: Some(client),
+                    lost: false,
                 });
             }
             if state.open < self.size {
@@ -100,6 +111,7 @@ impl Pool {
                     Ok(client) => Ok(Pooled {
                         pool: self,
                         client: Some(client),
+                        lost: false,
                     }),
                     Err(e) => {
                         self.lock().open -= 1;
@@ -168,10 +180,11 @@ impl Pool {
         }
     }
 
-    fn put_back(&self, client: Client) {
+    fn put_back(&self, client: Client, lost: bool) {
         let mut state = self.lock();
-        if client.is_closed() {
+        if lost || client.is_closed() {
             state.open -= 1;
+            state.closed_seen = Some(Instant::now());
             drop(state);
             drop_clients(vec![client]);
         } else {
@@ -250,6 +263,27 @@ fn servers(config: &Config) -> String {
 pub struct Pooled<'a> {
     pool: &'a Pool,
     client: Option<Client>,
+    /// A statement failed for want of the connection: it is not given back.
+    lost: bool,
+}
+
+impl Pooled<'_> {
+    /// Notes a failure of a statement on this client: one that lost the connection (the
+    /// server ended it, a reset) is dropped instead of given back, and the clients idle
+    /// meanwhile are checked before use (the server likely dropped them too). The
+    /// client's own `is_closed` may not say so yet: given back, it failed the next caller.
+    pub fn failed(&mut self, e: &postgres::Error) {
+        self.lost |= connection_lost(e);
+    }
+}
+
+/// Whether `e` means the connection is gone: closed, a transport error, or a FATAL error
+/// (the server ends the session after one: `pg_terminate_backend`, a shutdown).
+fn connection_lost(e: &postgres::Error) -> bool {
+    use std::error::Error as _;
+    e.is_closed()
+        || e.as_db_error().is_some_and(|d| d.severity() == "FATAL")
+        || e.source().is_some_and(|s| s.is::<std::io::Error>())
 }
 
 impl Deref for Pooled<'_> {
@@ -269,7 +303,7 @@ impl DerefMut for Pooled<'_> {
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
-            self.pool.put_back(client);
+            self.pool.put_back(client, self.lost);
         }
     }
 }
