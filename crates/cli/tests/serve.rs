@@ -642,3 +642,24 @@ fn readyz_says_503_when_the_store_does_not_answer() {
     let (status, out) = serve.stop("-TERM");
     assert!(status.success(), "{status:?}: {out}");
 }
+
+/// A target that fails under the copy (here a session that may only read) says which
+/// copy stopped and what it left, besides the store's own reason: migrate said only
+/// PostgreSQL's line, naming neither side.
+#[test]
+fn a_copy_that_fails_in_its_target_says_which_and_what_it_left() {
+    let Some(db) = pgtest::TestDb::new("cli_migrate_fails") else {
+        return;
+    };
+    drop(db.open()); // an empty, current store: opening it writes nothing
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(bin(dir.path()).args(["connector", "add", "xml", "--name", "reports"]));
+    let read_only = format!(
+        "{}&options=-c%20default_transaction_read_only%3Don",
+        db.url()
+    );
+    let err = common::fails(bin(dir.path()).args(["migrate", "--to", &read_only]));
+    assert!(err.contains("the copy into"), "{err}");
+    assert!(err.contains("run migrate again with --force"), "{err}");
+    assert!(err.contains("read-only"), "{err}");
+}

@@ -127,7 +127,21 @@ fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow:
         Err(store::StoreError::TargetNotEmpty { rows }) => {
             bail!("{shown_to} already holds {rows} rows; pass --force to replace its contents")
         }
-        other => other?,
+        // Said and handled by the caller, or saying what it left themselves.
+        Err(
+            e @ (store::StoreError::Stopped
+            | store::StoreError::SourceBusy { .. }
+            | store::StoreError::CopyMismatch { .. }),
+        ) => return Err(e.into()),
+        // A store that failed under the copy (a lost connection, a full disk): which
+        // copy, and what it left.
+        other => other.with_context(|| {
+            format!(
+                "the copy into {shown_to} stopped; once it had begun, {shown_to} is marked as \
+                 an unfinished copy (its connectors show Errored): run migrate again with \
+                 --force when the cause is fixed"
+            )
+        })?,
     };
     let secs = started.elapsed().as_secs_f64();
     if !quiet {
