@@ -61,6 +61,9 @@ pub struct Jobs {
     root: Stop,
     tracker: TaskTracker,
     running: Mutex<HashMap<String, RunningSync>>,
+    /// Told when a scheduled sync ends: the scheduler claims the next due run then, not
+    /// at its next tick.
+    slot_freed: tokio::sync::Notify,
 }
 
 /// Removes a sync from the table when its task ends, however it ends.
@@ -71,8 +74,12 @@ struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        if self.jobs.lock().remove(&self.name).is_some() {
+        let removed = self.jobs.lock().remove(&self.name);
+        if let Some(sync) = removed {
             self.jobs.metrics.running_changed(-1.0);
+            if sync.trigger == Trigger::Schedule {
+                self.jobs.slot_freed.notify_one();
+            }
         }
     }
 }
@@ -100,7 +107,14 @@ impl Jobs {
             root: Stop::new(),
             tracker: TaskTracker::new(),
             running: Mutex::new(HashMap::new()),
+            slot_freed: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Returns once a scheduled sync has ended since the last call (at once when one
+    /// ended meanwhile).
+    pub async fn slot_freed(&self) {
+        self.slot_freed.notified().await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RunningSync>> {
@@ -327,6 +341,11 @@ impl Jobs {
                 tracing::warn!(connector = %claim.connector, error = %e, "could not complete the due run")
             }
         }
+    }
+
+    /// The metrics this process exports.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// How many scheduled syncs run in this process.

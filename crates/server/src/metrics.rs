@@ -40,6 +40,10 @@ pub const HTTP_REQUESTS: &str = "appscan_bridge_http_requests_total";
 pub const HTTP_CONNECTIONS: &str = "appscan_bridge_http_connections";
 /// This worker's clock minus the shared store server's (only on PostgreSQL).
 pub const CLOCK_SKEW: &str = "appscan_bridge_clock_skew_seconds";
+/// Due runs waiting for a free slot, as this worker's scheduler last saw them.
+pub const DUE_RUNS_WAITING: &str = "appscan_bridge_due_runs_waiting";
+/// How long the longest-waiting of them has waited.
+pub const DUE_RUN_WAIT: &str = "appscan_bridge_due_run_wait_seconds";
 
 /// Buckets of the run duration histogram, in seconds (a few seconds to two hours).
 const DURATION_BUCKETS: &[f64] = &[
@@ -157,6 +161,14 @@ impl Metrics {
             CLOCK_SKEW,
             "This worker's clock minus the store's database server's (leases are judged by each worker's clock)",
         );
+        g(
+            DUE_RUNS_WAITING,
+            "Scheduled runs past their time that no worker has started yet",
+        );
+        g(
+            DUE_RUN_WAIT,
+            "How long the longest-waiting of those has waited past its time",
+        );
     }
 
     fn counter(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Counter {
@@ -179,6 +191,14 @@ impl Metrics {
     /// set it, and the older one could land last, a connection off until the next change.
     pub fn http_connections_changed(&self, by: f64) {
         self.gauge(HTTP_CONNECTIONS, &[]).increment(by);
+    }
+
+    /// The scheduled runs past their time and not started, and the longest wait among
+    /// them, as the scheduler's last look found them.
+    pub fn due_runs_waiting(&self, waiting: usize, longest: chrono::Duration) {
+        self.gauge(DUE_RUNS_WAITING, &[]).set(waiting as f64);
+        self.gauge(DUE_RUN_WAIT, &[])
+            .set(longest.num_milliseconds().max(0) as f64 / 1000.0);
     }
 
     /// The latest comparison of this worker's clock with the store server's.

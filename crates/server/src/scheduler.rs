@@ -103,6 +103,8 @@ pub struct Scheduler {
     config: SchedulerConfig,
     /// Schedules already reported as invalid, so the state is written once.
     invalid: HashMap<String, String>,
+    /// How long each due run this tick found waiting for a slot has waited.
+    waiting: Vec<chrono::Duration>,
 }
 
 /// Why one tick of the scheduler failed (the loop logs it and tries again next tick).
@@ -141,21 +143,35 @@ impl Scheduler {
             plans,
             config,
             invalid: HashMap::new(),
+            waiting: Vec::new(),
         }
     }
 
-    /// Runs until `stop` is cancelled.
+    /// Runs until `stop` is cancelled. Between ticks, a scheduled sync that ends lets the
+    /// next due run be claimed at once: slots were refilled once a tick, so a worker
+    /// started at most `max_running` runs a second however short they were, and with a
+    /// hundred connectors due every minute runs fell minutes behind with slots free.
     pub async fn run(mut self, stop: CancellationToken) {
         loop {
             if let Err(e) = self.tick().await {
                 tracing::warn!(error = %e, "scheduler could not read the store");
             }
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tokio::time::sleep(self.config.tick) => {}
+            let next_tick = tokio::time::Instant::now() + self.config.tick;
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => {
+                        tracing::info!("scheduler stopped");
+                        return;
+                    }
+                    _ = tokio::time::sleep_until(next_tick) => break,
+                    _ = self.jobs.slot_freed() => {
+                        if let Err(e) = self.claim().await {
+                            tracing::warn!(error = %e, "scheduler could not read the store");
+                        }
+                    }
+                }
             }
         }
-        tracing::info!("scheduler stopped");
     }
 
     /// One look at every connector: plan, mark Scheduled, record what is due; then claim
@@ -166,9 +182,14 @@ impl Scheduler {
         let connectors = blocking(move || store.connectors()).await?;
         let names: HashSet<&str> = connectors.iter().map(|c| c.name.as_str()).collect();
         self.plans.lock().retain(|n, _| names.contains(n.as_str()));
+        self.waiting.clear();
         for c in &connectors {
             self.look_at(c, now).await?;
         }
+        let longest = self.waiting.iter().max().copied().unwrap_or_default();
+        self.jobs
+            .metrics()
+            .due_runs_waiting(self.waiting.len(), longest);
         self.claim().await
     }
 
@@ -199,6 +220,10 @@ impl Scheduler {
             return Ok(());
         };
         if plan.due.at <= now {
+            if recent.iter().any(|d| d.state == DueState::Pending) {
+                self.waiting.push(now - plan.due.at);
+                return self.say_waiting(c, &plan.due.at, &schedule).await;
+            }
             if open {
                 return Ok(());
             }
@@ -259,6 +284,42 @@ impl Scheduler {
             .await?;
         }
         Ok(())
+    }
+
+    /// Marks a Scheduled connector whose due run waits for a free slot as such: it showed
+    /// "next run" at a time long past, and nothing said the run was waiting.
+    async fn say_waiting(
+        &self,
+        c: &Connector,
+        due: &DateTime<Utc>,
+        schedule: &Schedule,
+    ) -> Result<(), SchedulerError> {
+        if !matches!(
+            c.state,
+            ConnectorState::Scheduled | ConnectorState::Registered
+        ) {
+            return Ok(());
+        }
+        let reason = format!(
+            "due since {} ({schedule}), waiting for a free slot: the workers run their \
+             --max-running scheduled syncs",
+            due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        if c.state_reason.as_deref() == Some(reason.as_str()) {
+            return Ok(());
+        }
+        let (store, id, state) = (self.runner.store.clone(), c.id, c.state);
+        blocking(move || match state {
+            // Never run: it waits, as a connector waiting for its next slot does.
+            ConnectorState::Registered => {
+                store.set_connector_state(id, ConnectorState::Scheduled, Some(&reason))
+            }
+            // Only while no worker has started it since this look.
+            _ => store
+                .set_reason_while(id, ConnectorState::Scheduled, &reason)
+                .map(drop),
+        })
+        .await
     }
 
     /// The connector's schedule; `None` when it has none, or an invalid one (reported

@@ -422,3 +422,76 @@ async fn an_xml_connector_is_never_scheduled() {
     );
     r.shutdown().await;
 }
+
+/// A scheduled sync that ends frees its slot for the next due run at once: slots were
+/// refilled once a tick, so with one slot a worker ran one sync per tick however short
+/// each was (30 connectors due every minute started a second apart, the last 30 s late).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freed_slot_is_filled_before_the_next_tick() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let names = ["a", "b", "c", "d", "e"];
+    let config = server::SchedulerConfig {
+        // Only the first tick comes within the test.
+        tick: std::time::Duration::from_secs(3600),
+        max_running: 1,
+        jitter: false,
+        ..server::SchedulerConfig::default()
+    };
+    let r = common::rig_with(&names, 1, 5, Some("1h"), Some(config), clock).await;
+    let processed = |name: &str| {
+        let store = &r.runner.store;
+        store
+            .connector(name)
+            .ok()
+            .flatten()
+            .and_then(|c| store.runs(c.id, 5).ok())
+            .is_some_and(|runs| runs.iter().any(|run| run.state == RunState::Processed))
+    };
+    eventually(60, "every due run to have run", || {
+        names.iter().all(|name| processed(name))
+    })
+    .await;
+}
+
+/// A due run waiting for a free slot says so: its connector showed "next run" at a time
+/// long past, and only `/api/due-runs` told that it waited. Its state reason says it
+/// waits, and `/metrics` counts the waiting runs and the longest wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_run_waiting_for_a_slot_says_so() {
+    let clock = Arc::new(server::ManualClock::new(chrono::Utc::now()));
+    let config = server::SchedulerConfig {
+        max_running: 1,
+        ..fast()
+    };
+    let r = common::rig_with(&["a", "b"], 1, 5, Some("1h"), Some(config), clock).await;
+    // The first run holds the one slot.
+    r.handle.inject(sim::Fault::Delay {
+        millis: 800,
+        times: 1000,
+        endpoint: sim::asoc::Endpoint::Issues,
+    });
+    let waits = |name: &str| {
+        r.runner
+            .store
+            .connector(name)
+            .ok()
+            .flatten()
+            .and_then(|c| c.state_reason)
+            .is_some_and(|why| {
+                why.starts_with("due since") && why.contains("waiting for a free slot")
+            })
+    };
+    eventually(30, "the other connector to say it waits", || {
+        waits("a") || waits("b")
+    })
+    .await;
+    let metrics = r.metrics().await;
+    assert!(
+        metrics.contains("appscan_bridge_due_runs_waiting 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("appscan_bridge_due_run_wait_seconds"),
+        "{metrics}"
+    );
+}

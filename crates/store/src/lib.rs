@@ -88,6 +88,14 @@ pub trait Store: Send + Sync {
         state: ConnectorState,
         reason: Option<&str>,
     ) -> Result<()>;
+    /// Sets the connector's state reason only while it is in `state` (a scheduler's note
+    /// on a waiting connector must not land on one a worker just started); whether it did.
+    fn set_reason_while(
+        &self,
+        connector_id: i64,
+        state: ConnectorState,
+        reason: &str,
+    ) -> Result<bool>;
     /// Forgets the connector's delta cursor, so that its next sync is a full one (what it
     /// fetches changed: another server, another application filter).
     fn clear_cursor(&self, connector_id: i64) -> Result<()>;

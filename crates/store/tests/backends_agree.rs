@@ -492,3 +492,30 @@ fn a_run_ended_by_a_clock_stepped_back_takes_no_negative_time() {
     });
     assert_eq!(took, Duration::zero());
 }
+
+/// A reason set only while the connector is in a state: not on one in another state.
+fn reason_while(s: &dyn Store) -> (bool, bool, Option<String>) {
+    let c = common::connector(s, "waits");
+    let on_registered = s
+        .set_reason_while(c.id, ConnectorState::Scheduled, "waiting")
+        .expect("set");
+    s.set_connector_state(c.id, ConnectorState::Scheduled, Some("next run"))
+        .expect("state");
+    let on_scheduled = s
+        .set_reason_while(c.id, ConnectorState::Scheduled, "waiting")
+        .expect("set");
+    let reason = s.connector("waits").expect("get").expect("c").state_reason;
+    (on_registered, on_scheduled, reason)
+}
+
+#[test]
+fn a_reason_is_set_only_while_its_state_holds() {
+    let want = (false, true, Some("waiting".to_string()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = SqliteStore::open(&dir.path().join("s.sqlite3")).expect("sqlite");
+    assert_eq!(reason_while(&lite), want);
+    let Some(db) = pgtest::TestDb::new("reason_while") else {
+        return;
+    };
+    assert_eq!(reason_while(&db.open()), want);
+}

@@ -37,6 +37,18 @@ pub async fn rig(
     scheduler: Option<server::SchedulerConfig>,
     clock: Arc<dyn server::Clock>,
 ) -> Rig {
+    rig_with(&["sim"], apps, issues_per_app, schedule, scheduler, clock).await
+}
+
+/// [`rig`] with a connector of each of `names` on the simulator, all with `schedule`.
+pub async fn rig_with(
+    names: &[&str],
+    apps: usize,
+    issues_per_app: usize,
+    schedule: Option<&str>,
+    scheduler: Option<server::SchedulerConfig>,
+    clock: Arc<dyn server::Clock>,
+) -> Rig {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = sim::SimConfig {
         apps,
@@ -51,16 +63,18 @@ pub async fn rig(
     let store = store::SqliteStore::open(&dir.path().join("store.sqlite3")).expect("store opens");
     let key = MasterKey::from_hex(&"cd".repeat(32), "test").expect("key");
     let runner = Runner::new(Arc::new(store), key);
-    runner
-        .add_connector(AddConnector {
-            name: "sim".into(),
-            kind: "asoc".into(),
-            url: Some(sim.base_url()),
-            key_id: Some(config.key_id.clone()),
-            secret: Some(SecretString::from(config.key_secret.clone())),
-            settings: settings(schedule),
-        })
-        .expect("connector added");
+    for name in names {
+        runner
+            .add_connector(AddConnector {
+                name: name.to_string(),
+                kind: "asoc".into(),
+                url: Some(sim.base_url()),
+                key_id: Some(config.key_id.clone()),
+                secret: Some(SecretString::from(config.key_secret.clone())),
+                settings: settings(schedule),
+            })
+            .expect("connector added");
+    }
     let server = server::start(
         runner.clone(),
         server::ServeConfig {

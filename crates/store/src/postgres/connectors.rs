@@ -87,6 +87,25 @@ pub fn clear_cursor(c: &mut impl GenericClient, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Sets the reason of a connector that is in `state`; whether it was.
+pub fn set_reason_while(
+    c: &mut impl GenericClient,
+    id: i64,
+    state: ConnectorState,
+    reason: &str,
+) -> Result<bool> {
+    let n = c.execute(
+        "UPDATE connectors SET state_reason = $3, updated_at = $4 WHERE id = $1 AND state = $2",
+        &[
+            &id,
+            &state.as_str(),
+            &model::text::storable(reason),
+            &Utc::now(),
+        ],
+    )?;
+    Ok(n > 0)
+}
+
 pub fn set_state(
     c: &mut impl GenericClient,
     id: i64,

@@ -335,6 +335,9 @@ impl Store for PgStore {
     ) -> Result<()> {
         self.with(|c| connectors::set_state(c, connector_id, state, reason))
     }
+    fn set_reason_while(&self, id: i64, state: ConnectorState, reason: &str) -> Result<bool> {
+        self.with(|c| connectors::set_reason_while(c, id, state, reason))
+    }
     fn clear_cursor(&self, connector_id: i64) -> Result<()> {
         self.with(|c| connectors::clear_cursor(c, connector_id))
     }

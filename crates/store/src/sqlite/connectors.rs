@@ -94,6 +94,20 @@ pub fn clear_cursor(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Sets the reason of a connector that is in `state`; whether it was.
+pub fn set_reason_while(
+    conn: &Connection,
+    id: i64,
+    state: ConnectorState,
+    reason: &str,
+) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE connectors SET state_reason = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2",
+        params![id, state.as_str(), reason, ts(Utc::now())],
+    )?;
+    Ok(n > 0)
+}
+
 pub fn set_state(
     conn: &Connection,
     id: i64,

@@ -516,6 +516,9 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         connectors::set_state(&self.w(), id, state, reason)
     }
+    fn set_reason_while(&self, id: i64, state: ConnectorState, reason: &str) -> Result<bool> {
+        connectors::set_reason_while(&self.w(), id, state, reason)
+    }
     fn clear_cursor(&self, connector_id: i64) -> Result<()> {
         connectors::clear_cursor(&self.w(), connector_id)
     }
