@@ -127,7 +127,7 @@ impl AsocClient {
     }
 
     /// How far the server's clock is ahead of this host's (behind when negative), from
-    /// the `Date` header of its last answer; `None` before an answer had one.
+    /// the `Date` header of its first answer (a run's login); `None` before an answer had one.
     pub fn server_clock_offset(&self) -> Option<chrono::Duration> {
         self.inner.clock.offset()
     }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::header::{DATE, HeaderMap};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 
-/// How far the server's clock is ahead of this host's, as its last answer showed.
+/// How far the server's clock is ahead of this host's, as its first answer showed.
 #[derive(Default)]
 pub(crate) struct ServerClock {
     offset_ms: AtomicI64,
@@ -17,10 +17,17 @@ pub(crate) struct ServerClock {
 }
 
 impl ServerClock {
-    /// Notes the time an answer's `Date` header gives, against this host's now. The
-    /// header has whole seconds and the answer took a while to arrive, so the offset
-    /// errs on the early side (a cursor a second earlier asks for a little more).
+    /// Notes the time the first answer's `Date` header gives, against this host's now
+    /// (a run's client is new, so that is its login, next to the run's start). Later
+    /// answers are not taken: this host's clock stepped during a run (an NTP correction)
+    /// paired a start read on one clock with an offset read on the other, and the cursor
+    /// landed an hour in the server's future. The header has whole seconds and the answer
+    /// took a while to arrive, so the offset errs on the early side (a cursor a second
+    /// earlier asks for a little more).
     pub(crate) fn saw(&self, headers: &HeaderMap) {
+        if self.known.load(Relaxed) {
+            return;
+        }
         if let Some(date) = headers
             .get(DATE)
             .and_then(|v| v.to_str().ok())
@@ -32,7 +39,8 @@ impl ServerClock {
         }
     }
 
-    /// The server's clock minus this host's, once an answer had a readable `Date`.
+    /// The server's clock minus this host's, once an answer had a readable `Date`: the
+    /// first such answer's.
     pub(crate) fn offset(&self) -> Option<Duration> {
         self.known
             .load(Relaxed)
@@ -61,14 +69,20 @@ mod tests {
         headers.insert(DATE, HeaderValue::from_static("not a date"));
         clock.saw(&headers);
         assert_eq!(clock.offset(), None, "an unreadable date is no clock");
-        let ahead = Utc::now() + Duration::hours(1);
-        let text = ahead.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-        headers.insert(DATE, HeaderValue::from_str(&text).expect("header"));
+        let date = |at: chrono::DateTime<Utc>| {
+            HeaderValue::from_str(&at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+                .expect("header")
+        };
+        headers.insert(DATE, date(Utc::now() + Duration::hours(1)));
         clock.saw(&headers);
         let offset = clock.offset().expect("known");
         assert!(
             offset > Duration::minutes(59) && offset <= Duration::hours(1),
             "{offset}"
         );
+        // A later answer (after this host's clock was stepped, say) changes nothing.
+        headers.insert(DATE, date(Utc::now()));
+        clock.saw(&headers);
+        assert_eq!(clock.offset(), Some(offset));
     }
 }

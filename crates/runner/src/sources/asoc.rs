@@ -169,8 +169,9 @@ fn checked_against_server_clock(
                 location,
                 message: format!(
                     "the cursor ({}, less the overlap) is later than the server's clock \
-                     ({}): it was saved while this host's clock ran ahead, so this delta \
-                     asks for every issue instead of missing what changed since",
+                     ({}): it was saved while this host's clock ran ahead, or the server's \
+                     clock was set back since, so this delta asks for every issue instead \
+                     of missing what changed since",
                     odata_datetime(s),
                     odata_datetime(server_now)
                 ),
