@@ -104,7 +104,11 @@ fn tighten(path: &Path) {
                     tracing::warn!(file = %file.display(), "the store file was readable by others; it is now the owner's alone (0600)")
                 }
                 Err(e) => {
-                    tracing::warn!(file = %file.display(), "the store file is readable by others (mode {mode:o}) and could not be made the owner's alone: {e}")
+                    tracing::warn!(file = %file.display(), "the store file is readable by others (mode {mode:o}) and could not be made the owner's alone: {e}");
+                    // SQLite gives its -wal and -shm the store's mode when it opens them:
+                    // made private here, they were open again a moment later, after a
+                    // warning that said otherwise.
+                    return;
                 }
             }
         }
