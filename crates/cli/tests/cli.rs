@@ -525,3 +525,29 @@ fn every_json_flag_has_a_description() {
         );
     }
 }
+
+/// `status` shows a reason too long for its cell whole below the table: a connector whose
+/// runs fail showed "…; last run 12 Err…" and never the error.
+#[test]
+fn status_shows_a_long_reason_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // Nothing listens on port 1: the run fails with a transport error.
+    run(bin(d)
+        .args(["connector", "add", "asoc", "--name", "down"])
+        .args(["--url", "http://127.0.0.1:1", "--key-id", "k"])
+        .args(["--max-retries", "0", "--retry-base-ms", "1"])
+        .env("APPSCAN_KEY_SECRET", SECRET));
+    let out = bin(d)
+        .args(["--quiet", "sync", "down"])
+        .output()
+        .expect("binary runs");
+    assert!(!out.status.success());
+    let reason = json(&run(bin(d).args(["status", "--json"])))[0]["reason"]
+        .as_str()
+        .expect("a reason")
+        .to_string();
+    assert!(reason.chars().count() > 60, "{reason}");
+    let shown = String::from_utf8_lossy(&run(bin(d).arg("status")).stdout).to_string();
+    assert!(shown.contains(&format!("down: {reason}")), "{shown}");
+}

@@ -47,7 +47,15 @@ pub fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<ExitCode> {
         "failed",
         "reason",
     ]);
+    // Reasons too long for their cell, whole below the table: a scheduled connector's
+    // "next run …; last run N Errored: why" was cut before its why.
+    let mut long_reasons = Vec::new();
     for (c, r, interrupted) in rows {
+        let reason = c.state_reason.as_deref().unwrap_or("");
+        let cell = output::cut(reason, REASON_CELL);
+        if cell != reason {
+            long_reasons.push(format!("{}: {}", c.name, output::line(reason)));
+        }
         let (when, mode, took, fetched, changes, failed) = match &r {
             Some(r) => (
                 output::time(r.started_at),
@@ -81,12 +89,18 @@ pub fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<ExitCode> {
             fetched,
             changes,
             failed,
-            output::cut(c.state_reason.as_deref().unwrap_or(""), 60),
+            cell,
         ]);
     }
     output::print_table(&t);
+    for reason in long_reasons {
+        println!("{reason}");
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The characters of a reason shown in the table.
+const REASON_CELL: usize = 60;
 
 pub fn runs(ctx: &Ctx, a: RunsArgs) -> anyhow::Result<ExitCode> {
     let store = &ctx.runner.store;
