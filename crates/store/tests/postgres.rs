@@ -458,15 +458,7 @@ fn connections_closed_while_idle_are_replaced_before_use() {
     let app = format!("ab_{}", db.schema);
     let store = PgStore::open(&format!("{}&application_name={app}", db.url())).expect("open");
     common::connector(&store, "before");
-    let mut admin = db.client();
-    let killed: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE application_name = $1) t",
-            &[&app],
-        )
-        .expect("terminate")
-        .get(0);
+    let killed = db.terminate(&app);
     assert!(killed >= 1, "the store's idle connections were closed");
     // Idle past the check's threshold.
     std::thread::sleep(std::time::Duration::from_millis(2_200));
@@ -724,30 +716,7 @@ fn idle_connections_are_checked_after_one_came_back_closed() {
     // Three clients, idle together.
     let held: Vec<_> = (0..3).map(|_| pool.get().expect("a client")).collect();
     drop(held);
-    let mut admin = db.client();
-    let killed: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE application_name = $1) t",
-            &[&app],
-        )
-        .expect("terminate")
-        .get(0);
-    assert_eq!(killed, 3);
-    // pg_terminate_backend only signals them.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while admin
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-            &[&app],
-        )
-        .expect("count")
-        .get::<_, i64>(0)
-        > 0
-    {
-        assert!(std::time::Instant::now() < deadline, "backends still there");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    assert_eq!(db.terminate(&app), 3);
     // The first caller meets a dead one (nothing told the pool yet), and says so, as the
     // store does.
     let mut first = pool.get().expect("a client");

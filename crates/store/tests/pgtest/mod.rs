@@ -78,6 +78,39 @@ impl TestDb {
         self.base.parse().expect("the test server's URL")
     }
 
+    /// Ends the server's connections whose `application_name` is `app` (this test's own)
+    /// and waits until they are gone (`pg_terminate_backend` only signals them); how
+    /// many there were.
+    pub fn terminate(&self, app: &str) -> i64 {
+        let mut admin = self.client();
+        let killed: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = $1) t",
+                &[&app],
+            )
+            .expect("terminate")
+            .get(0);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let left = |admin: &mut postgres::Client| -> i64 {
+            admin
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                    &[&app],
+                )
+                .expect("count")
+                .get(0)
+        };
+        while left(&mut admin) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{app}'s backends stay"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        killed
+    }
+
     /// A plain client on the server with the test's schema on its search path.
     pub fn client(&self) -> postgres::Client {
         let mut c = connect(&self.base).expect("connect");
