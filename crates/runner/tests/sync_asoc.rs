@@ -147,18 +147,24 @@ async fn cvss_versions_null_cwe_and_undetermined_are_stored_as_the_default_map_s
 /// A warning that comes for several applications is listed once and then folded into
 /// one line with its count; that line names where the others came from (only the first
 /// application was named, and the others could not be found from the run's record).
+/// Mutates the simulator until it has removed at least `n` applications; their ids.
+fn remove_apps(rig: &Rig, n: usize) -> Vec<String> {
+    let mut gone = Vec::new();
+    for seed in 1..200 {
+        gone.extend(rig.handle.mutate_now(0.05, seed).removed_app_ids);
+        if gone.len() >= n {
+            break;
+        }
+    }
+    assert!(gone.len() >= n, "mutations removed {gone:?}");
+    gone
+}
+
 #[tokio::test]
 async fn folded_warnings_name_every_application_they_are_about() {
     let rig = rig(config(30, 3, 11), fast_settings()).await;
     assert_eq!(rig.sync().await.run.state, RunState::Processed);
-    let mut gone = Vec::new();
-    for seed in 1..200 {
-        gone.extend(rig.handle.mutate_now(0.05, seed).removed_app_ids);
-        if gone.len() >= 3 {
-            break;
-        }
-    }
-    assert!(gone.len() >= 3, "mutations removed {gone:?}");
+    let gone = remove_apps(&rig, 3);
     let after = rig.sync_full().await;
     let about: Vec<&store::RecordIssue> = after
         .issues
@@ -181,14 +187,7 @@ async fn folded_warnings_name_every_application_they_are_about() {
 async fn a_delta_asks_deleted_applications_nothing() {
     let rig = rig(config(30, 3, 11), fast_settings()).await;
     rig.sync_processed().await;
-    let mut gone = Vec::new();
-    for seed in 1..200 {
-        gone.extend(rig.handle.mutate_now(0.05, seed).removed_app_ids);
-        if gone.len() >= 3 {
-            break;
-        }
-    }
-    assert!(gone.len() >= 3, "mutations removed {gone:?}");
+    let gone = remove_apps(&rig, 3);
     let before = rig.handle.stats().count(sim::asoc::Endpoint::Issues, 404);
     for _ in 0..2 {
         let delta = rig.sync_processed().await;

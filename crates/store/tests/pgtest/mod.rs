@@ -111,6 +111,18 @@ impl TestDb {
         killed
     }
 
+    /// Whether the test's schema exists (a command that only reads must not create it).
+    pub fn schema_exists(&self) -> bool {
+        self.client()
+            .query_one(
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1",
+                &[&self.schema],
+            )
+            .expect("schemata")
+            .get::<_, i64>(0)
+            > 0
+    }
+
     /// A plain client on the server with the test's schema on its search path.
     pub fn client(&self) -> postgres::Client {
         let mut c = connect(&self.base).expect("connect");
