@@ -44,14 +44,22 @@ pub async fn run(
     match (copied, signals.caught()) {
         (Err(e), Some(signal)) if matches!(e.downcast_ref(), Some(store::StoreError::Stopped)) => {
             eprintln!(
-                "migrate {}: stopped before its end; {shown_to} is marked as an unfinished \
-                 copy (its connectors show Errored): run migrate again with --force",
-                signal.reason()
+                "migrate {}: stopped before its end; {}",
+                signal.reason(),
+                left_unfinished(&shown_to)
             );
             Ok(ExitCode::from(signal.exit_code() as u8))
         }
         (copied, _) => copied,
     }
+}
+
+/// What a copy that stopped before its end left, and what to do.
+fn left_unfinished(target: &str) -> String {
+    format!(
+        "{target} is marked as an unfinished copy (its connectors show Errored): run migrate \
+         again with --force"
+    )
 }
 
 /// Creates the missing directories of a SQLite target (`--to` is "created if needed"),
@@ -137,9 +145,9 @@ fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow:
         // copy, and what it left.
         other => other.with_context(|| {
             format!(
-                "the copy into {shown_to} stopped; once it had begun, {shown_to} is marked as \
-                 an unfinished copy (its connectors show Errored): run migrate again with \
-                 --force when the cause is fixed"
+                "the copy into {shown_to} stopped; once it had begun, {} when the cause is \
+                 fixed",
+                left_unfinished(&shown_to)
             )
         })?,
     };
