@@ -53,7 +53,7 @@ impl Runner {
                 "connector '{name}' holds no records to remap yet; run `{fetch}` first"
             )));
         }
-        let run = self.begin_run(connector.id, RunMode::Remap, &opts).await?;
+        let run = self.begin_run(&connector, RunMode::Remap, &opts).await?;
         let heartbeat = self.heartbeat(run.id, opts.lock_ttl);
         progress.records_total(assets + findings);
         let mapped = Arc::new(AtomicU64::new(0));
@@ -246,6 +246,7 @@ impl Pass {
             reason,
             counters,
             cursor: None,
+            scope: None,
         }
     }
 }

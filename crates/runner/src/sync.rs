@@ -20,8 +20,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{
-    AssetRecord, Batch, ConnectorState, FindingRecord, IssueLevel, RecordIssue, Run, RunCounters,
-    RunEnd, RunMode, RunState, Store, StoreError,
+    AssetRecord, Batch, Connector, ConnectorState, FindingRecord, IssueLevel, RecordIssue, Run,
+    RunCounters, RunEnd, RunMode, RunScope, RunState, Store, StoreError,
 };
 
 /// How to run a sync.
@@ -498,7 +498,70 @@ fn record_location(page: &str, index: usize, path: &str) -> String {
     )
 }
 
+/// A run as it is about to begin: its connector as read, and what was made of it.
+struct Prepared {
+    connector: Connector,
+    settings: Settings,
+    map: Map,
+    source: Box<dyn crate::source::Source>,
+    /// A full run that closes what it does not see (ASE, XML).
+    closes: bool,
+    mode: RunMode,
+}
+
+/// How often a run is prepared again when its connector changed as it would begin.
+const PREPARE_TRIES: usize = 3;
+
 impl Runner {
+    /// Reads the connector and builds its source and map.
+    fn prepare(&self, name: &str, opts: &SyncOptions) -> Result<Prepared, RunnerError> {
+        let connector = self.connector(name)?;
+        let settings = Settings::from_json(&connector.settings).map_err(RunnerError::Config)?;
+        let map = maps::load(self.store.as_ref(), &settings.map)?;
+        let secret = self.open_secret(&connector)?;
+        let source = sources::build(&connector, &settings, secret, opts.import.as_ref())?;
+        let closes = source.closes_unseen();
+        let map = full_run::map_for(map, source.unknown_severity());
+        let mode = if opts.full || connector.cursor.is_none() || closes {
+            RunMode::Full
+        } else {
+            RunMode::Delta
+        };
+        Ok(Prepared {
+            connector,
+            settings,
+            map,
+            source,
+            closes,
+            mode,
+        })
+    }
+
+    /// [`Self::prepare`]s the run and takes its connector's lock, for the connector as it
+    /// was read: one removed, re-created or edited in between is read again.
+    async fn prepare_and_begin(
+        &self,
+        name: &str,
+        opts: &SyncOptions,
+    ) -> Result<(Prepared, Run), RunnerError> {
+        let mut tries = 1;
+        loop {
+            let prepared = self.prepare(name, opts)?;
+            match self
+                .begin_run(&prepared.connector, prepared.mode, opts)
+                .await
+            {
+                Ok(run) => return Ok((prepared, run)),
+                Err(RunnerError::Store(StoreError::ConnectorChanged(_)))
+                    if tries < PREPARE_TRIES =>
+                {
+                    tries += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Runs one sync of the named connector to its end and reports what it did.
     pub async fn sync(
         &self,
@@ -507,19 +570,17 @@ impl Runner {
         progress: &dyn Progress,
     ) -> Result<RunReport, RunnerError> {
         let started = Instant::now();
-        let connector = self.connector(name)?;
-        let settings = Settings::from_json(&connector.settings).map_err(RunnerError::Config)?;
-        let map = maps::load(self.store.as_ref(), &settings.map)?;
-        let secret = self.open_secret(&connector)?;
-        let mut source = sources::build(&connector, &settings, secret, opts.import.as_ref())?;
-        let closes = source.closes_unseen();
-        let map = full_run::map_for(map, source.unknown_severity());
-        let mode = if opts.full || connector.cursor.is_none() || closes {
-            RunMode::Full
-        } else {
-            RunMode::Delta
-        };
-        let run = self.begin_run(connector.id, mode, &opts).await?;
+        let (
+            Prepared {
+                connector,
+                settings,
+                map,
+                mut source,
+                closes,
+                mode,
+            },
+            run,
+        ) = self.prepare_and_begin(name, &opts).await?;
         let run_start = Utc::now();
         let heartbeat = self.heartbeat(run.id, opts.lock_ttl);
         // Dropped on any early return: rolls an atomic run's writes back.
@@ -670,6 +731,9 @@ impl Runner {
                 // and missed changes when it ran behind by more than the overlap.
                 cursor: (state == RunState::Processed && st.lost == 0)
                     .then(|| run_start + server_clock_difference(source.as_ref())),
+                // An edit during the run (another server, another filter) keeps the
+                // cursor it left: the next sync fetches the new scope whole.
+                scope: Some(RunScope::of(&connector)),
             };
             let store = self.store.clone();
             let batch = std::mem::take(&mut st.batch);
@@ -708,6 +772,7 @@ impl Runner {
             reason: Some(crate::check::run_failure(e)),
             counters: RunCounters::default(),
             cursor: None,
+            scope: None,
         };
         // A failure of the store itself (a PostgreSQL blip that closed every pooled
         // connection at once) can fail this write too: it left the run Processing with
@@ -739,14 +804,14 @@ impl Runner {
     /// exists (killed, crashed) is taken over at once instead of waiting for it to expire.
     pub(crate) async fn begin_run(
         &self,
-        connector_id: i64,
+        connector: &Connector,
         mode: RunMode,
         opts: &SyncOptions,
     ) -> Result<Run, RunnerError> {
         let attempt = || {
-            let store = self.store.clone();
+            let (store, connector) = (self.store.clone(), connector.clone());
             let (holder, ttl) = (opts.holder.clone(), opts.lock_ttl);
-            blocking(move || store.begin_run(connector_id, mode, &holder, ttl))
+            blocking(move || store.begin_run_of(&connector, mode, &holder, ttl))
         };
         match attempt().await {
             Err(RunnerError::Store(StoreError::Locked { run_id, holder, .. }))

@@ -423,6 +423,7 @@ async fn a_cursor_in_the_servers_future_makes_the_delta_ask_for_everything() {
                 reason: None,
                 counters: store::RunCounters::default(),
                 cursor: Some(chrono::Utc::now() + chrono::Duration::days(1)),
+                scope: None,
             },
         )
         .expect("finish");

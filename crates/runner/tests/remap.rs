@@ -109,6 +109,7 @@ async fn a_connector_is_not_removed_while_another_process_runs_it() {
                 reason: None,
                 counters: store::RunCounters::default(),
                 cursor: None,
+                scope: None,
             },
         )
         .expect("its end");

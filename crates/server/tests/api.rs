@@ -363,6 +363,7 @@ async fn connectors_sync_runs_and_auth() {
                 reason: None,
                 counters: store::RunCounters::default(),
                 cursor: None,
+                scope: None,
             },
         )
         .expect("its end");

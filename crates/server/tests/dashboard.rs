@@ -406,6 +406,7 @@ fn seed_hostile(r: &common::Rig) -> i64 {
                 reason: Some(reason),
                 counters: RunCounters::default(),
                 cursor: None,
+                scope: None,
             },
         )
         .expect("finish");

@@ -41,6 +41,10 @@ pub enum StoreError {
     Migration { version: i64, message: String },
     #[error("connector '{0}' does not exist")]
     NoSuchConnector(String),
+    /// The connector a run was prepared from is no longer as it was read when the run
+    /// would take its lock: removed (its id perhaps another connector's now), or edited.
+    #[error("connector '{0}' was removed or changed while its run was starting")]
+    ConnectorChanged(String),
     #[error("a connector named '{0}' already exists")]
     ConnectorExists(String),
     #[error(

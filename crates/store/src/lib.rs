@@ -110,6 +110,18 @@ pub trait Store: Send + Sync {
         holder: &str,
         lock_ttl: chrono::Duration,
     ) -> Result<Run>;
+    /// [`Store::begin_run`] of the connector as `prepared` read it: refused with
+    /// [`StoreError::ConnectorChanged`], and nothing written, when it was removed,
+    /// re-created (SQLite gives a removed connector's id to the next one) or edited
+    /// since. A run began with the settings of a connector that was gone, and wrote its
+    /// server's findings under the one that took its id.
+    fn begin_run_of(
+        &self,
+        prepared: &Connector,
+        mode: RunMode,
+        holder: &str,
+        lock_ttl: chrono::Duration,
+    ) -> Result<Run>;
     /// Extends the run's lock; call it more often than the lock's time to live.
     fn renew_lock(&self, run_id: i64, lock_ttl: chrono::Duration) -> Result<()>;
     /// The lock a run holds on the connector, if any (expired ones included: the next

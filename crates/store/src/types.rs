@@ -1,5 +1,6 @@
 //! The records the store reads and writes: connectors, runs, batches, stored data.
 
+use crate::error::StoreError;
 use crate::raw::{Encoded, Prepared};
 use chrono::{DateTime, Utc};
 use model::{Asset, Finding, Severity, Status};
@@ -87,6 +88,58 @@ impl fmt::Debug for Connector {
             .field("secret", &self.secret.as_ref().map(|_| "[encrypted]"))
             .field("state", &self.state)
             .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    /// Whether `other` is this connector as a run would use it: the same one (not one
+    /// re-created under its id or name), with the same address, key, settings and cursor.
+    pub fn same_setup(&self, other: &Connector) -> bool {
+        self.id == other.id
+            && self.name == other.name
+            && self.kind == other.kind
+            && self.created_at == other.created_at
+            && self.url == other.url
+            && self.key_id == other.key_id
+            && self.secret == other.secret
+            && self.settings == other.settings
+            && self.cursor == other.cursor
+    }
+}
+
+/// The connector a run begins with: `current` as the store holds it, refused when it is
+/// gone or, with `prepared`, when it is no longer the connector the run was prepared from
+/// ([`crate::Store::begin_run_of`]).
+pub(crate) fn as_prepared(
+    id: i64,
+    prepared: Option<&Connector>,
+    current: Option<Connector>,
+) -> crate::Result<Connector> {
+    let Some(c) = current else {
+        return Err(gone(id, prepared));
+    };
+    match prepared {
+        Some(p) if !p.same_setup(&c) => Err(StoreError::ConnectorChanged(p.name.clone())),
+        _ => Ok(c),
+    }
+}
+
+/// Whether `current`, `run`'s connector as its end finds it, still fetches from `scope`;
+/// said in the log when not (its cursor then stays).
+pub(crate) fn still_in_scope(run: &Run, scope: &RunScope, current: Option<&Connector>) -> bool {
+    let holds = current.is_some_and(|c| scope.holds(c));
+    if !holds {
+        tracing::info!(connector = %run.connector, run = run.id,
+            "the connector was edited during the run: its cursor was left as the edit left it");
+    }
+    holds
+}
+
+/// The error of a run whose connector (`id`, as `prepared` read it) is not there.
+pub(crate) fn gone(id: i64, prepared: Option<&Connector>) -> StoreError {
+    match prepared {
+        Some(p) => StoreError::ConnectorChanged(p.name.clone()),
+        None => StoreError::NoSuchConnector(id.to_string()),
     }
 }
 
@@ -437,8 +490,36 @@ pub struct RunEnd {
     pub connector_state: ConnectorState,
     pub reason: Option<String>,
     pub counters: RunCounters,
-    /// The new delta cursor; written only when `state` is Processed.
+    /// The new delta cursor; written only when `state` is Processed, and while the
+    /// connector still fetches from `scope`.
     pub cursor: Option<DateTime<Utc>>,
+    /// Where the run fetched from (`None`: not checked). An edit during the run (another
+    /// server, another application filter) clears the cursor; the run's end wrote its own
+    /// back, and the next sync was a delta of the new scope, which fetched nothing of it.
+    pub scope: Option<RunScope>,
+}
+
+/// A connector's address and settings as a run began (see [`RunEnd::scope`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunScope {
+    pub url: Option<String>,
+    pub settings: serde_json::Value,
+}
+
+impl RunScope {
+    pub fn of(c: &Connector) -> RunScope {
+        RunScope {
+            url: c.url.clone(),
+            settings: c.settings.clone(),
+        }
+    }
+
+    /// Whether `c` still fetches from there: the same address and settings (a changed
+    /// schedule or map counts too; the cursor then stays where it was, and the next delta
+    /// only asks for a little more).
+    pub fn holds(&self, c: &Connector) -> bool {
+        c.url == self.url && c.settings == self.settings
+    }
 }
 
 /// An asset as stored.

@@ -19,6 +19,7 @@ fn end(state: RunState) -> RunEnd {
         reason: None,
         counters: RunCounters::default(),
         cursor: None,
+        scope: None,
     }
 }
 

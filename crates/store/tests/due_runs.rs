@@ -273,6 +273,7 @@ fn three_workers_execute_twenty_due_runs_exactly_once() {
                                 reason: None,
                                 counters: RunCounters::default(),
                                 cursor: None,
+                                scope: None,
                             },
                         )
                         .expect("finish");
@@ -383,6 +384,7 @@ fn a_dead_workers_lease_is_taken_over_after_expiry() {
                 reason: None,
                 counters: RunCounters::default(),
                 cursor: None,
+                scope: None,
             },
         )
         .expect("finish");

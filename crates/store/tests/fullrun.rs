@@ -22,6 +22,7 @@ fn end(state: RunState, counters: RunCounters) -> RunEnd {
         reason: Some("why".into()),
         counters,
         cursor: None,
+        scope: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn end(state: RunState) -> RunEnd {
             ..RunCounters::default()
         },
         cursor: Some(Utc::now() - Duration::minutes(5)),
+        scope: None,
     }
 }
 

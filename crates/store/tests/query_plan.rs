@@ -52,6 +52,7 @@ fn seeded_with(dir: &std::path::Path, rows: usize) -> SqliteStore {
         reason: None,
         counters: RunCounters::default(),
         cursor: None,
+        scope: None,
     };
     store.finish_run(&run, &batch, &end).expect("write");
     store

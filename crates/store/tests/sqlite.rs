@@ -360,3 +360,10 @@ fn the_summary_is_one_snapshot_while_a_run_writes() {
     }
     writer.join().expect("writer");
 }
+
+#[test]
+fn sqlite_runs_follow_their_connector() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store::SqliteStore::open(&dir.path().join("store.sqlite3")).expect("open");
+    common::runs_follow_their_connector(&store);
+}

@@ -82,6 +82,7 @@ fn open_series_follows_status_changes_per_run() {
                     reason: None,
                     counters: RunCounters::default(),
                     cursor: None,
+                    scope: None,
                 },
             )
             .expect("finish");

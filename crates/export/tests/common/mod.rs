@@ -101,6 +101,7 @@ fn end() -> RunEnd {
         reason: None,
         counters: RunCounters::default(),
         cursor: None,
+        scope: None,
     }
 }
 

@@ -356,7 +356,19 @@ impl Store for PgStore {
     ) -> Result<Run> {
         self.tx(|tx| {
             migrate::still_known(tx)?;
-            runs::begin(tx, connector_id, mode, holder, lock_ttl)
+            runs::begin(tx, connector_id, None, mode, holder, lock_ttl)
+        })
+    }
+    fn begin_run_of(
+        &self,
+        prepared: &Connector,
+        mode: RunMode,
+        holder: &str,
+        lock_ttl: chrono::Duration,
+    ) -> Result<Run> {
+        self.tx(|tx| {
+            migrate::still_known(tx)?;
+            runs::begin(tx, prepared.id, Some(prepared), mode, holder, lock_ttl)
         })
     }
     fn run_lock(&self, connector_id: i64) -> Result<Option<RunLock>> {

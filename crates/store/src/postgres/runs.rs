@@ -2,6 +2,7 @@
 
 use super::corrupt;
 use crate::types::*;
+use crate::types::{as_prepared, gone};
 use crate::{Result, StoreError};
 use chrono::Utc;
 use model::text::storable;
@@ -63,18 +64,19 @@ fn rows_held(e: postgres::Error, connector: String) -> StoreError {
 pub fn begin(
     tx: &mut impl GenericClient,
     connector_id: i64,
+    prepared: Option<&Connector>,
     mode: RunMode,
     holder: &str,
     ttl: chrono::Duration,
 ) -> Result<Run> {
     let now = Utc::now();
-    let name: String = tx
-        .query_opt(
-            "SELECT name FROM connectors WHERE id = $1",
-            &[&connector_id],
-        )?
-        .ok_or_else(|| StoreError::NoSuchConnector(connector_id.to_string()))?
-        .try_get(0)?;
+    let name: String = match tx.query_opt(
+        "SELECT name FROM connectors WHERE id = $1",
+        &[&connector_id],
+    )? {
+        Some(row) => row.try_get(0)?,
+        None => return Err(gone(connector_id, prepared)),
+    };
     // A live run's lock refuses at once, without waiting for the rows its writes hold.
     if let Some(held) = lock(tx, connector_id)?
         && held.expires > now
@@ -84,14 +86,18 @@ pub fn begin(
     tx.batch_execute(&format!("SET LOCAL lock_timeout = '{BEGIN_WAITS}'"))?;
     // NO KEY UPDATE: two begins queue up here, while the key-share locks of a run's
     // writes (their findings' foreign key) do not hold this one up.
-    let row = tx
+    let current = tx
         .query_opt(
-            "SELECT cursor FROM connectors WHERE id = $1 FOR NO KEY UPDATE",
+            &format!(
+                "SELECT {} FROM connectors WHERE id = $1 FOR NO KEY UPDATE",
+                super::connectors::COLUMNS
+            ),
             &[&connector_id],
         )
         .map_err(|e| rows_held(e, name.clone()))?
-        .ok_or_else(|| StoreError::NoSuchConnector(name.clone()))?;
-    let cursor: Option<chrono::DateTime<Utc>> = row.try_get(0)?;
+        .map(|r| super::connectors::from_row(&r))
+        .transpose()?;
+    let Connector { name, cursor, .. } = as_prepared(connector_id, prepared, current)?;
     if let Some(held) = lock(tx, connector_id)? {
         if held.expires > now {
             return Err(held.refuse(name));
@@ -300,6 +306,7 @@ pub fn finish(
     if !taken_over
         && end.state == RunState::Processed
         && let Some(cursor) = end.cursor
+        && in_scope(tx, run, end.scope.as_ref())?
     {
         tx.execute(
             "UPDATE connectors SET cursor = $2 WHERE id = $1",
@@ -308,6 +315,24 @@ pub fn finish(
     }
     tx.execute("DELETE FROM connector_locks WHERE run_id = $1", &[&run.id])?;
     Ok(())
+}
+
+/// Whether `run`'s connector still fetches from where the run began ([`RunEnd::scope`]).
+fn in_scope(tx: &mut impl GenericClient, run: &Run, scope: Option<&RunScope>) -> Result<bool> {
+    let Some(scope) = scope else {
+        return Ok(true);
+    };
+    let current = tx
+        .query_opt(
+            &format!(
+                "SELECT {} FROM connectors WHERE id = $1",
+                super::connectors::COLUMNS
+            ),
+            &[&run.connector_id],
+        )?
+        .map(|r| super::connectors::from_row(&r))
+        .transpose()?;
+    Ok(crate::types::still_in_scope(run, scope, current.as_ref()))
 }
 
 pub fn level_str(level: IssueLevel) -> &'static str {

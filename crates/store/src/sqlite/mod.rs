@@ -263,6 +263,30 @@ impl SqliteStore {
         Ok(conn)
     }
 
+    /// [`Store::begin_run`], of the connector as `prepared` read it when given.
+    fn begin(
+        &self,
+        connector_id: i64,
+        prepared: Option<&Connector>,
+        mode: RunMode,
+        holder: &str,
+        ttl: chrono::Duration,
+    ) -> Result<Run> {
+        self.still_there()?;
+        let mut conn = self.w();
+        still_known_schema(&conn)?;
+        let run = runs::begin(&mut conn, connector_id, prepared, mode, holder, ttl)?;
+        if indexes::begin_bulk_load(&conn)? {
+            self.open_runs()
+                .insert(run.id, data::RunMemory::bulk_load());
+            self.lower_cache_for_bulk_load(&conn)?;
+        } else {
+            // Another run's bulk load may be under way: this one looks findings up.
+            indexes::ensure(&conn)?;
+        }
+        Ok(run)
+    }
+
     fn open_runs(&self) -> MutexGuard<'_, HashMap<i64, data::RunMemory>> {
         self.open_runs.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -534,19 +558,16 @@ impl Store for SqliteStore {
         holder: &str,
         ttl: chrono::Duration,
     ) -> Result<Run> {
-        self.still_there()?;
-        let mut conn = self.w();
-        still_known_schema(&conn)?;
-        let run = runs::begin(&mut conn, connector_id, mode, holder, ttl)?;
-        if indexes::begin_bulk_load(&conn)? {
-            self.open_runs()
-                .insert(run.id, data::RunMemory::bulk_load());
-            self.lower_cache_for_bulk_load(&conn)?;
-        } else {
-            // Another run's bulk load may be under way: this one looks findings up.
-            indexes::ensure(&conn)?;
-        }
-        Ok(run)
+        self.begin(connector_id, None, mode, holder, ttl)
+    }
+    fn begin_run_of(
+        &self,
+        prepared: &Connector,
+        mode: RunMode,
+        holder: &str,
+        ttl: chrono::Duration,
+    ) -> Result<Run> {
+        self.begin(prepared.id, Some(prepared), mode, holder, ttl)
     }
     fn run_lock(&self, connector_id: i64) -> Result<Option<RunLock>> {
         runs::lock(&self.r(), connector_id)

@@ -44,24 +44,30 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     })
 }
 
-/// Takes the connector's lock and opens a run (see [`crate::Store::begin_run`]).
+/// Takes the connector's lock and opens a run (see [`crate::Store::begin_run`]), of the
+/// connector as `prepared` read it when given ([`crate::Store::begin_run_of`]).
 pub fn begin(
     conn: &mut Connection,
     connector_id: i64,
+    prepared: Option<&Connector>,
     mode: RunMode,
     holder: &str,
     ttl: chrono::Duration,
 ) -> Result<Run> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = Utc::now();
-    let (name, cursor): (String, Option<String>) = tx
+    let current = tx
         .query_row(
-            "SELECT name, cursor FROM connectors WHERE id = ?1",
+            &format!(
+                "SELECT {} FROM connectors WHERE id = ?1",
+                super::connectors::COLUMNS
+            ),
             [connector_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            super::connectors::from_row,
         )
-        .optional()?
-        .ok_or_else(|| StoreError::NoSuchConnector(connector_id.to_string()))?;
+        .optional()?;
+    let Connector { name, cursor, .. } =
+        crate::types::as_prepared(connector_id, prepared, current)?;
     if let Some(held) = lock(&tx, connector_id)? {
         if held.expires > now {
             return Err(held.refuse(name));
@@ -89,7 +95,7 @@ pub fn begin(
             connector_id,
             mode.as_str(),
             ts(now),
-            if mode == RunMode::Delta { cursor } else { None }
+            if mode == RunMode::Delta { cursor.map(ts) } else { None }
         ],
     )?;
     let run_id = tx.last_insert_rowid();
@@ -254,6 +260,7 @@ pub fn finish(tx: &Connection, run: &Run, end: &RunEnd, counters: &RunCounters) 
     if !taken_over
         && end.state == RunState::Processed
         && let Some(cursor) = end.cursor
+        && in_scope(tx, run, end.scope.as_ref())?
     {
         tx.execute(
             "UPDATE connectors SET cursor = ?2 WHERE id = ?1",
@@ -262,6 +269,24 @@ pub fn finish(tx: &Connection, run: &Run, end: &RunEnd, counters: &RunCounters) 
     }
     tx.execute("DELETE FROM connector_locks WHERE run_id = ?1", [run.id])?;
     Ok(())
+}
+
+/// Whether `run`'s connector still fetches from where the run began ([`RunEnd::scope`]).
+fn in_scope(tx: &Connection, run: &Run, scope: Option<&RunScope>) -> Result<bool> {
+    let Some(scope) = scope else {
+        return Ok(true);
+    };
+    let current = tx
+        .query_row(
+            &format!(
+                "SELECT {} FROM connectors WHERE id = ?1",
+                super::connectors::COLUMNS
+            ),
+            [run.connector_id],
+            super::connectors::from_row,
+        )
+        .optional()?;
+    Ok(crate::types::still_in_scope(run, scope, current.as_ref()))
 }
 
 pub fn insert_issues(tx: &Connection, run_id: i64, issues: &[RecordIssue]) -> Result<()> {

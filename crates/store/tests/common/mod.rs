@@ -132,6 +132,7 @@ pub fn end(state: RunState, cursor: Option<chrono::DateTime<Utc>>) -> RunEnd {
         reason: None,
         counters: RunCounters::default(),
         cursor,
+        scope: None,
     }
 }
 
@@ -1586,4 +1587,65 @@ fn paging_by_cursor_is_one_listing(store: &dyn Store) {
         ),
         "a cursor of another sort is refused"
     );
+}
+
+/// A run begins only for the connector it was prepared from, and moves the cursor only
+/// while the connector still fetches from where the run began.
+pub fn runs_follow_their_connector(store: &dyn Store) {
+    let minutes = chrono::Duration::minutes(5);
+    // Removed and another added: SQLite gives the new one the old id. The run prepared
+    // from the old one began under the new one and wrote its server's findings there.
+    let old = connector(store, "follow-old");
+    assert!(store.delete_connector("follow-old").expect("delete"));
+    let new = connector(store, "follow-new");
+    let err = store
+        .begin_run_of(&old, RunMode::Full, "t", minutes)
+        .expect_err("the prepared connector is gone");
+    assert!(
+        matches!(&err, StoreError::ConnectorChanged(n) if n == "follow-old"),
+        "{err}"
+    );
+    assert!(store.runs(new.id, 10).expect("runs").is_empty());
+    assert!(store.run_lock(new.id).expect("lock").is_none());
+
+    // Edited after it was read: refused, nothing written; as read now: it begins.
+    let mut edited = new.clone();
+    edited.url = Some("http://127.0.0.1:2".into());
+    store.update_connector(&edited).expect("edit");
+    let err = store
+        .begin_run_of(&new, RunMode::Full, "t", minutes)
+        .expect_err("edited since it was read");
+    assert!(matches!(err, StoreError::ConnectorChanged(_)), "{err}");
+    assert!(store.runs(new.id, 10).expect("runs").is_empty());
+    let now = store.connector("follow-new").expect("read").expect("there");
+    let run = store
+        .begin_run_of(&now, RunMode::Full, "t", minutes)
+        .expect("begins");
+
+    // Its URL edited during the run (the cursor cleared): the run's end leaves it
+    // cleared, and the next sync is a full one of the new server.
+    let mut moved = now.clone();
+    moved.url = Some("http://127.0.0.1:3".into());
+    store.update_connector(&moved).expect("edit during the run");
+    store.clear_cursor(now.id).expect("clear");
+    let mut end = end(RunState::Processed, Some(Utc::now()));
+    end.scope = Some(RunScope::of(&now));
+    store
+        .finish_run(&run, &Batch::default(), &end)
+        .expect("finish");
+    let after = store.connector("follow-new").expect("read").expect("there");
+    assert_eq!(after.cursor, None, "{after:?}");
+    assert_eq!(after.state, ConnectorState::Processed);
+
+    // Not edited: the cursor moves.
+    let run = store
+        .begin_run_of(&after, RunMode::Full, "t", minutes)
+        .expect("begins");
+    let mut end = end.clone();
+    end.scope = Some(RunScope::of(&after));
+    store
+        .finish_run(&run, &Batch::default(), &end)
+        .expect("finish");
+    let last = store.connector("follow-new").expect("read").expect("there");
+    assert!(last.cursor.is_some(), "{last:?}");
 }
