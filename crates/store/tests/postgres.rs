@@ -22,6 +22,58 @@ fn postgres_store_meets_the_contract() {
     assert!(again.connector("upserts").expect("get").is_some());
 }
 
+#[test]
+fn postgres_runs_follow_their_connector() {
+    let Some(db) = pgtest::TestDb::new("follow") else {
+        return;
+    };
+    common::runs_follow_their_connector(&db.open());
+}
+
+/// A rescore locks assets before findings, as every writer of both does: it locked
+/// findings first, and a batch that held its assets' rows and then wrote findings waited
+/// for it while it waited for those rows — "deadlock detected", failing one of them.
+#[test]
+fn a_rescore_waits_for_a_batch_holding_assets_instead_of_deadlocking() {
+    let Some(db) = pgtest::TestDb::new("rescore_order") else {
+        return;
+    };
+    let store = db.open();
+    let c = common::connector(&store, "order");
+    let run = store
+        .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+        .expect("begin");
+    let mut batch = Batch::default();
+    batch.assets.push(common::asset("app-1"));
+    batch
+        .findings
+        .push(common::finding("f-1", "app-1", Status::New));
+    store
+        .write_batch(&run, &batch, &RunCounters::default())
+        .expect("write");
+    store
+        .finish_run(
+            &run,
+            &Batch::default(),
+            &common::end(RunState::Processed, None),
+        )
+        .expect("finish");
+
+    // A batch's order, by hand: its asset's row, then (once the rescore waits) findings.
+    let mut batch_session = db.client();
+    let mut tx = batch_session.transaction().expect("begin");
+    tx.batch_execute("UPDATE assets SET last_seen = now() WHERE external_id = 'app-1'")
+        .expect("asset row");
+    let rescore = std::thread::spawn(move || store.rescore().map(|r| r.findings));
+    // The rescore is now waiting on the assets table (or, as before, holds findings).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    tx.batch_execute("UPDATE findings SET last_seen = now() WHERE external_id = 'f-1'")
+        .expect("the batch's findings are written, not refused as a deadlock");
+    tx.commit().expect("commit");
+    let rescored = rescore.join().expect("thread").expect("the rescore ends");
+    assert_eq!(rescored, 1);
+}
+
 /// The server's clock, which workers compare theirs with (leases depend on it): here the
 /// server runs on this machine. A SQLite store has none of its own.
 #[test]

@@ -32,7 +32,15 @@ pub fn kev(
     let rescored = if no_rescore {
         None
     } else {
-        Some(store.rescore()?)
+        // The list is stored by now: a failed rescore said only its error, and the user
+        // could not tell that the list had changed (with `--replace`, been replaced).
+        Some(store.rescore().with_context(|| {
+            format!(
+                "the list was imported ({} CVEs, {} before), but the scores were not \
+                 recomputed; run `appscan-bridge rescore`",
+                imported.total, imported.before
+            )
+        })?)
     };
     if json {
         output::json(&json!({

@@ -17,6 +17,16 @@ use model::risk::OpenRisks;
 use postgres::GenericClient;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Takes the lock every transaction that writes findings and assets takes first, so that
+/// they all lock the two tables in one order: assets, then findings. A batch wrote its
+/// assets first and a close its findings first, while a rescore locked findings and then
+/// updated every asset: each waited for what the other held, and PostgreSQL failed one
+/// of them ("deadlock detected"). Row exclusive: writers do not wait for each other here.
+pub fn assets_first(tx: &mut impl GenericClient) -> Result<()> {
+    tx.batch_execute("LOCK TABLE assets IN ROW EXCLUSIVE MODE")?;
+    Ok(())
+}
+
 /// The findings of connector `$1`'s assets `$2`: asset, risk and status. Which are open
 /// is decided on the rows, not in the condition: as a condition, a table without
 /// statistics (a first load, a server whose autovacuum has not analyzed it yet) had the

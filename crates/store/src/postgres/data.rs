@@ -31,6 +31,7 @@ use std::collections::HashMap;
 
 /// Upserts a batch's assets and findings and records its problems.
 pub fn write(tx: &mut impl GenericClient, run: &Run, batch: &Batch) -> Result<BatchCounts> {
+    asset_risk::assets_first(tx)?;
     let now = Utc::now();
     let mut counts = BatchCounts::default();
     write_assets(tx, run, &batch.assets, now, &mut counts)?;
@@ -574,6 +575,7 @@ pub fn close_unseen(tx: &mut impl GenericClient, run: &Run, asset_ids: &[String]
     if asset_ids.is_empty() {
         return Ok(0);
     }
+    asset_risk::assets_first(tx)?;
     let now = Utc::now();
     let rows = tx.query(
         "WITH closed AS (

@@ -18,6 +18,7 @@ pub fn mark_inactive(
     connector_id: i64,
     before: DateTime<Utc>,
 ) -> Result<(u64, u64)> {
+    super::asset_risk::assets_first(c)?;
     let findings = c.execute(
         "UPDATE findings SET active = FALSE
          WHERE connector_id = $1 AND active AND asset_external_id IN

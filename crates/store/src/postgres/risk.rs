@@ -165,8 +165,10 @@ pub fn rescore_all(c: &mut impl GenericClient, now: DateTime<Utc>) -> Result<Res
     // batch holding one finding and waiting for another that the rescore held, while the
     // rescore waited for the batch's, was a deadlock that failed the sync (or the
     // rescore). Held to the commit, it also keeps a batch from writing assets' totals it
-    // read before the recount below over it (a batch writes findings first).
-    c.batch_execute("LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE")?;
+    // read before the recount below over it. Assets first, as every writer of both
+    // locks them ([`super::asset_risk::assets_first`]): with findings first, a batch
+    // holding its assets' rows and waiting for findings deadlocked with this.
+    c.batch_execute("LOCK TABLE assets, findings IN SHARE ROW EXCLUSIVE MODE")?;
     let mut counts = RescoreCounts::default();
     let mut last_id = 0i64;
     loop {
