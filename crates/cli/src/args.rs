@@ -17,9 +17,15 @@ pub struct Cli {
     /// No progress bars or chatter (errors still go to stderr)
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    /// More log output from appscan-bridge itself (-v info, -vv debug, -vvv trace);
+    /// RUST_LOG overrides
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines as text, or as JSON objects one per line (for a log collector)
+    /// [default: $APPSCAN_BRIDGE_LOG_FORMAT, else text]
+    // The variable is read by `logging::format`, where an empty one is as unset.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// A TOML file declaring connectors [default: $APPSCAN_BRIDGE_CONFIG, else
     /// <data dir>/config.toml when it exists]
     #[arg(long, global = true, value_name = "FILE")]
@@ -115,6 +121,15 @@ pub struct BenchArgs {
     /// Applications fetched at once (our sync and the raw bound)
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    // No doc comments: clap would list the values one per line and turn every command's
+    // `--help` into its long form.
+    Text,
+    Json,
 }
 
 /// A benchmark scenario group.

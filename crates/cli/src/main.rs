@@ -6,11 +6,13 @@
 //! - `commands`: one module per command family.
 //! - `output`, `progress`, `secret_input`: printing, the progress bar, reading secrets.
 //! - `pipe`: ending quietly when a listing's reader closes the pipe.
+//! - `logging`: the log's level and format.
 //! - `memory`: allocator settings of the commands that favour low memory.
 
 mod args;
 mod bench;
 mod commands;
+mod logging;
 mod memory;
 mod output;
 mod pipe;
@@ -29,7 +31,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     pipe::die_quietly_on_closed_stdout(&cli.command);
-    init_logging(cli.verbose);
+    let log_format = match logging::format(cli.log_format) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    logging::init(cli.verbose, log_format, &cli.command);
     memory::without_huge_pages();
     if matches!(cli.command, args::Command::Import(_)) {
         memory::favour_low_memory();
@@ -56,31 +65,8 @@ fn main() -> ExitCode {
             // would otherwise say it twice, SQLite's three times.
             // Errors quote servers and files (an error page's title, a record's value).
             let said = apiclient::text::error_chain(e.as_ref());
-            eprintln!("error: {}", output::text(&said));
+            logging::fatal(log_format, &said);
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // A log line that cannot be written is dropped. By default the subscriber reports
-        // the failure with `eprintln!`, which panics when stderr is a closed pipe (`sync
-        // -v 2>&1 | head`, a log collector that restarted): the panic, inside the HTTP
-        // client's connection pool, killed a sync in the middle of its run.
-        .log_internal_errors(false)
-        // Colours only for a person at a terminal: a file, journald or a log collector got
-        // the escape codes as text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
 }

@@ -29,8 +29,9 @@ impl Serve {
         Self::start_logging(dir, extra, "warn", Stdio::inherit(), true)
     }
 
-    /// Like [`start`](Self::start), logging at `level` into `stderr`; without
-    /// `keep_stdout` the reader of its standard output goes away after the address.
+    /// Like [`start`](Self::start), logging at `level` (`RUST_LOG`; none when empty)
+    /// into `stderr`; without `keep_stdout` the reader of its standard output goes away
+    /// after the address.
     fn start_logging(
         dir: &Path,
         extra: &[&str],
@@ -38,10 +39,14 @@ impl Serve {
         stderr: Stdio,
         keep_stdout: bool,
     ) -> Serve {
-        let mut child = bin(dir)
+        let mut cmd = bin(dir);
+        match level {
+            "" => cmd.env_remove("RUST_LOG"),
+            _ => cmd.env("RUST_LOG", level),
+        };
+        let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0", "--shutdown-grace", "30"])
             .args(extra)
-            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -289,6 +294,43 @@ fn serve_keeps_syncing_after_its_log_stream_closes() {
     assert_eq!(serve.get("/healthz").0, 200);
     let (status, out) = serve.stop("-TERM");
     assert!(status.success(), "{status:?}: {out}");
+}
+
+/// `serve --log-format json` writes one JSON object per line for a log collector, and
+/// without `-v` it logs each run's start and end: a service that logged only warnings
+/// showed nothing of the runs that went well.
+#[test]
+fn serve_logs_its_runs_as_json_lines_by_default() {
+    let sim = start_sim(2, 10, 3);
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_connector(dir.path(), None, "cloud", &sim.base_url(), "1h");
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let serve = Serve::start_logging(dir.path(), &["--log-format", "json"], "", log.into(), true);
+    eventually(120, "the scheduled sync to be over", || {
+        let view = serve.get("/api/connectors/cloud").1;
+        view["last_run"]["state"] == "Processed" && view["running"] == false
+    });
+    let (status, out) = serve.stop("-TERM");
+    assert!(status.success(), "{status:?}: {out}");
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let said = |message: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == message)
+            .unwrap_or_else(|| panic!("no '{message}' line in:\n{log}"))
+    };
+    let ended = said("sync ended");
+    assert_eq!(ended["level"], "INFO", "{ended}");
+    assert_eq!(ended["connector"], "cloud", "{ended}");
+    assert_eq!(ended["state"], "Processed", "{ended}");
+    assert!(ended["timestamp"].is_string(), "{ended}");
+    assert_eq!(said("sync starting")["trigger"], "schedule", "{log}");
+    assert_eq!(said("serving")["level"], "INFO", "{log}");
 }
 
 fn run_cli(dir: &Path, args: &[&str]) -> std::process::Output {

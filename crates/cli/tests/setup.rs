@@ -815,3 +815,53 @@ fn an_unknown_connector_kind_is_named_first() {
     );
     assert!(!said.contains("--url"), "{said}");
 }
+
+/// `$APPSCAN_BRIDGE_LOG_FORMAT` chooses the log's format as `--log-format` does: `json`
+/// makes even the error that ends a command a JSON line, a value naming no format is
+/// refused naming the variable, and an empty one is as unset.
+#[test]
+fn the_log_format_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(bin(d).args(["connector", "add", "xml", "--name", "reports"]));
+    let out = bin(d)
+        .args(["sync", "nosuch"])
+        .env("APPSCAN_BRIDGE_LOG_FORMAT", "json")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let last = lines.last().expect("an error line");
+    assert_eq!(last["level"], "ERROR", "{err}");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nosuch")),
+        "{err}"
+    );
+
+    let said = fails(
+        bin(d)
+            .args(["connector", "list"])
+            .env("APPSCAN_BRIDGE_LOG_FORMAT", "xml"),
+    );
+    assert!(
+        said.contains("$APPSCAN_BRIDGE_LOG_FORMAT is 'xml': expected text or json"),
+        "{said}"
+    );
+    // The flag wins over the variable; an empty variable is as unset.
+    ok(bin(d)
+        .args(["--log-format", "text", "connector", "list"])
+        .env("APPSCAN_BRIDGE_LOG_FORMAT", "xml"));
+    let out = bin(d)
+        .args(["sync", "nosuch"])
+        .env("APPSCAN_BRIDGE_LOG_FORMAT", "")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: "), "{err}");
+}

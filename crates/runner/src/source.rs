@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use serde_json::Value;
 use store::RunMode;
+use tracing::Instrument;
 
 /// One step of a source's output.
 #[derive(Debug, Clone)]
@@ -144,18 +145,22 @@ where
 {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let err_tx = tx.clone();
-    let producer = tokio::spawn(async move {
-        // A panic (a bug reached by what a server sent) ended the task and with it the
-        // stream, which the run read as the source's end: an ASE sync ended Processed
-        // with the applications not yet read. It is the run's error now.
-        let ended = std::panic::AssertUnwindSafe(body(Sender(tx)))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| Err(SourceError(panicked(panic.as_ref()))));
-        if let Err(e) = ended {
-            let _ = err_tx.send(Err(e)).await;
+    let producer = tokio::spawn(
+        async move {
+            // A panic (a bug reached by what a server sent) ended the task and with it the
+            // stream, which the run read as the source's end: an ASE sync ended Processed
+            // with the applications not yet read. It is the run's error now.
+            let ended = std::panic::AssertUnwindSafe(body(Sender(tx)))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(SourceError(panicked(panic.as_ref()))));
+            if let Err(e) = ended {
+                let _ = err_tx.send(Err(e)).await;
+            }
         }
-    });
+        // In the run's log span: a retry's warning named no connector.
+        .in_current_span(),
+    );
     tokio_stream_from(rx, AbortOnDrop(producer.abort_handle()))
 }
 

@@ -179,13 +179,14 @@ impl RunReport {
     }
 }
 
-/// Runs `f` on a blocking thread (store calls block).
+/// Runs `f` on a blocking thread (store calls block), in the caller's log span.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T, RunnerError>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, StoreError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
         .await
         .map_err(|e| RunnerError::Internal(format!("a store task failed: {e}")))?
         .map_err(RunnerError::Store)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use store::{Batch, BatchCounts, Run, RunCounters, Store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// At most this many batches are in flight (one written, one encoded and waiting), so
 /// memory holds three batches whatever the run's size.
@@ -61,22 +62,25 @@ impl Writes {
         let (written, newest_written) = oneshot::channel();
         self.newest_written = Some(newest_written);
         let progress = *counters;
-        self.queue.push_back(tokio::spawn(async move {
-            let batch = blocking(move || {
-                let mut batch = batch;
-                batch.prepare();
-                Ok(batch)
-            })
-            .await?;
-            if let Some(after) = after {
-                after.await.map_err(|_| {
-                    RunnerError::Internal("an earlier batch was not written".into())
-                })?;
+        self.queue.push_back(tokio::spawn(
+            async move {
+                let batch = blocking(move || {
+                    let mut batch = batch;
+                    batch.prepare();
+                    Ok(batch)
+                })
+                .await?;
+                if let Some(after) = after {
+                    after.await.map_err(|_| {
+                        RunnerError::Internal("an earlier batch was not written".into())
+                    })?;
+                }
+                let counts = blocking(move || store.write_batch(&run, &batch, &progress)).await?;
+                let _ = written.send(());
+                Ok(counts)
             }
-            let counts = blocking(move || store.write_batch(&run, &batch, &progress)).await?;
-            let _ = written.send(());
-            Ok(counts)
-        }));
+            .in_current_span(),
+        ));
         Ok(())
     }
 

@@ -23,6 +23,7 @@ use store::due::Claim;
 use store::{RunMode, RunState, StoreError};
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// Who started a sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,7 +239,14 @@ impl Jobs {
         if let Some(ttl) = lock_ttl {
             opts.lock_ttl = ttl;
         }
-        let result = self.runner.sync(&name, opts, &progress).await;
+        // Every line the run logs names its connector (a retry's warning named only the
+        // endpoint, the same for every connector of a tenant).
+        let span = tracing::info_span!("sync", connector = %name);
+        let result = self
+            .runner
+            .sync(&name, opts, &progress)
+            .instrument(span)
+            .await;
         match &result {
             Ok(report) => {
                 let r = &report.run;
@@ -248,10 +256,15 @@ impl Jobs {
                     Some(&r.counters),
                     started.elapsed(),
                 );
+                let (c, seconds) = (&r.counters, started.elapsed().as_secs_f64());
+                let reason = r.reason.as_deref().unwrap_or_default();
                 if r.state == RunState::Errored {
-                    tracing::warn!(connector = %name, run = r.id, state = %r.state, reason = ?r.reason, "sync ended");
+                    tracing::warn!(connector = %name, run = r.id, mode = r.mode.as_str(), state = %r.state,
+                        seconds, %reason, "sync ended");
                 } else {
-                    tracing::info!(connector = %name, run = r.id, state = %r.state, fetched = r.counters.fetched, "sync ended");
+                    tracing::info!(connector = %name, run = r.id, mode = r.mode.as_str(), state = %r.state,
+                        seconds, fetched = c.fetched, new = c.inserted, updated = c.updated,
+                        closed = c.closed, warnings = c.warnings, %reason, "sync ended");
                 }
             }
             Err(e) => {

@@ -1,4 +1,4 @@
-//! How a request is named in the service's debug log: its method, and its path and query
+//! How a request is named in the service's log: its method, and its path and query
 //! with the values of parameters that hold credentials hidden. Tokens belong in the
 //! `Authorization` header, but a client that puts one in the address
 //! (`?token=abt_…`, refused) had it written to the log whole.
@@ -10,9 +10,11 @@ use tracing::Span;
 /// case): `token`, `api_token`, `key_secret`, `passwd`, `session_id`, `auth`, ….
 const HIDDEN: [&str; 6] = ["token", "key", "secret", "pass", "session", "auth"];
 
-/// The span of one request, as tower-http's default but with [`shown`]'s address.
+/// The span of one request, as tower-http's default but with [`shown`]'s address, and at
+/// info level: at debug, a failed request's log line (`response failed … 503`) named
+/// neither its method nor its path unless the whole log was at debug.
 pub fn span<B>(request: &Request<B>) -> Span {
-    tracing::debug_span!(
+    tracing::info_span!(
         "request",
         method = %request.method(),
         uri = %shown(request.uri()),

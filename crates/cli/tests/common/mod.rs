@@ -15,7 +15,8 @@ pub fn bin(data_dir: &Path) -> Command {
         .arg(data_dir)
         .env_remove("APPSCAN_BRIDGE_MASTER_KEY")
         .env_remove("APPSCAN_KEY_SECRET")
-        .env_remove("APPSCAN_BRIDGE_CONFIG");
+        .env_remove("APPSCAN_BRIDGE_CONFIG")
+        .env_remove("APPSCAN_BRIDGE_LOG_FORMAT");
     c
 }
 
