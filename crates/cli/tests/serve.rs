@@ -639,7 +639,7 @@ fn a_refused_migrate_creates_no_target() {
 /// another session): it waited as long as the store did (24 s seen) and then said
 /// "ready", longer than any probe waits.
 #[test]
-fn readyz_says_503_when_the_store_does_not_answer() {
+fn readyz_and_metrics_say_when_the_store_does_not_answer() {
     let Some(db) = pgtest::TestDb::new("cli_readyz") else {
         return;
     };
@@ -666,8 +666,31 @@ fn readyz_says_503_when_the_store_does_not_answer() {
     let (status, body) = serve.get("/readyz");
     assert_eq!(status, 503, "{body}");
     assert!(body.to_string().contains("did not answer within"), "{body}");
+    // A scrape answers too, without the store's gauges: it waited for the store, and
+    // the whole target was down while the store was.
+    let (status, metrics) = serve.get("/metrics");
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    assert_eq!(status, 200, "{metrics}");
+    assert!(metrics.contains("appscan_bridge_store_up 0"), "{metrics}");
+    assert!(
+        metrics.contains("appscan_bridge_build_info{version="),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("appscan_bridge_connector_state{"),
+        "{metrics}"
+    );
     tx.rollback().expect("release");
     eventually(30, "ready again", || serve.get("/readyz").0 == 200);
+    let metrics = serve.get("/metrics").1;
+    let metrics = metrics.as_str().unwrap_or_default();
+    assert!(metrics.contains("appscan_bridge_store_up 1"), "{metrics}");
+    assert!(
+        metrics.contains(
+            r#"appscan_bridge_connector_state{connector="reports",state="Registered"} 1"#
+        ),
+        "{metrics}"
+    );
     let (status, out) = serve.stop("-TERM");
     assert!(status.success(), "{status:?}: {out}");
 }

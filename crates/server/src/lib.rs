@@ -46,6 +46,7 @@ pub mod host;
 pub mod jobs;
 pub mod listen;
 pub mod metrics;
+pub mod outage;
 pub mod request_log;
 pub mod schedule;
 pub mod scheduler;

@@ -7,14 +7,17 @@
 //! counts this server's own HTTP requests; the findings gauges are refreshed from the
 //! store's summary on every scrape.
 
+use crate::outage::{Outage, Say};
 use asoc::ClientStats;
+use chrono::{DateTime, Utc};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 use model::{Severity, Status};
-use std::time::Duration;
-use store::{RunCounters, Summary};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use store::{Connector, ConnectorState, RunCounters, RunTimes, Summary};
 
 /// Name prefix of every metric.
 pub const PREFIX: &str = "appscan_bridge";
@@ -44,6 +47,18 @@ pub const CLOCK_SKEW: &str = "appscan_bridge_clock_skew_seconds";
 pub const DUE_RUNS_WAITING: &str = "appscan_bridge_due_runs_waiting";
 /// How long the longest-waiting of them has waited.
 pub const DUE_RUN_WAIT: &str = "appscan_bridge_due_run_wait_seconds";
+/// 1 when the store answered the scrape's reads in time, else 0 (the findings gauges
+/// then keep their last values and the connector gauges are left out).
+pub const STORE_UP: &str = "appscan_bridge_store_up";
+/// A constant 1 labelled with the binary's version.
+pub const BUILD_INFO: &str = "appscan_bridge_build_info";
+/// Each connector's state: 1 for the one it is in, 0 for the others.
+pub const CONNECTOR_STATE: &str = "appscan_bridge_connector_state";
+/// When each connector's last Processed run ended (seconds since 1970).
+pub const CONNECTOR_LAST_SUCCESS: &str = "appscan_bridge_connector_last_success_timestamp_seconds";
+/// When each connector's run under way (on any worker) started.
+pub const CONNECTOR_RUNNING_SINCE: &str =
+    "appscan_bridge_connector_running_since_timestamp_seconds";
 
 /// Buckets of the run duration histogram, in seconds (a few seconds to two hours).
 const DURATION_BUCKETS: &[f64] = &[
@@ -56,6 +71,8 @@ static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, 
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// Scrapes the store did not answer, said in the log when they start and end.
+    store_outage: Mutex<Outage>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -86,8 +103,14 @@ impl Metrics {
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
-        let m = Metrics { recorder, handle };
+        let m = Metrics {
+            recorder,
+            handle,
+            store_outage: Mutex::new(Outage::default()),
+        };
         m.describe();
+        m.gauge(BUILD_INFO, &[("version", env!("CARGO_PKG_VERSION"))])
+            .set(1.0);
         m
     }
 
@@ -168,6 +191,14 @@ impl Metrics {
         g(
             DUE_RUN_WAIT,
             "How long the longest-waiting of those has waited past its time",
+        );
+        g(
+            STORE_UP,
+            "1 when the store answered this scrape's reads in time, else 0",
+        );
+        g(
+            BUILD_INFO,
+            "The binary's version, as a label of a constant 1",
         );
     }
 
@@ -282,6 +313,35 @@ impl Metrics {
         }
     }
 
+    /// Sets [`STORE_UP`] from how the store answered a scrape (`error` when it did not),
+    /// and says so in the log when it stops answering and when it answers again, not at
+    /// every scrape.
+    pub fn store_answered(&self, error: Option<&str>) {
+        self.gauge(STORE_UP, &[])
+            .set(if error.is_some() { 0.0 } else { 1.0 });
+        let now = Instant::now();
+        let mut outage = self.store_outage.lock().unwrap_or_else(|p| p.into_inner());
+        let say = match error {
+            Some(e) => outage.failed(e, now),
+            None => outage.worked(now),
+        };
+        drop(outage);
+        match say {
+            Say::Failing | Say::Still { .. } => {
+                tracing::warn!(
+                    error = error.unwrap_or_default(),
+                    "metrics: cannot read the store"
+                )
+            }
+            Say::Recovered { tries, lasting } => tracing::info!(
+                scrapes = tries,
+                seconds = lasting.as_secs(),
+                "metrics: the store answers again"
+            ),
+            Say::Nothing => {}
+        }
+    }
+
     /// One request to this server.
     pub fn http_request(&self, method: &str, route: &str, status: u16) {
         let status = status.to_string();
@@ -301,6 +361,72 @@ impl Metrics {
         self.handle.run_upkeep();
         self.handle.render()
     }
+}
+
+/// The per-connector gauges, in the text exposition format: read from the store at each
+/// scrape rather than kept in the recorder, so that they hold for runs of every worker
+/// and of the CLI, survive a restart, and a removed connector's series go with it.
+pub fn connectors_text(connectors: &[Connector], times: &[RunTimes]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    header(
+        &mut out,
+        CONNECTOR_STATE,
+        "Each connector's state: 1 for the one it is in, 0 for the others",
+    );
+    for c in connectors {
+        let name = label_value(&c.name);
+        for st in ConnectorState::ALL {
+            let on = u8::from(st == c.state);
+            let _ = writeln!(
+                out,
+                "{CONNECTOR_STATE}{{connector=\"{name}\",state=\"{st}\"}} {on}"
+            );
+        }
+    }
+    let timestamps: [(&str, &str, TimeOf); 2] = [
+        (
+            CONNECTOR_LAST_SUCCESS,
+            "When the connector's last Processed run ended, in seconds since 1970 (none before the first)",
+            |t| t.last_success,
+        ),
+        (
+            CONNECTOR_RUNNING_SINCE,
+            "When the connector's run under way started, in seconds since 1970 (none while no run is)",
+            |t| t.running_since,
+        ),
+    ];
+    for (metric, help, at) in timestamps {
+        header(&mut out, metric, help);
+        for t in times {
+            let name = connectors.iter().find(|c| c.id == t.connector_id);
+            if let (Some(c), Some(at)) = (name, at(t)) {
+                let seconds = at.timestamp_millis() as f64 / 1000.0;
+                let _ = writeln!(
+                    out,
+                    "{metric}{{connector=\"{}\"}} {seconds}",
+                    label_value(&c.name)
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Which of a connector's [`RunTimes`] a gauge shows.
+type TimeOf = fn(&RunTimes) -> Option<DateTime<Utc>>;
+
+/// A gauge family's HELP and TYPE lines.
+fn header(out: &mut String, name: &str, help: &str) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+}
+
+/// A label value as the exposition format writes it: backslash, quote and line feed
+/// escaped.
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// A request's method as a metric label: HTTP's own, else `other`. Any token is a method
@@ -331,6 +457,60 @@ mod tests {
             "appscan_bridge_http_requests_total{method=\"other\",route=\"unmatched\",status=\"405\"} 50"
         ), "{text}");
         assert!(text.contains("method=\"GET\""), "{text}");
+    }
+
+    /// The connectors' gauges: every state with 1 for the current one, times only where
+    /// there are some, names escaped as label values.
+    #[test]
+    fn renders_the_connectors_from_the_store() {
+        let at = |s: i64| DateTime::from_timestamp(s, 500_000_000);
+        let connector = |id: i64, name: &str, state: ConnectorState| Connector {
+            id,
+            name: name.into(),
+            kind: "asoc".into(),
+            url: None,
+            key_id: None,
+            secret: None,
+            settings: serde_json::json!({}),
+            state,
+            state_reason: None,
+            cursor: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let text = connectors_text(
+            &[
+                connector(1, "shop", ConnectorState::Errored),
+                connector(2, "odd\"name", ConnectorState::Processing),
+            ],
+            &[
+                RunTimes {
+                    connector_id: 1,
+                    last_success: at(1_765_000_000),
+                    running_since: None,
+                },
+                RunTimes {
+                    connector_id: 2,
+                    last_success: None,
+                    running_since: at(1_765_000_100),
+                },
+            ],
+        );
+        for line in [
+            "# TYPE appscan_bridge_connector_state gauge",
+            "appscan_bridge_connector_state{connector=\"shop\",state=\"Errored\"} 1",
+            "appscan_bridge_connector_state{connector=\"shop\",state=\"Processed\"} 0",
+            "appscan_bridge_connector_state{connector=\"odd\\\"name\",state=\"Processing\"} 1",
+            "appscan_bridge_connector_last_success_timestamp_seconds{connector=\"shop\"} 1765000000.5",
+            "appscan_bridge_connector_running_since_timestamp_seconds{connector=\"odd\\\"name\"} 1765000100.5",
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
+        assert!(
+            !text.contains("last_success_timestamp_seconds{connector=\"odd"),
+            "{text}"
+        );
+        assert_eq!(text.matches("appscan_bridge_connector_state{").count(), 10);
     }
 
     #[test]

@@ -18,6 +18,7 @@
 
 use crate::clock::Clock;
 use crate::jobs::Jobs;
+use crate::outage::{Outage, Say};
 use crate::schedule::{Due, Schedule};
 use chrono::{DateTime, Utc};
 use runner::{Runner, Settings};
@@ -105,6 +106,8 @@ pub struct Scheduler {
     invalid: HashMap<String, String>,
     /// How long each due run this tick found waiting for a slot has waited.
     waiting: Vec<chrono::Duration>,
+    /// Ticks that could not read the store, said at the start and end of a run of them.
+    store_outage: Outage,
 }
 
 /// Why one tick of the scheduler failed (the loop logs it and tries again next tick).
@@ -144,6 +147,7 @@ impl Scheduler {
             config,
             invalid: HashMap::new(),
             waiting: Vec::new(),
+            store_outage: Outage::default(),
         }
     }
 
@@ -153,9 +157,8 @@ impl Scheduler {
     /// hundred connectors due every minute runs fell minutes behind with slots free.
     pub async fn run(mut self, stop: CancellationToken) {
         loop {
-            if let Err(e) = self.tick().await {
-                tracing::warn!(error = %e, "scheduler could not read the store");
-            }
+            let ticked = self.tick().await;
+            self.say(ticked);
             let next_tick = tokio::time::Instant::now() + self.config.tick;
             loop {
                 tokio::select! {
@@ -165,12 +168,35 @@ impl Scheduler {
                     }
                     _ = tokio::time::sleep_until(next_tick) => break,
                     _ = self.jobs.slot_freed() => {
-                        if let Err(e) = self.claim().await {
-                            tracing::warn!(error = %e, "scheduler could not read the store");
-                        }
+                        let claimed = self.claim().await;
+                        self.say(claimed);
                     }
                 }
             }
+        }
+    }
+
+    /// Logs how a look at the store went: a failure when it starts (with its causes), when
+    /// its error changes and every few minutes while it lasts, and its end; not every tick.
+    fn say(&mut self, outcome: Result<(), SchedulerError>) {
+        let now = std::time::Instant::now();
+        let (say, error) = match outcome {
+            Ok(()) => (self.store_outage.worked(now), String::new()),
+            Err(e) => {
+                let error = apiclient::text::error_chain(&e);
+                (self.store_outage.failed(&error, now), error)
+            }
+        };
+        match say {
+            Say::Failing => tracing::warn!(%error, "scheduler could not read the store"),
+            Say::Still { tries, lasting } => tracing::warn!(%error, tries,
+                minutes = lasting.as_secs() / 60, "scheduler still cannot read the store"),
+            Say::Recovered { tries, lasting } => tracing::info!(
+                tries,
+                seconds = lasting.as_secs(),
+                "scheduler reads the store again"
+            ),
+            Say::Nothing => {}
         }
     }
 

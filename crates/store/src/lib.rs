@@ -148,6 +148,8 @@ pub trait Store: Send + Sync {
     fn runs(&self, connector_id: i64, limit: u64) -> Result<Vec<Run>>;
     fn run(&self, run_id: i64) -> Result<Option<Run>>;
     fn last_run(&self, connector_id: i64) -> Result<Option<Run>>;
+    /// Every connector's [`RunTimes`], in one read.
+    fn run_times(&self) -> Result<Vec<RunTimes>>;
     fn run_issues(&self, run_id: i64) -> Result<Vec<RecordIssue>>;
     /// What the connector has stored of each record's finding (`None`: a run would insert
     /// it), compared as the writers compare; writes nothing (a dry run's preview).

@@ -18,6 +18,14 @@ pub enum ConnectorState {
 }
 
 impl ConnectorState {
+    pub const ALL: [ConnectorState; 5] = [
+        Self::Registered,
+        Self::Scheduled,
+        Self::Processing,
+        Self::Processed,
+        Self::Errored,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectorState::Registered => "Registered",
@@ -28,15 +36,7 @@ impl ConnectorState {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Registered,
-            Self::Scheduled,
-            Self::Processing,
-            Self::Processed,
-            Self::Errored,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     /// The state a run that ended `run` leaves its connector in: Processed after a
@@ -221,6 +221,26 @@ impl fmt::Display for RunState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// When a connector's last Processed run ended and since when a run of it is Processing,
+/// if one is (what an operator's alerts ask: "no success for a day", "a run for hours").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunTimes {
+    pub connector_id: i64,
+    pub last_success: Option<DateTime<Utc>>,
+    pub running_since: Option<DateTime<Utc>>,
+}
+
+impl RunTimes {
+    /// Their read, the same on both backends: each connector's newest run in each state,
+    /// by id on the connector's run index.
+    pub(crate) const SQL: &str = "SELECT c.id,
+       (SELECT r.ended_at FROM runs r WHERE r.connector_id = c.id AND r.state = 'Processed'
+         ORDER BY r.id DESC LIMIT 1),
+       (SELECT r.started_at FROM runs r WHERE r.connector_id = c.id AND r.state = 'Processing'
+         ORDER BY r.id DESC LIMIT 1)
+     FROM connectors c ORDER BY c.id";
 }
 
 /// Counters of a run, as kept in the runs table.

@@ -54,19 +54,45 @@ const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    // The findings gauges follow the store; a store error leaves them as they were.
-    match state.store(|s| s.summary(None)).await {
-        Ok(summary) => state.metrics.summary(&summary),
-        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the summary"),
-    }
+    // The findings gauges and the connectors' follow the store. Bounded: a store that
+    // stopped answering held the scrape until Prometheus gave up, and the whole target
+    // (every counter with it) was down during the very outage it should show.
+    let read = state.store(|s| Ok((s.summary(None)?, s.connectors()?, s.run_times()?)));
+    let connectors = match tokio::time::timeout(METRICS_STORE_TIMEOUT, read).await {
+        Ok(Ok((summary, connectors, times))) => {
+            state.metrics.store_answered(None);
+            state.metrics.summary(&summary);
+            crate::metrics::connectors_text(&connectors, &times)
+        }
+        Ok(Err(e)) => {
+            let error = e
+                .detail
+                .as_str()
+                .map_or(e.error.clone(), |d| format!("{}: {d}", e.error));
+            state.metrics.store_answered(Some(&error));
+            String::new()
+        }
+        Err(_) => {
+            let error = format!(
+                "it did not answer within {} s",
+                METRICS_STORE_TIMEOUT.as_secs()
+            );
+            state.metrics.store_answered(Some(&error));
+            String::new()
+        }
+    };
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.metrics.render() + &connectors,
     )
 }
+
+/// How long a scrape waits for the store (Prometheus gives up after 10 s by default; the
+/// summary takes under a second at a million findings).
+const METRICS_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "health",

@@ -443,6 +443,9 @@ impl Store for PgStore {
             .into_iter()
             .next())
     }
+    fn run_times(&self) -> Result<Vec<RunTimes>> {
+        self.with(runs::times)
+    }
     fn run_issues(&self, run_id: i64) -> Result<Vec<RecordIssue>> {
         self.with(|c| runs::issues(c, run_id))
     }

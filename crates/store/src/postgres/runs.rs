@@ -411,3 +411,17 @@ pub fn issues(c: &mut impl GenericClient, run_id: i64) -> Result<Vec<RecordIssue
     })
     .collect()
 }
+
+/// Every connector's [`RunTimes`] (see [`crate::Store::run_times`]).
+pub fn times(c: &mut impl GenericClient) -> Result<Vec<RunTimes>> {
+    c.query(RunTimes::SQL, &[])?
+        .iter()
+        .map(|r| {
+            Ok(RunTimes {
+                connector_id: r.try_get(0)?,
+                last_success: r.try_get(1)?,
+                running_since: r.try_get(2)?,
+            })
+        })
+        .collect()
+}

@@ -678,6 +678,9 @@ impl Store for SqliteStore {
     fn last_run(&self, connector_id: i64) -> Result<Option<Run>> {
         Ok(runs::list(&self.r(), connector_id, 1)?.into_iter().next())
     }
+    fn run_times(&self) -> Result<Vec<RunTimes>> {
+        runs::times(&self.r())
+    }
     fn run_issues(&self, run_id: i64) -> Result<Vec<RecordIssue>> {
         runs::issues(&self.r(), run_id)
     }

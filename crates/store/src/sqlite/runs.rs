@@ -348,3 +348,17 @@ pub fn issues(conn: &Connection, run_id: i64) -> Result<Vec<RecordIssue>> {
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
+
+/// Every connector's [`RunTimes`] (see [`crate::Store::run_times`]): the newest run in
+/// each state, by id on the connector's run index.
+pub fn times(conn: &Connection) -> Result<Vec<RunTimes>> {
+    let mut st = conn.prepare_cached(RunTimes::SQL)?;
+    let rows = st.query_map([], |r| {
+        Ok(RunTimes {
+            connector_id: r.get(0)?,
+            last_success: parse_opt("runs.ended_at", r.get(1)?).map_err(to_sql_err)?,
+            running_since: parse_opt("runs.started_at", r.get(2)?).map_err(to_sql_err)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
