@@ -176,6 +176,16 @@ async fn connectors_sync_runs_and_auth() {
     assert!(!list.to_string().contains(&r.key_secret));
     let (s, b) = r.get("/api/connectors/nope").await;
     assert_error(s, &b, 404);
+    // Paged by name; a limit out of range or a parameter it does not take is a 400,
+    // not ignored (`?limit=` used to list every connector).
+    let (s, page) = r.get("/api/connectors?limit=1").await;
+    assert_eq!((s, page.as_array().map(Vec::len)), (200, Some(1)), "{page}");
+    let (s, page) = r.get("/api/connectors?offset=1&limit=5").await;
+    assert_eq!((s, page.as_array().map(Vec::len)), (200, Some(0)), "{page}");
+    for bad in ["limit=0", "limit=1001", "limit=x", "state=Errored"] {
+        let (s, b) = r.get(&format!("/api/connectors?{bad}")).await;
+        assert_error(s, &b, 400);
+    }
 
     // A run of another process whose lock ran out without renewal (it crashed): the
     // connector is still Processing, and its view says the run was interrupted.

@@ -18,6 +18,9 @@ use utoipa::IntoParams;
 /// Runs listed when `limit` is not given.
 const DEFAULT_RUNS: u64 = 20;
 
+/// The most connectors one page of `/api/connectors` may ask for.
+const MAX_CONNECTORS: u64 = 1000;
+
 /// A connector as the API and the dashboard show it, `last` being its last run: with its
 /// next scheduled run, whether this server runs it, and why a Processing run stopped
 /// without finishing, if it did.
@@ -42,8 +45,16 @@ async fn view(state: &AppState, c: store::Connector) -> Result<ConnectorView, Ap
 /// Every connector, as [`view`] shows it.
 pub(crate) async fn views(state: &AppState) -> Result<Vec<ConnectorView>, ApiError> {
     let all = state.store(|s| s.connectors()).await?;
-    let mut out = Vec::with_capacity(all.len());
-    for c in all {
+    views_of(state, all).await
+}
+
+/// `connectors` as [`view`] shows them.
+async fn views_of(
+    state: &AppState,
+    connectors: Vec<store::Connector>,
+) -> Result<Vec<ConnectorView>, ApiError> {
+    let mut out = Vec::with_capacity(connectors.len());
+    for c in connectors {
         out.push(view(state, c).await?);
     }
     Ok(out)
@@ -61,11 +72,39 @@ pub(crate) async fn connector(
         .ok_or_else(|| ApiError::not_found(format!("connector '{name}' does not exist")))
 }
 
-/// Every connector with its state, last run and next scheduled run.
+/// Which connectors to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorsParams {
+    /// At most this many connectors, by name (default all, at most 1000).
+    pub limit: Option<u64>,
+    /// Skip this many connectors.
+    pub offset: Option<u64>,
+}
+
+/// Connectors by name with their state, last run and next scheduled run: every one, or
+/// the page `offset`/`limit` asks for.
 #[utoipa::path(get, path = "/api/connectors", tag = "connectors", operation_id = "list_connectors",
-    responses((status = 200, body = [ConnectorView])))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ConnectorView>>, ApiError> {
-    Ok(Json(views(&state).await?))
+    params(ConnectorsParams),
+    responses((status = 200, body = [ConnectorView]), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(p): Query<ConnectorsParams>,
+) -> Result<Json<Vec<ConnectorView>>, ApiError> {
+    if let Some(limit) = p.limit.filter(|l| *l == 0 || *l > MAX_CONNECTORS) {
+        return Err(ApiError::bad_request(
+            "invalid limit",
+            json!({"parameter": "limit", "value": limit, "allowed": format!("1..={MAX_CONNECTORS}")}),
+        ));
+    }
+    let all = state.store(|s| s.connectors()).await?;
+    let page = all
+        .into_iter()
+        .skip(usize::try_from(p.offset.unwrap_or(0)).unwrap_or(usize::MAX))
+        .take(p.limit.map_or(usize::MAX, |l| l as usize))
+        .collect();
+    Ok(Json(views_of(&state, page).await?))
 }
 
 /// One connector; its secret is shown as `••••`.
