@@ -897,12 +897,22 @@ pub(crate) fn judge(
         RunMode::Remap => false,
     };
     if none_listed && st.lost == 0 && !known.is_empty() {
+        // A delta asks for the stored applications by id: a server that lists others
+        // (another tenant behind the same address) lists none of them.
+        let listed = match mode {
+            RunMode::Delta => format!(
+                "the source listed none of the store's {} applications; if the connector \
+                 now reads another server or tenant, `sync --full` fetches it whole",
+                known.len()
+            ),
+            _ => format!(
+                "the source returned no applications; the store has {}",
+                known.len()
+            ),
+        };
         return (
             RunState::Aborted,
-            Some(format!(
-                "aborted: no data (the source returned no applications; the store has {}), nothing was closed",
-                known.len()
-            )),
+            Some(format!("aborted: no data ({listed}), nothing was closed")),
         );
     }
     let total = c.fetched + st.lost;

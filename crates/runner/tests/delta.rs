@@ -282,6 +282,18 @@ async fn a_delta_with_no_apps_listed_aborts_and_keeps_its_cursor() {
         "{:?}",
         report.run.reason
     );
+    // It says what a delta asked for: "returned no applications" read as wrong to a
+    // user whose server listed hundreds, none of them the stored ones.
+    assert!(
+        report
+            .run
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("listed none of the store's 4 applications"),
+        "{:?}",
+        report.run.reason
+    );
     let c = rig.runner.connector("sim").expect("c");
     assert_eq!(c.cursor, cursor, "the cursor stays");
     // The next delta, with the applications back, fetches what changed meanwhile.
