@@ -328,6 +328,10 @@ fn refuse_running(
     Ok(())
 }
 
+/// How [`StoreError::SourceBusy`] says a run that began during the copy, and what to do.
+const BEGAN_MEANWHILE: &str = "being run since the copy began";
+const AGAIN: &str = ", then migrate again with --force";
+
 /// Copies every table of `from` into `to`, keeping ids; returns the rows copied.
 ///
 /// Refuses a non-empty target with [`StoreError::TargetNotEmpty`] unless `force`, which
@@ -361,7 +365,7 @@ pub fn copy(
         let total = totals.get(table);
         let mut done = 0u64;
         progress(table, 0, total);
-        from.export_table(table, batch, &mut |rows| {
+        let exported = from.export_table(table, batch, &mut |rows| {
             if opts.stopped() {
                 return Err(StoreError::Stopped);
             }
@@ -376,7 +380,16 @@ pub fn copy(
             done += rows.len() as u64;
             progress(table, done, total.max(done));
             Ok(())
-        })?;
+        });
+        if let Err(e) = exported {
+            // A run that began meanwhile wrote rows referring to ones the copy had
+            // passed (history of findings it had not copied): the target refused them,
+            // and the user read a foreign key violation instead of its cause.
+            if !matches!(e, StoreError::Stopped) {
+                refuse_running(from, opts, BEGAN_MEANWHILE, AGAIN)?;
+            }
+            return Err(e);
+        }
         // Id generators follow each table as it lands (PostgreSQL's each batch, in the
         // batch's transaction), so that a store left by an interrupted copy, even one cut
         // midway through a table, can still be written to.
@@ -384,12 +397,7 @@ pub fn copy(
     }
     // A run that began meanwhile leaves the target marked incomplete (its connectors
     // are not restored).
-    refuse_running(
-        from,
-        opts,
-        "being run since the copy began",
-        ", then migrate again with --force",
-    )?;
+    refuse_running(from, opts, BEGAN_MEANWHILE, AGAIN)?;
     // A run that began and ended during the copy changed what was copied (its run row,
     // history, statuses): the counts tell, and the target stays marked. Restoring the
     // connectors first made such a target look whole while its findings disagreed with

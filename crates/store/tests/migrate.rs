@@ -445,6 +445,51 @@ fn a_copy_refuses_a_source_with_a_run_under_way() {
     }
 }
 
+/// A run that began during the copy and wrote history for a finding the copy had passed:
+/// the target refuses the row, and the copy says the run is the cause. It said only the
+/// foreign key violation (seen with `serve` running scheduled syncs during a migrate).
+#[test]
+fn a_copy_broken_by_a_run_that_began_meanwhile_names_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = SqliteStore::open(&dir.path().join("s.sqlite3")).expect("sqlite");
+    seed(&lite);
+    let target = SqliteStore::open(&dir.path().join("t.sqlite3")).expect("target");
+    let cloud = lite.connector("cloud").expect("get").expect("cloud");
+    let opts = CopyOptions {
+        batch_size: 40,
+        ..CopyOptions::default()
+    };
+    let mut began = None;
+    let err = copy(&lite, &target, &opts, &mut |t, done, _| {
+        if t == Table::History && done > 0 && began.is_none() {
+            let run = lite
+                .begin_run(cloud.id, RunMode::Delta, "pid 10", Duration::minutes(5))
+                .expect("a run begins meanwhile");
+            let late = Batch {
+                findings: vec![common::finding("late", "app1", Status::New)],
+                ..Batch::default()
+            };
+            lite.write_batch(&run, &late, &RunCounters::default())
+                .expect("a new finding, with its history");
+            began = Some(run);
+        }
+    })
+    .expect_err("refused");
+    assert!(matches!(err, StoreError::SourceBusy { .. }), "{err}");
+    assert!(
+        err.to_string().contains("since the copy began") && err.to_string().contains("pid 10"),
+        "{err}"
+    );
+    if let Some(run) = began {
+        lite.finish_run(
+            &run,
+            &Batch::default(),
+            &common::end(RunState::Processed, None),
+        )
+        .expect("finish");
+    }
+}
+
 /// A copy asked to stop (Ctrl-C during `migrate`) stops before its next batch, says so,
 /// and leaves the target marked as an unfinished copy, as a copy cut any other way does.
 #[test]
