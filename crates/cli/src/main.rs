@@ -43,6 +43,9 @@ fn main() -> ExitCode {
     if matches!(cli.command, args::Command::Import(_)) {
         memory::favour_low_memory();
     }
+    if matches!(cli.command, args::Command::Serve(_)) {
+        memory::few_malloc_arenas();
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
