@@ -30,6 +30,14 @@ fn postgres_runs_follow_their_connector() {
     common::runs_follow_their_connector(&db.open());
 }
 
+#[test]
+fn postgres_scores_follow_their_asset_url() {
+    let Some(db) = pgtest::TestDb::new("asset_url") else {
+        return;
+    };
+    common::scores_follow_their_asset_url(&db.open());
+}
+
 /// A rescore locks assets before findings, as every writer of both does: it locked
 /// findings first, and a batch that held its assets' rows and then wrote findings waited
 /// for it while it waited for those rows — "deadlock detected", failing one of them.

@@ -367,3 +367,10 @@ fn sqlite_runs_follow_their_connector() {
     let store = store::SqliteStore::open(&dir.path().join("store.sqlite3")).expect("open");
     common::runs_follow_their_connector(&store);
 }
+
+#[test]
+fn sqlite_scores_follow_their_asset_url() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store::SqliteStore::open(&dir.path().join("store.sqlite3")).expect("open");
+    common::scores_follow_their_asset_url(&store);
+}

@@ -338,6 +338,7 @@ fn write_assets(
     let ext: Vec<&str> = w.iter().map(|r| r.asset.external_id.as_str()).collect();
     let name: Vec<Option<&str>> = w.iter().map(|r| r.asset.name.as_deref()).collect();
     let url: Vec<Option<&str>> = w.iter().map(|r| r.asset.url.as_deref()).collect();
+    let moved = moved_assets(tx, run.connector_id, &ext, &url)?;
     let desc: Vec<Option<&str>> = w.iter().map(|r| r.asset.description.as_deref()).collect();
     let bu: Vec<Option<&str>> = w.iter().map(|r| r.asset.business_unit.as_deref()).collect();
     let risk: Vec<Option<&str>> = w.iter().map(|r| r.asset.risk_rating.as_deref()).collect();
@@ -366,7 +367,34 @@ fn write_assets(
         &seen,
     ];
     tx.query(&upsert_sql("assets", ASSET_COLS), &params)?;
-    Ok(())
+    let moved: Vec<&str> = moved.iter().map(String::as_str).collect();
+    super::risk::rescore_assets(tx, run.connector_id, &moved)
+}
+
+/// Which of the stored assets `ext` had another URL than `url` says now (their findings'
+/// scores follow it: [`super::risk::rescore_assets`]).
+fn moved_assets(
+    tx: &mut impl GenericClient,
+    connector_id: i64,
+    ext: &[&str],
+    url: &[Option<&str>],
+) -> Result<Vec<String>> {
+    let now: HashMap<&str, Option<&str>> = ext.iter().copied().zip(url.iter().copied()).collect();
+    let mut moved = Vec::new();
+    for row in tx.query(
+        "SELECT external_id, url FROM assets WHERE connector_id = $1 AND external_id = ANY($2)",
+        &[&connector_id, &ext],
+    )? {
+        let id: String = row.try_get(0)?;
+        let stored: Option<String> = row.try_get(1)?;
+        if now
+            .get(id.as_str())
+            .is_some_and(|u| *u != stored.as_deref())
+        {
+            moved.push(id);
+        }
+    }
+    Ok(moved)
 }
 
 const FINDING_COLS: &[(&str, &str)] = &[

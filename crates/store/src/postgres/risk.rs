@@ -159,6 +159,38 @@ pub fn rescore_findings(c: &mut impl GenericClient, ids: &[i64]) -> Result<()> {
     write_finding_risks(c, &ids, &risks)
 }
 
+/// Rescores every finding of the connector's `assets` from its stored row, and leaves
+/// those assets' kept totals unknown, for the batch's asset update to read them from
+/// their findings. For assets whose URL changed: a finding without a host of its own (a
+/// SAST issue's `file:line`) is exposed as its asset's URL says, and a delta rewrote only
+/// the findings that changed, so the others kept the old URL's score until a `rescore`.
+pub fn rescore_assets(
+    c: &mut impl GenericClient,
+    connector_id: i64,
+    assets: &[&str],
+) -> Result<()> {
+    if assets.is_empty() {
+        return Ok(());
+    }
+    let rows = c.query(
+        &format!("{SCORE_SELECT} WHERE f.connector_id = $1 AND f.asset_external_id = ANY($2)"),
+        &[&connector_id, &assets],
+    )?;
+    let changed: Vec<(i64, i32, i32)> = score_rows(&rows, Utc::now())?
+        .into_iter()
+        .filter(|s| s.1 != s.2)
+        .collect();
+    let ids: Vec<i64> = changed.iter().map(|s| s.0).collect();
+    let risks: Vec<i32> = changed.iter().map(|s| s.2).collect();
+    write_finding_risks(c, &ids, &risks)?;
+    c.execute(
+        "UPDATE assets SET open_risk_sum = NULL, open_risk_top = NULL, open_risk_top_count = NULL
+         WHERE connector_id = $1 AND external_id = ANY($2)",
+        &[&connector_id, &assets],
+    )?;
+    Ok(())
+}
+
 /// Recomputes every finding's and asset's score as of `now`, in chunks.
 pub fn rescore_all(c: &mut impl GenericClient, now: DateTime<Utc>) -> Result<RescoreCounts> {
     // Runs' batches wait while the findings are rescored (readers do not): row by row, a

@@ -67,10 +67,16 @@ pub fn write(
 ) -> Result<BatchCounts> {
     let now = ts(Utc::now());
     let mut counts = BatchCounts::default();
+    let mut moved = Vec::new();
     for rec in &batch.assets {
-        tally(&mut counts, upsert_asset(tx, run, rec, &now)?);
+        let (outcome, url_changed) = upsert_asset(tx, run, rec, &now)?;
+        tally(&mut counts, outcome);
         memory.touched.insert(rec.asset.external_id.clone());
+        if url_changed {
+            moved.push(rec.asset.external_id.clone());
+        }
     }
+    super::risk::rescore_assets(tx, run.connector_id, &moved)?;
     // Scores are written with the row (one write per finding, not an insert and then
     // an update).
     let mut scorer = super::risk::Scorer::new(tx, run.connector_id);
@@ -112,15 +118,39 @@ fn tally(c: &mut BatchCounts, o: Outcome) {
     }
 }
 
-fn upsert_asset(tx: &Connection, run: &Run, rec: &AssetRecord, now: &str) -> Result<Outcome> {
+/// Writes an asset; with whether it was stored with another URL before.
+fn upsert_asset(
+    tx: &Connection,
+    run: &Run,
+    rec: &AssetRecord,
+    now: &str,
+) -> Result<(Outcome, bool)> {
     let seen = run.seen_at(now);
+    let a = &rec.asset;
+    let existing: Option<(i64, String, i64, Option<String>)> = tx
+        .prepare_cached("SELECT id, content_hash, active, url FROM assets WHERE connector_id = ?1 AND external_id = ?2")?
+        .query_row(params![run.connector_id, a.external_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let url_changed = existing.as_ref().is_some_and(|e| e.3 != a.url);
+    let existing = existing.map(|(id, hash, active, _)| (id, hash, active));
+    Ok((
+        upsert_asset_row(tx, run, rec, now, seen, existing)?,
+        url_changed,
+    ))
+}
+
+/// Inserts or updates the asset's row, or only marks it seen when unchanged.
+fn upsert_asset_row(
+    tx: &Connection,
+    run: &Run,
+    rec: &AssetRecord,
+    now: &str,
+    seen: Option<&str>,
+    existing: Option<(i64, String, i64)>,
+) -> Result<Outcome> {
     let a = &rec.asset;
     let encoded = rec.encoded();
     let hash = &encoded.hash;
-    let existing: Option<(i64, String, i64)> = tx
-        .prepare_cached("SELECT id, content_hash, active FROM assets WHERE connector_id = ?1 AND external_id = ?2")?
-        .query_row(params![run.connector_id, a.external_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
     let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
     let last_updated = a.last_updated.map(ts);
     match existing {

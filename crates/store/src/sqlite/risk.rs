@@ -92,6 +92,37 @@ pub fn rescore_finding(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Rescores every finding of the connector's `assets` from its stored row, and leaves
+/// those assets' kept totals unknown, for the run's end to read them from their findings
+/// (it adds the moves of all the run's batches, earlier ones included, to known totals).
+/// For assets whose URL changed: a finding without a host of its own (a SAST issue's
+/// `file:line`) is exposed as its asset's URL says, and a delta rewrote only the findings
+/// that changed, so the others kept the old URL's score until a `rescore`.
+pub fn rescore_assets(conn: &Connection, connector_id: i64, assets: &[String]) -> Result<()> {
+    let now = Utc::now();
+    let mut read = conn.prepare_cached(&format!(
+        "{SCORE_SELECT} WHERE f.connector_id = ?1 AND f.asset_external_id = ?2"
+    ))?;
+    let mut update = conn.prepare_cached("UPDATE findings SET risk = ?2 WHERE id = ?1")?;
+    let mut unknown = conn.prepare_cached(
+        "UPDATE assets SET open_risk_sum = NULL, open_risk_top = NULL, open_risk_top_count = NULL
+         WHERE connector_id = ?1 AND external_id = ?2",
+    )?;
+    for asset in assets {
+        let rows = read
+            .query_map(params![connector_id, asset], read_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for r in &rows {
+            let risk = score(conn, r, now)?;
+            if i64::from(risk) != r.risk {
+                update.execute(params![r.id, risk])?;
+            }
+        }
+        unknown.execute(params![connector_id, asset])?;
+    }
+    Ok(())
+}
+
 /// Brings the risk of a run's assets (`touched`: its own and its findings') and of the
 /// assets its findings left up to date with what its findings did (`moves`): from the
 /// totals an asset keeps where they are known, else from all of its open findings.

@@ -1649,3 +1649,56 @@ pub fn runs_follow_their_connector(store: &dyn Store) {
     let last = store.connector("follow-new").expect("read").expect("there");
     assert!(last.cursor.is_some(), "{last:?}");
 }
+
+/// An asset whose URL changes takes its findings' scores with it: a finding without a
+/// host of its own (a SAST issue's `file:line`) is exposed as its asset's URL says, and a
+/// delta that changed only the asset left the old URL's score on it until a `rescore`.
+pub fn scores_follow_their_asset_url(store: &dyn Store) {
+    let c = connector(store, "moving-url");
+    let with_url = |url: &str| {
+        let mut a = asset("moving");
+        a.asset.url = Some(url.into());
+        a
+    };
+    let mut sast = finding("sast-1", "moving", Status::New);
+    sast.finding.location = Some("src/Login.java:42".into());
+    let run_with = |batch: Batch| {
+        let run = store
+            .begin_run(c.id, RunMode::Full, "t", Duration::minutes(5))
+            .expect("begin");
+        store
+            .finish_run(&run, &batch, &end(RunState::Processed, None))
+            .expect("finish");
+    };
+    let risks = || {
+        let q = ListQuery {
+            connector: Some("moving-url".into()),
+            ..ListQuery::default()
+        };
+        let finding = store.findings(&q).expect("findings")[0].risk;
+        let asset = store.assets(&q).expect("assets")[0].risk;
+        (finding, asset)
+    };
+    run_with(Batch {
+        assets: vec![with_url("https://public.example.com")],
+        findings: vec![sast],
+        ..Batch::default()
+    });
+    let public = risks();
+    // The application alone, now on an internal address.
+    run_with(Batch {
+        assets: vec![with_url("http://10.0.0.5")],
+        ..Batch::default()
+    });
+    let internal = risks();
+    assert!(internal.0 < public.0, "{public:?} -> {internal:?}");
+    assert!(internal.1 < public.1, "{public:?} -> {internal:?}");
+    store.rescore().expect("rescore");
+    assert_eq!(risks(), internal, "a rescore finds what the sync stored");
+    // And back.
+    run_with(Batch {
+        assets: vec![with_url("https://public.example.com")],
+        ..Batch::default()
+    });
+    assert_eq!(risks(), public);
+}
