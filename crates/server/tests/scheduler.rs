@@ -463,13 +463,23 @@ async fn a_due_run_waiting_for_a_slot_says_so() {
         max_running: 1,
         ..fast()
     };
-    let r = common::rig_with(&["a", "b"], 1, 5, Some("1h"), Some(config), clock).await;
-    // The first run holds the one slot.
-    r.handle.inject(sim::Fault::Delay {
+    // The first run holds the one slot: slowed from its start (a delay injected once
+    // the scheduler ran missed a first run that had begun, and nothing waited long).
+    let slow = sim::Fault::Delay {
         millis: 800,
         times: 1000,
         endpoint: sim::asoc::Endpoint::Issues,
-    });
+    };
+    let r = common::rig_with_faults(
+        &["a", "b"],
+        1,
+        5,
+        Some("1h"),
+        Some(config),
+        clock,
+        vec![slow],
+    )
+    .await;
     let waits = |name: &str| {
         r.runner
             .store

@@ -49,6 +49,29 @@ pub async fn rig_with(
     scheduler: Option<server::SchedulerConfig>,
     clock: Arc<dyn server::Clock>,
 ) -> Rig {
+    rig_with_faults(
+        names,
+        apps,
+        issues_per_app,
+        schedule,
+        scheduler,
+        clock,
+        Vec::new(),
+    )
+    .await
+}
+
+/// [`rig_with`], the simulator given `faults` before the server (and its scheduler)
+/// starts: injected after, they missed a first run that began at once on a busy machine.
+pub async fn rig_with_faults(
+    names: &[&str],
+    apps: usize,
+    issues_per_app: usize,
+    schedule: Option<&str>,
+    scheduler: Option<server::SchedulerConfig>,
+    clock: Arc<dyn server::Clock>,
+    faults: Vec<sim::Fault>,
+) -> Rig {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = sim::SimConfig {
         apps,
@@ -59,6 +82,9 @@ pub async fn rig_with(
     let sim = sim::AsocSim::start(config.clone(), ([127, 0, 0, 1], 0).into())
         .await
         .expect("simulator starts");
+    for fault in faults {
+        sim.handle().inject(fault);
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store::SqliteStore::open(&dir.path().join("store.sqlite3")).expect("store opens");
     let key = MasterKey::from_hex(&"cd".repeat(32), "test").expect("key");
