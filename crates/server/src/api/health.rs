@@ -57,19 +57,33 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // The findings gauges and the connectors' follow the store. Bounded: a store that
     // stopped answering held the scrape until Prometheus gave up, and the whole target
     // (every counter with it) was down during the very outage it should show.
-    let read = state.store(|s| Ok((s.summary(None)?, s.connectors()?, s.run_times()?)));
+    // Not through `AppState::store`, whose errors are logged as they become API errors:
+    // a store that refused connections wrote an ERROR line at every scrape, and without
+    // its cause. `store_answered` says an outage once, with its causes.
+    let store = state.runner.store.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        Ok::<_, store::StoreError>((
+            store.summary(None)?,
+            store.connectors()?,
+            store.run_times()?,
+        ))
+    });
     let connectors = match tokio::time::timeout(METRICS_STORE_TIMEOUT, read).await {
-        Ok(Ok((summary, connectors, times))) => {
+        Ok(Ok(Ok((summary, connectors, times)))) => {
             state.metrics.store_answered(None);
             state.metrics.summary(&summary);
             crate::metrics::connectors_text(&connectors, &times)
         }
+        Ok(Ok(Err(e))) => {
+            state
+                .metrics
+                .store_answered(Some(&apiclient::text::error_chain(&e)));
+            String::new()
+        }
         Ok(Err(e)) => {
-            let error = e
-                .detail
-                .as_str()
-                .map_or(e.error.clone(), |d| format!("{}: {d}", e.error));
-            state.metrics.store_answered(Some(&error));
+            state
+                .metrics
+                .store_answered(Some(&format!("a store task failed: {e}")));
             String::new()
         }
         Err(_) => {
