@@ -132,6 +132,18 @@ pub enum StoreError {
         when: &'static str,
         again: &'static str,
     },
+    /// A copy whose target refused what it read, from a source that changed meanwhile (a
+    /// run began and ended during the copy): the cause, with the refusal as its source.
+    #[error(
+        "the source store changed while it was copied ({table}: {before} rows when the copy began, {now} now — a run wrote to it), and the target refused what was read since; stop the workers and syncs using the source, then migrate again with --force"
+    )]
+    SourceChanged {
+        table: String,
+        before: u64,
+        now: u64,
+        #[source]
+        refused: Box<StoreError>,
+    },
     #[error(
         "copy of {table} incomplete: {source_rows} rows in the source, {target_rows} in the target"
     )]

@@ -387,6 +387,19 @@ pub fn copy(
             // and the user read a foreign key violation instead of its cause.
             if !matches!(e, StoreError::Stopped) {
                 refuse_running(from, opts, BEGAN_MEANWHILE, AGAIN)?;
+                // Or one that began and ended meanwhile: the counts tell.
+                let now = from.table_counts()?;
+                if let Some(t) = Table::ALL
+                    .into_iter()
+                    .find(|t| now.get(*t) != totals.get(*t))
+                {
+                    return Err(StoreError::SourceChanged {
+                        table: t.as_str().to_string(),
+                        before: totals.get(t),
+                        now: now.get(t),
+                        refused: Box::new(e),
+                    });
+                }
             }
             return Err(e);
         }

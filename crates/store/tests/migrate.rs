@@ -488,6 +488,35 @@ fn a_copy_broken_by_a_run_that_began_meanwhile_names_the_run() {
         )
         .expect("finish");
     }
+
+    // One that began and ended meanwhile: no run is going when the target refuses, and
+    // the counts tell that the source changed.
+    let force = CopyOptions {
+        batch_size: 40,
+        force: true,
+        ..CopyOptions::default()
+    };
+    let mut ran = false;
+    let err = copy(&lite, &target, &force, &mut |t, done, _| {
+        if t == Table::History && done > 0 && !ran {
+            ran = true;
+            let run = lite
+                .begin_run(cloud.id, RunMode::Delta, "pid 11", Duration::minutes(5))
+                .expect("a run begins meanwhile");
+            let late = Batch {
+                findings: vec![common::finding("later", "app1", Status::New)],
+                ..Batch::default()
+            };
+            lite.finish_run(&run, &late, &common::end(RunState::Processed, None))
+                .expect("and ends, with a new finding and its history");
+        }
+    })
+    .expect_err("refused");
+    assert!(matches!(err, StoreError::SourceChanged { .. }), "{err}");
+    assert!(
+        err.to_string().contains("changed while it was copied"),
+        "{err}"
+    );
 }
 
 /// A copy asked to stop (Ctrl-C during `migrate`) stops before its next batch, says so,

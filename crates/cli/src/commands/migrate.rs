@@ -139,6 +139,7 @@ fn copy_stores(from: &str, to: &str, opts: &CopyOptions, quiet: bool) -> anyhow:
         Err(
             e @ (store::StoreError::Stopped
             | store::StoreError::SourceBusy { .. }
+            | store::StoreError::SourceChanged { .. }
             | store::StoreError::CopyMismatch { .. }),
         ) => return Err(e.into()),
         // A store that failed under the copy (a lost connection, a full disk): which
