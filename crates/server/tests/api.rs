@@ -54,6 +54,13 @@ fn openapi_documents_every_route_and_nothing_else() {
             !queried || op["responses"]["400"].is_object(),
             "{method} {path} takes query parameters and documents no 400"
         );
+        // A limit's bounds are the ones the route enforces (it said minimum 0, refused).
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["name"] == "limit" {
+                assert_eq!(p["schema"]["minimum"], 1, "{method} {path}: {p}");
+                assert!(p["schema"]["maximum"].is_number(), "{method} {path}: {p}");
+            }
+        }
         if m == "post" {
             assert!(
                 op["security"].as_array().is_some_and(|s| !s.is_empty()),

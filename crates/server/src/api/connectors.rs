@@ -78,6 +78,7 @@ pub(crate) async fn connector(
 #[serde(deny_unknown_fields)]
 pub struct ConnectorsParams {
     /// At most this many connectors, by name (default all, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
     /// Skip this many connectors.
     pub offset: Option<u64>,
@@ -250,6 +251,7 @@ pub async fn cancel(
 #[serde(deny_unknown_fields)]
 pub struct RunsParams {
     /// At most this many runs, newest first (default 20, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
 

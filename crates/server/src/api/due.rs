@@ -24,6 +24,7 @@ pub struct DueRunsParams {
     #[serde(default, deserialize_with = "crate::extract::empty_as_none")]
     pub connector: Option<String>,
     /// At most this many, newest due time first (default 50, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
 

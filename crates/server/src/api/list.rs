@@ -26,6 +26,7 @@ pub struct ListParams {
     /// Sort keys, e.g. `-severity,lastFound:asc`.
     pub sort: Option<String>,
     /// At most this many rows (default 100, at most 5000).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<u64>,
     /// Skip this many rows.
     pub offset: Option<u64>,
