@@ -536,6 +536,7 @@ pub struct ListArgs {
     #[arg(long, value_delimiter = ',')]
     pub columns: Vec<String>,
     /// findings: one row per cross-source fingerprint, with the sources that saw it
+    /// (with --filter: the groups holding a selected finding, each counted whole)
     #[arg(long)]
     pub dedupe: bool,
     /// Print JSON instead of a table
