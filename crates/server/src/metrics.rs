@@ -7,7 +7,7 @@
 //! counts this server's own HTTP requests; the findings gauges are refreshed from the
 //! store's summary on every scrape.
 
-use crate::outage::{Outage, Say};
+use crate::outage::Outage;
 use asoc::ClientStats;
 use chrono::{DateTime, Utc};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
@@ -16,7 +16,7 @@ use metrics_exporter_prometheus::{
 };
 use model::{Severity, Status};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use store::{Connector, ConnectorState, RunCounters, RunTimes, Summary};
 
 /// Name prefix of every metric.
@@ -319,27 +319,10 @@ impl Metrics {
     pub fn store_answered(&self, error: Option<&str>) {
         self.gauge(STORE_UP, &[])
             .set(if error.is_some() { 0.0 } else { 1.0 });
-        let now = Instant::now();
-        let mut outage = self.store_outage.lock().unwrap_or_else(|p| p.into_inner());
-        let say = match error {
-            Some(e) => outage.failed(e, now),
-            None => outage.worked(now),
-        };
-        drop(outage);
-        match say {
-            Say::Failing | Say::Still { .. } => {
-                tracing::warn!(
-                    error = error.unwrap_or_default(),
-                    "metrics: cannot read the store"
-                )
-            }
-            Say::Recovered { tries, lasting } => tracing::info!(
-                scrapes = tries,
-                seconds = lasting.as_secs(),
-                "metrics: the store answers again"
-            ),
-            Say::Nothing => {}
-        }
+        self.store_outage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe("metrics", error.map_or(Ok(()), Err));
     }
 
     /// One request to this server.

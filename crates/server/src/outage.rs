@@ -54,6 +54,28 @@ impl Outage {
         say
     }
 
+    /// Logs how a try of `who` (`scheduler`, `metrics`) to read the store went, as
+    /// [`Self::failed`] and [`Self::worked`] decide: the error with its causes when a
+    /// failure starts, changes or lasts another [`REPEAT`], and the recovery.
+    pub fn observe(&mut self, who: &str, outcome: Result<(), &str>) {
+        let now = Instant::now();
+        let (say, error) = match outcome {
+            Ok(()) => (self.worked(now), ""),
+            Err(error) => (self.failed(error, now), error),
+        };
+        match say {
+            Say::Failing => tracing::warn!(%error, "{who} could not read the store"),
+            Say::Still { tries, lasting } => tracing::warn!(%error, tries,
+                minutes = lasting.as_secs() / 60, "{who} still cannot read the store"),
+            Say::Recovered { tries, lasting } => tracing::info!(
+                tries,
+                seconds = lasting.as_secs(),
+                "{who} reads the store again"
+            ),
+            Say::Nothing => {}
+        }
+    }
+
     /// A try worked at `now`.
     pub fn worked(&mut self, now: Instant) -> Say {
         let Some(since) = self.since.take() else {

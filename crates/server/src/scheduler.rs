@@ -18,7 +18,7 @@
 
 use crate::clock::Clock;
 use crate::jobs::Jobs;
-use crate::outage::{Outage, Say};
+use crate::outage::Outage;
 use crate::schedule::{Due, Schedule};
 use chrono::{DateTime, Utc};
 use runner::{Runner, Settings};
@@ -179,25 +179,9 @@ impl Scheduler {
     /// Logs how a look at the store went: a failure when it starts (with its causes), when
     /// its error changes and every few minutes while it lasts, and its end; not every tick.
     fn say(&mut self, outcome: Result<(), SchedulerError>) {
-        let now = std::time::Instant::now();
-        let (say, error) = match outcome {
-            Ok(()) => (self.store_outage.worked(now), String::new()),
-            Err(e) => {
-                let error = apiclient::text::error_chain(&e);
-                (self.store_outage.failed(&error, now), error)
-            }
-        };
-        match say {
-            Say::Failing => tracing::warn!(%error, "scheduler could not read the store"),
-            Say::Still { tries, lasting } => tracing::warn!(%error, tries,
-                minutes = lasting.as_secs() / 60, "scheduler still cannot read the store"),
-            Say::Recovered { tries, lasting } => tracing::info!(
-                tries,
-                seconds = lasting.as_secs(),
-                "scheduler reads the store again"
-            ),
-            Say::Nothing => {}
-        }
+        let error = outcome.err().map(|e| apiclient::text::error_chain(&e));
+        self.store_outage
+            .observe("scheduler", error.as_deref().map_or(Ok(()), Err));
     }
 
     /// One look at every connector: plan, mark Scheduled, record what is due; then claim

@@ -68,32 +68,24 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             store.run_times()?,
         ))
     });
-    let connectors = match tokio::time::timeout(METRICS_STORE_TIMEOUT, read).await {
-        Ok(Ok(Ok((summary, connectors, times)))) => {
-            state.metrics.store_answered(None);
+    let read = match tokio::time::timeout(METRICS_STORE_TIMEOUT, read).await {
+        Ok(Ok(Ok(read))) => Ok(read),
+        Ok(Ok(Err(e))) => Err(apiclient::text::error_chain(&e)),
+        Ok(Err(e)) => Err(format!("a store task failed: {e}")),
+        Err(_) => Err(format!(
+            "it did not answer within {} s",
+            METRICS_STORE_TIMEOUT.as_secs()
+        )),
+    };
+    state
+        .metrics
+        .store_answered(read.as_ref().err().map(String::as_str));
+    let connectors = match read {
+        Ok((summary, connectors, times)) => {
             state.metrics.summary(&summary);
             crate::metrics::connectors_text(&connectors, &times)
         }
-        Ok(Ok(Err(e))) => {
-            state
-                .metrics
-                .store_answered(Some(&apiclient::text::error_chain(&e)));
-            String::new()
-        }
-        Ok(Err(e)) => {
-            state
-                .metrics
-                .store_answered(Some(&format!("a store task failed: {e}")));
-            String::new()
-        }
-        Err(_) => {
-            let error = format!(
-                "it did not answer within {} s",
-                METRICS_STORE_TIMEOUT.as_secs()
-            );
-            state.metrics.store_answered(Some(&error));
-            String::new()
-        }
+        Err(_) => String::new(),
     };
     (
         [(
