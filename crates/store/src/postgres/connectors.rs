@@ -69,6 +69,15 @@ pub fn by_name(c: &mut impl GenericClient, name: &str) -> Result<Option<Connecto
     .transpose()
 }
 
+pub fn by_id(c: &mut impl GenericClient, id: i64) -> Result<Option<Connector>> {
+    c.query_opt(
+        &format!("SELECT {COLUMNS} FROM connectors WHERE id = $1"),
+        &[&id],
+    )?
+    .map(|r| from_row(&r))
+    .transpose()
+}
+
 pub fn all(c: &mut impl GenericClient) -> Result<Vec<Connector>> {
     c.query(
         &format!("SELECT {COLUMNS} FROM connectors ORDER BY name COLLATE \"C\""),

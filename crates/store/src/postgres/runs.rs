@@ -322,16 +322,7 @@ fn in_scope(tx: &mut impl GenericClient, run: &Run, scope: Option<&RunScope>) ->
     let Some(scope) = scope else {
         return Ok(true);
     };
-    let current = tx
-        .query_opt(
-            &format!(
-                "SELECT {} FROM connectors WHERE id = $1",
-                super::connectors::COLUMNS
-            ),
-            &[&run.connector_id],
-        )?
-        .map(|r| super::connectors::from_row(&r))
-        .transpose()?;
+    let current = super::connectors::by_id(tx, run.connector_id)?;
     Ok(crate::types::still_in_scope(run, scope, current.as_ref()))
 }
 

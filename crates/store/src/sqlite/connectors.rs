@@ -78,6 +78,16 @@ pub fn by_name(conn: &Connection, name: &str) -> Result<Option<Connector>> {
         .optional()?)
 }
 
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Connector>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM connectors WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
 pub fn all(conn: &Connection) -> Result<Vec<Connector>> {
     let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM connectors ORDER BY name"))?;
     let rows = st

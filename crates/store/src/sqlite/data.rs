@@ -125,7 +125,6 @@ fn upsert_asset(
     rec: &AssetRecord,
     now: &str,
 ) -> Result<(Outcome, bool)> {
-    let seen = run.seen_at(now);
     let a = &rec.asset;
     let existing: Option<(i64, String, i64, Option<String>)> = tx
         .prepare_cached("SELECT id, content_hash, active, url FROM assets WHERE connector_id = ?1 AND external_id = ?2")?
@@ -133,10 +132,7 @@ fn upsert_asset(
         .optional()?;
     let url_changed = existing.as_ref().is_some_and(|e| e.3 != a.url);
     let existing = existing.map(|(id, hash, active, _)| (id, hash, active));
-    Ok((
-        upsert_asset_row(tx, run, rec, now, seen, existing)?,
-        url_changed,
-    ))
+    Ok((upsert_asset_row(tx, run, rec, now, existing)?, url_changed))
 }
 
 /// Inserts or updates the asset's row, or only marks it seen when unchanged.
@@ -145,9 +141,9 @@ fn upsert_asset_row(
     run: &Run,
     rec: &AssetRecord,
     now: &str,
-    seen: Option<&str>,
     existing: Option<(i64, String, i64)>,
 ) -> Result<Outcome> {
+    let seen = run.seen_at(now);
     let a = &rec.asset;
     let encoded = rec.encoded();
     let hash = &encoded.hash;

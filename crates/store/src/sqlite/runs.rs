@@ -56,16 +56,7 @@ pub fn begin(
 ) -> Result<Run> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = Utc::now();
-    let current = tx
-        .query_row(
-            &format!(
-                "SELECT {} FROM connectors WHERE id = ?1",
-                super::connectors::COLUMNS
-            ),
-            [connector_id],
-            super::connectors::from_row,
-        )
-        .optional()?;
+    let current = super::connectors::by_id(&tx, connector_id)?;
     let Connector { name, cursor, .. } =
         crate::types::as_prepared(connector_id, prepared, current)?;
     if let Some(held) = lock(&tx, connector_id)? {
@@ -276,16 +267,7 @@ fn in_scope(tx: &Connection, run: &Run, scope: Option<&RunScope>) -> Result<bool
     let Some(scope) = scope else {
         return Ok(true);
     };
-    let current = tx
-        .query_row(
-            &format!(
-                "SELECT {} FROM connectors WHERE id = ?1",
-                super::connectors::COLUMNS
-            ),
-            [run.connector_id],
-            super::connectors::from_row,
-        )
-        .optional()?;
+    let current = super::connectors::by_id(tx, run.connector_id)?;
     Ok(crate::types::still_in_scope(run, scope, current.as_ref()))
 }
 
