@@ -499,9 +499,10 @@ fn describe_tls(e: &std::io::Error, host: &str) -> (String, String) {
     }
 }
 
-/// A failed run's reason: the error, and when TLS refused the server, what that means
-/// and what to do, in `check`'s words (a run said only
-/// "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))").
+/// A failed run's reason: the error, and what it means and what to do where that is
+/// known — TLS refusals in `check`'s words (a run said only
+/// "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))"), a refused
+/// connection, a rate limit that outlasted the retries, a server too slow to answer.
 pub fn run_failure(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
@@ -509,9 +510,40 @@ pub fn run_failure(e: &(dyn std::error::Error + 'static)) -> String {
             let (what, fix) = describe_rustls(tls, None);
             return format!("{e} ({what}; {fix})");
         }
+        if let Some(advice) = failure_advice(c) {
+            return format!("{e} ({advice})");
+        }
         cause = c.source();
     }
     e.to_string()
+}
+
+/// What to do about a failure a connector's settings or its server can fix.
+fn failure_advice(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    const RATE_LIMITED: &str = "the server kept answering 429 Too Many Requests past the \
+        retries: lower the connector's --concurrency or --rate-limit (requests a minute), \
+        or allow more --max-retries";
+    const TOO_SLOW: &str = "the server did not answer in time: raise the connector's \
+        --timeout-seconds, or lower --page-size for smaller pages";
+    if let Some(io) = e.downcast_ref::<std::io::Error>()
+        && io.kind() == std::io::ErrorKind::ConnectionRefused
+    {
+        return Some(
+            "nothing accepts connections at that address: check the host and port in the \
+             connector's URL and that the service is running",
+        );
+    }
+    match (
+        e.downcast_ref::<asoc::AsocError>(),
+        e.downcast_ref::<::ase::AseError>(),
+    ) {
+        (Some(asoc::AsocError::Timeout { .. }), _) | (_, Some(::ase::AseError::Timeout { .. })) => {
+            Some(TOO_SLOW)
+        }
+        (Some(a), _) if a.status() == Some(429) => Some(RATE_LIMITED),
+        (_, Some(a)) if a.status() == Some(429) => Some(RATE_LIMITED),
+        _ => None,
+    }
 }
 
 /// The TLS error `e` is or wraps in io::Errors (whose source() skips what they wrap;

@@ -102,6 +102,54 @@ async fn a_refused_connection_is_named() {
     );
 }
 
+/// A run stopped by a refused connection, by a rate limit that outlasted the retries or
+/// by a server too slow to answer says what to change (it said only the error, e.g.
+/// "failed with HTTP 429 after 7 attempt(s): Too many requests.").
+#[tokio::test]
+async fn a_failed_run_says_what_to_change() {
+    let settings = Settings {
+        max_retries: 1,
+        timeout_seconds: 1,
+        ..fast_settings()
+    };
+    let rig = rig(config(2, 5, 1), settings).await;
+    let reason = async || {
+        let report = rig.sync().await;
+        assert_eq!(report.run.state, store::RunState::Errored);
+        report.run.reason.unwrap_or_default()
+    };
+
+    rig.handle.inject(sim::Fault::Status {
+        status: 429,
+        times: 100,
+        endpoint: sim::asoc::Endpoint::Issues,
+        retry_after: Some(0),
+    });
+    let r = reason().await;
+    assert!(r.contains("HTTP 429") && r.contains("--rate-limit"), "{r}");
+    rig.handle.clear_faults();
+
+    rig.handle.inject(sim::Fault::Delay {
+        millis: 1_500,
+        times: 2,
+        endpoint: sim::asoc::Endpoint::Apps,
+    });
+    let r = reason().await;
+    assert!(
+        r.contains("timed out") && r.contains("--timeout-seconds"),
+        "{r}"
+    );
+    rig.handle.clear_faults();
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    point_at(&rig, &format!("http://127.0.0.1:{port}"), None).await;
+    let r = reason().await;
+    assert!(r.contains("nothing accepts connections"), "{r}");
+}
+
 /// The checks of the connector pointed at the TLS listener on `port`, trusting `ca_file`.
 async fn checks_at(rig: &Rig, port: u16, ca_file: Option<String>) -> Vec<Check> {
     point_at(rig, &format!("https://127.0.0.1:{port}"), ca_file).await;
