@@ -379,11 +379,12 @@ pub fn connectors_text(connectors: &[Connector], times: &[RunTimes]) -> String {
             |t| t.running_since,
         ),
     ];
+    let by_id: std::collections::HashMap<i64, &Connector> =
+        connectors.iter().map(|c| (c.id, c)).collect();
     for (metric, help, at) in timestamps {
         header(&mut out, metric, help);
         for t in times {
-            let name = connectors.iter().find(|c| c.id == t.connector_id);
-            if let (Some(c), Some(at)) = (name, at(t)) {
+            if let (Some(c), Some(at)) = (by_id.get(&t.connector_id), at(t)) {
                 let seconds = at.timestamp_millis() as f64 / 1000.0;
                 let _ = writeln!(
                     out,
