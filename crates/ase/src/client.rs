@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::config::AseConfig;
 use crate::error::{AseError, body_message, error_chain, excerpt};
-use crate::paging::{Page, Pager, parse_content_range, range_header};
+use crate::paging::{Page, Pager, parse_content_range, range_header, starts_elsewhere};
 use crate::session::{self, KeyLogin, SESSION_COOKIE, Session, SessionCache, XSRF_HEADER};
 use crate::stats::{ClientStats, Stats};
 use apiclient::RateLimiter;
@@ -345,6 +345,13 @@ impl AseClient {
                             break Ok(l.end(first));
                         }
                         l.last_first = items.first().cloned();
+                        // Items of another page than the one asked are not delivered: they
+                        // were read already (the first page, from behind a proxy that
+                        // dropped `Range`), or are not where the listing is.
+                        let mut items = items;
+                        if starts_elsewhere(cr, first).is_some() {
+                            items.clear();
+                        }
                         let total = l.pager.on_page(items.len(), cr);
                         l.client.inner.stats.page(items.len());
                         let last = l.pager.next_range().is_none();

@@ -13,7 +13,9 @@
 //!   one tells (empty, `416`, or the first page again from a server that ignores
 //!   `Range`): one request more per listing, from servers without `Content-Range` only;
 //! - a listing never takes more pages than its first total has items (plus one), so a
-//!   server whose `Content-Range` does not add up cannot keep the client paging forever.
+//!   server whose `Content-Range` does not add up cannot keep the client paging forever;
+//! - a page whose `Content-Range` starts elsewhere than asked ends the listing, incomplete
+//!   (a proxy that drops `Range` gets the first page every time).
 //!
 //! A listing that ended before its total, or whose total changed on the way (issues
 //! added or removed mid-listing shift the items between pages, so some were never
@@ -72,6 +74,12 @@ pub fn parse_content_range(v: &str) -> Option<ContentRange> {
     Some(ContentRange { first, last, total })
 }
 
+/// Where a page starts when its `Content-Range` says it starts elsewhere than `asked`:
+/// not the page asked for, so none of its items count as the next ones.
+pub(crate) fn starts_elsewhere(cr: Option<ContentRange>, asked: u64) -> Option<u64> {
+    cr.and_then(|c| c.first).filter(|&f| f != asked)
+}
+
 /// Where a listing is.
 #[derive(Debug, Clone)]
 pub(crate) struct Pager {
@@ -105,9 +113,21 @@ impl Pager {
     /// Records a page of `n` items; returns the total when known.
     pub(crate) fn on_page(&mut self, n: usize, cr: Option<ContentRange>) -> Option<u64> {
         let n = n as u64;
+        let asked = self.next;
         self.pages += 1;
         self.next += n;
         let total = cr.and_then(|c| c.total);
+        // A page that is not the one asked for (a proxy that drops `Range` gets the
+        // server's first page every time): counting its items as the next ones read the
+        // first page over and over up to the total, and a full run closed the rest.
+        if let Some(sent) = starts_elsewhere(cr, asked) {
+            self.done = true;
+            self.short_of(format!(
+                "the server sent items from {sent} when asked for items from {asked}: it, or \
+                 a proxy in front of it, does not honour the Range header"
+            ));
+            return total;
+        }
         if let (Some(first), Some(now)) = (self.first_total, total)
             && first != now
         {
@@ -130,7 +150,12 @@ impl Pager {
                 self.first_total.unwrap_or_default()
             ));
         }
-        if let Some(t) = total.filter(|&t| self.done && self.next < t) {
+        // Measured against the first total too: an empty page without `Content-Range`
+        // ended the listing as if it were whole.
+        if let Some(t) = total
+            .or(self.first_total)
+            .filter(|&t| self.done && self.next < t)
+        {
             self.short_of(format!(
                 "the server sent no more items after {} of {t}",
                 self.next
@@ -273,6 +298,31 @@ mod tests {
         p.on_page(10, total(30));
         p.on_unsatisfiable();
         assert!(p.incomplete().is_some_and(|w| w.contains("at 10 of 30")));
+        // An empty page without `Content-Range` after a first page that gave the total.
+        let mut p = Pager::new(10);
+        p.on_page(10, total(30));
+        p.on_page(0, None);
+        assert!(p.next_range().is_none());
+        assert!(p.incomplete().is_some_and(|w| w.contains("after 10 of 30")));
+        // A page other than the one asked for (the first one again, from a server whose
+        // `Range` a proxy dropped): the listing ends there, incomplete.
+        let at = |first, last, t| {
+            Some(ContentRange {
+                first: Some(first),
+                last: Some(last),
+                total: Some(t),
+            })
+        };
+        let mut p = Pager::new(10);
+        p.on_page(10, at(0, 9, 25));
+        p.on_page(10, at(0, 9, 25));
+        assert!(p.next_range().is_none());
+        assert!(
+            p.incomplete()
+                .is_some_and(|w| w.contains("from 0 when asked for items from 10")),
+            "{:?}",
+            p.incomplete()
+        );
         // Whole listings are complete, with or without a total.
         let mut p = Pager::new(10);
         p.on_page(10, total(12));

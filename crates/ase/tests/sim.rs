@@ -141,6 +141,29 @@ async fn a_server_that_ignores_range_is_read_once() {
     }
 }
 
+/// A proxy that drops `Range` gets the server's first page, capped, for every page
+/// asked: the client counted its items as the next ones, read the first page again up
+/// to the total, and a full run closed the rest. The page's `Content-Range` says where
+/// it starts: the listing ends there, incomplete.
+#[tokio::test]
+async fn a_page_other_than_the_one_asked_ends_the_listing_incomplete() {
+    let s = sim(1, 23, 5).await;
+    s.handle().inject(AseFault::DropRange);
+    let c = client(&s, 5);
+    let name = c.applications().await.expect("apps")[0]["name"]
+        .as_str()
+        .expect("name")
+        .to_string();
+    let pages: Vec<ase::Page> = c.issues(&name).try_collect().await.expect("pages");
+    assert_eq!(pages.iter().map(|p| p.items.len()).sum::<usize>(), 5);
+    let why = pages.last().and_then(|p| p.incomplete.clone());
+    assert!(
+        why.as_deref()
+            .is_some_and(|w| w.contains("does not honour the Range header")),
+        "{why:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_session_needs_the_cookie_and_the_xsrf_header() {
     let s = sim(1, 3, 1000).await;

@@ -785,6 +785,35 @@ async fn pages_shorter_than_asked_are_read_to_the_total() {
     assert_eq!(second.run.counters.closed, 0, "{:?}", second.run.reason);
 }
 
+/// Behind a proxy that drops `Range`, every page asked is the server's first, capped: a
+/// run read it up to the total and closed the rest of the application (1,193 of 2,500
+/// findings the server still had, Processed, no warning). It closes nothing now, and
+/// says why.
+#[tokio::test]
+async fn a_proxy_that_drops_range_closes_nothing() {
+    let r = rig(1, 60, settings()).await;
+    assert_processed(&r.sync().await);
+    let statuses = |r: &Rig| -> Vec<_> {
+        r.findings()
+            .into_iter()
+            .map(|f| (f.finding.external_id, f.finding.status))
+            .collect()
+    };
+    let before = statuses(&r);
+    r.handle.inject(AseFault::DropRange);
+    let behind = r.sync().await;
+    assert_eq!(behind.run.counters.closed, 0, "{:?}", behind.issues);
+    assert!(
+        behind
+            .issues
+            .iter()
+            .any(|i| i.message.contains("does not honour the Range header")),
+        "{:?}",
+        behind.issues
+    );
+    assert_eq!(statuses(&r), before);
+}
+
 /// A rescan that ends while an application's issues are listed removes issues the
 /// client has read, and the later ones move up to places it has passed: the run did not
 /// see them and closed them (the next run reopened them). The listing's count changed

@@ -94,6 +94,9 @@ pub enum AseFault {
     /// Lists answer the whole list whatever `Range` asks, without `Content-Range` (a
     /// proxy that drops the header); sticky.
     IgnoreRange,
+    /// Lists answer as if no `Range` were sent — the first page, capped, with its true
+    /// `Content-Range` — whatever `Range` asks (a proxy that drops the header); sticky.
+    DropRange,
     /// `details_v2` answers 404 (older servers: details per issue); sticky.
     NoDetailsV2,
     /// A session the server does not know (expired, forgotten) is refused with `403`
@@ -126,6 +129,8 @@ pub struct AseFaultState {
     pub no_content_range: bool,
     /// Lists ignore `Range` (and omit `Content-Range`).
     pub ignore_range: bool,
+    /// Lists answer as if no `Range` were sent.
+    pub drop_range: bool,
     /// `details_v2` is missing.
     pub no_details_v2: bool,
     /// Unknown sessions get `403`.
@@ -153,6 +158,7 @@ impl AseFaultState {
             AseFault::BadKey => self.bad_key = true,
             AseFault::NoContentRange => self.no_content_range = true,
             AseFault::IgnoreRange => self.ignore_range = true,
+            AseFault::DropRange => self.drop_range = true,
             AseFault::NoDetailsV2 => self.no_details_v2 = true,
             AseFault::ExpiredSession403 => self.expired_session_403 = true,
             AseFault::RescanDuringListing { count } => self.rescan_during_listing = Some(count),

@@ -181,8 +181,10 @@ fn ranged(s: &Shared, headers: &HeaderMap, items: Vec<Value>) -> Response {
         lock(&s.stats).pages += 1;
         return axum::Json(Value::Array(items)).into_response();
     }
+    let dropped = lock(&s.faults).drop_range;
     let range = headers
         .get(header::RANGE)
+        .filter(|_| !dropped)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().strip_prefix("items="))
         .and_then(|r| r.split_once('-'))
