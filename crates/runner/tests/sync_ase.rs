@@ -785,6 +785,31 @@ async fn pages_shorter_than_asked_are_read_to_the_total() {
     assert_eq!(second.run.counters.closed, 0, "{:?}", second.run.reason);
 }
 
+/// An application the server no longer lists keeps its open findings (a full run closes
+/// only what it read): the run said nothing, on every run, while ASoC runs warn.
+#[tokio::test]
+async fn an_application_no_longer_listed_is_warned_about() {
+    let r = rig(3, 5, settings()).await;
+    assert_processed(&r.sync().await);
+    let gone = r.handle.app_ids()[1];
+    assert!(r.handle.remove_app(gone));
+    let after = r.sync().await;
+    assert_processed(&after);
+    assert_eq!(after.run.counters.closed, 0);
+    let warned: Vec<_> = after
+        .issues
+        .iter()
+        .filter(|i| i.message.contains("no longer listed"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{:?}", after.issues);
+    assert!(
+        warned[0].location.contains(&gone.to_string()),
+        "{}",
+        warned[0].location
+    );
+    assert_eq!(r.findings().len(), 15, "its findings are kept");
+}
+
 /// Behind a proxy that drops `Range`, every page asked is the server's first, capped: a
 /// run read it up to the total and closed the rest of the application (1,193 of 2,500
 /// findings the server still had, Processed, no warning). It closes nothing now, and

@@ -18,6 +18,7 @@ use crate::settings::Settings;
 use crate::source::{Event, Request, Source, SourceError, SourceStats, channel_stream};
 use ase::{AseClient, AseConfig, unescape};
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
 use model::time::ServerDates;
@@ -396,8 +397,41 @@ fn app_stream(client: AseClient, app: App) -> BoxStream<'static, Result<Item, as
         .boxed()
 }
 
+/// Warnings for the stored applications the server did not list: a full run closes
+/// findings only of the applications it read, so theirs stay open as they were, and the
+/// run says so instead of leaving them silently open (as ASoC runs do). When the list
+/// itself was not read whole, one warning says that instead.
+fn unlisted<V>(
+    known: &[String],
+    listed: &HashMap<String, V>,
+    list_incomplete: Option<String>,
+) -> Vec<Event> {
+    const LOCATION: &str = "GET /ase/api/applications";
+    if let Some(why) = list_incomplete {
+        return vec![Event::BadPage {
+            location: LOCATION.into(),
+            message: format!(
+                "the application list was not read whole ({why}): applications not listed \
+                 keep their findings as they were"
+            ),
+            lost: 0,
+        }];
+    }
+    known
+        .iter()
+        .filter(|id| !listed.contains_key(*id))
+        .map(|id| Event::BadPage {
+            location: format!("{LOCATION} (application {id})"),
+            message: "a stored application is no longer listed (deleted, or the key lost \
+                      access to it): its findings are kept as they were"
+                .into(),
+            lost: 0,
+        })
+        .collect()
+}
+
 impl Source for AseSource {
-    fn events(&mut self, _request: Request) -> BoxStream<'static, Result<Event, SourceError>> {
+    fn events(&mut self, request: Request) -> BoxStream<'static, Result<Event, SourceError>> {
         let client = self.client.clone();
         let options = self.options.clone();
         let dates = self.dates.clone();
@@ -406,10 +440,13 @@ impl Source for AseSource {
         channel_stream(move |tx| async move {
             let run_time: DateTime<Utc> = Utc::now();
             client.login().await.map_err(|e| SourceError::of(&e))?;
-            let list = client
-                .applications()
+            let pages: Vec<ase::Page> = client
+                .application_pages()
+                .try_collect()
                 .await
                 .map_err(|e| SourceError::of(&e))?;
+            let list_incomplete = pages.last().and_then(|p| p.incomplete.clone());
+            let list: Vec<Value> = pages.into_iter().flat_map(|p| p.items).collect();
             let mut apps = Vec::new();
             let mut assets: Vec<Value> = Vec::new();
             // Assets fed by more than one application close only when all are done.
@@ -435,6 +472,9 @@ impl Source for AseSource {
                         tx.send(Ok(ev)).await?;
                     }
                 }
+            }
+            for ev in unlisted(&request.known_assets, &pending, list_incomplete) {
+                tx.send(Ok(ev)).await?;
             }
             tx.send(Ok(Event::AppsTotal(pending.len() as u64))).await?;
             tx.send(Ok(Event::Assets {

@@ -222,6 +222,15 @@ impl AseHandle {
         self.shared.write().remove_first(count)
     }
 
+    /// Deletes application `app_id` with its issues (as an administrator does); whether
+    /// it was there.
+    pub fn remove_app(&self, app_id: u64) -> bool {
+        let mut data = self.shared.write();
+        let before = data.apps.len();
+        data.apps.retain(|a| a.id != app_id);
+        data.apps.len() < before
+    }
+
     /// Changes about `rate` of the issues as a rescan would (see [`AseData::mutate`]).
     pub fn mutate(&self, rate: f64, seed: u64) -> AseMutation {
         self.shared.write().mutate(rate, seed)
