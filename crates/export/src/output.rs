@@ -169,6 +169,7 @@ pub fn create(path: &Path) -> Result<PendingFile> {
     let name = path
         .file_name()
         .ok_or_else(|| io_error(std::io::Error::other("not a file name")))?;
+    remove_abandoned(dir.unwrap_or(Path::new(".")), name);
     let mut partial_name = std::ffi::OsString::from(".");
     partial_name.push(name);
     partial_name.push(format!(".{}.partial", std::process::id()));
@@ -199,6 +200,45 @@ pub fn create(path: &Path) -> Result<PendingFile> {
             })?;
     }
     Ok(pending)
+}
+
+/// How long a partial file must have gone unwritten before it counts as abandoned: a
+/// live export writes its file steadily, and one of another PID namespace sharing the
+/// directory has a PID this host cannot look up.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes the `.NAME.PID.partial` files that killed exports of `name` left in `dir`
+/// (a SIGKILL runs no clean-up; each kill left a hidden file as large as the export,
+/// and the next export, with another PID, never reused it): those of a PID that no
+/// longer runs here, unwritten for [`ABANDONED_AFTER`]. Best effort, Linux only.
+fn remove_abandoned(dir: &Path, name: &std::ffi::OsStr) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let (Some(name), Ok(entries)) = (name.to_str(), std::fs::read_dir(dir)) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".partial"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let idle = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|d| d >= ABANDONED_AFTER);
+        if idle && pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// A file name part made safe: letters, digits, `.`, `_` and `-` kept, the rest `_`, at
@@ -264,6 +304,32 @@ mod tests {
         third.write_all(b"new\n").expect("write");
         third.commit().expect("commit");
         assert_eq!(std::fs::read(&path).expect("read"), b"new\n");
+    }
+
+    /// A killed export's partial file (no clean-up runs on SIGKILL) is removed by the
+    /// next export to the same name once its process is gone and it has gone unwritten
+    /// for a while; a fresh one, and other names' files, stay.
+    #[test]
+    fn partial_files_of_killed_exports_are_removed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("findings.csv");
+        // A PID above Linux's largest pid_max: no process has it.
+        let dead = |name: &str, age: u64| {
+            let p = dir.path().join(name);
+            let f = File::create(&p).expect("create");
+            let at = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
+            f.set_modified(at).expect("mtime");
+            p
+        };
+        let old = dead(".findings.csv.999999999.partial", 600);
+        let fresh = dead(".findings.csv.999999998.partial", 0);
+        let other = dead(".other.csv.999999999.partial", 600);
+        let mut out = create(&path).expect("create");
+        out.write_all(b"x\n").expect("write");
+        out.commit().expect("commit");
+        assert!(!old.exists(), "the abandoned file is removed");
+        assert!(fresh.exists(), "a recently written one stays");
+        assert!(other.exists(), "another export's stays");
     }
 
     /// What is not a plain file is written in place, a link's file replaced through the
