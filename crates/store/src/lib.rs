@@ -231,6 +231,16 @@ pub trait Store: Send + Sync {
     fn import_kev(&self, _entries: &[model::kev::KevEntry], _replace: bool) -> Result<KevImport> {
         Err(StoreError::Unsupported("KEV lists"))
     }
+    /// [`Store::import_kev`] and [`Store::rescore`] in one transaction: a process killed
+    /// between the two left findings flagged known-exploited with their old scores, and
+    /// nothing said so.
+    fn import_kev_and_rescore(
+        &self,
+        _entries: &[model::kev::KevEntry],
+        _replace: bool,
+    ) -> Result<(KevImport, RescoreCounts)> {
+        Err(StoreError::Unsupported("KEV lists"))
+    }
     /// How many CVEs the known-exploited list holds.
     fn kev_count(&self) -> Result<u64> {
         Err(StoreError::Unsupported("KEV lists"))

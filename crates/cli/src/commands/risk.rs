@@ -28,19 +28,15 @@ pub fn kev(
         json,
     } = cmd;
     let store = &ctx.runner.store;
-    let imported = store.import_kev(&entries, replace)?;
-    let rescored = if no_rescore {
-        None
+    // The list and the scores change together: a process killed between the two left
+    // findings flagged known-exploited with their old scores.
+    let (imported, rescored) = if no_rescore {
+        (store.import_kev(&entries, replace)?, None)
     } else {
-        // The list is stored by now: a failed rescore said only its error, and the user
-        // could not tell that the list had changed (with `--replace`, been replaced).
-        Some(store.rescore().with_context(|| {
-            format!(
-                "the list was imported ({} CVEs, {} before), but the scores were not \
-                 recomputed; run `appscan-bridge rescore`",
-                imported.total, imported.before
-            )
-        })?)
+        let (imported, rescored) = store
+            .import_kev_and_rescore(&entries, replace)
+            .context("the list was not imported, and no score changed")?;
+        (imported, Some(rescored))
     };
     if json {
         output::json(&json!({

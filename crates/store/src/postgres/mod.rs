@@ -490,6 +490,16 @@ impl Store for PgStore {
     fn import_kev(&self, entries: &[model::kev::KevEntry], replace: bool) -> Result<KevImport> {
         self.tx(|tx| risk::import_kev(tx, entries, replace))
     }
+    fn import_kev_and_rescore(
+        &self,
+        entries: &[model::kev::KevEntry],
+        replace: bool,
+    ) -> Result<(KevImport, RescoreCounts)> {
+        self.tx(|tx| {
+            let imported = risk::import_kev(tx, entries, replace)?;
+            Ok((imported, risk::rescore_all(tx, Utc::now())?))
+        })
+    }
     fn kev_count(&self) -> Result<u64> {
         self.with(risk::kev_count)
     }

@@ -753,6 +753,18 @@ impl Store for SqliteStore {
         tx.commit()?;
         Ok(n)
     }
+    fn import_kev_and_rescore(
+        &self,
+        entries: &[model::kev::KevEntry],
+        replace: bool,
+    ) -> Result<(KevImport, RescoreCounts)> {
+        let mut conn = self.w();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let imported = risk::import_kev(&tx, entries, replace)?;
+        let rescored = risk::rescore_all(&tx, Utc::now())?;
+        tx.commit()?;
+        Ok((imported, rescored))
+    }
     fn kev_count(&self) -> Result<u64> {
         risk::kev_count(&self.r())
     }

@@ -1057,10 +1057,11 @@ pub fn query_risk_and_kev(store: &dyn Store) {
 
     // KEV: import, rescore, the exploited CVE rises and kev:true finds it.
     let kev = model::kev::parse("CVE-2021-44228\n").expect("kev");
-    let imported = store.import_kev(&kev, false).expect("import");
+    let (imported, counts) = store
+        .import_kev_and_rescore(&kev, false)
+        .expect("import and rescore");
     assert_eq!((imported.total, imported.matching_findings), (1, 1));
     assert_eq!(store.kev_count().expect("count"), 1);
-    let counts = store.rescore().expect("rescore");
     assert!(counts.findings >= 4 && counts.changed >= 1, "{counts:?}");
     assert!(by_id("q1").risk > q1.risk);
     assert_eq!(ids("kev:true"), ["q1"]);
