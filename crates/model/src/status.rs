@@ -72,14 +72,16 @@ impl Status {
 
     /// The status a stored finding takes when `remap` maps its stored raw record to
     /// `mapped`: the map's word, except for what the runs found. A finding a full run
-    /// closed because it was no longer seen stays CLOSED when its record (the source's
-    /// last word, from before) maps to an open status, and one a run saw come back stays
-    /// REOPENED (also under a map that calls open ACTIVE). A map's change is no sighting:
-    /// a finding an earlier map called FIXED is NEW again under a map that calls it open,
-    /// not REOPENED.
-    pub fn remapped(self, mapped: Status) -> Status {
+    /// closed because it was no longer seen (`closed_unseen`) stays CLOSED whatever its
+    /// record (the source's last word, from before) maps to, as a fresh run with the map
+    /// would close it; and one a run saw come back stays REOPENED (also under a map that
+    /// calls open ACTIVE). A finding CLOSED by its own record's status (ASE's and XML
+    /// reports' Closed: the scanner said Fixed, Noise or Passed) follows the new map like
+    /// any other. A map's change is no sighting: a finding an earlier map called FIXED is
+    /// NEW again under a map that calls it open, not REOPENED.
+    pub fn remapped(self, mapped: Status, closed_unseen: bool) -> Status {
         match (self, mapped) {
-            (Status::Closed, m) if m.is_open() => Status::Closed,
+            (Status::Closed, _) if closed_unseen => Status::Closed,
             (Status::Reopened, m) if m.is_plain_open() => Status::Reopened,
             _ => mapped,
         }
@@ -149,25 +151,53 @@ mod tests {
 
     #[test]
     fn a_remap_keeps_what_the_runs_closed() {
-        assert_eq!(Status::Closed.remapped(Status::New), Status::Closed);
-        assert_eq!(Status::Closed.remapped(Status::Active), Status::Closed);
+        for mapped in Status::ALL {
+            assert_eq!(
+                Status::Closed.remapped(mapped, true),
+                Status::Closed,
+                "closed unseen, {mapped}"
+            );
+        }
         assert_eq!(
-            Status::Closed.remapped(Status::Fixed),
-            Status::Fixed,
-            "a new map's word"
+            Status::Reopened.remapped(Status::New, false),
+            Status::Reopened
         );
-        assert_eq!(Status::Reopened.remapped(Status::New), Status::Reopened);
-        assert_eq!(Status::Reopened.remapped(Status::Active), Status::Reopened);
-        assert_eq!(Status::Reopened.remapped(Status::Fixed), Status::Fixed);
-        assert_eq!(Status::New.remapped(Status::Active), Status::Active);
+        assert_eq!(
+            Status::Reopened.remapped(Status::Active, false),
+            Status::Reopened
+        );
+        assert_eq!(
+            Status::Reopened.remapped(Status::Fixed, false),
+            Status::Fixed
+        );
+        assert_eq!(Status::New.remapped(Status::Active, false), Status::Active);
         // A map that called open findings FIXED, then the default again: NEW, not
         // REOPENED (no run saw them come back).
-        assert_eq!(Status::Fixed.remapped(Status::New), Status::New);
+        assert_eq!(Status::Fixed.remapped(Status::New, false), Status::New);
         for stored in Status::ALL {
             for mapped in Status::ALL {
-                let once = stored.remapped(mapped);
-                assert_eq!(stored.remapped(once), once, "{stored} {mapped}: idempotent");
+                for unseen in [false, true] {
+                    let once = stored.remapped(mapped, unseen);
+                    assert_eq!(
+                        once.remapped(mapped, unseen),
+                        once,
+                        "{stored} {mapped}: idempotent"
+                    );
+                }
             }
         }
+    }
+
+    /// ASE's and XML reports' CLOSED from the record's own status (the scanner said
+    /// Noise or Passed) is the map's word, not a run's: a map that calls those NEW makes
+    /// the finding NEW, as a fresh sync with that map does.
+    #[test]
+    fn a_remap_follows_the_map_for_what_the_record_closed() {
+        assert_eq!(Status::Closed.remapped(Status::New, false), Status::New);
+        assert_eq!(
+            Status::Closed.remapped(Status::Active, false),
+            Status::Active
+        );
+        assert_eq!(Status::Closed.remapped(Status::None, false), Status::None);
     }
 }

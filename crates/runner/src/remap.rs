@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use store::{
     AssetRecord, Batch, ConnectorState, FindingRecord, IssueLevel, RawKind, RecordIssue,
-    RunCounters, RunEnd, RunMode, RunState, Store, StoreError,
+    RunCounters, RunEnd, RunMode, RunState, Store, StoreError, StoredStatus,
 };
 
 /// How often the records mapped so far are reported.
@@ -187,7 +187,7 @@ impl Pass {
         kind: RawKind,
         asset: &str,
         raw: serde_json::Value,
-        stored: Option<Status>,
+        stored: Option<StoredStatus>,
         batch: &mut Batch,
         locators: &mut HashMap<String, String>,
     ) -> Result<(), String> {
@@ -199,15 +199,16 @@ impl Pass {
             RawKind::Finding => self.map.apply_finding(&raw, asset).map(|m| {
                 let mut finding = m.value;
                 let mapped = finding.status;
+                let closed_unseen = stored.is_some_and(|s| s.closed_unseen);
                 if let Some(stored) = stored {
-                    finding.status = stored.remapped(mapped);
+                    finding.status = stored.status.remapped(mapped, closed_unseen);
                 }
                 // Located as the runs locate it: by its asset's URL or name.
                 let fp = fingerprint(&finding, locator_of(locators, &finding.asset_external_id));
                 batch.findings.push(match finding.status {
                     Status::Reopened => FindingRecord::hashed_with_status(finding, raw, fp, mapped),
                     // Closed by a full run that did not see it, not by its record.
-                    Status::Closed if mapped.is_open() => {
+                    Status::Closed if closed_unseen => {
                         FindingRecord::kept_closed(finding, raw, fp, mapped)
                     }
                     _ => FindingRecord::new(finding, raw, fp),

@@ -733,7 +733,30 @@ pub enum RawKind {
 /// What [`crate::Store::for_each_raw`] calls with each stored record: its kind, its
 /// asset's external id, the raw record and, for a finding, its stored status.
 pub type RawVisitor<'a> =
-    dyn FnMut(RawKind, &str, serde_json::Value, Option<model::Status>) -> crate::Result<()> + 'a;
+    dyn FnMut(RawKind, &str, serde_json::Value, Option<StoredStatus>) -> crate::Result<()> + 'a;
+
+/// A stored finding's status as a remap needs it: the status, and whether a full run
+/// set it by closing the finding because it no longer saw it (its content hash carries
+/// [`crate::raw::CLOSED_UNSEEN_MARK`]) rather than the record's own status mapping to
+/// CLOSED. Only the first is what the runs found; the second follows the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredStatus {
+    pub status: model::Status,
+    pub closed_unseen: bool,
+}
+
+impl StoredStatus {
+    /// The stored `status` with the row's content hash. Before the mark, a close
+    /// emptied the hash: an empty hash on a CLOSED finding says the same.
+    pub fn from_row(status: model::Status, content_hash: &str) -> StoredStatus {
+        StoredStatus {
+            status,
+            closed_unseen: status == model::Status::Closed
+                && (content_hash.is_empty()
+                    || content_hash.starts_with(crate::raw::CLOSED_UNSEEN_MARK)),
+        }
+    }
+}
 
 /// An API token of `serve` as stored: a name and the SHA-256 of its secret, never the
 /// secret itself (it is shown once, when created).

@@ -598,13 +598,28 @@ pub fn add_history(
 
 /// Closes open findings of the given assets that this run did not see, and takes their
 /// risks out of their assets' kept totals: only the assets that lost a finding are
-/// written, and only those whose top finding closed read their findings again.
+/// written, and only those whose top finding closed read their findings again. A
+/// finding already CLOSED by its record's own status is only marked closed unseen (no
+/// history, not counted): a remap keeps it CLOSED as a fresh run with any map would,
+/// instead of taking its record's word for a finding gone.
 pub fn close_unseen(tx: &mut impl GenericClient, run: &Run, asset_ids: &[String]) -> Result<u64> {
     if asset_ids.is_empty() {
         return Ok(0);
     }
     asset_risk::assets_first(tx)?;
     let now = Utc::now();
+    tx.execute(
+        "UPDATE findings SET content_hash = $4 || content_hash
+         WHERE connector_id = $1 AND asset_external_id = ANY($2) AND status = 'CLOSED'
+           AND NOT starts_with(content_hash, $4)
+           AND (last_run_id IS NULL OR last_run_id <> $3)",
+        &[
+            &run.connector_id,
+            &asset_ids,
+            &run.id,
+            &crate::raw::CLOSED_UNSEEN_MARK,
+        ],
+    )?;
     let rows = tx.query(
         "WITH closed AS (
              SELECT id, status, asset_external_id, risk FROM findings

@@ -154,11 +154,9 @@ pub fn history(c: &mut impl GenericClient, finding_id: i64) -> Result<Vec<Histor
 /// How many raw records one round trip of [`raw_page`] fetches.
 pub const RAW_PAGE: i64 = 1000;
 
-/// One page of a connector's raw records of one kind after row id `after`:
-/// `(id, asset external id, raw)`.
 /// One stored record: its row id, its asset's external id, the raw record and, for a
 /// finding, its status.
-pub type RawRow = (i64, String, serde_json::Value, Option<Status>);
+pub type RawRow = (i64, String, serde_json::Value, Option<StoredStatus>);
 
 pub fn raw_page(
     c: &mut impl GenericClient,
@@ -168,11 +166,11 @@ pub fn raw_page(
 ) -> Result<Vec<RawRow>> {
     let sql = match kind {
         RawKind::Asset => {
-            "SELECT id, external_id, raw, NULL::text FROM assets
+            "SELECT id, external_id, raw, NULL::text, NULL::text FROM assets
              WHERE connector_id = $1 AND id > $2 AND raw IS NOT NULL ORDER BY id LIMIT $3"
         }
         RawKind::Finding => {
-            "SELECT id, asset_external_id, raw, status FROM findings
+            "SELECT id, asset_external_id, raw, status, content_hash FROM findings
              WHERE connector_id = $1 AND id > $2 AND raw IS NOT NULL ORDER BY id LIMIT $3"
         }
     };
@@ -191,7 +189,12 @@ pub fn raw_page(
                 .map_err(|message| StoreError::Corrupt {
                     column: "findings.status".into(),
                     message,
-                })?;
+                })?
+                .map(|s| {
+                    let hash = r.try_get::<_, Option<&str>>(4)?.unwrap_or_default();
+                    Ok::<_, StoreError>(StoredStatus::from_row(s, hash))
+                })
+                .transpose()?;
             Ok((r.try_get(0)?, r.try_get(1)?, raw, status))
         })
         .collect()

@@ -340,7 +340,9 @@ fn add_history(
 /// risks leaving their assets in the run's `moves`, which its end applies with what its
 /// batches brought: applied here, an asset whose top finding closed read its findings
 /// again — those this run reopened included — and the run's end then added the reopened
-/// ones a second time.
+/// ones a second time. A finding already CLOSED by its record's own status is only
+/// marked closed unseen (no history, not counted): a remap keeps it CLOSED as a fresh
+/// run with any map would, instead of taking its record's word for a finding gone.
 pub fn close_unseen(
     tx: &Connection,
     run: &Run,
@@ -349,12 +351,24 @@ pub fn close_unseen(
 ) -> Result<u64> {
     let now = ts(Utc::now());
     let mut closed = 0u64;
+    let mut mark = tx.prepare_cached(
+        "UPDATE findings SET content_hash = ?4 || content_hash
+         WHERE connector_id = ?1 AND asset_external_id = ?2 AND status = 'CLOSED'
+           AND substr(content_hash, 1, length(?4)) <> ?4
+           AND (last_run_id IS NULL OR last_run_id <> ?3)",
+    )?;
     let mut pick = tx.prepare_cached(
         "SELECT id, status, risk FROM findings
          WHERE connector_id = ?1 AND asset_external_id = ?2 AND status <> 'CLOSED'
            AND (last_run_id IS NULL OR last_run_id <> ?3)",
     )?;
     for asset in asset_ids {
+        mark.execute(params![
+            run.connector_id,
+            asset,
+            run.id,
+            crate::raw::CLOSED_UNSEEN_MARK
+        ])?;
         let rows: Vec<(i64, String, i64)> = pick
             .query_map(params![run.connector_id, asset, run.id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -524,15 +538,21 @@ const RAW_PAGE: i64 = 1_000;
 /// its checkpoints; remapping a million findings grew the log to 8.5–8.7 GB beside a 1.5 GB
 /// store.
 pub fn for_each_raw(conn: &Connection, connector_id: i64, f: &mut RawVisitor<'_>) -> Result<()> {
-    for (kind, table, asset_column, status) in [
-        (RawKind::Asset, "assets", "external_id", "NULL"),
-        (RawKind::Finding, "findings", "asset_external_id", "status"),
+    for (kind, table, asset_column, status, hash) in [
+        (RawKind::Asset, "assets", "external_id", "NULL", "NULL"),
+        (
+            RawKind::Finding,
+            "findings",
+            "asset_external_id",
+            "status",
+            "content_hash",
+        ),
     ] {
         // NOT INDEXED: the rows in id order, read in place. With planner statistics,
         // SQLite took the (connector, severity) index instead and sorted every row of the
         // connector, raw records and all, before the first.
         let mut st = conn.prepare(&format!(
-            "SELECT id, {asset_column}, raw, {status} FROM {table} NOT INDEXED
+            "SELECT id, {asset_column}, raw, {status}, {hash} FROM {table} NOT INDEXED
              WHERE connector_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
         ))?;
         let mut after = 0i64;
@@ -544,16 +564,18 @@ pub fn for_each_raw(conn: &Connection, connector_id: i64, f: &mut RawVisitor<'_>
                         row.get::<_, String>(1)?,
                         row.get::<_, Option<Vec<u8>>>(2)?,
                         row.get::<_, Option<String>>(3)?,
+                        row.get::<_, Option<String>>(4)?,
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            for (_, asset, bytes, status) in &page {
+            for (_, asset, bytes, status, hash) in &page {
                 let Some(bytes) = bytes else { continue };
                 let status = status
                     .as_deref()
                     .map(str::parse::<Status>)
                     .transpose()
-                    .map_err(|e: String| corrupt("findings.status", e))?;
+                    .map_err(|e: String| corrupt("findings.status", e))?
+                    .map(|s| StoredStatus::from_row(s, hash.as_deref().unwrap_or_default()));
                 let raw = decompress(bytes).map_err(|message| StoreError::Corrupt {
                     column: "raw".into(),
                     message,

@@ -868,7 +868,7 @@ fn full_run_closes_unseen(store: &dyn Store) {
     // A remap maps y's stored record — the source's last word, "open" — again, and
     // settles its status against the stored one: what the full run found (y gone)
     // stands, and the store writes it as given.
-    let remapped = Status::Closed.remapped(Status::New);
+    let remapped = Status::Closed.remapped(Status::New, true);
     assert_eq!(remapped, Status::Closed, "a remap does not reopen");
     let (status, _) = run_writing_y(
         RunMode::Remap,
