@@ -179,7 +179,7 @@ impl Map {
                 message,
             }])
         };
-        let value: serde_json::Value = serde_json::from_str(json)
+        let value = json_without_repeats(json)
             .map_err(|e| problem(e.line(), format!("not a JSON map: {e}")))?;
         let as_toml = toml::to_string(&value)
             .map_err(|e| problem(0, format!("a JSON map holds what TOML cannot: {e}")))?;
@@ -507,6 +507,82 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Parses a JSON map, refusing a key an object repeats: JSON parsers keep the last of
+/// them, so `"Fixed": "FIXED", "Fixed": "NEW"` (or a second `name`) silently won over
+/// the first, where a TOML map refuses the repeat. The error names the key's JSON path
+/// (serde_json adds its line and column).
+fn json_without_repeats(json: &str) -> Result<serde_json::Value, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = NoRepeats("$").deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// A JSON value at the path it holds, read by [`json_without_repeats`].
+struct NoRepeats<'p>(&'p str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for NoRepeats<'_> {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoRepeats<'_> {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) =
+            seq.next_element_seed(NoRepeats(&format!("{}[{}]", self.0, items.len())))?
+        {
+            items.push(v);
+        }
+        Ok(items.into())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = format!("{}.{key}", self.0);
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "{path}: the key '{key}' is repeated (a map says each key once)"
+                )));
+            }
+            let value = map.next_value_seed(NoRepeats(&path))?;
+            object.insert(key, value);
+        }
+        Ok(object.into())
+    }
+}
+
 /// Where in a JSON map the line `line` of its TOML form is, as a JSON path
 /// (`$.finding[10].source`): a problem found in the TOML form has that form's line,
 /// which the JSON file does not have, and was said with no place at all. `None` for
@@ -541,6 +617,47 @@ fn json_path(toml: &str, line: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key a JSON map repeats is refused with its path and line, as TOML refuses it
+    /// (JSON parsers keep the last: `"Fixed": "NEW"` after `"Fixed": "FIXED"` won).
+    #[test]
+    fn a_json_map_refuses_a_repeated_key_with_its_path() {
+        let toml_value: toml::Value = toml::from_str(DEFAULT_MAP_TOML).expect("toml");
+        let json = serde_json::to_string_pretty(&toml_value).expect("json");
+        Map::from_text(&json, "m.json").expect("valid as written");
+        let fixed = "\"Fixed\": \"FIXED\"";
+        assert!(json.contains(fixed));
+        let repeated = json.replacen(fixed, &format!("{fixed},\n    \"Fixed\": \"NEW\""), 1);
+        let line = repeated
+            .lines()
+            .position(|l| l.contains("\"NEW\"") && l.contains("Fixed"));
+        let e = Map::from_text(&repeated, "m.json").expect_err("refused");
+        let text = e.to_string();
+        assert!(
+            text.contains("$.status.Fixed: the key 'Fixed' is repeated"),
+            "{text}"
+        );
+        assert_eq!(e.0[0].line, line.map_or(0, |l| l + 1), "{text}");
+        let named = json.replacen(
+            "\"name\": \"default\"",
+            "\"name\": \"default\", \"name\": \"other\"",
+            1,
+        );
+        assert_ne!(named, json);
+        let e = Map::from_text(&named, "m.json").expect_err("refused");
+        assert!(
+            e.to_string().contains("$.name: the key 'name' is repeated"),
+            "{e}"
+        );
+        let in_rule = json.replacen(
+            "\"target\": \"cweId\"",
+            "\"target\": \"cweId\", \"target\": \"cveId\"",
+            1,
+        );
+        assert_ne!(in_rule, json);
+        let e = Map::from_text(&in_rule, "m.json").expect_err("refused");
+        assert!(e.to_string().contains("$.finding["), "{e}");
+    }
 
     /// A `source` of the wrong type says what it takes, and in a JSON map where it is.
     #[test]
