@@ -5,7 +5,9 @@
 //! written stays, the run is recorded Cancelled) and records a failure as Errored.
 
 use crate::progress::Progress;
-use crate::sync::{SyncOptions, asset_locator, blocking, locator_of, stored_asset_locators};
+use crate::sync::{
+    InFlight, SyncOptions, asset_locator, blocking, locator_of, stored_asset_locators,
+};
 use crate::{Runner, RunnerError, Stop, maps, settings::Settings};
 use model::map::Map;
 use model::{Status, fingerprint};
@@ -126,10 +128,10 @@ struct Pass {
 
 impl Pass {
     /// Maps and writes every record, then ends the run; returns the record problems.
+    /// The map's warnings are counted and listed as a sync lists them (folded when they
+    /// repeat), so a remap says what a fresh sync with the map would.
     fn run(self) -> Result<Vec<RecordIssue>, StoreError> {
-        let mut counters = RunCounters::default();
-        let mut issues = Vec::new();
-        let mut batch = Batch::default();
+        let mut st = InFlight::new(self.map.clone());
         let mut cancelled = false;
         let mut locators = stored_asset_locators(self.store.as_ref(), &self.run.connector)?;
         let read =
@@ -139,49 +141,48 @@ impl Pass {
                         cancelled = true;
                         return Err(StoreError::Callback("cancelled".into()));
                     }
-                    counters.fetched += 1;
-                    if let Err(message) =
-                        self.map_one(kind, asset, raw, stored, &mut batch, &mut locators)
-                    {
-                        let issue = RecordIssue {
-                            level: IssueLevel::Error,
-                            location: format!(
-                                "stored raw record {} ({})",
-                                counters.fetched,
-                                kind_name(kind)
-                            ),
-                            message,
-                        };
-                        counters.failed += 1;
-                        issues.push(issue.clone());
-                        batch.issues.push(issue);
+                    st.counters.fetched += 1;
+                    let location = format!(
+                        "stored raw record {} ({})",
+                        st.counters.fetched,
+                        kind_name(kind)
+                    );
+                    match self.map_one(kind, asset, raw, stored, &mut st.batch, &mut locators) {
+                        Ok(warnings) => {
+                            for w in warnings {
+                                st.issue(IssueLevel::Warning, location.clone(), w);
+                            }
+                        }
+                        Err(message) => st.issue(IssueLevel::Error, location, message),
                     }
-                    if batch.len() >= self.batch_size {
+                    if st.batch.len() >= self.batch_size {
                         let counts = self.store.write_batch(
                             &self.run,
-                            &std::mem::take(&mut batch),
-                            &counters,
+                            &std::mem::take(&mut st.batch),
+                            &st.counters,
                         )?;
-                        counters.add(&counts);
+                        st.counters.add(&counts);
                     }
-                    self.mapped.store(counters.fetched, Ordering::Relaxed);
+                    self.mapped.store(st.counters.fetched, Ordering::Relaxed);
                     Ok(())
                 });
         match read {
             Err(_) if cancelled => {}
             other => other?,
         }
-        let end = self.end(counters, cancelled);
-        let counts = self.store.finish_run(&self.run, &batch, &end)?;
-        counters.add(&counts);
-        Ok(issues)
+        st.close_issues();
+        let end = self.end(st.counters, cancelled);
+        let counts = self.store.finish_run(&self.run, &st.batch, &end)?;
+        st.counters.add(&counts);
+        Ok(st.issues)
     }
 
-    /// Maps one stored record into `batch`; the error says why it does not map. A
-    /// finding's status is settled here, against the `stored` one, so that its risk, its
-    /// asset's and its content hash follow the status it keeps: a finding kept CLOSED
-    /// was scored, counted in its asset and hashed as the open one its record maps to,
-    /// so the next run's same record looked unchanged and never reopened it.
+    /// Maps one stored record into `batch`, returning the map's warnings about it; the
+    /// error says why it does not map. A finding's status is settled here, against the
+    /// `stored` one, so that its risk, its asset's and its content hash follow the status
+    /// it keeps: a finding kept CLOSED was scored, counted in its asset and hashed as the
+    /// open one its record maps to, so the next run's same record looked unchanged and
+    /// never reopened it.
     fn map_one(
         &self,
         kind: RawKind,
@@ -190,11 +191,12 @@ impl Pass {
         stored: Option<StoredStatus>,
         batch: &mut Batch,
         locators: &mut HashMap<String, String>,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<String>, String> {
         match kind {
             RawKind::Asset => self.map.apply_asset(&raw).map(|m| {
                 locators.insert(m.value.external_id.clone(), asset_locator(&m.value));
-                batch.assets.push(AssetRecord::new(m.value, raw))
+                batch.assets.push(AssetRecord::new(m.value, raw));
+                m.warnings
             }),
             RawKind::Finding => self.map.apply_finding(&raw, asset).map(|m| {
                 let mut finding = m.value;
@@ -213,6 +215,7 @@ impl Pass {
                     }
                     _ => FindingRecord::new(finding, raw, fp),
                 });
+                m.warnings
             }),
         }
         .map_err(|e| e.to_string())
@@ -239,7 +242,14 @@ impl Pass {
                 )),
             )
         } else {
-            (RunState::Processed, None)
+            // As a sync says it: `runs` shows the reason, `runs --errors` the problems.
+            let reason = (counters.failed + counters.warnings > 0).then(|| {
+                format!(
+                    "processed with {} failed records and {} warnings",
+                    counters.failed, counters.warnings
+                )
+            });
+            (RunState::Processed, reason)
         };
         RunEnd {
             state,

@@ -279,7 +279,9 @@ impl InFlight {
         }
     }
 
-    fn issue(&mut self, level: IssueLevel, location: String, message: String) {
+    /// Counts and lists a record problem; a warning that came before is folded into
+    /// its first listing ([`InFlight::close_issues`] says how many more).
+    pub(crate) fn issue(&mut self, level: IssueLevel, location: String, message: String) {
         let i = RecordIssue {
             level,
             location,

@@ -137,3 +137,53 @@ async fn a_remap_of_a_connector_that_never_ran_is_refused_without_a_run() {
     let runs = rig.runner.store.runs(id, 10).expect("runs");
     assert!(runs.is_empty(), "{runs:?}");
 }
+
+/// A map's warnings are a remap's as they are a sync's: a map that does not know
+/// InProgress warns about each such record (folded into one listing with its count),
+/// the run's reason says how many, and the warnings are recorded (`runs --errors`). The
+/// remap dropped them: 0 warnings, where a fresh sync with the map said 33.
+#[tokio::test]
+async fn a_remap_records_the_maps_warnings_as_a_sync_does() {
+    let rig = rig(config(3, 40, 7), fast_settings()).await;
+    rig.sync_processed().await;
+    let in_progress = rig
+        .findings()
+        .iter()
+        .filter(|f| f.finding.source_status.as_deref() == Some("InProgress"))
+        .count() as u64;
+    assert!(in_progress > 1, "the simulator serves InProgress issues");
+    let noip: String = model::map::DEFAULT_MAP_TOML
+        .lines()
+        .filter(|l| !l.starts_with("InProgress = "))
+        .map(|l| l.replacen("name = \"default\"", "name = \"noip\"", 1) + "\n")
+        .collect();
+    rig.runner.store.save_map("noip", &noip).expect("map");
+    rig.runner
+        .edit_connector("sim", runner::connectors::EditConnector::default(), |s| {
+            s.map = "noip".into()
+        })
+        .expect("edit");
+    let report = rig
+        .runner
+        .remap("sim", SyncOptions::default(), &Counted::default())
+        .await
+        .expect("remap");
+    assert_eq!(report.run.state, RunState::Processed);
+    assert_eq!(report.run.counters.warnings, in_progress);
+    assert_eq!(
+        report.run.reason.as_deref(),
+        Some(format!("processed with 0 failed records and {in_progress} warnings").as_str())
+    );
+    let recorded = rig.runner.store.run_issues(report.run.id).expect("issues");
+    let unknown: Vec<&str> = recorded
+        .iter()
+        .map(|i| i.message.as_str())
+        .filter(|m| m.contains("unknown status 'InProgress', mapped to ACTIVE"))
+        .collect();
+    assert_eq!(unknown.len(), 2, "listed once, then its count: {unknown:?}");
+    assert!(
+        unknown[1].ends_with(&format!("(and {} more times)", in_progress - 1)),
+        "{unknown:?}"
+    );
+    assert_eq!(report.issues.len(), recorded.len());
+}
