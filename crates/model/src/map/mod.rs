@@ -217,7 +217,7 @@ impl Map {
             for r in rules {
                 let target = r.target.get_ref().clone();
                 let at = r.target.span().start;
-                if targets::find(kind, &target).is_none() {
+                let Some(spec) = targets::find(kind, &target) else {
                     let known: Vec<&str> = targets::TARGETS
                         .iter()
                         .filter(|t| t.kind == kind)
@@ -232,7 +232,7 @@ impl Map {
                         ),
                     ));
                     continue;
-                }
+                };
                 if out.iter().any(|o| o.target == target) {
                     errors.push(err(at, format!("duplicate target field '{target}'")));
                     continue;
@@ -273,6 +273,21 @@ impl Map {
                             "target '{target}': `suffix` names a source of the rule and the \
                              field that follows it ('{field}' is not one of {source:?}, or \
                              names no field)"
+                        ),
+                    ));
+                    continue;
+                }
+                if let Some(why) = suffix_refused(spec, &suffix) {
+                    errors.push(err(suffix_at, format!("target '{target}': {why}")));
+                    continue;
+                }
+                if r.required && !spec.required {
+                    errors.push(err(
+                        at,
+                        format!(
+                            "target '{target}': `required = true` applies only to the required \
+                             targets (see `map targets`); '{target}' is optional, and a record \
+                             without it maps without it"
                         ),
                     ));
                     continue;
@@ -367,6 +382,21 @@ impl Map {
                 }
             },
         };
+        if severity.is_empty() && severity_fallback.is_none() && errors.is_empty() {
+            // The table's own line when it is written (empty), else the whole map.
+            let line = text
+                .lines()
+                .position(|l| l.trim() == "[severity]")
+                .map_or(0, |n| n + 1);
+            errors.push(MapError {
+                origin: origin.to_string(),
+                line,
+                message: "the [severity] table is empty and there is no severity_fallback: \
+                          every record would fail to map (add the source's severities, or \
+                          severity_fallback = \"Informational\")"
+                    .into(),
+            });
+        }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line);
             return Err(MapLoadError(errors));
@@ -473,6 +503,42 @@ impl Map {
             .iter()
             .find(|(k, _)| k.trim().eq_ignore_ascii_case(s))
             .map(|(_, v)| *v)
+    }
+}
+
+/// Why a rule's `suffix` cannot be kept for its target, if it cannot: a suffix is text
+/// written after the value, so a number, date, severity or status target would drop it
+/// (it did, silently), and a CVE id is stored normalized for KDI and the KEV list
+/// (`CVE-2020-1938:https` matched nothing).
+fn suffix_refused(target: &targets::Target, suffix: &BTreeMap<String, String>) -> Option<String> {
+    if suffix.is_empty() {
+        return None;
+    }
+    if target.value_type != targets::ValueType::Text {
+        return Some(format!(
+            "`suffix` applies only to text targets; '{}' is {}, and a suffix would be dropped",
+            target.name,
+            value_type_name(target.value_type)
+        ));
+    }
+    (target.name == "cveId").then(|| {
+        "`suffix` cannot follow a CVE id: CVE ids are stored normalized (CVE-YYYY-NNNN, \
+         comma-separated) for KDI, OCSF and the KEV list"
+            .to_string()
+    })
+}
+
+/// What a target's value is, as an error message says it.
+fn value_type_name(t: targets::ValueType) -> &'static str {
+    use targets::ValueType as V;
+    match t {
+        V::Text => "text",
+        V::Int => "a number",
+        V::Float => "a number",
+        V::Date => "a date",
+        V::Severity => "a severity",
+        V::Status => "a status",
+        V::Tags => "a list of tags",
     }
 }
 
@@ -657,6 +723,79 @@ mod tests {
         assert_ne!(in_rule, json);
         let e = Map::from_text(&in_rule, "m.json").expect_err("refused");
         assert!(e.to_string().contains("$.finding["), "{e}");
+    }
+
+    /// Rule options that did nothing or broke normalization are refused at their line:
+    /// a `suffix` on a number, date or severity target (dropped) or on `cveId` (stored
+    /// `CVE-2020-1938:https`, which the KEV list never matched), `required = true` on an
+    /// optional target (ignored), and an empty `[severity]` without a fallback (every
+    /// record failed).
+    #[test]
+    fn rule_options_that_do_nothing_are_refused_where_they_are() {
+        let line_of = |text: &str, needle: &str| {
+            text.lines()
+                .position(|l| l.contains(needle))
+                .map_or(0, |n| n + 1)
+        };
+        for (target, source) in [
+            ("findingPort", "source = [\"Port\"]"),
+            (
+                "findingSeverity",
+                "source = [\"SeverityValue\", \"Severity\"]",
+            ),
+            ("findingFirstFoundOn", "source = [\"DateCreated\"]"),
+            ("cvss3Base", "source = [\"Cvss\"]"),
+            ("cveId", "source = [\"Cve\", \"CveId\"]"),
+        ] {
+            let first = source.split('"').nth(1).expect("a source name");
+            let bad = DEFAULT_MAP_TOML.replacen(
+                source,
+                &format!("{source}\nsuffix = {{ {first} = \"Scheme\" }}"),
+                1,
+            );
+            assert_ne!(bad, DEFAULT_MAP_TOML, "{target}");
+            let e = Map::from_toml(&bad, "m.toml").expect_err(target);
+            let want = format!("target '{target}': `suffix`");
+            assert!(
+                e.0.iter().any(|p| p.message.starts_with(&want)
+                    && bad
+                        .lines()
+                        .nth(p.line - 1)
+                        .is_some_and(|l| l.starts_with("suffix"))),
+                "{target}: {e}"
+            );
+        }
+        let required = DEFAULT_MAP_TOML.replacen(
+            "source = [\"Cve\", \"CveId\"]",
+            "source = [\"Cve\", \"CveId\"]\nrequired = true",
+            1,
+        );
+        let e = Map::from_toml(&required, "m.toml").expect_err("required on cveId");
+        assert!(
+            e.to_string().contains(&format!(
+                "m.toml:{}: target 'cveId': `required = true` applies only",
+                line_of(&required, "target = \"cveId\"")
+            )),
+            "{e}"
+        );
+        let start = DEFAULT_MAP_TOML.find("[severity]").expect("severity table");
+        let empty = format!("{}[severity]\n", &DEFAULT_MAP_TOML[..start]);
+        let e = Map::from_toml(&empty, "m.toml").expect_err("empty severity");
+        assert!(
+            e.to_string().contains(&format!(
+                "m.toml:{}: the [severity] table is empty",
+                line_of(&empty, "[severity]")
+            )),
+            "{e}"
+        );
+        let with_fallback = empty.replacen(
+            "status_fallback = \"ACTIVE\"",
+            "status_fallback = \"ACTIVE\"\nseverity_fallback = \"Low\"",
+            1,
+        );
+        Map::from_toml(&with_fallback, "m.toml").expect("a fallback maps every record");
+        // The default map's own suffix, on a text target, stays valid.
+        Map::from_toml(DEFAULT_MAP_TOML, "m.toml").expect("default");
     }
 
     /// A `source` of the wrong type says what it takes, and in a JSON map where it is.
