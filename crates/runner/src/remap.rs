@@ -234,11 +234,20 @@ impl Pass {
                 )),
             )
         } else if failed_too_many {
+            // A remap writes as it reads (pages of records, so that the write-ahead log
+            // stays small): what mapped was written, and the store holds both maps'
+            // findings until a remap with a fixed map finishes it.
             (
                 RunState::Errored,
                 Some(format!(
-                    "{} of {} stored records do not map with '{}'",
-                    counters.failed, counters.fetched, self.settings.map
+                    "{} of {} stored records do not map with '{}'; the {} that mapped were \
+                     rewritten with it, the others keep the previous map's fields: fix the map \
+                     and run `appscan-bridge remap {}` again to finish",
+                    counters.failed,
+                    counters.fetched,
+                    self.settings.map,
+                    counters.fetched - counters.failed,
+                    self.run.connector
                 )),
             )
         } else {

@@ -187,3 +187,62 @@ async fn a_remap_records_the_maps_warnings_as_a_sync_does() {
     );
     assert_eq!(report.issues.len(), recorded.len());
 }
+
+/// A remap whose map fails too many records ends Errored, but it is no all-or-nothing
+/// run (it writes as it reads): its reason says that what mapped was rewritten with the
+/// new map and how to finish, and a remap with the map fixed does.
+#[tokio::test]
+async fn an_errored_remap_says_what_it_rewrote_and_how_to_finish() {
+    let rig = rig(config(3, 40, 7), fast_settings()).await;
+    rig.sync_processed().await;
+    let critical = rig
+        .findings()
+        .iter()
+        .filter(|f| f.finding.severity == model::Severity::Critical)
+        .count();
+    assert!(critical > 2, "the simulator serves critical issues");
+    let nocrit: String = model::map::DEFAULT_MAP_TOML
+        .lines()
+        .filter(|l| !l.starts_with("Critical = ") && !l.starts_with("\"4\" = "))
+        .map(|l| {
+            l.replacen("name = \"default\"", "name = \"nocrit\"", 1)
+                .replacen("source = [\"Element\"]", "source = [\"ElementType\"]", 1)
+                + "\n"
+        })
+        .collect();
+    rig.runner.store.save_map("nocrit", &nocrit).expect("map");
+    let use_map = |map: &str| {
+        rig.runner
+            .edit_connector("sim", runner::connectors::EditConnector::default(), |s| {
+                s.map = map.into()
+            })
+            .expect("edit")
+    };
+    use_map("nocrit");
+    let report = rig
+        .runner
+        .remap("sim", SyncOptions::default(), &Counted::default())
+        .await
+        .expect("remap");
+    assert_eq!(report.run.state, RunState::Errored);
+    let reason = report.run.reason.clone().unwrap_or_default();
+    let mapped = report.run.counters.fetched - report.run.counters.failed;
+    assert!(
+        reason.contains(&format!("the {mapped} that mapped were rewritten with it"))
+            && reason.contains("run `appscan-bridge remap sim` again to finish"),
+        "{reason}"
+    );
+    assert!(report.run.counters.updated > 0, "{:?}", report.run.counters);
+    use_map("default");
+    let fixed = rig
+        .runner
+        .remap("sim", SyncOptions::default(), &Counted::default())
+        .await
+        .expect("remap");
+    assert_eq!(
+        fixed.run.state,
+        RunState::Processed,
+        "{:?}",
+        fixed.run.reason
+    );
+}
