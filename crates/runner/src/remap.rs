@@ -170,6 +170,17 @@ impl Pass {
             Err(_) if cancelled => {}
             other => other?,
         }
+        // The last records written before the run's end is judged: what they inserted
+        // is part of what it says.
+        if !st.batch.is_empty() {
+            let counts =
+                self.store
+                    .write_batch(&self.run, &std::mem::take(&mut st.batch), &st.counters)?;
+            st.counters.add(&counts);
+        }
+        if let Some(warning) = new_ids_warning(&self.run.connector, &st.counters) {
+            st.issue(IssueLevel::Warning, "(this run)".into(), warning);
+        }
         st.close_issues();
         let end = self.end(st.counters, cancelled);
         let counts = self.store.finish_run(&self.run, &st.batch, &end)?;
@@ -269,6 +280,25 @@ impl Pass {
             scope: None,
         }
     }
+}
+
+/// What a remap that inserted rows says: its map reads the ids of applications or
+/// findings (externalAssetId, externalFindingId, findingAssetId) from other fields than
+/// the map that stored them, so every record was stored again under its new id and the
+/// rows under the old ids stay, open ones open (a remap changes fields, it never
+/// removes a finding).
+fn new_ids_warning(connector: &str, counters: &RunCounters) -> Option<String> {
+    (counters.inserted > 0).then(|| {
+        format!(
+            "{} records were stored as new applications or findings: this map reads their \
+             ids (externalAssetId, externalFindingId or findingAssetId) from other fields than \
+             the map that stored them, and the rows stored under the previous ids stay as they \
+             were, open ones open. For a store with only the new ids, sync (or import) into a \
+             new connector that uses this map, or a new store, and remove '{connector}' \
+             (`appscan-bridge connector remove {connector}`)",
+            counters.inserted
+        )
+    })
 }
 
 fn kind_name(kind: RawKind) -> &'static str {

@@ -246,3 +246,70 @@ async fn an_errored_remap_says_what_it_rewrote_and_how_to_finish() {
         fixed.run.reason
     );
 }
+
+/// A map whose finding ids come from another field (IssueTypeGuid): the remap reads the
+/// records stored when it started, not again those it inserts ("fetched 2041" of 2,010
+/// stored), keeps every finding stored before (a remap removes nothing), and warns
+/// that the old findings stay and how to get a store with only the new ids.
+#[tokio::test]
+async fn a_remap_onto_other_ids_reads_each_record_once_and_says_the_old_ones_stay() {
+    // More findings than the store reads in one page, written in small batches: the
+    // rows the first pages' batches insert are there when the later pages are read.
+    let rig = rig(
+        config(3, 400, 5),
+        runner::Settings {
+            page_size: 200,
+            ..fast_settings()
+        },
+    )
+    .await;
+    rig.sync_processed().await;
+    let before = rig.findings().len();
+    assert!(before > 1_000, "{before}");
+    let stored = (rig.assets().len() + before) as u64;
+    let by_type = model::map::DEFAULT_MAP_TOML
+        .replacen("name = \"default\"", "name = \"bytype\"", 1)
+        .replacen(
+            "target = \"externalFindingId\"\nsource = [\"Id\"]",
+            "target = \"externalFindingId\"\nsource = [\"IssueTypeGuid\"]",
+            1,
+        );
+    assert_ne!(by_type, model::map::DEFAULT_MAP_TOML);
+    rig.runner.store.save_map("bytype", &by_type).expect("map");
+    rig.runner
+        .edit_connector("sim", runner::connectors::EditConnector::default(), |s| {
+            s.map = "bytype".into()
+        })
+        .expect("edit");
+    let opts = SyncOptions {
+        batch_size: 100,
+        ..SyncOptions::default()
+    };
+    let report = rig
+        .runner
+        .remap("sim", opts, &Counted::default())
+        .await
+        .expect("remap");
+    let c = report.run.counters;
+    assert_eq!(c.fetched, stored, "each stored record once: {c:?}");
+    assert!(c.inserted > 0, "{c:?}");
+    assert_eq!(rig.findings().len(), before + c.inserted as usize);
+    let warning = report
+        .issues
+        .iter()
+        .find(|i| {
+            i.message
+                .contains("were stored as new applications or findings")
+        })
+        .unwrap_or_else(|| panic!("{:?}", report.issues));
+    assert!(
+        warning
+            .message
+            .starts_with(&format!("{} records", c.inserted))
+            && warning
+                .message
+                .contains("appscan-bridge connector remove sim"),
+        "{}",
+        warning.message
+    );
+}

@@ -251,7 +251,8 @@ pub trait Store: Send + Sync {
     }
     /// Calls `f(kind, asset external id, raw, stored status)` with every raw record of a
     /// connector (assets first, with no status, then findings), for re-mapping without
-    /// re-fetching.
+    /// re-fetching. Only the rows there when each kind's pass starts: rows `f`'s writes
+    /// insert are not read.
     fn for_each_raw(&self, connector_id: i64, f: &mut RawVisitor<'_>) -> Result<()>;
     fn summary(&self, connector: Option<&str>) -> Result<Summary>;
     /// Count of assets and findings the connector has stored.

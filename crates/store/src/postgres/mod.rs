@@ -514,9 +514,10 @@ impl Store for PgStore {
     }
     fn for_each_raw(&self, connector_id: i64, f: &mut RawVisitor<'_>) -> Result<()> {
         for kind in [RawKind::Asset, RawKind::Finding] {
+            let last = self.with(|c| read::last_raw_id(c, kind))?;
             let mut after = 0i64;
             loop {
-                let page = self.with(|c| read::raw_page(c, kind, connector_id, after))?;
+                let page = self.with(|c| read::raw_page(c, kind, connector_id, after, last))?;
                 let full = page.len() as i64 >= read::RAW_PAGE;
                 for (id, asset, raw, status) in page {
                     after = id;

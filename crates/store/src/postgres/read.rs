@@ -158,23 +158,39 @@ pub const RAW_PAGE: i64 = 1000;
 /// finding, its status.
 pub type RawRow = (i64, String, serde_json::Value, Option<StoredStatus>);
 
+/// The highest row id of a kind's table now: [`raw_page`] reads up to it, so a remap
+/// that inserts rows (a map whose ids differ) does not read them again after those it
+/// was mapping.
+pub fn last_raw_id(c: &mut impl GenericClient, kind: RawKind) -> Result<i64> {
+    let sql = match kind {
+        RawKind::Asset => "SELECT COALESCE(MAX(id), 0)::int8 FROM assets",
+        RawKind::Finding => "SELECT COALESCE(MAX(id), 0)::int8 FROM findings",
+    };
+    Ok(c.query_one(sql, &[])?.try_get(0)?)
+}
+
+/// One page of a connector's raw records of one kind after row id `after`, up to row id
+/// `last`.
 pub fn raw_page(
     c: &mut impl GenericClient,
     kind: RawKind,
     connector_id: i64,
     after: i64,
+    last: i64,
 ) -> Result<Vec<RawRow>> {
     let sql = match kind {
         RawKind::Asset => {
             "SELECT id, external_id, raw, NULL::text, NULL::text FROM assets
-             WHERE connector_id = $1 AND id > $2 AND raw IS NOT NULL ORDER BY id LIMIT $3"
+             WHERE connector_id = $1 AND id > $2 AND id <= $4 AND raw IS NOT NULL
+             ORDER BY id LIMIT $3"
         }
         RawKind::Finding => {
             "SELECT id, asset_external_id, raw, status, content_hash FROM findings
-             WHERE connector_id = $1 AND id > $2 AND raw IS NOT NULL ORDER BY id LIMIT $3"
+             WHERE connector_id = $1 AND id > $2 AND id <= $4 AND raw IS NOT NULL
+             ORDER BY id LIMIT $3"
         }
     };
-    c.query(sql, &[&connector_id, &after, &RAW_PAGE])?
+    c.query(sql, &[&connector_id, &after, &RAW_PAGE, &last])?
         .iter()
         .map(|r| {
             let bytes: Vec<u8> = r.try_get(2)?;

@@ -551,14 +551,21 @@ pub fn for_each_raw(conn: &Connection, connector_id: i64, f: &mut RawVisitor<'_>
         // NOT INDEXED: the rows in id order, read in place. With planner statistics,
         // SQLite took the (connector, severity) index instead and sorted every row of the
         // connector, raw records and all, before the first.
+        // The rows there are now: a remap that inserts rows (a map whose ids differ)
+        // read them again after those it was mapping ("fetched 2041" of 2,010 stored).
+        let last: i64 = conn.query_row(
+            &format!("SELECT COALESCE(MAX(id), 0) FROM {table}"),
+            [],
+            |r| r.get(0),
+        )?;
         let mut st = conn.prepare(&format!(
             "SELECT id, {asset_column}, raw, {status}, {hash} FROM {table} NOT INDEXED
-             WHERE connector_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+             WHERE connector_id = ?1 AND id > ?2 AND id <= ?4 ORDER BY id LIMIT ?3"
         ))?;
         let mut after = 0i64;
         loop {
             let page = st
-                .query_map(params![connector_id, after, RAW_PAGE], |row| {
+                .query_map(params![connector_id, after, RAW_PAGE, last], |row| {
                     Ok((
                         row.get::<_, i64>(0)?,
                         row.get::<_, String>(1)?,
