@@ -557,6 +557,10 @@ fn migrate_moves_a_sqlite_store_into_postgres() {
         ),
     )
     .expect("config");
+    // A command that runs a connector applies the file (a listing does not).
+    run(bin(cfg_dir.path())
+        .args(["check", "declared"])
+        .env("APPSCAN_KEY_SECRET", SECRET));
     let listed = json(&run(bin(cfg_dir.path())
         .args(["connector", "list", "--json"])
         .env("APPSCAN_KEY_SECRET", SECRET)));

@@ -366,26 +366,33 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
         .args(["config", "validate"])
         .arg(&config)
         .env("MY_ASOC_SECRET", SECRET));
+    // A listing does not apply the file: where nothing is stored yet it says so, and
+    // creates nothing.
+    let err = fails(
+        bin(d)
+            .arg("--config")
+            .arg(&config)
+            .args(["connector", "list", "--json"]),
+    );
+    assert!(err.contains("there is no store at"), "{err}");
+    assert!(!d.join("store.sqlite3").exists() && !d.join("master.key").exists());
     // Elsewhere an unset secret variable is a warning, not a failure of every command: the
     // connector is registered without a secret, and only what needs one fails.
-    let unset = bin(d)
-        .arg("--config")
-        .arg(&config)
-        .args(["connector", "list", "--json"])
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&unset.stderr);
-    assert!(unset.status.success(), "{err}");
+    let err = fails(bin(d).arg("--config").arg(&config).args(["sync", "cloud"]));
     assert!(
         err.contains("warning: ")
             && err.contains("bridge.toml:6: connector 'cloud': environment variable MY_ASOC_SECRET is not set: the connector has no key secret"),
         "{err}"
     );
-    let err = fails(bin(d).arg("--config").arg(&config).args(["sync", "cloud"]));
     assert!(
         err.contains("MY_ASOC_SECRET is not set") && err.contains("has no key secret"),
         "{err}"
     );
+    let listed = ok(bin(d)
+        .arg("--config")
+        .arg(&config)
+        .args(["connector", "list", "--json"]));
+    assert!(!text(&listed).contains("warning"), "{}", text(&listed));
 
     let run = |c: &mut Command| {
         c.arg("--config")
@@ -398,6 +405,14 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
     run(&mut sync);
     let v: serde_json::Value = serde_json::from_slice(&ok(&mut sync).stdout).expect("json");
     assert_eq!(v["run"]["state"], "Processed");
+    let mut show = bin(d);
+    show.args(["connector", "show", "cloud", "--json"]);
+    run(&mut show);
+    let v: serde_json::Value = serde_json::from_slice(&ok(&mut show).stdout).expect("json");
+    assert_eq!(
+        v["settings"]["page_size"], 25,
+        "the environment overrides the file"
+    );
     // Once the secret is stored, a shell without the variable keeps it, quietly.
     let kept = bin(d)
         .arg("--config")
@@ -407,14 +422,6 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
         .expect("run");
     let err = String::from_utf8_lossy(&kept.stderr);
     assert!(kept.status.success() && !err.contains("warning"), "{err}");
-    let mut show = bin(d);
-    show.args(["connector", "show", "cloud", "--json"]);
-    run(&mut show);
-    let v: serde_json::Value = serde_json::from_slice(&ok(&mut show).stdout).expect("json");
-    assert_eq!(
-        v["settings"]["page_size"], 25,
-        "the environment overrides the file"
-    );
     // A mistyped override overrides nothing: it was ignored without a word. `config
     // validate` fails on it, other commands warn.
     let typo = "APPSCAN_BRIDGE_CONNECTOR_CLOUD_PAGESIZE";
@@ -476,12 +483,24 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
         bin(d)
             .arg("--config")
             .arg(&ase)
-            .args(["status"])
+            .args(["sync", "cloud"])
             .env("MY_ASOC_SECRET", SECRET),
     );
     assert!(
         err.contains("is an asoc connector in the store, and the config file declares it ase"),
         "{err}"
+    );
+    // `status` does not apply the file: it says what differs.
+    let status = ok(bin(d)
+        .arg("--config")
+        .arg(&ase)
+        .args(["status"])
+        .env("MY_ASOC_SECRET", SECRET));
+    assert!(
+        text(&status).contains("warning: connector 'cloud' differs from")
+            && text(&status).contains("(kind, "),
+        "{}",
+        text(&status)
     );
 
     std::fs::write(
@@ -495,6 +514,121 @@ async fn connectors_declared_in_a_config_file_with_env_overrides() {
         "{err}"
     );
     assert!(err.contains("page size 0 is outside"), "{err}");
+}
+
+/// The config file `[[connector]]` "cloud" on `url`, whose secret is in $MY_SECRET.
+fn cloud_config(file: &Path, url: &str) {
+    std::fs::write(
+        file,
+        format!(
+            "[[connector]]\nname = \"cloud\"\nkind = \"asoc\"\nurl = \"{url}\"\nkey_id = \"sim-key-id\"\nkey_secret_env = \"MY_SECRET\"\nrate_limit_per_minute = 0\n"
+        ),
+    )
+    .expect("write");
+}
+
+/// The names of what is in `dir` (none when it does not exist).
+fn made_in(dir: &Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(dir)
+        .map(|r| r.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default()
+}
+
+/// A command that only reads does not apply the config file: a service synced another
+/// tenant through override variables, and a listing in an operator's shell without them
+/// wrote the file's plain URL and key id back (the cursor cleared) under the service. It
+/// says what differs instead. Nor does it make a store and a master key in a mistyped
+/// data directory, or fail for a master key it does not need.
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_commands_do_not_apply_the_config_file() {
+    let plain = sim().await;
+    let tenant = sim::AsocSim::start(
+        sim::SimConfig {
+            apps: 2,
+            issues_per_app: 5,
+            seed: 3,
+            key_id: "tenant-b".into(),
+            ..sim::SimConfig::default()
+        },
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .expect("simulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let config = d.join("config.toml");
+    cloud_config(&config, &plain.base_url());
+    let service = |c: &mut Command| {
+        c.env("MY_SECRET", SECRET)
+            .env("APPSCAN_BRIDGE_CONNECTOR_CLOUD_URL", tenant.base_url())
+            .env("APPSCAN_BRIDGE_CONNECTOR_CLOUD_KEY_ID", "tenant-b");
+    };
+    let mut sync = bin(d);
+    sync.args(["sync", "cloud", "--quiet"]);
+    service(&mut sync);
+    ok(&mut sync);
+    let stored = |d: &Path| {
+        let v: serde_json::Value = serde_json::from_slice(
+            &ok(bin(d).args(["connector", "show", "cloud", "--json"])).stdout,
+        )
+        .expect("json");
+        v
+    };
+    let before = stored(d);
+    assert_eq!(before["url"], tenant.base_url().as_str(), "{before}");
+    assert!(before["cursor"].is_string(), "{before}");
+    for args in [
+        &["connector", "list"][..],
+        &["status"],
+        &["connector", "show", "cloud"],
+    ] {
+        let out = ok(bin(d).args(args).env("MY_SECRET", SECRET));
+        let said = text(&out);
+        assert!(
+            said.contains("warning: connector 'cloud' differs from ")
+                && said.contains("config.toml (url, key_id); the file is applied by the next"),
+            "{args:?}: {said}"
+        );
+    }
+    for args in [&["findings"][..], &["map", "list"], &["token", "list"]] {
+        let said = text(&ok(bin(d).args(args).env("MY_SECRET", SECRET)));
+        assert!(!said.contains("warning"), "{args:?}: {said}");
+    }
+    let after = stored(d);
+    assert_eq!(after["url"], before["url"], "{after}");
+    assert_eq!(after["key_id"], "tenant-b", "{after}");
+    assert_eq!(after["cursor"], before["cursor"], "{after}");
+
+    // A mistyped data directory stays empty.
+    let typo = dir.path().join("typo");
+    for args in [
+        &["status"][..],
+        &["findings"],
+        &["token", "list"],
+        &["map", "show", "default"],
+        &["connector", "list"],
+    ] {
+        let _ = bin(&typo)
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("MY_SECRET", SECRET)
+            .output()
+            .expect("runs");
+        assert!(made_in(&typo).is_empty(), "{args:?}: {:?}", made_in(&typo));
+    }
+
+    // A second worker on the same store without the master key still shows the status.
+    let worker = tempfile::tempdir().expect("tempdir");
+    let status = ok(bin(worker.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("--store")
+        .arg(d.join("store.sqlite3"))
+        .args(["status"])
+        .env("MY_SECRET", SECRET));
+    assert!(text(&status).contains("cloud"), "{}", text(&status));
+    assert!(!worker.path().join("master.key").exists());
 }
 
 /// What a connector fetches changes with its URL or its application filter: the next sync

@@ -21,7 +21,7 @@ use crate::connectors::KINDS;
 use crate::full_run::FullRunOptions;
 use crate::settings::Settings;
 use crate::{AddConnector, Runner, RunnerError};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -634,6 +634,76 @@ impl Runner {
         }
         Ok(applied)
     }
+}
+
+impl Runner {
+    /// What differs between the stored connectors and the ones `config` declares, one
+    /// line each, for the commands that only read the store and so do not apply the file:
+    /// a listing in a shell without a service's overrides showed (and wrote back) the
+    /// file's plain values. The key secret is compared only where the master key opens it.
+    pub fn config_differences(&self, config: &Config) -> Result<Vec<String>, RunnerError> {
+        let file = config.path.display();
+        let mut out = Vec::new();
+        for d in &config.connectors {
+            let Some(stored) = self.store.connector(&d.name)? else {
+                out.push(format!(
+                    "connector '{}' is declared in {file} but not stored yet; {APPLIED_BY}",
+                    d.name
+                ));
+                continue;
+            };
+            let keys = self.differing_keys(&stored, d);
+            if !keys.is_empty() {
+                out.push(format!(
+                    "connector '{}' differs from {file} ({}); {APPLIED_BY}",
+                    d.name,
+                    keys.join(", ")
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The keys whose stored value is not the declared one.
+    fn differing_keys(&self, stored: &store::Connector, d: &Declared) -> Vec<String> {
+        let mut keys: Vec<String> = [
+            ("kind", stored.kind != d.kind),
+            ("url", stored.url != d.url),
+            ("key_id", stored.key_id != d.key_id),
+        ]
+        .into_iter()
+        .filter(|(_, differs)| *differs)
+        .map(|(k, _)| k.to_string())
+        .collect();
+        let declared = d.settings.to_json();
+        let stored_settings = Settings::from_json(&stored.settings)
+            .map(|s| s.to_json())
+            .unwrap_or_default();
+        if let (Some(want), Some(have)) = (declared.as_object(), stored_settings.as_object()) {
+            keys.extend(
+                want.iter()
+                    .filter(|(k, v)| have.get(*k) != Some(*v))
+                    .map(|(k, _)| k.clone()),
+            );
+        }
+        if let Some(secret) = d.key_secret_env.as_deref().and_then(secret_from_env)
+            && let Some(sealed) = &stored.secret
+            && let Ok(held) = self.key.open(sealed, &stored.name)
+            && held.expose_secret() != secret.expose_secret()
+        {
+            keys.push("key secret".into());
+        }
+        keys
+    }
+}
+
+/// When a config file's connectors reach the store, said where a command does not apply it.
+const APPLIED_BY: &str = "the file is applied by the next command that runs or changes \
+    connectors (sync, serve, check, import, remap, connector add/edit/remove/rotate-key)";
+
+/// The key secret held by the environment variable `var`, if it is set.
+pub fn secret_from_env(var: &str) -> Option<SecretString> {
+    std::env::var(var).ok().map(SecretString::from)
 }
 
 /// A setting's type error in the words of the README, not Rust's: serde says "expected

@@ -1,4 +1,5 @@
-//! The config file: where it is, `config validate`, and applying it before a command.
+//! The config file: where it is, `config validate`, applying it before a command that
+//! runs or changes connectors, and comparing the store with it for one that shows them.
 
 use super::Ctx;
 use anyhow::bail;
@@ -100,4 +101,16 @@ pub fn apply(ctx: &Ctx, c: Option<&config::Config>) -> anyhow::Result<Vec<String
         eprintln!("warning: {w}");
     }
     Ok(applied.names)
+}
+
+/// For a command that does not apply the config file ([`load`]ed): warns in one line per
+/// connector where the store differs from the file; returns the declared names.
+pub fn compare(ctx: &Ctx, c: Option<&config::Config>) -> anyhow::Result<Vec<String>> {
+    let Some(c) = c else {
+        return Ok(Vec::new());
+    };
+    for w in ctx.runner.config_differences(c)? {
+        eprintln!("warning: {w}");
+    }
+    Ok(c.connectors.iter().map(|d| d.name.clone()).collect())
 }

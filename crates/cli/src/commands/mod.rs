@@ -322,6 +322,38 @@ fn needs_a_store(command: &Command) -> bool {
     )
 }
 
+/// Whether a command applies the config file to the store before it works: the commands
+/// that run connectors or change them. Every other command leaves the stored connectors
+/// as they are: a listing in a shell without a service's override variables wrote the
+/// file's plain values back (another tenant's URL and key id, the cursor cleared) under
+/// the running service, and made a store and a master key in a mistyped data directory.
+fn applies_config(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Sync(_)
+            | Command::Serve(_)
+            | Command::Check(_)
+            | Command::Import(_)
+            | Command::Remap(_)
+            | Command::Connector(
+                ConnectorCommand::Add(_)
+                    | ConnectorCommand::Edit(_)
+                    | ConnectorCommand::Remove { .. }
+                    | ConnectorCommand::RotateKey { .. }
+            )
+    )
+}
+
+/// Whether a command that does not apply the config file shows connectors, and so reads
+/// the file to say where the stored ones differ from it.
+fn compares_config(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Status(_)
+            | Command::Connector(ConnectorCommand::List(_) | ConnectorCommand::Show { .. })
+    )
+}
+
 /// The connector a command changes the stored declaration of (its URL, key, settings),
 /// or removes.
 fn changes_connector(command: &Command) -> Option<&str> {
@@ -388,7 +420,14 @@ async fn with_store(
         Command::Map(m) => Some(m),
         _ => None,
     };
-    if config_file.is_none() && (needs_a_store(&command) || map_command.is_some()) {
+    let applies = applies_config(&command);
+    // Read and checked before anything is opened or created.
+    let config = match applies || compares_config(&command) {
+        true => config::load(config_file.as_deref())?,
+        false => None,
+    };
+    // A command that applies the file may make the store its connectors go into.
+    if !(applies && config.is_some()) && (needs_a_store(&command) || map_command.is_some()) {
         let default_file;
         let url = match store_url {
             Some(url) => url,
@@ -421,7 +460,6 @@ async fn with_store(
         Command::Kev(k) => risk::read_kev(k)?,
         _ => Vec::new(),
     };
-    let config = config::load(config_file.as_deref())?;
     if let Command::Import(a) = &command
         && a.dry_run
     {
@@ -434,13 +472,16 @@ async fn with_store(
         }
     }
     let ctx = Ctx::open_with(data_dir, quiet, store_url)?;
-    let declared = config::apply(&ctx, config.as_ref())?;
+    let declared = match applies {
+        true => config::apply(&ctx, config.as_ref())?,
+        false => config::compare(&ctx, config.as_ref())?,
+    };
     if let (Some(name), Some(file)) = (changes_connector(&command), &config_file)
         && declared.iter().any(|d| d == name)
     {
         anyhow::bail!(
             "connector '{name}' is declared in the config file {}: change it there (the file \
-             is applied at every command, so a change made here would be undone by the next)",
+             is applied before every command that runs or changes connectors, so a change made here would be undone by the next)",
             file.display()
         );
     }
