@@ -570,58 +570,31 @@ pub struct Applied {
     pub warnings: Vec<String>,
 }
 
+/// What applying one declared connector does, decided before anything is written.
+enum Change {
+    /// It is not stored yet: it is created.
+    Add,
+    /// It is stored (as this): its URL, key id, settings and secret become the file's.
+    Update(Box<store::Connector>),
+}
+
 impl Runner {
-    /// Registers or updates the connectors a config declares. A declared secret whose
-    /// variable is not set leaves the stored secret as it is (a listing in a shell
-    /// without it works); a connector left with none is named in the warnings.
+    /// Registers or updates the connectors a config declares. Everything that can fail
+    /// against the store (a map that does not exist, a stored connector of another kind,
+    /// a master key that is not the store's) is checked for every connector first: a
+    /// problem found on the last one left the ones before it changed. A declared secret
+    /// whose variable is not set leaves the stored secret as it is; a connector left
+    /// with none is named in the warnings.
     pub fn apply_config(&self, config: &Config) -> Result<Applied, RunnerError> {
+        let secrets: Vec<Option<SecretString>> = config
+            .connectors
+            .iter()
+            .map(|d| d.key_secret_env.as_deref().and_then(secret_from_env))
+            .collect();
+        let plan = self.plan_config(config, &secrets)?;
         let mut applied = Applied::default();
-        // Whether the key was found to be the store's: once per application of the file,
-        // not once per connector (every command applies it).
-        let mut key_checked = false;
-        for d in &config.connectors {
-            let secret = d
-                .key_secret_env
-                .as_ref()
-                .and_then(|v| std::env::var(v).ok())
-                .map(SecretString::from);
-            let has_secret = match self.store.connector(&d.name)? {
-                None => {
-                    let has_secret = secret.is_some();
-                    self.add_connector(AddConnector {
-                        name: d.name.clone(),
-                        kind: d.kind.clone(),
-                        url: d.url.clone(),
-                        key_id: d.key_id.clone(),
-                        secret,
-                        settings: d.settings.clone(),
-                    })?;
-                    has_secret
-                }
-                Some(before) => {
-                    if before.kind != d.kind {
-                        return Err(RunnerError::Config(format!(
-                            "connector '{}' is an {} connector in the store, and the config \
-                             file declares it {}: give it another name, or remove the stored \
-                             one first (connector remove {0}, which drops its findings)",
-                            d.name, before.kind, d.kind
-                        )));
-                    }
-                    let mut c = before.clone();
-                    c.url = d.url.clone();
-                    c.key_id = d.key_id.clone();
-                    c.settings = d.settings.to_json();
-                    if let Some(s) = secret {
-                        if !key_checked {
-                            self.check_key()?;
-                            key_checked = true;
-                        }
-                        c.secret = Some(self.key.seal(&s)?);
-                    }
-                    self.save_connector(&before, &mut c)?;
-                    c.secret.is_some()
-                }
-            };
+        for ((d, secret), change) in config.connectors.iter().zip(secrets).zip(plan) {
+            let has_secret = self.apply_declared(config, d, secret, change)?;
             if let Some(unset) = &d.secret_unset
                 && !has_secret
             {
@@ -634,6 +607,126 @@ impl Runner {
         }
         Ok(applied)
     }
+
+    /// Checks each declared connector against the store, writing nothing: its map exists,
+    /// a stored connector of its name has its kind, and the master key is the store's
+    /// when a secret is to be sealed. Every problem is named with the file, line and
+    /// connector; the error lists them all.
+    fn plan_config(
+        &self,
+        config: &Config,
+        secrets: &[Option<SecretString>],
+    ) -> Result<Vec<Change>, RunnerError> {
+        let mut problems = Vec::new();
+        let mut plan = Vec::new();
+        for d in &config.connectors {
+            if let Err(e) = crate::maps::load(self.store.as_ref(), &d.settings.map) {
+                problems.push(at_connector(
+                    config,
+                    d,
+                    format!(
+                        "{e}; create it first (`map clone default {}`, `map import FILE`) \
+                         or name another map",
+                        d.settings.map
+                    ),
+                ));
+            }
+            match self.store.connector(&d.name)? {
+                None => plan.push(Change::Add),
+                Some(before) => {
+                    if before.kind != d.kind {
+                        problems.push(at_connector(config, d, kind_conflict(&before, d)));
+                    }
+                    plan.push(Change::Update(Box::new(before)));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(RunnerError::Config(format!(
+                "the config file cannot be applied, and nothing of it was: {}",
+                problems.join("; ")
+            )));
+        }
+        if secrets.iter().any(Option::is_some) {
+            self.check_key()?;
+        }
+        Ok(plan)
+    }
+
+    /// Writes one declared connector as [`plan_config`](Self::plan_config) decided;
+    /// whether it has a key secret now.
+    fn apply_declared(
+        &self,
+        _config: &Config,
+        d: &Declared,
+        secret: Option<SecretString>,
+        change: Change,
+    ) -> Result<bool, RunnerError> {
+        let before = match change {
+            Change::Update(before) => *before,
+            Change::Add => {
+                let has_secret = secret.is_some();
+                let added = self.add_connector(AddConnector {
+                    name: d.name.clone(),
+                    kind: d.kind.clone(),
+                    url: d.url.clone(),
+                    key_id: d.key_id.clone(),
+                    secret: secret.clone(),
+                    settings: d.settings.clone(),
+                });
+                added?;
+                return Ok(has_secret);
+            }
+        };
+        let mut c = before.clone();
+        c.url = d.url.clone();
+        c.key_id = d.key_id.clone();
+        c.settings = d.settings.to_json();
+        if let Some(s) = secret
+            && !self.holds(&before, &s)
+        {
+            c.secret = Some(self.key.seal(&s)?);
+        }
+        let same_settings =
+            Settings::from_json(&before.settings).is_ok_and(|s| s.to_json() == c.settings);
+        if c.url != before.url
+            || c.key_id != before.key_id
+            || !same_settings
+            || c.secret != before.secret
+        {
+            self.save_connector(&before, &mut c)?;
+        }
+        Ok(c.secret.is_some())
+    }
+
+    /// Whether `c`'s stored secret is `secret` (so that applying the file again writes
+    /// nothing).
+    fn holds(&self, c: &store::Connector, secret: &SecretString) -> bool {
+        c.secret
+            .as_ref()
+            .and_then(|sealed| self.key.open(sealed, &c.name).ok())
+            .is_some_and(|held| held.expose_secret() == secret.expose_secret())
+    }
+}
+
+/// A problem with applying the declared connector `d`, at its file and line.
+fn at_connector(config: &Config, d: &Declared, message: String) -> String {
+    ConfigProblem {
+        file: config.path.display().to_string(),
+        line: d.line,
+        message: format!("connector '{}': {message}", d.name),
+    }
+    .to_string()
+}
+
+/// Why the file cannot turn the stored connector `before` into `d`'s kind.
+fn kind_conflict(before: &store::Connector, d: &Declared) -> String {
+    format!(
+        "it is an {} connector in the store, and the config file declares it {}: give it \
+         another name, or remove the stored one first (connector remove {}, which drops \
+         its findings)",
+        before.kind, d.kind, d.name
+    )
 }
 
 impl Runner {
