@@ -654,10 +654,12 @@ impl Runner {
     }
 
     /// Writes one declared connector as [`plan_config`](Self::plan_config) decided;
-    /// whether it has a key secret now.
+    /// whether it has a key secret now. One that another process applying the same file
+    /// added since the plan was made is updated as stored (two `serve` workers starting
+    /// at once: one failed with "a connector named 'x' already exists").
     fn apply_declared(
         &self,
-        _config: &Config,
+        config: &Config,
         d: &Declared,
         secret: Option<SecretString>,
         change: Change,
@@ -674,8 +676,21 @@ impl Runner {
                     secret: secret.clone(),
                     settings: d.settings.clone(),
                 });
-                added?;
-                return Ok(has_secret);
+                match added {
+                    Ok(_) => return Ok(has_secret),
+                    Err(RunnerError::Store(store::StoreError::ConnectorExists(_))) => {
+                        let before = self.connector(&d.name)?;
+                        if before.kind != d.kind {
+                            return Err(RunnerError::Config(at_connector(
+                                config,
+                                d,
+                                kind_conflict(&before, d),
+                            )));
+                        }
+                        before
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         };
         let mut c = before.clone();

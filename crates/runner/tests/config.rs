@@ -1,5 +1,6 @@
 //! Applying a config file to a real store (SQLite, and PostgreSQL where it answers):
-//! everything that can fail is checked before anything is written.
+//! everything that can fail is checked before anything is written, and processes that
+//! apply the same file at once all succeed.
 
 use runner::{AddConnector, MasterKey, Runner, Settings, config};
 use std::path::Path;
@@ -97,4 +98,53 @@ fn a_file_that_cannot_be_applied_changes_nothing() {
     runner.apply_config(&fine).expect("applied");
     assert_eq!(description(&runner, "kept").as_deref(), Some("new"));
     assert!(runner.store.connector("added").expect("store").is_some());
+}
+
+/// Processes applying the same file at once, which adds a connector (`serve` workers
+/// starting together, two listings): one failed with "a connector named 'new1' already
+/// exists". Each round adds a new connector from several runners of their own.
+fn concurrent_adds_all_succeed(open: impl Fn() -> Runner + Sync, dir: &Path) {
+    for round in 0..12 {
+        let file = load(
+            dir,
+            &format!("[[connector]]\nname = \"new{round}\"\nkind = \"xml\"\ndescription = \"d\"\n"),
+        );
+        let runners: Vec<Runner> = (0..4).map(|_| open()).collect();
+        let barrier = std::sync::Barrier::new(runners.len());
+        std::thread::scope(|s| {
+            let applied: Vec<_> = runners
+                .iter()
+                .map(|r| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        r.apply_config(&file).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for a in applied {
+                a.join().expect("no panic").expect("applied");
+            }
+        });
+        assert_eq!(
+            description(&runners[0], &format!("new{round}")).as_deref(),
+            Some("d")
+        );
+    }
+}
+
+#[test]
+fn concurrent_adds_of_the_same_connector_succeed_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    concurrent_adds_all_succeed(|| sqlite_runner(dir.path()), dir.path());
+}
+
+#[test]
+fn concurrent_adds_of_the_same_connector_succeed_on_postgres() {
+    let Some(db) = pgtest::TestDb::new("config_concurrent_adds") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The schema made once, before the runners race.
+    drop(db.open());
+    concurrent_adds_all_succeed(|| Runner::new(Arc::new(db.open()), key()), dir.path());
 }
