@@ -631,6 +631,33 @@ async fn read_only_commands_do_not_apply_the_config_file() {
     assert!(!worker.path().join("master.key").exists());
 }
 
+/// The config file's secret variable is read as `connector add` reads
+/// $APPSCAN_KEY_SECRET: an empty one is refused, naming it (it replaced the stored
+/// working secret silently, and `config validate` passed), and surrounding whitespace is
+/// trimmed (a trailing space made every login fail with 401).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_secret_variable_is_trimmed_and_an_empty_one_refused() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    cloud_config(&d.join("config.toml"), &sim.base_url());
+    ok(bin(d)
+        .args(["sync", "cloud", "--quiet"])
+        .env("MY_SECRET", format!(" {SECRET} \n")));
+    let empty = "config.toml:6: connector 'cloud': environment variable MY_SECRET is set but empty";
+    let err = fails(
+        bin(d)
+            .args(["config", "validate"])
+            .arg(d.join("config.toml"))
+            .env("MY_SECRET", ""),
+    );
+    assert!(err.contains(empty), "{err}");
+    let err = fails(bin(d).args(["sync", "cloud"]).env("MY_SECRET", ""));
+    assert!(err.contains(empty), "{err}");
+    // The stored secret still works.
+    ok(bin(d).args(["sync", "cloud", "--quiet"]));
+}
+
 /// What a connector fetches changes with its URL or its application filter: the next sync
 /// is a full one. A delta asked the new scope for what changed since the old one's
 /// cursor, fetched nothing and never brought the rest. An empty filter removes it (it

@@ -391,6 +391,17 @@ pub fn parse_with(
                     block_line,
                     format!("connector '{name}': `key_secret_env` is missing (the secret comes from an environment variable, never the file)"),
                 )),
+                // As `connector add` refuses an empty $APPSCAN_KEY_SECRET: an empty one
+                // replaced the stored working secret without a word.
+                Some(var) if env(var).is_some_and(|v| v.trim().is_empty()) => {
+                    problems.push(problem_at(
+                        "key_secret_env",
+                        format!(
+                            "connector '{name}': environment variable {var} is set but empty \
+                             (give it the key secret, or unset it to keep the stored one)"
+                        ),
+                    ));
+                }
                 Some(var) if env(var).is_none() => {
                     let p = problem_at("key_secret_env",
                         format!("connector '{name}': environment variable {var} is not set"),
@@ -809,9 +820,16 @@ impl Runner {
 const APPLIED_BY: &str = "the file is applied by the next command that runs or changes \
     connectors (sync, serve, check, import, remap, connector add/edit/remove/rotate-key)";
 
-/// The key secret held by the environment variable `var`, if it is set.
+/// The key secret held by the environment variable `var`, surrounding whitespace
+/// trimmed as `connector add` trims `$APPSCAN_KEY_SECRET` (a trailing space or newline
+/// from a secrets file made every login fail with 401); none when it is unset or empty
+/// (the file's check refuses an empty one).
 pub fn secret_from_env(var: &str) -> Option<SecretString> {
-    std::env::var(var).ok().map(SecretString::from)
+    std::env::var(var)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map(SecretString::from)
 }
 
 /// A setting's type error in the words of the README, not Rust's: serde says "expected
@@ -1012,6 +1030,20 @@ mod tests {
         );
         let set = parse(&text.replace("MISSING", "SECRET"), "c.toml", &env).expect("valid");
         assert!(set[0].secret_unset.is_none());
+    }
+
+    /// A secret variable that is set but empty is refused, naming it (it replaced the
+    /// stored secret, and `config validate` said the file was valid).
+    #[test]
+    fn an_empty_secret_variable_is_refused() {
+        let text = "[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"k\"\nkey_secret_env = \"EMPTY\"\n";
+        let env = |k: &str| (k == "EMPTY").then(|| "  ".to_string());
+        let problems = parse(text, "c.toml", &env).expect_err("empty");
+        assert_eq!(
+            problems[0].to_string(),
+            "c.toml:6: connector 'a': environment variable EMPTY is set but empty (give it \
+             the key secret, or unset it to keep the stored one)"
+        );
     }
 
     #[test]
