@@ -658,6 +658,56 @@ async fn a_config_secret_variable_is_trimmed_and_an_empty_one_refused() {
     ok(bin(d).args(["sync", "cloud", "--quiet"]));
 }
 
+/// Relative paths in the config file are beside the file, stored absolute: a `ca_file`
+/// was stored relative to the current directory ("d1/ca.pem" under `--data-dir d1`) and
+/// a `serve` started elsewhere failed every run; a `store = "rel.sqlite3"` was opened in
+/// whatever directory a command ran in.
+#[test]
+fn relative_paths_in_the_config_file_are_beside_it() {
+    let top = tempfile::tempdir().expect("tempdir");
+    let d1 = top.path().join("d1");
+    std::fs::create_dir(&d1).expect("mkdir");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../asoc/tests/fixtures/test-ca.pem"
+        ),
+        d1.join("ca.pem"),
+    )
+    .expect("copy a CA");
+    std::fs::write(
+        d1.join("config.toml"),
+        "store = \"rel.sqlite3\"\n\n[[connector]]\nname = \"cloud\"\nkind = \"asoc\"\n\
+         url = \"https://127.0.0.1:9\"\nkey_id = \"k\"\nkey_secret_env = \"MY_SECRET\"\n\
+         ca_file = \"ca.pem\"\n",
+    )
+    .expect("write");
+    ok(bin(Path::new("d1"))
+        .current_dir(top.path())
+        .args(["connector", "add", "xml", "--name", "x"])
+        .env("MY_SECRET", SECRET));
+    assert!(
+        d1.join("rel.sqlite3").is_file(),
+        "{:?}",
+        made_in(top.path())
+    );
+    assert!(!top.path().join("rel.sqlite3").exists());
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let shown =
+        ok(bin(&d1)
+            .current_dir(elsewhere.path())
+            .args(["connector", "show", "cloud", "--json"]));
+    let v: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    let ca = d1.canonicalize().expect("d1").join("ca.pem");
+    assert_eq!(
+        v["settings"]["ca_file"],
+        ca.display().to_string(),
+        "{}",
+        text(&shown)
+    );
+    assert!(made_in(elsewhere.path()).is_empty());
+}
+
 /// What a connector fetches changes with its URL or its application filter: the next sync
 /// is a full one. A delta asked the new scope for what changed since the old one's
 /// cursor, fetched nothing and never brought the rest. An empty filter removes it (it

@@ -93,8 +93,8 @@ struct File {
     connector: Vec<Spanned<toml::Table>>,
 }
 
-/// The store a config file names with a top-level `store = "postgres://..."`, if any.
-/// The `--store` flag and `$APPSCAN_BRIDGE_STORE` take precedence. A file that cannot be
+/// The store a config file names with a top-level `store = "postgres://..."`, if any
+/// (a relative SQLite path is beside the file). The `--store` flag and `$APPSCAN_BRIDGE_STORE` take precedence. A file that cannot be
 /// read or parsed names none here; [`load`] reports its problems.
 pub fn store_of(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -102,6 +102,44 @@ pub fn store_of(path: &Path) -> Option<String> {
         .ok()?
         .store
         .filter(|s| !s.trim().is_empty())
+        .map(|s| store_beside(path, s))
+}
+
+/// `path` as the config file `file` means it: a leading `~/` is the home directory (as
+/// in flags), a relative path is beside the file, and the result is absolute. A relative
+/// path was resolved against the file's directory as it was given (`d1/ca.pem` under a
+/// relative `--data-dir`) and stored so, and a `serve` started elsewhere failed every run.
+pub fn beside(file: &str, path: &str) -> PathBuf {
+    let path = crate::paths::home_relative(PathBuf::from(path));
+    if path.is_absolute() {
+        return path;
+    }
+    let joined = Path::new(file)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(&path);
+    std::path::absolute(&joined).unwrap_or(joined)
+}
+
+/// A SQLite `store` the config file `file` names, with a relative path taken beside the
+/// file (it was taken from the current directory, so that a command run elsewhere used
+/// another store); other stores as they are.
+fn store_beside(file: &Path, url: String) -> String {
+    let (scheme, path) = match url.strip_prefix("sqlite://") {
+        Some(path) => ("sqlite://", path),
+        None => ("", url.as_str()),
+    };
+    let sqlite = matches!(
+        store::open::backend(&url),
+        Ok((store::open::Backend::Sqlite, Some(_)))
+    );
+    if !sqlite || path.starts_with('~') || Path::new(path).is_absolute() {
+        return url;
+    }
+    format!(
+        "{scheme}{}",
+        beside(&file.display().to_string(), path).display()
+    )
 }
 
 /// How a schedule is checked: the scheduler's parser, which lives with `serve`.
@@ -513,13 +551,11 @@ pub fn parse_with(
             }
         };
         // An empty `ca_file` is none (the system's CAs, as `--ca-file ''`); a relative one
-        // is the config file's neighbour, whatever directory a command runs in.
-        settings.ca_file = settings.ca_file.filter(|f| !f.trim().is_empty()).map(|f| {
-            match Path::new(file).parent() {
-                Some(dir) if Path::new(&f).is_relative() => dir.join(&f).display().to_string(),
-                _ => f,
-            }
-        });
+        // is the config file's neighbour, stored absolute.
+        settings.ca_file = settings
+            .ca_file
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| beside(file, &f).display().to_string());
         for p in settings.problems() {
             problems.push(problem_at(
                 p.key,
@@ -972,6 +1008,22 @@ mod tests {
         assert_eq!(c[0].settings.ca_file, None);
         let p = parse(&text("ca.pem"), "/etc/ab/config.toml", &env).expect_err("no such file");
         assert!(p[0].message.contains("/etc/ab/ca.pem"), "{p:?}");
+        // Stored absolute, also for a file given by a relative path, and `~/` is home.
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(beside("d1/config.toml", "ca.pem"), cwd.join("d1/ca.pem"));
+        assert_eq!(beside("config.toml", "ca.pem"), cwd.join("ca.pem"));
+        let home = dirs::home_dir().expect("home");
+        assert_eq!(beside("/etc/ab/config.toml", "~/x.pem"), home.join("x.pem"));
+        assert_eq!(
+            store_beside(Path::new("/etc/ab/c.toml"), "rel.sqlite3".into()),
+            "/etc/ab/rel.sqlite3"
+        );
+        assert_eq!(
+            store_beside(Path::new("/etc/ab/c.toml"), "sqlite://rel.sqlite3".into()),
+            "sqlite:///etc/ab/rel.sqlite3"
+        );
+        let pg = "postgres://u@h/db";
+        assert_eq!(store_beside(Path::new("/etc/ab/c.toml"), pg.into()), pg);
     }
 
     /// An override is typed by its key: a key id or description made of digits stays text.
