@@ -708,6 +708,34 @@ fn relative_paths_in_the_config_file_are_beside_it() {
     assert!(made_in(elsewhere.path()).is_empty());
 }
 
+/// A config file naming a map that is not stored yet does not block the map commands
+/// that make it (`map list`, `map clone` failed with "map 'mine' does not exist"), and
+/// the command that applies the file names the file, line and connector.
+#[test]
+fn a_config_naming_a_new_map_leaves_the_map_commands_free() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(
+        d.join("config.toml"),
+        "\n[[connector]]\nname = \"reports\"\nkind = \"xml\"\nmap = \"mine\"\n",
+    )
+    .expect("write");
+    let err = fails(bin(d).args(["connector", "add", "xml", "--name", "other"]));
+    assert!(
+        err.contains("config.toml:2: connector 'reports': map 'mine' does not exist"),
+        "{err}"
+    );
+    ok(bin(d).args(["map", "list"]));
+    ok(bin(d).args(["map", "clone", "default", "mine"]));
+    ok(bin(d).args(["map", "show", "mine"]));
+    ok(bin(d).args(["connector", "add", "xml", "--name", "other"]));
+    let listed = text(&ok(bin(d).args(["connector", "list"])));
+    assert!(
+        listed.contains("reports") && listed.contains("other"),
+        "{listed}"
+    );
+}
+
 /// What a connector fetches changes with its URL or its application filter: the next sync
 /// is a full one. A delta asked the new scope for what changed since the old one's
 /// cursor, fetched nothing and never brought the rest. An empty filter removes it (it
