@@ -736,6 +736,38 @@ fn a_config_naming_a_new_map_leaves_the_map_commands_free() {
     );
 }
 
+/// A connector taken out of the config file, or renamed there, keeps its schedule in the
+/// store and `serve` keeps syncing it (a renamed one synced its tenant twice): `status`
+/// (and `serve`) say so, naming `connector remove`.
+#[test]
+fn a_scheduled_connector_the_file_no_longer_declares_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let declare = |name: &str| {
+        std::fs::write(
+            d.join("config.toml"),
+            format!(
+                "[[connector]]\nname = \"{name}\"\nkind = \"asoc\"\nurl = \"https://127.0.0.1:9\"\n\
+                 key_id = \"k\"\nkey_secret_env = \"MY_SECRET\"\nschedule = \"6h\"\n"
+            ),
+        )
+        .expect("write");
+    };
+    declare("old");
+    ok(bin(d)
+        .args(["connector", "add", "xml", "--name", "x"])
+        .env("MY_SECRET", SECRET));
+    let said = text(&ok(bin(d).args(["status"])));
+    assert!(!said.contains("has a schedule"), "{said}");
+    declare("renamed");
+    let said = text(&ok(bin(d).args(["status"])));
+    assert!(
+        said.contains("warning: connector 'old' has a schedule but is not declared in ")
+            && said.contains("`connector remove old`"),
+        "{said}"
+    );
+}
+
 /// What a connector fetches changes with its URL or its application filter: the next sync
 /// is a full one. A delta asked the new scope for what changed since the old one's
 /// cursor, fetched nothing and never brought the rest. An empty filter removes it (it

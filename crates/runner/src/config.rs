@@ -819,6 +819,32 @@ impl Runner {
         Ok(out)
     }
 
+    /// The stored connectors with a schedule that `config` does not declare, one line
+    /// each: taken out of the file or renamed there, they kept their schedule and `serve`
+    /// kept syncing them (a renamed one synced the same tenant twice).
+    pub fn undeclared_schedules(&self, config: &Config) -> Result<Vec<String>, RunnerError> {
+        let declared = |name: &str| config.connectors.iter().any(|d| d.name == name);
+        Ok(self
+            .store
+            .connectors()?
+            .into_iter()
+            .filter(|c| !declared(&c.name))
+            .filter(|c| {
+                Settings::from_json(&c.settings)
+                    .is_ok_and(|s| s.schedule.is_some_and(|t| !t.trim().is_empty()))
+            })
+            .map(|c| {
+                format!(
+                    "connector '{0}' has a schedule but is not declared in {1}: `serve` keeps \
+                     syncing it; remove it with `connector remove {0}` (its findings go with \
+                     it), or take its schedule away with `connector edit {0} --schedule ''`",
+                    c.name,
+                    config.path.display()
+                )
+            })
+            .collect())
+    }
+
     /// The keys whose stored value is not the declared one.
     fn differing_keys(&self, stored: &store::Connector, d: &Declared) -> Vec<String> {
         let mut keys: Vec<String> = [

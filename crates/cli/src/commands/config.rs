@@ -114,3 +114,16 @@ pub fn compare(ctx: &Ctx, c: Option<&config::Config>) -> anyhow::Result<Vec<Stri
     }
     Ok(c.connectors.iter().map(|d| d.name.clone()).collect())
 }
+
+/// For `serve` and `status` with a config file ([`load`]ed): warns about the stored
+/// connectors with a schedule that the file does not declare (taken out of it or
+/// renamed), which `serve` keeps syncing.
+pub fn warn_undeclared(ctx: &Ctx, c: Option<&config::Config>) -> anyhow::Result<()> {
+    let Some(c) = c else {
+        return Ok(());
+    };
+    for w in ctx.runner.undeclared_schedules(c)? {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}

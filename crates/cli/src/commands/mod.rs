@@ -476,6 +476,9 @@ async fn with_store(
         true => config::apply(&ctx, config.as_ref())?,
         false => config::compare(&ctx, config.as_ref())?,
     };
+    if matches!(command, Command::Serve(_) | Command::Status(_)) {
+        config::warn_undeclared(&ctx, config.as_ref())?;
+    }
     if let (Some(name), Some(file)) = (changes_connector(&command), &config_file)
         && declared.iter().any(|d| d == name)
     {
