@@ -142,6 +142,17 @@ fn store_beside(file: &Path, url: String) -> String {
     )
 }
 
+/// The line of the top-level `key = ...` in config `text` (before the first table), else 1.
+fn top_level_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+        })
+        .map_or(1, |i| i + 1)
+}
+
 /// How a schedule is checked: the scheduler's parser, which lives with `serve`.
 pub type ScheduleCheck<'a> = &'a dyn Fn(&str) -> Result<(), String>;
 
@@ -196,59 +207,98 @@ fn override_variable(name: &str, key: &str) -> String {
 
 /// Among `variables`, those with the override prefix that override no key of a declared
 /// connector: `..._CLOUD_PAGESIZE` was ignored without a word, and the connector ran
-/// with the file's value. A variable some connector reads its secret from is not one.
+/// with the file's value; so was `..._CLOUD_NAME` (a name is not overridable: the
+/// variables are named after it). Also those that override a key of two connectors at
+/// once (`eu-prod` and `eu_prod` both read `..._EU_PROD_...`). A variable some
+/// connector reads its secret from is not one.
 fn stray_overrides(
     connectors: &[Declared],
     file: &str,
     variables: impl Iterator<Item = String>,
 ) -> Vec<ConfigProblem> {
-    let keys = override_keys();
-    let known: Vec<String> = connectors
+    let keys: Vec<String> = override_keys()
+        .into_iter()
+        .filter(|k| k != "name")
+        .collect();
+    let secrets: Vec<&str> = connectors
         .iter()
-        .flat_map(|d| keys.iter().map(|k| override_variable(&d.name, k)))
-        .chain(connectors.iter().filter_map(|d| d.key_secret_env.clone()))
+        .filter_map(|d| d.key_secret_env.as_deref())
         .collect();
     let mut stray: Vec<ConfigProblem> = variables
-        .filter(|v| v.starts_with(ENV_PREFIX) && !known.contains(v))
-        .map(|var| {
-            // The connector whose prefix the variable carries, the longest one first.
-            let owner = connectors
+        .filter(|v| v.starts_with(ENV_PREFIX) && !secrets.contains(&v.as_str()))
+        .filter_map(|var| {
+            let overridden: Vec<(&Declared, &String)> = connectors
                 .iter()
-                .filter(|d| var.starts_with(&override_variable(&d.name, "")))
-                .max_by_key(|d| d.name.len());
-            let (line, message) = match owner {
-                Some(d) => (
-                    d.line,
+                .flat_map(|d| keys.iter().map(move |k| (d, k)))
+                .filter(|(d, k)| override_variable(&d.name, k) == var)
+                .collect();
+            let (line, message) = match overridden.as_slice() {
+                [_] => return None,
+                [(first, key), ..] => (
+                    first.line,
                     format!(
-                        "connector '{}': ${var} overrides nothing: `{}` is no key of a \
-                         connector (known: {})",
-                        d.name,
-                        var[override_variable(&d.name, "").len()..].to_lowercase(),
-                        keys.join(", ")
-                    ),
-                ),
-                None => (
-                    1,
-                    format!(
-                        "${var} overrides nothing: no connector of this file is named by it \
-                         (connectors: {})",
-                        connectors
+                        "${var} overrides `{key}` of {} connectors at once: {} (a variable \
+                         names its connector in upper case, with '-' as '_'): rename one of \
+                         them",
+                        overridden.len(),
+                        overridden
                             .iter()
-                            .map(|d| d.name.as_str())
+                            .map(|(d, _)| format!("'{}'", d.name))
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
                 ),
+                [] => overrides_nothing(connectors, &keys, &var),
             };
-            ConfigProblem {
+            Some(ConfigProblem {
                 file: file.to_string(),
                 line,
                 message,
-            }
+            })
         })
         .collect();
     stray.sort_by(|a, b| (a.line, &a.message).cmp(&(b.line, &b.message)));
     stray
+}
+
+/// Why the override variable `var` overrides nothing, at the line of the connector whose
+/// prefix it carries (the longest one), else at the file's first line.
+fn overrides_nothing(connectors: &[Declared], keys: &[String], var: &str) -> (usize, String) {
+    let owner = connectors
+        .iter()
+        .filter(|d| var.starts_with(&override_variable(&d.name, "")))
+        .max_by_key(|d| d.name.len());
+    match owner {
+        Some(d) => {
+            let key = var[override_variable(&d.name, "").len()..].to_lowercase();
+            let why = match key.as_str() {
+                "name" => "a connector's `name` cannot be overridden (its variables are named \
+                           after it): rename it in the file"
+                    .to_string(),
+                _ => format!(
+                    "`{key}` is no key of a connector (known: {})",
+                    keys.join(", ")
+                ),
+            };
+            (
+                d.line,
+                format!("connector '{}': ${var} overrides nothing: {why}", d.name),
+            )
+        }
+        None => (
+            1,
+            format!(
+                "${var} overrides nothing: no connector of this file is named by it \
+                 (connectors: {}; a variable names its connector in upper case, with '-' \
+                 as '_')",
+                connectors
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+    }
 }
 
 /// An environment override's text as the TOML value its key takes: a number or a boolean
@@ -307,6 +357,16 @@ pub fn parse_with(
             in_words(e.message()),
         )]
     })?;
+    let mut problems = Vec::new();
+    // The store is checked as `--store` is (`mysql://x` passed `config validate`).
+    if let Some(url) = parsed.store.as_deref().filter(|u| !u.trim().is_empty())
+        && let Err(e) = store::open::backend(url)
+    {
+        problems.push(problem(
+            top_level_line(text, "store"),
+            format!("`store`: {e}"),
+        ));
+    }
     let keys = override_keys();
     let setting_keys = &keys[IDENTITY_KEYS.len()..];
     // The settings only ASE and XML runs read, as `setting_keys` is read off `Settings`.
@@ -314,7 +374,6 @@ pub fn parse_with(
         .ok()
         .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
         .unwrap_or_default();
-    let mut problems = Vec::new();
     // Unset secret variables: problems only when the file has others (see Declared).
     let mut unset = Vec::new();
     let mut out = Vec::new();
@@ -363,7 +422,7 @@ pub fn parse_with(
         // Environment overrides; a problem with an overridden value names its variable
         // (it was blamed on the file's line alone).
         let mut from_env: HashMap<String, String> = HashMap::new();
-        for key in &keys {
+        for key in keys.iter().filter(|k| *k != "name") {
             let var = override_variable(&name, key);
             if let Some(v) = env(&var) {
                 table.insert(key.clone(), env_value(key, v));
@@ -1251,6 +1310,46 @@ mod tests {
         assert!(
             stray[1].starts_with("c.toml:1: connector 'my-cloud': $APPSCAN_BRIDGE_CONNECTOR_MY_CLOUD_PAGESIZE overrides nothing: `pagesize` is no key"),
             "{stray:?}"
+        );
+        // A name cannot be overridden (it was ignored without a word), and a variable
+        // that two connectors' names both spell overrides both: each is said.
+        let text = "[[connector]]\nname = \"eu-prod\"\nkind = \"xml\"\n\n[[connector]]\nname = \"eu_prod\"\nkind = \"xml\"\n";
+        let declared = parse(text, "c.toml", &env).expect("valid");
+        let variables = [
+            "APPSCAN_BRIDGE_CONNECTOR_EU_PROD_NAME",
+            "APPSCAN_BRIDGE_CONNECTOR_EU_PROD_DESCRIPTION",
+        ]
+        .map(String::from);
+        let stray: Vec<String> = stray_overrides(&declared, "c.toml", variables.into_iter())
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(stray.len(), 2, "{stray:?}");
+        assert!(
+            stray.iter().any(|s| s.starts_with("c.toml:1: $APPSCAN_BRIDGE_CONNECTOR_EU_PROD_DESCRIPTION overrides `description` of 2 connectors at once: 'eu-prod', 'eu_prod'")),
+            "{stray:?}"
+        );
+        assert!(
+            stray.iter().any(|s| s.contains("$APPSCAN_BRIDGE_CONNECTOR_EU_PROD_NAME overrides nothing: a connector's `name` cannot be overridden")),
+            "{stray:?}"
+        );
+    }
+
+    /// `config validate` checks the store URL as `--store` is checked, at its line
+    /// (`mysql://x` passed).
+    #[test]
+    fn the_store_url_is_checked() {
+        let text =
+            "# bridge\nstore = \"mysql://x\"\n\n[[connector]]\nname = \"a\"\nkind = \"xml\"\n";
+        let problems: Vec<String> = parse(text, "c.toml", &env)
+            .expect_err("refused")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("c.toml:2: `store`: ") && problems[0].contains("mysql"),
+            "{problems:#?}"
         );
     }
 
