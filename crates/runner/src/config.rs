@@ -49,11 +49,20 @@ pub const ENV_PREFIX: &str = "APPSCAN_BRIDGE_CONNECTOR_";
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{file}{}: {message}", at_line(*.line))]
 pub struct ConfigProblem {
     pub file: String,
     pub line: usize,
     pub message: String,
+}
+
+/// `:LINE` after a file's name, or nothing for a problem of the whole file (line 0: it
+/// cannot be read), which was reported "at line 0".
+fn at_line(line: usize) -> String {
+    match line {
+        0 => String::new(),
+        n => format!(":{n}"),
+    }
 }
 
 /// A connector as the config file declares it.
@@ -151,6 +160,17 @@ fn top_level_line(text: &str, key: &str) -> usize {
             l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
         })
         .map_or(1, |i| i + 1)
+}
+
+/// Whether `name` can be an environment variable's name (letters, digits and `_`, not
+/// starting with a digit): a value that cannot is likely the secret itself, which is
+/// then not repeated in any message.
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// How a schedule is checked: the scheduler's parser, which lives with `serve`.
@@ -477,16 +497,31 @@ pub fn parse_with(
                     }
                 }
             }
-            if key_id.is_none() {
-                problems.push(problem(
+            match key_id.as_deref() {
+                None => problems.push(problem(
                     block_line,
                     format!("connector '{name}': `key_id` is missing"),
-                ));
+                )),
+                Some(k) if k.trim().is_empty() => problems.push(problem_at(
+                    "key_id",
+                    format!("connector '{name}': `key_id` is empty"),
+                )),
+                Some(_) => {}
             }
             match &key_secret_env {
                 None => problems.push(problem(
                     block_line,
                     format!("connector '{name}': `key_secret_env` is missing (the secret comes from an environment variable, never the file)"),
+                )),
+                // Not echoed: a value that is no variable name may be the secret itself.
+                Some(var) if !is_variable_name(var) => problems.push(problem_at(
+                    "key_secret_env",
+                    format!(
+                        "connector '{name}': `key_secret_env` must be the name of an \
+                         environment variable (letters, digits and '_', not starting with a \
+                         digit), which holds the secret; the value given is not shown, in \
+                         case it is the secret"
+                    ),
                 )),
                 // As `connector add` refuses an empty $APPSCAN_KEY_SECRET: an empty one
                 // replaced the stored working secret without a word.
@@ -1350,6 +1385,48 @@ mod tests {
         assert!(
             problems[0].starts_with("c.toml:2: `store`: ") && problems[0].contains("mysql"),
             "{problems:#?}"
+        );
+    }
+
+    /// A `key_secret_env` that is no variable name is refused without repeating it (it is
+    /// likely the secret, and was echoed in every warning); an empty one and an empty
+    /// `key_id` are refused.
+    #[test]
+    fn a_secret_variable_that_is_no_name_and_an_empty_key_id() {
+        let text = "[[connector]]\nname = \"a\"\nkind = \"asoc\"\nurl = \"https://x\"\nkey_id = \"\"\nkey_secret_env = \"Zx9+k/Q2-secret==\"\n";
+        let problems: Vec<String> = parse(text, "c.toml", &env)
+            .expect_err("refused")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("c.toml:5: connector 'a': `key_id` is empty"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].starts_with("c.toml:6: connector 'a': `key_secret_env` must be the name"),
+            "{problems:#?}"
+        );
+        assert!(!problems.iter().any(|p| p.contains("Zx9")), "{problems:#?}");
+        let empty = text.replace("Zx9+k/Q2-secret==", "");
+        let problems = parse(&empty, "c.toml", &env).expect_err("refused");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.line == 6 && p.message.contains("must be the name")),
+            "{problems:#?}"
+        );
+    }
+
+    /// A file that cannot be read is reported without a line ("at line 0").
+    #[test]
+    fn a_missing_file_has_no_line() {
+        let p = load(Path::new("/nonexistent/c.toml")).expect_err("missing");
+        assert!(
+            p[0].to_string()
+                .starts_with("/nonexistent/c.toml: cannot read: "),
+            "{p:?}"
         );
     }
 
