@@ -195,13 +195,9 @@ fn make_private(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let Ok(meta) = std::fs::metadata(path) else {
+        let Some(mode) = std::fs::metadata(path).ok().and_then(|m| too_open(&m)) else {
             return;
         };
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 == 0 {
-            return;
-        }
         match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700)) {
             Ok(()) => tracing::warn!(
                 file = %path.display(),
@@ -215,6 +211,16 @@ fn make_private(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+}
+
+/// The mode of a key file that others may read or write, if it is one: a regular file
+/// only. A `master.key` linked to `/dev/null` read as an empty key and the device was
+/// made 0600 for the whole machine (every other user's writes to it failed).
+#[cfg(unix)]
+fn too_open(meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    (meta.is_file() && mode & 0o077 != 0).then_some(mode)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -236,6 +242,22 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// Only a regular file is made private: `/dev/null` (what a `master.key` linked to it
+    /// reads as) keeps its mode, read here and never changed.
+    #[cfg(unix)]
+    #[test]
+    fn only_a_regular_key_file_is_made_private() {
+        let device = std::fs::metadata("/dev/null").expect("/dev/null");
+        assert_eq!(too_open(&device), None);
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join(KEY_FILE);
+        std::fs::write(&file, "00").expect("write");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let meta = std::fs::metadata(&file).expect("meta");
+        assert_eq!(too_open(&meta), Some(0o644));
+    }
+
     use super::*;
 
     impl MasterKey {
