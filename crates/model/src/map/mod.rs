@@ -198,6 +198,25 @@ impl Map {
 
     /// Parses and validates a map; `origin` names the file in error messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Map, MapLoadError> {
+        Map::parse(text, origin, false).map(|(map, _)| map)
+    }
+
+    /// Parses a map saved in a store, perhaps by an earlier version: what later versions
+    /// refuse in a new map (a `suffix` on a target that is not text or on `cveId`,
+    /// `required` on an optional target, no severities and no fallback) comes back as
+    /// notes, and the map loads as earlier versions used it (the suffix left out,
+    /// `required` ignored). Refused outright, a stored map that synced before stopped its
+    /// connectors after an upgrade, and `map show`/`edit` could not open it to fix it.
+    pub fn from_stored_toml(
+        text: &str,
+        origin: &str,
+    ) -> Result<(Map, Vec<MapError>), MapLoadError> {
+        Map::parse(text, origin, true)
+    }
+
+    /// [`Map::from_toml`], or with `stored` [`Map::from_stored_toml`].
+    fn parse(text: &str, origin: &str, stored: bool) -> Result<(Map, Vec<MapError>), MapLoadError> {
+        let mut notes: Vec<MapError> = Vec::new();
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let err = |offset: usize, message: String| MapError {
             origin: origin.to_string(),
@@ -277,25 +296,41 @@ impl Map {
                     ));
                     continue;
                 }
+                // Kept in the rules either way: left out, the rule's target was also
+                // reported as not mapped.
+                let mut suffix = suffix;
                 if let Some(why) = suffix_refused(spec, &suffix) {
-                    errors.push(err(suffix_at, format!("target '{target}': {why}")));
-                    continue;
+                    let e = err(suffix_at, format!("target '{target}': {why}"));
+                    match stored {
+                        true => {
+                            notes.push(e);
+                            suffix.clear();
+                        }
+                        false => errors.push(e),
+                    }
                 }
-                if r.required && !spec.required {
-                    errors.push(err(
+                let mut required = r.required;
+                if required && !spec.required {
+                    let e = err(
                         at,
                         format!(
                             "target '{target}': `required = true` applies only to the required \
                              targets (see `map targets`); '{target}' is optional, and a record \
                              without it maps without it"
                         ),
-                    ));
-                    continue;
+                    );
+                    match stored {
+                        true => {
+                            notes.push(e);
+                            required = false;
+                        }
+                        false => errors.push(e),
+                    }
                 }
                 out.push(Rule {
                     target,
                     source,
-                    required: r.required,
+                    required,
                     unless,
                     suffix,
                 });
@@ -388,20 +423,24 @@ impl Map {
                 .lines()
                 .position(|l| l.trim() == "[severity]")
                 .map_or(0, |n| n + 1);
-            errors.push(MapError {
+            let e = MapError {
                 origin: origin.to_string(),
                 line,
                 message: "the [severity] table is empty and there is no severity_fallback: \
                           every record would fail to map (add the source's severities, or \
                           severity_fallback = \"Informational\")"
                     .into(),
-            });
+            };
+            match stored {
+                true => notes.push(e),
+                false => errors.push(e),
+            }
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line);
             return Err(MapLoadError(errors));
         }
-        Ok(Map {
+        let map = Map {
             name: file.name.into_inner(),
             description: file.description,
             asset,
@@ -410,7 +449,8 @@ impl Map {
             status_fallback,
             severity,
             severity_fallback,
-        })
+        };
+        Ok((map, notes))
     }
 
     /// Writes the map back as TOML (loadable by [`Map::from_toml`]).
@@ -764,6 +804,13 @@ mod tests {
                         .is_some_and(|l| l.starts_with("suffix"))),
                 "{target}: {e}"
             );
+            // The one problem: the rule left out, its target was also "not mapped".
+            assert_eq!(e.0.len(), 1, "{target}: {e}");
+            // Saved by an earlier version: it loads as that version used it.
+            let (stored, notes) = Map::from_stored_toml(&bad, "'m'").expect(target);
+            assert_eq!(notes.len(), 1, "{target}: {notes:?}");
+            let rule = stored.finding.iter().find(|r| r.target == target);
+            assert!(rule.is_some_and(|r| r.suffix.is_empty()), "{target}");
         }
         let required = DEFAULT_MAP_TOML.replacen(
             "source = [\"Cve\", \"CveId\"]",
