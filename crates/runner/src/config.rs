@@ -760,8 +760,16 @@ impl Runner {
     ) -> Result<Vec<Change>, RunnerError> {
         let mut problems = Vec::new();
         let mut plan = Vec::new();
+        // Each map once, however many connectors use it (a stored map's notes were
+        // logged once per connector).
+        let mut maps: std::collections::HashMap<&str, Result<(), String>> = Default::default();
         for d in &config.connectors {
-            if let Err(e) = crate::maps::load(self.store.as_ref(), &d.settings.map) {
+            let map = maps.entry(d.settings.map.as_str()).or_insert_with(|| {
+                crate::maps::load(self.store.as_ref(), &d.settings.map)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(e) = map {
                 problems.push(at_connector(
                     config,
                     d,
